@@ -1,0 +1,38 @@
+"""nerve: a deep learning framework built from first principles on NumPy.
+
+    >>> import nerve as nv
+    >>> x = nv.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = (x ** 2).sum()
+    >>> y.backward()
+    >>> x.grad.tolist()
+    [2.0, 4.0, 6.0]
+"""
+from __future__ import annotations
+
+import numpy as _np
+
+from . import autograd, backend, functional  # noqa: F401  (functional installs Tensor methods)
+from .autograd import (Function, Tensor, enable_grad, get_default_dtype, no_grad,  # noqa: F401
+                       set_default_dtype, set_grad_enabled, is_grad_enabled)
+from .creation import *  # noqa: F401,F403
+from .random import get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
+
+__version__ = "0.1.0"
+
+float16 = half = _np.dtype(_np.float16)
+float32 = float = _np.dtype(_np.float32)  # noqa: A001
+float64 = double = _np.dtype(_np.float64)
+int8 = _np.dtype(_np.int8)
+uint8 = _np.dtype(_np.uint8)
+int16 = _np.dtype(_np.int16)
+int32 = _np.dtype(_np.int32)
+int64 = long = _np.dtype(_np.int64)
+bool = _np.dtype(_np.bool_)  # noqa: A001
+
+
+def __getattr__(name):
+    # Expose every functional op at the top level too (nv.exp, nv.matmul, nv.cat ...),
+    # as PyTorch does, without copying the list here.
+    if not name.startswith("_") and hasattr(functional, name):
+        return getattr(functional, name)
+    raise AttributeError(f"module 'nerve' has no attribute {name!r}")

@@ -1,0 +1,11 @@
+"""Reverse-mode automatic differentiation: Tensor, Function, the engine, grad modes."""
+from .engine import grad
+from .function import Function
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .graph import count_nodes, to_dot
+from .tensor import Tensor, get_default_dtype, set_default_dtype
+
+__all__ = ["Tensor", "Function", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "get_default_dtype", "set_default_dtype", "gradcheck",
+           "gradgradcheck", "GradcheckError", "to_dot", "count_nodes"]

@@ -1,0 +1,106 @@
+"""Which array library does the math.
+
+``xp`` is NumPy unless the arrays live on a GPU, in which case it is CuPy. This is the
+only package in nerve that knows CuPy exists; everything above it asks
+:func:`get_array_module` for the namespace of the arrays it holds.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["np", "get_array_module", "cupy_available", "parse_device", "to_device",
+           "device_of", "info", "SUPPORTED_DEVICES"]
+
+SUPPORTED_DEVICES = ("cpu", "cuda")
+
+_cupy = None
+_cupy_checked = False
+
+
+def _load_cupy():
+    """Import CuPy once, lazily; return the module or None when no GPU is usable."""
+    global _cupy, _cupy_checked
+    if not _cupy_checked:
+        _cupy_checked = True
+        try:
+            import cupy  # noqa: PLC0415
+
+            cupy.cuda.runtime.getDeviceCount()
+            _cupy = cupy
+        except Exception:  # ImportError, or CUDA present without a device
+            _cupy = None
+    return _cupy
+
+
+def cupy_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    return _load_cupy() is not None
+
+
+def get_array_module(*arrays):
+    """Return ``cupy`` if any argument is a CuPy array, else ``numpy``."""
+    if _cupy is not None:
+        for a in arrays:
+            if isinstance(a, _cupy.ndarray):
+                return _cupy
+    return np
+
+
+def parse_device(device) -> str:
+    """Normalise a device spec to ``'cpu'`` or ``'cuda'`` (``'cuda:0'`` is accepted).
+
+    Raises a clear error for devices nerve does not have (``'tpu'``, ``'mps'``, typos).
+    """
+    if device is None:
+        return "cpu"
+    name = str(device).lower()
+    kind = name.split(":", 1)[0]
+    if kind == "cpu":
+        return "cpu"
+    if kind in ("cuda", "gpu"):
+        if not cupy_available():
+            raise RuntimeError(
+                f"device {device!r} was requested but CuPy with a CUDA GPU is not available; "
+                "install the 'gpu' extra (pip install 'nerve[gpu]') on a machine with an NVIDIA GPU, "
+                "or use device='cpu'")
+        return "cuda"
+    if kind == "tpu":
+        raise NotImplementedError(
+            "nerve has no TPU backend: TPUs need XLA, which nerve does not use. "
+            f"Supported devices are {', '.join(SUPPORTED_DEVICES)}.")
+    raise ValueError(f"unknown device {device!r}; supported devices are {', '.join(SUPPORTED_DEVICES)}")
+
+
+def device_of(array) -> str:
+    return "cuda" if get_array_module(array) is not np else "cpu"
+
+
+def to_device(array, device: str):
+    """Move an array to ``device`` ('cpu' or 'cuda'); a no-op when it is already there."""
+    device = parse_device(device)
+    if device == "cpu":
+        if get_array_module(array) is np:
+            return array
+        return array.get()
+    cp = _load_cupy()
+    if isinstance(array, cp.ndarray):
+        return array
+    return cp.asarray(array)
+
+
+def info() -> dict:
+    """Report the array libraries in use, and which BLAS NumPy is linked against."""
+    blas = "unknown"
+    try:
+        cfg = np.show_config(mode="dicts")
+        deps = cfg.get("Build Dependencies", {})
+        b = deps.get("blas", {})
+        blas = f"{b.get('name', '?')} {b.get('version', '')}".strip()
+    except Exception:  # older NumPy without mode="dicts"
+        pass
+    out = {"numpy": np.__version__, "blas": blas, "cupy": None, "cuda_devices": 0}
+    cp = _load_cupy()
+    if cp is not None:
+        out["cupy"] = cp.__version__
+        out["cuda_devices"] = cp.cuda.runtime.getDeviceCount()
+    return out

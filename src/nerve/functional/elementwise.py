@@ -1,0 +1,470 @@
+"""Elementwise arithmetic and math: add, mul, exp, clamp, where ...
+
+Every binary op broadcasts like NumPy; its backward sums the gradient back to each
+input's shape with ``xp.unbroadcast``. Python numbers are constants.
+
+Sub-gradients at kinks follow PyTorch: ``abs'(0) = 0``, ``sign' = 0``, ``clamp`` passes
+the gradient where ``min <= x <= max`` (bounds included), ``maximum``/``minimum`` split the
+gradient equally between the two inputs where they tie.
+"""
+from __future__ import annotations
+
+import operator as _op
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..backend import get_array_module, to_device
+from ._util import Tensor, _wrap, coerce_pair, data_of
+
+
+def _shape(v):
+    return getattr(v, "shape", ())
+
+
+class Add(Function):
+    def forward(ctx, x, y):
+        x, y = coerce_pair(x, y)
+        ctx.sx, ctx.sy = _shape(x), _shape(y)
+        return x + y
+
+    def backward(ctx, grad):
+        ub = ctx.xp.unbroadcast
+        n = ctx.needs_input_grad
+        return (ub(grad, ctx.sx) if n[0] else None, ub(grad, ctx.sy) if n[1] else None)
+
+
+class Sub(Function):
+    def forward(ctx, x, y):
+        x, y = coerce_pair(x, y)
+        ctx.sx, ctx.sy = _shape(x), _shape(y)
+        return x - y
+
+    def backward(ctx, grad):
+        ub = ctx.xp.unbroadcast
+        n = ctx.needs_input_grad
+        return (ub(grad, ctx.sx) if n[0] else None, ub(-grad, ctx.sy) if n[1] else None)
+
+
+class Mul(Function):
+    def forward(ctx, x, y):
+        x, y = coerce_pair(x, y)
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    def backward(ctx, grad):
+        x, y = ctx.saved
+        ub = ctx.xp.unbroadcast
+        n = ctx.needs_input_grad
+        return (ub(grad * y, _shape(x)) if n[0] else None,
+                ub(grad * x, _shape(y)) if n[1] else None)
+
+
+class Div(Function):
+    def forward(ctx, x, y):
+        x, y = coerce_pair(x, y)
+        if getattr(x, "dtype", np.dtype(float)).kind in "biu" and getattr(y, "dtype", np.dtype(float)).kind in "biu":
+            x = x.astype(np.float32) if hasattr(x, "astype") else float(x)  # true division
+        ctx.save_for_backward(x, y)
+        return x / y
+
+    def backward(ctx, grad):
+        x, y = ctx.saved
+        ub = ctx.xp.unbroadcast
+        n = ctx.needs_input_grad
+        gx = ub(grad / y, _shape(x)) if n[0] else None
+        gy = ub(-grad * x / (y * y), _shape(y)) if n[1] else None
+        return gx, gy
+
+
+class Neg(Function):
+    def forward(ctx, x):
+        return -x
+
+    def backward(ctx, grad):
+        return -grad
+
+
+class Pow(Function):
+    """x ** y. d/dx = y·x^(y−1); d/dy = x^y·log(x) (taken as 0 where x = 0, as in PyTorch)."""
+
+    def forward(ctx, x, y):
+        x, y = coerce_pair(x, y)
+        out = x ** y
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    def backward(ctx, grad):
+        x, y, out = ctx.saved
+        xp = ctx.xp
+        ub = xp.unbroadcast
+        n = ctx.needs_input_grad
+        gx = gy = None
+        if n[0]:
+            gx = ub(grad * y * x ** (y - 1), _shape(x))
+        if n[1]:
+            safe = xp.where(x > 0, x, 1.0) if hasattr(x, "shape") else (x if x > 0 else 1.0)
+            gy = ub(grad * out * xp.log(safe), _shape(y))
+        return gx, gy
+
+
+class Exp(Function):
+    def forward(ctx, x):
+        out = ctx.xp.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx, grad):
+        (out,) = ctx.saved
+        return grad * out
+
+
+class Log(Function):
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log(x)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return grad / x
+
+
+class Log1p(Function):
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log1p(x)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return grad / (x + 1)
+
+
+class Sqrt(Function):
+    def forward(ctx, x):
+        out = ctx.xp.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx, grad):
+        (out,) = ctx.saved
+        return grad / (2 * out)
+
+
+class Rsqrt(Function):
+    def forward(ctx, x):
+        out = 1 / ctx.xp.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx, grad):
+        (out,) = ctx.saved
+        return grad * (-0.5) * out * out * out
+
+
+class Abs(Function):
+    """|x|; the gradient at exactly 0 is 0 (PyTorch's choice)."""
+
+    def forward(ctx, x):
+        ctx.save_for_backward(ctx.xp.sign(x))
+        return ctx.xp.abs(x)
+
+    def backward(ctx, grad):
+        (s,) = ctx.saved
+        return grad * s
+
+
+class Sign(Function):
+    """sign(x); zero gradient everywhere."""
+
+    def forward(ctx, x):
+        ctx.shape = x.shape
+        return ctx.xp.sign(x)
+
+    def backward(ctx, grad):
+        return grad * 0
+
+
+class Sin(Function):
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.sin(x)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return grad * ctx.xp.cos(x)
+
+
+class Cos(Function):
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.cos(x)
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        return -grad * ctx.xp.sin(x)
+
+
+class Clamp(Function):
+    """clamp(x, min, max). The gradient passes where min <= x <= max (bounds included)."""
+
+    def forward(ctx, x, lo, hi):
+        xp = ctx.xp
+        mask = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            mask &= x >= lo
+        if hi is not None:
+            mask &= x <= hi
+        ctx.save_for_backward(mask)
+        return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    def backward(ctx, grad):
+        (mask,) = ctx.saved
+        return ctx.xp.where(mask, grad, 0), None, None
+
+
+class Maximum(Function):
+    """Elementwise max; ties split the gradient equally, as in PyTorch."""
+
+    def forward(ctx, x, y):
+        x, y = coerce_pair(x, y)
+        ctx.save_for_backward(x, y)
+        return ctx.xp.maximum(x, y)
+
+    def backward(ctx, grad):
+        x, y = ctx.saved
+        xp = ctx.xp
+        ub = xp.unbroadcast
+        w = xp.where(x > y, 1.0, xp.where(x == y, 0.5, 0.0))
+        n = ctx.needs_input_grad
+        return (ub(grad * w, _shape(x)) if n[0] else None,
+                ub(grad * (1 - w), _shape(y)) if n[1] else None)
+
+
+class Minimum(Function):
+    def forward(ctx, x, y):
+        x, y = coerce_pair(x, y)
+        ctx.save_for_backward(x, y)
+        return ctx.xp.minimum(x, y)
+
+    def backward(ctx, grad):
+        x, y = ctx.saved
+        xp = ctx.xp
+        ub = xp.unbroadcast
+        w = xp.where(x < y, 1.0, xp.where(x == y, 0.5, 0.0))
+        n = ctx.needs_input_grad
+        return (ub(grad * w, _shape(x)) if n[0] else None,
+                ub(grad * (1 - w), _shape(y)) if n[1] else None)
+
+
+class Where(Function):
+    """where(cond, x, y): the gradient goes to x where cond holds, to y elsewhere."""
+
+    def forward(ctx, cond, x, y):
+        x, y = coerce_pair(x, y)
+        ctx.sx, ctx.sy = _shape(x), _shape(y)
+        ctx.save_for_backward(cond)
+        return ctx.xp.where(cond, x, y)
+
+    def backward(ctx, grad):
+        (cond,) = ctx.saved
+        xp = ctx.xp
+        ub = xp.unbroadcast
+        n = ctx.needs_input_grad
+        return (None,
+                ub(xp.where(cond, grad, 0), ctx.sx) if n[1] else None,
+                ub(xp.where(cond, 0, grad), ctx.sy) if n[2] else None)
+
+
+class Cast(Function):
+    def forward(ctx, x, dtype):
+        ctx.src = x.dtype
+        return x.astype(dtype)
+
+    def backward(ctx, grad):
+        if ctx.src.kind != "f":
+            return None, None
+        return grad.astype(ctx.src) if not isinstance(grad, Tensor) else cast(grad, ctx.src), None
+
+
+class Clone(Function):
+    def forward(ctx, x):
+        return x.copy()
+
+    def backward(ctx, grad):
+        return grad
+
+
+class ToDevice(Function):
+    def forward(ctx, x, device):
+        from ..backend import device_of  # noqa: PLC0415
+
+        ctx.src = device_of(x)
+        return to_device(x, device)
+
+    def backward(ctx, grad):
+        return to_device(grad, ctx.src), None
+
+
+# ---------------------------------------------------------------- functional API
+def add(x, y, alpha=1):
+    """x + alpha·y with broadcasting."""
+    return Add.apply(x, y if alpha == 1 else y * alpha)
+
+
+def sub(x, y, alpha=1):
+    return Sub.apply(x, y if alpha == 1 else y * alpha)
+
+
+def mul(x, y):
+    return Mul.apply(x, y)
+
+
+def div(x, y):
+    return Div.apply(x, y)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def pow(x, exponent):  # noqa: A001  (mirrors torch.pow)
+    return Pow.apply(x, exponent)
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def log1p(x):
+    return Log1p.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def rsqrt(x):
+    return Rsqrt.apply(x)
+
+
+def abs(x):  # noqa: A001
+    return Abs.apply(x)
+
+
+def sign(x):
+    return Sign.apply(x)
+
+
+def sin(x):
+    return Sin.apply(x)
+
+
+def cos(x):
+    return Cos.apply(x)
+
+
+def square(x):
+    return Mul.apply(x, x)
+
+
+def reciprocal(x):
+    return Div.apply(1.0, x)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002
+    """Limit values to [min, max]; either bound may be None."""
+    if min is None and max is None:
+        raise ValueError("clamp needs at least one of min or max")
+    return Clamp.apply(x, data_of(min), data_of(max))
+
+
+clip = clamp
+
+
+def maximum(x, y):
+    return Maximum.apply(x, y)
+
+
+def minimum(x, y):
+    return Minimum.apply(x, y)
+
+
+def where(condition, x, y):
+    """Pick from x where condition is true, from y elsewhere (broadcasting)."""
+    return Where.apply(data_of(condition), x, y)
+
+
+def cast(x, dtype):
+    return Cast.apply(x, np.dtype(dtype))
+
+
+def clone(x):
+    return Clone.apply(x)
+
+
+def to_device(x, device):
+    return ToDevice.apply(x, device)
+
+
+# ------------------------------------------------------------- comparisons (no grad)
+def _make_cmp(name, fn):
+    def f(x, y):
+        return _wrap(fn(data_of(x), data_of(y)))
+
+    f.__name__ = name
+    return f
+
+
+eq = _make_cmp("eq", _op.eq)
+ne = _make_cmp("ne", _op.ne)
+lt = _make_cmp("lt", _op.lt)
+le = _make_cmp("le", _op.le)
+gt = _make_cmp("gt", _op.gt)
+ge = _make_cmp("ge", _op.ge)
+logical_and = _make_cmp("logical_and", _op.and_)
+logical_or = _make_cmp("logical_or", _op.or_)
+logical_xor = _make_cmp("logical_xor", _op.xor)
+
+
+def logical_not(x):
+    return _wrap(~data_of(x))
+
+
+def isnan(x):
+    d = data_of(x)
+    return _wrap(d != d)
+
+
+def isfinite(x):
+    d = data_of(x)
+    return _wrap(get_array_module(d).isfinite(d))
+
+
+def _r(fn):
+    return lambda x, y: fn(y, x)
+
+
+TENSOR_METHODS = {
+    "__add__": Add.apply, "__radd__": _r(Add.apply), "__sub__": Sub.apply, "__rsub__": _r(Sub.apply),
+    "__mul__": Mul.apply, "__rmul__": _r(Mul.apply), "__truediv__": Div.apply,
+    "__rtruediv__": _r(Div.apply), "__neg__": Neg.apply, "__pow__": Pow.apply,
+    "__rpow__": _r(Pow.apply), "__abs__": Abs.apply,
+    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "__and__": logical_and, "__or__": logical_or, "__xor__": logical_xor, "__invert__": logical_not,
+    "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg, "pow": pow, "exp": exp, "log": log,
+    "log1p": log1p, "sqrt": sqrt, "rsqrt": rsqrt, "abs": abs, "sign": sign, "sin": sin, "cos": cos,
+    "square": square, "reciprocal": reciprocal, "clamp": clamp, "clip": clamp,
+    "maximum": maximum, "minimum": minimum, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt,
+    "ge": ge, "isnan": isnan, "isfinite": isfinite, "logical_not": logical_not,
+}
+
+# Names a backward formula may call on ctx.xp during create_graph.
+GRAPH_NAMESPACE = {
+    "exp": exp, "log": log, "log1p": log1p, "sqrt": sqrt, "abs": abs, "sign": sign,
+    "sin": sin, "cos": cos, "maximum": maximum, "minimum": minimum, "square": square,
+    "where": where, "clip": clamp,
+}

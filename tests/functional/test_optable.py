@@ -1,0 +1,98 @@
+"""Generic checks driven by the op table (see tests/optable.py)."""
+from __future__ import annotations
+
+import importlib
+import pathlib
+
+import numpy as np
+import pytest
+
+import nerve as nv
+from nerve.autograd import gradcheck, gradgradcheck
+from optable import cases
+
+ROWS = []
+for path in sorted(pathlib.Path(__file__).parent.glob("ops_*.py")):
+    ROWS += importlib.import_module(f"functional.{path.stem}").ROWS
+
+CASES = cases(ROWS)
+
+
+def _tensors(row, arrs, requires=True):
+    mask = row.grad_mask(arrs)
+    return [nv.tensor(a, requires_grad=bool(m and requires)) for a, m in zip(arrs, mask)]
+
+
+def _out(t):
+    return t[0] if isinstance(t, tuple) else t
+
+
+def test_every_row_has_a_unique_name():
+    names = [r.name for r in ROWS]
+    assert len(names) == len(set(names))
+    assert len(ROWS) > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("row,shapes", CASES)
+def test_forward_matches_numpy(row, shapes, dtype):
+    if row.ref is None or dtype not in row.dtypes:
+        pytest.skip("no NumPy reference for this row")
+    arrs = row.inputs(shapes, dtype)
+    out = _out(row.fn(*_tensors(row, arrs, requires=False)))
+    ref = np.asarray(row.ref(*[a.copy() for a in arrs]))
+    assert out.shape == ref.shape
+    if ref.dtype.kind == "f":
+        assert out.dtype == ref.dtype or out.dtype == dtype, f"{row.name} changed dtype to {out.dtype}"
+    if dtype == np.float32:
+        np.testing.assert_allclose(out.numpy(), ref, rtol=row.fwd_rtol32, atol=row.fwd_atol32)
+    else:
+        np.testing.assert_allclose(out.numpy(), ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("row,shapes", CASES)
+def test_backward_matches_finite_differences(row, shapes):
+    arrs = row.inputs(shapes, np.float64)
+    ts = _tensors(row, arrs)
+    if not any(t.requires_grad for t in ts):
+        pytest.skip("no differentiable input")
+    assert gradcheck(lambda *xs: _out(row.fn(*xs)), ts, atol=row.gc_atol, rtol=row.gc_rtol)
+
+
+@pytest.mark.parametrize("row,shapes", CASES)
+def test_double_backward_matches_finite_differences(row, shapes):
+    if not row.double:
+        pytest.skip("op is piecewise linear or has no second derivative path")
+    arrs = row.inputs(shapes, np.float64)
+    ts = _tensors(row, arrs)
+    if not any(t.requires_grad for t in ts):
+        pytest.skip("no differentiable input")
+    assert gradgradcheck(lambda *xs: _out(row.fn(*xs)), ts, atol=row.gc_atol, rtol=row.gc_rtol)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("row,shapes", CASES)
+def test_torch_parity(row, shapes, dtype):
+    torch = pytest.importorskip("torch")
+    if row.torch is None or dtype not in row.dtypes:
+        pytest.skip("no torch twin for this row")
+    arrs = row.inputs(shapes, dtype)
+    mask = row.grad_mask(arrs)
+    ts = _tensors(row, arrs)
+    tt = [torch.tensor(a, requires_grad=bool(m)) for a, m in zip(arrs, mask)]
+    out = _out(row.fn(*ts))
+    tout = row.torch(*tt)
+    tout = tout[0] if isinstance(tout, tuple) else tout
+    rtol, atol = (1e-5, 1e-6) if dtype == np.float32 else (1e-10, 1e-12)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=rtol, atol=atol)
+    if not out.requires_grad:
+        return
+    g = np.random.default_rng(7).standard_normal(out.shape).astype(dtype)
+    out.backward(nv.tensor(g))
+    tout.backward(torch.tensor(g))
+    for t, tt_, m in zip(ts, tt, mask):
+        if m:
+            tg = tt_.grad.numpy() if tt_.grad is not None else np.zeros(tt_.shape, dtype)
+            ng = t.grad.numpy() if t.grad is not None else np.zeros(t.shape, dtype)
+            np.testing.assert_allclose(ng, tg, rtol=rtol, atol=atol * 10)
