@@ -30,9 +30,17 @@ int64 = long = _np.dtype(_np.int64)
 bool = _np.dtype(_np.bool_)  # noqa: A001
 
 
+_SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli",
+                "glossary", "distributed", "playground", "utils"}
+
+
 def __getattr__(name):
-    # Expose every functional op at the top level too (nv.exp, nv.matmul, nv.cat ...),
-    # as PyTorch does, without copying the list here.
+    # Subpackages load on first use (nv.nn, nv.optim ...), and every functional op is
+    # reachable at the top level too (nv.exp, nv.matmul, nv.cat ...), as in PyTorch.
+    import importlib  # noqa: PLC0415
+
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
     if not name.startswith("_") and hasattr(functional, name):
         return getattr(functional, name)
     raise AttributeError(f"module 'nerve' has no attribute {name!r}")
