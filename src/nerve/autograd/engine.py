@@ -110,6 +110,52 @@ def _apply_hooks(hooks, g, create_graph):
     return g
 
 
+def _backward_fast(root, retain_graph):
+    """The common case: ``loss.backward()`` on a scalar, no create_graph, no capture.
+
+    Same semantics as the general path below, with less bookkeeping per node.
+    """
+    node = root._ctx
+    grads = {node: get_array_module(root.data).ones(root.data.shape, dtype=root.data.dtype)}
+    pop = grads.pop
+    for node in _toposort((node,)):
+        g = pop(node, None)
+        if g is None:
+            continue
+        if node.hooks:
+            g = _apply_hooks(node.hooks, g, False)
+        saved = node.saved
+        if saved is None:
+            raise RuntimeError(_FREED_MSG.format(op=type(node).__name__))
+        gs = node.backward(g)
+        if type(gs) is not tuple:
+            gs = (gs,)
+        for p, gp, need in zip(node.parents, gs, node.needs_input_grad):
+            if not need or gp is None:
+                continue
+            c = p._ctx
+            if c is None:
+                if p._hooks:
+                    gp = _apply_hooks(p._hooks, gp, False)
+                if gp.dtype != p.data.dtype:
+                    gp = gp.astype(p.data.dtype)
+                pg = p.grad
+                if pg is None:
+                    if not gp.flags.writeable if hasattr(gp, "flags") else False:
+                        gp = gp.copy()  # broadcast views are read-only; .grad must be writable
+                    p.grad = _wrap(gp)
+                elif pg._ctx is not None:
+                    p.grad = pg + gp
+                else:
+                    pg.data = pg.data + gp
+            elif c in grads:
+                grads[c] = grads[c] + gp
+            else:
+                grads[c] = gp
+        if saved and not retain_graph:
+            node.saved = None
+
+
 def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, inputs=None,
                  capture=None):
     """Backpropagate from ``roots``.
@@ -119,6 +165,11 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     """
     if retain_graph is None:
         retain_graph = create_graph
+    if (capture is None and inputs is None and not create_graph and len(roots) == 1
+            and grad_roots[0] is None):
+        t = roots[0]
+        if isinstance(t, Tensor) and t._ctx is not None and t.data.size == 1:
+            return _backward_fast(t, retain_graph)
     grads = {}
     root_nodes = []
     leaf_seed = []
@@ -167,6 +218,8 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
         if not create_graph and gp.dtype != p.data.dtype:
             gp = gp.astype(p.data.dtype)  # e.g. a float32 leaf used in a float64 op
         if p.grad is None:
+            if not create_graph and hasattr(gp, "flags") and not gp.flags.writeable:
+                gp = gp.copy()  # broadcast views are read-only; .grad must be writable
             p.grad = gp if create_graph else _wrap(gp)
         elif create_graph or p.grad._ctx is not None:
             p.grad = p.grad + gp

@@ -64,33 +64,32 @@ class Function:
 
         Non-Tensor arguments (Python numbers, arrays) are constants.
         """
-        ctx = object.__new__(cls)
+        ctx = _new(cls)
         arrays = []
-        needs = []
+        append = arrays.append
         requires = False
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
-                r = a.requires_grad
-                needs.append(r)
-                requires = requires or r
+                append(a.data)
+                if a.requires_grad:
+                    requires = True
             else:
-                arrays.append(a)
-                needs.append(False)
+                append(a)
         record = requires and grad_mode._enabled
         if record:
-            ctx.needs_input_grad = needs
+            ctx.needs_input_grad = [isinstance(a, Tensor) and a.requires_grad for a in args]
         else:
             ctx.needs_input_grad = _NO_GRADS
-        x0 = arrays[0] if arrays else None
-        if x0 is not None and type(x0) is not _ndarray and not isinstance(x0, (int, float)):
-            xp = get_array_module(*[a for a in arrays if a is not None])
-            if xp is not np:
-                ctx.xp = array_namespace(xp)
+        if arrays:
+            x0 = arrays[0]
+            if type(x0) is not _ndarray and not isinstance(x0, (int, float)):
+                xp = get_array_module(*[a for a in arrays if a is not None])
+                if xp is not np:
+                    ctx.xp = array_namespace(xp)
         raw = out = ctx.forward(*arrays, **kwargs)
         if type(out) is not _ndarray:
             out = ctx.xp.asarray(out)  # NumPy returns scalars for 0-d results
-        t = Tensor.__new__(Tensor)
+        t = _new(Tensor)
         t.data = out
         t.grad = None
         t._hooks = None
@@ -110,6 +109,9 @@ class Function:
             t.requires_grad = False
             t._ctx = None
         return t
+
+
+_new = object.__new__
 
 
 class _NoGrads:

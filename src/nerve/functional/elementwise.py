@@ -234,7 +234,9 @@ class Maximum(Function):
         x, y = ctx.saved
         xp = ctx.xp
         ub = xp.unbroadcast
-        w = xp.where(x > y, 1.0, xp.where(x == y, 0.5, 0.0))
+        # weight of x: 1 where x wins, 1/2 on ties, 0 where y wins (in grad's dtype)
+        w = (x > y) + (x == y) * 0.5
+        w = w.astype(grad.dtype) if hasattr(w, "astype") else w
         n = ctx.needs_input_grad
         return (ub(grad * w, _shape(x)) if n[0] else None,
                 ub(grad * (1 - w), _shape(y)) if n[1] else None)
@@ -250,7 +252,8 @@ class Minimum(Function):
         x, y = ctx.saved
         xp = ctx.xp
         ub = xp.unbroadcast
-        w = xp.where(x < y, 1.0, xp.where(x == y, 0.5, 0.0))
+        w = (x < y) + (x == y) * 0.5
+        w = w.astype(grad.dtype) if hasattr(w, "astype") else w
         n = ctx.needs_input_grad
         return (ub(grad * w, _shape(x)) if n[0] else None,
                 ub(grad * (1 - w), _shape(y)) if n[1] else None)
