@@ -13,9 +13,8 @@ from ..autograd.tensor import Tensor as _Tensor
 from . import elementwise, linalg, reduction, shape
 from .elementwise import *  # noqa: F401,F403
 from .linalg import linear, matmul, mm  # noqa: F401
-from .reduction import mean, sum  # noqa: F401,A004
-from .shape import (broadcast_to, expand, expand_as, flatten, getitem, permute,  # noqa: F401
-                    reshape, t, transpose, view)
+from .reduction import *  # noqa: F401,F403,A004
+from .shape import *  # noqa: F401,F403
 
 _FAMILIES = [elementwise, reduction, shape, linalg]
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import get_array_module, to_device
+from ._errors import broadcast_error
 from ._util import Tensor, _wrap, coerce_pair, data_of
 
 
@@ -26,7 +27,10 @@ class Add(Function):
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
         ctx.sx, ctx.sy = _shape(x), _shape(y)
-        return x + y
+        try:
+            return x + y
+        except ValueError:
+            raise broadcast_error("add", ctx.sx, ctx.sy) from None
 
     def backward(ctx, grad):
         ub = ctx.xp.unbroadcast
@@ -38,7 +42,10 @@ class Sub(Function):
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
         ctx.sx, ctx.sy = _shape(x), _shape(y)
-        return x - y
+        try:
+            return x - y
+        except ValueError:
+            raise broadcast_error("sub", ctx.sx, ctx.sy) from None
 
     def backward(ctx, grad):
         ub = ctx.xp.unbroadcast
@@ -50,7 +57,10 @@ class Mul(Function):
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
         ctx.save_for_backward(x, y)
-        return x * y
+        try:
+            return x * y
+        except ValueError:
+            raise broadcast_error("mul", _shape(x), _shape(y)) from None
 
     def backward(ctx, grad):
         x, y = ctx.saved
@@ -66,7 +76,10 @@ class Div(Function):
         if getattr(x, "dtype", np.dtype(float)).kind in "biu" and getattr(y, "dtype", np.dtype(float)).kind in "biu":
             x = x.astype(np.float32) if hasattr(x, "astype") else float(x)  # true division
         ctx.save_for_backward(x, y)
-        return x / y
+        try:
+            return x / y
+        except ValueError:
+            raise broadcast_error("div", _shape(x), _shape(y)) from None
 
     def backward(ctx, grad):
         x, y = ctx.saved
@@ -90,7 +103,10 @@ class Pow(Function):
 
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
-        out = x ** y
+        try:
+            out = x ** y
+        except ValueError:
+            raise broadcast_error("pow", _shape(x), _shape(y)) from None
         ctx.save_for_backward(x, y, out)
         return out
 
@@ -228,7 +244,10 @@ class Maximum(Function):
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
         ctx.save_for_backward(x, y)
-        return ctx.xp.maximum(x, y)
+        try:
+            return ctx.xp.maximum(x, y)
+        except ValueError:
+            raise broadcast_error("maximum", _shape(x), _shape(y)) from None
 
     def backward(ctx, grad):
         x, y = ctx.saved
@@ -246,7 +265,10 @@ class Minimum(Function):
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
         ctx.save_for_backward(x, y)
-        return ctx.xp.minimum(x, y)
+        try:
+            return ctx.xp.minimum(x, y)
+        except ValueError:
+            raise broadcast_error("minimum", _shape(x), _shape(y)) from None
 
     def backward(ctx, grad):
         x, y = ctx.saved
@@ -266,7 +288,10 @@ class Where(Function):
         x, y = coerce_pair(x, y)
         ctx.sx, ctx.sy = _shape(x), _shape(y)
         ctx.save_for_backward(cond)
-        return ctx.xp.where(cond, x, y)
+        try:
+            return ctx.xp.where(cond, x, y)
+        except ValueError:
+            raise broadcast_error("where", _shape(cond), ctx.sx, ctx.sy) from None
 
     def backward(ctx, grad):
         (cond,) = ctx.saved

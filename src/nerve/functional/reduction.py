@@ -1,15 +1,39 @@
-"""Reductions: sum, mean ...
+"""Reductions: sum, mean, var, std, max, min, logsumexp, prod, cumsum, norm ...
 
 ``dim`` may be an int, a tuple or None (all dimensions); ``keepdim`` keeps the reduced
 dimensions with size 1. NumPy's names ``axis``/``keepdims`` are accepted too, as in
 PyTorch.
+
+Sub-gradients where the function has a kink follow PyTorch:
+
+* ``max``/``min``/``amax``/``amin`` without a dim, and ``amax``/``amin`` with one, split
+  the gradient **evenly among tied maxima** (each of k ties gets grad / k).
+* ``max(dim)``/``min(dim)`` send the whole gradient to the **index they return**, which
+  is the first maximum (minimum) along the dimension, as ``argmax`` returns.
+* ``std`` and ``norm`` have gradient 0 where the result is 0 (instead of 0/0).
+* ``prod`` differentiates through zeros exactly, without dividing by zero.
 """
 from __future__ import annotations
 
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
 from ..autograd.function import Function
-from ._util import normalize_dim
+from ..backend import get_array_module
+from ._util import Tensor, _wrap, data_of, normalize_dim
+
+__all__ = ["sum", "mean", "var", "std", "var_mean", "std_mean", "max", "min", "amax", "amin",
+           "argmax", "argmin", "logsumexp", "prod", "cumsum", "all", "any", "norm",
+           "MaxResult", "MinResult"]
+
+# torch.return_types.max / min: a tuple that also has .values and .indices.
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
 
 
+# ------------------------------------------------------------------------ helpers
 def _expand_back(xp, grad, shape, axes, keepdim):
     """Broadcast a reduced gradient back to the input shape (arrays or Tensors)."""
     if not keepdim and axes is not None:
@@ -21,12 +45,57 @@ def _expand_back(xp, grad, shape, axes, keepdim):
 
 
 def _axes(dim, ndim, op):
+    """A tuple of non-negative axes, or None for "all dimensions"."""
     if dim is None:
         return None
     d = normalize_dim(dim, ndim, op)
-    return d if isinstance(d, tuple) else (d,)
+    d = d if isinstance(d, tuple) else (d,)
+    if ndim == 0 or not d:  # an empty dim list means every dimension, as in PyTorch
+        return None  # (PyTorch also accepts dim 0 / -1 on a 0-d tensor)
+    if len(set(d)) != len(d):
+        raise RuntimeError(f"{op}: dimension {dim} appears more than once in the list of dims")
+    return d
 
 
+def _kept_shape(shape, axes):
+    """The shape a reduction over ``axes`` has with keepdim=True."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _count(shape, axes):
+    """How many elements each reduced slice holds."""
+    n = 1
+    for i, s in enumerate(shape):
+        if axes is None or i in axes:
+            n *= s
+    return n
+
+
+def _dim_args(dim, axis, keepdim, keepdims):
+    if axis is not None:
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, builtins.bool(keepdim)
+
+
+def _need_float(x, op):
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}() needs a floating-point tensor, got dtype {x.dtype}; "
+                           "call .float() first")
+
+
+def _need_elements(x, axes, op):
+    if x.data.size == 0 and (axes is None or builtins.any(x.shape[a] == 0 for a in axes)):
+        raise RuntimeError(
+            f"{op}(): cannot reduce an empty slice of a tensor of shape {tuple(x.shape)}; "
+            "the maximum/minimum of nothing is undefined. Check the shape, or pass a dim "
+            "whose size is not 0")
+
+
+# ----------------------------------------------------------------- sum and mean
 class Sum(Function):
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -40,7 +109,7 @@ class Mean(Function):
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         out = x.mean(axis=axes, keepdims=keepdim)
-        ctx.count = x.size // max(out.size, 1) if x.size else 0
+        ctx.count = x.size // builtins.max(out.size, 1) if x.size else 0
         return out
 
     def backward(ctx, grad):
@@ -48,16 +117,547 @@ class Mean(Function):
         return g / ctx.count, None, None
 
 
-def _dim_args(dim, axis, keepdim, keepdims):
-    if axis is not None:
-        dim = axis
-    if keepdims is not None:
-        keepdim = keepdims
-    return dim, bool(keepdim)
+# ----------------------------------------------------------------- var and std
+class Var(Function):
+    """Variance with Bessel-style correction: sum((x - mean)²) / max(N - correction, 0).
+
+    Fused rather than composed so the mean is computed once and the backward is one
+    expression: d var / dx = 2 (x - mean) / (N - correction).
+    """
+
+    def forward(ctx, x, axes, correction, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        ctx.denom = builtins.max(_count(x.shape, axes) - correction, 0)
+        d = x - x.mean(axis=axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):  # N <= correction gives inf/nan, as torch
+            out = (d * d).sum(axis=axes, keepdims=keepdim) / x.dtype.type(ctx.denom)
+        ctx.save_for_backward(x)
+        return out
+
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        g = _expand_back(ctx.xp, grad, ctx.shape, ctx.axes, ctx.keepdim)
+        scale = 2.0 / ctx.denom if ctx.denom > 0 else float("inf")
+        with np.errstate(invalid="ignore"):
+            return g * (x - x.mean(axis=ctx.axes, keepdims=True)) * scale, None, None, None
 
 
+class Std(Function):
+    """Standard deviation sqrt(var). Where std = 0 the gradient is 0 (PyTorch's choice).
+
+    d std / dx = (x - mean) / ((N - correction) · std).
+    """
+
+    def forward(ctx, x, axes, correction, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        ctx.denom = builtins.max(_count(x.shape, axes) - correction, 0)
+        d = x - x.mean(axis=axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = ctx.xp.sqrt((d * d).sum(axis=axes, keepdims=keepdim) / x.dtype.type(ctx.denom))
+        ctx.save_for_backward(x, out)
+        return out
+
+    def backward(ctx, grad):
+        x, out = ctx.saved
+        xp = ctx.xp
+        zero = out == 0
+        # NOTE: the inner where keeps 1/0 out of the graph, so double backward has no nan.
+        gs = xp.where(zero, 0, grad / xp.where(zero, 1, out))
+        g = _expand_back(xp, gs, ctx.shape, ctx.axes, ctx.keepdim)
+        scale = 1.0 / ctx.denom if ctx.denom > 0 else float("inf")
+        with np.errstate(invalid="ignore"):
+            return g * (x - x.mean(axis=ctx.axes, keepdims=True)) * scale, None, None, None
+
+
+def _correction(op, dim, unbiased, correction):
+    """Sort out torch's two spellings: ``var(x, dim, unbiased, keepdim)`` and
+    ``var(x, dim, *, correction)``. ``var(x, True)`` means unbiased=True."""
+    if isinstance(dim, builtins.bool):
+        if unbiased is not None:
+            raise TypeError(f"{op}: got a bool for dim and unbiased={unbiased}; pass dim as an int")
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: pass either unbiased= or correction=, not both")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, correction
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+    """Variance over ``dim`` with a degrees-of-freedom correction.
+
+    ``var = Σ (x − mean)² / max(N − correction, 0)``, N the number of reduced elements.
+    ``correction=1`` (default) is the unbiased sample variance, ``correction=0`` the
+    population variance; ``unbiased=True/False`` is the older spelling of 1/0. With
+    N ≤ correction the result is inf or nan, as in PyTorch.
+
+    Args:
+        x: a floating-point tensor of any shape.
+        dim: int, tuple of ints or None (all dimensions).
+        unbiased: legacy alias, True → correction 1, False → correction 0.
+        keepdim: keep reduced dimensions with size 1.
+        correction: the number subtracted from N in the denominator.
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.tensor([1.0, 2.0, 3.0, 4.0])
+        >>> round(x.var().item(), 4), round(x.var(correction=0).item(), 4)
+        (1.6667, 1.25)
+    """
+    dim, keepdim = _dim_args(dim, axis, keepdim, keepdims)
+    dim, correction = _correction("var", dim, unbiased, correction)
+    _need_float(x, "var")
+    return Var.apply(x, _axes(dim, x.ndim, "var"), correction, keepdim)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+    """Standard deviation over ``dim``: ``sqrt(var(x, dim, correction))``.
+
+    Same arguments as :func:`var`. The gradient is 0 where the result is 0 (a constant
+    slice), where the exact derivative would be 0/0.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([[1.0, 3.0], [2.0, 2.0]]).std(dim=1, correction=0).tolist()
+        [1.0, 0.0]
+    """
+    dim, keepdim = _dim_args(dim, axis, keepdim, keepdims)
+    dim, correction = _correction("std", dim, unbiased, correction)
+    _need_float(x, "std")
+    return Std.apply(x, _axes(dim, x.ndim, "std"), correction, keepdim)
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var(x, dim), mean(x, dim))`` as a tuple, like ``torch.var_mean``."""
+    v = var(x, dim, unbiased, keepdim, correction=correction)
+    return v, mean(x, _correction("var", dim, unbiased, correction)[0], keepdim)
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std(x, dim), mean(x, dim))`` as a tuple, like ``torch.std_mean``."""
+    s = std(x, dim, unbiased, keepdim, correction=correction)
+    return s, mean(x, _correction("std", dim, unbiased, correction)[0], keepdim)
+
+
+# ------------------------------------------------------------------- max and min
+class AMax(Function):
+    """Largest (``minimum=True``: smallest) value over ``axes``.
+
+    Ties share the gradient evenly: each of the k maximal entries of a slice gets
+    grad / k, as ``torch.amax`` and ``torch.max()`` (no dim) do.
+    """
+
+    def forward(ctx, x, axes, keepdim, minimum):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        out = x.min(axis=axes, keepdims=keepdim) if minimum else x.max(axis=axes, keepdims=keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    def backward(ctx, grad):
+        x, out = ctx.saved
+        kshape = _kept_shape(ctx.shape, ctx.axes)
+        # The tie mask is built here rather than in forward, so a forward without
+        # backward costs one pass. It is a constant (zero derivative) made from the raw
+        # arrays, so the same line serves double backward. A nan result counts as a tie
+        # of the nans that produced it, as in PyTorch.
+        xd, od = data_of(x), data_of(out).reshape(kshape)
+        mask = (xd == od) | ((xd != xd) & (od != od))
+        count = mask.sum(axis=ctx.axes, keepdims=True, dtype=xd.dtype)
+        return ctx.xp.where(mask, grad.reshape(kshape) / count, 0), None, None, None
+
+
+def _arg_reduce(x, axis, keepdim, minimum):
+    """argmax/argmin on a raw array with PyTorch's conventions (first index on ties)."""
+    d = x.data
+    xp = get_array_module(d)
+    if d.ndim == 0:
+        return xp.zeros((), dtype=np.int64)
+    fn = xp.argmin if minimum else xp.argmax
+    if axis is None:
+        idx = xp.asarray(fn(d.reshape(-1)), dtype=np.int64)
+        return idx.reshape((1,) * d.ndim) if keepdim else idx
+    return fn(d, axis=axis, keepdims=keepdim).astype(np.int64, copy=False)
+
+
+def _max_dim(x, dim, keepdim, minimum):
+    op = "min" if minimum else "max"
+    if x.ndim == 0:
+        normalize_dim(dim, 0, op)
+        idx = _wrap(get_array_module(x.data).zeros((), dtype=np.int64))
+        values = x * 1 if x.requires_grad else _wrap(x.data.copy())
+        return (MinResult if minimum else MaxResult)(values, idx)
+    axis = normalize_dim(dim, x.ndim, op)
+    if x.shape[axis] == 0:
+        raise RuntimeError(f"{op}(): dimension {dim} of the input (shape {tuple(x.shape)}) has size 0; "
+                           "there is no maximum/minimum of an empty slice")
+    idx = _arg_reduce(x, axis, True, minimum)  # (..., 1, ...)
+    from .shape import gather  # noqa: PLC0415  (shape imports nothing from here)
+
+    # The values are a gather at the indices, so the gradient goes to exactly the
+    # index returned (first on ties), and its own backward (a scatter) is differentiable.
+    values = gather(x, axis, _wrap(idx), _unique=True)
+    if not keepdim:
+        values = values.reshape(tuple(s for i, s in enumerate(x.shape) if i != axis))
+        idx = idx.reshape(values.shape)
+    return (MinResult if minimum else MaxResult)(values, _wrap(idx))
+
+
+def max(x, dim=None, keepdim=False):  # noqa: A001  (mirrors torch.max)
+    """Largest value; with ``dim``, the largest values and their indices.
+
+    * ``max(x)`` → a 0-d tensor. Tied maxima share the gradient evenly.
+    * ``max(x, dim, keepdim=False)`` → ``(values, indices)``, a namedtuple like
+      ``torch.return_types.max``. The index is the first maximum along ``dim`` and the
+      gradient goes to that element only.
+    * ``max(x, other)`` with a Tensor ``other`` → elementwise :func:`maximum`.
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.tensor([[1.0, 5.0, 5.0], [7.0, 2.0, 0.0]])
+        >>> x.max().item()
+        7.0
+        >>> values, indices = x.max(dim=1)
+        >>> values.tolist(), indices.tolist()
+        ([5.0, 7.0], [1, 0])
+    """
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum  # noqa: PLC0415
+
+        return maximum(x, dim)
+    if dim is None:
+        _need_elements(x, None, "max")
+        return AMax.apply(x, None, False, False)
+    return _max_dim(x, dim, keepdim, False)
+
+
+def min(x, dim=None, keepdim=False):  # noqa: A001  (mirrors torch.min)
+    """Smallest value; with ``dim``, ``(values, indices)``. See :func:`max`.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([[1.0, 5.0], [7.0, 0.0]]).min(1).indices.tolist()
+        [0, 1]
+    """
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum  # noqa: PLC0415
+
+        return minimum(x, dim)
+    if dim is None:
+        _need_elements(x, None, "min")
+        return AMax.apply(x, None, False, True)
+    return _max_dim(x, dim, keepdim, True)
+
+
+def amax(x, dim=(), keepdim=False):
+    """Largest value over ``dim`` (int, tuple; ``()`` or None means all dimensions).
+
+    Unlike ``max(dim)`` it returns values only, and tied maxima share the gradient
+    evenly (torch.amax's convention).
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([[1.0, 4.0], [3.0, 2.0]]).amax(0).tolist()
+        [3.0, 4.0]
+    """
+    axes = _axes(dim if dim != () else None, x.ndim, "amax")
+    _need_elements(x, axes, "amax")
+    return AMax.apply(x, axes, builtins.bool(keepdim), False)
+
+
+def amin(x, dim=(), keepdim=False):
+    """Smallest value over ``dim``; ties share the gradient evenly. See :func:`amax`."""
+    axes = _axes(dim if dim != () else None, x.ndim, "amin")
+    _need_elements(x, axes, "amin")
+    return AMax.apply(x, axes, builtins.bool(keepdim), True)
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the largest value (int64, no gradient); the first one on ties.
+
+    With ``dim=None`` the index is into the flattened tensor.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([[1.0, 9.0, 9.0], [4.0, 2.0, 4.0]]).argmax(dim=1).tolist()
+        [1, 0]
+    """
+    axis = None if dim is None else normalize_dim(dim, x.ndim, "argmax")
+    _need_elements(x, None if axis is None or x.ndim == 0 else (axis,), "argmax")
+    return _wrap(_arg_reduce(x, axis if x.ndim else None, keepdim, False))
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Index of the smallest value (int64, no gradient); the first one on ties."""
+    axis = None if dim is None else normalize_dim(dim, x.ndim, "argmin")
+    _need_elements(x, None if axis is None or x.ndim == 0 else (axis,), "argmin")
+    return _wrap(_arg_reduce(x, axis if x.ndim else None, keepdim, True))
+
+
+# ---------------------------------------------------------------------- logsumexp
+class LogSumExp(Function):
+    """log Σ exp(x), computed as m + log Σ exp(x − m) with m the slice maximum.
+
+    Fused for stability: exp never sees a positive argument, so logits of ±1e4 stay
+    finite in float32. The gradient is the softmax, exp(x − out).
+    """
+
+    def forward(ctx, x, axes, keepdim):
+        xp = ctx.xp
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        if x.size:
+            m = x.max(axis=axes, keepdims=True)
+            # NOTE: a slice that is all -inf (or holds +inf) is shifted by 0 instead,
+            # so the result is -inf (+inf) rather than nan, as in PyTorch.
+            m = xp.where(xp.isinf(m), 0, m).astype(x.dtype, copy=False)
+        else:
+            m = xp.zeros(_kept_shape(x.shape, axes), dtype=x.dtype)
+        with np.errstate(divide="ignore"):
+            out = xp.log(xp.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        if not keepdim:
+            out = out.reshape(tuple(s for i, s in enumerate(x.shape) if axes is not None and i not in axes))
+        ctx.save_for_backward(x, out)
+        return out
+
+    def backward(ctx, grad):
+        x, out = ctx.saved
+        k = _kept_shape(ctx.shape, ctx.axes)
+        return grad.reshape(k) * ctx.xp.exp(x - out.reshape(k)), None, None
+
+
+def logsumexp(x, dim=None, keepdim=False):
+    """``log(sum(exp(x), dim))`` without overflow.
+
+    Computed as ``m + log Σ exp(x − m)`` with ``m`` the maximum of each slice, so it is
+    finite for inputs of ±1e4 in float32. ``dim=None`` reduces every dimension.
+    Gradient: ``softmax(x, dim)``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([1e4, 1e4]).logsumexp(0).item() - 1e4  # log 2
+        0.693359375
+    """
+    _need_float(x, "logsumexp")
+    return LogSumExp.apply(x, _axes(dim, x.ndim, "logsumexp"), builtins.bool(keepdim))
+
+
+# ---------------------------------------------------------------------------- prod
+def _prod_others(xp, x, axis):
+    """For each element, the product of the *other* elements of its slice (arrays).
+
+    Exclusive cumulative products from the left and from the right: no division, so
+    zeros are exact. (..., n) along ``axis``.
+    """
+    xm = xp.moveaxis(x, axis, -1)
+    n = xm.shape[-1]
+    left = xp.ones_like(xm)
+    right = xp.ones_like(xm)
+    if n > 1:
+        xp.cumprod(xm[..., :-1], axis=-1, out=left[..., 1:])
+        right[..., :-1] = xp.cumprod(xm[..., :0:-1], axis=-1)[..., ::-1]
+    return xp.moveaxis(left * right, -1, axis)
+
+
+def _prod_others_graph(xp, x, axis):
+    """The same on Tensors (create_graph with zeros present): product over a matrix whose
+    diagonal is replaced by ones. O(n²) in the slice length, used only for double
+    backward through a product that contains zeros."""
+    xm = xp.moveaxis(x, axis, -1)
+    n = xm.shape[-1]
+    rows = xp.broadcast_to(xm.reshape(tuple(xm.shape[:-1]) + (1, n)), tuple(xm.shape) + (n,))
+    others = xp.prod(xp.where(get_array_module(data_of(x)).eye(n, dtype=bool), 1, rows), axis=-1)
+    return xp.moveaxis(others, -1, axis)
+
+
+class Prod(Function):
+    """Product over one axis (None: all). Gradient: grad · out / x where no input is
+    zero; the product of the other elements otherwise (exact at zeros)."""
+
+    def forward(ctx, x, axis, keepdim):
+        ctx.shape, ctx.axis, ctx.keepdim = x.shape, axis, keepdim
+        out = x.prod(axis=axis, keepdims=keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    def backward(ctx, grad):
+        x, out = ctx.saved
+        xp = ctx.xp
+        axis, shape = ctx.axis, ctx.shape
+        k = _kept_shape(shape, None if axis is None else (axis,))
+        g, o = grad.reshape(k), out.reshape(k)
+        if not (data_of(x) == 0).any():
+            return g * o / x, None, None
+        if axis is None:  # all dimensions: work on the flat vector
+            x = x.reshape((-1,))
+            axis = 0
+        if isinstance(x, Tensor):
+            others = _prod_others_graph(xp, x, axis)
+        else:
+            others = _prod_others(xp, x, axis)
+        return g * others.reshape(shape), None, None
+
+
+def prod(x, dim=None, keepdim=False, *, dtype=None):
+    """Product of the elements over ``dim`` (a single int, or None for all).
+
+    The gradient of element i is the product of the other elements of its slice. It
+    is computed as ``grad · out / x`` when no element is zero and with exclusive
+    cumulative products otherwise, so zeros never cause a division by zero.
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.tensor([2.0, 0.0, 3.0], requires_grad=True)
+        >>> x.prod().backward()
+        >>> x.grad.tolist()
+        [0.0, 6.0, 0.0]
+    """
+    if dtype is not None:
+        x = x.to(dtype=dtype)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"prod: dim must be a single int or None, got {dim!r}; "
+                        "reduce one dimension at a time")
+    axis = None if dim is None or x.ndim == 0 else normalize_dim(dim, x.ndim, "prod")
+    if dim is not None and x.ndim == 0:
+        normalize_dim(dim, 0, "prod")
+    return Prod.apply(x, axis, builtins.bool(keepdim))
+
+
+# -------------------------------------------------------------------------- cumsum
+class CumSum(Function):
+    """Running sum along an axis. Its backward is the reversed running sum of grad."""
+
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        if axis is None:  # a 0-d tensor: the running sum is the value itself
+            return ctx.xp.cumsum(x.reshape(1)).reshape(())
+        return ctx.xp.cumsum(x, axis=axis)
+
+    def backward(ctx, grad):
+        a = ctx.axis
+        if a is None:
+            return grad, None
+        xp = ctx.xp
+        return xp.flip(xp.cumsum(xp.flip(grad, a), a), a), None
+
+
+def cumsum(x, dim, *, dtype=None):
+    """Cumulative sum along ``dim``: ``out[..., i] = Σ_{j ≤ i} x[..., j]``.
+
+    Integer and bool inputs give int64 (PyTorch's rule). Gradient: the cumulative sum
+    of ``grad`` taken from the end.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([1.0, 2.0, 3.0]).cumsum(0).tolist()
+        [1.0, 3.0, 6.0]
+    """
+    if dtype is not None:
+        x = x.to(dtype=dtype)
+    elif x.dtype.kind in "biu" and x.dtype != np.int64:
+        x = x.to(dtype=np.int64)
+    axis = normalize_dim(dim, x.ndim, "cumsum")
+    return CumSum.apply(x, axis if x.ndim else None)
+
+
+# ------------------------------------------------------------------- all and any
+def all(x, dim=None, keepdim=False):  # noqa: A001
+    """True where every element over ``dim`` is non-zero (bool, no gradient)."""
+    d = data_of(x)
+    axes = _axes(dim, d.ndim, "all")
+    return _wrap(get_array_module(d).asarray(d.all(axis=axes, keepdims=builtins.bool(keepdim))))
+
+
+def any(x, dim=None, keepdim=False):  # noqa: A001
+    """True where some element over ``dim`` is non-zero (bool, no gradient)."""
+    d = data_of(x)
+    axes = _axes(dim, d.ndim, "any")
+    return _wrap(get_array_module(d).asarray(d.any(axis=axes, keepdims=builtins.bool(keepdim))))
+
+
+# ---------------------------------------------------------------------------- norm
+class VectorNorm(Function):
+    """‖x‖_p = (Σ |x|^p)^(1/p) over ``axes`` for a finite p ∉ {0}.
+
+    Gradient: sign(x)·|x|^(p−1) / ‖x‖^(p−1) (for p = 2 simply x / ‖x‖), and 0 where the
+    norm is 0 — PyTorch's choice at the kink.
+    """
+
+    def forward(ctx, x, p, axes, keepdim):
+        xp = ctx.xp
+        ctx.shape, ctx.axes, ctx.keepdim, ctx.p = x.shape, axes, keepdim, p
+        if p == 2:
+            out = xp.sqrt((x * x).sum(axis=axes, keepdims=keepdim))
+        else:
+            with np.errstate(divide="ignore"):
+                out = (xp.abs(x) ** p).sum(axis=axes, keepdims=keepdim) ** (1.0 / p)
+        ctx.save_for_backward(x, out)
+        return out
+
+    def backward(ctx, grad):
+        x, out = ctx.saved
+        xp, p = ctx.xp, ctx.p
+        k = _kept_shape(ctx.shape, ctx.axes)
+        g, o = grad.reshape(k), out.reshape(k)
+        zero = o == 0
+        # NOTE: each where() keeps the masked branch finite, so double backward sees no
+        # inf·0 either.
+        if p == 2:
+            return x * xp.where(zero, 0, g / xp.where(zero, 1, o)), None, None, None
+        nz = x == 0
+        xs = xp.where(nz, 0, xp.sign(x) * xp.where(nz, 1, xp.abs(x)) ** (p - 1))
+        scale = xp.where(zero, 0, g / xp.where(zero, 1, o) ** (p - 1))
+        return xs * scale, None, None, None
+
+
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (all elements when None): ``(Σ |x|^p)^(1/p)``.
+
+    ``p`` may be any number, ``inf`` (max |x|), ``-inf`` (min |x|), ``0`` (count of
+    non-zeros, no gradient) or ``'fro'`` (= 2, the default). The gradient at a zero
+    norm is 0. Matrix norms (``'nuc'``, spectral) are not vector reductions and are
+    rejected.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([3.0, 4.0]).norm().item()
+        5.0
+        >>> nv.tensor([[3.0, -4.0]]).norm(p=1, dim=1).tolist()
+        [7.0]
+    """
+    if dtype is not None:
+        x = x.to(dtype=dtype)
+    _need_float(x, "norm")
+    if isinstance(p, str):
+        if p != "fro":
+            raise ValueError(f"norm: p={p!r} is a matrix norm, which this vector norm does not "
+                             "compute; use p='fro', a number, inf or -inf")
+        p = 2
+    p = float(p)
+    axes = _axes(dim, x.ndim, "norm")
+    keepdim = builtins.bool(keepdim)
+    if p == np.inf or p == -np.inf:
+        from .elementwise import abs as _abs  # noqa: PLC0415
+
+        _need_elements(x, axes, "norm")
+        return AMax.apply(_abs(x), axes, keepdim, p < 0)
+    if p == 0:
+        d = x.data
+        return _wrap(get_array_module(d).asarray((d != 0).sum(axis=axes, keepdims=keepdim, dtype=d.dtype)))
+    if p == 1:
+        from .elementwise import abs as _abs  # noqa: PLC0415
+
+        return Sum.apply(_abs(x), axes, keepdim)
+    return VectorNorm.apply(x, p, axes, keepdim)
+
+
+# ------------------------------------------------------------------ sum and mean API
 def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):  # noqa: A001
-    """Sum over ``dim`` (all dimensions when None)."""
+    """Sum over ``dim`` (all dimensions when None).
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(dim=0).tolist()
+        [4.0, 6.0]
+    """
     dim, keepdim = _dim_args(dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = x.to(dtype=dtype)
@@ -72,5 +672,31 @@ def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return Mean.apply(x, _axes(dim, x.ndim, "mean"), keepdim)
 
 
-TENSOR_METHODS = {"sum": sum, "mean": mean}
-GRAPH_NAMESPACE = {}
+TENSOR_METHODS = {
+    "sum": sum, "mean": mean, "var": var, "std": std, "max": max, "min": min, "amax": amax,
+    "amin": amin, "argmax": argmax, "argmin": argmin, "logsumexp": logsumexp, "prod": prod,
+    "cumsum": cumsum, "all": all, "any": any, "norm": norm,
+}
+
+
+# NumPy-style signatures for backward formulas run under create_graph (ctx.xp.<name>).
+def _np_cumsum(a, axis=None, dtype=None):
+    if axis is None:  # NumPy flattens first
+        a = a.reshape((-1,))
+        axis = 0
+    return cumsum(a, axis, dtype=dtype)
+
+
+GRAPH_NAMESPACE = {
+    "sum": lambda a, axis=None, keepdims=False, dtype=None: sum(a, axis, keepdims, dtype=dtype),
+    "mean": lambda a, axis=None, keepdims=False: mean(a, axis, keepdims),
+    "var": lambda a, axis=None, ddof=0, keepdims=False: var(a, axis, keepdim=keepdims, correction=ddof),
+    "std": lambda a, axis=None, ddof=0, keepdims=False: std(a, axis, keepdim=keepdims, correction=ddof),
+    "prod": lambda a, axis=None, keepdims=False: prod(a, axis, keepdims),
+    "cumsum": _np_cumsum,
+    "amax": lambda a, axis=None, keepdims=False: amax(a, axis, keepdims),
+    "amin": lambda a, axis=None, keepdims=False: amin(a, axis, keepdims),
+    "max": lambda a, axis=None, keepdims=False: amax(a, axis, keepdims),
+    "min": lambda a, axis=None, keepdims=False: amin(a, axis, keepdims),
+    "logsumexp": lambda a, axis=None, keepdims=False: logsumexp(a, axis, keepdims),
+}
