@@ -1,0 +1,769 @@
+"""Loss functions: mse, l1, smooth L1, Huber, cross-entropy, NLL, BCE, KL divergence.
+
+Every loss takes ``reduction``: ``'none'`` returns the per-element (or per-sample) loss,
+``'sum'`` adds it up and ``'mean'`` averages it (for class-index losses with weights or
+``ignore_index``, the average is weighted: the sum divided by the total weight of the
+targets that count, as in PyTorch). So ``reduction='none'`` followed by ``.mean()``
+equals ``reduction='mean'`` for the unweighted losses.
+
+``cross_entropy`` on class indices is one fused ``Function`` (log-softmax and the NLL
+pick in one pass, one backward: ``(softmax - onehot) / N`` for the plain mean): composing
+it from log_softmax and an indexing op would cost two graph nodes and an extra pass, and
+it is the last op of every classifier. Class probabilities as targets are composed from
+``log_softmax`` and elementwise ops instead.
+
+Numerics: ``cross_entropy`` subtracts the row maximum; ``binary_cross_entropy_with_logits``
+is written as ``(1 - t)·softplus(x) + t·pw·softplus(-x)``, both softplus terms sharing one
+``log1p(exp(-|x|))``, so logits of ±1e4 give finite losses and gradients and nothing
+cancels catastrophically; ``binary_cross_entropy`` clamps each log at -100 like PyTorch.
+Weights (``weight``, ``pos_weight``) are constants: they receive no gradient.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..backend import get_array_module
+from ._util import Tensor, _wrap, data_of
+from .activation import log_softmax, softmax
+
+__all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "one_hot"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ------------------------------------------------------------------------ helpers
+def _check_reduction(op, reduction, allowed=_REDUCTIONS):
+    if reduction not in allowed:
+        raise ValueError(f"{op}: reduction must be one of {', '.join(repr(a) for a in allowed)}, "
+                         f"got {reduction!r}")
+
+
+def _check_float_input(op, x):
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be a floating-point tensor, got dtype {x.dtype}; "
+                        "convert it with .float()")
+
+
+def _reduce(xp, loss, reduction):
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if loss.size == 0:  # PyTorch: the mean of nothing is NaN
+        return xp.asarray(xp.nan, dtype=loss.dtype)
+    return loss.mean()
+
+
+def _scale(grad, reduction, n):
+    """d(reduced)/d(elementwise loss) times the upstream gradient."""
+    return grad / n if reduction == "mean" else grad
+
+
+def _as_target(op, x, target):
+    """The target's array, ints promoted to the input's float dtype (as PyTorch promotes)."""
+    t = data_of(target)
+    if not hasattr(t, "dtype"):
+        t = np.asarray(t, dtype=x.dtype)
+    if t.dtype.kind in "biu":
+        t = t.astype(x.dtype)
+    return t
+
+
+def _const(v, x):
+    """A weight (Tensor, array, list or number) as a constant array of the input's dtype."""
+    if v is None:
+        return None
+    v = data_of(v)
+    if not hasattr(v, "astype"):
+        return get_array_module(x.data).asarray(v, dtype=x.dtype)
+    return v.astype(x.dtype, copy=False)
+
+
+def _warn_broadcast(op, x, t):
+    if tuple(x.shape) != tuple(t.shape):
+        warnings.warn(
+            f"{op}: target of shape {tuple(t.shape)} differs from input of shape {tuple(x.shape)}; "
+            "they will be broadcast, which is rarely intended (a (N,) target against an (N, 1) "
+            "prediction gives an (N, N) loss). Reshape one of them to match.", UserWarning,
+            stacklevel=3)
+
+
+# ------------------------------------------------------------ regression losses
+class _PointwiseLoss(Function):
+    """Base for losses of d = input - target: subclasses give value(d) and slope(d)."""
+
+    def forward(ctx, x, t, reduction, param):
+        ctx.reduction, ctx.param = reduction, param
+        ctx.save_for_backward(x, t)
+        d = x - t
+        ctx.n = d.size
+        return _reduce(ctx.xp, ctx.value(ctx.xp, d, param), reduction)
+
+    def backward(ctx, grad):
+        x, t = ctx.saved
+        xp = ctx.xp
+        g = ctx.slope(xp, x - t, ctx.param) * _scale(grad, ctx.reduction, ctx.n)
+        n = ctx.needs_input_grad
+        return (xp.unbroadcast(g, tuple(x.shape)) if n[0] else None,
+                xp.unbroadcast(-g, tuple(t.shape)) if n[1] else None, None, None)
+
+
+class MSE(_PointwiseLoss):
+    """(x - t)²; slope 2(x - t)."""
+
+    @staticmethod
+    def value(xp, d, _):
+        d *= d
+        return d
+
+    @staticmethod
+    def slope(xp, d, _):
+        return d * 2
+
+
+class L1(_PointwiseLoss):
+    """|x - t|; slope sign(x - t), 0 where x = t (as PyTorch)."""
+
+    @staticmethod
+    def value(xp, d, _):
+        return xp.abs(d)
+
+    @staticmethod
+    def slope(xp, d, _):
+        return xp.sign(d)
+
+
+class SmoothL1(_PointwiseLoss):
+    """0.5·d²/beta where |d| < beta, |d| - 0.5·beta elsewhere; slope clip(d/beta, -1, 1)."""
+
+    @staticmethod
+    def value(xp, d, beta):
+        a = xp.abs(d)
+        return xp.where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+
+    @staticmethod
+    def slope(xp, d, beta):
+        return xp.where(xp.abs(d) < beta, d / beta, xp.sign(d))
+
+
+class Huber(_PointwiseLoss):
+    """0.5·d² where |d| < delta, delta·(|d| - 0.5·delta) elsewhere; slope clip(d, ±delta)."""
+
+    @staticmethod
+    def value(xp, d, delta):
+        a = xp.abs(d)
+        return xp.where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+
+    @staticmethod
+    def slope(xp, d, delta):
+        return xp.where(xp.abs(d) < delta, d, xp.sign(d) * delta)
+
+
+def _pointwise(cls, op, input, target, reduction, param=None):  # noqa: A002
+    _check_reduction(op, reduction)
+    _check_float_input(op, input)
+    t = target if isinstance(target, Tensor) and target.dtype.kind == "f" else _as_target(op, input, target)
+    _warn_broadcast(op, input, t)
+    return cls.apply(input, t, reduction, param)
+
+
+def mse_loss(input, target, *, reduction="mean"):  # noqa: A002
+    """Mean squared error: ``mean((input - target)²)``.
+
+    The gradient with respect to the input is ``2·(input - target)/N`` for the mean.
+
+    Args:
+        input: predictions, any shape.
+        target: same shape as ``input`` (broadcasting works but warns).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (elementwise).
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.functional.mse_loss(nv.tensor([1.0, 2.0]), nv.tensor([0.0, 4.0])).item()
+        2.5
+    """
+    return _pointwise(MSE, "mse_loss", input, target, reduction)
+
+
+def l1_loss(input, target, *, reduction="mean"):  # noqa: A002
+    """Mean absolute error: ``mean(|input - target|)``; the gradient at a tie is 0.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.functional.l1_loss(nv.tensor([1.0, 2.0]), nv.tensor([0.0, 4.0])).item()
+        1.5
+    """
+    return _pointwise(L1, "l1_loss", input, target, reduction)
+
+
+def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):  # noqa: A002
+    """Quadratic below ``beta``, linear above: ``0.5·d²/beta`` if ``|d| < beta`` else ``|d| - beta/2``.
+
+    ``beta = 0`` is the L1 loss. ``huber_loss(x, t, delta=b) == b * smooth_l1_loss(x, t, beta=b)``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.functional.smooth_l1_loss(nv.tensor([0.5, 3.0]), nv.tensor([0.0, 0.0])).item()
+        1.3125
+    """
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction=reduction)
+    return _pointwise(SmoothL1, "smooth_l1_loss", input, target, reduction, float(beta))
+
+
+def huber_loss(input, target, *, reduction="mean", delta=1.0):  # noqa: A002
+    """Huber loss: ``0.5·d²`` if ``|d| < delta`` else ``delta·(|d| - delta/2)``.
+
+    The gradient is ``d`` clipped to ``[-delta, delta]``: large errors pull with a bounded force.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.functional.huber_loss(nv.tensor([0.5, 3.0]), nv.tensor([0.0, 0.0])).item()
+        1.3125
+    """
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    return _pointwise(Huber, "huber_loss", input, target, reduction, float(delta))
+
+
+# ------------------------------------------------------------ class-index losses
+def _class_layout(op, input, target, weight):
+    """Check shapes and bring (N, C, d1, ...) logits and (N, d1, ...) targets to (M, C), (M,).
+
+    Returns (x2d, t1d, weight array or None, shape of the 'none' result).
+    """
+    _check_float_input(op, input)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor; expected "
+                         "(C,), (N, C) or (N, C, d1, ...)")
+    C = input.shape[1] if input.ndim >= 2 else input.shape[0]
+    if C == 0:
+        raise ValueError(f"{op}: input of shape {tuple(input.shape)} has no classes (C = 0)")
+    want = tuple(input.shape[:1]) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
+    t = data_of(target)
+    if not hasattr(t, "dtype"):
+        t = np.asarray(t)
+    if t.dtype.kind == "f":
+        raise TypeError(
+            f"{op}: target has dtype {t.dtype} and shape {tuple(t.shape)}, but class-index targets "
+            f"must be integers (for input of shape {tuple(input.shape)} they have shape {want}). "
+            "Convert them with target.long()" +
+            (", or give class probabilities as a float target of the input's shape."
+             if op == "cross_entropy" else "."))
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
+    if tuple(t.shape) != want:
+        hint = ""
+        if tuple(t.shape) == want + (1,):
+            hint = f"; drop the trailing dimension with target.reshape({want})"
+        elif len(t.shape) == len(want) + 1 and t.shape[:1] == want[:1] and t.shape[1:2] == (C,):
+            hint = "; it looks one-hot encoded: pass target.argmax(1) (or float probabilities)"
+        raise ValueError(f"{op}: input of shape {tuple(input.shape)} ({C} classes) needs a target of "
+                         f"shape {want}, got {tuple(t.shape)}{hint}")
+    w = _const(weight, input)
+    if w is not None and tuple(w.shape) != (C,):
+        raise ValueError(f"{op}: weight must have one entry per class, shape ({C},), got "
+                         f"{tuple(w.shape)}")
+    if input.ndim == 1:
+        x2 = input.reshape(1, C)
+    elif input.ndim == 2:
+        x2 = input
+    else:
+        # (N, C, d1, ...) -> (N, d1, ..., C) -> (M, C): the class dim last, rows contiguous.
+        perm = (0,) + tuple(range(2, input.ndim)) + (1,)
+        x2 = input.permute(*perm).reshape(-1, C)
+    return x2, t.reshape(-1), w, want
+
+
+def _targets(op, t, C, ignore_index):
+    """Validate class indices; return (safe indices, float-able valid mask or None)."""
+    xp = get_array_module(t)
+    M = t.shape[0]
+    if M == 0:
+        return t, None
+    lo, hi = int(t.min()), int(t.max())
+    ignore_in_range = 0 <= ignore_index < C
+    if lo >= 0 and hi < C and not ignore_in_range:
+        return t, None                       # the common case: every target counts
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= C))
+    if bad.any():
+        v = int(t[bad][0])
+        raise IndexError(
+            f"{op}: target value {v} is out of range for {C} classes (valid targets are 0..{C - 1}, "
+            f"or ignore_index={ignore_index} to skip a sample). Does the model's last layer have "
+            "as many outputs as there are classes, and do the labels start at 0?")
+    return xp.where(valid, t, 0), valid
+
+
+def _weighted_mean(xp, loss, denom):
+    """sum / denom; NaN (silently, like PyTorch) when nothing counts: no rows or all ignored."""
+    if loss.shape[0] == 0 or denom == 0:
+        return xp.asarray(xp.nan, dtype=loss.dtype)
+    return loss.sum() / denom
+
+
+class CrossEntropy(Function):
+    """Fused log-softmax + negative log-likelihood on (M, C) logits and (M,) class indices.
+
+    loss_i = (1 - ε)·w[t_i]·(lse_i - x_{i,t_i}) + (ε/C)·Σ_c w_c·(lse_i - x_ic), where
+    lse_i = log Σ_c exp(x_ic), ε the label smoothing and w the class weights (1 if none).
+    d loss_i / d x_i = p_i·((1 - ε)·w[t_i] + ε·Σw/C) - (1 - ε)·w[t_i]·onehot(t_i) - (ε/C)·w.
+    """
+
+    def forward(ctx, x, t, w, ignore_index, reduction, smoothing):
+        xp = ctx.xp
+        M, C = x.shape
+        t, valid = _targets("cross_entropy", t, C, ignore_index)
+        ctx.t, ctx.w, ctx.reduction, ctx.eps = t, w, reduction, smoothing
+        rows = xp.arange(M)
+        z = x - x.max(axis=1, keepdims=True)                       # (M, C)
+        nll = -z[rows, t]                                          # (M,) = lse - z_t after += lse
+        zw = None
+        if smoothing:
+            zw = z.sum(axis=1) if w is None else z @ w             # Σ_c w_c z_ic
+        xp.exp(z, out=z)
+        s = z.sum(axis=1)
+        if ctx.needs_input_grad[0]:
+            z /= s[:, None]                                        # z is now p = softmax(x)
+            ctx.save_for_backward(x, z)
+        lse = xp.log(s, out=s)
+        nll += lse
+        wt = None                                                  # per-row weight, None = 1
+        if w is not None:
+            wt = w[t]
+            if valid is not None:
+                wt = wt * valid
+        elif valid is not None:
+            wt = valid.astype(x.dtype)
+        ctx.wt, ctx.valid = wt, valid
+        loss = nll if wt is None else nll * wt
+        if smoothing:
+            W = C if w is None else w.sum()
+            smooth = lse * W - zw
+            if valid is not None:
+                smooth *= valid
+            loss = loss * (1 - smoothing) + smooth * (smoothing / C)
+        if reduction == "mean":
+            ctx.denom = M if wt is None else wt.sum()
+        if reduction == "none":
+            return loss
+        if reduction == "sum":
+            return loss.sum()
+        return _weighted_mean(xp, loss, ctx.denom)
+
+    def backward(ctx, grad):
+        x, p = ctx.saved
+        M, C = p.shape
+        if isinstance(grad, Tensor):
+            # create_graph: recompute p from x with differentiable ops, same formula.
+            return ctx._dense(softmax(x, 1), grad), None
+        if ctx.wt is None and not ctx.eps and ctx.reduction == "mean":
+            # Hot path: (softmax - onehot) / N, computed in that order so it is exact.
+            gx = p.copy()
+            gx[get_array_module(p).arange(M), ctx.t] -= 1
+            gx /= M
+            if grad != 1:
+                gx *= grad
+            return gx, None
+        return ctx._dense(p, grad), None
+
+    def _dense(ctx, p, grad):
+        """The general gradient with every constant folded into (M,) / (M, C) arrays."""
+        M, C = p.shape
+        xp = get_array_module(ctx.t)        # constants are plain arrays, even under create_graph
+        dt = ctx.saved[0].dtype
+        eps, wt, valid, w = ctx.eps, ctx.wt, ctx.valid, ctx.w
+        ones = wt if wt is not None else xp.ones(M, dtype=dt)
+        coef = ones * (1 - eps)                                    # weight on p and onehot
+        onehot = xp.zeros((M, C), dtype=dt)
+        onehot[xp.arange(M), ctx.t] = coef
+        base = coef
+        if eps:
+            W = C if w is None else w.sum()
+            vmask = valid.astype(dt) if valid is not None else xp.ones(M, dtype=dt)
+            base = coef + vmask * (eps * W / C)
+            onehot += vmask[:, None] * ((eps / C) * (w if w is not None else xp.ones(C, dtype=dt)))
+        if ctx.reduction == "none":
+            r = grad.reshape((M, 1))
+        elif ctx.reduction == "mean":
+            r = grad / ctx.denom if ctx.denom else grad * 0  # all ignored: zero, as torch
+        else:
+            r = grad
+        return (p * base[:, None] - onehot) * r
+
+
+class NLL(Function):
+    """Negative log-likelihood on (M, C) log-probabilities: loss_i = -w[t_i]·x_{i,t_i}."""
+
+    def forward(ctx, x, t, w, ignore_index, reduction):
+        xp = ctx.xp
+        M, C = x.shape
+        t, valid = _targets("nll_loss", t, C, ignore_index)
+        wt = None
+        if w is not None:
+            wt = w[t] if valid is None else w[t] * valid
+        elif valid is not None:
+            wt = valid.astype(x.dtype)
+        ctx.t, ctx.wt, ctx.reduction, ctx.shape = t, wt, reduction, x.shape
+        loss = -x[xp.arange(M), t]
+        if wt is not None:
+            loss *= wt
+        if reduction == "none":
+            return loss
+        if reduction == "sum":
+            return loss.sum()
+        ctx.denom = M if wt is None else wt.sum()
+        return _weighted_mean(xp, loss, ctx.denom)
+
+    def backward(ctx, grad):
+        M, C = ctx.shape
+        dt = grad.dtype
+        xp = get_array_module(ctx.t)
+        coef = -ctx.wt if ctx.wt is not None else xp.full(M, -1, dtype=dt)
+        if ctx.reduction == "none":
+            r = grad
+        elif ctx.reduction == "mean":
+            r = grad / ctx.denom if ctx.denom else grad * 0  # all ignored: zero, as torch
+        else:
+            r = grad
+        if isinstance(grad, Tensor):  # create_graph: linear in grad, so a dense constant pattern
+            onehot = xp.zeros((M, C), dtype=dt)
+            onehot[xp.arange(M), ctx.t] = coef
+            r = r.reshape((M, 1)) if ctx.reduction == "none" else r
+            return onehot * r, None
+        gx = xp.zeros((M, C), dtype=dt)
+        gx[xp.arange(M), ctx.t] = coef * r
+        return gx, None
+
+
+def _none_shape(reduction, out, want):
+    return out.reshape(want) if reduction == "none" else out
+
+
+def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean",  # noqa: A002
+                  label_smoothing=0.0):
+    """Cross-entropy between logits and class targets: ``-log softmax(input)[target]``.
+
+    Fuses log-softmax and the negative log-likelihood; for the plain mean the gradient
+    with respect to the logits is exactly ``(softmax(input) - onehot(target)) / N``.
+
+    Args:
+        input: unnormalized logits of shape (C,), (N, C) or (N, C, d1, ...) (C classes on
+            dimension 1, e.g. per-pixel logits (N, C, H, W)).
+        target: integer class indices of shape (), (N,) or (N, d1, ...) in [0, C); or
+            class probabilities, a float tensor of the input's shape.
+        weight: optional (C,) rescaling per class. With ``reduction='mean'`` the sum is
+            divided by the total weight of the non-ignored targets.
+        ignore_index: targets equal to it contribute nothing (indices only).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (shape of the target).
+        label_smoothing: ε in [0, 1]: the target becomes (1 - ε)·onehot + ε/C.
+
+    Example:
+        >>> import nerve as nv
+        >>> logits = nv.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+        >>> round(nv.functional.cross_entropy(logits, nv.tensor([0, 2])).item(), 6)
+        0.669079
+    """
+    op = "cross_entropy"
+    _check_reduction(op, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    t = data_of(target)
+    if getattr(t, "dtype", np.dtype(int)).kind == "f" and tuple(t.shape) == tuple(input.shape) \
+            and input.ndim >= 1 and not (input.ndim == 1 and t.ndim == 0):
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    x2, t1, w, want = _class_layout(op, input, target, weight)
+    out = CrossEntropy.apply(x2, t1, w, int(ignore_index), reduction, float(label_smoothing))
+    return _none_shape(reduction, out, want)
+
+
+def _cross_entropy_probs(input, target, weight, reduction, smoothing):  # noqa: A002
+    """Soft targets: -Σ_c w_c·t_c·log_softmax(x)_c, the mean taken over samples."""
+    _check_float_input("cross_entropy", input)
+    cdim = 1 if input.ndim >= 2 else 0
+    C = input.shape[cdim]
+    logp = log_softmax(input, cdim)
+    t = target
+    if smoothing:
+        t = t * (1 - smoothing) + smoothing / C
+    prod = logp * t
+    if weight is not None:
+        w = _const(weight, input)
+        if tuple(w.shape) != (C,):
+            raise ValueError(f"cross_entropy: weight must have one entry per class, shape ({C},), "
+                             f"got {tuple(w.shape)}")
+        prod = prod * w.reshape((C,) + (1,) * (input.ndim - cdim - 1))
+    if reduction == "none":
+        return -prod.sum(cdim)
+    if reduction == "sum":
+        return -prod.sum()
+    n = input.numel() // C if C else 0
+    if n == 0:
+        return _wrap(np.asarray(np.nan, dtype=input.dtype))
+    return -prod.sum() / n
+
+
+def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):  # noqa: A002
+    """Negative log-likelihood: ``-input[n, target[n]]``, for log-probabilities as input.
+
+    ``nll_loss(log_softmax(x, 1), t)`` equals ``cross_entropy(x, t)``; prefer the latter
+    (one fused op). Shapes, ``weight``, ``ignore_index`` and ``reduction`` are as in
+    :func:`cross_entropy`.
+
+    Example:
+        >>> import nerve as nv
+        >>> logp = nv.tensor([[-0.5, -1.0], [-2.0, -0.1]])
+        >>> nv.functional.nll_loss(logp, nv.tensor([0, 1])).item()
+        0.30000001192092896
+    """
+    op = "nll_loss"
+    _check_reduction(op, reduction)
+    x2, t1, w, want = _class_layout(op, input, target, weight)
+    out = NLL.apply(x2, t1, w, int(ignore_index), reduction)
+    return _none_shape(reduction, out, want)
+
+
+# ------------------------------------------------------------------ binary losses
+def _check_same_shape(op, x, t):
+    if tuple(t.shape) != tuple(x.shape):
+        raise ValueError(
+            f"{op}: target of shape {tuple(t.shape)} must have the input's shape {tuple(x.shape)}; "
+            "for one output unit per sample use input.reshape(-1) or target.reshape(N, 1)")
+
+
+def _binary_target(op, x, target):
+    t = data_of(target)
+    if not hasattr(t, "dtype"):
+        t = np.asarray(t)
+    if t.dtype.kind != "f":
+        raise TypeError(f"{op}: target must be a float tensor of 0/1 labels or probabilities, got "
+                        f"dtype {t.dtype}; convert it with target.float()")
+    _check_same_shape(op, x, t)
+    if isinstance(target, Tensor) and target.requires_grad:
+        return target
+    return t.astype(x.dtype, copy=False)
+
+
+class BinaryCrossEntropy(Function):
+    """-w·(t·log(x) + (1 - t)·log(1 - x)) with each log clamped at -100 (PyTorch's rule)."""
+
+    def forward(ctx, x, t, w, reduction):
+        xp = ctx.xp
+        ctx.w, ctx.reduction, ctx.n = w, reduction, x.size
+        ctx.save_for_backward(x, t)
+        with np.errstate(divide="ignore"):
+            logx = xp.maximum(xp.log(x), -100)
+            log1mx = xp.maximum(xp.log1p(-x), -100)
+        loss = (log1mx - logx) * t
+        loss -= log1mx                                 # -(t·logx + (1 - t)·log1mx)
+        if w is not None:
+            loss = loss * w
+        return _reduce(xp, loss, reduction)
+
+    def backward(ctx, grad):
+        x, t = ctx.saved
+        xp = ctx.xp
+        g = _scale(grad, ctx.reduction, ctx.n)
+        if ctx.w is not None:
+            g = g * ctx.w
+        n = ctx.needs_input_grad
+        gx = gt = None
+        if n[0]:
+            # NOTE: the 1e-12 floor (PyTorch's) keeps the gradient finite at x = 0 or 1.
+            gx = g * (x - t) / xp.maximum((1 - x) * x, 1e-12)
+        if n[1]:
+            with np.errstate(divide="ignore"):
+                gt = g * (xp.maximum(xp.log1p(-x), -100) - xp.maximum(xp.log(x), -100))
+        return gx, gt, None, None
+
+
+class BCEWithLogits(Function):
+    """(1 - t)·softplus(x) + pw·t·softplus(-x), times w: sigmoid and BCE in one stable op."""
+
+    def forward(ctx, x, t, w, pw, reduction):
+        xp = ctx.xp
+        ctx.w, ctx.pw, ctx.reduction = w, pw, reduction
+        ctx.save_for_backward(x, t)
+        # softplus(±x) = max(±x, 0) + log1p(exp(-|x|)): one shared transcendental, and
+        # neither term cancels, so the loss is accurate even where it is tiny.
+        c = xp.log1p(xp.exp(-xp.abs(x)))
+        sp_pos = xp.maximum(x, 0) + c                  # softplus(x)
+        sp_neg = xp.maximum(-x, 0) + c                 # softplus(-x)
+        tp = t if pw is None else t * pw
+        loss = (1 - t) * sp_pos + tp * sp_neg
+        if w is not None:
+            loss = loss * w
+        ctx.n = loss.size
+        return _reduce(xp, loss, reduction)
+
+    def backward(ctx, grad):
+        x, t = ctx.saved
+        xp = ctx.xp
+        g = _scale(grad, ctx.reduction, ctx.n)
+        if ctx.w is not None:
+            g = g * ctx.w
+        pw = ctx.pw
+        n = ctx.needs_input_grad
+        s = xp.sigmoid(x)
+        gx = gt = None
+        if n[0]:
+            gx = g * (s - t) if pw is None else g * ((1 - t + pw * t) * s - pw * t)
+        if n[1]:
+            gt = -g * x if pw is None else g * ((pw - 1) * xp.softplus(-x) - x)
+        ub = xp.unbroadcast
+        return (ub(gx, tuple(x.shape)) if gx is not None else None,
+                ub(gt, tuple(t.shape)) if gt is not None else None, None, None)
+
+
+def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):  # noqa: A002
+    """Binary cross-entropy on probabilities: ``-(t·log p + (1 - t)·log(1 - p))``.
+
+    Each log is clamped at -100, so p = 0 or 1 gives a large but finite loss; the
+    gradient ``(p - t) / max(p·(1 - p), 1e-12)`` is finite too. Prefer
+    :func:`binary_cross_entropy_with_logits` on raw scores: it is exact in the tails.
+
+    Args:
+        input: probabilities in [0, 1], any shape.
+        target: float labels or probabilities of the same shape.
+        weight: optional rescaling, broadcast against the input.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Example:
+        >>> import nerve as nv
+        >>> round(nv.functional.binary_cross_entropy(nv.tensor([0.5]), nv.tensor([1.0])).item(), 6)
+        0.693147
+    """
+    op = "binary_cross_entropy"
+    _check_reduction(op, reduction)
+    _check_float_input(op, input)
+    t = _binary_target(op, input, target)
+    x = input.data
+    if x.size:
+        lo, hi = float(x.min()), float(x.max())
+        if lo < 0 or hi > 1:
+            raise ValueError(
+                f"{op}: input must hold probabilities in [0, 1], got values in [{lo:.4g}, {hi:.4g}]; "
+                "apply sigmoid first, or better, pass the raw scores to "
+                "binary_cross_entropy_with_logits")
+    return BinaryCrossEntropy.apply(input, t, _const(weight, input), reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="mean",  # noqa: A002
+                                     pos_weight=None):
+    """Sigmoid + binary cross-entropy in one numerically stable op, on raw scores.
+
+    loss = ``w·[(1 - t)·softplus(x) + pos_weight·t·softplus(-x)]``, which equals
+    ``-w·[pos_weight·t·log σ(x) + (1 - t)·log(1 - σ(x))]`` without ever forming σ(x), so
+    logits of ±1e4 are fine. The gradient is ``w·(σ(x) - t)`` (without pos_weight).
+
+    Args:
+        input: logits, any shape.
+        target: float labels in [0, 1] of the same shape.
+        weight: optional rescaling, broadcast against the input.
+        pos_weight: weight of the positive term, broadcast along the last dimension
+            (one per class); > 1 raises recall on a rare positive class.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    Example:
+        >>> import nerve as nv
+        >>> F = nv.functional
+        >>> round(F.binary_cross_entropy_with_logits(nv.tensor([0.0]), nv.tensor([1.0])).item(), 6)
+        0.693147
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(op, reduction)
+    _check_float_input(op, input)
+    t = _binary_target(op, input, target)
+    return BCEWithLogits.apply(input, t, _const(weight, input), _const(pos_weight, input), reduction)
+
+
+# ---------------------------------------------------------------- distributions
+def kl_div(input, target, *, reduction="mean", log_target=False):  # noqa: A002
+    """Kullback-Leibler divergence ``Σ t·(log t - input)`` with ``input`` = log q.
+
+    ``input`` holds log-probabilities (e.g. ``log_softmax``), ``target`` probabilities
+    (or log-probabilities with ``log_target=True``). Terms with t = 0 contribute 0.
+
+    Args:
+        reduction: ``'batchmean'`` (the KL divergence per sample: sum / N, the
+            mathematically meaningful choice), ``'sum'``, ``'none'``, or ``'mean'``
+            (sum / number of elements, PyTorch's default, kept for compatibility).
+
+    Example:
+        >>> import nerve as nv
+        >>> F = nv.functional
+        >>> q = F.log_softmax(nv.tensor([[0.0, 0.0]]), dim=1)
+        >>> round(F.kl_div(q, nv.tensor([[1.0, 0.0]]), reduction="batchmean").item(), 6)
+        0.693147
+    """
+    op = "kl_div"
+    _check_reduction(op, reduction, _REDUCTIONS + ("batchmean",))
+    _check_float_input(op, input)
+    from . import elementwise as E  # noqa: PLC0415
+
+    if not isinstance(target, Tensor):
+        target = _wrap(np.asarray(target, dtype=input.dtype))
+    if log_target:
+        loss = E.exp(target) * (target - input)
+    else:
+        pos = target.data > 0
+        # t·log t with the convention 0·log 0 = 0 (log is taken of 1 where t = 0).
+        loss = target * (E.log(E.where(pos, target, 1.0)) - input)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return loss.mean()
+
+
+def one_hot(tensor, num_classes=-1):
+    """Encode integer class indices as rows of 0s with a single 1 (int64 tensor).
+
+    Args:
+        tensor: integer indices of any shape, in [0, num_classes).
+        num_classes: the length of each encoding; -1 means ``max(tensor) + 1``.
+
+    Returns:
+        An int64 tensor of shape ``tensor.shape + (num_classes,)``; argmax over the last
+        dimension gives the indices back.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.functional.one_hot(nv.tensor([0, 2]), 3).tolist()
+        [[1, 0, 0], [0, 0, 1]]
+    """
+    idx = data_of(tensor)
+    if not hasattr(idx, "dtype"):
+        idx = np.asarray(idx)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be an integer tensor, got dtype {idx.dtype}; "
+                        "use .long()")
+    if num_classes == -1:
+        if idx.size == 0:
+            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; "
+                             "pass num_classes")
+        num_classes = int(idx.max()) + 1
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= num_classes:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"one_hot: index {bad} is out of range for num_classes={num_classes} "
+                             f"(valid: 0..{num_classes - 1})")
+    xp = get_array_module(idx)
+    flat = idx.reshape(-1)
+    out = xp.zeros((flat.size, num_classes), dtype=np.int64)
+    out[xp.arange(flat.size), flat] = 1
+    return _wrap(out.reshape(tuple(idx.shape) + (num_classes,)))
+
+
+TENSOR_METHODS = {}
+GRAPH_NAMESPACE = {}
