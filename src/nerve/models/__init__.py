@@ -1,0 +1,114 @@
+"""The model zoo: one readable file per model family, each with its parameter count.
+
+Models are built by name through a registry::
+
+    >>> from nerve import models
+    >>> net = models.get_model("seed-mlp")
+    >>> net.num_parameters()
+    13002
+    >>> "seed-mlp" in models.available()
+    True
+
+A model file adds itself with the ``register_model`` decorator::
+
+    @register_model("lenet5")
+    def lenet5(num_classes=10): ...
+
+Model files are imported lazily, on the first lookup that needs them, so adding a
+file under ``nerve/models/`` is all it takes to make its models reachable both from
+``get_model(name)`` and as ``nerve.models.<attribute>``.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+__all__ = ["register_model", "get_model", "available", "mlp", "MLP", "mlp_param_rows",
+           "ParamRow", "seed_mlp", "chapter1_mlp"]
+
+_REGISTRY = {}          # name -> factory(**kwargs) -> Module
+_IMPORT_ERRORS = {}     # model file -> the error that stopped it from importing
+_scanned = False
+
+
+def _key(name):
+    return str(name).strip().lower().replace("_", "-")
+
+
+def register_model(name, *aliases):
+    """Decorator: make ``get_model(name)`` (and each alias) call the decorated factory.
+
+    Names are case-insensitive, and '_' and '-' are interchangeable.
+    """
+    def deco(factory):
+        for n in (name,) + aliases:
+            k = _key(n)
+            old = _REGISTRY.get(k)
+            if old is not None and old is not factory and (
+                    getattr(old, "__module__", None), getattr(old, "__qualname__", None)) != (
+                    getattr(factory, "__module__", None), getattr(factory, "__qualname__", None)):
+                # (the same function re-registered, e.g. after a module reload, is fine)
+                raise ValueError(f"model name {n!r} is already registered by "
+                                 f"{getattr(_REGISTRY[k], '__module__', '?')}")
+            _REGISTRY[k] = factory
+        return factory
+
+    return deco
+
+
+def _scan():
+    """Import every model file once, so their ``register_model`` calls run."""
+    global _scanned
+    if _scanned:
+        return
+    _scanned = True
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        try:
+            importlib.import_module(f"{__name__}.{info.name}")
+        except Exception as e:  # noqa: BLE001 - one broken file must not hide the others
+            _IMPORT_ERRORS[info.name] = e
+
+
+def available():
+    """The registered model names, sorted."""
+    _scan()
+    return sorted(_REGISTRY)
+
+
+def get_model(name, **kwargs):
+    """Build the model registered as ``name``, passing ``kwargs`` to its factory.
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+    """
+    k = _key(name)
+    if k not in _REGISTRY:
+        _scan()
+    factory = _REGISTRY.get(k)
+    if factory is None:
+        msg = f"unknown model {name!r}; available models: {', '.join(available())}"
+        if _IMPORT_ERRORS:
+            msg += "; these model files failed to import: " + ", ".join(
+                f"{f} ({type(e).__name__}: {e})" for f, e in _IMPORT_ERRORS.items())
+        raise ValueError(msg)
+    return factory(**kwargs)
+
+
+from .mlp import MLP, ParamRow, chapter1_mlp, mlp, mlp_param_rows, seed_mlp  # noqa: E402
+
+
+def __getattr__(name):
+    # nerve.models.resnet18, nerve.models.LeNet5 ...: found in whichever model file defines it.
+    if name.startswith("_"):
+        raise AttributeError(f"module 'nerve.models' has no attribute {name!r}")
+    _scan()
+    import sys  # noqa: PLC0415
+
+    for info in pkgutil.iter_modules(__path__):
+        mod = sys.modules.get(f"{__name__}.{info.name}")
+        if mod is not None and name in getattr(mod, "__all__", ()):
+            return getattr(mod, name)
+    raise AttributeError(f"module 'nerve.models' has no attribute {name!r}; registered model "
+                         f"names (for get_model) are: {', '.join(available())}")

@@ -1,0 +1,697 @@
+"""``Module``: the base class of every layer and model.
+
+A module holds three kinds of state, all registered by plain attribute assignment in
+``__init__``:
+
+* parameters (``nn.Parameter``): what the optimizer learns;
+* sub-modules: layers inside the layer, named by their attribute;
+* buffers (``register_buffer``): tensors that are state but not learned (running
+  statistics), saved in ``state_dict`` unless ``persistent=False``.
+
+Registered values live both in the registry dicts (``_parameters``, ``_modules``,
+``_buffers``) and in the instance ``__dict__``, so ``self.weight`` inside ``forward`` is
+an ordinary attribute lookup with no ``__getattr__`` detour. Always change them by
+assignment (or ``register_parameter`` / ``register_buffer`` / ``add_module``), never by
+writing into the registry dicts directly.
+
+``module(x)`` calls ``forward(x)``; when no hook is registered that is the whole cost.
+"""
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .. import backend
+from ..autograd.tensor import Tensor
+from .parameter import Parameter
+
+__all__ = ["Module", "RemovableHandle"]
+
+# Bumped on every structural change anywhere (a parameter, buffer or sub-module added,
+# replaced or removed). ``parameters()`` caches its flat list against this number.
+_structure_version = itertools.count()
+_version = [next(_structure_version)]
+
+
+def _bump():
+    _version[0] = next(_structure_version)
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` could not match: (missing_keys, unexpected_keys)."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, module, hooks_dict):
+        self.id = next(RemovableHandle._ids)
+        self._module = module
+        self._hooks_dict = hooks_dict
+
+    def remove(self):
+        self._hooks_dict.pop(self.id, None)
+        self._module._update_has_hooks()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _parse_to_args(args, kwargs):
+    """Split ``module.to(...)`` arguments into (device or None, dtype or None)."""
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}; "
+                        "use to(device), to(dtype) or to(device, dtype)")
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, str) and a.split(":")[0].lower() in ("cpu", "cuda", "gpu", "tpu", "mps"):
+            device = a
+        elif a is None:
+            continue
+        else:
+            try:
+                dtype = np.dtype(a)
+            except TypeError:
+                device = a
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fc":
+            raise TypeError(f"Module.to() only accepts floating-point dtypes, got {dtype}; "
+                            "integer parameters cannot hold gradients")
+    if device is not None:
+        device = backend.parse_device(device)
+    return device, dtype
+
+
+class Module:
+    """Base class for layers and models: subclass it, declare state in ``__init__``,
+    compute in ``forward``.
+
+    Example:
+        >>> import nerve as nv
+        >>> from nerve import nn
+        >>> class TwoLayer(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = nn.Linear(3, 4)
+        ...         self.out = nn.Linear(4, 1)
+        ...     def forward(self, x):
+        ...         return self.out(self.hidden(x).relu())
+        >>> net = TwoLayer()
+        >>> [name for name, _ in net.named_parameters()]
+        ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+        >>> net.num_parameters()   # 3×4 + 4 + 4×1 + 1
+        21
+        >>> net(nv.zeros(5, 3)).shape
+        (5, 1)
+    """
+
+    training = True
+    _has_hooks = False      # class-level fallback; __init__ sets it on the instance
+    _version_cached = -1
+    _param_cache = None
+    dump_patches = False
+
+    def __init__(self, *args, **kwargs):
+        if args or kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments; "
+                            "Module.__init__ takes none")
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = {}
+        d["_buffers"] = {}
+        d["_non_persistent_buffers"] = set()
+        d["_modules"] = {}
+        d["_forward_hooks"] = {}
+        d["_forward_pre_hooks"] = {}
+        d["_has_hooks"] = False
+
+    # ----------------------------------------------------------------- calling
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"{type(self).__name__} has no forward(); define forward(self, x) in the subclass")
+
+    def __call__(self, *args, **kwargs):
+        if self._has_hooks:
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        for hook in tuple(self._forward_pre_hooks.values()):
+            res = hook(self, args)
+            if res is not None:
+                args = res if isinstance(res, tuple) else (res,)
+        out = self.forward(*args, **kwargs)
+        for hook in tuple(self._forward_hooks.values()):
+            res = hook(self, args, out)
+            if res is not None:
+                out = res
+        return out
+
+    def _update_has_hooks(self):
+        self.__dict__["_has_hooks"] = bool(self._forward_hooks or self._forward_pre_hooks)
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, args)`` before every ``forward``.
+
+        The hook may return a replacement for ``args`` (a tuple, or a single value that
+        is wrapped in one). Returns a handle whose ``remove()`` unregisters it.
+        """
+        self._require_init()
+        handle = RemovableHandle(self, self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        self._update_has_hooks()
+        return handle
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after every ``forward``.
+
+        The hook may return a replacement output. Returns a handle with ``remove()``.
+
+        Example:
+            >>> import nerve as nv
+            >>> seen = []
+            >>> layer = nv.nn.Linear(2, 3)
+            >>> h = layer.register_forward_hook(lambda m, args, out: seen.append(out.shape))
+            >>> _ = layer(nv.zeros(4, 2)); h.remove(); _ = layer(nv.zeros(1, 2))
+            >>> seen
+            [(4, 3)]
+        """
+        self._require_init()
+        handle = RemovableHandle(self, self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        self._update_has_hooks()
+        return handle
+
+    # ----------------------------------------------------------- registration
+    def _require_init(self):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign parameters, sub-modules or hooks before Module.__init__() runs; "
+                f"call super().__init__() first in {type(self).__name__}.__init__")
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                self._require_init()
+            if name not in params:   # replacing keeps the registration order, as in PyTorch
+                self._forget(name)
+            params[name] = value
+            d[name] = value
+            _bump()
+        elif isinstance(value, Module):
+            if params is None:
+                self._require_init()
+            if name not in d["_modules"]:
+                self._forget(name)
+            d["_modules"][name] = value
+            d[name] = value
+            _bump()
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} to parameter '{name}' of "
+                    f"{type(self).__name__}: wrap it as nn.Parameter(...) (or assign None, or "
+                    f"update values in place with self.{name}.data[...] = ...)")
+            params[name] = None
+            d[name] = None
+            _bump()
+        elif params is not None and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} to sub-module '{name}' of "
+                                f"{type(self).__name__}: a Module (or None) is expected")
+            d["_modules"][name] = None
+            d[name] = None
+            _bump()
+        elif params is not None and name in d["_buffers"]:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign a {type(value).__name__} to buffer '{name}' of "
+                                f"{type(self).__name__}: a Tensor (or None) is expected")
+            d["_buffers"][name] = value
+            d[name] = value
+            _bump()
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name):
+        """Drop ``name`` from every registry (before it is registered as something else)."""
+        d = self.__dict__
+        for reg in (d["_parameters"], d["_buffers"], d["_modules"]):
+            reg.pop(name, None)
+        d["_non_persistent_buffers"].discard(name)
+        d.pop(name, None)
+
+    def __delattr__(self, name):
+        d = self.__dict__
+        if "_parameters" in d and (name in d["_parameters"] or name in d["_buffers"]
+                                   or name in d["_modules"]):
+            self._forget(name)
+            _bump()
+        else:
+            object.__delattr__(self, name)
+
+    def __getattr__(self, name):
+        # Only reached when normal lookup fails: explain, and suggest a close name.
+        if name.startswith("__") or name in ("_parameters", "_buffers", "_modules"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        d = self.__dict__
+        known = [k for k in d if not k.startswith("_")] + [
+            k for k in dir(type(self)) if not k.startswith("_")]
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        if "_parameters" not in d:
+            hint += (f" (Module.__init__() has not run: call super().__init__() first in "
+                     f"{type(self).__name__}.__init__)")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'{hint}")
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None for an absent optional one) as ``name``."""
+        self._require_init()
+        self._check_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter('{name}', ...) needs an nn.Parameter or None, got "
+                            f"{type(param).__name__}; wrap it as nn.Parameter(tensor)")
+        if param is None:
+            self._forget(name)
+            self._parameters[name] = None
+            self.__dict__[name] = None
+            _bump()
+        else:
+            self.__setattr__(name, param)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a non-learned tensor (running statistics, masks) as state.
+
+        Args:
+            name: the attribute name.
+            tensor: a Tensor, or None (an absent buffer).
+            persistent: include it in ``state_dict`` (default True).
+        """
+        self._require_init()
+        self._check_name(name, "buffer")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer('{name}', ...) needs a Tensor or None, got "
+                            f"{type(tensor).__name__}; wrap arrays with nv.tensor(...)")
+        self._forget(name)
+        self._buffers[name] = tensor
+        self.__dict__[name] = tensor
+        if not persistent:
+            self._non_persistent_buffers.add(name)
+        _bump()
+
+    def add_module(self, name, module):
+        """Register ``module`` (or None) as the sub-module ``name``."""
+        self._require_init()
+        if not isinstance(name, str):
+            raise TypeError(f"module names must be strings, got {type(name).__name__}")
+        self._check_name(name, "module", allow_digits=True)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module('{name}', ...) needs a Module or None, got "
+                            f"{type(module).__name__}")
+        if name not in self._modules:   # replacing keeps the position
+            self._forget(name)
+        self._modules[name] = module
+        self.__dict__[name] = module
+        _bump()
+
+    register_module = add_module
+
+    def _check_name(self, name, kind, allow_digits=False):
+        if not isinstance(name, str) or not name:
+            raise KeyError(f"{kind} name must be a non-empty string, got {name!r}")
+        if "." in name:
+            raise KeyError(f"{kind} name {name!r} may not contain '.': dots separate nested names")
+        if name in type(self).__dict__ or (hasattr(type(self), name) and name not in self.__dict__
+                                            and not name.startswith("_")):
+            raise KeyError(f"cannot register {kind} {name!r}: {type(self).__name__} already has a "
+                           "method or class attribute of that name")
+        d = self.__dict__
+        if name in d and not (name in d["_parameters"] or name in d["_buffers"] or name in d["_modules"]):
+            raise KeyError(f"cannot register {kind} {name!r}: {type(self).__name__} already has a plain "
+                           f"attribute of that name; delete it first (del self.{name}) or pick another name")
+
+    # ----------------------------------------------------------------- walking
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Yield (dotted name, module) for this module and every module inside it, once each."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is None:
+                continue
+            yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        """Yield (name, module) for the direct sub-modules."""
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, get, prefix, recurse, remove_duplicate=True):
+        seen = set()
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
+            else [(prefix, self)]
+        for mod_prefix, mod in mods:
+            for name, v in get(mod):
+                if v is None:
+                    continue
+                if remove_duplicate:
+                    if id(v) in seen:
+                        continue
+                    seen.add(id(v))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield (dotted name, Parameter) pairs; a shared parameter appears once, under its first name.
+
+        Example:
+            >>> from nerve import nn
+            >>> [n for n, _ in nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1)).named_parameters()]
+            ['0.weight', '0.bias', '2.weight', '2.bias']
+        """
+        return self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        """Iterate over the parameters, each exactly once (cached until the structure changes)."""
+        if not recurse:
+            return (p for _, p in self.named_parameters(recurse=False))
+        d = self.__dict__
+        if d.get("_version_cached") != _version[0]:
+            d["_param_cache"] = [p for _, p in self.named_parameters()]
+            d["_version_cached"] = _version[0]
+        return iter(d["_param_cache"])
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def get_submodule(self, target):
+        """The module at dotted path ``target`` ('' is this module)."""
+        mod = self
+        if target == "":
+            return mod
+        for part in target.split("."):
+            nxt = mod._modules.get(part) if isinstance(mod, Module) else None
+            if nxt is None:
+                raise AttributeError(f"{type(mod).__name__} has no sub-module '{part}' (looking up "
+                                     f"'{target}'); its sub-modules are {list(mod._modules)}")
+            mod = nxt
+        return mod
+
+    def get_parameter(self, target):
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{type(mod).__name__} has no parameter '{name}'; its parameters "
+                                 f"are {list(mod._parameters)}")
+        return mod._parameters[name]
+
+    def num_parameters(self, trainable_only=False):
+        """How many numbers the model learns: the sum of ``p.numel()`` over unique parameters.
+
+        Args:
+            trainable_only: count only parameters with ``requires_grad=True``.
+        """
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    # ------------------------------------------------------------------ modes
+    def train(self, mode=True):
+        """Set training mode on this module and every module inside it; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train(mode) expects a bool, got {mode!r}")
+        for m in self.modules():
+            m.__dict__["training"] = mode
+        return self
+
+    def eval(self):
+        """Set evaluation mode (dropout off, normalization uses running statistics); returns self."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        """Turn gradient tracking on or off for every parameter; returns self.
+
+        ``model.requires_grad_(False)`` freezes a model (its parameters get no ``.grad``).
+        """
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def freeze(self, *prefixes):
+        """Stop training the parameters whose dotted names start with any of ``prefixes``
+        (all of them when none are given); returns self."""
+        for name, p in self.named_parameters():
+            if not prefixes or any(name == q or name.startswith(q + ".") for q in prefixes):
+                p.requires_grad_(False)
+        return self
+
+    def unfreeze(self, *prefixes):
+        """Undo ``freeze`` for the given prefixes (all parameters when none are given)."""
+        for name, p in self.named_parameters():
+            if not prefixes or any(name == q or name.startswith(q + ".") for q in prefixes):
+                p.requires_grad_(True)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's gradient (to None by default, or to zeros in place)."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module (children first), then on self; returns self.
+
+        Example:
+            >>> from nerve import nn
+            >>> net = nn.Sequential(nn.Linear(3, 3), nn.ReLU())
+            >>> def init(m):
+            ...     if isinstance(m, nn.Linear):
+            ...         nn.init.zeros_(m.bias)
+            >>> net.apply(init)[0].bias.tolist()
+            [0.0, 0.0, 0.0]
+        """
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # -------------------------------------------------------- device and dtype
+    def _apply_arrays(self, fn, floating_only=True):
+        """Replace every parameter's and buffer's array with ``fn(array)`` in place.
+
+        Parameters keep their identity (optimizers hold references to them).
+        """
+        for m in self.modules():
+            for p in m._parameters.values():
+                if p is None or (floating_only and p.data.dtype.kind not in "fc"):
+                    continue
+                p.data = fn(p.data)
+                if p.grad is not None:
+                    p.grad.data = fn(p.grad.data)
+            for b in m._buffers.values():
+                if b is None or (floating_only and b.data.dtype.kind not in "fc"):
+                    continue
+                b.data = fn(b.data)
+        return self
+
+    def to(self, *args, **kwargs):
+        """Move parameters and buffers to a device and/or cast floating ones to a dtype.
+
+        ``model.to('cuda')``, ``model.to(nv.float64)``, ``model.to('cpu', nv.float32)``.
+        Works in place and returns self.
+        """
+        device, dtype = _parse_to_args(args, kwargs)
+        if device is not None:
+            for m in self.modules():
+                for t in itertools.chain(m._parameters.values(), m._buffers.values()):
+                    if t is None:
+                        continue
+                    t.data = backend.to_device(t.data, device)
+                    if t.grad is not None:
+                        t.grad.data = backend.to_device(t.grad.data, device)
+        if dtype is not None:
+            self._apply_arrays(lambda a: a.astype(dtype) if a.dtype != dtype else a)
+        return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
+    def float(self):
+        """Cast floating-point parameters and buffers to float32; returns self."""
+        return self.to(dtype=np.float32)
+
+    def double(self):
+        """Cast floating-point parameters and buffers to float64; returns self."""
+        return self.to(dtype=np.float64)
+
+    def half(self):
+        return self.to(dtype=np.float16)
+
+    def type(self, dst_type):
+        return self.to(dtype=dst_type)
+
+    # --------------------------------------------------------------- state
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An OrderedDict of dotted name → Tensor: every parameter and persistent buffer.
+
+        The tensors share memory with the model (detached unless ``keep_vars``); copy them
+        (or save them to a file) to keep a snapshot.
+        """
+        out = OrderedDict() if destination is None else destination
+        # A module used twice is saved under both names, as in PyTorch, so checkpoints
+        # interoperate; loading writes the same values twice.
+        for mod_prefix, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
+            head = f"{mod_prefix}." if mod_prefix else ""
+            for name, p in m._parameters.items():
+                if p is not None:
+                    out[head + name] = p if keep_vars else p.detach()
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent_buffers:
+                    out[head + name] = b if keep_vars else b.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy values from ``state_dict`` into this model's parameters and buffers.
+
+        Args:
+            state_dict: a mapping of dotted name → Tensor or NumPy array.
+            strict: require the keys to match exactly (default True). With ``strict=False``
+                missing and unexpected keys are tolerated and reported.
+            assign: replace the arrays instead of copying into them (the stored dtype wins).
+
+        Returns:
+            a named tuple ``(missing_keys, unexpected_keys)``.
+
+        Raises:
+            RuntimeError: one error listing every missing key, unexpected key (strict mode)
+                and shape mismatch (always), with the fix.
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict expects a mapping of name -> tensor, got "
+                            f"{type(state_dict).__name__}")
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched = []
+        pending = []
+        for k, target in own.items():
+            if k not in state_dict:
+                continue
+            v = state_dict[k]
+            arr = v.data if isinstance(v, Tensor) else v
+            if not hasattr(arr, "shape"):
+                try:
+                    arr = np.asarray(arr)
+                except Exception as e:  # noqa: BLE001
+                    raise TypeError(f"state_dict['{k}'] is a {type(v).__name__}; expected a Tensor "
+                                    "or a NumPy array") from e
+            if tuple(arr.shape) != tuple(target.shape):
+                mismatched.append((k, tuple(arr.shape), tuple(target.shape)))
+                continue
+            pending.append((target, arr))
+        problems = []
+        if strict and missing:
+            problems.append("  missing keys (in the model, not in the state dict): "
+                            + ", ".join(repr(k) for k in missing))
+        if strict and unexpected:
+            problems.append("  unexpected keys (in the state dict, not in the model): "
+                            + ", ".join(repr(k) for k in unexpected))
+        for k, got, want in mismatched:
+            problems.append(f"  size mismatch for {k!r}: the state dict has shape {got}, "
+                            f"the model has shape {want}")
+        if problems:
+            fix = []
+            if mismatched:
+                fix.append("build the model with the same layer sizes as the saved one")
+            if strict and (missing or unexpected):
+                fix.append("check that the architecture matches, or pass strict=False to load "
+                           "only the matching keys")
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n"
+                               + "\n".join(problems) + "\nFix: " + "; ".join(fix) + ".")
+        for target, arr in pending:
+            if backend.get_array_module(arr) is not backend.get_array_module(target.data):
+                arr = backend.to_device(arr, target.device)
+            if assign:
+                target.data = arr.copy()
+            else:
+                target.data[...] = arr
+        return _IncompatibleKeys(missing, unexpected)
+
+    # --------------------------------------------------------------- summary
+    def summary(self, input_shape=None, batch_size=1, dtype=None, **kwargs):
+        """Per-layer output shapes and parameter counts; see ``nerve.nn.summary``."""
+        from .summary import summary  # noqa: PLC0415
+
+        return summary(self, input_shape, batch_size=batch_size, dtype=dtype, **kwargs)
+
+    # ------------------------------------------------------------------ repr
+    def extra_repr(self):
+        """The text inside this module's parentheses in its repr (override in layers)."""
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        for name, m in self._modules.items():
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {body}")
+        if not self._modules:
+            return f"{self._get_name()}({extra})"
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+    def __dir__(self):
+        keys = set(super().__dir__())
+        return sorted(k for k in keys if not k[0].isdigit())
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_param_cache", None)
+        state.pop("_version_cached", None)
+        return state

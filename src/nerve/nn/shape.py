@@ -1,0 +1,73 @@
+"""Shape layers: ``Flatten`` and ``Unflatten`` (module twins of ``F.flatten`` / reshape)."""
+from __future__ import annotations
+
+from . import functional as F
+from .module import Module
+
+__all__ = ["Flatten", "Unflatten"]
+
+
+class Flatten(Module):
+    """Merge dimensions ``start_dim`` … ``end_dim`` into one; see ``F.flatten``.
+
+    With the defaults (start_dim=1) the batch dimension is kept, so an image batch
+    (N, 1, 28, 28) or (N, 28, 28) becomes (N, 784), ready for a Linear layer. It has no
+    parameters: the 784 inputs of the chapter-1 network are data, not a layer.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.nn.Flatten()(nv.zeros(32, 1, 28, 28)).shape
+        (32, 784)
+    """
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input):  # noqa: A002
+        if input.ndim <= self.start_dim and self.start_dim >= 0:
+            # e.g. (N,) with start_dim=1: nothing to merge; torch returns the input too.
+            return input
+        return F.flatten(input, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size``: the inverse of ``Flatten``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.nn.Unflatten(1, (1, 28, 28))(nv.zeros(32, 784)).shape
+        (32, 1, 28, 28)
+    """
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
+
+    def forward(self, input):  # noqa: A002
+        shape = tuple(input.shape)
+        d = self.dim % len(shape) if shape else 0
+        size = list(self.unflattened_size)
+        known = 1
+        for s in size:
+            if s != -1:
+                known *= s
+        if -1 in size:
+            size[size.index(-1)] = shape[d] // known if known else 0
+        n = 1
+        for s in size:
+            n *= s
+        if n != shape[d]:
+            raise RuntimeError(
+                f"Unflatten({self.dim}, {self.unflattened_size}) got input of shape {shape}: "
+                f"dimension {self.dim} has {shape[d]} elements, but {self.unflattened_size} "
+                f"holds {n}")
+        return F.reshape(input, shape[:d] + tuple(size) + shape[d + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

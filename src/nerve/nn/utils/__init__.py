@@ -1,0 +1,30 @@
+"""Helpers that work on a model's parameters as a whole.
+
+* ``clip_grad_norm_`` / ``clip_grad_value_``: gradient clipping, implemented in
+  ``nerve.optim.clip`` and re-exported here under PyTorch's names (loaded on first use).
+* ``parameters_to_vector`` / ``vector_to_parameters``: flatten parameters into one
+  vector and back (for line searches, second-order methods, weight averaging).
+* ``grad_norm``: the total gradient norm, without clipping.
+* ``spectral_norm`` / ``remove_spectral_norm``: from ``nerve.nn.normalization``.
+"""
+from __future__ import annotations
+
+from .convert import grad_norm, parameters_to_vector, vector_to_parameters
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
+           "vector_to_parameters", "grad_norm", "spectral_norm", "remove_spectral_norm"]
+
+# name -> the module that implements it (imported on first use)
+_ELSEWHERE = {"clip_grad_norm_": "nerve.optim.clip", "clip_grad_value_": "nerve.optim.clip",
+              "spectral_norm": "nerve.nn.normalization",
+              "remove_spectral_norm": "nerve.nn.normalization"}
+
+
+def __getattr__(name):
+    if name in _ELSEWHERE:
+        import importlib  # noqa: PLC0415
+
+        fn = getattr(importlib.import_module(_ELSEWHERE[name]), name)
+        globals()[name] = fn  # later lookups skip this function
+        return fn
+    raise AttributeError(f"module 'nerve.nn.utils' has no attribute {name!r}")
