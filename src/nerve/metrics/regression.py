@@ -1,0 +1,99 @@
+"""Regression metrics: mean squared and absolute error, root mean squared error, R².
+
+Targets may be ``(N,)`` or ``(N, D)`` (several outputs). With several outputs,
+``multioutput='uniform_average'`` (the default) averages the per-output values and
+``'raw_values'`` returns them; ``r2_score`` also accepts ``'variance_weighted'``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import check_nonempty, check_same_length, to_numpy
+
+
+def _pair(y_true, y_pred, fn):
+    yt = to_numpy(y_true, "y_true", fn).astype(np.float64)
+    yp = to_numpy(y_pred, "y_pred", fn).astype(np.float64)
+    if yt.ndim == 0 or yp.ndim == 0:
+        raise ValueError(f"{fn}: pass one value per sample (1-D arrays), not a scalar")
+    check_same_length(yt, yp, fn)
+    check_nonempty(len(yt), fn)
+    yt = yt.reshape(len(yt), -1)  # (N, D)
+    yp = yp.reshape(len(yp), -1)
+    if yt.shape != yp.shape:
+        raise ValueError(f"{fn}: y_true has shape {yt.shape} but y_pred has {yp.shape}")
+    return yt, yp
+
+
+def _reduce(per_output, multioutput, fn, weights=None):
+    if multioutput == "raw_values":
+        return per_output
+    if multioutput == "uniform_average":
+        return float(per_output.mean())
+    if multioutput == "variance_weighted" and weights is not None:
+        return float(np.average(per_output, weights=weights)) if weights.sum() else \
+            float(per_output.mean())
+    raise ValueError(f"{fn}: multioutput={multioutput!r} is not one of 'uniform_average', "
+                     f"'raw_values'{', variance_weighted' if weights is not None else ''}")
+
+
+def mean_squared_error(y_true, y_pred, *, multioutput="uniform_average"):
+    """Mean of the squared differences.
+
+    ``MSE = (1/N) * sum_n (y_true_n - y_pred_n)^2``
+
+    Example:
+        >>> mean_squared_error([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
+        1.3333333333333333
+    """
+    yt, yp = _pair(y_true, y_pred, "mean_squared_error")
+    return _reduce(((yt - yp) ** 2).mean(axis=0), multioutput, "mean_squared_error")
+
+
+def root_mean_squared_error(y_true, y_pred, *, multioutput="uniform_average"):
+    """Square root of the mean squared error, in the units of the target.
+
+    ``RMSE = sqrt((1/N) * sum_n (y_true_n - y_pred_n)^2)`` (per output, then averaged).
+
+    Example:
+        >>> root_mean_squared_error([0.0, 0.0], [3.0, 4.0])
+        3.5355339059327378
+    """
+    yt, yp = _pair(y_true, y_pred, "root_mean_squared_error")
+    return _reduce(np.sqrt(((yt - yp) ** 2).mean(axis=0)), multioutput,
+                   "root_mean_squared_error")
+
+
+def mean_absolute_error(y_true, y_pred, *, multioutput="uniform_average"):
+    """Mean of the absolute differences.
+
+    ``MAE = (1/N) * sum_n |y_true_n - y_pred_n|``
+
+    Example:
+        >>> mean_absolute_error([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
+        0.6666666666666666
+    """
+    yt, yp = _pair(y_true, y_pred, "mean_absolute_error")
+    return _reduce(np.abs(yt - yp).mean(axis=0), multioutput, "mean_absolute_error")
+
+
+def r2_score(y_true, y_pred, *, multioutput="uniform_average"):
+    """Coefficient of determination: the share of the target's variance the model explains.
+
+    ``R² = 1 - sum_n (y_n - ŷ_n)^2 / sum_n (y_n - mean(y))^2``. 1 is perfect, 0 is as good
+    as predicting the mean, and it can be negative. For a constant target (zero variance)
+    it is 1.0 when the predictions are exact and 0.0 otherwise (scikit-learn's rule).
+
+    Example:
+        >>> r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+        1.0
+        >>> r2_score([1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
+        0.0
+    """
+    fn = "r2_score"
+    yt, yp = _pair(y_true, y_pred, fn)
+    ss_res = ((yt - yp) ** 2).sum(axis=0)
+    ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
+    ok = ss_tot != 0
+    r2 = np.where(ok, 1.0 - ss_res / np.where(ok, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
+    return _reduce(r2, multioutput, fn, weights=ss_tot)

@@ -1,0 +1,21 @@
+"""``nerve.viz``: pictures for diagnosing training, written as PNG files.
+
+* ``plot_learning_curves(history, path)``: loss and metrics per epoch, training vs validation;
+* ``plot_roc(fpr, tpr, auc, path)``, ``plot_roc_ovr(y_true, y_score, path)``: ROC curves;
+* ``plot_pr_curve(precision, recall, path)``: the precision-recall curve;
+* ``plot_confusion_matrix(cm, class_names, path, normalize)``: a heatmap with counts;
+* ``plot_activations(path, names)``: activations and their autograd derivatives;
+* ``draw_graph(tensor, path)``: the autograd graph as DOT (and PNG with Graphviz).
+
+matplotlib is needed only when a plot is drawn (``pip install 'nerve[plot]'``); importing
+this package does not import it. Every writer saves to a temporary file and renames it into
+place, so an interrupted plot never leaves a broken PNG, and returns the path written.
+"""
+from .activations import DEFAULT_ACTIVATIONS, activation_and_derivative, plot_activations
+from .graph import GraphFiles, draw_graph
+from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, plot_roc,
+                    plot_roc_ovr)
+
+__all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
+           "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
+           "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles"]
