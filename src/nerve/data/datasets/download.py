@@ -1,0 +1,270 @@
+"""Finding, downloading and verifying dataset files.
+
+A dataset names its files and their SHA-256 checksums; :func:`locate` finds each one by
+looking, in order, in
+
+1. the explicit ``root`` passed to the dataset,
+2. the directory in the ``NERVE_DATA_DIR`` environment variable,
+3. the user cache, ``$XDG_CACHE_HOME/nerve`` (or ``~/.cache/nerve``),
+
+and otherwise downloads it from the dataset's mirrors into the user cache. Inside a root or
+``NERVE_DATA_DIR`` a file may sit in the dataset's sub-folder (``<dir>/mnist/<file>``), in
+torchvision's layout (``<dir>/MNIST/raw/<file>``) or directly in ``<dir>``; in the cache
+it always lives at ``<cache>/<dataset folder>/<file>``.
+
+Every file is checked against its SHA-256 before use. A mismatch is never ignored: a bad
+file in the cache is downloaded again (when downloads are allowed), a bad file in a
+directory the user chose is an error that names the path and both hashes. Downloads go
+to a temporary file in the cache directory, are verified, flushed to disk and only then
+renamed into place, so an interrupted or corrupted transfer never leaves a file behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TIMEOUT_S = 20.0  # per network operation (connect, each read)
+_CHUNK = 1 << 16
+
+
+class DatasetFileError(RuntimeError):
+    """A dataset file is missing, corrupt or could not be fetched."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a dataset: its name, SHA-256 and size in bytes."""
+
+    name: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a dataset's files live: sub-folder names, mirror base URLs and the file list.
+
+    ``mirrors_env`` names an environment variable that, when set, replaces ``mirrors`` with
+    its comma-separated base URLs (tests point it at a local server).
+    """
+
+    name: str                      # human name used in messages, e.g. "MNIST"
+    folder: str                    # sub-folder inside a data directory, e.g. "mnist"
+    torch_folder: str              # torchvision's sub-folder, e.g. "MNIST" (files in <root>/MNIST/raw)
+    mirrors: tuple                 # base URLs, tried in order
+    mirrors_env: str
+    files: dict = field(default_factory=dict)   # file name -> RemoteFile
+
+    def mirror_list(self) -> list:
+        env = os.environ.get(self.mirrors_env, "").strip()
+        bases = [b.strip() for b in env.split(",") if b.strip()] if env else list(self.mirrors)
+        return [b if b.endswith("/") else b + "/" for b in bases]
+
+
+def cache_dir() -> Path:
+    """The user cache for nerve's downloads: ``$XDG_CACHE_HOME/nerve`` or ``~/.cache/nerve``."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base = Path(xdg) if xdg else Path(os.path.expanduser("~")) / ".cache"
+    return base / "nerve"
+
+
+def sha256_of(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _candidates(directory: Path, source: Source, filename: str, user_chosen: bool = True) -> list:
+    if not user_chosen:  # the cache has one canonical place per file (and may delete it if corrupt)
+        return [directory / source.folder / filename]
+    return [directory / source.folder / filename,
+            directory / source.torch_folder / "raw" / filename,
+            directory / filename]
+
+
+def _search_dirs(root) -> list:
+    """(label, directory, user_chosen) in lookup order."""
+    dirs = []
+    if root is not None:
+        dirs.append(("root", Path(os.path.expanduser(os.fspath(root))), True))
+    env = os.environ.get("NERVE_DATA_DIR", "").strip()
+    if env:
+        dirs.append(("NERVE_DATA_DIR", Path(os.path.expanduser(env)), True))
+    dirs.append(("cache", cache_dir(), False))
+    return dirs
+
+
+def _mismatch_hint(source: Source, actual: str, known: dict) -> str:
+    for (ds, fname), digest in known.items():
+        if digest == actual and ds != source.name:
+            return f" (it is {ds}'s {fname}, not {source.name}'s: keep each dataset in its own sub-folder)"
+    return ""
+
+
+def locate(source: Source, filename: str, root=None, download: bool = True,
+           known_hashes: dict | None = None) -> Path:
+    """Return the path of a verified copy of ``filename``, downloading it if needed.
+
+    Args:
+        source: the dataset's :class:`Source`.
+        filename: one of ``source.files``.
+        root: an explicit directory searched first (``None`` to skip).
+        download: fetch into the user cache when no copy is found.
+        known_hashes: ``{(dataset name, file name): sha256}`` of other datasets, used only
+            to explain a mismatch (e.g. a Fashion-MNIST file found where MNIST was expected).
+
+    Raises:
+        DatasetFileError: the file is corrupt in a user-chosen directory, or missing and
+            could not be downloaded; the message lists the places searched and URLs tried.
+    """
+    rf = source.files[filename]
+    searched = []
+    for label, directory, user_chosen in _search_dirs(root):
+        for path in _candidates(directory, source, filename, user_chosen):
+            searched.append(path)
+            if not path.is_file():
+                continue
+            actual = sha256_of(path)
+            if actual == rf.sha256:
+                return path
+            hint = _mismatch_hint(source, actual, known_hashes or {})
+            detail = (f"{path} does not match the official {source.name} {filename}: SHA-256 is "
+                      f"{actual}, expected {rf.sha256} ({path.stat().st_size:,} bytes, expected "
+                      f"{rf.size:,}){hint}")
+            if user_chosen:
+                raise DatasetFileError(
+                    f"corrupt or wrong dataset file: {detail}. It is in a directory you chose "
+                    f"({'root=' if label == 'root' else 'NERVE_DATA_DIR='}{directory}), so it is not "
+                    "replaced automatically: delete it or replace it with the official file.")
+            if not download:
+                raise DatasetFileError(f"corrupt cached file: {detail}. Delete it, or pass "
+                                       "download=True to fetch a fresh copy.")
+            _print(f"nerve: cached {filename} is corrupt (SHA-256 {actual[:12]}...), downloading it again")
+            path.unlink(missing_ok=True)
+    target = cache_dir() / source.folder / filename
+    tried = []
+    if download:
+        import http.client  # noqa: PLC0415  (network modules load only when a download is needed)
+        import urllib.error  # noqa: PLC0415
+
+        errors = []
+        for base in source.mirror_list():
+            url = base + filename
+            tried.append(url)
+            try:
+                return fetch(url, target, rf.sha256)
+            except DatasetFileError as e:
+                errors.append(str(e))
+            except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError) as e:
+                errors.append(f"{url}: {getattr(e, 'reason', None) or e}")
+        tried = errors
+    where = "\n  ".join(str(p) for p in searched)
+    if not os.environ.get("NERVE_DATA_DIR", "").strip():
+        where += "\n  (NERVE_DATA_DIR is not set" + (" and no root was given)" if root is None else ")")
+    tried_text = ("\n  ".join(tried) if tried else "(none: download=False)")
+    raise DatasetFileError(
+        f"{source.name} file {filename} not found.\nSearched:\n  {where}\nDownloads tried:\n  {tried_text}\n"
+        f"Fix: put the official {filename} (SHA-256 {rf.sha256}) in "
+        f"{cache_dir() / source.folder}, or in <dir>/{source.folder}/ and set NERVE_DATA_DIR=<dir> "
+        f"(or pass root=<dir>); to use other mirrors set {source.mirrors_env} to comma-separated "
+        "base URLs.")
+
+
+def fetch(url: str, target, sha256: str) -> Path:
+    """Download ``url`` to ``target`` atomically, verifying its SHA-256 before it lands.
+
+    The bytes stream into a temporary file in ``target``'s directory while being hashed;
+    on a match the file is fsynced and ``os.replace``-d into place, otherwise it is
+    deleted and :class:`DatasetFileError` names the URL and both hashes.
+    """
+    import urllib.request  # noqa: PLC0415
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        h = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            with _Progress(url, total) as bar:
+                while True:
+                    chunk = resp.read(_CHUNK)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    h.update(chunk)
+                    bar.advance(len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
+        actual = h.hexdigest()
+        if actual != sha256:
+            raise DatasetFileError(f"{url}: downloaded file is corrupt or truncated: SHA-256 {actual}, "
+                                   f"expected {sha256}; it was discarded")
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+        return target
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _print(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class _Progress:
+    """A download progress bar: rich when installed and stderr is a terminal, else one line."""
+
+    def __init__(self, url: str, total):
+        self.url, self.total, self.done, self._rich, self._t0 = url, total, 0, None, time.perf_counter()
+
+    def __enter__(self):
+        if sys.stderr.isatty():
+            try:
+                from rich.progress import (BarColumn, DownloadColumn, Progress,  # noqa: PLC0415
+                                           TransferSpeedColumn)
+            except ImportError:
+                pass
+            else:
+                self._rich = Progress("[progress.description]{task.description}", BarColumn(),
+                                      DownloadColumn(), TransferSpeedColumn(), transient=False)
+                self._rich.start()
+                self._task = self._rich.add_task(f"downloading {self.url.rsplit('/', 1)[-1]}",
+                                                 total=self.total)
+                return self
+        size = f" ({self.total / 1e6:.1f} MB)" if self.total else ""
+        print(f"nerve: downloading {self.url}{size} ...", end="", file=sys.stderr, flush=True)
+        return self
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self._rich is not None:
+            self._rich.update(self._task, advance=n)
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._rich is not None:
+            self._rich.stop()
+        else:
+            status = "failed" if exc_type else f"done in {time.perf_counter() - self._t0:.1f} s"
+            print(f" {status}", file=sys.stderr, flush=True)
+        return False
