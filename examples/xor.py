@@ -1,7 +1,10 @@
 """Learn XOR with a 2-4-1 network, using only Tensor ops and plain gradient descent.
 
 XOR is the smallest problem no straight line can solve: the hidden layer's nonlinearity
-bends the input space so the output layer can separate the classes. Run:
+bends the input space so the output layer can separate the classes. Even this tiny loss
+surface has bad valleys: from some random starts (seed 0 here) gradient descent settles
+at 50 % and stays there, which is why real training runs use several seeds or better
+initialisation. Run:
 
     python examples/xor.py
 """
@@ -12,7 +15,7 @@ import numpy as np
 import nerve as nv
 
 
-def train_xor(hidden=4, steps=2000, lr=0.5, seed=0, nonlinear=True, verbose=False):
+def train_xor(hidden=4, steps=2000, lr=0.5, seed=1, nonlinear=True, verbose=False):
     """Train on the four XOR points; return (accuracy, final loss, predictions)."""
     nv.manual_seed(seed)
     X = nv.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])

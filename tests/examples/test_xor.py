@@ -18,6 +18,12 @@ def test_xor_reaches_full_accuracy_with_a_nonlinearity():
     assert acc == 1.0 and loss < 0.05
 
 
+def test_xor_most_random_starts_solve_it_and_a_bad_one_is_stuck():
+    results = [_load().train_xor(seed=s, steps=1500)[0] for s in range(10)]
+    assert sum(r == 1.0 for r in results) >= 9
+    assert results[0] == 0.5   # the local minimum the example's docstring describes
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_xor_without_nonlinearity_stays_at_or_below_75_percent(seed):
     acc, _, _ = _load().train_xor(nonlinear=False, seed=seed)

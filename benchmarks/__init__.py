@@ -1,0 +1,1 @@
+"""nerve vs PyTorch on the same workloads, in one process. Run ``python -m benchmarks``."""

@@ -1,0 +1,220 @@
+"""The benchmark workloads, each built identically in nerve and in PyTorch.
+
+A workload builder takes the framework name and returns ``(step, info)``: ``step()`` runs one
+unit of work (a training step or an inference pass) and ``info`` says how many samples and
+floating-point operations one step does. Both frameworks start from the same weights.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SEED = 0
+
+
+def _dense_flops(sizes, batch, train=True):
+    """Multiply-adds of an MLP step: forward 2·B·in·out per layer; backward twice that,
+    except the first layer, which needs no input gradient."""
+    f = sum(2 * batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if not train:
+        return f
+    b = sum(4 * batch * a * b for a, b in zip(sizes[:-1], sizes[1:])) - 2 * batch * sizes[0] * sizes[1]
+    return f + b
+
+
+def _mlp_weights(sizes, seed=SEED):
+    """Torch-default-like init (U(±1/√fan_in)), fixed seed, float32."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        bound = 1 / np.sqrt(a)
+        out[f"{2 * i}.weight"] = rng.uniform(-bound, bound, (b, a)).astype(np.float32)
+        out[f"{2 * i}.bias"] = rng.uniform(-bound, bound, b).astype(np.float32)
+    return out
+
+
+def _data(batch, features, classes=10, seed=SEED, shape=None):
+    rng = np.random.default_rng(seed + 1)
+    x = rng.standard_normal((batch,) + (shape or (features,))).astype(np.float32)
+    y = rng.integers(0, classes, batch).astype(np.int64)
+    return x, y
+
+
+# ------------------------------------------------------------------ builders
+def _nerve_mlp(sizes):
+    import nerve.nn as nn  # noqa: PLC0415
+
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    model = nn.Sequential(*layers)
+    model.load_state_dict(_mlp_weights(sizes))
+    return model
+
+
+def _torch_mlp(sizes):
+    import torch  # noqa: PLC0415
+
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in _mlp_weights(sizes).items()})
+    return model
+
+
+def _optimizer(fw, params, name, lr):
+    if fw == "nerve":
+        import nerve.optim as optim  # noqa: PLC0415
+    else:
+        import torch.optim as optim  # noqa: PLC0415
+    if name == "sgd":
+        return optim.SGD(params, lr=lr)
+    if name == "momentum":
+        return optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "adam":
+        return optim.Adam(params, lr=lr)
+    raise ValueError(name)
+
+
+def train_step_builder(fw, model, x, y, opt):
+    """One forward, loss, backward and update, the same in both frameworks."""
+    if fw == "nerve":
+        import nerve as nv  # noqa: PLC0415
+        import nerve.nn.functional as F  # noqa: PLC0415
+
+        xt, yt = nv.from_numpy(x), nv.from_numpy(y)
+    else:
+        import torch  # noqa: PLC0415
+        import torch.nn.functional as F  # noqa: PLC0415
+
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        loss = F.cross_entropy(model(xt), yt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def mlp_train(sizes, batch, opt_name, lr):
+    def build(fw):
+        model = _nerve_mlp(sizes) if fw == "nerve" else _torch_mlp(sizes)
+        x, y = _data(batch, sizes[0])
+        opt = _optimizer(fw, model.parameters(), opt_name, lr)
+        return train_step_builder(fw, model, x, y, opt), {
+            "samples": batch, "flops": _dense_flops(sizes, batch)}
+
+    return build
+
+
+def mlp_infer(sizes, batch):
+    def build(fw):
+        x, _ = _data(batch, sizes[0])
+        if fw == "nerve":
+            import nerve as nv  # noqa: PLC0415
+
+            model = _nerve_mlp(sizes).eval()
+            xt = nv.from_numpy(x)
+
+            def step():
+                with nv.no_grad():
+                    return model(xt)
+        else:
+            import torch  # noqa: PLC0415
+
+            model = _torch_mlp(sizes).eval()
+            xt = torch.from_numpy(x)
+
+            def step():
+                with torch.no_grad():
+                    return model(xt)
+
+        return step, {"samples": batch, "flops": _dense_flops(sizes, batch, train=False)}
+
+    return build
+
+
+def lenet5_train(batch):
+    """LeNet-5 on 1×28×28: conv 1→6 5×5 pad 2, ReLU, max-pool 2, conv 6→16 5×5, ReLU, max-pool 2,
+    120, 84, 10; SGD with momentum."""
+
+    def build(fw):
+        rng = np.random.default_rng(SEED)
+        shapes = {"0.weight": (6, 1, 5, 5), "0.bias": (6,), "3.weight": (16, 6, 5, 5), "3.bias": (16,),
+                  "7.weight": (120, 400), "7.bias": (120,), "9.weight": (84, 120), "9.bias": (84,),
+                  "11.weight": (10, 84), "11.bias": (10,)}
+        fan = {"0": 25, "3": 150, "7": 400, "9": 120, "11": 84}
+        state = {k: rng.uniform(-1, 1, s).astype(np.float32) / np.sqrt(fan[k.split(".")[0]])
+                 for k, s in shapes.items()}
+        x, y = _data(batch, None, shape=(1, 28, 28))
+        if fw == "nerve":
+            import nerve.nn as nn  # noqa: PLC0415
+        else:
+            import torch.nn as nn  # noqa: PLC0415
+        model = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+        if fw == "nerve":
+            model.load_state_dict(state)
+        else:
+            import torch  # noqa: PLC0415
+
+            model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        opt = _optimizer(fw, model.parameters(), "momentum", 0.01)
+        # conv FLOPs: 2·B·C_out·H_out·W_out·C_in·k² forward, ×3 with backward (first conv: ×2)
+        conv = 2 * batch * (6 * 28 * 28 * 1 * 25 * 2 + 16 * 10 * 10 * 6 * 25 * 3)
+        return train_step_builder(fw, model, x, y, opt), {
+            "samples": batch, "flops": conv + _dense_flops([400, 120, 84, 10], batch)}
+
+    return build
+
+
+def elementwise_chain(n=1000):
+    """A small elementwise chain: y = sum(tanh(x·w + b)² · exp(−x)), forward and backward."""
+
+    def build(fw):
+        rng = np.random.default_rng(SEED)
+        arrs = [rng.standard_normal(n).astype(np.float32) for _ in range(3)]
+        if fw == "nerve":
+            import nerve as nv  # noqa: PLC0415
+
+            x, w, b = (nv.tensor(a, requires_grad=True) for a in arrs)
+        else:
+            import torch  # noqa: PLC0415
+
+            x, w, b = (torch.tensor(a, requires_grad=True) for a in arrs)
+
+        def step():
+            x.grad = w.grad = b.grad = None
+            y = ((x * w + b).tanh() ** 2 * (-x).exp()).sum()
+            y.backward()
+            return y
+
+        return step, {"samples": n, "flops": 12 * n}
+
+    return build
+
+
+WORKLOADS = {
+    "W1": ("784-16-16-10 ReLU, batch 10, SGD (train step)", mlp_train([784, 16, 16, 10], 10, "sgd", 0.01)),
+    "W2": ("784-16-16-10 ReLU, batch 64, SGD momentum 0.9", mlp_train([784, 16, 16, 10], 64, "momentum", 0.01)),
+    "W3": ("784-512-256-10 ReLU, batch 128, Adam", mlp_train([784, 512, 256, 10], 128, "adam", 1e-3)),
+    "W4": ("LeNet-5, batch 64, SGD momentum", lenet5_train(64)),
+    "W7": ("W2 network, forward only, batch 10,000", mlp_infer([784, 16, 16, 10], 10_000)),
+    "C1": ("elementwise chain, 1,000 elements, fwd+bwd", elementwise_chain(1000)),
+}
+
+QUICK = {
+    "W1": mlp_train([784, 16, 16, 10], 10, "sgd", 0.01),
+    "W3": mlp_train([64, 32, 16, 10], 8, "adam", 1e-3),
+    "W7": mlp_infer([784, 16, 16, 10], 100),
+    "C1": elementwise_chain(100),
+}
