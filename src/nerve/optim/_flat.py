@@ -1,0 +1,125 @@
+"""Fast path: run an elementwise update rule once over a whole parameter group.
+
+Every rule in this package updates each coordinate from that coordinate alone (no norms
+across a tensor), so the rule gives bitwise the same numbers whether it runs tensor by
+tensor or on all of a group's tensors laid end to end. With many small tensors (a small
+MLP: weights and biases of a few layers) the per-call overhead of NumPy dominates, and one
+pass over a concatenation replaces ~13 calls per tensor by ~13 calls per group:
+
+    G ← concat(grads);  P ← concat(params);  update(P, G, flat_state);  params ← slices of P
+
+The state buffers live in flat arrays too, and each parameter's ``state[p]`` holds views
+into them, so ``opt.state[p]``, ``state_dict()`` and the per-tensor path (used as soon as
+a step has a parameter without a gradient) see the same numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# Above this mean tensor size the per-call overhead is negligible and the extra copies
+# (gather P and G, scatter P) would cost more than they save.
+MAX_MEAN_SIZE = 1 << 15
+
+
+def _is_array(v):
+    return hasattr(v, "shape") and hasattr(v, "dtype")
+
+
+class FlatGroup:
+    """A parameter group run as one concatenated array (see the module docstring)."""
+
+    def __init__(self, opt, group, params, state):
+        self.group = group
+        self.params = params
+        self.shapes = [p.data.shape for p in params]
+        sizes = [int(np.prod(s)) for s in self.shapes]
+        self.offsets = np.cumsum([0] + sizes).tolist()
+        like = params[0].data
+        total = self.offsets[-1]
+        self.P = np.empty_like(like, shape=(total,))
+        self.G = np.empty_like(like, shape=(total,))
+        self.param_views = self._views(self.P)
+        self.state = state
+        self.param_states = [opt.state.setdefault(p, {}) for p in params]
+        self.seen = {}
+        self._sync_views()
+
+    @classmethod
+    def build(cls, opt, group):
+        """A FlatGroup for ``group``; False if the fast path cannot apply, None to decide later."""
+        params = group["params"]
+        if len(params) < 2 or not opt.group_fast_path_pays(group):
+            return False
+        first = params[0].data
+        dtype, xp = first.dtype, type(first)
+        total = 0
+        for p in params:
+            if p.data.dtype != dtype or type(p.data) is not xp:
+                return False
+            if p.grad is None:
+                return None  # decide on a later step
+            total += p.data.size
+        if total > MAX_MEAN_SIZE * len(params):
+            return False
+        states = [opt.state.get(p) for p in params]
+        if all(s is None for s in states):
+            state = opt.init_state(np.empty_like(first, shape=(total,)), group)
+        else:
+            state = cls._adopt(params, states)
+            if state is None:
+                return False
+        return cls(opt, group, params, state)
+
+    @staticmethod
+    def _adopt(params, states):
+        """Concatenate existing per-tensor states (e.g. just loaded), if they line up."""
+        if any(s is None for s in states) or len({tuple(sorted(s)) for s in states}) != 1:
+            return None
+        flat = {}
+        for key in states[0]:
+            values = [s[key] for s in states]
+            if all(_is_array(v) for v in values):
+                if any(v.shape != p.data.shape for v, p in zip(values, params)):
+                    return None
+                flat[key] = np.concatenate([v.reshape(-1) for v in values])
+            elif all(v is None for v in values) or all(v == values[0] for v in values):
+                flat[key] = values[0]  # shared scalars such as the step count
+            else:
+                return None
+        return flat
+
+    def _views(self, flat):
+        o = self.offsets
+        return [flat[o[i]:o[i + 1]].reshape(s) for i, s in enumerate(self.shapes)]
+
+    def _sync_views(self):
+        """Point every per-tensor state at the flat state: slices of its arrays, its scalars."""
+        param_states = self.param_states
+        for key, value in self.state.items():
+            if _is_array(value):
+                if self.seen.get(key) is not value:  # a buffer made (or remade) by update()
+                    self.seen[key] = value
+                    for s, v in zip(param_states, self._views(value)):
+                        s[key] = v
+            else:
+                for s in param_states:
+                    s[key] = value
+
+    def step(self, update):
+        """One update of the whole group; False (and nothing done) if it no longer applies."""
+        params = self.params
+        if self.group["params"] is not params or len(params) != len(self.shapes):
+            return False  # the group's list was replaced or edited
+        grads = []
+        for p in params:
+            g = p.grad
+            if g is None:
+                return False
+            grads.append(g.data.reshape(-1))
+        np.concatenate(grads, out=self.G)
+        np.concatenate([p.data.reshape(-1) for p in params], out=self.P)
+        update(self.P, self.G, self.state, self.group)
+        for p, v in zip(params, self.param_views):
+            p.data[...] = v
+        self._sync_views()
+        return True

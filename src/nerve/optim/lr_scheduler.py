@@ -1,0 +1,1039 @@
+"""Learning-rate schedules: plain functions of the step, and PyTorch-style scheduler classes.
+
+Every closed-form schedule is first a function of the step number, e.g.
+``cosine_annealing(step, base_lr, T_max)``, usable on its own (a plot, a custom loop).
+The classes drive an optimizer's ``param_groups[i]["lr"]`` exactly as
+``torch.optim.lr_scheduler`` does: ``scheduler.step()`` once per epoch (or per batch for
+``OneCycleLR``), after ``optimizer.step()``. Like PyTorch, the classes update the lr
+*recursively* from its current value (so they compose with other changes to the lr), and
+use the closed form only when ``step(epoch)`` is given an explicit epoch.
+
+Example:
+    >>> import nerve as nv
+    >>> w = nv.tensor([1.0], requires_grad=True)
+    >>> opt = nv.optim.SGD([w], lr=1.0)
+    >>> sched = nv.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    >>> lrs = []
+    >>> for epoch in range(5):
+    ...     lrs.append(sched.get_last_lr()[0])
+    ...     opt.step()
+    ...     sched.step()
+    >>> lrs
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+"""
+from __future__ import annotations
+
+import math
+import types
+import warnings
+from bisect import bisect_right
+from collections import Counter
+
+from .optimizer import Optimizer
+
+__all__ = [
+    "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
+    "LinearLR", "SequentialLR", "ReduceLROnPlateau", "OneCycleLR", "ConstantLR", "PolynomialLR",
+    "MultiplicativeLR", "ChainedScheduler", "CosineAnnealingWarmRestarts",
+    "step_lr", "multistep_lr", "exponential_lr", "cosine_annealing", "linear_lr", "constant_lr",
+    "polynomial_lr", "cosine_warm_restarts", "one_cycle_lr", "one_cycle_momentum",
+]
+
+
+# ------------------------------------------------------------------------------------------
+# Closed forms: the lr at a given step, as plain functions.
+# ------------------------------------------------------------------------------------------
+def step_lr(step, base_lr, step_size, gamma=0.1):
+    """``base_lr · gamma^⌊step / step_size⌋``: decay by ``gamma`` every ``step_size`` steps.
+
+    >>> step_lr(5, 1.0, step_size=2, gamma=0.5)
+    0.25
+    """
+    return base_lr * gamma ** (step // step_size)
+
+
+def multistep_lr(step, base_lr, milestones, gamma=0.1):
+    """``base_lr · gamma^k`` where k counts the milestones ≤ ``step``.
+
+    >>> multistep_lr(7, 1.0, milestones=[3, 6], gamma=0.1)
+    0.010000000000000002
+    """
+    return base_lr * gamma ** bisect_right(sorted(milestones), step)
+
+
+def exponential_lr(step, base_lr, gamma):
+    """``base_lr · gamma^step``.
+
+    >>> exponential_lr(2, 1.0, gamma=0.5)
+    0.25
+    """
+    return base_lr * gamma ** step
+
+
+def cosine_annealing(step, base_lr, T_max, eta_min=0.0):
+    """``eta_min + (base_lr − eta_min)·(1 + cos(π·step / T_max)) / 2`` (SGDR without restarts).
+
+    It falls from ``base_lr`` at step 0 to ``eta_min`` at ``T_max`` and, past it, rises
+    again with period ``2·T_max``.
+
+    >>> cosine_annealing(5, 1.0, T_max=10)
+    0.5
+    """
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * step / T_max)) / 2
+
+
+def linear_lr(step, base_lr, start_factor=1.0 / 3, end_factor=1.0, total_iters=5):
+    """A linear ramp of the factor from ``start_factor`` to ``end_factor`` over ``total_iters`` steps.
+
+    ``base_lr · (start + (end − start)·min(step, total_iters) / total_iters)``; the usual
+    warm-up is ``start_factor`` small and ``end_factor = 1``.
+
+    >>> linear_lr(2, 1.0, start_factor=0.5, end_factor=1.0, total_iters=4)
+    0.75
+    """
+    return base_lr * (start_factor + (end_factor - start_factor) * min(total_iters, step) / total_iters)
+
+
+def constant_lr(step, base_lr, factor=1.0 / 3, total_iters=5):
+    """``base_lr · factor`` for the first ``total_iters`` steps, ``base_lr`` afterwards.
+
+    >>> constant_lr(1, 1.0, factor=0.5, total_iters=2), constant_lr(2, 1.0, factor=0.5, total_iters=2)
+    (0.5, 1.0)
+    """
+    return base_lr * (factor + (step >= total_iters) * (1 - factor))
+
+
+def polynomial_lr(step, base_lr, total_iters=5, power=1.0):
+    """``base_lr · (1 − min(step, total_iters) / total_iters)^power``: decay to 0 in ``total_iters``.
+
+    >>> polynomial_lr(1, 1.0, total_iters=4, power=2.0)
+    0.5625
+    """
+    return base_lr * (1.0 - min(total_iters, step) / total_iters) ** power
+
+
+def cosine_warm_restarts(step, base_lr, T_0, T_mult=1, eta_min=0.0):
+    """SGDR (Loshchilov & Hutter, 2017): cosine annealing restarted after T_0, T_0·T_mult, ... steps.
+
+    >>> cosine_warm_restarts(10, 1.0, T_0=10)   # the first step of the second cycle
+    1.0
+    """
+    T_i, t = T_0, step
+    while t >= T_i:
+        t -= T_i
+        T_i *= T_mult
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / T_i)) / 2
+
+
+def _anneal(strategy, start, end, pct):
+    """Go from ``start`` (pct = 0) to ``end`` (pct = 1), along a half cosine or a line."""
+    if strategy == "cos":
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+    return (end - start) * pct + start
+
+
+def _one_cycle_phases(total_steps, pct_start, three_phase):
+    """Phase ends and (start, end) labels: lr in 'initial' / 'max' / 'min', momentum in 'max' / 'base'."""
+    up = float(pct_start * total_steps) - 1
+    if three_phase:
+        return [(up, "initial", "max", "max", "base"),
+                (float(2 * pct_start * total_steps) - 2, "max", "initial", "base", "max"),
+                (total_steps - 1, "initial", "min", "max", "max")]
+    return [(up, "initial", "max", "max", "base"),
+            (total_steps - 1, "max", "min", "base", "max")]
+
+
+def _one_cycle_at(step, phases):
+    """(phase, pct) for ``step``: the phase it falls in and how far through it is."""
+    start = 0.0
+    for i, phase in enumerate(phases):
+        end = phase[0]
+        if step <= end or i == len(phases) - 1:
+            return phase, (step - start) / (end - start)
+        start = end
+    raise AssertionError("unreachable")
+
+
+def one_cycle_lr(step, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos", div_factor=25.0,
+                 final_div_factor=1e4, three_phase=False):
+    """The 1cycle learning rate (Smith & Topin, 2017) at ``step``.
+
+    It rises from ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of
+    the run, then falls to ``max_lr / div_factor / final_div_factor``; with
+    ``three_phase`` it first comes back down symmetrically to the start value.
+
+    >>> round(one_cycle_lr(0, 1.0, total_steps=100), 12)
+    0.04
+    >>> one_cycle_lr(29, 1.0, total_steps=100)
+    1.0
+    """
+    initial = max_lr / div_factor
+    values = {"initial": initial, "max": max_lr, "min": initial / final_div_factor}
+    phase, pct = _one_cycle_at(step, _one_cycle_phases(total_steps, pct_start, three_phase))
+    return _anneal(anneal_strategy, values[phase[1]], values[phase[2]], pct)
+
+
+def one_cycle_momentum(step, total_steps, base_momentum=0.85, max_momentum=0.95, pct_start=0.3,
+                       anneal_strategy="cos", three_phase=False):
+    """The momentum that 1cycle pairs with ``one_cycle_lr``: high when the lr is low, and back.
+
+    >>> one_cycle_momentum(29, total_steps=100)
+    0.85
+    """
+    values = {"base": base_momentum, "max": max_momentum}
+    phase, pct = _one_cycle_at(step, _one_cycle_phases(total_steps, pct_start, three_phase))
+    return _anneal(anneal_strategy, values[phase[3]], values[phase[4]], pct)
+
+
+# ------------------------------------------------------------------------------------------
+# Scheduler classes
+# ------------------------------------------------------------------------------------------
+def _check_optimizer(optimizer, who):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{who} needs a nerve.optim.Optimizer, got {type(optimizer).__name__}")
+
+
+def _per_group(name, value, optimizer):
+    """``value`` repeated for each parameter group, or checked to have one entry per group."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{name} has {len(value)} values but the optimizer has {n} parameter groups; "
+                             "give one value per group, or a single number for all")
+        return list(value)
+    return [value] * n
+
+
+class LRScheduler:
+    """Base class: sets ``param_groups[i]["lr"]`` from ``get_lr()`` on every ``step()``.
+
+    Attributes:
+        optimizer: the optimizer whose learning rates are driven.
+        base_lrs: each group's starting lr (stored in the group as ``"initial_lr"``).
+        last_epoch: how many times ``step()`` has been called (0 right after construction).
+
+    Args:
+        optimizer: the optimizer to schedule.
+        last_epoch: index of the last finished epoch when resuming (default -1: a new run).
+
+    A subclass implements ``get_lr()``, the new lr of each group computed from the
+    current ones, and optionally ``_get_closed_form_lr()``.
+    """
+
+    _is_initial = False
+
+    def __init__(self, optimizer, last_epoch=-1):
+        _check_optimizer(optimizer, type(self).__name__)
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"{type(self).__name__}(last_epoch={last_epoch}): param_groups[{i}] has no "
+                        "'initial_lr'; resuming needs the optimizer state of the run being resumed "
+                        "(load its state_dict first), or use last_epoch=-1 for a new run")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self):
+        """Set the lr for epoch 0 (called once by the constructor)."""
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self):
+        """The new lr for every group at ``self.last_epoch``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement get_lr()")
+
+    def get_last_lr(self):
+        """The lr of each group as last set by this scheduler."""
+        return self._last_lr
+
+    def step(self, epoch=None):
+        """Advance one epoch and update every group's lr.
+
+        Passing ``epoch`` jumps to that epoch using the closed form where there is one
+        (deprecated in PyTorch; kept for compatibility).
+        """
+        self._step_count += 1
+        if epoch is not None:
+            warnings.warn("passing an epoch to scheduler.step() is deprecated; call step() once "
+                          "per epoch instead", UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed = getattr(self, "_get_closed_form_lr", None)
+            values = closed() if closed is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        """Everything but the optimizer, as a dict (``load_state_dict`` restores it)."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        """Restore a state saved by ``state_dict()``."""
+        self.__dict__.update(state_dict)
+
+    def _current(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+
+class StepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every ``step_size`` epochs (see ``step_lr``).
+
+    Args:
+        optimizer: the optimizer to schedule.
+        step_size: epochs between decays (a positive int).
+        gamma: the decay factor (default 0.1).
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = nv.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.1)
+        >>> for _ in range(3):
+        ...     sched.step()
+        >>> round(sched.get_last_lr()[0], 12)
+        0.1
+    """
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if not isinstance(step_size, int) or step_size <= 0:
+            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [step_lr(self.last_epoch, b, self.step_size, self.gamma) for b in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` at each milestone epoch (see ``multistep_lr``).
+
+    Args:
+        optimizer: the optimizer to schedule.
+        milestones: epochs at which to decay (a repeated milestone decays twice).
+        gamma: the decay factor (default 0.1).
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = nv.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 4], gamma=0.5)
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(sched.get_last_lr()[0]); sched.step()
+        >>> lrs
+        [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones = Counter(int(m) for m in milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch not in self.milestones:
+            return self._current()
+        factor = self.gamma ** self.milestones[self.last_epoch]
+        return [lr * factor for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        milestones = sorted(self.milestones.elements())
+        return [multistep_lr(self.last_epoch, b, milestones, self.gamma) for b in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the lr by ``gamma`` every epoch (see ``exponential_lr``).
+
+    Args:
+        optimizer: the optimizer to schedule.
+        gamma: the decay factor per epoch.
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = nv.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+        >>> sched.step(); sched.step()
+        >>> sched.get_last_lr()
+        [0.25]
+    """
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [exponential_lr(self.last_epoch, b, self.gamma) for b in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Anneal the lr along a half cosine from its start value to ``eta_min`` over ``T_max`` epochs.
+
+    The closed form is ``cosine_annealing``; like PyTorch, each step applies the ratio
+    of consecutive closed-form values to the current lr::
+
+        lr_t = eta_min + (lr_{t−1} − eta_min) · (1 + cos(π t/T)) / (1 + cos(π (t−1)/T))
+
+    Args:
+        optimizer: the optimizer to schedule.
+        T_max: epochs from the start value to ``eta_min`` (a positive int).
+        eta_min: the lowest lr (default 0).
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = nv.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+        >>> for _ in range(2):
+        ...     sched.step()
+        >>> round(sched.get_last_lr()[0], 12)
+        0.5
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        if T_max <= 0:
+            raise ValueError(f"CosineAnnealingLR: T_max must be > 0, got {T_max!r}")
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, T, lo = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return self._current()
+        if self._step_count == 1 and t > 0:  # resumed: jump straight to the closed form
+            return [cosine_annealing(t, b, T, lo) for b in self.base_lrs]
+        if (t - 1 - T) % (2 * T) == 0:
+            # NOTE: at the bottom of the cosine the ratio form would divide by ~0, so this
+            # step adds the closed-form increment instead.
+            return [lr + (b - lo) * (1 - math.cos(math.pi / T)) / 2
+                    for b, lr in zip(self.base_lrs, self._current())]
+        ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+        return [ratio * (lr - lo) + lo for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [cosine_annealing(self.last_epoch, b, self.T_max, self.eta_min) for b in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """Set the lr to ``base_lr · lr_lambda(epoch)``, for any function of the epoch.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        lr_lambda: a function of the epoch returning a factor, or one per parameter group.
+        last_epoch: for resuming (default -1).
+
+    Only callable *objects* keep their attributes in ``state_dict``; plain functions and
+    lambdas are not saved (they are code, not state).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=0.1)
+        >>> sched = nv.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1 / (1 + epoch))
+        >>> sched.step(); sched.step(); sched.step()
+        >>> round(sched.get_last_lr()[0], 12)
+        0.025
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != n:
+                raise ValueError(f"LambdaLR: got {len(lr_lambda)} lr_lambdas for {n} parameter groups; "
+                                 "give one per group, or a single function for all")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * n
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(fn).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [b * fn(self.last_epoch) for fn, b in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", [])
+        self.__dict__.update(state)
+        for fn, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                fn.__dict__.update(attrs)
+
+
+class LinearLR(LRScheduler):
+    """Scale the lr by a factor ramping linearly over ``total_iters`` epochs (warm-up).
+
+    The factor goes from ``start_factor`` to ``end_factor`` and then stays; see
+    ``linear_lr`` for the closed form.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        start_factor: factor at epoch 0, in (0, 1] (default 1/3).
+        end_factor: factor from ``total_iters`` on, in [0, 1] (default 1.0).
+        total_iters: length of the ramp in epochs (default 5).
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = nv.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 12)); sched.step()
+        >>> lrs
+        [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
+        if total_iters <= 0:
+            raise ValueError(f"LinearLR: total_iters must be > 0, got {total_iters!r}")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, a, b, n = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
+        if t == 0:
+            return [lr * a for lr in self._current()]
+        if self._is_initial or t > n:
+            return self._current()
+        # ratio of consecutive factors: f(t) / f(t−1)
+        factor = 1.0 + (b - a) / (n * a + (t - 1) * (b - a))
+        return [lr * factor for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [linear_lr(self.last_epoch, b, self.start_factor, self.end_factor, self.total_iters)
+                for b in self.base_lrs]
+
+
+class SequentialLR(LRScheduler):
+    """Run schedulers one after another, switching at the given milestone epochs.
+
+    A typical use is a linear warm-up followed by a cosine decay.
+
+    Args:
+        optimizer: the optimizer all the schedulers drive.
+        schedulers: the schedulers, in order (built on ``optimizer``).
+        milestones: the epochs at which to move to the next one (one fewer than schedulers).
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> from nerve.optim import lr_scheduler as ls
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> warm = ls.LinearLR(opt, start_factor=0.5, total_iters=2)
+        >>> decay = ls.ExponentialLR(opt, gamma=0.5)
+        >>> sched = ls.SequentialLR(opt, [warm, decay], milestones=[2])
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(sched.get_last_lr()[0]); opt.step(); sched.step()
+        >>> lrs
+        [0.5, 0.75, 1.0, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        _check_optimizer(optimizer, "SequentialLR")
+        if len(schedulers) < 1:
+            raise ValueError("SequentialLR needs at least one scheduler")
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, which needs a "
+                                 "metric in step() and cannot be sequenced")
+            if getattr(s, "optimizer", None) is not optimizer:
+                raise ValueError(f"SequentialLR: scheduler {i} ({type(s).__name__}) drives a different "
+                                 "optimizer; build every scheduler on the same one")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: {len(schedulers)} schedulers need {len(schedulers) - 1} "
+                             f"milestones, got {len(milestones)}")
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:  # undo the constructors' initial steps
+            group["lr"] = group["initial_lr"]
+        for s in self._schedulers:
+            s.last_epoch -= 1
+        first = self._schedulers[bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        self.last_epoch += 1
+        i = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            scheduler._update_lr(0)  # a new scheduler starts from its own epoch 0
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        saved = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for s, sd in zip(self._schedulers, saved):
+            s.load_state_dict(sd)
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Cut the lr by ``factor`` when a monitored metric stops improving for ``patience`` epochs.
+
+    ``step(metric)`` takes the metric (e.g. the validation loss). An epoch counts as an
+    improvement when the metric beats the best so far by the threshold:
+    ``metric < best·(1 − threshold)`` in ``'min'``/``'rel'`` mode,
+    ``metric < best − threshold`` in ``'abs'`` mode (mirrored for ``'max'``). After more
+    than ``patience`` epochs without one, ``lr ← max(lr·factor, min_lr)`` (changes
+    smaller than ``eps`` are skipped) and ``cooldown`` epochs follow in which bad epochs
+    are not counted.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        mode: ``'min'`` (default) for a loss, ``'max'`` for an accuracy.
+        factor: the cut, < 1 (default 0.1).
+        patience: epochs without improvement tolerated (default 10).
+        threshold: the improvement needed (default 1e-4).
+        threshold_mode: ``'rel'`` (default) or ``'abs'``.
+        cooldown: epochs to wait after a cut (default 0).
+        min_lr: floor of the lr, or one per group (default 0).
+        eps: smallest change worth making (default 1e-8).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = nv.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5)
+        >>> for loss in [1.0, 0.9, 0.9, 0.9]:
+        ...     sched.step(loss)
+        >>> sched.get_last_lr()
+        [0.5]
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor!r}")
+        _check_optimizer(optimizer, "ReduceLROnPlateau")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', "
+                             f"got {threshold_mode!r}")
+        self.optimizer = optimizer
+        self.factor = factor
+        if isinstance(min_lr, (list, tuple)):
+            self.default_min_lr = None
+            self.min_lrs = _per_group("min_lr", min_lr, optimizer)
+        else:
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * len(optimizer.param_groups)
+        self.patience = patience
+        self.cooldown = cooldown
+        self.eps = eps
+        self.mode = mode
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.last_epoch = 0
+        self._last_lr = self._current()
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    @property
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    def is_better(self, a, best):
+        """Whether metric ``a`` improves on ``best`` by the threshold."""
+        if self.mode == "min":
+            return a < (best * (1.0 - self.threshold) if self.threshold_mode == "rel"
+                        else best - self.threshold)
+        return a > (best * (self.threshold + 1.0) if self.threshold_mode == "rel"
+                    else best + self.threshold)
+
+    def step(self, metrics, epoch=None):
+        """Record this epoch's metric and cut the lr if it has plateaued."""
+        current = float(metrics)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs during the cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = self._current()
+
+    def _reduce_lr(self):
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):
+            if self.default_min_lr is None:
+                raise RuntimeError(f"ReduceLROnPlateau was given {len(self.min_lrs)} min_lrs but the "
+                                   f"optimizer now has {len(groups)} parameter groups; set .min_lrs "
+                                   "to one value per group")
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, floor in zip(groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, floor)
+            if old - new > self.eps:
+                group["lr"] = new
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin, 2017): lr up to ``max_lr`` and down, momentum opposite.
+
+    Step it once per *batch*. The lr starts at ``max_lr / div_factor``, rises to
+    ``max_lr`` over the first ``pct_start`` of ``total_steps`` and anneals to
+    ``max_lr / (div_factor · final_div_factor)``; with ``cycle_momentum`` the momentum
+    (SGD's ``momentum`` or Adam's β₁) goes from ``max_momentum`` down to
+    ``base_momentum`` and back. See ``one_cycle_lr`` / ``one_cycle_momentum``.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        max_lr: peak lr, or one per group.
+        total_steps: number of steps in the cycle; or give ``epochs`` and ``steps_per_epoch``.
+        epochs, steps_per_epoch: alternative to ``total_steps`` (their product).
+        pct_start: fraction of the cycle spent rising (default 0.3).
+        anneal_strategy: ``'cos'`` (default) or ``'linear'``.
+        cycle_momentum: also cycle the momentum (default True).
+        base_momentum: lowest momentum, at the lr peak (default 0.85).
+        max_momentum: highest momentum, at the ends (default 0.95).
+        div_factor: ``max_lr / initial lr`` (default 25).
+        final_div_factor: ``initial lr / final lr`` (default 1e4).
+        three_phase: come back down to the initial lr before the final anneal (default False).
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=0.1, momentum=0.9)
+        >>> sched = nv.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
+        >>> round(sched.get_last_lr()[0], 12), opt.param_groups[0]["momentum"]
+        (0.04, 0.95)
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+                 last_epoch=-1):
+        _check_optimizer(optimizer, "OneCycleLR")
+        self.optimizer = optimizer
+        if total_steps is not None:
+            if not isinstance(total_steps, int) or total_steps <= 0:
+                raise ValueError(f"OneCycleLR: total_steps must be a positive int, got {total_steps!r}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            if not isinstance(epochs, int) or epochs <= 0:
+                raise ValueError(f"OneCycleLR: epochs must be a positive int, got {epochs!r}")
+            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
+                raise ValueError(f"OneCycleLR: steps_per_epoch must be a positive int, "
+                                 f"got {steps_per_epoch!r}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("OneCycleLR needs total_steps, or both epochs and steps_per_epoch")
+        if not 0 <= pct_start <= 1:
+            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', "
+                             f"got {anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        self._phases = _one_cycle_phases(self.total_steps, float(pct_start), three_phase)
+        max_lrs = _per_group("max_lr", max_lr, optimizer)
+        if last_epoch == -1:
+            for group, top in zip(optimizer.param_groups, max_lrs):
+                group["initial_lr"] = top / div_factor
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            defaults = optimizer.defaults
+            if "momentum" not in defaults and "betas" not in defaults:
+                raise ValueError(f"OneCycleLR: cycle_momentum=True needs an optimizer with momentum "
+                                 f"or betas, and {type(optimizer).__name__} has neither; pass "
+                                 "cycle_momentum=False")
+            self.use_beta1 = "betas" in defaults
+            tops = _per_group("max_momentum", max_momentum, optimizer)
+            bases = _per_group("base_momentum", base_momentum, optimizer)
+            if last_epoch == -1:
+                for group, top, base in zip(optimizer.param_groups, tops, bases):
+                    self._set_momentum(group, top)
+                    group["max_momentum"] = top
+                    group["base_momentum"] = base
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def get_lr(self):
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR was stepped {step} times but total_steps is "
+                             f"{self.total_steps}; make total_steps (or epochs × steps_per_epoch) "
+                             "cover the whole run")
+        phase, pct = _one_cycle_at(step, self._phases)
+        _, lr_from, lr_to, m_from, m_to = phase
+        lrs = []
+        for group in self.optimizer.param_groups:
+            lrs.append(_anneal(self.anneal_strategy, group[lr_from + "_lr"], group[lr_to + "_lr"], pct))
+            if self.cycle_momentum:
+                self._set_momentum(group, _anneal(self.anneal_strategy, group[m_from + "_momentum"],
+                                                  group[m_to + "_momentum"], pct))
+        return lrs
+
+
+class ConstantLR(LRScheduler):
+    """Scale the lr by a constant ``factor`` for the first ``total_iters`` epochs (see ``constant_lr``).
+
+    Args:
+        optimizer: the optimizer to schedule.
+        factor: the scale during the first epochs, in [0, 1] (default 1/3).
+        total_iters: how many epochs it lasts (default 5).
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = nv.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2)
+        >>> lrs = []
+        >>> for _ in range(4):
+        ...     lrs.append(sched.get_last_lr()[0]); sched.step()
+        >>> lrs
+        [0.5, 0.5, 1.0, 1.0]
+    """
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current()]
+        if self.last_epoch != self.total_iters:
+            return self._current()
+        return [lr * (1.0 / self.factor) for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [constant_lr(self.last_epoch, b, self.factor, self.total_iters) for b in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the lr to 0 over ``total_iters`` epochs along ``(1 − t/T)^power`` (see ``polynomial_lr``).
+
+    Args:
+        optimizer: the optimizer to schedule.
+        total_iters: epochs until the lr reaches 0 (default 5).
+        power: the polynomial's power (default 1.0: linear).
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = nv.optim.lr_scheduler.PolynomialLR(opt, total_iters=4)
+        >>> sched.step()
+        >>> sched.get_last_lr()
+        [0.75]
+    """
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        if total_iters <= 0:
+            raise ValueError(f"PolynomialLR: total_iters must be > 0, got {total_iters!r}")
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, n = self.last_epoch, self.total_iters
+        if self._is_initial or t > n:
+            return self._current()
+        factor = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
+        return [lr * factor for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [polynomial_lr(self.last_epoch, b, self.total_iters, self.power) for b in self.base_lrs]
+
+
+class MultiplicativeLR(LambdaLR):
+    """Multiply the lr by ``lr_lambda(epoch)`` at every epoch (a per-epoch factor, not a total one).
+
+    Args:
+        optimizer: the optimizer to schedule.
+        lr_lambda: a function of the epoch returning the factor, or one per parameter group.
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = nv.optim.lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.5)
+        >>> sched.step(); sched.step()
+        >>> sched.get_last_lr()
+        [0.25]
+    """
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._current()
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._current())]
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers together, so their effects on the lr multiply.
+
+    Args:
+        schedulers: the schedulers, all on the same optimizer.
+        optimizer: that optimizer (default: the first scheduler's).
+
+    Example:
+        >>> import nerve as nv
+        >>> from nerve.optim import lr_scheduler as ls
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = ls.ChainedScheduler([ls.ConstantLR(opt, factor=0.5, total_iters=1),
+        ...                              ls.ExponentialLR(opt, gamma=0.9)])
+        >>> sched.step()
+        >>> round(sched.get_last_lr()[0], 12)
+        0.9
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        if len(schedulers) < 1:
+            raise ValueError("ChainedScheduler needs at least one scheduler")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"ChainedScheduler: scheduler {i} is a ReduceLROnPlateau, which needs "
+                                 "a metric in step() and cannot be chained")
+            if getattr(s, "optimizer", None) is not optimizer:
+                raise ValueError(f"ChainedScheduler: scheduler {i} ({type(s).__name__}) drives a "
+                                 "different optimizer; build every scheduler on the same one")
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = self._current()
+
+    def step(self):
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = self._current()
+
+    state_dict = SequentialLR.state_dict
+    load_state_dict = SequentialLR.load_state_dict
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing restarted every ``T_0``, ``T_0·T_mult``, ... epochs (SGDR).
+
+    See ``cosine_warm_restarts`` for the closed form. ``step(epoch)`` also accepts a
+    fractional epoch, to restart within an epoch.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        T_0: length of the first cycle (a positive int).
+        T_mult: factor by which each cycle is longer than the last (an int >= 1, default 1).
+        eta_min: the lowest lr (default 0).
+        last_epoch: for resuming (default -1).
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0)
+        >>> sched = nv.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2)
+        >>> lrs = []
+        >>> for _ in range(4):
+        ...     lrs.append(round(sched.get_last_lr()[0], 12)); sched.step()
+        >>> lrs
+        [1.0, 0.5, 1.0, 0.5]
+    """
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for b in self.base_lrs]
+
+    def step(self, epoch=None):
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i *= self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"CosineAnnealingWarmRestarts: epoch must be >= 0, got {epoch!r}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._current()
