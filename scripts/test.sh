@@ -8,4 +8,6 @@ if [ -z "${NERVE_DATA_DIR:-}" ] && [ -d ../shared/datasets ]; then
   export NERVE_DATA_DIR="$(cd ../shared/datasets && pwd)"
 fi
 export MPLBACKEND=Agg
+# two workers on two cores: one BLAS/OpenMP thread each
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 python3 -m pytest -n 2 -q -p no:cacheprovider "$@"

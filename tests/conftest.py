@@ -2,8 +2,13 @@ import os
 import pathlib
 import sys
 
-import numpy as np
-import pytest
+# Two pytest workers share two cores: one BLAS thread each avoids oversubscription,
+# which made small matmuls ~50x slower under load. (Benchmarks set their own threads.)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))  # tests/optable.py and friends
 
