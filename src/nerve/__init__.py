@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as _np
 
 from . import autograd, backend, functional  # noqa: F401  (functional installs Tensor methods)
+
+backend.tune_allocator()  # fewer page faults per training step; NERVE_MALLOC_TUNING=0 disables
 from .autograd import (Function, Tensor, enable_grad, get_default_dtype, no_grad,  # noqa: F401
                        set_default_dtype, set_grad_enabled, is_grad_enabled)
 from .creation import *  # noqa: F401,F403

@@ -101,3 +101,16 @@ def test_to_dtype_is_differentiable():
 def test_backend_info_reports_numpy_and_blas():
     info = nv.backend.info()
     assert info["numpy"] == np.__version__ and "blas" in info
+
+
+def test_allocator_tuning_is_on_by_default_on_linux_and_can_be_disabled():
+    import subprocess
+    import sys
+
+    code = "import nerve, sys; print(nerve.backend._allocator_tuned)"
+    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip()
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "NERVE_MALLOC_TUNING": "0"}).stdout.strip()
+    assert off == "False"
+    if sys.platform.startswith("linux"):
+        assert on in ("True", "False")  # False only on a non-glibc libc
