@@ -1,0 +1,403 @@
+"""What each ``nerve`` sub-command does. ``UsageError`` marks the user's mistakes."""
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .defaults import DEFAULT_LR, DEFAULT_MODEL_KWARGS, DEFAULTS
+from .main import UsageError
+
+INPUT_SHAPE = (1, 28, 28)
+
+
+def _note(text):
+    print(f"note: {text}", file=sys.stderr)
+
+
+def single_threaded_blas():
+    """Limit NumPy's BLAS to one thread while a command runs.
+
+    The models trained here multiply small matrices (a batch of 128 by 784 by 16); spreading
+    them over threads costs more than it gains, and on a busy machine the waiting threads
+    made an MNIST epoch 5-10 times slower (measured: 0.25 s of CPU per epoch with one
+    thread against 1.5-3.7 s with the default pool on 2 shared cores).
+    """
+    try:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415  (ships with scikit-learn)
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+# ------------------------------------------------------------------------------ data
+def load_split(dataset: str, train: bool):
+    """``(images (N, 1, 28, 28) float32 in [0, 1], labels (N,) int64, class names)``."""
+    from ..data import datasets  # noqa: PLC0415
+
+    if dataset == "digits":
+        ds = datasets.Digits28(train=train)
+    else:
+        cls = datasets.MNIST if dataset == "mnist" else datasets.FashionMNIST
+        ds = cls(train=train)
+    return ds.data, ds.targets, [str(c) for c in ds.classes]
+
+
+def _data_error_types():
+    from ..data.datasets import DatasetFileError  # noqa: PLC0415
+
+    return (DatasetFileError, OSError)
+
+
+def _load_training_data(requested: str | None):
+    """Load the train and test splits; the default falls back from MNIST to Digits28."""
+    dataset = requested or "mnist"
+    try:
+        return dataset, load_split(dataset, True), load_split(dataset, False)
+    except _data_error_types() as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if requested is not None:
+            raise UsageError(f"cannot find or download {dataset} ({first}); put the IDX files in "
+                             f"$NERVE_DATA_DIR/{dataset}/ or use --dataset digits") from None
+        _note(f"MNIST is not available ({first}); training on the bundled scikit-learn digits "
+              "(Digits28) instead")
+        return "digits", load_split("digits", True), load_split("digits", False)
+
+
+def _normalize(x, mean, std):
+    return ((x - np.float32(mean)) / np.float32(std)).astype(np.float32, copy=False)
+
+
+# ---------------------------------------------------------------------------- models
+def _build_model(name: str, kwargs: dict | None = None):
+    from .. import models  # noqa: PLC0415
+
+    try:
+        return models.get_model(name, **(kwargs or {}))
+    except ValueError as e:
+        raise UsageError(str(e).splitlines()[0]) from None
+    except TypeError:
+        raise UsageError(f"model {name!r} does not take the options {sorted(kwargs)}") from None
+
+
+def _model_kwargs(args) -> dict:
+    kwargs = dict(DEFAULT_MODEL_KWARGS.get(args.model, {}))
+    if args.activation is not None:
+        from ..nn import available_activations  # noqa: PLC0415
+
+        if args.activation not in available_activations():
+            raise UsageError(f"unknown activation {args.activation!r}; choose from "
+                             f"{', '.join(available_activations())}")
+        kwargs["activation"] = args.activation
+    return kwargs
+
+
+def _make_optimizer(name: str, params, lr: float):
+    from .. import optim  # noqa: PLC0415
+
+    if name == "sgd":
+        return optim.SGD(params, lr=lr)
+    if name == "momentum":
+        return optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "adam":
+        return optim.Adam(params, lr=lr)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=lr)
+    if name == "adagrad":
+        return optim.Adagrad(params, lr=lr)
+    raise UsageError(f"unknown optimizer {name!r}")  # argparse already restricts the choices
+
+
+# ------------------------------------------------------------------------------ runs
+def _default_run_dir(model: str, dataset: str) -> Path:
+    base = Path("runs") / f"{model}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, i = base, 1
+    while path.exists():
+        i += 1
+        path = base.with_name(f"{base.name}-{i}")
+    return path
+
+
+def _open_run(run: str):
+    """Check a run folder and return ``(path, config)``."""
+    from ..io import load_json  # noqa: PLC0415
+
+    path = Path(run)
+    if not path.exists():
+        raise UsageError(f"no such run folder: {run}")
+    if not path.is_dir():
+        raise UsageError(f"{run} is not a run folder (it is a file); pass the folder 'nerve train' wrote")
+    missing = [f for f in ("config.json", "model.safetensors") if not (path / f).is_file()]
+    if missing:
+        raise UsageError(f"{run} is not a run folder (no {' or '.join(missing)}); pass the folder "
+                         "'nerve train' wrote, e.g. runs/seed-mlp-mnist-<time>")
+    try:
+        config = load_json(path / "config.json")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if not isinstance(config, dict) or "model" not in config:
+        raise UsageError(f"{path / 'config.json'} is not a nerve run config (no 'model' entry)")
+    return path, config
+
+
+def _load_run_model(path: Path, config: dict):
+    from ..io import StateDictError, load_weights  # noqa: PLC0415
+
+    model = _build_model(config["model"], config.get("model_kwargs"))
+    try:
+        load_weights(model, path / "model.safetensors")
+    except (ValueError, StateDictError) as e:
+        raise UsageError(str(e)) from None
+    model.eval()
+    return model
+
+
+# ----------------------------------------------------------------------------- train
+def cmd_train(args):
+    from .. import nn  # noqa: PLC0415
+    from ..data import DataLoader, TensorDataset  # noqa: PLC0415
+    from ..io import save_json, save_state_dict  # noqa: PLC0415
+    from ..random import manual_seed  # noqa: PLC0415
+    from ..train import CSVLogger, JSONLogger, ProgressBar, Trainer  # noqa: PLC0415
+
+    t_start = time.perf_counter()
+    epochs = args.epochs or DEFAULTS["epochs"]
+    batch_size = args.batch_size or DEFAULTS["batch_size"]
+    val_fraction = DEFAULTS["val_fraction"] if args.val_fraction is None else args.val_fraction
+    lr = args.lr or DEFAULT_LR[args.optimizer]
+    shift = DEFAULTS["shift"] if args.shift is None else args.shift
+
+    manual_seed(args.seed)
+    model_kwargs = _model_kwargs(args)
+    model = _build_model(args.model, model_kwargs)
+    dataset, (x_train, y_train, classes), (x_test, y_test, _) = _load_training_data(args.dataset)
+    load_seconds = time.perf_counter() - t_start
+
+    # Hold out a validation part, then standardize with statistics of the training part only.
+    order = np.random.default_rng(args.seed).permutation(len(y_train))
+    n_val = int(round(val_fraction * len(y_train)))
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    if len(train_idx) == 0:
+        raise UsageError(f"--val-fraction {val_fraction} leaves no training samples")
+    mean = float(x_train[train_idx].mean())
+    std = float(x_train[train_idx].std()) or 1.0
+    x_train = _normalize(x_train, mean, std)
+    x_test = _normalize(x_test, mean, std)
+    if shift:
+        from .augment import RandomShiftDataset  # noqa: PLC0415
+
+        train_set = RandomShiftDataset(x_train[train_idx], y_train[train_idx], max_shift=shift,
+                                       fill=_normalize(np.float32(0.0), mean, std), seed=args.seed + 1)
+    else:
+        train_set = TensorDataset(x_train[train_idx], y_train[train_idx])
+    train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, seed=args.seed)
+    val_loader = (DataLoader(TensorDataset(x_train[val_idx], y_train[val_idx]), batch_size=1000)
+                  if n_val else None)
+    test_loader = DataLoader(TensorDataset(x_test, y_test), batch_size=1000)
+
+    run_dir = Path(args.out) if args.out else _default_run_dir(args.model, dataset)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--out {run_dir} is a file; give a folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    optimizer = _make_optimizer(args.optimizer, model.parameters(), lr)
+    from ..optim.lr_scheduler import CosineAnnealingLR  # noqa: PLC0415
+
+    scheduler = CosineAnnealingLR(optimizer, T_max=epochs)
+    callbacks = [ProgressBar(quiet=args.quiet), CSVLogger(run_dir / "history.csv"),
+                 JSONLogger(run_dir / "history.json")]
+    doctor = None
+    if args.diagnose:
+        from ..io.atomic import write_text  # noqa: PLC0415
+        from ..train.doctor import TrainingDoctor  # noqa: PLC0415
+
+        doctor = TrainingDoctor()
+        callbacks.append(doctor)
+    trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), callbacks=callbacks, scheduler=scheduler)
+    if not args.quiet:
+        options = "".join(f", {k} {v}" for k, v in model_kwargs.items())
+        print(f"training {args.model} on {dataset}: {len(train_idx)} train / {n_val} val / "
+              f"{len(y_test)} test samples, {epochs} epochs, batch {batch_size}, "
+              f"{args.optimizer} lr {lr:g}{options}, shifts up to {shift} px", file=sys.stderr)
+    t_fit = time.perf_counter()
+    try:
+        history = trainer.fit(train_loader, epochs, val_loader=val_loader)
+    finally:
+        if doctor is not None:  # the report matters most when training blew up
+            report = doctor.report()
+            print(report, file=sys.stderr)
+            write_text(run_dir / "diagnosis.txt", report + "\n")
+    fit_seconds = time.perf_counter() - t_fit
+    test = trainer.evaluate(test_loader)
+
+    config = {
+        "model": args.model, "model_kwargs": model_kwargs, "dataset": dataset,
+        "input_shape": list(INPUT_SHAPE), "classes": classes,
+        "epochs": epochs, "batch_size": batch_size, "optimizer": args.optimizer, "lr": lr,
+        "scheduler": "cosine", "seed": args.seed, "val_fraction": val_fraction, "shift": shift,
+        "normalize": {"mean": mean, "std": std},
+        "results": {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
+                    "final_train_loss": history["loss"][-1],
+                    "final_val_accuracy": history["val_accuracy"][-1] if val_loader else None},
+        "seconds": {"load": round(load_seconds, 3), "fit": round(fit_seconds, 3),
+                    "total": round(time.perf_counter() - t_start, 3)},
+    }
+    save_state_dict(model, run_dir / "model.safetensors", {"nerve.model": args.model})
+    save_json(config, run_dir / "config.json")
+    save_json(history.to_dict(), run_dir / "history.json")
+    _plot_curves(history, run_dir / "curves.png", f"{args.model} on {dataset}")
+    print(f"test accuracy {100 * test['accuracy']:.2f} %  test loss {test['loss']:.4f}  "
+          f"({epochs} epochs, {fit_seconds:.1f} s training)")
+    print(f"run saved to {run_dir}")
+    return 0
+
+
+def _plot_curves(history, path, title):
+    try:
+        import matplotlib  # noqa: F401, PLC0415
+    except ImportError:
+        _note("matplotlib is not installed, so no curves.png (pip install 'nerve[plot]')")
+        return
+    from ..viz import plot_learning_curves  # noqa: PLC0415
+
+    plot_learning_curves(history, path, title=title)
+
+
+# -------------------------------------------------------------------------- evaluate
+def _test_data(config):
+    try:
+        x, y, _ = load_split(config["dataset"], False)
+    except _data_error_types() as e:
+        raise UsageError(f"cannot load the {config['dataset']} test set ({str(e).splitlines()[0]})") from None
+    norm = config.get("normalize", {"mean": 0.0, "std": 1.0})
+    return _normalize(x, norm["mean"], norm["std"]), y
+
+
+def cmd_evaluate(args):
+    from .. import metrics, nn  # noqa: PLC0415
+    from ..data import DataLoader, TensorDataset  # noqa: PLC0415
+    from ..train import Trainer  # noqa: PLC0415
+
+    path, config = _open_run(args.run)
+    model = _load_run_model(path, config)
+    x, y = _test_data(config)
+    trainer = Trainer(model, None, nn.CrossEntropyLoss())
+    loader = DataLoader(TensorDataset(x, y), batch_size=args.batch_size)
+    result = trainer.evaluate(loader)
+    pred = trainer.predict(x, batch_size=args.batch_size).argmax(1)
+    classes = config.get("classes") or [str(i) for i in range(int(y.max()) + 1)]
+    print(f"{config['model']} on the {config['dataset']} test set ({len(y)} samples)")
+    print(f"test loss {result['loss']:.4f}  test accuracy {100 * result['accuracy']:.2f} %")
+    print()
+    labels = list(range(len(classes)))
+    print(metrics.classification_report(y, pred, labels=labels, target_names=classes, zero_division=0))
+    print()
+    print("confusion matrix (rows: true class, columns: predicted class)")
+    print(_matrix_text(metrics.confusion_matrix(y, pred, labels=labels), classes))
+    return 0
+
+
+def _matrix_text(cm, classes):
+    short = [c.split(" ")[0] for c in classes]
+    width = max(max(len(s) for s in short), len(str(int(cm.max())))) + 1
+    lines = [" " * width + "".join(s.rjust(width + 1) for s in short)]
+    for name, row in zip(short, cm):
+        lines.append(name.rjust(width) + "".join(str(int(v)).rjust(width + 1) for v in row))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- predict
+def read_image(path: Path, size=(28, 28)):
+    """Load an image as ``(28, 28)`` float32 in [0, 1], light digit on dark, as in MNIST.
+
+    Returns ``(pixels, notes)``; the notes say what was changed (resize, inversion).
+    """
+    try:
+        from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+    except ImportError:
+        raise UsageError("reading images needs Pillow: pip install 'nerve[train]'") from None
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory, not an image file")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                # Transparent parts count as paper: lay the image on white first.
+                rgba = img.convert("RGBA")
+                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                img = Image.alpha_composite(background, rgba)
+            gray = img.convert("L")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise UsageError(f"{path} is not an image Pillow can read (expected PNG, JPEG, BMP, GIF ...)"
+                         ) from None
+    notes = []
+    if gray.size != size:
+        notes.append(f"resized {gray.size[0]}x{gray.size[1]} to {size[0]}x{size[1]}")
+        gray = gray.resize(size, Image.BILINEAR)
+    x = np.asarray(gray, dtype=np.float32) / np.float32(255.0)
+    border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
+    if border.mean() > 0.5:  # light paper, dark ink: MNIST is the other way round
+        x = 1.0 - x
+        notes.append("inverted dark-on-light image to MNIST's light-on-dark")
+    return x, notes
+
+
+def cmd_predict(args):
+    from ..autograd import Tensor, no_grad  # noqa: PLC0415
+
+    path, config = _open_run(args.run)
+    pixels, notes = read_image(Path(args.image))
+    model = _load_run_model(path, config)
+    for n in notes:
+        _note(n)
+    norm = config.get("normalize", {"mean": 0.0, "std": 1.0})
+    x = _normalize(pixels.reshape(1, *INPUT_SHAPE), norm["mean"], norm["std"])
+    with no_grad():
+        logits = model(Tensor(x)).numpy()[0].astype(np.float64)
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    classes = config.get("classes") or [str(i) for i in range(len(p))]
+    top = np.argsort(-p, kind="stable")[: min(args.top, len(p))]
+    print(f"{Path(args.image).name}: {classes[top[0]]}")
+    for i in top:
+        print(f"  {classes[i]:<14} {100 * p[i]:6.2f} %")
+    return 0
+
+
+# ------------------------------------------------------------------- summary, params
+def cmd_summary(args):
+    path, config = _open_run(args.run)
+    model = _load_run_model(path, config)
+    shape = tuple(config.get("input_shape", INPUT_SHAPE))
+    print(f"{config['model']} trained on {config.get('dataset', '?')} ({path})")
+    print(model.summary(shape))
+    return 0
+
+
+def cmd_params(args):
+    from ..models import mlp_param_rows  # noqa: PLC0415
+
+    if len(args.sizes) < 2:
+        raise UsageError(f"params needs at least two sizes (inputs and outputs), got {len(args.sizes)}; "
+                         "e.g. nerve params 784 16 16 10")
+    rows = mlp_param_rows(args.sizes)
+    print(f"MLP {'-'.join(str(s) for s in args.sizes)}: one Linear layer per pair of sizes")
+    header = ("layer", "in -> out", "weights", "biases", "total", "arithmetic")
+    body = [(str(r.layer), f"{r.in_features} -> {r.out_features}", f"{r.weights:,}", f"{r.biases:,}",
+             f"{r.total:,}", r.arithmetic) for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:<{w}}}" if i in (0, 1, 5) else f"{{:>{w}}}" for i, w in enumerate(widths))
+    print(fmt.format(*header))
+    for b in body:
+        print(fmt.format(*b))
+    weights = sum(r.weights for r in rows)
+    biases = sum(r.biases for r in rows)
+    print(f"total: {weights:,} weights + {biases:,} biases = {weights + biases:,} parameters")
+    return 0

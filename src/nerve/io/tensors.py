@@ -1,0 +1,130 @@
+"""Arrays on disk in the safetensors format: a JSON header plus raw little-endian bytes.
+
+Safetensors cannot execute code when loaded (unlike pickle), is memory-mappable and is read
+by every major framework, so a nerve weight file opens in PyTorch or JAX as well.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import write_bytes
+
+# Key order is kept in the header metadata so a loaded dict lists layers as they were saved
+# (safetensors itself sorts the entries).
+_ORDER_KEY = "nerve.order"
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+def _import_safetensors():
+    try:
+        import safetensors.numpy as st_numpy  # noqa: PLC0415
+        from safetensors import safe_open  # noqa: PLC0415
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("reading and writing weight files needs the safetensors package: "
+                          "pip install 'nerve[io]' (or 'nerve[train]')") from e
+    return st_numpy, safe_open
+
+
+def to_numpy(value, name: str = "value") -> np.ndarray:
+    """A C-contiguous NumPy array from an array, a Tensor/Parameter or a number."""
+    from ..autograd import Tensor  # noqa: PLC0415
+
+    data = value.numpy() if isinstance(value, Tensor) else value
+    if not isinstance(data, np.ndarray) and hasattr(data, "get") and hasattr(data, "shape"):
+        data = data.get()  # a CuPy array: bring it to the host
+    if not isinstance(data, np.ndarray):
+        if isinstance(data, (np.generic, int, float, bool)):
+            data = np.asarray(data)
+        else:
+            raise TypeError(f"{name!r} must be a NumPy array or a Tensor, got {type(value).__name__}")
+    if data.dtype == object:
+        raise TypeError(f"{name!r} has dtype object, which cannot be stored; give a numeric array")
+    # (np.ascontiguousarray would turn a 0-d array into shape (1,))
+    return data if data.flags.c_contiguous else np.array(data, order="C")
+
+
+def save_safetensors(tensors: dict, path, metadata: dict | None = None) -> Path:
+    """Write a dict of arrays (or Tensors) to a ``.safetensors`` file, atomically.
+
+    Args:
+        tensors: ``name -> array or Tensor``; names must be strings.
+        path: the file to write (its folder must exist).
+        metadata: optional ``str -> str`` pairs stored in the header.
+
+    Returns the path written.
+
+    Example:
+        >>> import numpy as np, tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.safetensors"
+        >>> _ = save_safetensors({"w": np.eye(2, dtype=np.float32)}, p, {"note": "demo"})
+        >>> arrays, meta = load_safetensors(p)
+        >>> arrays["w"].tolist(), meta["note"]
+        ([[1.0, 0.0], [0.0, 1.0]], 'demo')
+    """
+    st_numpy, _ = _import_safetensors()
+    if not isinstance(tensors, dict):
+        raise TypeError(f"save_safetensors expects a dict of name -> array, got {type(tensors).__name__}")
+    arrays = {}
+    for name, value in tensors.items():
+        if not isinstance(name, str):
+            raise TypeError(f"tensor names must be strings, got {name!r} ({type(name).__name__})")
+        arrays[name] = to_numpy(value, name)
+    meta = {}
+    for k, v in (metadata or {}).items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError(f"safetensors metadata must map str to str, got {k!r}: {v!r}; "
+                            "encode other values with json.dumps first")
+        meta[k] = v
+    meta[_ORDER_KEY] = json.dumps(list(arrays))
+    path = Path(path)
+    write_bytes(path, st_numpy.save(arrays, metadata=meta))
+    return path
+
+
+def check_safetensors_file(path) -> Path:
+    """Raise a clear error unless ``path`` is an existing file with a safetensors header."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory, not a .safetensors file")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(9)
+    ok = len(head) == 9
+    if ok:
+        (n,) = struct.unpack("<Q", head[:8])
+        ok = 2 <= n <= min(size - 8, _MAX_HEADER) and head[8:9] == b"{"
+    if not ok:
+        raise ValueError(f"{path} is not a safetensors file (its first bytes are not a safetensors "
+                         "header); nerve stores weights as .safetensors and never loads pickles")
+    return path
+
+
+def load_safetensors(path) -> tuple[dict, dict]:
+    """Read a ``.safetensors`` file into ``(dict of NumPy arrays, metadata dict)``.
+
+    Arrays come back in the order they were saved. Raises ``FileNotFoundError`` for a missing
+    file and ``ValueError`` for a file that is not (or no longer) valid safetensors.
+    """
+    _, safe_open = _import_safetensors()
+    path = check_safetensors_file(path)
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = dict(f.metadata() or {})
+            arrays = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error type for damaged files
+        raise ValueError(f"{path} is not a valid safetensors file ({e})") from e
+    order = meta.pop(_ORDER_KEY, None)
+    if order is not None:
+        try:
+            names = json.loads(order)
+        except ValueError:
+            names = []
+        if sorted(names) == sorted(arrays):
+            arrays = {k: arrays[k] for k in names}
+    return arrays, meta

@@ -1,0 +1,391 @@
+"""``Trainer``: the one training loop that the CLI, the examples and the playground share.
+
+Models hold no training code. ``Trainer.fit`` runs epochs of forward, loss, backward,
+(optional) gradient clipping and optimizer step, validates, and hands the epoch logs to
+the callbacks; ``evaluate`` and ``predict`` run the model without recording a graph.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..autograd import Tensor, no_grad
+from .callbacks import CallbackList, History, LRSchedulerCallback
+from .checkpoint import load_checkpoint, save_checkpoint
+
+
+# ----------------------------------------------------------------------------- metrics
+class _Accuracy:
+    """Correct predictions and sample count, summed over batches.
+
+    Multi-class outputs ``(N, C)`` are compared by argmax with integer targets ``(N,)`` (or
+    one-hot targets ``(N, C)``); single-column outputs are probabilities cut at 0.5.
+    """
+
+    name = "accuracy"
+
+    def reset(self):
+        self.correct = 0
+        self.count = 0
+
+    def update(self, out, y):
+        if out.ndim >= 2 and out.shape[-1] > 1:
+            pred = out.argmax(-1)
+            if y.ndim == out.ndim:  # one-hot or probability targets
+                y = y.argmax(-1)
+        else:
+            pred = out.reshape(y.shape) > 0.5
+        self.correct += int(np.count_nonzero(pred == y))
+        self.count += pred.size
+
+    def compute(self):
+        return self.correct / self.count if self.count else float("nan")
+
+
+class _BatchMean:
+    """A ``fn(outputs, targets) -> float`` batch mean, weighted by batch size."""
+
+    def __init__(self, fn, name):
+        self.fn, self.name = fn, name
+
+    def reset(self):
+        self.total = 0.0
+        self.count = 0
+
+    def update(self, out, y):
+        n = len(out)
+        self.total += float(self.fn(out, y)) * n
+        self.count += n
+
+    def compute(self):
+        return self.total / self.count if self.count else float("nan")
+
+
+class _Streaming:
+    """An object with ``update(outputs, targets)``, ``compute()`` and ``reset()``."""
+
+    def __init__(self, metric, name):
+        self.metric, self.name = metric, name
+
+    def reset(self):
+        self.metric.reset()
+
+    def update(self, out, y):
+        self.metric.update(out, y)
+
+    def compute(self):
+        v = self.metric.compute()
+        return float(v.item() if hasattr(v, "item") else v)
+
+
+_BUILTIN = {"accuracy": _Accuracy, "acc": _Accuracy}
+
+
+def _make_metric(spec):
+    if isinstance(spec, str):
+        if spec not in _BUILTIN:
+            raise ValueError(f"unknown metric {spec!r}; built-in names are {sorted(_BUILTIN)}, or pass "
+                             "a callable fn(outputs, targets) or an object with update/compute/reset")
+        return _BUILTIN[spec]()
+    if all(hasattr(spec, a) for a in ("update", "compute", "reset")):
+        return _Streaming(spec, getattr(spec, "name", type(spec).__name__.lower()))
+    if callable(spec):
+        return _BatchMean(spec, getattr(spec, "__name__", type(spec).__name__.lower()))
+    raise TypeError(f"a metric must be a name, a callable or an update/compute/reset object, got {spec!r}")
+
+
+def _as_input(v):
+    return v if isinstance(v, Tensor) else Tensor(v)
+
+
+def _check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------- Trainer
+class Trainer:
+    """Fit, evaluate and run a model with one loop and a set of callbacks.
+
+    Args:
+        model: a ``Module`` (any callable with ``parameters()``, ``train()``, ``eval()`` and
+            ``state_dict()``).
+        optimizer: built over the model's parameters (``zero_grad()``, ``step()``).
+        loss_fn: any callable ``loss_fn(outputs, targets)`` returning a scalar Tensor that
+            averages over the batch, e.g. ``nn.CrossEntropyLoss()`` or a custom objective with
+            penalty terms.
+        metrics: names (``"accuracy"``), callables ``fn(outputs, targets) -> float`` on NumPy
+            arrays, or streaming objects with ``update/compute/reset``. Each is reported for
+            training and, with ``val_`` in front, for validation.
+        callbacks: ``Callback`` instances (progress, early stopping, checkpoints ...).
+        scheduler: a learning-rate scheduler stepped after every epoch
+            (``ReduceLROnPlateau`` receives ``val_loss``, or ``loss`` without validation).
+        grad_clip_norm: clip the global gradient norm to this value before each step.
+
+    Example:
+        >>> import numpy as np, nerve as nv
+        >>> from nerve import nn, optim, data
+        >>> X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+        >>> y = (X[:, 0] > 0).astype(np.int64)
+        >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+        >>> loader = data.DataLoader(data.TensorDataset(X, y), batch_size=16, shuffle=True)
+        >>> trainer = Trainer(model, optim.Adam(model.parameters(), lr=0.05), nn.CrossEntropyLoss())
+        >>> history = trainer.fit(loader, epochs=20)
+        >>> len(history.epoch), trainer.evaluate(loader)["accuracy"] > 0.9
+        (20, True)
+    """
+
+    def __init__(self, model, optimizer, loss_fn, metrics=("accuracy",), callbacks=(), scheduler=None,
+                 grad_clip_norm=None):
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable (loss_fn(outputs, targets) -> scalar Tensor), "
+                            f"got {type(loss_fn).__name__}")
+        if grad_clip_norm is not None and not (grad_clip_norm > 0):
+            raise ValueError(f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}")
+        if isinstance(metrics, str):
+            metrics = (metrics,)
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.metrics = [_make_metric(m) for m in metrics]
+        # evaluate() keeps its own accumulators, so it can run in the middle of an epoch.
+        self._eval_metrics = copy.deepcopy(self.metrics)
+        names = [m.name for m in self.metrics]
+        if len(set(names)) != len(names) or "loss" in names:
+            raise ValueError(f"metric names must be unique and not 'loss', got {names}")
+        self.callbacks = list(callbacks)
+        self.scheduler = scheduler
+        self.grad_clip_norm = grad_clip_norm
+        self.history = History()
+        self.stop_training = False
+        self.resumed = False
+        self.epoch = 0          # completed epochs
+        self.epochs = None      # the target of the current fit
+        self.global_step = 0    # optimizer updates so far
+        self.steps_per_epoch = None
+        self.train_loader = self.val_loader = None
+        self._sched_cb = None
+        if scheduler is not None:
+            self._sched_cb = LRSchedulerCallback(scheduler, "epoch", monitor="val_loss")
+            self._sched_cb.owned = True
+
+    # ------------------------------------------------------------------------ fit
+    def fit(self, train_loader, epochs: int, val_loader=None, resume_from=None) -> History:
+        """Train for ``epochs`` epochs in total and return the ``History``.
+
+        Args:
+            train_loader: an iterable of ``(inputs, targets)`` batches (a ``DataLoader``); one
+                pass over it is one epoch.
+            epochs: the total number of epochs. When resuming, training continues from the
+                checkpoint's epoch up to this number.
+            val_loader: batches to evaluate after every epoch (logged as ``val_loss`` ...).
+            resume_from: a checkpoint folder (from ``ModelCheckpoint`` or
+                ``Trainer.save_checkpoint``); weights, optimizer, scheduler, loader and RNG
+                states, history and callback states are restored so training continues
+                exactly as if it had never stopped.
+        """
+        epochs = _check_positive_int(epochs, "epochs")
+        if self.optimizer is None:
+            raise ValueError("Trainer.fit needs an optimizer; build the Trainer with one, e.g. "
+                             "optim.Adam(model.parameters(), lr=1e-3)")
+        self.train_loader, self.val_loader, self.epochs = train_loader, val_loader, epochs
+        try:
+            self.steps_per_epoch = len(train_loader)
+        except TypeError:
+            self.steps_per_epoch = None
+        cbs = CallbackList([self.history, *self.callbacks, *([self._sched_cb] if self._sched_cb else [])],
+                           self)
+        if resume_from is not None:
+            self.load_checkpoint(resume_from)
+            if epochs <= self.epoch:
+                raise ValueError(f"the checkpoint in {resume_from} has already completed {self.epoch} "
+                                 f"epochs; epochs={epochs} is the total to reach, so pass a larger value")
+        else:
+            self.resumed = False
+            self.epoch = 0
+            self.global_step = 0
+            self.history.reset()
+        self.stop_training = False
+        clip = None
+        if self.grad_clip_norm is not None:
+            from ..optim.clip import clip_grad_norm_ as clip  # noqa: PLC0415
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if self._sched_cb is not None:  # ReduceLROnPlateau follows val_loss, or loss without validation
+            self._sched_cb.monitor = "val_loss" if val_loader is not None else "loss"
+
+        cbs.on_train_begin({})
+        try:
+            for epoch in range(self.epoch, epochs):
+                cbs.on_epoch_begin(epoch, {})
+                logs = self._train_epoch(train_loader, cbs, epoch, params, clip)
+                if val_loader is not None:
+                    for k, v in self.evaluate(val_loader).items():
+                        logs["val_" + k] = v
+                groups = getattr(self.optimizer, "param_groups", None)
+                if groups:
+                    logs["lr"] = float(groups[0]["lr"])
+                self.epoch = epoch + 1
+                cbs.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            cbs.on_train_end({"epoch": self.epoch})
+        return self.history
+
+    def _train_epoch(self, loader, cbs, epoch, params, clip):
+        model, optimizer, loss_fn, metrics = self.model, self.optimizer, self.loss_fn, self.metrics
+        batch_begin, batch_end = cbs.batch_begin, cbs.batch_end
+        batch_logs = {"loss": 0.0, "size": 0}
+        for m in metrics:
+            m.reset()
+        loss_sum = 0.0
+        seen = 0
+        model.train()
+        for step, batch in enumerate(loader):
+            x, y = self._split(batch)
+            for cb in batch_begin:
+                cb.on_batch_begin(step, batch_logs)
+            out = model(x)
+            loss = loss_fn(out, y)
+            if step == 0 and not (isinstance(loss, Tensor) and loss.data.size == 1):
+                raise TypeError(self._loss_error(loss))
+            optimizer.zero_grad()
+            loss.backward()
+            if clip is not None:
+                clip(params, self.grad_clip_norm)
+            optimizer.step()
+            self.global_step += 1
+            value = float(loss.data)
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"the loss became {value} at epoch {epoch + 1}, step {step + 1}; lower the learning "
+                    "rate, clip gradients (grad_clip_norm=1.0) or check the inputs for NaN/inf")
+            n = len(y)
+            loss_sum += value * n
+            seen += n
+            out_data, y_data = out.data, y.data
+            for m in metrics:
+                m.update(out_data, y_data)
+            if batch_end:
+                batch_logs["loss"] = value
+                batch_logs["size"] = n
+                for cb in batch_end:
+                    cb.on_batch_end(step, batch_logs)
+            if self.stop_training:
+                break
+        if seen == 0:
+            raise ValueError("the training loader produced no batches; check the dataset size, "
+                             "batch_size and drop_last")
+        logs = {"loss": loss_sum / seen}
+        for m in metrics:
+            logs[m.name] = m.compute()
+        return logs
+
+    @staticmethod
+    def _loss_error(loss):
+        shape = getattr(getattr(loss, "data", None), "shape", None)
+        return (f"loss_fn must return a scalar Tensor, got {type(loss).__name__}"
+                + (f" of shape {shape}" if shape is not None else "")
+                + "; average over the batch (reduction='mean') or call .mean()")
+
+    @staticmethod
+    def _split(batch):
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError("Trainer expects batches of (inputs, targets), got "
+                            f"{type(batch).__name__}" + (f" of length {len(batch)}"
+                                                           if isinstance(batch, (tuple, list)) else ""))
+        x, y = batch
+        return _as_input(x), _as_input(y)
+
+    # ------------------------------------------------------------------- evaluate
+    def evaluate(self, loader) -> dict:
+        """Loss and metrics over every sample of ``loader`` (sums and counts, not batch averages).
+
+        Runs in ``eval()`` mode without recording a graph, and puts the model back into the
+        mode it was in.
+        """
+        model = self.model
+        was_training = getattr(model, "training", True)
+        metrics = self._eval_metrics
+        for m in metrics:
+            m.reset()
+        loss_sum = 0.0
+        seen = 0
+        model.eval()
+        try:
+            with no_grad():
+                for batch in loader:
+                    x, y = self._split(batch)
+                    out = model(x)
+                    n = len(y)
+                    loss_sum += float(self.loss_fn(out, y).data) * n
+                    seen += n
+                    for m in metrics:
+                        m.update(out.data, y.data)
+        finally:
+            model.train(was_training)
+        if seen == 0:
+            raise ValueError("the evaluation loader produced no batches; is the dataset empty?")
+        logs = {"loss": loss_sum / seen}
+        for m in metrics:
+            logs[m.name] = m.compute()
+        return logs
+
+    # -------------------------------------------------------------------- predict
+    def predict(self, data, batch_size: int = 256) -> np.ndarray:
+        """Model outputs for an array/Tensor of inputs or for a loader, as one NumPy array.
+
+        A loader may yield inputs alone or ``(inputs, targets)`` pairs (targets are ignored).
+        """
+        batch_size = _check_positive_int(batch_size, "batch_size")
+        model = self.model
+        was_training = getattr(model, "training", True)
+        outs = []
+        model.eval()
+        try:
+            with no_grad():
+                if isinstance(data, (np.ndarray, Tensor)):
+                    arr = data.data if isinstance(data, Tensor) else data
+                    batches = (arr[i:i + batch_size] for i in range(0, len(arr), batch_size))
+                else:
+                    batches = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
+                for x in batches:
+                    outs.append(np.asarray(model(_as_input(x)).numpy()))
+        finally:
+            model.train(was_training)
+        if not outs:
+            raise ValueError("predict got no inputs")
+        return np.concatenate(outs)
+
+    # ---------------------------------------------------------------- checkpoints
+    def _callback_states(self):
+        return {f"{i}:{type(cb).__name__}": cb.state_dict()
+                for i, cb in enumerate(self.callbacks) if hasattr(cb, "state_dict")}
+
+    def save_checkpoint(self, directory, extra: dict | None = None) -> Path:
+        """Save the full training state (see ``nerve.train.save_checkpoint``) into ``directory``."""
+        return save_checkpoint(
+            directory, self.model, self.optimizer, self.scheduler, epoch=self.epoch,
+            loaders={"train": self.train_loader, "val": self.val_loader}, history=self.history,
+            extra={"global_step": self.global_step, "callbacks": self._callback_states(),
+                   "user": extra})
+
+    def load_checkpoint(self, directory) -> dict:
+        """Restore a checkpoint saved by ``save_checkpoint``; returns the user ``extra`` values."""
+        info = load_checkpoint(directory, self.model, self.optimizer, self.scheduler,
+                               loaders={"train": self.train_loader, "val": self.val_loader},
+                               history=self.history)
+        extra = info["extra"] or {}
+        self.epoch = info["epoch"]
+        self.global_step = extra.get("global_step", 0)
+        saved = extra.get("callbacks", {})
+        for i, cb in enumerate(self.callbacks):
+            key = f"{i}:{type(cb).__name__}"
+            if key in saved and hasattr(cb, "load_state_dict"):
+                cb.load_state_dict(saved[key])
+        self.resumed = True
+        return extra.get("user")
