@@ -19,8 +19,8 @@ fit-on-train tabular preprocessing (:mod:`~nerve.data.preprocessing`) and label 
 helpers (:mod:`~nerve.data.utils`).
 """
 from . import augment, datasets, preprocessing, transforms, utils  # noqa: F401
-from .augment import (RandomCrop, RandomHorizontalFlip, RandomResizedCrop, RandomRotation,
-                      RandomVerticalFlip)
+from .augment import (GaussianNoise, RandomAffine, RandomCrop, RandomHorizontalFlip,
+                      RandomResizedCrop, RandomRotation, RandomShift, RandomVerticalFlip)
 from .dataloader import DataLoader, default_collate, default_convert
 from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .datasets import IMAGENET_MEAN, IMAGENET_STD, MNIST, Digits, Digits28, FashionMNIST, ImageFolder
@@ -41,7 +41,7 @@ __all__ = [
     # array transforms and augmentation
     "Scale01", "ToTensor", "Resize", "CenterCrop", "Normalize", "OneHot", "Flatten", "Compose",
     "Lambda", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomRotation",
-    "RandomResizedCrop",
+    "RandomResizedCrop", "RandomAffine", "RandomShift", "GaussianNoise",
     # tabular preprocessing and labels
     "StandardScaler", "MinMaxScaler", "OneHotEncoder", "ColumnTransformer", "Pipeline",
     "class_weights", "one_hot",
