@@ -27,7 +27,7 @@ Groups:
 from ._checks import UndefinedMetricWarning
 from .bleu_score import (BleuResult, bleu, bleu_from_statistics, bleu_statistics, corpus_bleu,
                          sentence_bleu)
-from .classification import (accuracy, accuracy_score, classification_report, confusion_matrix,
+from .classification import (iou_per_class, mean_iou, accuracy, accuracy_score, classification_report, confusion_matrix,
                              f1_score, fbeta_score, precision, precision_recall_fscore_support,
                              precision_score, recall, recall_score, scores_from_counts,
                              sensitivity, specificity, top_k_accuracy, tpr, true_negative_rate,
@@ -40,6 +40,7 @@ from .regression import (mean_absolute_error, mean_squared_error, r2_score,
 from .streaming import Accuracy, ConfusionMatrix, Mean, Metric
 
 __all__ = [
+    "iou_per_class", "mean_iou",
     "UndefinedMetricWarning",
     "accuracy", "accuracy_score", "top_k_accuracy", "confusion_matrix", "precision",
     "precision_score", "recall", "recall_score", "sensitivity", "true_positive_rate", "tpr",

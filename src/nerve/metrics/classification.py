@@ -497,3 +497,27 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
                + f"{total:{col}d}")
     out += [line(n, r) for n, r in summary.items()]
     return "\n".join(out)
+
+
+def iou_per_class(y_true, y_pred, num_classes):
+    """Intersection over union of each class, from the confusion matrix.
+
+    IoU_c = TP_c / (TP_c + FP_c + FN_c) = diag / (row sum + column sum - diag), computed over
+    every element (pixels, for segmentation masks of any shape). A class absent from both
+    ``y_true`` and ``y_pred`` gets NaN: there is no evidence either way.
+
+    Example:
+        >>> import numpy as np
+        >>> iou_per_class(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), 3).round(3).tolist()
+        [0.5, 0.667, nan]
+    """
+    cm = confusion_matrix(np.ravel(y_true), np.ravel(y_pred), num_classes=num_classes).astype(np.float64)
+    tp = np.diag(cm)
+    union = cm.sum(0) + cm.sum(1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, tp / union, np.nan)
+
+
+def mean_iou(y_true, y_pred, num_classes):
+    """Mean of :func:`iou_per_class` over the classes that occur (NaNs skipped)."""
+    return float(np.nanmean(iou_per_class(y_true, y_pred, num_classes)))

@@ -66,7 +66,11 @@ def _scan():
         if info.name.startswith("_"):
             continue
         try:
-            importlib.import_module(f"{__name__}.{info.name}")
+            mod = importlib.import_module(f"{__name__}.{info.name}")
+            # Importing models/unet.py binds the *module* as models.unet; put the same-named
+            # builder function back so models.unet(...) stays callable.
+            if info.name in getattr(mod, "__all__", ()):
+                globals()[info.name] = getattr(mod, info.name)
         except Exception as e:  # noqa: BLE001 - one broken file must not hide the others
             _IMPORT_ERRORS[info.name] = e
 
