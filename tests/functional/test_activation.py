@@ -288,7 +288,10 @@ def test_errors_name_the_problem():
     with pytest.raises(ValueError, match="approximate"):
         F.gelu(nv.randn(3), approximate="fast")
     with pytest.raises(TypeError, match=r"\.float\(\)"):
-        F.relu(nv.tensor([1, 2, 3]))
+        F.sigmoid(nv.tensor([1, 2, 3]))
+    # relu, like torch.relu, also accepts integer tensors
+    out = F.relu(nv.tensor([-1, 0, 2]))
+    assert out.dtype == nv.int64 and out.tolist() == [0, 0, 2]
     with pytest.raises(ValueError, match="beta"):
         F.softplus(nv.randn(3), beta=0)
     with pytest.raises(IndexError, match="out of range"):

@@ -137,11 +137,12 @@ def _backward_fast(root, retain_graph):
             if c is None:
                 if p._hooks:
                     gp = _apply_hooks(p._hooks, gp, False)
-                if gp.dtype != p.data.dtype:
-                    gp = gp.astype(p.data.dtype)
+                pd = p.data.dtype
+                if gp.dtype is not pd and gp.dtype != pd:  # identity first: dtypes are singletons
+                    gp = gp.astype(pd)
                 pg = p.grad
                 if pg is None:
-                    if not gp.flags.writeable if hasattr(gp, "flags") else False:
+                    if gp.base is not None and not gp.flags.writeable:
                         gp = gp.copy()  # broadcast views are read-only; .grad must be writable
                     p.grad = _wrap(gp)
                 elif pg._ctx is not None:

@@ -66,20 +66,20 @@ class Function:
         """
         ctx = _new(cls)
         arrays = []
-        append = arrays.append
+        needs = []
         requires = False
         for a in args:
             if isinstance(a, Tensor):
-                append(a.data)
-                if a.requires_grad:
+                arrays.append(a.data)
+                r = a.requires_grad
+                needs.append(r)
+                if r:
                     requires = True
             else:
-                append(a)
+                arrays.append(a)
+                needs.append(False)
         record = requires and grad_mode._enabled
-        if record:
-            ctx.needs_input_grad = [isinstance(a, Tensor) and a.requires_grad for a in args]
-        else:
-            ctx.needs_input_grad = _NO_GRADS
+        ctx.needs_input_grad = needs if record else _NO_GRADS
         if arrays:
             x0 = arrays[0]
             if type(x0) is not _ndarray and not isinstance(x0, (int, float)):

@@ -542,7 +542,7 @@ def relu(input, inplace=False):  # noqa: A002
         >>> nv.functional.relu(nv.tensor([-1.0, 0.0, 2.0])).tolist()
         [0.0, 0.0, 2.0]
     """
-    return _unary(ReLU, input, "relu")
+    return ReLU.apply(input)  # no float check: like torch, relu also works on integer tensors
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002

@@ -67,7 +67,7 @@ class Linear(Function):
                 f"in its last dimension, but the weight of shape {tuple(W.shape)} expects "
                 f"{W.shape[1]}" + ("; did you forget to flatten the input (nn.Flatten())?"
                                    if x.ndim > 2 else ""))
-        if x.dtype != W.dtype:
+        if x.dtype is not W.dtype and x.dtype != W.dtype:
             raise RuntimeError(
                 f"linear: input dtype {x.dtype} does not match weight dtype {W.dtype}; "
                 "convert the input with .float() (or the model with .double())")
@@ -84,11 +84,10 @@ class Linear(Function):
         if n[0]:
             gx = grad @ W
         if n[1] or n[2]:
-            fo = W.shape[0]
-            g2 = grad.reshape((-1, fo)) if grad.ndim != 2 else grad
+            g2 = grad.reshape((-1, W.shape[0])) if grad.ndim != 2 else grad   # (M, out)
             if n[1]:
-                x2 = x.reshape((-1, W.shape[1])) if x.ndim != 2 else x
-                gW = _swap(g2) @ x2
+                x2 = x.reshape((-1, W.shape[1])) if x.ndim != 2 else x        # (M, in)
+                gW = g2.T @ x2                                                 # (out, in)
             if n[2]:
                 gb = g2.sum(axis=0)
         return gx, gW, gb

@@ -287,9 +287,10 @@ def _targets(op, t, C, ignore_index):
     M = t.shape[0]
     if M == 0:
         return t, None
-    lo, hi = int(t.min()), int(t.max())
     ignore_in_range = 0 <= ignore_index < C
-    if lo >= 0 and hi < C and not ignore_in_range:
+    # One reduction checks both ends: viewed as unsigned, negative indices become huge.
+    u = t.view(np.dtype(f"u{t.dtype.itemsize}")) if t.dtype.kind == "i" else t
+    if int(u.max()) < C and not ignore_in_range:
         return t, None                       # the common case: every target counts
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= C))
@@ -471,6 +472,13 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         >>> round(nv.functional.cross_entropy(logits, nv.tensor([0, 2])).item(), 6)
         0.669079
     """
+    t = target.data if isinstance(target, Tensor) else target
+    if (weight is None and reduction == "mean" and not label_smoothing and ignore_index == -100
+            and input.ndim == 2 and getattr(t, "ndim", -1) == 1 and t.shape[0] == input.shape[0]
+            and t.dtype.kind in "iu" and input.dtype.kind == "f"):
+        # The training-loop case, (N, C) logits and (N,) class indices with no options: skip
+        # the general layout checks (the op still rejects out-of-range targets).
+        return CrossEntropy.apply(input, t, None, -100, "mean", 0.0)
     op = "cross_entropy"
     _check_reduction(op, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
