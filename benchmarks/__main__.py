@@ -18,6 +18,12 @@ def main(argv=None):
     except ImportError:
         print("the benchmarks compare against PyTorch: pip install 'torch==2.13.0'", file=sys.stderr)
         return 2
+    import os  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    if "NERVE_DATA_DIR" not in os.environ and shared.is_dir():
+        os.environ["NERVE_DATA_DIR"] = str(shared)  # E1 reads the real MNIST files
     ids = [i.upper() for i in a.ids] or None
     run(ids=ids, quick=a.quick, reps=a.reps, memory=not a.no_memory, json_path=a.json)
     return 0

@@ -53,6 +53,8 @@ def _time_block(step, n):
 def _calibrate(step, target_s):
     """How many steps make one timed repetition last about ``target_s``."""
     n = 1
+    if target_s <= 0:
+        return 1
     while True:
         dt = _time_block(step, n) * n
         if dt >= target_s / 4 or n >= 1 << 20:
@@ -68,6 +70,7 @@ def measure(build, reps=7, warmup_s=0.3, rep_s=0.25):
     steps = {fw: build(fw) for fw in ("nerve", "torch")}
     counts = {}
     for fw, (step, _) in steps.items():
+        step()  # at least one untimed step (first-call costs)
         t_end = time.perf_counter() + warmup_s
         while time.perf_counter() < t_end:
             step()
@@ -80,17 +83,22 @@ def measure(build, reps=7, warmup_s=0.3, rep_s=0.25):
 
 
 def peak_memory(workload_id, fw, steps=20, quick=False):
-    """Peak resident-memory growth (bytes) of ``steps`` steps, in a fresh process."""
+    """Peak resident memory (bytes) a workload adds, measured in a fresh process.
+
+    The baseline is taken after the imports; the peak covers building the model and the
+    optimizer and running ``steps`` steps: weights, optimizer state, activations, gradients
+    and every transient buffer.
+    """
     code = (
         "import sys, numpy as np\n"
         "sys.path.insert(0, %r)\n"
         "from benchmarks.workloads import WORKLOADS, QUICK\n"
         "from benchmarks.runner import _rss\n"
         "import torch; torch.set_num_threads(%d)\n"
+        "import nerve\n"
         "b = QUICK[%r] if %r else WORKLOADS[%r][1]\n"
-        "step, _ = b(%r)\n"
-        "step()\n"
         "base = _rss(reset=True)\n"
+        "step, _ = b(%r)\n"
         "for _ in range(%d): step()\n"
         "print(_rss()[1] - base[0])\n"
     ) % (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), blas_threads(), workload_id,
@@ -125,7 +133,7 @@ def _q(a, q):
 def run(ids=None, quick=False, reps=7, memory=True, json_path=None, out=print):
     import torch  # noqa: PLC0415
 
-    from .workloads import QUICK, WORKLOADS  # noqa: PLC0415
+    from .workloads import QUICK, SETTINGS, WORKLOADS  # noqa: PLC0415
 
     threads = blas_threads()
     torch.set_num_threads(threads)
@@ -137,9 +145,11 @@ def run(ids=None, quick=False, reps=7, memory=True, json_path=None, out=print):
     results = []
     for wid in ids:
         desc = WORKLOADS[wid][0] if wid in WORKLOADS else wid
+        opts = SETTINGS.get(wid, {})
         try:
-            times, info = measure(table[wid], reps=3 if quick else reps,
-                                  warmup_s=0.05 if quick else 0.3, rep_s=0.02 if quick else 0.25)
+            times, info = measure(table[wid], reps=3 if quick else opts.get("reps", reps),
+                                  warmup_s=0.05 if quick else opts.get("warmup_s", 0.3),
+                                  rep_s=0.02 if quick else opts.get("rep_s", 0.25))
         except (ImportError, AttributeError, NotImplementedError) as e:
             out(f"{wid}: skipped ({type(e).__name__}: {e})")
             continue
@@ -153,20 +163,21 @@ def run(ids=None, quick=False, reps=7, memory=True, json_path=None, out=print):
             "torch_gflops": info["flops"] / _q(times["torch"], 0.5) / 1e9,
         }
         if memory:
-            row["nerve_peak_mb"] = (peak_memory(wid, "nerve", quick=quick) or 0) / 2 ** 20
-            row["torch_peak_mb"] = (peak_memory(wid, "torch", quick=quick) or 0) / 2 ** 20
+            ms = opts.get("mem_steps", 20)
+            row["nerve_peak_mb"] = (peak_memory(wid, "nerve", steps=ms, quick=quick) or 0) / 2 ** 20
+            row["torch_peak_mb"] = (peak_memory(wid, "torch", steps=ms, quick=quick) or 0) / 2 ** 20
         results.append(row)
         mem = (f" | peak MB nerve {row['nerve_peak_mb']:.1f} torch {row['torch_peak_mb']:.1f}"
                if memory else "")
-        out(f"{wid} {desc}\n    nerve {row['nerve_steps_per_s']:9.1f} steps/s  torch "
-            f"{row['torch_steps_per_s']:9.1f} steps/s  ratio {row['ratio']:.2f}x "
+        out(f"{wid} {desc}\n    nerve {row['nerve_steps_per_s']:9.4g} steps/s  torch "
+            f"{row['torch_steps_per_s']:9.4g} steps/s  ratio {row['ratio']:.2f}x "
             f"[{row['ratio_q1']:.2f}-{row['ratio_q3']:.2f}]  GFLOP/s nerve {row['nerve_gflops']:.2f} "
             f"torch {row['torch_gflops']:.2f} ({100 * row['nerve_gflops'] / peak:.0f}% of peak){mem}")
     out("\nsummary (ratio = nerve speed / torch speed, median [IQR]):")
     out("| id | nerve steps/s | torch steps/s | ratio | nerve MB | torch MB |")
     out("|---|---:|---:|---:|---:|---:|")
     for r in results:
-        out(f"| {r['id']} | {r['nerve_steps_per_s']:.0f} | {r['torch_steps_per_s']:.0f} | "
+        out(f"| {r['id']} | {r['nerve_steps_per_s']:.4g} | {r['torch_steps_per_s']:.4g} | "
             f"{r['ratio']:.2f} [{r['ratio_q1']:.2f}-{r['ratio_q3']:.2f}] | "
             f"{r.get('nerve_peak_mb', float('nan')):.1f} | {r.get('torch_peak_mb', float('nan')):.1f} |")
     if json_path:

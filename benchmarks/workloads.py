@@ -210,7 +210,21 @@ WORKLOADS = {
     "W4": ("LeNet-5, batch 64, SGD momentum", lenet5_train(64)),
     "W7": ("W2 network, forward only, batch 10,000", mlp_infer([784, 16, 16, 10], 10_000)),
     "C1": ("elementwise chain, 1,000 elements, fwd+bwd", elementwise_chain(1000)),
+    "E1": ("one MNIST epoch of `nerve train` (data pipeline included) vs PyTorch DataLoader loop",
+           None),
 }
+
+# Per-workload runner settings: E1's "step" is a whole epoch.
+SETTINGS = {"E1": {"reps": 3, "warmup_s": 0.0, "rep_s": 0.0, "mem_steps": 1}}
+
+
+def _e1():
+    from .e2e import mnist_epoch  # noqa: PLC0415
+
+    return mnist_epoch()
+
+
+WORKLOADS["E1"] = (WORKLOADS["E1"][0], _e1())
 
 QUICK = {
     "W1": mlp_train([784, 16, 16, 10], 10, "sgd", 0.01),
