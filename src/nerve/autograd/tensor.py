@@ -303,9 +303,25 @@ class Tensor:
             create_graph: make the gradients themselves differentiable.
             inputs: only accumulate into these leaves.
         """
-        from .engine import run_backward  # noqa: PLC0415
+        engine = _engine()
+        if (gradient is None and not create_graph and inputs is None and self._ctx is not None
+                and self.data.size == 1):
+            engine._backward_fast(self, bool(retain_graph))  # loss.backward(): the common case
+            return
+        engine.run_backward((self,), (gradient,), retain_graph, create_graph, inputs=inputs)
 
-        run_backward((self,), (gradient,), retain_graph, create_graph, inputs=inputs)
+
+_ENGINE = None
+
+
+def _engine():
+    """The engine module, imported on first use (it imports this module)."""
+    global _ENGINE
+    if _ENGINE is None:
+        from . import engine  # noqa: PLC0415
+
+        _ENGINE = engine
+    return _ENGINE
 
 
 class _HookHandle:
