@@ -35,3 +35,24 @@ def test_bad_arguments():
         RandomShiftDataset(np.zeros((3, 8, 8)), np.zeros(3))
     with pytest.raises(ValueError, match="max_shift must be between 1"):
         RandomShiftDataset(np.zeros((3, 1, 8, 8)), np.zeros(3), max_shift=8)
+
+
+def test_shifts_whole_digit_batches_through_the_data_loader():
+    # (N, 1, 28, 28) as `nerve train` prepares it: standardized, background = (0 - mean) / std
+    from nerve.data import DataLoader
+
+    rng = np.random.default_rng(1)
+    images = np.full((64, 1, 28, 28), -0.4, np.float32)
+    images[:, :, 4:24, 4:24] = rng.uniform(0.5, 2.0, (64, 1, 20, 20))
+    ds = RandomShiftDataset(images, np.arange(64), max_shift=2, fill=-0.4, seed=3)
+    x, y = next(iter(DataLoader(ds, batch_size=64)))
+    x, y = x.numpy(), y.numpy()
+    assert x.shape == (64, 1, 28, 28) and x.dtype == np.float32 and y.tolist() == list(range(64))
+    moved = 0
+    for i in range(64):
+        ys, xs = np.nonzero(x[i, 0] != np.float32(-0.4))
+        dy, dx = ys.min() - 4, xs.min() - 4  # where the 20x20 block went
+        assert abs(dy) <= 2 and abs(dx) <= 2
+        np.testing.assert_array_equal(x[i, 0, 4 + dy:24 + dy, 4 + dx:24 + dx], images[i, 0, 4:24, 4:24])
+        moved += (dy, dx) != (0, 0)
+    assert moved > 40  # 24 of 25 offsets move the image

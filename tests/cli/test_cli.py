@@ -1,6 +1,7 @@
 """The real `nerve` command, run as `python -m nerve ...` in a subprocess."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -100,16 +101,105 @@ def test_default_falls_back_to_digits_when_mnist_is_unavailable(tmp_path):
     assert_user_error(explicit, "cannot find or download mnist", "--dataset digits")
 
 
-def test_evaluate_prints_loss_accuracy_report_and_confusion_matrix(run_dir):
-    r = nerve("evaluate", run_dir, cwd=run_dir.parent)
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _copy_run(run_dir, tmp_path):
+    """A private copy of the shared run, so files one test writes do not reach the others."""
+    return Path(shutil.copytree(run_dir, tmp_path / "run"))
+
+
+def _run_predictions(run):
+    """Test labels and softmax probabilities of a run, recomputed in-process with the nerve API."""
+    import nerve as nv
+    from nerve import models
+    from nerve.data.datasets import Digits28
+    from nerve.io import load_weights
+
+    config = json.loads((run / "config.json").read_text())
+    model = models.get_model(config["model"], **config["model_kwargs"])
+    load_weights(model, run / "model.safetensors")
+    model.eval()
+    test = Digits28(train=False)
+    norm = config["normalize"]
+    x = ((test.data - np.float32(norm["mean"])) / np.float32(norm["std"])).astype(np.float32)
+    with nv.no_grad():
+        logits = model(nv.tensor(x)).numpy().astype(np.float64)
+    prob = np.exp(logits - logits.max(1, keepdims=True))
+    return test.targets, prob / prob.sum(1, keepdims=True)
+
+
+def test_evaluate_prints_loss_accuracy_report_and_confusion_matrix(run_dir, tmp_path):
+    run = _copy_run(run_dir, tmp_path)
+    r = nerve("evaluate", run, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    config = json.loads((run_dir / "config.json").read_text())
+    config = json.loads((run / "config.json").read_text())
     assert f"test accuracy {100 * config['results']['test_accuracy']:.2f} %" in r.stdout
     assert "precision" in r.stdout and "recall" in r.stdout and "macro mean" in r.stdout
-    matrix = r.stdout.split("confusion matrix")[1].strip().splitlines()[2:]  # after the title and header
+    assert "ROC AUC one vs rest: macro " in r.stdout
+    block = r.stdout.split("confusion matrix")[1].strip().split("\n\n")[0]
+    matrix = block.splitlines()[2:]  # after the title and header
     counts = np.array([[int(v) for v in line.split()[1:]] for line in matrix])
     assert counts.shape == (10, 10) and counts.sum() == 359  # the Digits28 test split
     assert np.trace(counts) / counts.sum() == pytest.approx(config["results"]["test_accuracy"])
+    assert r.stdout.strip().splitlines()[-1].startswith("wrote ") and "report.json" in r.stdout
+
+
+def test_evaluate_writes_plots_and_a_report_that_matches_nerve_metrics(run_dir, tmp_path):
+    from nerve import metrics
+
+    run = _copy_run(run_dir, tmp_path)
+    r = nerve("evaluate", run, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for name in ("confusion_matrix.png", "roc.png", "pr.png"):
+        assert (run / name).read_bytes()[:8] == PNG_MAGIC, name
+    report = json.loads((run / "report.json").read_text())
+    y, prob = _run_predictions(run)
+    pred = prob.argmax(1)
+    classes = json.loads((run / "config.json").read_text())["classes"]
+    labels = list(range(10))
+    assert report["model"] == "seed-mlp" and report["dataset"] == "digits" and report["samples"] == 359
+    assert report["classes"] == classes
+    assert report["accuracy"] == pytest.approx(metrics.accuracy(y, pred), abs=1e-12)
+    assert report["confusion_matrix"] == metrics.confusion_matrix(y, pred, labels=labels).tolist()
+    for avg in ("macro", "weighted"):
+        p, rec, f1, _ = metrics.precision_recall_fscore_support(y, pred, labels=labels, average=avg,
+                                                                zero_division=0)
+        assert report[avg] == pytest.approx({"precision": p, "recall": rec, "f1": f1}, abs=1e-9)
+    p, rec, f1, support = metrics.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    auc = metrics.roc_auc_score(y, prob, average=None, labels=labels)
+    ap = metrics.average_precision_score(y, prob, average=None, labels=labels)
+    for c, name in enumerate(classes):
+        row = report["per_class"][name]
+        assert row["support"] == support[c]
+        assert [row["precision"], row["recall"], row["f1"]] == pytest.approx([p[c], rec[c], f1[c]], abs=1e-9)
+        assert row["roc_auc"] == pytest.approx(auc[c], abs=1e-6)
+        assert row["average_precision"] == pytest.approx(ap[c], abs=1e-6)
+    assert report["roc_auc"]["macro"] == pytest.approx(metrics.roc_auc_score(y, prob, average="macro"),
+                                                       abs=1e-6)
+    assert report["roc_auc"]["micro"] == pytest.approx(metrics.roc_auc_score(y, prob, average="micro"),
+                                                       abs=1e-6)
+    assert report["average_precision"]["micro"] == pytest.approx(
+        metrics.average_precision_score(y, prob, average="micro"), abs=1e-6)
+    assert 0.5 < report["roc_auc"]["macro"] <= 1.0
+
+
+def _without(tmp_path, package):
+    """Environment whose PYTHONPATH puts a stand-in for ``package`` first that fails to import."""
+    fake = tmp_path / f"no-{package}" / package
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(f"raise ImportError('{package} is hidden for this test')\n")
+    return {"PYTHONPATH": os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")])}
+
+
+def test_evaluate_without_matplotlib_notes_it_once_and_skips_the_pngs(run_dir, tmp_path):
+    run = _copy_run(run_dir, tmp_path)
+    r = nerve("evaluate", run, cwd=tmp_path, env=_without(tmp_path, "matplotlib"))
+    assert r.returncode == 0, r.stderr
+    notes = [l for l in r.stderr.splitlines() if l.startswith("note:")]
+    assert len(notes) == 1 and "matplotlib is not installed" in notes[0], r.stderr
+    assert (run / "report.json").is_file()
+    assert not any((run / n).exists() for n in ("confusion_matrix.png", "roc.png", "pr.png"))
 
 
 def _digit_png(path, invert=False, size=28):
@@ -174,7 +264,10 @@ def test_params_arithmetic_without_a_model(tmp_path):
     (["train", "--activation", "swishy"], ["unknown activation 'swishy'", "relu", "elu"]),
     (["train", "--shift", "-1"], ["--shift: must be a non-negative integer, got '-1'"]),
     (["fly"], ["invalid choice: 'fly'", "train"]),
-    ([], ["required", "train,evaluate,predict,summary,params"]),
+    ([], ["required", "train,evaluate,predict,features,summary,params,bench"]),
+    (["train", "--limit", "0"], ["--limit: must be a positive integer, got '0'"]),
+    (["train", "--dataset", "digits", "--model", "unet"], ["model 'unet' cannot take the (1, 28, 28)"]),
+    (["bench", "--reps", "0"], ["--reps: must be a positive integer"]),
     (["params", "784"], ["at least two sizes"]),
     (["params", "784", "0", "10"], ["must be a positive integer, got '0'"]),
 ])
@@ -243,3 +336,132 @@ def test_train_diagnose_is_quiet_on_a_healthy_run(tmp_path):
     assert r.returncode == 0, r.stderr
     report = (tmp_path / "run" / "diagnosis.txt").read_text().lower()
     assert "diverg" not in report and "vanishing" not in report and "overfit" not in report, report
+
+
+# ----------------------------------------------------------------- CNNs and `nerve features`
+@pytest.fixture(scope="module")
+def lenet_run(tmp_path_factory):
+    """LeNet-5 trained for one epoch on the bundled digits."""
+    cwd = tmp_path_factory.mktemp("lenet")
+    r = nerve("train", "--model", "lenet5", "--dataset", "digits", "--epochs", "1", "--quiet", "--out", "run",
+              cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    return cwd / "run"
+
+
+def test_lenet5_trains_on_digits_with_shifts(lenet_run):
+    config = json.loads((lenet_run / "config.json").read_text())
+    assert config["model"] == "lenet5" and config["input_shape"] == [1, 28, 28] and config["shift"] == 1
+    assert config["results"]["test_accuracy"] > 0.2  # one epoch of 11 steps; chance is 0.1
+    from nerve.io import load_state_dict
+    assert sum(a.size for a in load_state_dict(lenet_run / "model.safetensors").values()) == 61706
+
+
+def test_lenet5_trains_on_an_mnist_subset_with_limit(tmp_path):
+    data_dir = Path(os.environ.get("NERVE_DATA_DIR", ""))
+    if not (data_dir / "mnist" / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("the MNIST IDX files are not in NERVE_DATA_DIR")
+    r = nerve("train", "--model", "lenet5", "--dataset", "mnist", "--epochs", "1", "--limit", "1000",
+              "--out", "run", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "950 train / 50 val / 10000 test samples" in r.stderr  # the first 1,000, 5 % held out
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["limit"] == 1000 and config["dataset"] == "mnist" and config["shift"] == 1
+    assert config["results"]["test_accuracy"] > 0.3  # measured: 76 %
+
+
+def test_cnns_from_the_zoo_are_built_for_digit_images(tmp_path):
+    # seed-cnn defaults to 3-channel 224x224 inputs; the CLI builds it for (1, 28, 28).
+    r = nerve("train", "--model", "seed-cnn", "--dataset", "digits", "--epochs", "1", "--limit", "200",
+              "--quiet", "--out", "run", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model_kwargs"] == {"in_channels": 1, "image_size": 28}
+
+
+def test_features_draws_filters_and_feature_maps(lenet_run, tmp_path):
+    r = nerve("features", lenet_run, "--out", tmp_path / "default", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    for name in ("filters.png", "feature_maps.png"):
+        assert (tmp_path / "default" / name).read_bytes()[:8] == PNG_MAGIC
+    lines = r.stdout.strip().splitlines()
+    assert "the 6 filters of features.0 (5×5, 1 input channel)" in lines[0]
+    # default layer: the ReLU after the first conv; input: the first test image
+    assert "6 feature maps 28×28 at features.1 (ReLU)" in lines[1] and "first digits test image" in lines[1]
+    # a chosen layer and a dark-on-light image file, prepared as `nerve predict` prepares it
+    _digit_png(tmp_path / "digit.png", invert=True, size=56)
+    r2 = nerve("features", lenet_run, "--image", tmp_path / "digit.png", "--layer", "features.4",
+               "--out", tmp_path / "pool", cwd=tmp_path)
+    assert r2.returncode == 0, r2.stderr
+    assert "16 feature maps 10×10 at features.4 (ReLU) for digit.png" in r2.stdout
+    assert "resized 56x56 to 28x28" in r2.stderr and "inverted" in r2.stderr
+    assert (tmp_path / "pool" / "feature_maps.png").read_bytes()[:8] == PNG_MAGIC
+    # without --out the pictures go into the run folder
+    run = _copy_run(lenet_run, tmp_path)
+    assert nerve("features", run, cwd=tmp_path).returncode == 0
+    assert (run / "filters.png").is_file() and (run / "feature_maps.png").is_file()
+
+
+def test_features_errors(lenet_run, run_dir, tmp_path):
+    (tmp_path / "notes.png").write_text("this is text")
+    layers = "features.0, features.1, features.2, features.3, features.4, features.5"
+    cases = [
+        (["features", run_dir], ["filters need a conv layer", "'seed-mlp'"]),
+        (["features", tmp_path / "nowhere"], ["no such run folder"]),
+        (["features", lenet_run, "--layer", "conv9"], ["--layer 'conv9' does not exist in lenet5", layers]),
+        (["features", lenet_run, "--layer", "classifier.0"],
+         ["outputs shape (1, 120), not feature maps", layers]),
+        (["features", lenet_run, "--image", tmp_path / "notes.png"], ["notes.png is not an image"]),
+        (["features", lenet_run, "--image", tmp_path / "missing.png"], ["no such file"]),
+        (["features", lenet_run, "--out", tmp_path / "notes.png"], ["notes.png is a file"]),
+        (["features", lenet_run, "--out", tmp_path / "notes.png" / "pics"], ["cannot write into"]),
+    ]
+    for args, fragments in cases:
+        assert_user_error(nerve(*args, cwd=tmp_path), *fragments)
+    assert not (tmp_path / "nowhere").exists()
+
+
+# ---------------------------------------------------------------------------- nerve bench
+def test_bench_runs_the_suite_and_prints_the_summary_table(tmp_path):
+    pytest.importorskip("torch")
+    r = nerve("bench", "--quick", "--no-memory", "c1", "--json", tmp_path / "bench.json", cwd=tmp_path,
+              timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "summary (ratio = nerve speed / torch speed" in r.stdout
+    assert "| id | nerve steps/s | torch steps/s | ratio |" in r.stdout
+    rows = [l for l in r.stdout.splitlines() if l.startswith("| C1 |")]
+    assert len(rows) == 1
+    results = json.loads((tmp_path / "bench.json").read_text())["results"]
+    assert [row["id"] for row in results] == ["C1"] and results[0]["ratio"] > 0
+
+
+def test_bench_errors(tmp_path, monkeypatch, capsys):
+    try:
+        import torch  # noqa: F401
+        have_torch = True
+    except ImportError:
+        have_torch = False
+    if have_torch:  # the ids are checked against the suite, which needs torch to load
+        assert_user_error(nerve("bench", "--quick", "W99", cwd=tmp_path), "unknown quick benchmark 'W99'",
+                          "C1")
+        assert_user_error(nerve("bench", "--json", tmp_path / "no" / "b.json", "C1", cwd=tmp_path),
+                          "does not exist")
+    assert_user_error(nerve("bench", "--quick", "C1", cwd=tmp_path, env=_without(tmp_path, "torch")),
+                      "pip install torch==2.13.0")
+    # An installed wheel has no benchmarks/ folder: say where the suite lives.
+    from nerve.cli import commands, main
+    monkeypatch.setattr(commands, "benchmarks_dir", lambda candidates=None: None)
+    assert main(["bench", "--quick"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("nerve: error: ") and "source checkout" in err[0]
+
+
+def test_benchmarks_dir_is_found_from_the_package_or_the_current_folder(tmp_path):
+    from nerve.cli.commands import benchmarks_dir
+    found = benchmarks_dir()
+    assert found is not None and (found / "runner.py").is_file() and found.parent.name != "src"
+    assert benchmarks_dir([tmp_path / "benchmarks"]) is None
+    (tmp_path / "benchmarks").mkdir()
+    for f in ("runner.py", "workloads.py"):
+        (tmp_path / "benchmarks" / f).write_text("")
+    assert benchmarks_dir([tmp_path / "elsewhere", tmp_path / "benchmarks"]) == (tmp_path / "benchmarks").resolve()

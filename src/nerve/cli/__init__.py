@@ -1,4 +1,5 @@
-"""``nerve`` on the command line: ``train``, ``evaluate``, ``predict``, ``summary``, ``params``.
+"""``nerve`` on the command line: ``train``, ``evaluate``, ``predict``, ``features``, ``summary``,
+``params``, ``bench``.
 
 Run ``nerve --help`` (or ``python -m nerve --help``). Mistakes in the arguments or the
 files given are reported on one line (``nerve: error: ...``) with exit status 2.

@@ -83,8 +83,27 @@ def _build_model(name: str, kwargs: dict | None = None):
         raise UsageError(f"model {name!r} does not take the options {sorted(kwargs)}") from None
 
 
+def _check_model_input(model, name: str, sample, num_classes: int) -> None:
+    """Run one training image through ``model`` so a wrong input shape fails before training."""
+    from ..autograd import Tensor, no_grad  # noqa: PLC0415
+
+    model.eval()  # no dropout draws, no batch statistics from a single image
+    try:
+        with no_grad():
+            out = model(Tensor(sample))
+    except (ValueError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UsageError(f"model {name!r} cannot take the {tuple(sample.shape[1:])} digit images: "
+                         f"{first}") from None
+    finally:
+        model.train()
+    if tuple(out.shape) != (1, num_classes):
+        raise UsageError(f"model {name!r} outputs shape {tuple(out.shape[1:])} per image, but the "
+                         f"dataset has {num_classes} classes; pick a model with {num_classes} outputs")
+
+
 def _model_kwargs(args) -> dict:
-    kwargs = dict(DEFAULT_MODEL_KWARGS.get(args.model, {}))
+    kwargs = dict(DEFAULT_MODEL_KWARGS.get(args.model.strip().lower().replace("_", "-"), {}))
     if args.activation is not None:
         from ..nn import available_activations  # noqa: PLC0415
 
@@ -176,6 +195,9 @@ def cmd_train(args):
     model_kwargs = _model_kwargs(args)
     model = _build_model(args.model, model_kwargs)
     dataset, (x_train, y_train, classes), (x_test, y_test, _) = _load_training_data(args.dataset)
+    if args.limit is not None:  # quick experiments: the first N training samples only
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    _check_model_input(model, args.model, x_train[:1], len(classes))
     load_seconds = time.perf_counter() - t_start
 
     # Hold out a validation part, then standardize with statistics of the training part only.
@@ -240,6 +262,7 @@ def cmd_train(args):
         "input_shape": list(INPUT_SHAPE), "classes": classes,
         "epochs": epochs, "batch_size": batch_size, "optimizer": args.optimizer, "lr": lr,
         "scheduler": "cosine", "seed": args.seed, "val_fraction": val_fraction, "shift": shift,
+        "limit": args.limit,
         "normalize": {"mean": mean, "std": std},
         "results": {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
                     "final_train_loss": history["loss"][-1],
@@ -278,9 +301,103 @@ def _test_data(config):
     return _normalize(x, norm["mean"], norm["std"]), y
 
 
+def softmax(logits):
+    """Row-wise softmax in float64 (rows sum to 1 to rounding, as ROC AUC checks)."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def evaluation_report(y, prob, classes, test_loss=None) -> dict:
+    """The numbers ``nerve evaluate`` writes to report.json, all from ``nerve.metrics``.
+
+    Args:
+        y: ``(N,)`` true class indices.
+        prob: ``(N, C)`` softmax probabilities; the prediction is their argmax.
+        classes: the C class names.
+        test_loss: the mean cross-entropy, recorded when given.
+
+    ROC AUC and average precision are one-vs-rest per class; a class absent from ``y`` has
+    no curve, so its entries are ``None`` and the macro means run over the classes present.
+    """
+    from .. import metrics  # noqa: PLC0415
+
+    y = np.asarray(y)
+    labels = list(range(len(classes)))
+    pred = prob.argmax(axis=1)
+    rep = metrics.classification_report(y, pred, labels=labels, target_names=classes, zero_division=0,
+                                        output_dict=True)
+    present = [c for c in labels if np.any(y == c)]
+    onehot = (y[:, None] == np.arange(len(classes))).astype(np.int64)  # (N, C)
+    auc = {c: float(metrics.roc_auc_score(onehot[:, c], prob[:, c])) for c in present
+           if len(present) > 1}
+    ap = {c: float(metrics.average_precision_score(onehot[:, c], prob[:, c])) for c in present}
+    per_class = {}
+    for c, name in enumerate(classes):
+        row = dict(rep[name])
+        row["roc_auc"] = auc.get(c)
+        row["average_precision"] = ap.get(c)
+        per_class[name] = row
+    report = {
+        "samples": int(len(y)),
+        "accuracy": float(rep["accuracy"]),
+        "macro": {k: float(rep["macro mean"][k]) for k in ("precision", "recall", "f1")},
+        "weighted": {k: float(rep["weighted mean"][k]) for k in ("precision", "recall", "f1")},
+        "roc_auc": {"macro": float(np.mean(list(auc.values()))) if auc else None,
+                    "micro": (float(metrics.roc_auc_score(onehot.ravel(), prob.ravel()))
+                              if len(present) > 1 else None)},
+        "average_precision": {"macro": float(np.mean(list(ap.values()))) if ap else None,
+                              "micro": float(metrics.average_precision_score(onehot.ravel(),
+                                                                             prob.ravel()))},
+        "per_class": per_class,
+        "classes": list(classes),
+        "confusion_matrix": metrics.confusion_matrix(y, pred, labels=labels).tolist(),
+    }
+    if test_loss is not None:
+        report = {"test_loss": float(test_loss), **report}
+    return report
+
+
+@contextlib.contextmanager
+def _writing_into(folder: Path):
+    """Turn a failed write (read-only folder, full disk) into a one-line error."""
+    try:
+        yield
+    except OSError as e:
+        raise UsageError(f"cannot write into {folder}: {e.strerror or e}") from None
+
+
+def _have_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401, PLC0415
+    except ImportError:
+        return False
+    return True
+
+
+def _evaluation_plots(run_dir: Path, y, prob, cm, classes, title):
+    """confusion_matrix.png, roc.png (one vs rest) and pr.png (micro average) in ``run_dir``."""
+    from .. import metrics  # noqa: PLC0415
+    from ..viz import plot_confusion_matrix, plot_pr_curve, plot_roc_ovr  # noqa: PLC0415
+
+    written = [plot_confusion_matrix(cm, classes, run_dir / "confusion_matrix.png",
+                                     title=f"Confusion matrix, {title}")]
+    written.append(plot_roc_ovr(y, prob, run_dir / "roc.png", class_names=classes,
+                                title=f"ROC one vs rest, {title}"))
+    onehot = (np.asarray(y)[:, None] == np.arange(len(classes))).astype(np.int64)
+    precision, recall, _ = metrics.precision_recall_curve(onehot.ravel(), prob.ravel())
+    written.append(plot_pr_curve(precision, recall, run_dir / "pr.png",
+                                 average_precision=metrics.average_precision_score(onehot.ravel(),
+                                                                                   prob.ravel()),
+                                 prevalence=float(onehot.mean()),
+                                 title=f"Precision-recall, micro average over {len(classes)} classes"))
+    return written
+
+
 def cmd_evaluate(args):
     from .. import metrics, nn  # noqa: PLC0415
     from ..data import DataLoader, TensorDataset  # noqa: PLC0415
+    from ..io import save_json  # noqa: PLC0415
     from ..train import Trainer  # noqa: PLC0415
 
     path, config = _open_run(args.run)
@@ -289,16 +406,34 @@ def cmd_evaluate(args):
     trainer = Trainer(model, None, nn.CrossEntropyLoss())
     loader = DataLoader(TensorDataset(x, y), batch_size=args.batch_size)
     result = trainer.evaluate(loader)
-    pred = trainer.predict(x, batch_size=args.batch_size).argmax(1)
-    classes = config.get("classes") or [str(i) for i in range(int(y.max()) + 1)]
+    prob = softmax(trainer.predict(x, batch_size=args.batch_size))
+    pred = prob.argmax(1)
+    classes = config.get("classes") or [str(i) for i in range(prob.shape[1])]
     print(f"{config['model']} on the {config['dataset']} test set ({len(y)} samples)")
     print(f"test loss {result['loss']:.4f}  test accuracy {100 * result['accuracy']:.2f} %")
     print()
     labels = list(range(len(classes)))
     print(metrics.classification_report(y, pred, labels=labels, target_names=classes, zero_division=0))
+    report = evaluation_report(y, prob, classes, test_loss=result["loss"])
+    auc, ap = report["roc_auc"], report["average_precision"]
+    if auc["macro"] is not None:
+        print(f"ROC AUC one vs rest: macro {auc['macro']:.4f}, micro {auc['micro']:.4f};  "
+              f"average precision: macro {ap['macro']:.4f}, micro {ap['micro']:.4f}")
     print()
     print("confusion matrix (rows: true class, columns: predicted class)")
-    print(_matrix_text(metrics.confusion_matrix(y, pred, labels=labels), classes))
+    cm = np.asarray(report["confusion_matrix"])
+    print(_matrix_text(cm, classes))
+    with _writing_into(path):
+        save_json({"model": config["model"], "dataset": config["dataset"], **report}, path / "report.json")
+        written = [path / "report.json"]
+        if _have_matplotlib():
+            written += _evaluation_plots(path, y, prob, cm, classes,
+                                         f"{config['model']} on {config['dataset']}")
+    if not _have_matplotlib():
+        _note("matplotlib is not installed, so no confusion_matrix.png, roc.png or pr.png "
+              "(pip install 'nerve[plot]')")
+    print()
+    print(f"wrote {', '.join(str(w) for w in written)}")
     return 0
 
 
@@ -349,16 +484,25 @@ def read_image(path: Path, size=(28, 28)):
     return x, notes
 
 
+def image_input(image: Path, config: dict):
+    """An image file as the model sees it: ``(1, 1, 28, 28)``, normalized as in training.
+
+    Returns ``(x, notes)``; ``nerve predict`` and ``nerve features`` share this, so both
+    look at exactly the same input.
+    """
+    pixels, notes = read_image(Path(image))
+    norm = config.get("normalize", {"mean": 0.0, "std": 1.0})
+    return _normalize(pixels.reshape(1, *INPUT_SHAPE), norm["mean"], norm["std"]), notes
+
+
 def cmd_predict(args):
     from ..autograd import Tensor, no_grad  # noqa: PLC0415
 
     path, config = _open_run(args.run)
-    pixels, notes = read_image(Path(args.image))
+    x, notes = image_input(Path(args.image), config)
     model = _load_run_model(path, config)
     for n in notes:
         _note(n)
-    norm = config.get("normalize", {"mean": 0.0, "std": 1.0})
-    x = _normalize(pixels.reshape(1, *INPUT_SHAPE), norm["mean"], norm["std"])
     with no_grad():
         logits = model(Tensor(x)).numpy()[0].astype(np.float64)
     p = np.exp(logits - logits.max())
@@ -369,6 +513,173 @@ def cmd_predict(args):
     for i in top:
         print(f"  {classes[i]:<14} {100 * p[i]:6.2f} %")
     return 0
+
+
+# -------------------------------------------------------------------------- features
+def layer_trace(model, x):
+    """Run ``model`` on ``x`` once and list ``(name, module, output shape)`` in call order.
+
+    Every named sub-module gets a forward hook; a module called twice is listed once (its
+    first call). The order is the order the layers ran, which for models with a custom
+    ``forward`` (a ResNet's stem: conv, batch norm, ReLU) can differ from definition order.
+    """
+    from ..autograd import Tensor, no_grad  # noqa: PLC0415
+
+    calls, handles = {}, []
+    for name, module in model.named_modules():
+        if not name:
+            continue
+
+        def hook(m, inputs, out, name=name):
+            if name not in calls:
+                calls[name] = (len(calls), m, tuple(getattr(out, "shape", ())))
+
+        handles.append(module.register_forward_hook(hook))
+    try:
+        with no_grad():
+            model(Tensor(x))
+    finally:
+        for h in handles:
+            h.remove()
+    return [(name, m, shape) for name, (_, m, shape) in sorted(calls.items(), key=lambda kv: kv[1][0])]
+
+
+def _is_activation(module) -> bool:
+    return type(module).__module__.endswith("nn.activation")
+
+
+def default_feature_layer(trace, conv_name: str) -> str:
+    """The first activation layer that runs after the first conv and before the next conv
+    (the conv's own output when there is none)."""
+    from ..nn import Conv2d  # noqa: PLC0415
+
+    names = [n for n, _, _ in trace]
+    if conv_name not in names:
+        return conv_name
+    for name, module, shape in trace[names.index(conv_name) + 1:]:
+        if isinstance(module, Conv2d):
+            break
+        if _is_activation(module) and len(shape) == 4:
+            return name
+    return conv_name
+
+
+def cmd_features(args):
+    from ..viz import first_conv, save_feature_maps, save_filters  # noqa: PLC0415
+
+    path, config = _open_run(args.run)
+    out_dir = Path(args.out) if args.out else path
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir} is a file; give a folder")
+    model = _load_run_model(path, config)
+    try:
+        conv = first_conv(model)
+    except ValueError:
+        raise UsageError(f"filters need a conv layer, and the run's model {config['model']!r} has none "
+                         "(train a CNN such as --model lenet5)") from None
+    if args.image is not None:
+        x, notes = image_input(Path(args.image), config)
+        source = Path(args.image).name
+    else:
+        x_test, y_test = _test_data(config)
+        x, notes = x_test[:1], []
+        classes = config.get("classes") or []
+        label = classes[int(y_test[0])] if int(y_test[0]) < len(classes) else str(int(y_test[0]))
+        source = f"the first {config['dataset']} test image (label {label})"
+    if not _have_matplotlib():
+        raise UsageError("nerve features draws PNG files with matplotlib, which is not installed: "
+                         "pip install 'nerve[plot]'")
+    trace = layer_trace(model, x)
+    conv_name = next(n for n, m in model.named_modules() if m is conv)
+    maps = [n for n, _, shape in trace if len(shape) == 4]  # layers whose output is (N, C, H, W)
+    if args.layer is None:
+        layer = default_feature_layer(trace, conv_name)
+    else:
+        layer = args.layer
+        shapes = {n: shape for n, _, shape in trace}
+        if layer not in shapes:
+            known = {n for n, _ in model.named_modules() if n}
+            why = "did not run on this input" if layer in known else "does not exist"
+            raise UsageError(f"--layer {layer!r} {why} in {config['model']}; layers with feature maps: "
+                             f"{', '.join(maps)}")
+        if len(shapes[layer]) != 4:
+            raise UsageError(f"--layer {layer!r} outputs shape {shapes[layer]}, not feature maps "
+                             f"(N, C, H, W); layers with feature maps: {', '.join(maps)}")
+    for n in notes:
+        _note(n)
+    with _writing_into(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        f_path = save_filters(conv, out_dir / "filters.png")
+        m_path = save_feature_maps(model, x, layer, out_dir / "feature_maps.png")
+    w = conv.weight.shape
+    print(f"{f_path}: the {w[0]} filters of {conv_name} ({w[2]}×{w[3]}, {w[1]} input channel"
+          f"{'s' if w[1] != 1 else ''})")
+    shape = dict((n, s) for n, _, s in trace)[layer]
+    print(f"{m_path}: {shape[1]} feature maps {shape[2]}×{shape[3]} at {layer} "
+          f"({type(model.get_submodule(layer)).__name__}) for {source}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- bench
+TORCH_PIN = "torch==2.13.0"
+
+
+def benchmarks_dir(candidates=None):
+    """The ``benchmarks/`` folder of a source checkout, or None.
+
+    It lives at the repository root, beside ``src/``, so an installed wheel has none: look
+    next to this package's source (``src/nerve/../../benchmarks``), then in the current folder.
+    """
+    if candidates is None:
+        here = Path(__file__).resolve()
+        candidates = [here.parents[3] / "benchmarks", Path.cwd() / "benchmarks"]
+    for c in candidates:
+        if (c / "runner.py").is_file() and (c / "workloads.py").is_file():
+            return c.resolve()
+    return None
+
+
+def _import_benchmarks(folder: Path):
+    import importlib  # noqa: PLC0415
+
+    root = str(folder.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    entry = importlib.import_module("benchmarks.__main__")
+    if Path(entry.__file__).resolve().parent != folder:
+        raise UsageError(f"another 'benchmarks' package ({Path(entry.__file__).parent}) shadows "
+                         f"{folder}; run nerve bench from the nerve source checkout")
+    return entry, importlib.import_module("benchmarks.workloads")
+
+
+def cmd_bench(args):
+    folder = benchmarks_dir()
+    if folder is None:
+        raise UsageError("the benchmark suite is not installed with nerve; run 'nerve bench' from a "
+                         "source checkout (it uses benchmarks/ at the repository root)")
+    try:
+        import torch  # noqa: F401, PLC0415
+    except ImportError:
+        raise UsageError(f"the benchmarks compare nerve with PyTorch, which is not installed: "
+                         f"pip install {TORCH_PIN}") from None
+    entry, workloads = _import_benchmarks(folder)
+    table = workloads.QUICK if args.quick else workloads.WORKLOADS
+    ids = [i.upper() for i in args.ids]
+    unknown = [i for i in ids if i not in table]
+    if unknown:
+        kind = "quick benchmark" if args.quick else "benchmark"
+        raise UsageError(f"unknown {kind} {', '.join(map(repr, unknown))}; choose from "
+                         f"{', '.join(table)}")
+    if args.json is not None:
+        target = Path(args.json)
+        if target.is_dir():
+            raise UsageError(f"--json {target} is a folder; give a file name")
+        if not target.parent.is_dir():
+            raise UsageError(f"--json {target}: the folder {target.parent} does not exist")
+    # The suite's own entry point (`python -m benchmarks`), so both ways of running it agree.
+    argv = ids + ["--reps", str(args.reps)] + (["--quick"] if args.quick else []) \
+        + (["--no-memory"] if args.no_memory else []) + (["--json", str(args.json)] if args.json else [])
+    return entry.main(argv)
 
 
 # ------------------------------------------------------------------- summary, params

@@ -11,6 +11,9 @@ DATASETS = ("mnist", "fashion-mnist", "digits")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 
 
+COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "bench")
+
+
 class UsageError(Exception):
     """A mistake in what the user asked for: reported as one line, exit status 2."""
 
@@ -65,8 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="nerve", description="Train, inspect and run nerve models from the shell.")
     parser.add_argument("--version", action="version", version=f"nerve {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,predict,summary,params}",
-                                required=True)
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}", required=True)
 
     p = sub.add_parser("train", help="train a model and write a run folder",
                        description="Train a model on a digit dataset. Without options: the "
@@ -93,13 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shift", type=_non_negative_int, default=None,
                    help=f"random shifts of training images, in pixels (default {DEFAULTS['shift']}; "
                         "0 for none)")
+    p.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                   help="train on the first N training samples only, for quick experiments "
+                        "(default: all; the test set stays whole)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--diagnose", action="store_true",
                    help="watch the run with the training doctor (gradient flow, dead units, divergence, "
                         "over- and underfitting) and print its report")
     p.set_defaults(func="train")
 
-    p = sub.add_parser("evaluate", help="test loss, accuracy, per-class report and confusion matrix")
+    p = sub.add_parser("evaluate", help="test loss, accuracy, per-class report and confusion matrix",
+                       description="Evaluate a run on its test set: print loss, accuracy, the "
+                                   "per-class report and the confusion matrix, and write into the run "
+                                   "folder report.json (accuracy, macro and weighted P/R/F1, per-class "
+                                   "scores, ROC AUC, average precision) and, with matplotlib, "
+                                   "confusion_matrix.png, roc.png (one vs rest) and pr.png.")
     p.add_argument("run", help="a run folder written by 'nerve train'")
     p.add_argument("--batch-size", type=_positive_int, default=1000)
     p.set_defaults(func="evaluate")
@@ -110,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=_positive_int, default=3, help="how many classes to show (default 3)")
     p.set_defaults(func="predict")
 
+    p = sub.add_parser("features", help="draw a CNN's first-layer filters and one input's feature maps",
+                       description="Write filters.png (the kernels of the first conv layer) and "
+                                   "feature_maps.png (what one input looks like at --layer) for a "
+                                   "run whose model has a conv layer.")
+    p.add_argument("run", help="a run folder written by 'nerve train'")
+    p.add_argument("--image", default=None,
+                   help="the input to show (PNG, JPEG ...), prepared as 'nerve predict' does "
+                        "(default: the first test image)")
+    p.add_argument("--layer", default=None, metavar="NAME",
+                   help="dotted layer name, as in 'nerve summary' (default: the activation after the "
+                        "first conv layer)")
+    p.add_argument("--out", default=None, metavar="DIR", help="folder for the PNGs (default: the run folder)")
+    p.set_defaults(func="features")
+
     p = sub.add_parser("summary", help="the layer table of a trained model")
     p.add_argument("run", help="a run folder written by 'nerve train'")
     p.set_defaults(func="summary")
@@ -118,6 +142,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sizes", nargs="+", type=_positive_int, metavar="SIZE",
                    help="layer widths from input to output, e.g. 784 16 16 10")
     p.set_defaults(func="params")
+
+    p = sub.add_parser("bench", help="time nerve against PyTorch on the benchmark workloads",
+                       description="Run the benchmark suite (benchmarks/ in a source checkout): the "
+                                   "same workloads in nerve and PyTorch, alternating, with the speed "
+                                   "ratios in a summary table. Needs torch.")
+    p.add_argument("ids", nargs="*", metavar="ID", help="workload ids, e.g. W1 C1 (default: all)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes and few repetitions (a smoke test)")
+    p.add_argument("--reps", type=_positive_int, default=7, help="timed repetitions per framework (default 7)")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.set_defaults(func="bench")
     return parser
 
 
@@ -127,6 +162,8 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         from . import commands  # noqa: PLC0415
 
+        if args.func == "bench":  # the suite measures with the BLAS threads it finds; leave them
+            return commands.cmd_bench(args) or 0
         with commands.single_threaded_blas():
             return getattr(commands, f"cmd_{args.func}")(args) or 0
     except UsageError as e:
