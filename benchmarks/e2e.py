@@ -16,14 +16,14 @@ MEAN, STD = 0.1307, 0.3081
 BATCH, LR, VAL_FRACTION = 128, 6e-3, 0.05
 
 
-def _mnist():
+def _mnist(limit=None):
     from nerve.data.datasets import MNIST  # noqa: PLC0415
 
     ds = MNIST(train=True)
     x = ((np.asarray(ds.data, dtype=np.float32) - MEAN) / STD).astype(np.float32)  # (N, 1, 28, 28)
     y = np.asarray(ds.targets, dtype=np.int64)
     order = np.random.default_rng(0).permutation(len(y))
-    keep = order[int(round(VAL_FRACTION * len(y))):]
+    keep = order[int(round(VAL_FRACTION * len(y))):][:limit]
     return np.ascontiguousarray(x[keep]), y[keep]
 
 
@@ -90,12 +90,13 @@ def _torch_epoch(x, y):
     return epoch
 
 
-def mnist_epoch():
+def mnist_epoch(limit=None):
+    """The E1 builder; ``limit`` trains on only the first samples (the smoke test)."""
     cache = {}
 
     def build(fw):
         if "data" not in cache:
-            cache["data"] = _mnist()
+            cache["data"] = _mnist(limit)
         x, y = cache["data"]
         step = _nerve_epoch(x, y) if fw == "nerve" else _torch_epoch(x, y)
         n = len(y)

@@ -228,7 +228,18 @@ WORKLOADS["E1"] = (WORKLOADS["E1"][0], _e1())
 
 QUICK = {
     "W1": mlp_train([784, 16, 16, 10], 10, "sgd", 0.01),
+    "W2": mlp_train([784, 16, 16, 10], 16, "momentum", 0.01),
     "W3": mlp_train([64, 32, 16, 10], 8, "adam", 1e-3),
+    "W4": lenet5_train(2),
     "W7": mlp_infer([784, 16, 16, 10], 100),
     "C1": elementwise_chain(100),
 }
+
+
+def _e1_quick():
+    from .e2e import mnist_epoch  # noqa: PLC0415
+
+    return mnist_epoch(limit=512)
+
+
+QUICK["E1"] = _e1_quick()
