@@ -94,14 +94,18 @@ def mnist_epoch(limit=None):
     """The E1 builder; ``limit`` trains on only the first samples (the smoke test)."""
     cache = {}
 
-    def build(fw):
+    def prepare():
         if "data" not in cache:
             cache["data"] = _mnist(limit)
-        x, y = cache["data"]
+        return cache["data"]
+
+    def build(fw):
+        x, y = prepare()
         step = _nerve_epoch(x, y) if fw == "nerve" else _torch_epoch(x, y)
         n = len(y)
         # multiply-adds of the dense layers, forward and backward (first layer: no input grad)
         flops = n * (6 * (784 * 16 + 16 * 16 + 16 * 10) - 2 * 784 * 16)
         return step, {"samples": n, "flops": flops}
 
+    build.prepare = prepare  # the dataset is shared input, made before the memory baseline
     return build

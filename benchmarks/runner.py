@@ -85,7 +85,8 @@ def measure(build, reps=7, warmup_s=0.3, rep_s=0.25):
 def peak_memory(workload_id, fw, steps=20, quick=False):
     """Peak resident memory (bytes) a workload adds, measured in a fresh process.
 
-    The baseline is taken after the imports; the peak covers building the model and the
+    The baseline is taken after the imports and after the workload's input data exists
+    (the same arrays feed both frameworks); the peak covers building the model and the
     optimizer and running ``steps`` steps: weights, optimizer state, activations, gradients
     and every transient buffer.
     """
@@ -97,6 +98,7 @@ def peak_memory(workload_id, fw, steps=20, quick=False):
         "import torch; torch.set_num_threads(%d)\n"
         "import nerve\n"
         "b = QUICK[%r] if %r else WORKLOADS[%r][1]\n"
+        "getattr(b, 'prepare', lambda: None)()\n"
         "base = _rss(reset=True)\n"
         "step, _ = b(%r)\n"
         "for _ in range(%d): step()\n"
