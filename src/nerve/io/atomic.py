@@ -37,6 +37,47 @@ def _fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary file name next to ``path``; on a clean exit it replaces ``path``.
+
+    For writers that need a file name rather than a file object (an external program, a
+    library that opens the file itself). The temporary file is fsynced, renamed over
+    ``path`` with ``os.replace`` and the folder fsynced; if the block raises, the temporary
+    file is removed and ``path`` is left as it was.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+        >>> with atomic_path(target) as tmp:
+        ...     _ = tmp.write_text("made by a tool that wants a path")
+        >>> target.read_text()
+        'made by a tool that wants a path'
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist; create it first")
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a directory")
+    tmp = temp_path_for(path)
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(f"nothing was written to the temporary file for {path}")
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+@contextlib.contextmanager
 def atomic_write(path, mode: str = "wb", encoding: str | None = None):
     """Open a temporary file for writing; on a clean exit it replaces ``path`` atomically.
 
@@ -57,27 +98,11 @@ def atomic_write(path, mode: str = "wb", encoding: str | None = None):
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write supports mode 'w' or 'wb', got {mode!r}")
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist; create it first")
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write {path}: it is a directory")
-    tmp = temp_path_for(path)
     if mode == "w" and encoding is None:
         encoding = "utf-8"
-    f = open(tmp, mode, encoding=encoding) if mode == "w" else open(tmp, mode)
-    try:
-        with f:
+    with atomic_path(path) as tmp:
+        with (open(tmp, mode, encoding=encoding) if mode == "w" else open(tmp, mode)) as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
 
 
 def write_bytes(path, data: bytes) -> None:

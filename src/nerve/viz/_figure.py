@@ -6,8 +6,6 @@ plotting never switches the user's backend, opens a window, or leaks figures bet
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -52,20 +50,14 @@ def atomic_write(path, write) -> Path:
     """Call ``write(tmp_path)``, then rename the file into ``path`` in one step.
 
     A crash or an exception mid-write leaves any previous file at ``path`` intact and no
-    half-written file behind.
+    half-written file behind (``nerve.io.atomic_path`` does the work).
     """
+    from ..io.atomic import atomic_path  # noqa: PLC0415
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # a unique name in the same folder, so the final rename never crosses file systems
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,46 +185,27 @@ def fetch(url: str, target, sha256: str) -> Path:
     """
     import urllib.request  # noqa: PLC0415
 
+    from ...io.atomic import atomic_write  # noqa: PLC0415
+
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        h = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            with _Progress(url, total) as bar:
-                while True:
-                    chunk = resp.read(_CHUNK)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    h.update(chunk)
-                    bar.advance(len(chunk))
-            out.flush()
-            os.fsync(out.fileno())
+    h = hashlib.sha256()
+    # Raising inside the block discards the temporary file: a bad download never lands.
+    with atomic_write(target, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+        total = int(resp.headers.get("Content-Length") or 0) or None
+        with _Progress(url, total) as bar:
+            while True:
+                chunk = resp.read(_CHUNK)
+                if not chunk:
+                    break
+                out.write(chunk)
+                h.update(chunk)
+                bar.advance(len(chunk))
         actual = h.hexdigest()
         if actual != sha256:
             raise DatasetFileError(f"{url}: downloaded file is corrupt or truncated: SHA-256 {actual}, "
                                    f"expected {sha256}; it was discarded")
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
-        return target
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return target
 
 
 def _print(msg: str) -> None:

@@ -6,8 +6,6 @@ the official releases before they are parsed.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -75,21 +73,13 @@ def _decode(path: Path, expect_shape, source: Source) -> np.ndarray:
 
 
 def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
+    from ...io.atomic import atomic_write  # noqa: PLC0415
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError:
-        return  # the decoded cache is an optimisation; never fail a load over it
-    try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path, "wb") as f:
             np.save(f, arr, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
     except OSError:
-        pass
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        pass  # the decoded cache is an optimisation; never fail a load over it
 
 
 class MNIST(ArrayDataset):
