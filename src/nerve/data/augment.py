@@ -357,9 +357,19 @@ def shift(x, dx, dy, fill=0):
     xb, undo = _as_batch(x)
     n, c, h, w = xb.shape
     dx, dy = _integer_shifts(dx, n, "dx"), _integer_shifts(dy, n, "dy")
+    f = _fill_array(fill, c, xb.dtype)
+    m = int(max(np.abs(dx).max(initial=0), np.abs(dy).max(initial=0)))
+    if 0 < m < min(h, w):
+        # Pad every image by m with the fill, then each output is one (H, W) window of its
+        # padded image, starting at (m - dy, m - dx): a single row-contiguous copy.
+        padded = np.empty((n, c, h + 2 * m, w + 2 * m), dtype=xb.dtype)
+        padded[...] = f
+        padded[:, :, m:m + h, m:m + w] = xb
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(2, 3))
+        return undo(windows[np.arange(n), :, m - dy, m - dx])  # (N, C, H, W)
     yi = np.arange(h)[None, :, None] - dy[:, None, None]  # (N, H, 1) source rows
     xi = np.arange(w)[None, None, :] - dx[:, None, None]  # (N, 1, W) source columns
-    return undo(_gather(xb, yi, xi, _fill_array(fill, c, xb.dtype)))
+    return undo(_gather(xb, yi, xi, f))
 
 
 # ----------------------------------------------------------------------------- random transforms
