@@ -203,7 +203,10 @@ def _conv_weight_grad_array(xp, x, g, W_shape, stride, pads, dilation, groups, c
     if cols is None:
         cols = _im2col(xp, x, (kh, kw), stride, dilation, pads, g.shape[2:]).reshape(groups, Cg * kh * kw, -1)
     gT = xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, O // groups, -1)
-    return _grouped_matmul(gT, cols.transpose(0, 2, 1)).reshape(W_shape)
+    # (cols @ gTᵀ)ᵀ rather than gT @ colsᵀ: same numbers, but BLAS then walks the long
+    # N·L axis contiguously in both operands (measured 2x faster for LeNet's first layer).
+    gW = _grouped_matmul(cols, gT.transpose(0, 2, 1)).transpose(0, 2, 1)          # (G, O/G, K)
+    return xp.ascontiguousarray(gW).reshape(W_shape)
 
 
 register_extra("nerve_conv2d", lambda xp, x, W, stride, pads, dilation, groups, out_hw:
