@@ -17,18 +17,8 @@ import time
 
 import numpy as np
 
-
-def blas_threads() -> int:
-    """The number of threads NumPy's BLAS uses (threadpoolctl when available)."""
-    try:
-        from threadpoolctl import threadpool_info  # noqa: PLC0415
-
-        for pool in threadpool_info():
-            if pool.get("user_api") == "blas":
-                return int(pool["num_threads"])
-    except Exception:
-        pass
-    return os.cpu_count() or 1
+from nerve.backend import blas_threads
+from nerve.io import write_text
 
 
 def cpu_peak_gflops(n=1024, reps=5) -> float:
@@ -183,10 +173,6 @@ def run(ids=None, quick=False, reps=7, memory=True, json_path=None, out=print):
             f"{r['ratio']:.2f} [{r['ratio_q1']:.2f}-{r['ratio_q3']:.2f}] | "
             f"{r.get('nerve_peak_mb', float('nan')):.1f} | {r.get('torch_peak_mb', float('nan')):.1f} |")
     if json_path:
-        from pathlib import Path  # noqa: PLC0415
-
-        p = Path(json_path)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps({"peak_gflops": peak, "threads": threads, "results": results}, indent=2))
-        os.replace(tmp, p)
+        write_text(json_path, json.dumps({"peak_gflops": peak, "threads": threads,
+                                          "results": results}, indent=2))
     return results

@@ -116,3 +116,12 @@ def test_allocator_tuning_is_on_by_default_on_linux_and_can_be_disabled():
 
     if platform.libc_ver()[0] == "glibc":
         assert on == "True"
+
+
+def test_to_device_op_moves_arrays_and_backpropagates_on_cpu():
+    # the op itself (not the no-op shortcut in Tensor.to): forward and backward stay arrays
+    x = nv.tensor([1.0, 2.0], requires_grad=True)
+    y = nv.functional.to_device(x, "cpu")
+    assert isinstance(y.data, np.ndarray) and y.requires_grad
+    (y * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]

@@ -7,8 +7,6 @@ exactly once. After a node's backward its saved arrays are dropped unless
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..backend import get_array_module
 from . import grad_mode
 from .tensor import Tensor, _wrap
@@ -110,6 +108,31 @@ def _apply_hooks(hooks, g, create_graph):
     return g
 
 
+def _into_leaf(p, gp, create_graph):
+    """Add the gradient ``gp`` into the leaf ``p.grad`` (hooks already applied).
+
+    On the array path the gradient is cast to the leaf's dtype (a float32 leaf used in a
+    float64 op still gets a float32 ``.grad``), a read-only broadcast view is copied so
+    ``.grad`` stays writable, and accumulation is out of place: gradient arrays may be
+    shared between leaves, so none is ever modified.
+    """
+    pg = p.grad
+    if create_graph:
+        p.grad = gp if pg is None else pg + gp
+        return
+    pd = p.data.dtype
+    if gp.dtype is not pd and gp.dtype != pd:  # identity first: dtypes are singletons
+        gp = gp.astype(pd)
+    if pg is None:
+        if gp.base is not None and not gp.flags.writeable:
+            gp = gp.copy()
+        p.grad = _wrap(gp)
+    elif pg._ctx is not None:
+        p.grad = pg + gp
+    else:
+        pg.data = pg.data + gp
+
+
 def _backward_fast(root, retain_graph):
     """The common case: ``loss.backward()`` on a scalar, no create_graph, no capture.
 
@@ -137,18 +160,7 @@ def _backward_fast(root, retain_graph):
             if c is None:
                 if p._hooks:
                     gp = _apply_hooks(p._hooks, gp, False)
-                pd = p.data.dtype
-                if gp.dtype is not pd and gp.dtype != pd:  # identity first: dtypes are singletons
-                    gp = gp.astype(pd)
-                pg = p.grad
-                if pg is None:
-                    if gp.base is not None and not gp.flags.writeable:
-                        gp = gp.copy()  # broadcast views are read-only; .grad must be writable
-                    p.grad = _wrap(gp)
-                elif pg._ctx is not None:
-                    p.grad = pg + gp
-                else:
-                    pg.data = pg.data + gp
+                _into_leaf(p, gp, False)
             elif c in grads:
                 grads[c] = grads[c] + gp
             else:
@@ -216,16 +228,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
             return
         if only is not None and id(p) not in only:
             return
-        if not create_graph and gp.dtype != p.data.dtype:
-            gp = gp.astype(p.data.dtype)  # e.g. a float32 leaf used in a float64 op
-        if p.grad is None:
-            if not create_graph and hasattr(gp, "flags") and not gp.flags.writeable:
-                gp = gp.copy()  # broadcast views are read-only; .grad must be writable
-            p.grad = gp if create_graph else _wrap(gp)
-        elif create_graph or p.grad._ctx is not None:
-            p.grad = p.grad + gp
-        else:
-            p.grad.data = p.grad.data + gp
+        _into_leaf(p, gp, create_graph)
 
     for t, g in leaf_seed:
         accumulate_leaf(t, g)

@@ -7,8 +7,6 @@ and ``backward``.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import backend
@@ -303,12 +301,7 @@ class Tensor:
             create_graph: make the gradients themselves differentiable.
             inputs: only accumulate into these leaves.
         """
-        engine = _engine()
-        if (gradient is None and not create_graph and inputs is None and self._ctx is not None
-                and self.data.size == 1):
-            engine._backward_fast(self, bool(retain_graph))  # loss.backward(): the common case
-            return
-        engine.run_backward((self,), (gradient,), retain_graph, create_graph, inputs=inputs)
+        _engine().run_backward((self,), (gradient,), retain_graph, create_graph, inputs=inputs)
 
 
 _ENGINE = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["np", "tune_allocator", "get_array_module", "cupy_available", "parse_device", "to_device",
+__all__ = ["np", "tune_allocator", "blas_threads", "limit_blas_threads", "get_array_module", "cupy_available", "parse_device", "to_device",
            "device_of", "info", "SUPPORTED_DEVICES"]
 
 SUPPORTED_DEVICES = ("cpu", "cuda")
@@ -64,6 +64,37 @@ def _load_cupy():
         except Exception:  # ImportError, or CUDA present without a device
             _cupy = None
     return _cupy
+
+
+def blas_threads() -> int:
+    """How many threads NumPy's BLAS uses (via threadpoolctl when installed, else the core count)."""
+    try:
+        from threadpoolctl import threadpool_info  # noqa: PLC0415  (ships with scikit-learn)
+
+        for pool in threadpool_info():
+            if pool.get("user_api") == "blas":
+                return int(pool["num_threads"])
+    except Exception:  # threadpoolctl missing, or a BLAS it cannot inspect
+        pass
+    import os  # noqa: PLC0415
+
+    return os.cpu_count() or 1
+
+
+def limit_blas_threads(n: int):
+    """A context manager that caps NumPy's BLAS at ``n`` threads (a no-op without threadpoolctl).
+
+    Small networks multiply small matrices; there, extra BLAS threads cost more in
+    synchronisation than they gain, and on a busy machine they can make training several
+    times slower.
+    """
+    try:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+    except ImportError:
+        import contextlib  # noqa: PLC0415
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
 
 
 def cupy_available() -> bool:

@@ -26,11 +26,9 @@ def single_threaded_blas():
     made an MNIST epoch 5-10 times slower (measured: 0.25 s of CPU per epoch with one
     thread against 1.5-3.7 s with the default pool on 2 shared cores).
     """
-    try:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415  (ships with scikit-learn)
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    from ..backend import limit_blas_threads  # noqa: PLC0415
+
+    return limit_blas_threads(1)
 
 
 # ------------------------------------------------------------------------------ data

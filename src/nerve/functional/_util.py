@@ -6,11 +6,6 @@ import numpy as np
 from ..autograd.tensor import Tensor, _wrap, get_default_dtype
 
 
-def as_tensor_arg(v):
-    """Pass Tensors through; leave Python numbers alone (ops treat them as constants)."""
-    return v
-
-
 def data_of(v):
     return v.data if isinstance(v, Tensor) else v
 
@@ -54,9 +49,4 @@ def normalize_dim(dim, ndim, op="op"):
     return d % ndim if ndim > 0 else 0
 
 
-def tensor_constant(array):
-    """Wrap an array that takes no gradient."""
-    return _wrap(array)
-
-
-__all__ = ["Tensor", "np", "data_of", "coerce_pair", "normalize_dim", "tensor_constant", "_wrap"]
+__all__ = ["Tensor", "np", "data_of", "coerce_pair", "normalize_dim", "_wrap"]

@@ -14,7 +14,8 @@ import operator as _op
 import numpy as np
 
 from ..autograd.function import Function
-from ..backend import get_array_module, to_device
+from ..backend import get_array_module
+from ..backend import to_device as _move  # array-level; `to_device` below is the op
 from ._errors import broadcast_error
 from ._util import Tensor, _wrap, coerce_pair, data_of
 
@@ -193,7 +194,6 @@ class Sign(Function):
     """sign(x); zero gradient everywhere."""
 
     def forward(ctx, x):
-        ctx.shape = x.shape
         return ctx.xp.sign(x)
 
     def backward(ctx, grad):
@@ -327,10 +327,10 @@ class ToDevice(Function):
         from ..backend import device_of  # noqa: PLC0415
 
         ctx.src = device_of(x)
-        return to_device(x, device)
+        return _move(x, device)
 
     def backward(ctx, grad):
-        return to_device(grad, ctx.src), None
+        return _move(grad, ctx.src), None
 
 
 # ---------------------------------------------------------------- functional API

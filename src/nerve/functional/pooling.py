@@ -190,30 +190,45 @@ class MaxPool2d(Function):
         return ctx.xp.nerve_pool_scatter(grad, arg, ctx.geom), None, None, None, None, None, None
 
 
-class PoolScatter(Function):
-    """``_scatter`` as an op (max pooling's backward), differentiable for create_graph."""
+class _WindowMap(Function):
+    """A pooling backward kernel as an op of its own, so create_graph can differentiate it.
 
-    def forward(ctx, g, arg, geom):
+    Each kernel is linear in its first argument; its derivative is the adjoint kernel,
+    reached through ``ctx.xp`` (array or graph namespace). ``aux`` is the arg-max offsets
+    (max pooling) or the divisor (average pooling); it takes no gradient.
+    """
+
+    kernel = None       # fn(xp, a, aux, geom) on arrays
+    adjoint = ""        # the ctx.xp name of the adjoint kernel
+
+    def forward(ctx, a, aux, geom):
         ctx.geom = geom
-        ctx.save_for_backward(arg)
-        return _scatter(ctx.xp, g, arg, geom)
-
-    def backward(ctx, gg):
-        (arg,) = ctx.saved
-        return ctx.xp.nerve_pool_gather(gg, arg, ctx.geom), None, None
-
-
-class PoolGather(Function):
-    """``_gather`` as an op: the derivative of ``PoolScatter``."""
-
-    def forward(ctx, x, arg, geom):
-        ctx.geom = geom
-        ctx.save_for_backward(arg)
-        return _gather(ctx.xp, x, arg, geom)
+        ctx.save_for_backward(aux)
+        return type(ctx).kernel(ctx.xp, a, aux, geom)
 
     def backward(ctx, g):
-        (arg,) = ctx.saved
-        return ctx.xp.nerve_pool_scatter(g, arg, ctx.geom), None, None
+        (aux,) = ctx.saved
+        return getattr(ctx.xp, ctx.adjoint)(g, aux, ctx.geom), None, None
+
+
+class PoolScatter(_WindowMap):
+    """Max pooling's backward: each output's gradient to its window's arg-max."""
+    kernel, adjoint = staticmethod(_scatter), "nerve_pool_gather"
+
+
+class PoolGather(_WindowMap):
+    """The adjoint of ``PoolScatter``: each output reads its window's arg-max."""
+    kernel, adjoint = staticmethod(_gather), "nerve_pool_scatter"
+
+
+class AvgScatter(_WindowMap):
+    """Average pooling's backward; its derivative is average pooling again."""
+    kernel, adjoint = staticmethod(_avg_scatter), "nerve_avg_gather"
+
+
+class AvgGather(_WindowMap):
+    """The adjoint of ``AvgScatter``: average pooling with a given divisor."""
+    kernel, adjoint = staticmethod(_avg_gather), "nerve_avg_scatter"
 
 
 class AvgPool2d(Function):
@@ -238,30 +253,6 @@ class AvgPool2d(Function):
     def backward(ctx, grad):
         (div,) = ctx.saved
         return ctx.xp.nerve_avg_scatter(grad, div, ctx.geom), None, None, None, None, None
-
-
-class AvgScatter(Function):
-    """Average pooling's backward as an op; its derivative is average pooling again."""
-
-    def forward(ctx, g, div, geom):
-        ctx.geom = geom
-        ctx.save_for_backward(div)
-        return _avg_scatter(ctx.xp, g, div, geom)
-
-    def backward(ctx, gg):
-        (div,) = ctx.saved
-        return ctx.xp.nerve_avg_gather(gg, div, ctx.geom), None, None
-
-
-class AvgGather(Function):
-    def forward(ctx, x, div, geom):
-        ctx.geom = geom
-        ctx.save_for_backward(div)
-        return _avg_gather(ctx.xp, x, div, geom)
-
-    def backward(ctx, g):
-        (div,) = ctx.saved
-        return ctx.xp.nerve_avg_scatter(g, div, ctx.geom), None, None
 
 
 class Separable(Function):

@@ -87,6 +87,16 @@ class _ConvNd(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
+    def _padded_conv(self, conv, x):
+        """``conv(x)`` with this layer's settings; a non-zero padding mode pads x first."""
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            pad = self._mode_pad()
+            if pad and any(pad):
+                x = F.pad_nd(x, pad, self.padding_mode)
+            padding = 0
+        return conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
     def _mode_pad(self):
         """The F.pad-style tuple (last dimension first) for a non-zero padding mode."""
         if self.padding == "valid":
@@ -181,12 +191,7 @@ class Conv2d(_ConvNd):
                          padding_mode, device, dtype)
 
     def _conv(self, x):
-        if self.padding_mode != "zeros":
-            pad = self._mode_pad()
-            if pad and any(pad):
-                x = F.pad_nd(x, pad, self.padding_mode)
-            return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self._padded_conv(F.conv2d, x)
 
 
 class Conv1d(_ConvNd):
@@ -209,13 +214,7 @@ class Conv1d(_ConvNd):
                          padding_mode, device, dtype)
 
     def _conv(self, x):
-        if self.padding_mode != "zeros":
-            pad = self._mode_pad()
-            if pad and any(pad):
-                x = F.pad_nd(x, pad, self.padding_mode)
-            return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        pad = self.padding if isinstance(self.padding, str) else self.padding[0]
-        return F.conv1d(x, self.weight, self.bias, self.stride[0], pad, self.dilation[0], self.groups)
+        return self._padded_conv(F.conv1d, x)
 
 
 class ConvTranspose2d(_ConvNd):
