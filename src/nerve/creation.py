@@ -12,7 +12,7 @@ def _finish(arr, requires_grad, device):
     if device is not None:
         arr = backend.to_device(arr, device)
     t = Tensor.__new__(Tensor)
-    t.data, t.grad, t._ctx, t._hooks, t.requires_grad = arr, None, None, None, False
+    t._data, t.grad, t._ctx, t._hooks, t.requires_grad = arr, None, None, None, False
     if requires_grad:
         t.requires_grad_(True)
     return t

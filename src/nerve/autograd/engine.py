@@ -46,14 +46,14 @@ def _toposort(roots):
 
 def _root_grad(t, g, create_graph):
     if g is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(
                 f"backward() on a tensor of shape {tuple(t.shape)} needs a gradient argument: "
                 "the gradient can only be created implicitly for a single-element output. "
                 "Reduce it first (loss.sum() or loss.mean()), or pass gradient=<tensor of the same shape>.")
-        g = get_array_module(t.data).ones(t.data.shape, dtype=t.data.dtype)
+        g = get_array_module(t._data).ones(t._data.shape, dtype=t._data.dtype)
     else:
-        g = g.data if isinstance(g, Tensor) else g
+        g = g._data if isinstance(g, Tensor) else g
         if tuple(g.shape) != tuple(t.shape):
             raise RuntimeError(
                 f"gradient has shape {tuple(g.shape)} but the output has shape {tuple(t.shape)}; "
@@ -79,7 +79,7 @@ def _call_backward(node, g, create_graph):
             ts._ctx = node
         else:
             for p in parents:
-                if isinstance(p, Tensor) and p.data is s:
+                if isinstance(p, Tensor) and p._data is s:
                     ts = p
                     break
             if ts is None:
@@ -104,7 +104,7 @@ def _apply_hooks(hooks, g, create_graph):
         gt = g if create_graph else _wrap(g)
         r = h(gt)
         if r is not None:
-            g = r if create_graph else (r.data if isinstance(r, Tensor) else r)
+            g = r if create_graph else (r._data if isinstance(r, Tensor) else r)
     return g
 
 
@@ -120,7 +120,7 @@ def _into_leaf(p, gp, create_graph):
     if create_graph:
         p.grad = gp if pg is None else pg + gp
         return
-    pd = p.data.dtype
+    pd = p._data.dtype
     if gp.dtype is not pd and gp.dtype != pd:  # identity first: dtypes are singletons
         gp = gp.astype(pd)
     if pg is None:
@@ -130,7 +130,7 @@ def _into_leaf(p, gp, create_graph):
     elif pg._ctx is not None:
         p.grad = pg + gp
     else:
-        pg.data = pg.data + gp
+        pg._data = pg._data + gp
 
 
 def _backward_fast(root, retain_graph):
@@ -139,7 +139,7 @@ def _backward_fast(root, retain_graph):
     Same semantics as the general path below, with less bookkeeping per node.
     """
     node = root._ctx
-    grads = {node: get_array_module(root.data).ones(root.data.shape, dtype=root.data.dtype)}
+    grads = {node: get_array_module(root._data).ones(root._data.shape, dtype=root._data.dtype)}
     pop = grads.pop
     for node in _toposort((node,)):
         g = pop(node, None)
@@ -181,7 +181,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     if (capture is None and inputs is None and not create_graph and len(roots) == 1
             and grad_roots[0] is None):
         t = roots[0]
-        if isinstance(t, Tensor) and t._ctx is not None and t.data.size == 1:
+        if isinstance(t, Tensor) and t._ctx is not None and t._data.size == 1:
             return _backward_fast(t, retain_graph)
     grads = {}
     root_nodes = []

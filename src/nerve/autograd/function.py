@@ -70,7 +70,7 @@ class Function:
         requires = False
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
+                arrays.append(a._data)
                 r = a.requires_grad
                 needs.append(r)
                 if r:
@@ -90,7 +90,7 @@ class Function:
         if type(out) is not _ndarray:
             out = ctx.xp.asarray(out)  # NumPy returns scalars for 0-d results
         t = _new(Tensor)
-        t.data = out
+        t._data = out
         t.grad = None
         t._hooks = None
         if record:

@@ -17,16 +17,16 @@ def _flat_outputs(out):
 
 def _numerical_jacobian_vjp(fn, inputs, i, v, eps):
     """d(sum(out·v))/d(inputs[i]) by central differences (inputs are float64 Tensors)."""
-    x = inputs[i].data
+    x = inputs[i]._data
     g = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:
         idx = it.multi_index
         orig = x[idx]
         x[idx] = orig + eps
-        fp = sum(float((o.data * vv).sum()) for o, vv in zip(_flat_outputs(fn(*inputs)), v))
+        fp = sum(float((o._data * vv).sum()) for o, vv in zip(_flat_outputs(fn(*inputs)), v))
         x[idx] = orig - eps
-        fm = sum(float((o.data * vv).sum()) for o, vv in zip(_flat_outputs(fn(*inputs)), v))
+        fm = sum(float((o._data * vv).sum()) for o, vv in zip(_flat_outputs(fn(*inputs)), v))
         x[idx] = orig
         g[idx] = (fp - fm) / (2 * eps)
     return g
@@ -64,7 +64,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     else:
         analytic = [None] * len(diff_in)
     for k, i in enumerate(diff_in):
-        a = np.zeros(inputs[i].shape) if analytic[k] is None else np.asarray(analytic[k].data, dtype=np.float64)
+        a = np.zeros(inputs[i].shape) if analytic[k] is None else np.asarray(analytic[k]._data, dtype=np.float64)
         n = _numerical_jacobian_vjp(fn, inputs, i, v, eps)
         bad = ~np.isclose(a, n, atol=atol, rtol=rtol)
         if bad.any():

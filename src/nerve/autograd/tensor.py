@@ -34,7 +34,7 @@ def _infer_array(data, dtype):
     existing array keeps its dtype unless ``dtype`` says otherwise.
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     xp = backend.get_array_module(data)
     if dtype is not None:
         return xp.asarray(data, dtype=np.dtype(dtype))
@@ -79,7 +79,7 @@ class Tensor:
         [[2.0, 4.0, 6.0], [8.0, 10.0, 12.0]]
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_hooks", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_hooks", "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (np.float32(2) * t)
     __array_priority__ = 1000
 
@@ -87,7 +87,7 @@ class Tensor:
         arr = _infer_array(data, dtype)
         if device is not None:
             arr = backend.to_device(arr, device)
-        self.data = arr
+        self._data = arr
         self.grad = None
         self._ctx = None
         self._hooks = None
@@ -97,29 +97,37 @@ class Tensor:
 
     # ------------------------------------------------------------------ basics
     @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else value
+
+    @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     @property
     def device(self):
-        return backend.device_of(self.data)
+        return backend.device_of(self._data)
 
     @property
     def grad_fn(self):
@@ -130,16 +138,16 @@ class Tensor:
         return self._ctx is None
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ", precision=4,
                                prefix="tensor(").replace("\n", "\n")
         extras = []
-        if self.data.dtype not in (_default_dtype, np.dtype(np.int64)) or self.data.dtype == np.bool_:
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype not in (_default_dtype, np.dtype(np.int64)) or self._data.dtype == np.bool_:
+            extras.append(f"dtype={self._data.dtype}")
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self._ctx is not None:
@@ -149,11 +157,11 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all()")
-        return bool(self.data)
+        return bool(self._data)
 
     def __hash__(self):
         return id(self)
@@ -165,20 +173,20 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
     # --------------------------------------------------------------- conversion
     def numpy(self):
         """The data as a NumPy array (shared memory on the CPU, a copy from the GPU)."""
-        return backend.to_device(self.data, "cpu")
+        return backend.to_device(self._data, "cpu")
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"item() needs a tensor with exactly one element, got shape {tuple(self.data.shape)}")
-        return self.data.reshape(()).item() if hasattr(self.data, "item") else self.data
+                f"item() needs a tensor with exactly one element, got shape {tuple(self._data.shape)}")
+        return self._data.reshape(()).item() if hasattr(self._data, "item") else self._data
 
     def tolist(self):
         return self.numpy().tolist()
@@ -190,7 +198,7 @@ class Tensor:
         out = self
         if isinstance(device, (np.dtype, type)) and dtype is None:
             device, dtype = None, device
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
             out = F.cast(out, dtype)
         if device is not None and backend.parse_device(device) != self.device:
             out = F.to_device(out, backend.parse_device(device))
@@ -223,7 +231,7 @@ class Tensor:
     # ---------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad=True):
         if requires_grad:
-            _check_grad_dtype(self.data)
+            _check_grad_dtype(self._data)
         elif self._ctx is not None:
             raise RuntimeError("you can only change requires_grad of leaf tensors; "
                                "use .detach() to cut a non-leaf out of the graph")
@@ -233,7 +241,7 @@ class Tensor:
     def detach(self):
         """A tensor sharing this data, cut out of the graph (no grad)."""
         t = Tensor.__new__(Tensor)
-        t.data = self.data
+        t._data = self._data
         t.grad = None
         t._ctx = None
         t._hooks = None
@@ -247,15 +255,15 @@ class Tensor:
 
     def zero_(self):
         """Fill with zeros in place (outside the graph)."""
-        self.data[...] = 0
+        self._data[...] = 0
         return self
 
     def fill_(self, value):
-        self.data[...] = value
+        self._data[...] = value
         return self
 
     def copy_(self, other):
-        self.data[...] = other.data if isinstance(other, Tensor) else other
+        self._data[...] = other.data if isinstance(other, Tensor) else other
         return self
 
     def clone(self):
@@ -329,7 +337,7 @@ class _HookHandle:
 def _wrap(data, requires_grad=False):
     """Build a Tensor around an array with no checks (internal fast path)."""
     t = Tensor.__new__(Tensor)
-    t.data = data
+    t._data = data
     t.grad = None
     t._ctx = None
     t._hooks = None

@@ -28,7 +28,7 @@ def _collate_arrays(batch):
     """Like :func:`default_collate` but leaves NumPy arrays (used inside the batch path too)."""
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return np.stack([t.data for t in batch])
+        return np.stack([t._data for t in batch])
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind in "USO":
             raise TypeError(f"default_collate cannot stack arrays of dtype {elem.dtype}; give a "

@@ -143,7 +143,7 @@ class WeightedRandomSampler(_GeneratorState, Sampler):
     """
 
     def __init__(self, weights, num_samples, replacement=True, generator=None, seed=None):
-        w = np.asarray(weights.data if isinstance(weights, Tensor) else weights, dtype=np.float64)
+        w = np.asarray(weights._data if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if w.ndim != 1 or w.size == 0:
             raise ValueError(f"weights must be a non-empty 1-D sequence, got shape {w.shape}")
         if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:

@@ -91,7 +91,7 @@ class ActivationRecorder:
         def hook(module, args, out):
             if not self.enabled or (self.training_only and not module.training):
                 return
-            self.update(name, type(module).__name__, out.data if isinstance(out, Tensor) else out)
+            self.update(name, type(module).__name__, out._data if isinstance(out, Tensor) else out)
         return hook
 
     def update(self, name: str, kind: str, out) -> None:
@@ -142,8 +142,8 @@ def as_model_input(model, x):
     x = np.asarray(x)
     if x.dtype.kind == "f":
         for p in model.parameters():
-            if p.data.dtype.kind == "f":
-                x = x.astype(p.data.dtype, copy=False)
+            if p._data.dtype.kind == "f":
+                x = x.astype(p._data.dtype, copy=False)
                 break
     return Tensor(x)
 

@@ -81,7 +81,7 @@ def gradient_norms(model) -> GradientNorms:
     for name, p in model.named_parameters():
         if p.grad is None:
             continue
-        g = p.grad.data if hasattr(p.grad, "data") else p.grad
+        g = p.grad._data if hasattr(p.grad, "data") else p.grad
         n = _l2(g)
         out.norms[name] = n
         if not math.isfinite(n):

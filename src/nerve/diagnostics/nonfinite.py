@@ -49,7 +49,7 @@ class NonFinite:
 
 
 def _array(v):
-    return np.asarray(v.data if isinstance(v, Tensor) else v)
+    return np.asarray(v._data if isinstance(v, Tensor) else v)
 
 
 def _finite_range(a):
@@ -67,7 +67,7 @@ def inspect_output(name, module, args, out):
     x = _array(args[0]) if args else np.zeros(0)
     lo, hi = _finite_range(x) if x.dtype.kind in "fiu" else (float("nan"), float("nan"))
     ctx = getattr(out, "grad_fn", None)
-    bad = [n for n, p in module.named_parameters(recurse=False) if not np.isfinite(p.data).all()]
+    bad = [n for n, p in module.named_parameters(recurse=False) if not np.isfinite(p._data).all()]
     return NonFinite(module=name, kind=type(module).__name__,
                      op=getattr(ctx, "name", None) if ctx is not None else None,
                      nan=int(np.count_nonzero(np.isnan(o))), inf=int(np.count_nonzero(np.isinf(o))),

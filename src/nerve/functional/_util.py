@@ -7,7 +7,7 @@ from ..autograd.tensor import Tensor, _wrap, get_default_dtype
 
 
 def data_of(v):
-    return v.data if isinstance(v, Tensor) else v
+    return v._data if isinstance(v, Tensor) else v
 
 
 def coerce_pair(x, y):

@@ -525,7 +525,7 @@ def _prepare(input, weight, stride, padding, dilation, groups, op, transposed=Fa
                            + ("; flatten() before a conv layer? Reshape to (N, C, H, W)" if input.ndim == 2 else ""))
     if weight.ndim != 4:
         raise RuntimeError(f"{op}: expected a 4-D weight, got shape {tuple(weight.shape)}")
-    _check_float_pair(input.data, weight.data, op)
+    _check_float_pair(input._data, weight._data, op)
     kernel = tuple(weight.shape[2:])
     stride = _ntuple(stride, 2, "stride", op)
     dilation = _ntuple(dilation, 2, "dilation", op)

@@ -72,7 +72,7 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     p = _check_p(p, "dropout")
     if not training or p == 0.0:
         return input
-    return MaskMul.apply(input, _scaled_mask(input.shape, p, np.dtype(input.dtype), input.data))
+    return MaskMul.apply(input, _scaled_mask(input.shape, p, np.dtype(input.dtype), input._data))
 
 
 def _channel_dropout(input, p, training, nd, op):  # noqa: A002
@@ -84,7 +84,7 @@ def _channel_dropout(input, p, training, nd, op):  # noqa: A002
         return input
     lead = input.ndim - nd                                   # (N, C) or (C,)
     shape = tuple(input.shape[:lead]) + (1,) * nd
-    return MaskMul.apply(input, _scaled_mask(shape, p, np.dtype(input.dtype), input.data))
+    return MaskMul.apply(input, _scaled_mask(shape, p, np.dtype(input.dtype), input._data))
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
@@ -140,7 +140,7 @@ def dropconnect_linear(input, weight, bias=None, p=0.5, training=True):  # noqa:
 
     p = _check_p(p, "dropconnect_linear")
     if training and p > 0.0:
-        weight = MaskMul.apply(weight, _scaled_mask(weight.shape, p, np.dtype(weight.dtype), weight.data))
+        weight = MaskMul.apply(weight, _scaled_mask(weight.shape, p, np.dtype(weight.dtype), weight._data))
     return linear(input, weight, bias)
 
 

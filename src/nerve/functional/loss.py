@@ -79,7 +79,7 @@ def _const(v, x):
         return None
     v = data_of(v)
     if not hasattr(v, "astype"):
-        return get_array_module(x.data).asarray(v, dtype=x.dtype)
+        return get_array_module(x._data).asarray(v, dtype=x.dtype)
     return v.astype(x.dtype, copy=False)
 
 
@@ -472,7 +472,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         >>> round(nv.functional.cross_entropy(logits, nv.tensor([0, 2])).item(), 6)
         0.669079
     """
-    t = target.data if isinstance(target, Tensor) else target
+    t = target._data if isinstance(target, Tensor) else target
     if (weight is None and reduction == "mean" and not label_smoothing and ignore_index == -100
             and input.ndim == 2 and getattr(t, "ndim", -1) == 1 and t.shape[0] == input.shape[0]
             and t.dtype.kind in "iu" and input.dtype.kind == "f"):
@@ -652,7 +652,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):  # no
     _check_reduction(op, reduction)
     _check_float_input(op, input)
     t = _binary_target(op, input, target)
-    x = input.data
+    x = input._data
     if x.size:
         lo, hi = float(x.min()), float(x.max())
         if lo < 0 or hi > 1:
@@ -721,7 +721,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False):  # noqa: A002
     if log_target:
         loss = E.exp(target) * (target - input)
     else:
-        pos = target.data > 0
+        pos = target._data > 0
         # t·log t with the convention 0·log 0 = 0 (log is taken of 1 where t = 0).
         loss = target * (E.log(E.where(pos, target, 1.0)) - input)
     if reduction == "none":

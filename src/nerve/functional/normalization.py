@@ -178,7 +178,7 @@ class AffineStats(Function):
 
 
 def _data(t):
-    return t.data if isinstance(t, Tensor) else t
+    return t._data if isinstance(t, Tensor) else t
 
 
 def _update_running(buf, value, momentum):
@@ -232,11 +232,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for p, name in ((weight, "weight"), (bias, "bias"), (running_mean, "running_mean"), (running_var, "running_var")):
         _check_param(p, C, name, "batch_norm")
     shape = (1, C) + (1,) * (input.ndim - 2)
-    if input.data.size == 0:
+    if input._data.size == 0:
         return input.reshape(input.shape)      # an empty batch stays empty (as in PyTorch)
     if training or running_mean is None or running_var is None:
         axes = (0,) + tuple(range(2, input.ndim))
-        M = input.data.size // C if C else 0
+        M = input._data.size // C if C else 0
         if training and M <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
                              f"of shape {tuple(input.shape)}; use a batch larger than 1 or call .eval()")
@@ -282,10 +282,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         if running_mean is None or running_var is None:
             raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
         return AffineStats.apply(input, weight, bias, _data(running_mean), _data(running_var), shape, eps)
-    if input.data.size == 0:
+    if input._data.size == 0:
         return input.reshape(input.shape)      # an empty batch stays empty
     axes = tuple(range(2, input.ndim))
-    M = input.data.size // (N * C)
+    M = input._data.size // (N * C)
     if M <= 1:
         raise ValueError(f"instance_norm: expected more than 1 spatial element per channel, got input of shape "
                          f"{tuple(input.shape)}")
@@ -359,9 +359,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     for p, name in ((weight, "weight"), (bias, "bias")):
         _check_param(p, C, name, "group_norm")
     shape = (1, C) + (1,) * (input.ndim - 2)
-    if input.data.size == 0:
+    if input._data.size == 0:
         return input.reshape(input.shape)
-    return Normalize.apply(input, weight, bias, (N, G, input.data.size // (N * G)), (2,), shape, eps, None)
+    return Normalize.apply(input, weight, bias, (N, G, input._data.size // (N * G)), (2,), shape, eps, None)
 
 
 class LocalResponseNorm(Function):

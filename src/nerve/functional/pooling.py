@@ -409,7 +409,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     div = _avg_divisor(x.shape[2:], kernel, stride, padding, out_hw, count_include_pad, divisor_override)
     from ..backend import get_array_module  # noqa: PLC0415
 
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     if xp is not np:
         div = xp.asarray(div)
     return undo(AvgPool2d.apply(x, kernel, stride, padding, out_hw, div))
@@ -472,7 +472,7 @@ def _out_pair(output_size, shape, op):
 def _on_device(a, x):
     from ..backend import get_array_module  # noqa: PLC0415
 
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     return a if xp is np else xp.asarray(a)
 
 

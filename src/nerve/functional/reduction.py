@@ -88,7 +88,7 @@ def _need_float(x, op):
 
 
 def _need_elements(x, axes, op):
-    if x.data.size == 0 and (axes is None or builtins.any(x.shape[a] == 0 for a in axes)):
+    if x._data.size == 0 and (axes is None or builtins.any(x.shape[a] == 0 for a in axes)):
         raise RuntimeError(
             f"{op}(): cannot reduce an empty slice of a tensor of shape {tuple(x.shape)}; "
             "the maximum/minimum of nothing is undefined. Check the shape, or pass a dim "
@@ -268,7 +268,7 @@ class AMax(Function):
 
 def _arg_reduce(x, axis, keepdim, minimum):
     """argmax/argmin on a raw array with PyTorch's conventions (first index on ties)."""
-    d = x.data
+    d = x._data
     xp = get_array_module(d)
     if d.ndim == 0:
         return xp.zeros((), dtype=np.int64)
@@ -283,8 +283,8 @@ def _max_dim(x, dim, keepdim, minimum):
     op = "min" if minimum else "max"
     if x.ndim == 0:
         normalize_dim(dim, 0, op)
-        idx = _wrap(get_array_module(x.data).zeros((), dtype=np.int64))
-        values = x * 1 if x.requires_grad else _wrap(x.data.copy())
+        idx = _wrap(get_array_module(x._data).zeros((), dtype=np.int64))
+        values = x * 1 if x.requires_grad else _wrap(x._data.copy())
         return (MinResult if minimum else MaxResult)(values, idx)
     axis = normalize_dim(dim, x.ndim, op)
     if x.shape[axis] == 0:
@@ -640,7 +640,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         _need_elements(x, axes, "norm")
         return AMax.apply(_abs(x), axes, keepdim, p < 0)
     if p == 0:
-        d = x.data
+        d = x._data
         return _wrap(get_array_module(d).asarray((d != 0).sum(axis=axes, keepdims=keepdim, dtype=d.dtype)))
     if p == 1:
         from .elementwise import abs as _abs  # noqa: PLC0415

@@ -67,9 +67,9 @@ class BroadcastTo(Function):
 def _index_data(idx):
     """Unwrap Tensors inside an index expression."""
     if isinstance(idx, Tensor):
-        return idx.data
+        return idx._data
     if isinstance(idx, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in idx)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in idx)
     if isinstance(idx, list):
         return np.asarray(idx)
     return idx
@@ -761,7 +761,7 @@ def contiguous(x, memory_format=None):
 
 # --------------------------------------------------------------- gather, scatter, index
 def _int_index(index, op):
-    a = index.data if isinstance(index, Tensor) else np.asarray(index)
+    a = index._data if isinstance(index, Tensor) else np.asarray(index)
     if a.dtype.kind not in "iu":
         raise index_dtype_error(op, a.dtype)
     return a
@@ -906,7 +906,7 @@ def masked_fill(x, mask, value):
     """
     from .elementwise import where  # noqa: PLC0415
 
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}; "
                         "build it with a comparison (x > 0) or convert it with .bool()")
@@ -971,7 +971,7 @@ def _np_pad(array, pad_width, mode="constant", constant_values=0):
 
 
 def _np_take_along_axis(arr, indices, axis):
-    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
     if axis is None:
         arr, axis = arr.reshape((-1,)), 0
     axis = normalize_dim(axis, arr.ndim, "take_along_axis")

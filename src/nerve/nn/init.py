@@ -44,7 +44,7 @@ def _check(tensor, fn):
 
 def _fill(tensor, values):
     """Write ``values`` (a float64 NumPy array) into ``tensor`` in place, casting to its dtype."""
-    arr = tensor.data
+    arr = tensor._data
     if backend.get_array_module(arr) is not np:
         values = backend.to_device(values, "cuda")
     arr[...] = values.astype(arr.dtype, copy=False) if hasattr(values, "astype") else values
@@ -133,7 +133,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 def constant_(tensor, val):
     """Fill with the constant ``val`` (e.g. 0.01 for a bias)."""
     _check(tensor, "constant_")
-    tensor.data[...] = val
+    tensor._data[...] = val
     return tensor
 
 

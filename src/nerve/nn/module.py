@@ -494,7 +494,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     def apply(self, fn):
         """Call ``fn(module)`` on every sub-module (children first), then on self; returns self.
@@ -521,15 +521,15 @@ class Module:
         """
         for m in self.modules():
             for p in m._parameters.values():
-                if p is None or (floating_only and p.data.dtype.kind not in "fc"):
+                if p is None or (floating_only and p._data.dtype.kind not in "fc"):
                     continue
-                p.data = fn(p.data)
+                p._data = fn(p._data)
                 if p.grad is not None:
-                    p.grad.data = fn(p.grad.data)
+                    p.grad._data = fn(p.grad._data)
             for b in m._buffers.values():
-                if b is None or (floating_only and b.data.dtype.kind not in "fc"):
+                if b is None or (floating_only and b._data.dtype.kind not in "fc"):
                     continue
-                b.data = fn(b.data)
+                b._data = fn(b._data)
         return self
 
     def to(self, *args, **kwargs):
@@ -544,9 +544,9 @@ class Module:
                 for t in itertools.chain(m._parameters.values(), m._buffers.values()):
                     if t is None:
                         continue
-                    t.data = backend.to_device(t.data, device)
+                    t._data = backend.to_device(t._data, device)
                     if t.grad is not None:
-                        t.grad.data = backend.to_device(t.grad.data, device)
+                        t.grad._data = backend.to_device(t.grad._data, device)
         if dtype is not None:
             self._apply_arrays(lambda a: a.astype(dtype) if a.dtype != dtype else a)
         return self
@@ -619,7 +619,7 @@ class Module:
             if k not in state_dict:
                 continue
             v = state_dict[k]
-            arr = v.data if isinstance(v, Tensor) else v
+            arr = v._data if isinstance(v, Tensor) else v
             if not hasattr(arr, "shape"):
                 try:
                     arr = np.asarray(arr)
@@ -650,12 +650,12 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n"
                                + "\n".join(problems) + "\nFix: " + "; ".join(fix) + ".")
         for target, arr in pending:
-            if backend.get_array_module(arr) is not backend.get_array_module(target.data):
+            if backend.get_array_module(arr) is not backend.get_array_module(target._data):
                 arr = backend.to_device(arr, target.device)
             if assign:
-                target.data = arr.copy()
+                target._data = arr.copy()
             else:
-                target.data[...] = arr
+                target._data[...] = arr
         return _IncompatibleKeys(missing, unexpected)
 
     # --------------------------------------------------------------- summary

@@ -54,15 +54,15 @@ class _NormBase(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def reset_parameters(self):
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            self.weight._data[...] = 1
+            self.bias._data[...] = 0
 
     def _check_input(self, x):
         name = f"{type(self).__name__}({self.num_features})"
@@ -76,9 +76,9 @@ class _NormBase(Module):
     def _momentum(self):
         """PyTorch's factor: momentum, or 1/num_batches_tracked (cumulative average) when None."""
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             if self.momentum is None:
-                return 1.0 / float(self.num_batches_tracked.data)
+                return 1.0 / float(self.num_batches_tracked._data)
         return 0.0 if self.momentum is None else self.momentum
 
     def extra_repr(self):
@@ -155,7 +155,7 @@ class _InstanceNorm(_NormBase):
         use_input = self.training or not self.track_running_stats
         momentum = 0.1 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
         out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input,
                               momentum, self.eps)
         return out.reshape(*out.shape[1:]) if unbatched else out
@@ -216,9 +216,9 @@ class LayerNorm(Module):
 
     def reset_parameters(self):
         if self.weight is not None:
-            self.weight.data[...] = 1
+            self.weight._data[...] = 1
         if self.bias is not None:
-            self.bias.data[...] = 0
+            self.bias._data[...] = 0
 
     def forward(self, input):  # noqa: A002
         try:
@@ -315,13 +315,13 @@ class _SpectralNorm:
         v = getattr(module, self.name + "_v")
         W = self.matrix(w)
         if do_power_iteration:
-            Wd = W.data
+            Wd = W._data
             for _ in range(self.n_power_iterations):
                 # In place, so the buffers (and a state_dict holding them) stay current.
-                v.data[...] = _normalize(Wd.T @ u.data, self.eps)
-                u.data[...] = _normalize(Wd @ v.data, self.eps)
+                v._data[...] = _normalize(Wd.T @ u._data, self.eps)
+                u._data[...] = _normalize(Wd @ v._data, self.eps)
         # σ̂ = uᵀ W v, differentiable through W only (u, v are constants), as in PyTorch.
-        sigma = (W @ Tensor(v.data.copy())) * Tensor(u.data.copy())
+        sigma = (W @ Tensor(v._data.copy())) * Tensor(u._data.copy())
         return w / sigma.sum()
 
     def __call__(self, module, args):
@@ -366,14 +366,14 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     if weight is None:
         raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r}")
     fn = _SpectralNorm(name, int(n_power_iterations), dim, eps)
-    Wd = fn.matrix(weight).data
+    Wd = fn.matrix(weight)._data
     h, w = Wd.shape
     rng = default_generator()
     u = _normalize(rng.standard_normal(h).astype(Wd.dtype), eps)
     v = _normalize(rng.standard_normal(w).astype(Wd.dtype), eps)
     delattr(module, name)
     module.register_parameter(name + "_orig", weight)
-    object.__setattr__(module, name, Tensor(weight.data))
+    object.__setattr__(module, name, Tensor(weight._data))
     module.register_buffer(name + "_u", Tensor(u))
     module.register_buffer(name + "_v", Tensor(v))
     module.register_forward_pre_hook(fn)
@@ -393,5 +393,5 @@ def remove_spectral_norm(module, name="weight"):
     for suffix in ("_orig", "_u", "_v"):
         delattr(module, name + suffix)
     object.__getattribute__(module, "__dict__").pop(name, None)
-    setattr(module, name, Parameter(weight.data.copy()))
+    setattr(module, name, Parameter(weight._data.copy()))
     return module

@@ -29,10 +29,10 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = _infer_array([], None)
-        arr = data.data if isinstance(data, Tensor) else _infer_array(data, None)
+        arr = data._data if isinstance(data, Tensor) else _infer_array(data, None)
         if requires_grad:
             _check_grad_dtype(arr, "this parameter")
-        self.data = arr
+        self._data = arr
         self.grad = None
         self._ctx = None
         self._hooks = None
@@ -44,8 +44,8 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        out = Parameter(self.data.copy(), self.requires_grad)
+        out = Parameter(self._data.copy(), self.requires_grad)
         if self.grad is not None:
-            out.grad = Tensor(self.grad.data.copy())
+            out.grad = Tensor(self.grad._data.copy())
         memo[id(self)] = out
         return out

@@ -199,8 +199,8 @@ class ModelSummary:
 
 def _model_dtype(model):
     for p in model.parameters():
-        if p.data.dtype.kind == "f":
-            return p.data.dtype
+        if p._data.dtype.kind == "f":
+            return p._data.dtype
     return get_default_dtype()
 
 
@@ -305,6 +305,6 @@ def summary(model, input_shape=None, batch_size=1, dtype=None, input_data=None, 
         model_name=type(model).__name__, input_shape=tuple(input_shape),
         rows=[r for _, r in rows], total_params=total, trainable_params=trainable,
         non_trainable_params=total - trainable,
-        param_bytes=sum(p.numel() * p.data.dtype.itemsize for p in params),
-        buffer_bytes=sum(b.numel() * b.data.dtype.itemsize for b in model.buffers()),
+        param_bytes=sum(p.numel() * p._data.dtype.itemsize for p in params),
+        buffer_bytes=sum(b.numel() * b._data.dtype.itemsize for b in model.buffers()),
         output_shape=_shape_of(out))

@@ -31,10 +31,10 @@ class FlatGroup:
     def __init__(self, opt, group, params, state):
         self.group = group
         self.params = params
-        self.shapes = [p.data.shape for p in params]
+        self.shapes = [p._data.shape for p in params]
         sizes = [int(np.prod(s)) for s in self.shapes]
         self.offsets = np.cumsum([0] + sizes).tolist()
-        like = params[0].data
+        like = params[0]._data
         total = self.offsets[-1]
         self.P = np.empty_like(like, shape=(total,))
         self.G = np.empty_like(like, shape=(total,))
@@ -50,15 +50,15 @@ class FlatGroup:
         params = group["params"]
         if len(params) < 2 or not opt.group_fast_path_pays(group):
             return False
-        first = params[0].data
+        first = params[0]._data
         dtype, xp = first.dtype, type(first)
         total = 0
         for p in params:
-            if p.data.dtype != dtype or type(p.data) is not xp:
+            if p._data.dtype != dtype or type(p._data) is not xp:
                 return False
             if p.grad is None:
                 return None  # decide on a later step
-            total += p.data.size
+            total += p._data.size
         if total > MAX_MEAN_SIZE * len(params):
             return False
         states = [opt.state.get(p) for p in params]
@@ -79,7 +79,7 @@ class FlatGroup:
         for key in states[0]:
             values = [s[key] for s in states]
             if all(_is_array(v) for v in values):
-                if any(v.shape != p.data.shape for v, p in zip(values, params)):
+                if any(v.shape != p._data.shape for v, p in zip(values, params)):
                     return None
                 flat[key] = np.concatenate([v.reshape(-1) for v in values])
             elif all(v is None for v in values) or all(v == values[0] for v in values):
@@ -115,11 +115,11 @@ class FlatGroup:
             g = p.grad
             if g is None:
                 return False
-            grads.append(g.data.reshape(-1))
+            grads.append(g._data.reshape(-1))
         np.concatenate(grads, out=self.G)
-        np.concatenate([p.data.reshape(-1) for p in params], out=self.P)
+        np.concatenate([p._data.reshape(-1) for p in params], out=self.P)
         update(self.P, self.G, self.state, self.group)
         for p, v in zip(params, self.param_views):
-            p.data[...] = v
+            p._data[...] = v
         self._sync_views()
         return True

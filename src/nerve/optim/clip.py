@@ -80,8 +80,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
     if not params:
         return Tensor(np.zeros((), dtype=np.float32))
-    norms = [_vector_norm(p.grad.data, norm_type) for p in params]
-    dtype = np.result_type(*[p.grad.data.dtype for p in params])
+    norms = [_vector_norm(p.grad._data, norm_type) for p in params]
+    dtype = np.result_type(*[p.grad._data.dtype for p in params])
     # NOTE: per-tensor norms first, then the norm of those norms, as torch does; each
     # norm is exact in ``dtype`` when passed through a Python float.
     total = np.asarray(_vector_norm(np.array([float(n) for n in norms], dtype=dtype), norm_type),
@@ -95,8 +95,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if coef < 1:
         with np.errstate(invalid="ignore"):  # an inf norm gives coef 0 and inf·0 = nan, as in torch
             for p in params:
-                g = p.grad.data
-                p.grad.data = g * coef.astype(g.dtype)
+                g = p.grad._data
+                p.grad._data = g * coef.astype(g.dtype)
     return Tensor(total)
 
 
@@ -123,5 +123,5 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     if clip_value < 0 or math.isnan(clip_value):
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for p in _grads(parameters, "clip_grad_value_"):
-        g = p.grad.data
-        p.grad.data = np.clip(g, -clip_value, clip_value).astype(g.dtype, copy=False)
+        g = p.grad._data
+        p.grad._data = np.clip(g, -clip_value, clip_value).astype(g.dtype, copy=False)

@@ -125,9 +125,9 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name} can only optimize Tensors, but parameter {i} of the group "
                                 f"is a {type(p).__name__}")
-            if p.data.dtype.kind not in "fc":
+            if p._data.dtype.kind not in "fc":
                 raise TypeError(f"{name} can only optimize floating-point tensors, but parameter {i} "
-                                f"has dtype {p.data.dtype}; convert it with .float() or .double()")
+                                f"has dtype {p._data.dtype}; convert it with .float() or .double()")
             if p._ctx is not None:
                 raise ValueError(f"{name} can't optimize a non-leaf tensor (parameter {i} was computed "
                                  "from other tensors); optimize the leaves, or call .detach()"
@@ -214,8 +214,8 @@ class Optimizer:
                     continue
                 s = state.get(p)
                 if s is None:
-                    s = state[p] = init(p.data, group)
-                update(p.data, g.data, s, group)
+                    s = state[p] = init(p._data, group)
+                update(p._data, g._data, s, group)
         return loss
 
     def zero_grad(self, set_to_none=True):
@@ -234,7 +234,7 @@ class Optimizer:
                 else:
                     if p.grad._ctx is not None:
                         p.grad.detach_()
-                    p.grad.data = np.zeros_like(p.grad.data)  # never zeroed in place: may be shared
+                    p.grad._data = np.zeros_like(p.grad._data)  # never zeroed in place: may be shared
 
     # --------------------------------------------------------- checkpointing
     def state_dict(self):
@@ -301,16 +301,16 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: the checkpoint has state for parameter "
                                  f"{idx}, but there are only {len(by_index)} parameters")
             p = by_index[idx][0]
-            s = self.init_state(p.data, groups_of[id(p)])
+            s = self.init_state(p._data, groups_of[id(p)])
             for k, v in saved.items():
                 if k == "step":
                     s[k] = int(np.asarray(v).item()) if hasattr(v, "shape") else int(v)
                 elif hasattr(v, "shape") and hasattr(v, "dtype"):
-                    if tuple(v.shape) != tuple(p.data.shape):
+                    if tuple(v.shape) != tuple(p._data.shape):
                         raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter {idx} has "
                                          f"shape {tuple(v.shape)} but the parameter has shape "
-                                         f"{tuple(p.data.shape)}")
-                    s[k] = copy_of(p.data, backend.to_device(v, p.device))
+                                         f"{tuple(p._data.shape)}")
+                    s[k] = copy_of(p._data, backend.to_device(v, p.device))
                 else:
                     s[k] = v
             self.state[p] = s

@@ -394,12 +394,12 @@ class TrainingDoctor(Callback):
     def on_train_end(self, logs=None):
         # Trainer.fit raises on a NaN/Inf loss before on_batch_end, so look here as well.
         self._check_nonfinite()
-        bad = [n for n, p in self.model.named_parameters() if not np.isfinite(p.data).all()]
+        bad = [n for n, p in self.model.named_parameters() if not np.isfinite(p._data).all()]
         if bad:
             self._record("diverging", f"training ended with NaN/Inf in the parameters {bad[:5]}"
                          + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""), {"parameters": bad})
         grads = [n for n, p in self.model.named_parameters()
-                 if p.grad is not None and not np.isfinite(p.grad.data).all()]
+                 if p.grad is not None and not np.isfinite(p.grad._data).all()]
         if grads:
             self._record("exploding_gradients", f"the last gradients of {grads[:5]} hold NaN or Inf",
                          {"nonfinite": grads})

@@ -251,7 +251,7 @@ class Trainer:
                 cb.on_batch_begin(step, batch_logs)
             out = model(x)
             loss = loss_fn(out, y)
-            if step == 0 and not (isinstance(loss, Tensor) and loss.data.size == 1):
+            if step == 0 and not (isinstance(loss, Tensor) and loss._data.size == 1):
                 raise TypeError(self._loss_error(loss))
             optimizer.zero_grad()
             loss.backward()
@@ -259,7 +259,7 @@ class Trainer:
                 clip(params, self.grad_clip_norm)
             optimizer.step()
             self.global_step += 1
-            value = float(loss.data)
+            value = float(loss._data)
             if not math.isfinite(value):
                 raise FloatingPointError(
                     f"the loss became {value} at epoch {epoch + 1}, step {step + 1}; lower the learning "
@@ -267,7 +267,7 @@ class Trainer:
             n = len(y)
             loss_sum += value * n
             seen += n
-            out_data, y_data = out.data, y.data
+            out_data, y_data = out._data, y._data
             for m in metrics:
                 m.update(out_data, y_data)
             if batch_end:
@@ -322,10 +322,10 @@ class Trainer:
                     x, y = self._split(batch)
                     out = model(x)
                     n = len(y)
-                    loss_sum += float(self.loss_fn(out, y).data) * n
+                    loss_sum += float(self.loss_fn(out, y)._data) * n
                     seen += n
                     for m in metrics:
-                        m.update(out.data, y.data)
+                        m.update(out._data, y._data)
         finally:
             model.train(was_training)
         if seen == 0:
@@ -349,7 +349,7 @@ class Trainer:
         try:
             with no_grad():
                 if isinstance(data, (np.ndarray, Tensor)):
-                    arr = data.data if isinstance(data, Tensor) else data
+                    arr = data._data if isinstance(data, Tensor) else data
                     batches = (arr[i:i + batch_size] for i in range(0, len(arr), batch_size))
                 else:
                     batches = (b[0] if isinstance(b, (tuple, list)) else b for b in data)

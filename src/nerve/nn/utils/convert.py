@@ -72,14 +72,14 @@ def vector_to_parameters(vec, parameters):
     start = 0
     for p in params:
         n = p.numel()
-        p.data[...] = vec.data[start:start + n].reshape(p.shape)
+        p._data[...] = vec._data[start:start + n].reshape(p.shape)
         start += n
 
 
 def grad_norm(parameters, norm_type=2.0):
     """The norm of all gradients taken together, as a float (parameters without a
     gradient are skipped): (Σ ‖g‖ₚᵖ)^(1/p), or max |g| for ``norm_type=inf``."""
-    grads = [p.grad.data for p in _as_list(parameters, "grad_norm") if p.grad is not None]
+    grads = [p.grad._data for p in _as_list(parameters, "grad_norm") if p.grad is not None]
     if not grads:
         return 0.0
     xp = backend.get_array_module(grads[0])
