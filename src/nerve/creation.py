@@ -5,14 +5,13 @@ import numpy as np
 
 from . import backend
 from . import random as _random
-from .autograd.tensor import Tensor, _infer_array, get_default_dtype
+from .autograd.tensor import Tensor, _infer_array, _wrap, get_default_dtype
 
 
 def _finish(arr, requires_grad, device):
     if device is not None:
         arr = backend.to_device(arr, device)
-    t = Tensor.__new__(Tensor)
-    t._data, t.grad, t._ctx, t._hooks, t.requires_grad = arr, None, None, None, False
+    t = _wrap(arr)
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -7,9 +7,11 @@ exactly once. After a node's backward its saved arrays are dropped unless
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..backend import get_array_module
 from . import grad_mode
-from .tensor import Tensor, _wrap
+from .tensor import _MUT, Tensor, _wrap
 
 # Set by nerve.functional: a namespace with xp-like functions that build the graph.
 graph_namespace = None
@@ -63,20 +65,75 @@ def _root_grad(t, g, create_graph):
     return g
 
 
-def _call_backward(node, g, create_graph):
+def _describe(t):
+    return f"shape {tuple(t.shape)}, {t.dtype}"
+
+
+def _modified(node, what, version):
+    name = type(node).__name__
+    return RuntimeError(
+        f"one of the tensors needed to compute gradients was modified by an in-place operation: "
+        f"{what} of {name}Backward is at version {version}, but it was changed after {name} saved "
+        f"it for backward, so its gradient would be wrong. Use the out-of-place op (y = y.mul(2) "
+        "instead of y.mul_(2), y = y + 1 instead of y += 1), or clone() the tensor before "
+        "changing it.")
+
+
+def _check_versions(node):
+    """Raise if anything ``node`` saved was written after the node was made."""
+    if node.tensor_style:
+        return  # checked per tensor when backward reads ctx.saved_tensors
+    stamp = node._stamp
+    if node._out_vc is not None and node._out_vc[1] > stamp:
+        raise _modified(node, "its output", node._out_vc[0])
+    for vc in node._out_vcs:
+        if vc[1] > stamp:
+            raise _modified(node, "an output", vc[0])
     saved = node.saved
-    if saved is None:
+    if not saved:
+        return
+    for i, s in enumerate(saved):
+        if i == node.out_index or not hasattr(s, "shape"):
+            continue
+        for k, p in enumerate(node.parents):
+            if not isinstance(p, Tensor) or p._vc is None:
+                continue
+            d = p._data
+            if s is d or (getattr(s, "base", None) is not None
+                          and get_array_module(s).may_share_memory(s, d)):
+                if p._vc[1] > stamp:
+                    raise _modified(node, f"input {k} ({_describe(p)})", p._vc[0])
+
+
+def _zeros_for(node, i, create_graph):
+    shape, dtype = node.out_meta[i]
+    z = node.xp.module.zeros(shape, dtype=dtype)
+    return _wrap(z) if create_graph else z
+
+
+def _call_backward(node, g, create_graph):
+    """Run one node's backward on its output gradient(s); one gradient per input."""
+    if node.saved is None:
         raise RuntimeError(_FREED_MSG.format(op=type(node).__name__))
+    several = node.n_out > 1
+    if several and node.materialize_grads:
+        g = [_zeros_for(node, i, create_graph) if gi is None and node.out_meta[i] is not None else gi
+             for i, gi in enumerate(g)]
+    if node.tensor_style:
+        return _call_tensor_style(node, g if several else [g], create_graph)
     if not create_graph:
-        return node.backward(g)
+        return node.backward(*g) if several else node.backward(g)
     # Differentiable pass: hand the same formula Tensors and the graph namespace.
+    saved = node.saved
     parents = node.parents
+    outs = dict(node.out_saved)
     tsaved = []
     for i, s in enumerate(saved):
         ts = None
-        if i == node.out_index:
+        if i == node.out_index or i in outs:
             ts = _wrap(s, True)
             ts._ctx = node
+            ts._oidx = outs.get(i, 0)
         else:
             for p in parents:
                 if isinstance(p, Tensor) and p._data is s:
@@ -90,13 +147,50 @@ def _call_backward(node, g, create_graph):
     node.xp = graph_namespace
     try:
         with grad_mode.enable_grad():
-            return node.backward(g)
+            return node.backward(*g) if several else node.backward(g)
     finally:
         node.saved = saved
         if own_xp is None:
             del node.xp
         else:
             node.xp = own_xp
+
+
+def _call_tensor_style(node, gs, create_graph):
+    """Backward of a PyTorch-style Function: Tensors in, Tensors out, checked."""
+    name = type(node).__name__
+    gts = [g if (g is None or isinstance(g, Tensor)) else _wrap(g) for g in gs]
+    mode = grad_mode.enable_grad() if create_graph else grad_mode.no_grad()
+    with mode:
+        res = type(node).backward(node, *gts)
+    if not isinstance(res, tuple):
+        res = (res,)
+    parents = node.parents
+    if len(res) < len(parents) or any(r is not None for r in res[len(parents):]):
+        raise RuntimeError(
+            f"{name}.backward returned {len(res)} gradient(s), but forward took {len(parents)} "
+            "input(s): return exactly one per input, None for those that need none")
+    out = []
+    for k, (r, p) in enumerate(zip(res, parents)):
+        if r is None or not isinstance(p, Tensor):
+            out.append(None)
+            continue
+        if not isinstance(r, Tensor):
+            raise TypeError(f"{name}.backward returned a {type(r).__name__} as gradient {k}; "
+                            "return Tensors (or None)")
+        if tuple(r.shape) != tuple(p.shape):
+            try:
+                np.broadcast_shapes(tuple(p.shape), tuple(r.shape))
+                ok = np.broadcast_shapes(tuple(p.shape), tuple(r.shape)) == tuple(r.shape)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise RuntimeError(
+                    f"{name}.backward returned a gradient of shape {tuple(r.shape)} for input {k}, "
+                    f"which has shape {tuple(p.shape)}; they must match")
+            r = graph_namespace.unbroadcast(r, tuple(p.shape))
+        out.append(r if create_graph else r._data)
+    return tuple(out)
 
 
 def _apply_hooks(hooks, g, create_graph):
@@ -108,81 +202,43 @@ def _apply_hooks(hooks, g, create_graph):
     return g
 
 
-def _into_leaf(p, gp, create_graph):
+def _into_leaf(p, gp, create_graph, owned):
     """Add the gradient ``gp`` into the leaf ``p.grad`` (hooks already applied).
 
     On the array path the gradient is cast to the leaf's dtype (a float32 leaf used in a
-    float64 op still gets a float32 ``.grad``), a read-only broadcast view is copied so
-    ``.grad`` stays writable, and accumulation is out of place: gradient arrays may be
-    shared between leaves, so none is ever modified.
+    float64 op still gets a float32 ``.grad``). A new ``.grad`` owns its array: a view, a
+    read-only array or one already handed to another leaf in this pass (``owned``) is
+    copied, so ``p.grad.zero_()`` can never reach another tensor. Accumulation is out of
+    place.
     """
-    pg = p.grad
+    pg = p._grad
     if create_graph:
-        p.grad = gp if pg is None else pg + gp
+        p._grad = gp if pg is None else pg + gp
         return
     pd = p._data.dtype
     if gp.dtype is not pd and gp.dtype != pd:  # identity first: dtypes are singletons
         gp = gp.astype(pd)
     if pg is None:
-        if gp.base is not None and not gp.flags.writeable:
+        if gp.base is not None or id(gp) in owned:
             gp = gp.copy()
-        p.grad = _wrap(gp)
+        owned.add(id(gp))
+        p._grad = _wrap(gp)
     elif pg._ctx is not None:
-        p.grad = pg + gp
+        p._grad = pg + gp
     else:
         pg._data = pg._data + gp
 
 
-def _backward_fast(root, retain_graph):
-    """The common case: ``loss.backward()`` on a scalar, no create_graph, no capture.
-
-    Same semantics as the general path below, with less bookkeeping per node.
-    """
-    node = root._ctx
-    grads = {node: get_array_module(root._data).ones(root._data.shape, dtype=root._data.dtype)}
-    pop = grads.pop
-    for node in _toposort((node,)):
-        g = pop(node, None)
-        if g is None:
-            continue
-        if node.hooks:
-            g = _apply_hooks(node.hooks, g, False)
-        saved = node.saved
-        if saved is None:
-            raise RuntimeError(_FREED_MSG.format(op=type(node).__name__))
-        gs = node.backward(g)
-        if type(gs) is not tuple:
-            gs = (gs,)
-        for p, gp, need in zip(node.parents, gs, node.needs_input_grad):
-            if not need or gp is None:
-                continue
-            c = p._ctx
-            if c is None:
-                if p._hooks:
-                    gp = _apply_hooks(p._hooks, gp, False)
-                _into_leaf(p, gp, False)
-            elif c in grads:
-                grads[c] = grads[c] + gp
-            else:
-                grads[c] = gp
-        if saved and not retain_graph:
-            node.saved = None
-
-
 def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, inputs=None,
                  capture=None):
-    """Backpropagate from ``roots``.
+    """Backpropagate from ``roots``: the one backward loop.
 
     With ``capture`` (a list of tensors) the gradients for those tensors are returned
-    instead of being accumulated into ``.grad`` (this is ``autograd.grad``).
+    instead of being accumulated into ``.grad`` (this is ``autograd.grad``). ``inputs``
+    limits accumulation to those leaves.
     """
     if retain_graph is None:
         retain_graph = create_graph
-    if (capture is None and inputs is None and not create_graph and len(roots) == 1
-            and grad_roots[0] is None):
-        t = roots[0]
-        if isinstance(t, Tensor) and t._ctx is not None and t._data.size == 1:
-            return _backward_fast(t, retain_graph)
     grads = {}
     root_nodes = []
     leaf_seed = []
@@ -196,16 +252,15 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
                 "requires_grad=True (or call .requires_grad_()), and make sure the forward pass "
                 "did not run under no_grad().")
         g = _root_grad(t, g, create_graph)
-        if t._ctx is None:
+        n = t._ctx
+        if n is None:
             leaf_seed.append((t, g))
         else:
-            n = t._ctx
-            grads[n] = grads[n] + g if n in grads else g
+            _add_grad(grads, n, t._oidx, g)
             root_nodes.append(n)
 
-    capture_leaf = None
-    capture_node = None
-    results = None
+    plain = capture is None and inputs is None  # accumulate into every leaf's .grad
+    capture_leaf = capture_node = results = None
     if capture is not None:
         results = [None] * len(capture)
         capture_leaf = {}
@@ -214,8 +269,10 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
             if t._ctx is None:
                 capture_leaf.setdefault(id(t), []).append(i)
             else:
-                capture_node.setdefault(t._ctx, []).append(i)
-    only = None if inputs is None else {id(t) for t in (inputs if isinstance(inputs, (list, tuple)) else [inputs])}
+                capture_node.setdefault(t._ctx, []).append((i, t._oidx))
+    only = None if inputs is None else {
+        id(t) for t in (inputs if isinstance(inputs, (list, tuple)) else [inputs])}
+    owned = set()
 
     def accumulate_leaf(p, gp):
         if p._hooks:
@@ -228,38 +285,66 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
             return
         if only is not None and id(p) not in only:
             return
-        _into_leaf(p, gp, create_graph)
+        _into_leaf(p, gp, create_graph, owned)
 
     for t, g in leaf_seed:
+        if not create_graph:
+            g = g.copy()  # never hand the caller's array to .grad
         accumulate_leaf(t, g)
 
-    order = _toposort(root_nodes) if root_nodes else ()
-    for node in order:
+    mut = _MUT[0]
+    for node in (_toposort(root_nodes) if root_nodes else ()):
         g = grads.pop(node, None)
         if g is None:
             continue
-        if node.hooks:
-            g = _apply_hooks(node.hooks, g, create_graph)
-        if capture_node is not None and node in capture_node:
-            for i in capture_node[node]:
-                results[i] = g
+        if node._stamp != mut:
+            _check_versions(node)
+        if node.n_out == 1:
+            if node.hooks:
+                g = _apply_hooks(node.hooks, g, create_graph)
+            if capture_node is not None and node in capture_node:
+                for i, _ in capture_node[node]:
+                    results[i] = g
+        else:
+            if node.out_hooks:
+                for k, hooks in node.out_hooks.items():
+                    if g[k] is not None:
+                        g[k] = _apply_hooks(hooks, g[k], create_graph)
+            if capture_node is not None and node in capture_node:
+                for i, k in capture_node[node]:
+                    results[i] = g[k]
         gs = _call_backward(node, g, create_graph)
         if type(gs) is not tuple:
             gs = (gs,)
-        needs = node.needs_input_grad
-        for p, gp, need in zip(node.parents, gs, needs):
+        for p, gp, need in zip(node.parents, gs, node.needs_input_grad):
             if not need or gp is None:
                 continue
             c = p._ctx
             if c is None:
-                accumulate_leaf(p, gp)
-            elif c in grads:
-                grads[c] = grads[c] + gp
+                if plain and not p._hooks:
+                    _into_leaf(p, gp, create_graph, owned)
+                else:
+                    accumulate_leaf(p, gp)
+            elif c.n_out == 1:
+                if c in grads:
+                    grads[c] = grads[c] + gp
+                else:
+                    grads[c] = gp
             else:
-                grads[c] = gp
+                _add_grad(grads, c, p._oidx, gp)
         if not retain_graph and node.saved:
             node.saved = None
     return results
+
+
+def _add_grad(grads, node, k, g):
+    if node.n_out == 1:
+        grads[node] = grads[node] + g if node in grads else g
+        return
+    lst = grads.get(node)
+    if lst is None:
+        lst = grads[node] = [None] * node.n_out
+    lst[k] = g if lst[k] is None else lst[k] + g
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

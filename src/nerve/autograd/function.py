@@ -16,6 +16,8 @@ backward.
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ..backend import get_array_module
@@ -26,16 +28,40 @@ _ndarray = np.ndarray
 
 
 class Function:
-    """Base class for ops. See the module docstring for the contract."""
+    """Base class for ops. See the module docstring for the contract.
+
+    Two styles share this base. The op library's (above) works on raw arrays and is the
+    fast path. PyTorch's style -- ``@staticmethod forward(ctx, *args)`` and
+    ``@staticmethod backward(ctx, *grads)`` on Tensors, with ``ctx.save_for_backward``,
+    ``ctx.saved_tensors``, ``ctx.needs_input_grad``, ``ctx.mark_dirty`` and
+    ``ctx.mark_non_differentiable`` -- is recognised by the ``staticmethod`` and runs
+    through :func:`_apply_tensor_style`. Both are called as ``MyFunction.apply(...)``.
+    """
 
     # Class-level defaults keep the per-call cost low: an instance only gets the
     # attributes its op sets.
     xp = array_namespace(np)
     saved = ()            # arrays saved for backward; None once freed
     out_index = -1        # which saved array is the op's output (for create_graph)
+    out_saved = ()        # several outputs: (saved position, output index) pairs
     parents = ()
     needs_input_grad = ()
     hooks = None          # gradient hooks registered on this node's output tensor
+    out_hooks = None      # several outputs: {output index: [hooks]}
+    n_out = 1             # how many outputs the op returns
+    out_meta = None       # several outputs: ((shape, dtype), ...) to materialise unused grads
+    materialize_grads = True
+    is_view = False       # the output is a view of the first input (reshape, slicing ...)
+    tensor_style = False  # PyTorch-style static forward/backward on Tensors
+    _stamp = 0            # the in-place clock when the node was made (see tensor._MUT)
+    _out_vc = None        # the version counter of a saved output
+    _out_vcs = ()         # several outputs: counters of the saved ones
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        fwd = inspect.getattr_static(cls, "forward", None)
+        cls.tensor_style = isinstance(fwd, staticmethod) or (
+            "setup_context" in cls.__dict__ and isinstance(cls.__dict__["setup_context"], staticmethod))
 
     def forward(ctx, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(ctx).__name__} has no forward")
@@ -44,16 +70,60 @@ class Function:
         raise NotImplementedError(
             f"{type(ctx).__name__} is not differentiable; detach() its inputs or use no_grad()")
 
-    def save_for_backward(ctx, *arrays):
-        ctx.saved = arrays
+    def save_for_backward(ctx, *values):
+        if ctx.tensor_style:
+            for v in values:
+                if v is not None and not isinstance(v, Tensor):
+                    raise TypeError(
+                        f"{type(ctx).__name__}.save_for_backward takes Tensors (or None), got "
+                        f"{type(v).__name__}; keep other values as attributes (ctx.k = k)")
+            ctx._saved_versions = tuple(None if v is None else v._version for v in values)
+        ctx.saved = values
 
     @property
     def saved_tensors(ctx):
-        return ctx.saved
+        saved = ctx.saved
+        if saved is None:
+            raise RuntimeError(_engine_freed_msg(ctx))
+        if ctx.tensor_style:
+            for i, (v, ver) in enumerate(zip(saved, ctx.__dict__.get("_saved_versions", ()))):
+                if v is not None and v._version != ver:
+                    raise RuntimeError(
+                        f"one of the tensors saved by {type(ctx).__name__} (saved tensor {i}, shape "
+                        f"{tuple(v.shape)}) was modified by an in-place operation after it was saved: "
+                        f"it is at version {v._version}; expected version {ver}. Use the out-of-place "
+                        "op, or clone() the tensor before changing it.")
+        return saved
+
+    def mark_dirty(ctx, *tensors):
+        """Tensor style: these inputs were modified in place by forward (and are returned)."""
+        ctx._dirty = tensors
+
+    def mark_non_differentiable(ctx, *tensors):
+        """Tensor style: these outputs get no gradient (indices, masks ...)."""
+        ctx._non_diff = tensors
+
+    def set_materialize_grads(ctx, value):
+        """Tensor style: pass None (instead of zeros) for outputs that got no gradient."""
+        ctx.materialize_grads = bool(value)
+
+    def name(ctx) -> str:
+        """The node's name, as in PyTorch (``MulBackward``)."""
+        return type(ctx).__name__ + "Backward"
 
     @property
-    def name(ctx) -> str:
-        return type(ctx).__name__
+    def next_functions(ctx):
+        """One ``(node, output index)`` pair per input: the node that made it, an
+        ``AccumulateGrad`` for a leaf that requires grad, or ``(None, 0)``."""
+        out = []
+        for p in ctx.parents:
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                out.append((None, 0))
+            elif p._ctx is None:
+                out.append((AccumulateGrad(p), 0))
+            else:
+                out.append((p._ctx, p._oidx))
+        return tuple(out)
 
     def __repr__(self):
         return f"<{type(self).__name__}Backward>"
@@ -62,8 +132,12 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run forward on the arrays inside ``args`` and record a node if needed.
 
-        Non-Tensor arguments (Python numbers, arrays) are constants.
+        Non-Tensor arguments (Python numbers, arrays) are constants. ``forward`` may
+        return a tuple of arrays: then ``apply`` returns a tuple of Tensors and backward
+        receives one gradient per output.
         """
+        if cls.tensor_style:
+            return _apply_tensor_style(cls, args, kwargs)
         ctx = _new(cls)
         arrays = []
         needs = []
@@ -87,14 +161,22 @@ class Function:
                 if xp is not np:
                     ctx.xp = array_namespace(xp)
         raw = out = ctx.forward(*arrays, **kwargs)
+        if type(out) is tuple:
+            return _finish_several(ctx, args, out, record)
         if type(out) is not _ndarray:
             out = ctx.xp.asarray(out)  # NumPy returns scalars for 0-d results
         t = _new(Tensor)
         t._data = out
-        t.grad = None
+        t._grad = None
         t._hooks = None
+        t._vc = None
+        t._base = None
+        t._oidx = 0
+        if cls.is_view:
+            _maybe_view(t, args[0], arrays[0])
         if record:
             ctx.parents = args
+            ctx._stamp = _MUT[0]
             saved = ctx.saved
             if saved:
                 for i, s in enumerate(saved):
@@ -102,6 +184,7 @@ class Function:
                         ctx.out_index = i
                         if raw is not out:
                             ctx.saved = saved[:i] + (out,) + saved[i + 1:]
+                        ctx._out_vc = _counter(t)
                         break
             t.requires_grad = True
             t._ctx = ctx
@@ -114,13 +197,149 @@ class Function:
 _new = object.__new__
 
 
+def _engine_freed_msg(ctx):
+    return (f"the tensors saved by {type(ctx).__name__} were freed after the first backward; pass "
+            "retain_graph=True to the first backward() if you need to backpropagate twice")
+
+
+def _maybe_view(t, src, arr):
+    """If the op's output really is a view of its first input's storage, alias them."""
+    out = t._data
+    if not isinstance(src, Tensor):
+        return
+    if out is arr or (out.base is not None and out.base is (arr if arr.base is None else arr.base)):
+        _link_view(t, src)
+
+
+def _finish_several(ctx, args, outs, record):
+    """Wrap the arrays of a several-output op; one node, one output index per Tensor."""
+    xp = ctx.xp
+    outs = tuple(o if type(o) is _ndarray else xp.asarray(o) for o in outs)
+    n = len(outs)
+    ctx.n_out = n
+    tensors = []
+    for i, o in enumerate(outs):
+        t = _wrap(o)
+        t._oidx = i
+        if ctx.is_view:
+            _maybe_view(t, args[0], args[0]._data if isinstance(args[0], Tensor) else args[0])
+        if record and o.dtype.kind in "fc":
+            t.requires_grad = True
+            t._ctx = ctx
+        tensors.append(t)
+    if record:
+        ctx.parents = args
+        ctx._stamp = _MUT[0]
+        ctx.out_meta = tuple((o.shape, o.dtype) for o in outs)
+        saved = ctx.saved
+        if saved:
+            pairs = []
+            for i, s in enumerate(saved):
+                for k, o in enumerate(outs):
+                    if s is o:
+                        pairs.append((i, k))
+                        break
+            if pairs:
+                ctx.out_saved = tuple(pairs)
+                ctx._out_vcs = tuple(_counter(tensors[k]) for _, k in pairs)
+    return tuple(tensors)
+
+
+class AccumulateGrad:
+    """The node ``next_functions`` shows for a leaf: it adds into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+
+def _apply_tensor_style(cls, args, kwargs):
+    """``apply`` for a PyTorch-style Function: forward on Tensors under no_grad."""
+    ctx = _new(cls)
+    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    record = grad_mode._enabled and any(needs)
+    ctx.needs_input_grad = needs
+    with grad_mode.no_grad():
+        if "setup_context" in cls.__dict__ or _has_setup_context(cls):
+            out = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args, **kwargs)
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    dirty = ctx.__dict__.get("_dirty", ())
+    non_diff = ctx.__dict__.get("_non_diff", ())
+    results = []
+    parents = list(args)
+    for i, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            results.append(o)
+            continue
+        if any(o is d for d in dirty):
+            _bump(o)
+            if record and o._ctx is None and o.requires_grad:
+                raise RuntimeError(
+                    f"{cls.__name__}: a leaf tensor that requires grad was modified in place "
+                    "(mark_dirty); clone() it before calling the function")
+            if record:  # the input's old history becomes the node's parent (a rebase)
+                old = _wrap(o._data, o.requires_grad)
+                old._ctx, old._oidx = o._ctx, o._oidx
+                parents = [old if a is o else a for a in parents]
+            t = o
+        elif any(o is a for a in args):
+            t = _wrap(o._data)  # returning an input unchanged: a new tensor, same storage
+            _link_view(t, o)
+        else:
+            t = o
+        t._oidx = i
+        if record and not any(o is d for d in non_diff) and t._data.dtype.kind in "fc":
+            t._ctx = ctx
+            t.requires_grad = True
+        elif t._ctx is None:
+            t.requires_grad = False
+        results.append(t)
+    if record:
+        ctx.parents = tuple(parents)
+        ctx._stamp = _MUT[0]
+        ctx.n_out = len(outs)
+        ctx.out_meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None
+                             for o in outs)
+    return results[0] if single else tuple(results)
+
+
+def _has_setup_context(cls):
+    for k in cls.__mro__:
+        if k is Function:
+            return False
+        if "setup_context" in k.__dict__:
+            return True
+    return False
+
+
 class _NoGrads:
     """needs_input_grad for a node that records nothing: every entry is False."""
 
     def __getitem__(self, i):
         return False
 
+    def __iter__(self):
+        return iter(())
+
 
 _NO_GRADS = _NoGrads()
 
-from .tensor import Tensor  # noqa: E402  (Tensor needs Function defined first)
+from .tensor import _MUT, Tensor, _bump, _counter, _link_view, _wrap  # noqa: E402

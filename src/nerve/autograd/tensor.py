@@ -69,6 +69,12 @@ class Tensor:
         requires_grad: record operations so ``backward()`` can fill ``.grad``.
         device: ``'cpu'`` (default) or ``'cuda'``.
 
+    Storage and versions (PyTorch's rules): a tensor's array is its storage. Views
+    (``x[0]``, ``x.view(...)``, ``x.t()``, ``x.detach()``, ``x.data``) share the storage
+    and one version counter with their base; every in-place op (``add_``, ``x[i] = v``,
+    ``x -= y`` ...) bumps that counter, and backward refuses to use a saved tensor whose
+    storage changed after it was saved, naming the op.
+
     Example:
         >>> import nerve as nv
         >>> x = nv.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
@@ -79,21 +85,90 @@ class Tensor:
         [[2.0, 4.0, 6.0], [8.0, 10.0, 12.0]]
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_hooks", "__weakref__")
+    # _data: the array. _grad: the accumulated gradient (a Tensor). _ctx: the node that
+    # made it (None for a leaf) and _oidx which of that node's outputs it is. _vc: the
+    # storage's version counter [version, last-write stamp], shared by every alias, made on
+    # first need. _base: the tensor whose storage this one views (None if it owns it).
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_hooks", "_vc", "_base", "_oidx",
+                 "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to our reflected operators (np.float32(2) * t)
     __array_priority__ = 1000
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
-        arr = _infer_array(data, dtype)
+        if isinstance(data, Tensor):
+            arr = _infer_array(data._data, dtype)
+            if arr is data._data:
+                arr = arr.copy()  # nv.tensor(t) copies, as torch.tensor(t) does
+        else:
+            arr = _infer_array(data, dtype)
         if device is not None:
             arr = backend.to_device(arr, device)
         self._data = arr
-        self.grad = None
+        self._grad = None
         self._ctx = None
         self._hooks = None
+        self._vc = None
+        self._base = None
+        self._oidx = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+
+    # ------------------------------------------------------------- data and grad
+    @property
+    def data(self):
+        """A tensor sharing this one's storage (and version counter), cut out of the graph.
+
+        ``p.data -= lr * p.grad`` and ``p.data.sub_(...)`` update ``p`` in place without
+        recording anything. Assigning ``t.data = other`` swaps the storage.
+        """
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        if isinstance(value, Tensor):
+            value = value._data
+        elif not (hasattr(value, "shape") and hasattr(value, "dtype")):
+            raise TypeError(f"tensor.data must be set to a Tensor or an array, got {type(value).__name__}")
+        self._data = value
+        self._vc = None  # new storage: a fresh version history
+
+    @property
+    def grad(self):
+        """The gradient accumulated by ``backward()`` (a Tensor), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad must be a Tensor or None, got {type(value).__name__}; "
+                    "wrap arrays with nv.tensor(...) first, or set .grad = None to clear it")
+            if tuple(value._data.shape) != tuple(self._data.shape):
+                raise RuntimeError(
+                    f"assigned grad has shape {tuple(value._data.shape)}, but the tensor has shape "
+                    f"{tuple(self._data.shape)}; they must match")
+            if value._data.dtype.kind not in "fc" and self._data.dtype.kind in "fc":
+                raise TypeError(f"assigned grad has dtype {value._data.dtype}, but the tensor's is "
+                                f"{self._data.dtype}; gradients must be floating point")
+            if backend.device_of(value._data) != backend.device_of(self._data):
+                raise RuntimeError(
+                    f"assigned grad is on {backend.device_of(value._data)} but the tensor is on "
+                    f"{backend.device_of(self._data)}; move it with .to(...) first")
+        self._grad = value
+
+    @property
+    def _version(self):
+        """How many in-place writes this tensor's storage has seen."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        if dtype is not None and arr.dtype != dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
 
     # ------------------------------------------------------------------ basics
     @property
@@ -239,31 +314,17 @@ class Tensor:
         return self
 
     def detach(self):
-        """A tensor sharing this data, cut out of the graph (no grad)."""
-        t = Tensor.__new__(Tensor)
-        t._data = self._data
-        t.grad = None
-        t._ctx = None
-        t._hooks = None
-        t.requires_grad = False
+        """A tensor sharing this storage and its version counter, cut out of the graph."""
+        t = _wrap(self._data)
+        t._vc = _counter(self)
         return t
 
     def detach_(self):
+        if self._base is not None and self._base.requires_grad:
+            raise RuntimeError("detach_() on a view of a tensor that requires grad is not allowed; "
+                               "use .detach() (out of place) instead")
         self._ctx = None
         self.requires_grad = False
-        return self
-
-    def zero_(self):
-        """Fill with zeros in place (outside the graph)."""
-        self._data[...] = 0
-        return self
-
-    def fill_(self, value):
-        self._data[...] = value
-        return self
-
-    def copy_(self, other):
-        self._data[...] = other.data if isinstance(other, Tensor) else other
         return self
 
     def clone(self):
@@ -278,10 +339,16 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
-        if self._ctx is not None:
-            if self._ctx.hooks is None:
-                self._ctx.hooks = []
-            hooks = self._ctx.hooks
+        ctx = self._ctx
+        if ctx is not None:
+            if ctx.n_out > 1:  # several outputs: hooks are kept per output
+                if ctx.out_hooks is None:
+                    ctx.out_hooks = {}
+                hooks = ctx.out_hooks.setdefault(self._oidx, [])
+            else:
+                if ctx.hooks is None:
+                    ctx.hooks = []
+                hooks = ctx.hooks
         else:
             if self._hooks is None:
                 self._hooks = []
@@ -295,7 +362,7 @@ class Tensor:
             return
 
         def _keep(g, t=self):
-            t.grad = g if t.grad is None else t.grad + g
+            t._grad = g if t._grad is None else t._grad + g
 
         self.register_hook(_keep)
 
@@ -336,10 +403,121 @@ class _HookHandle:
 
 def _wrap(data, requires_grad=False):
     """Build a Tensor around an array with no checks (internal fast path)."""
-    t = Tensor.__new__(Tensor)
+    t = _new(Tensor)
     t._data = data
-    t.grad = None
+    t._grad = None
     t._ctx = None
     t._hooks = None
+    t._vc = None
+    t._base = None
+    t._oidx = 0
     t.requires_grad = requires_grad
     return t
+
+
+_new = object.__new__
+
+# ------------------------------------------------------------------ versions and in-place
+# _MUT[0] is a clock that ticks on every in-place write anywhere. Each graph node records
+# the clock when it was made (node._stamp); each storage's counter records the clock of its
+# last write. A saved tensor written after its node was made has a later stamp: backward
+# then refuses it. With no in-place writes at all the check is one comparison per node.
+_MUT = [0]
+
+
+def _counter(t):
+    """The version counter of ``t``'s storage, made on first need (shared by its aliases)."""
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0, 0]
+    return vc
+
+
+def _bump(t):
+    """Record one in-place write to ``t``'s storage."""
+    _MUT[0] += 1
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0, 0]
+    vc[0] += 1
+    vc[1] = _MUT[0]
+
+
+def _link_view(view, base):
+    """Make ``view`` an alias of ``base``'s storage: same counter, same root base."""
+    view._vc = _counter(base)
+    view._base = base._base if base._base is not None else base
+
+
+def _op_name(fn):
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _inplace(t, name, fn, *args):
+    """Run the in-place op ``name`` on ``t``: its new value is ``fn(t, *args)``.
+
+    ``fn`` is the out-of-place op (differentiable). Without graph recording the result is
+    written into ``t``'s storage. With recording, ``t`` also takes the op's node as its
+    history (PyTorch's rebase), so gradients flow through the in-place op; if the node
+    saved ``t``'s old values, it gets a private copy of them first.
+    """
+    from . import grad_mode  # noqa: PLC0415
+
+    record = grad_mode._enabled and (t.requires_grad or any(
+        isinstance(a, Tensor) and a.requires_grad for a in args))
+    if record:
+        if t._ctx is None and t.requires_grad:
+            raise RuntimeError(
+                f"{name}: a leaf tensor that requires grad (shape {tuple(t.shape)}) cannot be "
+                "changed in place while gradients are recorded, or its gradient would be wrong. "
+                "Update parameters inside `with nv.no_grad():`, or use the out-of-place op "
+                f"(x = x.{name.rstrip('_')}(...)).")
+        if t._base is not None:
+            raise RuntimeError(
+                f"{name}: this tensor is a view of another tensor (shape "
+                f"{tuple(t._base.shape)}), and writing through a view while recording gradients "
+                "is not supported; write into the base with indexing (base[idx] = value), or "
+                "use out-of-place ops")
+        arr = t._data
+        old = _wrap(arr, t.requires_grad)
+        old._ctx, old._oidx, old._vc = t._ctx, t._oidx, t._vc
+        res = fn(old, *args)
+        _check_inplace_result(t, res, name)
+        node = res._ctx
+        if node is not None and node.saved:
+            saved = node.saved
+            if any(s is arr for s in saved):  # the node needs the values we are about to overwrite
+                cp = arr.copy()
+                old._data = cp
+                old._vc = None
+                node.saved = tuple(cp if s is arr else s for s in saved)
+        _bump(t)
+        arr[...] = res._data
+        if node is not None:
+            if node.out_index >= 0:  # the node keeps t's storage as its output from now on
+                saved = list(node.saved)
+                saved[node.out_index] = arr
+                node.saved = tuple(saved)
+                node._out_vc = t._vc
+            t._ctx, t._oidx = node, res._oidx
+            t.requires_grad = True
+        return t
+    res = fn(t, *args)
+    _check_inplace_result(t, res, name)
+    _bump(t)
+    t._data[...] = res._data
+    return t
+
+
+def _check_inplace_result(t, res, name):
+    if tuple(res._data.shape) != tuple(t._data.shape):
+        raise RuntimeError(
+            f"{name}: the result has shape {tuple(res._data.shape)} but the tensor written into has "
+            f"shape {tuple(t._data.shape)}; an in-place op cannot change a tensor's shape "
+            "(the other operand may only broadcast to it)")
+    rd, td = res._data.dtype, t._data.dtype
+    if rd != td and not np.can_cast(rd, td, "same_kind"):
+        raise RuntimeError(
+            f"{name}: the result has dtype {rd}, which cannot be stored in this tensor of dtype {td} "
+            f"without losing information; convert first (x = x.to({rd.name})) or use the "
+            "out-of-place op")

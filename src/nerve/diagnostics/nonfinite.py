@@ -69,7 +69,7 @@ def inspect_output(name, module, args, out):
     ctx = getattr(out, "grad_fn", None)
     bad = [n for n, p in module.named_parameters(recurse=False) if not np.isfinite(p._data).all()]
     return NonFinite(module=name, kind=type(module).__name__,
-                     op=getattr(ctx, "name", None) if ctx is not None else None,
+                     op=type(ctx).__name__ if ctx is not None else None,
                      nan=int(np.count_nonzero(np.isnan(o))), inf=int(np.count_nonzero(np.isinf(o))),
                      input_min=lo, input_max=hi,
                      input_finite=bool(x.dtype.kind != "f" or np.isfinite(x).all()),

@@ -27,6 +27,8 @@ def _shape_arg(shape):
 
 
 class Reshape(Function):
+    is_view = True
+
     def forward(ctx, x, shape):
         ctx.shape = x.shape
         try:
@@ -41,6 +43,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    is_view = True
+
     def forward(ctx, x, axes):
         ctx.axes = axes
         return x.transpose(axes)
@@ -51,6 +55,8 @@ class Permute(Function):
 
 
 class BroadcastTo(Function):
+    is_view = True
+
     def forward(ctx, x, shape):
         ctx.shape = x.shape
         try:
@@ -154,6 +160,8 @@ class IndexAddTo(Function):
 
 
 class GetItem(Function):
+    is_view = True
+
     def forward(ctx, x, idx):
         ctx.shape, ctx.idx = x.shape, idx
         return x[idx]
@@ -551,6 +559,28 @@ def _slice_along(x, axis, start, stop):
     return GetItem.apply(x, (slice(None),) * axis + (slice(start, stop),))
 
 
+class Split(Function):
+    """Cut ``x`` along ``axis`` into views, one op with several outputs.
+
+    ``bounds`` lists each piece's (start, stop); with ``drop`` the axis is indexed away
+    (``unbind``). Backward joins the pieces' gradients with one concatenate (or stack),
+    zeros standing in for pieces that got none.
+    """
+    is_view = True
+
+    def forward(ctx, x, axis, bounds, drop):
+        ctx.axis, ctx.drop = axis, drop
+        pre = (slice(None),) * axis
+        if drop:
+            return tuple(x[pre + (i,)] for i in range(x.shape[axis]))
+        return tuple(x[pre + (slice(a, b),)] for a, b in bounds)
+
+    def backward(ctx, *grads):
+        if ctx.drop:
+            return ctx.xp.stack(grads, axis=ctx.axis), None, None, None
+        return ctx.xp.concatenate(grads, axis=ctx.axis), None, None, None
+
+
 def split(x, split_size_or_sections, dim=0):
     """Split into pieces along ``dim``: of size ``split_size_or_sections`` each (the last
     may be smaller), or of the listed sizes, which must add up to the dimension's size.
@@ -583,7 +613,9 @@ def split(x, split_size_or_sections, dim=0):
                 "non-negative and add up to it")
         ends = np.cumsum(sizes).tolist()
         bounds = list(zip([0] + ends[:-1], ends))
-    return tuple(_slice_along(x, axis, a, b) for a, b in bounds)
+    if len(bounds) == 1:
+        return (_slice_along(x, axis, *bounds[0]),)
+    return Split.apply(x, axis, tuple(bounds), False)
 
 
 def chunk(x, chunks, dim=0):
@@ -618,8 +650,11 @@ def unbind(x, dim=0):
     if x.ndim == 0:
         raise RuntimeError("unbind: cannot unbind a 0-d tensor; it has no dimension")
     axis = normalize_dim(dim, x.ndim, "unbind")
-    pre = (slice(None),) * axis
-    return tuple(GetItem.apply(x, pre + (i,)) for i in range(x.shape[axis]))
+    if x.shape[axis] == 0:
+        return ()
+    if x.shape[axis] == 1:
+        return (GetItem.apply(x, (slice(None),) * axis + (0,)),)
+    return Split.apply(x, axis, (), True)
 
 
 def narrow(x, dim, start, length):

@@ -33,9 +33,14 @@ class Parameter(Tensor):
         if requires_grad:
             _check_grad_dtype(arr, "this parameter")
         self._data = arr
-        self.grad = None
+        self._grad = None
         self._ctx = None
         self._hooks = None
+        self._vc = data._vc if isinstance(data, Tensor) else None
+        if isinstance(data, Tensor) and self._vc is None:
+            self._vc = data._vc = [0, 0]  # the parameter shares the tensor's storage
+        self._base = None
+        self._oidx = 0
         self.requires_grad = bool(requires_grad)
 
     def __repr__(self):

@@ -1,0 +1,288 @@
+"""Writing into tensors: the in-place methods (``add_``, ``x[i] = v``, ``x -= y`` ...) and
+the write ops they need (fill, copy, index_put, scatter, index_fill).
+
+Every in-place method goes through :func:`nerve.autograd.tensor._inplace`, which applies
+PyTorch's rules: the storage's version counter is bumped (so backward refuses a saved
+value that changed), a leaf that requires grad cannot be changed while gradients are
+recorded, and a non-leaf takes the op into its history, so gradients stay exact::
+
+    with nv.no_grad():
+        w -= lr * w.grad          # a real update of w's storage
+    h = x.exp()
+    h[0] = 0.0                    # differentiable: d/dx of h[1:] still flows
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor, _bump, _inplace
+from ..backend import get_array_module
+from ..random import default_generator
+from ._errors import fmt_shape
+from ._util import normalize_dim
+from .activation import relu, sigmoid, tanh
+from .elementwise import (abs, add, clamp, cos, div, exp, log, log1p, mul, neg, pow,  # noqa: A004
+                          reciprocal, sin, sqrt, square, sub)
+from .shape import _index_data, masked_fill
+
+__all__ = ["fill", "index_put", "scatter", "index_fill"]
+
+
+# ------------------------------------------------------------------------ write ops
+class Fill(Function):
+    """``x`` replaced by a constant: no gradient reaches ``x``."""
+
+    def forward(ctx, x, value):
+        return ctx.xp.full(x.shape, value, dtype=x.dtype)
+
+    def backward(ctx, grad):
+        return grad * 0, None
+
+
+class CopyFrom(Function):
+    """``src`` broadcast to ``x``'s shape and cast to its dtype (``x.copy_(src)``)."""
+
+    def forward(ctx, x, src):
+        ctx.shape = getattr(src, "shape", ())
+        return ctx.xp.broadcast_to(ctx.xp.asarray(src, dtype=x.dtype), x.shape).copy()
+
+    def backward(ctx, grad):
+        n = ctx.needs_input_grad
+        return (grad * 0 if n[0] else None,
+                ctx.xp.unbroadcast(grad, ctx.shape) if n[1] else None)
+
+
+class IndexPut(Function):
+    """``x`` with ``x[idx] = v`` (basic or advanced index, ``v`` broadcast to the slot).
+
+    With repeated advanced indices the last write wins, as in NumPy and PyTorch.
+    """
+
+    def forward(ctx, x, v, idx):
+        ctx.idx, ctx.vshape, ctx.m = idx, getattr(v, "shape", ()), ctx.xp.module
+        out = x.copy()
+        out[idx] = v
+        return out
+
+    def backward(ctx, grad):
+        n = ctx.needs_input_grad
+        gx = gv = None
+        if n[0]:
+            keep = ctx.m.ones(grad.shape, dtype=grad.dtype)
+            keep[ctx.idx] = 0  # the overwritten positions pass no gradient back to x
+            gx = grad * keep
+        if n[1]:
+            gv = ctx.xp.unbroadcast(grad[ctx.idx], ctx.vshape)
+        return gx, gv, None
+
+
+class Scatter(Function):
+    """``x`` with ``src`` written at ``index`` along ``axis`` (PyTorch's ``scatter``)."""
+
+    def forward(ctx, x, src, axis, index):
+        ctx.axis, ctx.index, ctx.m = axis, index, ctx.xp.module
+        ctx.scalar = not hasattr(src, "shape") or src.ndim == 0
+        out = x.copy()
+        vals = ctx.m.broadcast_to(src, index.shape) if ctx.scalar else _crop(src, index.shape)
+        ctx.m.put_along_axis(out, index, vals, ctx.axis)
+        return out
+
+    def backward(ctx, grad):
+        n = ctx.needs_input_grad
+        gx = gs = None
+        if n[0]:
+            keep = ctx.m.ones(grad.shape, dtype=grad.dtype)
+            ctx.m.put_along_axis(keep, ctx.index, 0, ctx.axis)
+            gx = grad * keep
+        if n[1]:
+            g = ctx.xp.take_along_axis(grad, ctx.index, axis=ctx.axis)
+            gs = g.sum() if ctx.scalar else g
+        return gx, gs, None, None
+
+
+def _crop(src, shape):
+    """The leading ``shape`` block of ``src`` (scatter reads only that much of src)."""
+    return src[tuple(slice(0, s) for s in shape)]
+
+
+def fill(x, value):
+    """A tensor of ``x``'s shape and dtype filled with ``value`` (out of place)."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"fill: value must be a number or a 0-d tensor, got shape "
+                               f"{fmt_shape(value.shape)}")
+        return CopyFrom.apply(x, value)
+    return Fill.apply(x, value)
+
+
+def index_put(x, idx, value):
+    """``x`` with ``x[idx] = value`` as a new tensor; gradients reach both."""
+    idx = _index_data(idx)
+    if isinstance(value, Tensor) and value.dtype != x.dtype:
+        value = value.to(dtype=x.dtype)
+    try:
+        return IndexPut.apply(x, value, idx)
+    except (ValueError, IndexError) as e:
+        raise RuntimeError(f"x[idx] = value on a tensor of shape {fmt_shape(x.shape)}: {e}") from None
+
+
+def scatter(x, dim, index, src=None, value=None):
+    """``x`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``.
+
+    For 2-D, ``out[index[i][j]][j] = src[i][j]`` with ``dim=0``. ``index`` has x's
+    number of dimensions and may be smaller than x and src elsewhere.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.zeros(2, 3).scatter(1, nv.tensor([[2], [0]]), 5.0).tolist()
+        [[0.0, 0.0, 5.0], [5.0, 0.0, 0.0]]
+    """
+    if src is None and value is None:
+        raise TypeError("scatter: give src (a tensor) or value (a number)")
+    if src is not None and not isinstance(src, Tensor):
+        value, src = src, None
+    axis = normalize_dim(dim, x.ndim, "scatter")
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"scatter: index must be an integer tensor, got dtype {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"scatter: index has {idx.ndim} dimensions but the tensor has {x.ndim}; "
+                           "they must match")
+    n = x.shape[axis]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"scatter: index values must lie in [-{n}, {n}) along dim {dim}, "
+                         f"got {int(idx.min())}..{int(idx.max())}")
+    idx = np.where(idx < 0, idx + n, idx) if idx.size and idx.min() < 0 else idx
+    if src is not None:
+        if src.dtype != x.dtype:
+            src = src.to(dtype=x.dtype)
+        return Scatter.apply(x, src, axis, idx)
+    return Scatter.apply(x, x.dtype.type(value), axis, idx)
+
+
+def index_fill(x, dim, index, value):
+    """``x`` with every slice ``index`` along ``dim`` set to ``value``."""
+    axis = normalize_dim(dim, x.ndim, "index_fill")
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu" or idx.ndim > 1:
+        raise TypeError(f"index_fill: index must be a 0-d or 1-D integer tensor, got dtype "
+                        f"{idx.dtype} and shape {fmt_shape(idx.shape)}")
+    return index_put(x, (slice(None),) * axis + (idx.reshape(-1),), value)
+
+
+# --------------------------------------------------------------- the in-place methods
+def _method(name, fn):
+    def method(self, *args, **kwargs):
+        return _inplace(self, name, lambda t, *a: fn(t, *a, **kwargs), *args)
+
+    method.__name__ = name
+    method.__doc__ = f"In place: ``x.{name}(...)`` writes ``x.{name.rstrip('_')}(...)`` into x."
+    return method
+
+
+def _random_fill(name, draw):
+    def method(self, *args, generator=None, **kwargs):
+        if self._ctx is None and self.requires_grad and grad_mode._enabled:
+            raise RuntimeError(f"{name}: a leaf tensor that requires grad cannot be changed in place "
+                               "while gradients are recorded; use `with nv.no_grad():`")
+        if self.dtype.kind != "f":
+            raise TypeError(f"{name}: needs a floating-point tensor, got dtype {self.dtype}")
+        g = generator or default_generator()
+        vals = draw(g, self.shape, *args, **kwargs)
+        xp = get_array_module(self._data)
+        _bump(self)
+        self._data[...] = xp.asarray(vals, dtype=self.dtype)
+        if self._ctx is not None:  # a non-leaf now holds constants
+            self._ctx, self.requires_grad = None, False
+        return self
+
+    method.__name__ = name
+    return method
+
+
+def _uniform(g, shape, a=0.0, b=1.0, **_):
+    return g.uniform(a, b, size=shape)
+
+
+def _normal(g, shape, mean=0.0, std=1.0, **_):
+    return g.normal(mean, std, size=shape)
+
+
+def _setitem(self, idx, value):
+    if not grad_mode._enabled or not (self.requires_grad or (
+            isinstance(value, Tensor) and value.requires_grad)):
+        try:  # nothing to record: write straight into the storage
+            self._data[_index_data(idx)] = value._data if isinstance(value, Tensor) else value
+        except (ValueError, IndexError) as e:
+            raise RuntimeError(
+                f"x[idx] = value on a tensor of shape {fmt_shape(self.shape)}: {e}") from None
+        _bump(self)
+        return
+    _inplace(self, "__setitem__", lambda t, v: index_put(t, idx, v), value)
+
+
+def _iop(fn, name):
+    def method(self, other):
+        return _inplace(self, name, fn, other)
+
+    method.__name__ = name
+    return method
+
+
+def _div(x, y, rounding_mode=None):
+    if rounding_mode is not None:
+        raise ValueError(f"div_: rounding_mode={rounding_mode!r} is not supported; divide and "
+                         "round explicitly")
+    return div(x, y)
+
+
+def _clamp_min(x, m):
+    return clamp(x, min=m)
+
+
+def _clamp_max(x, m):
+    return clamp(x, max=m)
+
+
+def _addcmul(x, t1, t2, value=1):
+    return x + value * t1 * t2
+
+
+def _addcdiv(x, t1, t2, value=1):
+    return x + value * t1 / t2
+
+
+def _lerp(x, end, weight):
+    return x + weight * (end - x)
+
+
+def _zero(x):
+    return Fill.apply(x, 0)
+
+
+TENSOR_METHODS = {
+    "add_": _method("add_", add), "sub_": _method("sub_", sub), "mul_": _method("mul_", mul),
+    "div_": _method("div_", _div), "pow_": _method("pow_", pow),
+    "clamp_": _method("clamp_", clamp), "clip_": _method("clip_", clamp),
+    "clamp_min_": _method("clamp_min_", _clamp_min), "clamp_max_": _method("clamp_max_", _clamp_max),
+    "exp_": _method("exp_", exp), "log_": _method("log_", log), "log1p_": _method("log1p_", log1p),
+    "neg_": _method("neg_", neg), "abs_": _method("abs_", abs), "sqrt_": _method("sqrt_", sqrt),
+    "square_": _method("square_", square), "reciprocal_": _method("reciprocal_", reciprocal),
+    "sin_": _method("sin_", sin), "cos_": _method("cos_", cos),
+    "sigmoid_": _method("sigmoid_", sigmoid), "tanh_": _method("tanh_", tanh),
+    "relu_": _method("relu_", relu),
+    "addcmul_": _method("addcmul_", _addcmul), "addcdiv_": _method("addcdiv_", _addcdiv),
+    "lerp_": _method("lerp_", _lerp),
+    "zero_": _method("zero_", _zero), "fill_": _method("fill_", fill),
+    "copy_": _method("copy_", lambda x, src: CopyFrom.apply(x, src)),
+    "masked_fill_": _method("masked_fill_", masked_fill),
+    "index_fill_": _method("index_fill_", index_fill),
+    "scatter_": _method("scatter_", scatter),
+    "uniform_": _random_fill("uniform_", _uniform), "normal_": _random_fill("normal_", _normal),
+    "__iadd__": _iop(add, "__iadd__"), "__isub__": _iop(sub, "__isub__"),
+    "__imul__": _iop(mul, "__imul__"), "__itruediv__": _iop(div, "__itruediv__"),
+    "__setitem__": _setitem,
+    "fill": fill, "scatter": scatter, "index_fill": index_fill, "index_put": index_put,
+}
