@@ -122,6 +122,6 @@ def test_to_device_op_moves_arrays_and_backpropagates_on_cpu():
     # the op itself (not the no-op shortcut in Tensor.to): forward and backward stay arrays
     x = nv.tensor([1.0, 2.0], requires_grad=True)
     y = nv.functional.to_device(x, "cpu")
-    assert isinstance(y.data, np.ndarray) and y.requires_grad
+    assert isinstance(y._data, np.ndarray) and y.requires_grad
     (y * 3).sum().backward()
     assert x.grad.tolist() == [3.0, 3.0]

@@ -273,7 +273,72 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     only = None if inputs is None else {
         id(t) for t in (inputs if isinstance(inputs, (list, tuple)) else [inputs])}
     owned = set()
+    if plain and not leaf_seed:
+        accumulate_leaf = None  # every leaf goes straight to _into_leaf below
+    else:
+        accumulate_leaf = _leaf_accumulator(capture_leaf, results, only, create_graph, owned)
+    for t, g in leaf_seed:
+        if not create_graph:
+            g = g.copy()  # never hand the caller's array to .grad
+        accumulate_leaf(t, g)
 
+    mut = _MUT[0]
+
+    for node in (_toposort(root_nodes) if root_nodes else ()):
+        g = grads.pop(node, None)
+        if g is None:
+            continue
+        if node._stamp != mut:
+            _check_versions(node)
+        if node.n_out == 1:
+            if node.hooks:
+                g = _apply_hooks(node.hooks, g, create_graph)
+            if capture_node is not None and node in capture_node:
+                for i, _ in capture_node[node]:
+                    results[i] = g
+            if create_graph or node.tensor_style:
+                gs = _call_backward(node, g, create_graph)
+            elif node.saved is None:
+                raise RuntimeError(_FREED_MSG.format(op=type(node).__name__))
+            else:  # the common case, inline: one output, arrays in and out
+                gs = node.backward(g)
+        else:
+            if node.out_hooks:
+                for k, hooks in node.out_hooks.items():
+                    if g[k] is not None:
+                        g[k] = _apply_hooks(hooks, g[k], create_graph)
+            if capture_node is not None and node in capture_node:
+                for i, k in capture_node[node]:
+                    results[i] = g[k]
+            gs = _call_backward(node, g, create_graph)
+        if type(gs) is not tuple:
+            gs = (gs,)
+        for p, gp, need in zip(node.parents, gs, node.needs_input_grad):
+            if not need or gp is None:
+                continue
+            c = p._ctx
+            if c is None:
+                if plain and not p._hooks:
+                    _into_leaf(p, gp, create_graph, owned)
+                else:
+                    if accumulate_leaf is None:
+                        accumulate_leaf = _leaf_accumulator(capture_leaf, results, only,
+                                                            create_graph, owned)
+                    accumulate_leaf(p, gp)
+            elif c.n_out == 1:
+                if c in grads:
+                    grads[c] = grads[c] + gp
+                else:
+                    grads[c] = gp
+            else:
+                _add_grad(grads, c, p._oidx, gp)
+        if not retain_graph and node.saved:
+            node.saved = None
+    return results
+
+
+def _leaf_accumulator(capture_leaf, results, only, create_graph, owned):
+    """Where a leaf's gradient goes when hooks, autograd.grad or ``inputs`` are involved."""
     def accumulate_leaf(p, gp):
         if p._hooks:
             gp = _apply_hooks(p._hooks, gp, create_graph)
@@ -287,54 +352,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
             return
         _into_leaf(p, gp, create_graph, owned)
 
-    for t, g in leaf_seed:
-        if not create_graph:
-            g = g.copy()  # never hand the caller's array to .grad
-        accumulate_leaf(t, g)
-
-    mut = _MUT[0]
-    for node in (_toposort(root_nodes) if root_nodes else ()):
-        g = grads.pop(node, None)
-        if g is None:
-            continue
-        if node._stamp != mut:
-            _check_versions(node)
-        if node.n_out == 1:
-            if node.hooks:
-                g = _apply_hooks(node.hooks, g, create_graph)
-            if capture_node is not None and node in capture_node:
-                for i, _ in capture_node[node]:
-                    results[i] = g
-        else:
-            if node.out_hooks:
-                for k, hooks in node.out_hooks.items():
-                    if g[k] is not None:
-                        g[k] = _apply_hooks(hooks, g[k], create_graph)
-            if capture_node is not None and node in capture_node:
-                for i, k in capture_node[node]:
-                    results[i] = g[k]
-        gs = _call_backward(node, g, create_graph)
-        if type(gs) is not tuple:
-            gs = (gs,)
-        for p, gp, need in zip(node.parents, gs, node.needs_input_grad):
-            if not need or gp is None:
-                continue
-            c = p._ctx
-            if c is None:
-                if plain and not p._hooks:
-                    _into_leaf(p, gp, create_graph, owned)
-                else:
-                    accumulate_leaf(p, gp)
-            elif c.n_out == 1:
-                if c in grads:
-                    grads[c] = grads[c] + gp
-                else:
-                    grads[c] = gp
-            else:
-                _add_grad(grads, c, p._oidx, gp)
-        if not retain_graph and node.saved:
-            node.saved = None
-    return results
+    return accumulate_leaf
 
 
 def _add_grad(grads, node, k, g):

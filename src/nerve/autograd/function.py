@@ -62,6 +62,11 @@ class Function:
         fwd = inspect.getattr_static(cls, "forward", None)
         cls.tensor_style = isinstance(fwd, staticmethod) or (
             "setup_context" in cls.__dict__ and isinstance(cls.__dict__["setup_context"], staticmethod))
+        # Each style gets its own apply, so the op library's hot path pays no dispatch.
+        if cls.tensor_style and "apply" not in cls.__dict__:
+            cls.apply = classmethod(lambda c, *args, **kwargs: _apply_tensor_style(c, args, kwargs))
+        elif cls.is_view and "apply" not in cls.__dict__:
+            cls.apply = classmethod(_apply_view)
 
     def forward(ctx, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(ctx).__name__} has no forward")
@@ -136,8 +141,6 @@ class Function:
         return a tuple of arrays: then ``apply`` returns a tuple of Tensors and backward
         receives one gradient per output.
         """
-        if cls.tensor_style:
-            return _apply_tensor_style(cls, args, kwargs)
         ctx = _new(cls)
         arrays = []
         needs = []
@@ -161,9 +164,9 @@ class Function:
                 if xp is not np:
                     ctx.xp = array_namespace(xp)
         raw = out = ctx.forward(*arrays, **kwargs)
-        if type(out) is tuple:
-            return _finish_several(ctx, args, out, record)
         if type(out) is not _ndarray:
+            if type(out) is tuple:
+                return _finish_several(ctx, args, out, record)
             out = ctx.xp.asarray(out)  # NumPy returns scalars for 0-d results
         t = _new(Tensor)
         t._data = out
@@ -172,8 +175,6 @@ class Function:
         t._vc = None
         t._base = None
         t._oidx = 0
-        if cls.is_view:
-            _maybe_view(t, args[0], arrays[0])
         if record:
             ctx.parents = args
             ctx._stamp = _MUT[0]
@@ -202,6 +203,17 @@ def _engine_freed_msg(ctx):
             "retain_graph=True to the first backward() if you need to backpropagate twice")
 
 
+def _apply_view(cls, *args, **kwargs):
+    """``apply`` for view ops: the output shares its first input's storage when NumPy
+    returned a view (a reshape of a non-contiguous array is a copy, and is not)."""
+    out = Function.apply.__func__(cls, *args, **kwargs)
+    src = args[0]
+    if isinstance(src, Tensor):
+        for t in (out if type(out) is tuple else (out,)):
+            _maybe_view(t, src, src._data)
+    return out
+
+
 def _maybe_view(t, src, arr):
     """If the op's output really is a view of its first input's storage, alias them."""
     out = t._data
@@ -221,8 +233,6 @@ def _finish_several(ctx, args, outs, record):
     for i, o in enumerate(outs):
         t = _wrap(o)
         t._oidx = i
-        if ctx.is_view:
-            _maybe_view(t, args[0], args[0]._data if isinstance(args[0], Tensor) else args[0])
         if record and o.dtype.kind in "fc":
             t.requires_grad = True
             t._ctx = ctx
@@ -273,6 +283,7 @@ def _apply_tensor_style(cls, args, kwargs):
     needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
     record = grad_mode._enabled and any(needs)
     ctx.needs_input_grad = needs
+    before = [a._version if isinstance(a, Tensor) else None for a in args]
     with grad_mode.no_grad():
         if "setup_context" in cls.__dict__ or _has_setup_context(cls):
             out = cls.forward(*args, **kwargs)
@@ -290,7 +301,8 @@ def _apply_tensor_style(cls, args, kwargs):
             results.append(o)
             continue
         if any(o is d for d in dirty):
-            _bump(o)
+            if all(o._version == v for a, v in zip(args, before) if a is o):
+                _bump(o)  # forward wrote through the array: count the write here
             if record and o._ctx is None and o.requires_grad:
                 raise RuntimeError(
                     f"{cls.__name__}: a leaf tensor that requires grad was modified in place "

@@ -172,14 +172,6 @@ class Tensor:
 
     # ------------------------------------------------------------------ basics
     @property
-    def data(self):
-        return self._data
-
-    @data.setter
-    def data(self, value):
-        self._data = value._data if isinstance(value, Tensor) else value
-
-    @property
     def shape(self):
         return self._data.shape
 
@@ -266,43 +258,6 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
-    def to(self, device=None, dtype=None):
-        """Return a tensor on ``device`` and/or of ``dtype`` (differentiable)."""
-        from .. import functional as F  # noqa: PLC0415
-
-        out = self
-        if isinstance(device, (np.dtype, type)) and dtype is None:
-            device, dtype = None, device
-        if dtype is not None and np.dtype(dtype) != self._data.dtype:
-            out = F.cast(out, dtype)
-        if device is not None and backend.parse_device(device) != self.device:
-            out = F.to_device(out, backend.parse_device(device))
-        return out
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self):
-        return self.to("cuda")
-
-    def float(self):
-        return self.to(dtype=np.float32)
-
-    def double(self):
-        return self.to(dtype=np.float64)
-
-    def long(self):
-        return self.to(dtype=np.int64)
-
-    def int(self):
-        return self.to(dtype=np.int32)
-
-    def bool(self):
-        return self.to(dtype=np.bool_)
-
-    def type(self, dtype):
-        return self.to(dtype=dtype)
-
     # ---------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad=True):
         if requires_grad:
@@ -326,11 +281,6 @@ class Tensor:
         self._ctx = None
         self.requires_grad = False
         return self
-
-    def clone(self):
-        from .. import functional as F  # noqa: PLC0415
-
-        return F.clone(self)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when the gradient for this tensor is computed.
@@ -494,11 +444,10 @@ def _inplace(t, name, fn, *args):
         _bump(t)
         arr[...] = res._data
         if node is not None:
-            if node.out_index >= 0:  # the node keeps t's storage as its output from now on
-                saved = list(node.saved)
-                saved[node.out_index] = arr
-                node.saved = tuple(saved)
-                node._out_vc = t._vc
+            # A node that saved its output keeps its own copy (res's array), so later
+            # writes to t cannot reach it.
+            node._out_vc = None
+            node._stamp = _MUT[0]  # the node's view of every saved value starts after this write
             t._ctx, t._oidx = node, res._oidx
             t.requires_grad = True
         return t

@@ -20,7 +20,7 @@ _FAMILIES = [elementwise, reduction, shape, linalg]
 
 # Optional families: present once their files exist.
 for _name in ("activation", "loss", "conv", "pooling", "normalization", "dropout",
-              "inplace", "recurrent", "attention"):
+              "inplace", "conversion", "recurrent", "attention"):
     try:
         _mod = __import__(f"{__name__}.{_name}", fromlist=["*"])
     except ModuleNotFoundError as _e:  # only swallow the family itself being absent

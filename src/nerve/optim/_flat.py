@@ -6,7 +6,13 @@ tensor or on all of a group's tensors laid end to end. With many small tensors (
 MLP: weights and biases of a few layers) the per-call overhead of NumPy dominates, and one
 pass over a concatenation replaces ~13 calls per tensor by ~13 calls per group:
 
-    G ← concat(grads);  P ← concat(params);  update(P, G, flat_state);  params ← slices of P
+    G ← concat(grads);  update(P, G, flat_state)   where every parameter's storage is a slice of P
+
+On its first step the group copies the parameters into P and makes each parameter's array
+its slice of P (PyTorch's "flat parameters"), so no gather or scatter is needed afterwards.
+Code that holds a parameter's old array (``a = p.numpy()`` before the first step) keeps a
+stale copy; code that writes ``p.data[...]`` / ``p.copy_()`` writes into P. If a parameter's
+array is swapped (``p.data = ...``, ``module.double()``) the group re-adopts it.
 
 The state buffers live in flat arrays too, and each parameter's ``state[p]`` holds views
 into them, so ``opt.state[p]``, ``state_dict()`` and the per-tensor path (used as soon as
@@ -15,6 +21,8 @@ a step has a parameter without a gradient) see the same numbers.
 from __future__ import annotations
 
 import numpy as np
+
+from ..autograd.tensor import _bump
 
 # Above this mean tensor size the per-call overhead is negligible and the extra copies
 # (gather P and G, scatter P) would cost more than they save.
@@ -117,9 +125,28 @@ class FlatGroup:
                 return False
             grads.append(g._data.reshape(-1))
         np.concatenate(grads, out=self.G)
-        np.concatenate([p._data.reshape(-1) for p in params], out=self.P)
-        update(self.P, self.G, self.state, self.group)
-        for p, v in zip(params, self.param_views):
-            p._data[...] = v
+        views = self.param_views
+        for p, v in zip(params, views):
+            if p._data is not v:
+                if not self._adopt_params():
+                    return False
+                break
+        update(self.P, self.G, self.state, self.group)  # writes straight into every parameter
+        for p in params:
+            _bump(p)
         self._sync_views()
+        return True
+
+    def _adopt_params(self):
+        """Make each parameter's storage its slice of P (copying its current values in), so
+        a step needs no gather and no scatter. False if a parameter changed shape, dtype or
+        array type since the group was built (the per-tensor path then takes over)."""
+        P = self.P
+        for p, shape in zip(self.params, self.shapes):
+            d = p._data
+            if d.shape != shape or d.dtype != P.dtype or type(d) is not type(P):
+                return False
+        np.concatenate([p._data.reshape(-1) for p in self.params], out=P)
+        for p, v in zip(self.params, self.param_views):
+            p._data = v
         return True

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.grad_mode import enable_grad
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, _bump
 from ._flat import FlatGroup
 
 __all__ = ["Optimizer", "required"]
@@ -216,6 +216,7 @@ class Optimizer:
                 if s is None:
                     s = state[p] = init(p._data, group)
                 update(p._data, g._data, s, group)
+                _bump(p)  # a saved copy of p is stale now: backward through it would raise
         return loss
 
     def zero_grad(self, set_to_none=True):
