@@ -33,7 +33,7 @@ bool = _np.dtype(_np.bool_)  # noqa: A001
 
 
 _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli",
-                "glossary", "distributed", "playground", "utils", "diagnostics"}
+                "glossary", "distributed", "playground", "utils", "diagnostics", "linalg"}
 
 
 def __getattr__(name):

@@ -1,0 +1,41 @@
+"""Behaviour of functional/linalg.py outside the op table: errors, namespaces, limits."""
+import numpy as np
+import pytest
+
+import nerve as nv
+
+
+def test_linalg_namespace_is_reachable_from_the_top():
+    assert nv.linalg.vector_norm(nv.tensor([3.0, 4.0])).item() == 5.0
+    import nerve.linalg as L
+
+    assert L.norm is nv.linalg.norm
+    assert nv.einsum is nv.functional.einsum and nv.tril is nv.functional.tril
+
+
+def test_nuclear_norm_refuses_double_backward_with_a_clear_error():
+    A = nv.randn(3, 3, dtype=nv.float64, requires_grad=True)
+    (g,) = nv.autograd.grad(nv.linalg.matrix_norm(A, "nuc"), A, create_graph=True)
+    with pytest.raises(RuntimeError, match="only differentiable once"):
+        g.sum().backward()
+
+
+def test_einsum_errors_name_the_op_and_the_shapes():
+    with pytest.raises(RuntimeError, match=r"einsum: subscript 'j' has size 4 .* and 5"):
+        nv.einsum("ij,jk->ik", nv.ones(3, 4), nv.ones(5, 2))
+    with pytest.raises(ValueError, match="names 2 operands but 1"):
+        nv.einsum("ij,jk", nv.ones(3, 4))
+    with pytest.raises(ValueError, match="output subscript 'z'"):
+        nv.einsum("ij->z", nv.ones(3, 4))
+
+
+def test_einsum_accepts_a_list_of_operands():
+    a, b = nv.randn(2, 3), nv.randn(3, 4)
+    np.testing.assert_allclose(nv.einsum("ij,jk->ik", [a, b]).numpy(), (a @ b).numpy(), rtol=1e-5)
+
+
+def test_bmm_and_tril_shape_errors():
+    with pytest.raises(RuntimeError, match=r"bmm: .* \(2, 3, 4\) and \(3, 4, 5\)"):
+        nv.bmm(nv.ones(2, 3, 4), nv.ones(3, 4, 5))
+    with pytest.raises(RuntimeError, match="tril: input must have at least 2 dimensions"):
+        nv.ones(3).tril()
