@@ -421,9 +421,44 @@ def minimum(x, y):
     return Minimum.apply(x, y)
 
 
-def where(condition, x, y):
-    """Pick from x where condition is true, from y elsewhere (broadcasting)."""
+def where(condition, x=None, y=None):
+    """Pick from x where condition is true, from y elsewhere (broadcasting).
+
+    With only ``condition`` it is ``nonzero(condition, as_tuple=True)``: a tuple of int64
+    index tensors, one per dimension, as ``torch.where(cond)``.
+
+    Example:
+        >>> import nerve as nv
+        >>> c = nv.tensor([[True, False], [False, True]])
+        >>> [t.tolist() for t in nv.where(c)]
+        [[0, 1], [0, 1]]
+    """
+    if x is None and y is None:
+        return nonzero(condition, as_tuple=True)
+    if x is None or y is None:
+        raise TypeError("where: pass both x and y, or neither (where(condition) lists the "
+                        "indices of the non-zero elements)")
     return Where.apply(data_of(condition), x, y)
+
+
+def nonzero(input, *, as_tuple=False):  # noqa: A002
+    """Indices of the non-zero elements (int64, no gradient), in row-major order.
+
+    ``as_tuple=False``: one (count, ndim) tensor; ``as_tuple=True``: a tuple of ndim
+    1-D tensors (a 0-d input counts as 1-D), usable as an index ``x[nonzero(...)]``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([0.0, 2.0, 0.0, 3.0]).nonzero().tolist()
+        [[1], [3]]
+    """
+    d = data_of(input)
+    xp = get_array_module(d)
+    if as_tuple:
+        return tuple(_wrap(i.astype(np.int64, copy=False)) for i in xp.nonzero(xp.atleast_1d(d)))
+    if d.ndim == 0:
+        return _wrap(xp.zeros((1 if d else 0, 0), dtype=np.int64))
+    return _wrap(xp.argwhere(d).astype(np.int64, copy=False))
 
 
 def cast(x, dtype):
@@ -488,6 +523,7 @@ TENSOR_METHODS = {
     "square": square, "reciprocal": reciprocal, "clamp": clamp, "clip": clamp,
     "maximum": maximum, "minimum": minimum, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt,
     "ge": ge, "isnan": isnan, "isfinite": isfinite, "logical_not": logical_not,
+    "where": lambda x, condition, other: where(condition, x, other), "nonzero": nonzero,
 }
 
 # Names a backward formula may call on ctx.xp during create_graph.

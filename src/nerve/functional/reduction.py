@@ -25,7 +25,7 @@ from ..backend import get_array_module
 from ._util import Tensor, _wrap, data_of, normalize_dim
 
 __all__ = ["sum", "mean", "var", "std", "var_mean", "std_mean", "max", "min", "amax", "amin",
-           "argmax", "argmin", "logsumexp", "prod", "cumsum", "all", "any", "norm",
+           "argmax", "argmin", "logsumexp", "prod", "cumsum", "cumprod", "diff", "all", "any", "norm",
            "MaxResult", "MinResult"]
 
 # torch.return_types.max / min: a tuple that also has .values and .indices.
@@ -558,6 +558,120 @@ def cumsum(x, dim, *, dtype=None):
     return CumSum.apply(x, axis if x.ndim else None)
 
 
+# ------------------------------------------------------------------------- cumprod
+def _cumprod_grad_with_zeros(xp, x, out, grad, axis):
+    """d/dx of Σ_j g_j · out_j when x may hold zeros, with no division.
+
+    gx_i = L_i · R_i, with L_i = Π_{m<i} x_m (the exclusive product, ``out`` shifted by
+    one) and R_i = Σ_{j≥i} g_j Π_{i<m≤j} x_m, which obeys R_i = g_i + x_{i+1} R_{i+1}.
+    The recurrence runs from the end, one whole-array step per position along the axis;
+    it works on arrays and on Tensors alike (create_graph).
+    """
+    xm, om, gm = xp.moveaxis(x, axis, -1), xp.moveaxis(out, axis, -1), xp.moveaxis(grad, axis, -1)
+    n = xm.shape[-1]
+    rs = [gm[..., n - 1]]
+    for i in range(n - 2, -1, -1):
+        rs.append(gm[..., i] + xm[..., i + 1] * rs[-1])
+    R = xp.stack(rs[::-1], axis=-1)
+    ones = get_array_module(data_of(x)).ones(tuple(xm.shape[:-1]) + (1,), dtype=xm.dtype)
+    L = xp.concatenate([ones, om[..., :-1]], axis=-1)
+    return xp.moveaxis(L * R, -1, axis)
+
+
+class CumProd(Function):
+    """Running product along an axis.
+
+    Backward: gx_i = Σ_{j≥i} g_j · out_j / x_i, i.e. the reversed running sum of g·out
+    divided by x, when no element is zero; with zeros, an exact division-free recurrence
+    (see ``_cumprod_grad_with_zeros``), as torch's gradient is exact there too.
+    """
+
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        out = ctx.xp.cumprod(x, axis=axis)
+        ctx.save_for_backward(x, out)
+        return out
+
+    def backward(ctx, grad):
+        x, out = ctx.saved
+        xp, a = ctx.xp, ctx.axis
+        if x.shape[a] == 0:
+            return grad, None
+        if not (data_of(x) == 0).any():
+            return xp.flip(xp.cumsum(xp.flip(grad * out, a), a), a) / x, None
+        return _cumprod_grad_with_zeros(xp, x, out, grad, a), None
+
+
+def cumprod(x, dim, *, dtype=None):
+    """Cumulative product along ``dim``: ``out[..., i] = Π_{j ≤ i} x[..., j]``.
+
+    Integer and bool inputs give int64 (PyTorch's rule). The gradient is exact when the
+    input holds zeros (no division by zero).
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.tensor([2.0, 0.0, 3.0], requires_grad=True)
+        >>> x.cumprod(0).tolist()
+        [2.0, 0.0, 0.0]
+        >>> x.cumprod(0).sum().backward()
+        >>> x.grad.tolist()
+        [1.0, 8.0, 0.0]
+    """
+    if dtype is not None:
+        x = x.to(dtype=dtype)
+    elif x.dtype.kind in "biu" and x.dtype != np.int64:
+        x = x.to(dtype=np.int64)
+    axis = normalize_dim(dim, x.ndim, "cumprod")
+    if x.ndim == 0:
+        return CumProd.apply(x.reshape(1), 0).reshape(())
+    return CumProd.apply(x, axis)
+
+
+# ---------------------------------------------------------------------------- diff
+def diff(input, n=1, dim=-1, prepend=None, append=None):  # noqa: A002
+    """n-th forward difference along ``dim``: ``out[i] = x[i + 1] − x[i]``, applied ``n``
+    times, after joining ``prepend`` / ``append`` to the input along ``dim`` (as
+    ``torch.diff``). Bool inputs give logical xor instead of a difference.
+
+    Composed of slicing and subtraction (each with its own backward), so it is
+    differentiable to any order; a fused op would save one slice per step.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([1.0, 4.0, 9.0, 16.0]).diff().tolist()
+        [3.0, 5.0, 7.0]
+        >>> nv.tensor([1.0, 4.0, 9.0]).diff(n=2, prepend=nv.tensor([0.0])).tolist()
+        [2.0, 2.0]
+    """
+    from .shape import cat, narrow  # noqa: PLC0415
+
+    if input.ndim == 0:
+        raise RuntimeError("diff: expected a tensor with at least 1 dimension, got a 0-d tensor")
+    axis = normalize_dim(dim, input.ndim, "diff")
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"diff: order n must be non-negative, got {n}")
+    parts = []
+    for name, extra in (("prepend", prepend), (None, input), ("append", append)):
+        if extra is None:
+            continue
+        if not isinstance(extra, Tensor):
+            extra = _wrap(get_array_module(input._data).asarray(extra, dtype=input.dtype))
+        if name is not None and (extra.ndim != input.ndim or builtins.any(
+                s != t for i, (s, t) in enumerate(zip(extra.shape, input.shape)) if i != axis)):
+            raise RuntimeError(f"diff: {name} of shape {tuple(extra.shape)} must match the input's shape "
+                               f"{tuple(input.shape)} in every dimension except dim {dim}")
+        parts.append(extra)
+    x = cat(parts, axis) if len(parts) > 1 else input
+    for _ in range(n):
+        size = x.shape[axis]
+        if size == 0:
+            break
+        hi, lo = narrow(x, axis, 1, size - 1), narrow(x, axis, 0, size - 1)
+        x = (hi ^ lo) if x.dtype == np.bool_ else hi - lo
+    return x
+
+
 # ------------------------------------------------------------------- all and any
 def all(x, dim=None, keepdim=False):  # noqa: A001
     """True where every element over ``dim`` is non-zero (bool, no gradient)."""
@@ -675,7 +789,7 @@ def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
 TENSOR_METHODS = {
     "sum": sum, "mean": mean, "var": var, "std": std, "max": max, "min": min, "amax": amax,
     "amin": amin, "argmax": argmax, "argmin": argmin, "logsumexp": logsumexp, "prod": prod,
-    "cumsum": cumsum, "all": all, "any": any, "norm": norm,
+    "cumsum": cumsum, "cumprod": cumprod, "diff": diff, "all": all, "any": any, "norm": norm,
 }
 
 
@@ -694,6 +808,7 @@ GRAPH_NAMESPACE = {
     "std": lambda a, axis=None, ddof=0, keepdims=False: std(a, axis, keepdim=keepdims, correction=ddof),
     "prod": lambda a, axis=None, keepdims=False: prod(a, axis, keepdims),
     "cumsum": _np_cumsum,
+    "cumprod": lambda a, axis: cumprod(a, axis),
     "amax": lambda a, axis=None, keepdims=False: amax(a, axis, keepdims),
     "amin": lambda a, axis=None, keepdims=False: amin(a, axis, keepdims),
     "max": lambda a, axis=None, keepdims=False: amax(a, axis, keepdims),
