@@ -17,7 +17,7 @@ backend.tune_allocator()  # fewer page faults per training step; NERVE_MALLOC_TU
 from .autograd import (Function, Tensor, enable_grad, get_default_dtype, no_grad,  # noqa: F401
                        set_default_dtype, set_grad_enabled, is_grad_enabled)
 from .creation import *  # noqa: F401,F403
-from .random import get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
+from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
 
 __version__ = "0.1.0"
 
