@@ -15,7 +15,8 @@ from . import autograd, backend, functional  # noqa: F401  (functional installs 
 
 backend.tune_allocator()  # fewer page faults per training step; NERVE_MALLOC_TUNING=0 disables
 from .autograd import (Function, Tensor, enable_grad, get_default_dtype, no_grad,  # noqa: F401
-                       set_default_dtype, set_grad_enabled, is_grad_enabled)
+                       set_default_dtype, set_grad_enabled, is_grad_enabled, inference_mode,
+                       is_inference_mode_enabled)
 from .creation import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
 

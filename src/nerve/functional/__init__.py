@@ -20,7 +20,7 @@ from .shape import *  # noqa: F401,F403
 _FAMILIES = [elementwise, reduction, shape, linalg]
 
 # Optional families: present once their files exist.
-for _name in ("sorting", "sampling", "activation", "loss", "conv", "pooling", "normalization", "dropout",
+for _name in ("sorting", "sampling", "tensor_api", "activation", "loss", "conv", "pooling", "normalization", "dropout",
               "recurrent", "attention"):
     try:
         _mod = __import__(f"{__name__}.{_name}", fromlist=["*"])
