@@ -66,3 +66,39 @@ def test_scalar_inputs():
     x = nv.tensor(2.5)
     assert x.sort().values.item() == 2.5 and x.topk(1).indices.item() == 0
     assert x.kthvalue(1).values.item() == 2.5 and x.argsort().item() == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_topk_grouped_fast_path_matches_torch(dtype, largest, dim):
+    # n ≥ 2048 and k ≪ n take the grouped-candidate path; distinct values keep the
+    # indices comparable (uint8 has ties, so only its values are compared).
+    rng = np.random.default_rng(3)
+    n = 5003
+    if dtype == np.uint8:
+        a = rng.integers(0, 256, size=(n, 3)).astype(dtype)
+    else:
+        a = (rng.permutation(3 * n).reshape(n, 3) - 4000).astype(dtype)
+    a = a if dim == 0 else a.T.copy()
+    v, i = nv.tensor(a).topk(7, dim=dim, largest=largest)
+    tv, ti = torch.tensor(a).topk(7, dim=dim, largest=largest)
+    np.testing.assert_array_equal(v.numpy(), tv.numpy())
+    if dtype != np.uint8:
+        np.testing.assert_array_equal(i.numpy(), ti.numpy())
+    np.testing.assert_array_equal(np.take_along_axis(a, i.numpy(), dim), v.numpy())
+
+
+def test_topk_fast_path_with_infinities_nan_and_sorted_rows():
+    n = 4096
+    a = np.full((2, n), -np.inf)
+    a[0, 5] = 1.0
+    a[1, :] = np.arange(n)
+    for row in (a, -a):
+        v, i = nv.tensor(row).topk(3)
+        tv, ti = torch.tensor(row).topk(3)
+        np.testing.assert_array_equal(v.numpy(), tv.numpy())
+        assert (np.take_along_axis(row, i.numpy(), 1) == v.numpy()).all() and (i.numpy() < n).all()
+    b = np.random.default_rng(0).standard_normal(n)
+    b[17] = np.nan
+    assert nv.tensor(b).topk(2).indices.tolist()[0] == 17 == torch.tensor(b).topk(2).indices.tolist()[0]
