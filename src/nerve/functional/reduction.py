@@ -559,31 +559,51 @@ def cumsum(x, dim, *, dtype=None):
 
 
 # ------------------------------------------------------------------------- cumprod
-def _cumprod_grad_with_zeros(xp, x, out, grad, axis):
-    """d/dx of Σ_j g_j · out_j when x may hold zeros, with no division.
+def _revcumsum(xp, a, axis):
+    return xp.flip(xp.cumsum(xp.flip(a, axis), axis), axis)
 
-    gx_i = L_i · R_i, with L_i = Π_{m<i} x_m (the exclusive product, ``out`` shifted by
-    one) and R_i = Σ_{j≥i} g_j Π_{i<m≤j} x_m, which obeys R_i = g_i + x_{i+1} R_{i+1}.
-    The recurrence runs from the end, one whole-array step per position along the axis;
-    it works on arrays and on Tensors alike (create_graph).
+
+def _cumprod_grad(xp, x, out, grad, axis):
+    """d/dx of Σ_j g_j · out_j for out = cumprod(x), exact when x holds zeros.
+
+    Without zeros: gx_i = Σ_{j≥i} g_j out_j / x_i. With z the first zero of a slice:
+    * i < z: the same formula (x_i ≠ 0 there);
+    * i = z: Σ_{j≥z} g_j Π_{m≤j, m≠z} x_m, the reversed running sum of g times the running
+      product of x1 = x with x_z replaced by 1;
+    * i > z: x_z · (the same gradient taken for x1), which is 0 since x_z = 0.
+    Whole-array ops only, and the masks are constants, so the same lines build the graph
+    under create_graph.
     """
-    xm, om, gm = xp.moveaxis(x, axis, -1), xp.moveaxis(out, axis, -1), xp.moveaxis(grad, axis, -1)
-    n = xm.shape[-1]
-    rs = [gm[..., n - 1]]
-    for i in range(n - 2, -1, -1):
-        rs.append(gm[..., i] + xm[..., i + 1] * rs[-1])
-    R = xp.stack(rs[::-1], axis=-1)
-    ones = get_array_module(data_of(x)).ones(tuple(xm.shape[:-1]) + (1,), dtype=xm.dtype)
-    L = xp.concatenate([ones, om[..., :-1]], axis=-1)
-    return xp.moveaxis(L * R, -1, axis)
+    xd = data_of(x)
+    if not (xd == 0).any():
+        return _revcumsum(xp, grad * out, axis) / x
+    axp = get_array_module(xd)
+    n = xd.shape[axis]
+    is_zero = xd == 0
+    z = axp.where(is_zero.any(axis=axis, keepdims=True), axp.argmax(is_zero, axis=axis, keepdims=True), n)
+    shape = [1] * xd.ndim
+    shape[axis] = n
+    pos = axp.arange(n).reshape(shape)
+    before, at = pos < z, pos == z
+    x1 = xp.where(at, 1, x)
+    at_z = _revcumsum(xp, grad * xp.cumprod(x1, axis), axis)
+    prior = _revcumsum(xp, grad * out, axis) / xp.where(before, x, 1)
+    after = 0
+    if isinstance(x, Tensor):
+        # NOTE: x_z · gx1 is exactly 0 in value, so the array path skips it (it would
+        # recurse once per zero); under create_graph it carries d/dx_z of the entries
+        # after the first zero, which second derivatives need.
+        x_z = xp.where(at, x, 0).sum(axis=axis, keepdims=True)
+        after = x_z * _cumprod_grad(xp, x1, xp.cumprod(x1, axis), grad, axis)
+    return xp.where(before, prior, xp.where(at, at_z, after))
 
 
 class CumProd(Function):
     """Running product along an axis.
 
     Backward: gx_i = Σ_{j≥i} g_j · out_j / x_i, i.e. the reversed running sum of g·out
-    divided by x, when no element is zero; with zeros, an exact division-free recurrence
-    (see ``_cumprod_grad_with_zeros``), as torch's gradient is exact there too.
+    divided by x, when no element is zero; with zeros, exact without dividing by zero
+    (see ``_cumprod_grad``), as torch's gradient is exact there too.
     """
 
     def forward(ctx, x, axis):
@@ -597,9 +617,7 @@ class CumProd(Function):
         xp, a = ctx.xp, ctx.axis
         if x.shape[a] == 0:
             return grad, None
-        if not (data_of(x) == 0).any():
-            return xp.flip(xp.cumsum(xp.flip(grad * out, a), a), a) / x, None
-        return _cumprod_grad_with_zeros(xp, x, out, grad, a), None
+        return _cumprod_grad(xp, x, out, grad, a), None
 
 
 def cumprod(x, dim, *, dtype=None):
