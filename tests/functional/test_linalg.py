@@ -39,3 +39,10 @@ def test_bmm_and_tril_shape_errors():
         nv.bmm(nv.ones(2, 3, 4), nv.ones(3, 4, 5))
     with pytest.raises(RuntimeError, match="tril: input must have at least 2 dimensions"):
         nv.ones(3).tril()
+
+
+def test_einsum_sublist_form_errors():
+    with pytest.raises(ValueError, match=r"sublist entries must be ints in \[0, 52\)"):
+        nv.einsum(nv.ones(2), [60])
+    with pytest.raises(TypeError, match="equation string, or a Tensor"):
+        nv.einsum(3, [0])

@@ -303,13 +303,45 @@ class Einsum(Function):
         return tuple(grads)
 
 
+def _sublist_equation(args):
+    """torch's sublist form ``(op, [dims], op, [dims], ..., [out dims])`` as an equation.
+
+    Dims are ints in [0, 52) or ``...``; 0–25 become A–Z and 26–51 a–z, so the letters
+    sort like the ints (the implicit output's order)."""
+    def letters(sub):
+        out = ""
+        for d in sub:
+            if d is Ellipsis:
+                out += "..."
+            elif isinstance(d, (int, np.integer)) and 0 <= d < 52:
+                out += chr(ord("A") + d) if d < 26 else chr(ord("a") + d - 26)
+            else:
+                raise ValueError(f"einsum: sublist entries must be ints in [0, 52) or ..., got {d!r}")
+        return out
+
+    ops, subs = list(args[0::2]), list(args[1::2])
+    out = None
+    if len(ops) > len(subs):  # an odd count: the last item is the output sublist
+        out = ops.pop()
+        if isinstance(out, Tensor):
+            raise TypeError("einsum: in the sublist form every operand needs its own list of dims")
+    if not ops or not all(isinstance(o, Tensor) for o in ops):
+        raise TypeError("einsum: the first argument must be the equation string, or a Tensor "
+                        "followed by its list of dims (sublist form)")
+    eq = ",".join(letters(sub) for sub in subs)
+    if out is not None:
+        eq += "->" + letters(out)
+    return eq, tuple(ops)
+
+
 def einsum(equation, *operands):
     """Sum of products over named dimensions, as ``torch.einsum`` / ``numpy.einsum``.
 
     ``equation`` names each operand's dimensions with letters (``'bij,bjk->bik'``);
     letters missing from the output are summed. ``...`` stands for broadcast dimensions;
     without ``->`` the output is the ellipsis dims then the letters used once, sorted.
-    Operands may also be passed as one list. Contractions go through NumPy's optimised
+    Operands may also be passed as one list, or in torch's sublist form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])``. Contractions go through NumPy's optimised
     path (BLAS) when the operands are large enough for it to pay.
 
     Example:
@@ -321,7 +353,7 @@ def einsum(equation, *operands):
         3.0
     """
     if not isinstance(equation, str):
-        raise TypeError(f"einsum: the first argument must be the equation string, got {type(equation).__name__}")
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
