@@ -46,3 +46,22 @@ def test_einsum_sublist_form_errors():
         nv.einsum(nv.ones(2), [60])
     with pytest.raises(TypeError, match="equation string, or a Tensor"):
         nv.einsum(3, [0])
+
+
+def test_addmm_and_baddbmm_errors_name_the_op():
+    with pytest.raises(RuntimeError, match=r"addmm: mat1 of shape \(2, 3\) and mat2 of shape \(4, 2\)"):
+        nv.addmm(nv.ones(2, 2), nv.ones(2, 3), nv.ones(4, 2))
+    with pytest.raises(RuntimeError, match=r"addmm: input of shape \(3, 3\) cannot be broadcast"):
+        nv.addmm(nv.ones(3, 3), nv.ones(2, 3), nv.ones(3, 2))
+    with pytest.raises(RuntimeError, match=r"baddbmm: expected two 3-D tensors"):
+        nv.baddbmm(nv.ones(2, 2), nv.ones(2, 3), nv.ones(3, 2))
+
+
+def test_beta_zero_ignores_nan_in_input_like_torch():
+    torch = pytest.importorskip("torch")
+    c = np.full((2, 2), np.nan, dtype=np.float32)
+    a = np.ones((2, 3), dtype=np.float32)
+    b = np.ones((3, 2), dtype=np.float32)
+    ours = nv.addmm(nv.tensor(c), nv.tensor(a), nv.tensor(b), beta=0)
+    theirs = torch.addmm(torch.tensor(c), torch.tensor(a), torch.tensor(b), beta=0)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -171,7 +171,10 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
     """
     if mat1.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"addmm: mat1 and mat2 must be 2-D, got shapes {tuple(mat1.shape)} and "
-                           f"{tuple(mat2.shape)}")
+                           f"{tuple(mat2.shape)}; use baddbmm for batches")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"addmm: mat1 of shape {tuple(mat1.shape)} and mat2 of shape {tuple(mat2.shape)} "
+                           f"cannot be multiplied ({mat1.shape[1]} columns vs {mat2.shape[0]} rows)")
     return _scaled_sum("addmm", input, MatMul.apply(mat1, mat2), beta, alpha)
 
 
