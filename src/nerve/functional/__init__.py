@@ -20,8 +20,8 @@ from .shape import *  # noqa: F401,F403
 _FAMILIES = [elementwise, reduction, shape, linalg]
 
 # Optional families: present once their files exist.
-for _name in ("sorting", "sampling", "tensor_api", "activation", "loss", "conv", "pooling", "normalization", "dropout",
-              "recurrent", "attention"):
+for _name in ("sorting", "sampling", "tensor_api", "activation", "loss", "conv", "pooling",
+              "normalization", "dropout", "recurrent", "attention"):
     try:
         _mod = __import__(f"{__name__}.{_name}", fromlist=["*"])
     except ModuleNotFoundError as _e:  # only swallow the family itself being absent
