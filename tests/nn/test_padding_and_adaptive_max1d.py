@@ -1,4 +1,4 @@
-"""ZeroPad1d/2d, ConstantPad1d/2d and AdaptiveMaxPool1d against their torch twins."""
+"""ZeroPad1d/2d/3d, ConstantPad1d/2d/3d and AdaptiveMaxPool1d against their torch twins."""
 import doctest
 
 import numpy as np
@@ -31,6 +31,8 @@ def _both(ours, theirs, shape, seed=0):
     ("ZeroPad1d", ((0, 3),), (3, 4)),
     ("ConstantPad1d", ((1, 2), 3.5), (2, 3, 4)),
     ("ConstantPad2d", (1, -2.0), (2, 3, 4, 5)),
+    ("ZeroPad3d", ((1, 0, 2, 1, 0, 1),), (1, 2, 2, 3, 2)),
+    ("ConstantPad3d", (1, 0.5), (2, 2, 3, 2)),
 ])
 def test_padding_layers_match_torch(name, args, shape):
     _both(getattr(nv.nn, name)(*args), getattr(torch.nn, name)(*args), shape)

@@ -1,4 +1,4 @@
-"""Padding layers, twins of ``F.pad``: ``ZeroPad1d/2d`` and ``ConstantPad1d/2d``.
+"""Padding layers, twins of ``F.pad``: ``ZeroPad1d/2d/3d`` and ``ConstantPad1d/2d/3d``.
 
 Padding widths follow PyTorch: an int pads every side; a tuple lists (left, right) for
 the last dim, then (top, bottom) for the one before. Negative widths crop.
@@ -8,7 +8,7 @@ from __future__ import annotations
 from . import functional as F
 from .module import Module
 
-__all__ = ["ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d"]
+__all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d"]
 
 
 class _ConstantPadNd(Module):
@@ -55,6 +55,13 @@ class ConstantPad2d(_ConstantPadNd):
     _sides = 4
 
 
+class ConstantPad3d(_ConstantPadNd):
+    """Pad the last three dims of (N, C, D, H, W) or (C, D, H, W) with ``value``:
+    ``(left, right, top, bottom, front, back)``."""
+
+    _sides = 6
+
+
 class ZeroPad1d(ConstantPad1d):
     """Pad the last dim with zeros: ``(left, right)``; an int pads both sides."""
 
@@ -73,6 +80,16 @@ class ZeroPad2d(ConstantPad2d):
         >>> nv.nn.ZeroPad2d((1, 0, 0, 1))(nv.ones(1, 1, 1, 1)).tolist()
         [[[[0.0, 1.0], [0.0, 0.0]]]]
     """
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"padding={self.padding}"
+
+
+class ZeroPad3d(ConstantPad3d):
+    """Pad the last three dims with zeros: ``(left, right, top, bottom, front, back)``."""
 
     def __init__(self, padding):
         super().__init__(padding, 0.0)
