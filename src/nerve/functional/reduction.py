@@ -744,9 +744,8 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None): ``(Σ |x|^p)^(1/p)``.
 
     ``p`` may be any number, ``inf`` (max |x|), ``-inf`` (min |x|), ``0`` (count of
-    non-zeros, no gradient) or ``'fro'`` (= 2, the default). The gradient at a zero
-    norm is 0. Matrix norms (``'nuc'``, spectral) are not vector reductions and are
-    rejected.
+    non-zeros, no gradient), ``'fro'`` (= 2, the default) or ``'nuc'`` (the nuclear norm
+    over the two dims ``dim``, as ``torch.norm``). The gradient at a zero norm is 0.
 
     Example:
         >>> import nerve as nv
@@ -759,9 +758,16 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         x = x.to(dtype=dtype)
     _need_float(x, "norm")
     if isinstance(p, str):
+        if p == "nuc":  # torch.norm's one matrix norm: over dim, or the whole 2-D input
+            from .linalg import matrix_norm  # noqa: PLC0415
+
+            if dim is None and x.ndim != 2:
+                raise RuntimeError(f"norm: p='nuc' needs a 2-D input or a pair of dims, got shape "
+                                   f"{tuple(x.shape)}; pass dim=(-2, -1)")
+            return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
         if p != "fro":
-            raise ValueError(f"norm: p={p!r} is a matrix norm, which this vector norm does not "
-                             "compute; use p='fro', a number, inf or -inf")
+            raise ValueError(f"norm: p={p!r} is not a norm this function knows; use 'fro', 'nuc', a "
+                             "number, inf or -inf (and nerve.linalg.matrix_norm for spectral norms)")
         p = 2
     p = float(p)
     axes = _axes(dim, x.ndim, "norm")
