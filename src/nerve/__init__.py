@@ -15,9 +15,10 @@ from . import autograd, backend, functional  # noqa: F401  (functional installs 
 
 backend.tune_allocator()  # fewer page faults per training step; NERVE_MALLOC_TUNING=0 disables
 from .autograd import (Function, Tensor, enable_grad, get_default_dtype, no_grad,  # noqa: F401
-                       set_default_dtype, set_grad_enabled, is_grad_enabled)
+                       set_default_dtype, set_grad_enabled, is_grad_enabled, inference_mode,
+                       is_inference_mode_enabled)
 from .creation import *  # noqa: F401,F403
-from .random import get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
+from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -33,7 +34,7 @@ bool = _np.dtype(_np.bool_)  # noqa: A001
 
 
 _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli",
-                "glossary", "distributed", "playground", "utils", "diagnostics"}
+                "glossary", "distributed", "playground", "utils", "diagnostics", "linalg"}
 
 
 def __getattr__(name):

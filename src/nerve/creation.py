@@ -116,28 +116,83 @@ def full_like(x, fill_value, dtype=None, requires_grad=False, device=None):
 
 def rand(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Uniform samples on [0, 1)."""
-    g = generator or _random.default_generator()
+    g = _random.resolve(generator)
     return _finish(g.random(_size(size), dtype=np.float64).astype(_dt(dtype)), requires_grad, device)
 
 
 def randn(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Standard normal samples."""
-    g = generator or _random.default_generator()
+    g = _random.resolve(generator)
     return _finish(g.standard_normal(_size(size)).astype(_dt(dtype)), requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None, generator=None):
-    """Integers uniform on [low, high)."""
+def _int_arg(v, name):
+    if isinstance(v, Tensor):
+        v = v.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"randint: {name} must be an integer, got {v!r}")
+    return int(v)
+
+
+def randint(*args, size=None, low=None, high=None, dtype=None, requires_grad=False, device=None,
+            generator=None):
+    """Integers drawn uniformly from [low, high), as ``torch.randint``.
+
+    Forms: ``randint(high, size)``, ``randint(low, high, size)``, or keywords
+    (``randint(low=2, high=9, size=(3,))``); ``size`` is a tuple (or an int). The result
+    is int64 unless ``dtype`` says otherwise.
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.randint(3, 10, (2, 4))
+        >>> x.shape, x.dtype, bool(((x >= 3) & (x < 10)).all())
+        ((2, 4), dtype('int64'), True)
+    """
+    args = list(args)
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        size = args.pop()
+    if len(args) == 2:
+        if low is not None or high is not None:
+            raise TypeError("randint: low/high given both by position and by keyword")
+        low, high = args
+    elif len(args) == 1:
+        if high is not None:
+            low, high = args[0], high
+        else:
+            high = args[0]
+    elif args:
+        raise TypeError(f"randint: expected randint(high, size) or randint(low, high, size), got "
+                        f"{len(args) + (size is not None)} positional arguments")
     if high is None:
-        low, high = 0, low
-    g = generator or _random.default_generator()
-    return _finish(g.integers(low, high, size=_size((size,) if isinstance(size, int) else (size,)),
-                              dtype=np.dtype(dtype or np.int64)), False, device)
+        raise TypeError("randint: missing 'high' (use randint(high, size) or randint(low, high, size))")
+    if size is None:
+        raise TypeError("randint: missing 'size', a tuple such as (3,) (torch requires it too)")
+    low = 0 if low is None else _int_arg(low, "low")
+    high = _int_arg(high, "high")
+    if high <= low:
+        raise RuntimeError(f"randint: expects low < high, got low={low} and high={high}")
+    if requires_grad:
+        raise RuntimeError("randint: integer tensors cannot require gradients")
+    g = _random.resolve(generator)
+    dt = np.dtype(dtype or np.int64)
+    shape = _size((size,) if isinstance(size, (int, np.integer)) else (tuple(size),))
+    arr = g.integers(low, high, size=shape, dtype=np.int64)
+    return _finish(arr.astype(dt, copy=False), False, device)
 
 
-def randperm(n, dtype=None, device=None, generator=None):
-    g = generator or _random.default_generator()
-    return _finish(g.permutation(int(n)).astype(np.dtype(dtype or np.int64)), False, device)
+def randperm(n, *, generator=None, dtype=None, requires_grad=False, device=None):
+    """A random permutation of 0 … n − 1 (int64 by default), as ``torch.randperm``.
+
+    Example:
+        >>> import nerve as nv
+        >>> sorted(nv.randperm(5).tolist())
+        [0, 1, 2, 3, 4]
+    """
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative integer, got {n!r}")
+    g = _random.resolve(generator)
+    dt = np.dtype(dtype or np.int64)
+    return _finish(g.permutation(int(n)).astype(dt), requires_grad, device)
 
 
 def rand_like(x, dtype=None, requires_grad=False):

@@ -33,3 +33,63 @@ def get_rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     _generator.bit_generator.state = state
+
+
+class Generator:
+    """A random generator object, as ``torch.Generator``: pass it as ``generator=`` to
+    ``rand``, ``randn``, ``randint``, ``randperm`` and ``multinomial`` to draw from a stream of
+    its own instead of the global one.
+
+    Example:
+        >>> import nerve as nv
+        >>> g = nv.Generator().manual_seed(3)
+        >>> a = nv.randint(10, (4,), generator=g)
+        >>> b = nv.randint(10, (4,), generator=nv.Generator().manual_seed(3))
+        >>> a.tolist() == b.tolist()
+        True
+    """
+
+    def __init__(self, device="cpu"):
+        if str(device) != "cpu":
+            raise ValueError(f"Generator: only device='cpu' is supported, got {device!r}")
+        self._initial = int(np.random.SeedSequence().entropy % (2 ** 63))
+        self._np = np.random.default_rng(self._initial)
+
+    def manual_seed(self, seed):
+        """Reseed; returns the generator itself (so ``Generator().manual_seed(0)`` chains)."""
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
+        self._initial = int(seed)
+        self._np = np.random.default_rng(self._initial)
+        return self
+
+    def seed(self):
+        """Reseed from fresh OS entropy; returns the new seed."""
+        self.manual_seed(int(np.random.SeedSequence().entropy % (2 ** 63)))
+        return self._initial
+
+    def initial_seed(self):
+        return self._initial
+
+    def get_state(self):
+        return self._np.bit_generator.state
+
+    def set_state(self, state):
+        self._np.bit_generator.state = state
+        return self
+
+    def __repr__(self):
+        return f"<nerve.Generator initial_seed={self._initial}>"
+
+
+def resolve(generator=None) -> np.random.Generator:
+    """The NumPy generator behind ``generator``: the global one for None, a nerve
+    ``Generator``'s stream, or a ``numpy.random.Generator`` as it is."""
+    if generator is None:
+        return _generator
+    if isinstance(generator, Generator):
+        return generator._np
+    if isinstance(generator, np.random.Generator):
+        return generator
+    raise TypeError(f"generator must be a nerve.Generator or a numpy.random.Generator, got "
+                    f"{type(generator).__name__}")

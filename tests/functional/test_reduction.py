@@ -288,9 +288,14 @@ def test_empty_dim_list_reduces_everything():
     assert x.amax([]).item() == 5.0 and x.sum(dim=()).item() == 11.0 and x.var([]).item() == x.var().item()
 
 
-def test_norm_rejects_matrix_norms():
-    with pytest.raises(ValueError, match="'nuc' is a matrix norm"):
-        t([[1.0]]).norm("nuc")
+def test_norm_takes_nuc_as_torch_and_rejects_unknown_names():
+    # torch.norm computes p='nuc' over a 2-D input (or a pair of dims); spectral norms
+    # are only in linalg.matrix_norm.
+    assert abs(t([[3.0, 0.0], [0.0, -4.0]]).norm("nuc").item() - 7.0) < 1e-6
+    with pytest.raises(RuntimeError, match="norm: p='nuc' needs a 2-D input or a pair of dims"):
+        t([1.0, 2.0]).norm("nuc")
+    with pytest.raises(ValueError, match="p='spectral' is not a norm this function knows"):
+        t([[1.0]]).norm("spectral")
 
 
 # ---------------------------------------------------------------- cumsum, all, any

@@ -12,15 +12,16 @@ from ..autograd.namespace import unbroadcast as _unbroadcast
 from ..autograd.tensor import Tensor as _Tensor
 from . import elementwise, linalg, reduction, shape
 from .elementwise import *  # noqa: F401,F403
-from .linalg import linear, matmul, mm  # noqa: F401
+from .linalg import (addmm, baddbmm, bmm, einsum, linear, matmul, matrix_norm, mm,  # noqa: F401
+                     tril, triu, vector_norm)
 from .reduction import *  # noqa: F401,F403,A004
 from .shape import *  # noqa: F401,F403
 
 _FAMILIES = [elementwise, reduction, shape, linalg]
 
 # Optional families: present once their files exist.
-for _name in ("activation", "loss", "conv", "pooling", "normalization", "dropout",
-              "inplace", "conversion", "recurrent", "attention"):
+for _name in ("sorting", "sampling", "tensor_api", "activation", "loss", "conv", "pooling",
+              "normalization", "dropout", "inplace", "conversion", "recurrent", "attention"):
     try:
         _mod = __import__(f"{__name__}.{_name}", fromlist=["*"])
     except ModuleNotFoundError as _e:  # only swallow the family itself being absent

@@ -421,9 +421,44 @@ def minimum(x, y):
     return Minimum.apply(x, y)
 
 
-def where(condition, x, y):
-    """Pick from x where condition is true, from y elsewhere (broadcasting)."""
+def where(condition, x=None, y=None):
+    """Pick from x where condition is true, from y elsewhere (broadcasting).
+
+    With only ``condition`` it is ``nonzero(condition, as_tuple=True)``: a tuple of int64
+    index tensors, one per dimension, as ``torch.where(cond)``.
+
+    Example:
+        >>> import nerve as nv
+        >>> c = nv.tensor([[True, False], [False, True]])
+        >>> [t.tolist() for t in nv.where(c)]
+        [[0, 1], [0, 1]]
+    """
+    if x is None and y is None:
+        return nonzero(condition, as_tuple=True)
+    if x is None or y is None:
+        raise TypeError("where: pass both x and y, or neither (where(condition) lists the "
+                        "indices of the non-zero elements)")
     return Where.apply(data_of(condition), x, y)
+
+
+def nonzero(input, *, as_tuple=False):  # noqa: A002
+    """Indices of the non-zero elements (int64, no gradient), in row-major order.
+
+    ``as_tuple=False``: one (count, ndim) tensor; ``as_tuple=True``: a tuple of ndim
+    1-D tensors (a 0-d input counts as 1-D), usable as an index ``x[nonzero(...)]``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([0.0, 2.0, 0.0, 3.0]).nonzero().tolist()
+        [[1], [3]]
+    """
+    d = data_of(input)
+    xp = get_array_module(d)
+    if as_tuple:
+        return tuple(_wrap(i.astype(np.int64, copy=False)) for i in xp.nonzero(xp.atleast_1d(d)))
+    if d.ndim == 0:
+        return _wrap(xp.zeros((1 if d else 0, 0), dtype=np.int64))
+    return _wrap(xp.argwhere(d).astype(np.int64, copy=False))
 
 
 def cast(x, dtype):
@@ -472,6 +507,62 @@ def isfinite(x):
     return _wrap(get_array_module(d).isfinite(d))
 
 
+def _close_operands(x, y, op):
+    a, b = data_of(x), data_of(y)
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and a.dtype != b.dtype:
+        raise RuntimeError(f"{op}: both tensors must have the same dtype, got {a.dtype} and {b.dtype}; "
+                           "convert one with .to(other.dtype) (or .type_as(other))")
+    try:
+        np.broadcast_shapes(getattr(a, "shape", ()), getattr(b, "shape", ()))
+    except ValueError:
+        raise broadcast_error(op, getattr(a, "shape", ()), getattr(b, "shape", ())) from None
+    return a, b
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    """Elementwise ``|input − other| ≤ atol + rtol·|other|`` (bool, no gradient); equal
+    infinities are close, nan is close to nan only with ``equal_nan``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.isclose(nv.tensor([1.0, 2.0]), nv.tensor([1.0 + 1e-9, 2.1])).tolist()
+        [True, False]
+    """
+    a, b = _close_operands(input, other, "isclose")
+    xp = get_array_module(a, b)
+    return _wrap(xp.asarray(xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    """True (a Python bool) when every element pair is :func:`isclose`.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.allclose(nv.tensor([1.0, 2.0]), nv.tensor([1.0, 2.0000001]))
+        True
+    """
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def equal(input, other):  # noqa: A002
+    """True (a Python bool) when both tensors have the same shape and the same elements.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.equal(nv.tensor([1, 2]), nv.tensor([1, 2])), nv.equal(nv.tensor([1]), nv.tensor([1, 1]))
+        (True, False)
+    """
+    a, b = data_of(input), data_of(other)
+    if tuple(a.shape) != tuple(b.shape):
+        return False
+    return bool((a == b).all())
+
+
+def type_as(input, other):  # noqa: A002
+    """``input`` converted to ``other``'s dtype (differentiable; a no-op if they match)."""
+    return input if input.dtype == other.dtype else cast(input, other.dtype)
+
+
 def _r(fn):
     return lambda x, y: fn(y, x)
 
@@ -488,6 +579,8 @@ TENSOR_METHODS = {
     "square": square, "reciprocal": reciprocal, "clamp": clamp, "clip": clamp,
     "maximum": maximum, "minimum": minimum, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt,
     "ge": ge, "isnan": isnan, "isfinite": isfinite, "logical_not": logical_not,
+    "where": lambda x, condition, other: where(condition, x, other), "nonzero": nonzero,
+    "isclose": isclose, "allclose": allclose, "equal": equal, "type_as": type_as,
 }
 
 # Names a backward formula may call on ctx.xp during create_graph.

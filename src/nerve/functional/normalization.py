@@ -22,7 +22,7 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ._util import Tensor
 
-__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm"]
+__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "normalize"]
 
 
 def _mean(xp, a, axes):
@@ -445,6 +445,30 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):  # noqa: A00
     if int(size) < 1:
         raise ValueError(f"local_response_norm: size must be positive, got {size}")
     return LocalResponseNorm.apply(input, int(size), float(alpha), float(beta), float(k))
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
+    """``input / max(‖input‖_p, eps)`` along ``dim``: unit-p-norm vectors, as
+    ``torch.nn.functional.normalize``. ``eps`` keeps an all-zero vector at zero instead of
+    dividing by zero.
+
+    Composed of norm, clamp and division (each with its own backward), so it is twice
+    differentiable; a fused op would save one elementwise pass.
+
+    Example:
+        >>> import nerve as nv
+        >>> normalize(nv.tensor([[3.0, 4.0], [0.0, 0.0]])).tolist()
+        [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
+    """
+    from .elementwise import clamp  # noqa: PLC0415
+    from .reduction import norm  # noqa: PLC0415
+
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported; use the returned tensor")
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"normalize: expected a floating-point input, got dtype {input.dtype}")
+    denom = clamp(norm(input, p, dim, keepdim=True), min=eps)
+    return input / denom
 
 
 TENSOR_METHODS = {}

@@ -27,7 +27,7 @@ from ..autograd.namespace import register_extra
 from ._util import _wrap
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "adaptive_max_pool2d", "global_avg_pool2d", "interpolate",
+           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "global_avg_pool2d", "interpolate",
            "upsample", "pool_output_size"]
 
 
@@ -538,6 +538,58 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
         raise NotImplementedError(f"adaptive_max_pool2d: input size {(H, W)} must be a multiple of the output "
                                   f"size {(Ho, Wo)}; resize the input or use adaptive_avg_pool2d")
     return max_pool2d(x, (H // Ho, W // Wo), return_indices=return_indices)
+
+
+def _adaptive_bins(n_in, n_out):
+    """PyTorch's adaptive bins: bin i covers [⌊i·n_in/n_out⌋, ⌈(i+1)·n_in/n_out⌉)."""
+    i = np.arange(n_out)
+    return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):  # noqa: A002
+    """Max over PyTorch's adaptive bins of the last dim: (N, C, L) or (C, L) → length
+    ``output_size``, for any L (bins may overlap when L is not a multiple).
+
+    The window maxima are found on the array (first maximum of each bin, as torch); the
+    values are a ``gather`` at those indices, so the gradient is scattered back to them.
+    ``return_indices=True`` also returns the int64 positions along L.
+
+    Example:
+        >>> import nerve as nv
+        >>> v, i = adaptive_max_pool1d(nv.tensor([[[1.0, 5.0, 2.0, 0.0, 3.0]]]), 2, return_indices=True)
+        >>> v.tolist(), i.tolist()
+        ([[[5.0, 3.0]]], [[[1, 4]]])
+    """
+    from ..backend import get_array_module  # noqa: PLC0415
+    from .shape import gather  # noqa: PLC0415
+
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"adaptive_max_pool1d: expected (N, C, L) or (C, L), got shape {tuple(input.shape)}")
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != 1:
+            raise ValueError(f"adaptive_max_pool1d: output_size must be an int or a 1-tuple, got {output_size!r}")
+        output_size = output_size[0]
+    L, Lo = input.shape[-1], int(output_size)
+    if Lo < 1 or L < 1:
+        raise RuntimeError(f"adaptive_max_pool1d: output_size ({Lo}) and the input length ({L}) must be "
+                           f"positive (input shape {tuple(input.shape)})")
+    d = input._data
+    xp = get_array_module(d)
+    start, end = _adaptive_bins(L, Lo)
+    k = int((end - start).max())
+    # (Lo, k) positions of each bin; short bins repeat their last position, which cannot
+    # change the maximum nor come before the first one.
+    pos = np.minimum(start[:, None] + np.arange(k)[None, :], (end - 1)[:, None])
+    pos = xp.asarray(pos)
+    win = d[..., pos]                                          # (..., Lo, k)
+    first = xp.argmax(win, axis=-1)                            # first maximum (nan counts as max)
+    nan = xp.isnan(win)
+    if nan.any():
+        first = xp.where(nan.any(-1), xp.argmax(nan, axis=-1), first)
+    idx = xp.take_along_axis(xp.broadcast_to(pos, win.shape), first[..., None], axis=-1)[..., 0]
+    idx = idx.astype(np.int64, copy=False)                     # (..., Lo)
+    values = gather(input, -1, _wrap(idx))
+    return (values, _wrap(idx)) if return_indices else values
 
 
 def global_avg_pool2d(input, keepdim=False):  # noqa: A002

@@ -25,7 +25,7 @@ from ..backend import get_array_module
 from ._util import Tensor, _wrap, data_of, normalize_dim
 
 __all__ = ["sum", "mean", "var", "std", "var_mean", "std_mean", "max", "min", "amax", "amin",
-           "argmax", "argmin", "logsumexp", "prod", "cumsum", "all", "any", "norm",
+           "argmax", "argmin", "logsumexp", "prod", "cumsum", "cumprod", "diff", "all", "any", "norm",
            "MaxResult", "MinResult"]
 
 # torch.return_types.max / min: a tuple that also has .values and .indices.
@@ -558,6 +558,138 @@ def cumsum(x, dim, *, dtype=None):
     return CumSum.apply(x, axis if x.ndim else None)
 
 
+# ------------------------------------------------------------------------- cumprod
+def _revcumsum(xp, a, axis):
+    return xp.flip(xp.cumsum(xp.flip(a, axis), axis), axis)
+
+
+def _cumprod_grad(xp, x, out, grad, axis):
+    """d/dx of Σ_j g_j · out_j for out = cumprod(x), exact when x holds zeros.
+
+    Without zeros: gx_i = Σ_{j≥i} g_j out_j / x_i. With z the first zero of a slice:
+    * i < z: the same formula (x_i ≠ 0 there);
+    * i = z: Σ_{j≥z} g_j Π_{m≤j, m≠z} x_m, the reversed running sum of g times the running
+      product of x1 = x with x_z replaced by 1;
+    * i > z: x_z · (the same gradient taken for x1), which is 0 since x_z = 0.
+    Whole-array ops only, and the masks are constants, so the same lines build the graph
+    under create_graph.
+    """
+    xd = data_of(x)
+    if not (xd == 0).any():
+        return _revcumsum(xp, grad * out, axis) / x
+    axp = get_array_module(xd)
+    n = xd.shape[axis]
+    is_zero = xd == 0
+    z = axp.where(is_zero.any(axis=axis, keepdims=True), axp.argmax(is_zero, axis=axis, keepdims=True), n)
+    shape = [1] * xd.ndim
+    shape[axis] = n
+    pos = axp.arange(n).reshape(shape)
+    before, at = pos < z, pos == z
+    x1 = xp.where(at, 1, x)
+    at_z = _revcumsum(xp, grad * xp.cumprod(x1, axis), axis)
+    prior = _revcumsum(xp, grad * out, axis) / xp.where(before, x, 1)
+    after = 0
+    if isinstance(x, Tensor):
+        # NOTE: x_z · gx1 is exactly 0 in value, so the array path skips it (it would
+        # recurse once per zero); under create_graph it carries d/dx_z of the entries
+        # after the first zero, which second derivatives need.
+        x_z = xp.where(at, x, 0).sum(axis=axis, keepdims=True)
+        after = x_z * _cumprod_grad(xp, x1, xp.cumprod(x1, axis), grad, axis)
+    return xp.where(before, prior, xp.where(at, at_z, after))
+
+
+class CumProd(Function):
+    """Running product along an axis.
+
+    Backward: gx_i = Σ_{j≥i} g_j · out_j / x_i, i.e. the reversed running sum of g·out
+    divided by x, when no element is zero; with zeros, exact without dividing by zero
+    (see ``_cumprod_grad``), as torch's gradient is exact there too.
+    """
+
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        out = ctx.xp.cumprod(x, axis=axis)
+        ctx.save_for_backward(x, out)
+        return out
+
+    def backward(ctx, grad):
+        x, out = ctx.saved
+        xp, a = ctx.xp, ctx.axis
+        if x.shape[a] == 0:
+            return grad, None
+        return _cumprod_grad(xp, x, out, grad, a), None
+
+
+def cumprod(x, dim, *, dtype=None):
+    """Cumulative product along ``dim``: ``out[..., i] = Π_{j ≤ i} x[..., j]``.
+
+    Integer and bool inputs give int64 (PyTorch's rule). The gradient is exact when the
+    input holds zeros (no division by zero).
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.tensor([2.0, 0.0, 3.0], requires_grad=True)
+        >>> x.cumprod(0).tolist()
+        [2.0, 0.0, 0.0]
+        >>> x.cumprod(0).sum().backward()
+        >>> x.grad.tolist()
+        [1.0, 8.0, 0.0]
+    """
+    if dtype is not None:
+        x = x.to(dtype=dtype)
+    elif x.dtype.kind in "biu" and x.dtype != np.int64:
+        x = x.to(dtype=np.int64)
+    axis = normalize_dim(dim, x.ndim, "cumprod")
+    if x.ndim == 0:
+        return CumProd.apply(x.reshape(1), 0).reshape(())
+    return CumProd.apply(x, axis)
+
+
+# ---------------------------------------------------------------------------- diff
+def diff(input, n=1, dim=-1, prepend=None, append=None):  # noqa: A002
+    """n-th forward difference along ``dim``: ``out[i] = x[i + 1] − x[i]``, applied ``n``
+    times, after joining ``prepend`` / ``append`` to the input along ``dim`` (as
+    ``torch.diff``). Bool inputs give logical xor instead of a difference.
+
+    Composed of slicing and subtraction (each with its own backward), so it is
+    differentiable to any order; a fused op would save one slice per step.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tensor([1.0, 4.0, 9.0, 16.0]).diff().tolist()
+        [3.0, 5.0, 7.0]
+        >>> nv.tensor([1.0, 4.0, 9.0]).diff(n=2, prepend=nv.tensor([0.0])).tolist()
+        [2.0, 2.0]
+    """
+    from .shape import cat, narrow  # noqa: PLC0415
+
+    if input.ndim == 0:
+        raise RuntimeError("diff: expected a tensor with at least 1 dimension, got a 0-d tensor")
+    axis = normalize_dim(dim, input.ndim, "diff")
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"diff: order n must be non-negative, got {n}")
+    parts = []
+    for name, extra in (("prepend", prepend), (None, input), ("append", append)):
+        if extra is None:
+            continue
+        if not isinstance(extra, Tensor):
+            extra = _wrap(get_array_module(input._data).asarray(extra, dtype=input.dtype))
+        if name is not None and (extra.ndim != input.ndim or builtins.any(
+                s != t for i, (s, t) in enumerate(zip(extra.shape, input.shape)) if i != axis)):
+            raise RuntimeError(f"diff: {name} of shape {tuple(extra.shape)} must match the input's shape "
+                               f"{tuple(input.shape)} in every dimension except dim {dim}")
+        parts.append(extra)
+    x = cat(parts, axis) if len(parts) > 1 else input
+    for _ in range(n):
+        size = x.shape[axis]
+        if size == 0:
+            break
+        hi, lo = narrow(x, axis, 1, size - 1), narrow(x, axis, 0, size - 1)
+        x = (hi ^ lo) if x.dtype == np.bool_ else hi - lo
+    return x
+
+
 # ------------------------------------------------------------------- all and any
 def all(x, dim=None, keepdim=False):  # noqa: A001
     """True where every element over ``dim`` is non-zero (bool, no gradient)."""
@@ -612,9 +744,8 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None): ``(Σ |x|^p)^(1/p)``.
 
     ``p`` may be any number, ``inf`` (max |x|), ``-inf`` (min |x|), ``0`` (count of
-    non-zeros, no gradient) or ``'fro'`` (= 2, the default). The gradient at a zero
-    norm is 0. Matrix norms (``'nuc'``, spectral) are not vector reductions and are
-    rejected.
+    non-zeros, no gradient), ``'fro'`` (= 2, the default) or ``'nuc'`` (the nuclear norm
+    over the two dims ``dim``, as ``torch.norm``). The gradient at a zero norm is 0.
 
     Example:
         >>> import nerve as nv
@@ -627,9 +758,16 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         x = x.to(dtype=dtype)
     _need_float(x, "norm")
     if isinstance(p, str):
+        if p == "nuc":  # torch.norm's one matrix norm: over dim, or the whole 2-D input
+            from .linalg import matrix_norm  # noqa: PLC0415
+
+            if dim is None and x.ndim != 2:
+                raise RuntimeError(f"norm: p='nuc' needs a 2-D input or a pair of dims, got shape "
+                                   f"{tuple(x.shape)}; pass dim=(-2, -1)")
+            return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
         if p != "fro":
-            raise ValueError(f"norm: p={p!r} is a matrix norm, which this vector norm does not "
-                             "compute; use p='fro', a number, inf or -inf")
+            raise ValueError(f"norm: p={p!r} is not a norm this function knows; use 'fro', 'nuc', a "
+                             "number, inf or -inf (and nerve.linalg.matrix_norm for spectral norms)")
         p = 2
     p = float(p)
     axes = _axes(dim, x.ndim, "norm")
@@ -675,7 +813,7 @@ def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
 TENSOR_METHODS = {
     "sum": sum, "mean": mean, "var": var, "std": std, "max": max, "min": min, "amax": amax,
     "amin": amin, "argmax": argmax, "argmin": argmin, "logsumexp": logsumexp, "prod": prod,
-    "cumsum": cumsum, "all": all, "any": any, "norm": norm,
+    "cumsum": cumsum, "cumprod": cumprod, "diff": diff, "all": all, "any": any, "norm": norm,
 }
 
 
@@ -694,6 +832,7 @@ GRAPH_NAMESPACE = {
     "std": lambda a, axis=None, ddof=0, keepdims=False: std(a, axis, keepdim=keepdims, correction=ddof),
     "prod": lambda a, axis=None, keepdims=False: prod(a, axis, keepdims),
     "cumsum": _np_cumsum,
+    "cumprod": lambda a, axis: cumprod(a, axis),
     "amax": lambda a, axis=None, keepdims=False: amax(a, axis, keepdims),
     "amin": lambda a, axis=None, keepdims=False: amin(a, axis, keepdims),
     "max": lambda a, axis=None, keepdims=False: amax(a, axis, keepdims),

@@ -14,7 +14,7 @@ from ._errors import fmt_shape, index_dtype_error
 from ._util import Tensor, _wrap, normalize_dim
 
 __all__ = ["reshape", "view", "flatten", "permute", "transpose", "t", "broadcast_to", "expand",
-           "expand_as", "getitem", "squeeze", "unsqueeze", "cat", "concat", "concatenate", "stack",
+           "expand_as", "view_as", "getitem", "squeeze", "unsqueeze", "cat", "concat", "concatenate", "stack",
            "split", "chunk", "unbind", "narrow", "movedim", "moveaxis", "swapaxes", "flip", "pad",
            "repeat", "tile", "contiguous", "gather", "scatter_add", "index_select", "index_add",
            "masked_fill", "PAD_MODES"]
@@ -423,7 +423,13 @@ def expand(x, *shape):
 
 
 def expand_as(x, other):
-    return BroadcastTo.apply(x, tuple(other.shape))
+    """``x`` broadcast to ``other``'s shape (size-1 dims repeat without copying)."""
+    return expand(x, tuple(other.shape))
+
+
+def view_as(x, other):
+    """``x`` with ``other``'s shape (same number of elements), as ``x.view(other.shape)``."""
+    return Reshape.apply(x, tuple(other.shape))
 
 
 def getitem(x, idx):
@@ -969,7 +975,7 @@ def _T(x):
 
 TENSOR_METHODS = {
     "reshape": reshape, "view": view, "flatten": flatten, "permute": permute,
-    "transpose": transpose, "t": t, "expand": expand, "expand_as": expand_as,
+    "transpose": transpose, "t": t, "expand": expand, "expand_as": expand_as, "view_as": view_as,
     "broadcast_to": broadcast_to, "__getitem__": getitem, "T": property(_T),
     "mT": property(lambda x: transpose(x, -2, -1)),
     "squeeze": squeeze, "unsqueeze": unsqueeze, "split": split, "chunk": chunk,

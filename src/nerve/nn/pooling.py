@@ -1,6 +1,6 @@
 """Pooling and resampling layers, twins of ``nerve.functional.pooling``.
 
-``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``, ``AdaptiveMaxPool2d``,
+``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``, ``AdaptiveMaxPool1d/2d``,
 ``GlobalAvgPool2d`` and ``Upsample``. They hold no parameters.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from . import functional as F
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-           "AdaptiveMaxPool2d", "GlobalAvgPool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "GlobalAvgPool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 
 class _Pool(Module):
@@ -148,6 +148,24 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
 
     def forward(self, input):  # noqa: A002
         return self._call(F.adaptive_max_pool2d, input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool1d(AdaptiveAvgPool2d):
+    """Max pooling of (N, C, L) or (C, L) to a fixed length over PyTorch's adaptive bins:
+    ``F.adaptive_max_pool1d``. ``return_indices=True`` also returns the arg-max positions.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.nn.AdaptiveMaxPool1d(2)(nv.tensor([[[1.0, 5.0, 2.0, 0.0, 3.0]]])).tolist()
+        [[[5.0, 3.0]]]
+    """
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input):  # noqa: A002
+        return self._call(F.adaptive_max_pool1d, input, self.output_size, self.return_indices)
 
 
 class GlobalAvgPool2d(_Pool):
