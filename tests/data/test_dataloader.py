@@ -29,7 +29,7 @@ class PlainDataset(Dataset):
 
 
 def _epoch_labels(loader):
-    return np.concatenate([yb.data for _, yb in loader])
+    return np.concatenate([yb._data for _, yb in loader])
 
 
 @pytest.mark.parametrize("n,b,drop_last,expected", [(23, 5, False, 5), (23, 5, True, 4), (20, 5, False, 4),
@@ -38,7 +38,7 @@ def test_len_ceil_or_floor(n, b, drop_last, expected):
     loader = DataLoader(TensorDataset(*_xy(n)), batch_size=b, shuffle=True, drop_last=drop_last, seed=1)
     batches = list(loader)
     assert len(loader) == expected == len(batches)
-    sizes = [len(yb.data) for _, yb in batches]
+    sizes = [len(yb._data) for _, yb in batches]
     assert all(s == b for s in sizes[:-1] if sizes)
     assert sum(sizes) == (n // b * b if drop_last else n)
 
@@ -108,8 +108,8 @@ def test_batches_are_tensors_without_extra_copy_and_int64_labels():
     xb, yb = next(iter(loader))
     assert isinstance(xb, nv.Tensor) and isinstance(yb, nv.Tensor)
     assert xb.shape == (5, 3) and xb.dtype == np.float32 and yb.dtype == np.int64
-    assert not np.shares_memory(xb.data, x)  # a gathered copy, never a view into the dataset
-    assert xb.data.flags.owndata  # the Tensor wraps the gathered array itself (no second copy)
+    assert not np.shares_memory(xb._data, x)  # a gathered copy, never a view into the dataset
+    assert xb._data.flags.owndata  # the Tensor wraps the gathered array itself (no second copy)
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -119,8 +119,8 @@ def test_batch_path_equals_generic_path(shuffle):
     slow = DataLoader(PlainDataset(x, y), batch_size=8, shuffle=shuffle, seed=4)
     assert fast.uses_batch_path and not slow.uses_batch_path
     for (xf, yf), (xs, ys) in zip(fast, slow, strict=True):
-        assert np.array_equal(xf.data, xs.data) and xf.dtype == xs.dtype
-        assert np.array_equal(yf.data, ys.data) and yf.dtype == ys.dtype == np.int64
+        assert np.array_equal(xf._data, xs._data) and xf.dtype == xs.dtype
+        assert np.array_equal(yf._data, ys._data) and yf.dtype == ys.dtype == np.int64
 
 
 def test_batch_path_through_subset_and_concat():
@@ -133,7 +133,7 @@ def test_batch_path_through_subset_and_concat():
         slow = DataLoader(d, batch_size=6, shuffle=True, seed=2, collate_fn=default_collate)
         assert fast.uses_batch_path and not slow.uses_batch_path
         for (xf, yf), (xs, ys) in zip(fast, slow, strict=True):
-            assert np.array_equal(xf.data, xs.data) and np.array_equal(yf.data, ys.data)
+            assert np.array_equal(xf._data, xs._data) and np.array_equal(yf._data, ys._data)
 
 
 def test_generic_subset_falls_back():
@@ -223,16 +223,16 @@ def test_batch_mean_gradient_equals_mean_of_per_sample_gradients():
     for i in range(8):
         wi = nv.tensor(w0, dtype=np.float64, requires_grad=True)
         (((xb[i] * wi).sum() - tb[i]) ** 2).backward()
-        per.append(wi.grad.data)
-    np.testing.assert_allclose(w.grad.data, np.mean(per, axis=0), rtol=0, atol=1e-12)
+        per.append(wi.grad._data)
+    np.testing.assert_allclose(w.grad._data, np.mean(per, axis=0), rtol=0, atol=1e-12)
 
 
 @pytest.mark.torch
 def test_batches_match_torch_dataloader_without_shuffle():
     torch = pytest.importorskip("torch")
     x, y = _xy(11)
-    ours = [(xb.data, yb.data) for xb, yb in DataLoader(TensorDataset(x, y), batch_size=4, drop_last=True)]
-    ref = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+    ours = [(xb._data, yb._data) for xb, yb in DataLoader(TensorDataset(x, y), batch_size=4, drop_last=True)]
+    ref = torch.utils._data.DataLoader(torch.utils._data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
                                       batch_size=4, drop_last=True)
     theirs = [(xb.numpy(), yb.numpy()) for xb, yb in ref]
     assert len(ours) == len(theirs) == 2

@@ -245,7 +245,7 @@ def test_relu_saves_only_its_output():
     x = nv.randn(4, 5, requires_grad=True)
     y = F.relu(x)
     saved = y.grad_fn.saved
-    assert len(saved) == 1 and saved[0] is y.data
+    assert len(saved) == 1 and saved[0] is y._data
 
 
 def test_relu_costs_about_what_bare_numpy_costs():
@@ -262,8 +262,8 @@ def test_relu_costs_about_what_bare_numpy_costs():
         x.grad = None
 
     def bare():
-        out = np.maximum(x.data, 0)
-        return g.data * (out > 0)
+        out = np.maximum(x._data, 0)
+        return g._data * (out > 0)
 
     best = {ours: np.inf, bare: np.inf}
     for _ in range(15):
@@ -339,7 +339,7 @@ def _train_xor(hidden_act, steps=500, lr=1.0, seed=0):
             p.grad = None
         loss.backward()
         for p in params:
-            p.data -= lr * p.grad.data
+            p._data -= lr * p.grad._data
         accs.append(float(((logit.numpy() > 0) == (y.numpy() > 0.5)).mean()))
     return accs
 

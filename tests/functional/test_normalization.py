@@ -59,9 +59,9 @@ def test_running_variance_uses_the_unbiased_estimate():
 
 def test_running_buffers_are_updated_in_place_and_keep_their_dtype():
     rm, rv = nv.zeros(3), nv.ones(3)
-    arrays = rm.data, rv.data
+    arrays = rm._data, rv._data
     F.batch_norm(nv.randn(4, 3), rm, rv, training=True)
-    assert rm.data is arrays[0] and rv.data is arrays[1]
+    assert rm._data is arrays[0] and rv._data is arrays[1]
     assert rm.dtype == np.float32 and not np.allclose(rm.numpy(), 0)
 
 

@@ -273,8 +273,8 @@ def test_graph_namespace_matches_numpy_and_is_differentiable(name, args, kw):
     a = np.random.default_rng(3).uniform(0.5, 2.0, (2, 3))
     x = t(a, dtype=np.float64, grad=True)
     fn = getattr(engine.graph_namespace, name)
-    conv = [(c.data if isinstance(c, nv.Tensor) else c) for c in args(x)]
-    conv = [[e.data if isinstance(e, nv.Tensor) else e for e in c] if isinstance(c, list) else c for c in conv]
+    conv = [(c._data if isinstance(c, nv.Tensor) else c) for c in args(x)]
+    conv = [[e._data if isinstance(e, nv.Tensor) else e for e in c] if isinstance(c, list) else c for c in conv]
     want = getattr(np, name)(*conv, **kw)
     got = fn(*args(x), **kw)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)

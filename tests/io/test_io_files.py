@@ -36,7 +36,7 @@ def test_safetensors_accepts_tensors_and_noncontiguous_arrays(tmp_path):
     t = nv.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     save_safetensors({"t": t, "T": np.arange(6.0).reshape(2, 3).T}, tmp_path / "t.safetensors")
     loaded, _ = load_safetensors(tmp_path / "t.safetensors")
-    np.testing.assert_array_equal(loaded["t"], t.data)
+    np.testing.assert_array_equal(loaded["t"], t._data)
     np.testing.assert_array_equal(loaded["T"], np.arange(6.0).reshape(2, 3).T)
 
 
@@ -159,24 +159,24 @@ def _model():
 def test_state_dict_roundtrip_is_bit_identical(tmp_path):
     src, dst = _model(), _model()
     for i, t in enumerate(src.state_dict().values()):
-        t.data[...] = np.random.default_rng(i).normal(size=t.shape)
+        t._data[...] = np.random.default_rng(i).normal(size=t.shape)
     save_state_dict(src, tmp_path / "m.safetensors")
     assert set(load_state_dict(tmp_path / "m.safetensors")) == set(src.state_dict())
     load_weights(dst, tmp_path / "m.safetensors")
     for k, v in src.state_dict().items():
-        assert dst.state_dict()[k].data.tobytes() == v.data.tobytes()
+        assert dst.state_dict()[k]._data.tobytes() == v._data.tobytes()
 
 
 def test_loading_mismatched_weights_lists_every_problem(tmp_path):
     model = _model()
-    sd = {k: v.data.copy() for k, v in model.state_dict().items()}
+    sd = {k: v._data.copy() for k, v in model.state_dict().items()}
     weight_name = next(k for k in sd if k.endswith("weight"))
     bias_name = next(k for k in sd if k.endswith("bias"))
     sd[weight_name] = np.zeros((5, 3), np.float32)
     del sd[bias_name]
     sd["extra.weight"] = np.zeros(2, np.float32)
     save_safetensors(sd, tmp_path / "bad.safetensors")
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v._data.copy() for k, v in model.state_dict().items()}
     with pytest.raises(StateDictError) as e:
         load_weights(model, tmp_path / "bad.safetensors")
     msg = str(e.value)
@@ -184,7 +184,7 @@ def test_loading_mismatched_weights_lists_every_problem(tmp_path):
     assert "unexpected 1 tensor(s): extra.weight" in msg
     assert f"{weight_name}: " in msg and "(5, 3)" in msg and "(4, 3)" in msg
     for k, v in model.state_dict().items():  # nothing half-loaded
-        np.testing.assert_array_equal(v.data, before[k])
+        np.testing.assert_array_equal(v._data, before[k])
     with pytest.raises(ValueError, match="not a safetensors file"):
         (tmp_path / "w.pt").write_bytes(b"PK\x03\x04 a zip archive")
         load_weights(model, tmp_path / "w.pt")

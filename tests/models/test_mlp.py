@@ -41,8 +41,8 @@ def test_seed_mlp_accepts_three_input_layouts():
     x = nv.randn(8, 1, 28, 28)
     out = net(x)
     assert out.shape == (8, 10) and out.dtype == np.float32
-    np.testing.assert_array_equal(net(x.reshape(8, 28, 28)).data, out.data)
-    np.testing.assert_array_equal(net(x.reshape(8, 784)).data, out.data)
+    np.testing.assert_array_equal(net(x.reshape(8, 28, 28))._data, out._data)
+    np.testing.assert_array_equal(net(x.reshape(8, 784))._data, out._data)
     assert "13,002" in models.seed_mlp.__doc__ and "784×16 + 16 = 12,560" in models.seed_mlp.__doc__
     assert isinstance(models.get_model("SEED_MLP", activation="tanh")[2], nn.Tanh)
 
@@ -114,7 +114,7 @@ def _fit(model, x, y, steps=200, lr=0.3):
         loss.backward()
         with nv.no_grad():
             for p in model.parameters():
-                p.data -= lr * p.grad.data
+                p._data -= lr * p.grad._data
     return loss.item()
 
 
@@ -122,12 +122,12 @@ def test_each_head_trains_on_its_task():
     x, y = _blobs([(-2, -2), (2, 2)])
     binary = models.MLP([2, 8, 1], head="binary")
     _fit(binary, nv.tensor(x, dtype=nv.float32), nv.tensor(y[:, None], dtype=nv.float32))
-    acc = ((binary(nv.tensor(x, dtype=nv.float32)).data[:, 0] > 0) == y).mean()
+    acc = ((binary(nv.tensor(x, dtype=nv.float32))._data[:, 0] > 0) == y).mean()
     assert acc >= 0.98
     x3, y3 = _blobs([(-3, 0), (3, 0), (0, 3)])
     multi = models.MLP([2, 8, 3], head="multiclass")
     _fit(multi, nv.tensor(x3, dtype=nv.float32), nv.tensor(y3))
-    assert (multi(nv.tensor(x3, dtype=nv.float32)).data.argmax(1) == y3).mean() >= 0.98
+    assert (multi(nv.tensor(x3, dtype=nv.float32))._data.argmax(1) == y3).mean() >= 0.98
     rng = np.random.default_rng(1)
     xr = rng.uniform(-1, 1, size=(100, 3))
     yr = xr @ np.array([1.5, -2.0, 0.5]) + 0.7

@@ -33,10 +33,10 @@ def test_matches_torch_module_forward_and_backward(ours, name, kw):
     xt = torch.tensor(xn, requires_grad=True)
     ot = t(xt)
     ot.backward(torch.tensor(gn))
-    np.testing.assert_allclose(out.data, ot.detach().numpy(), atol=1e-8, rtol=1e-6)
-    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), atol=1e-8, rtol=1e-6)
+    np.testing.assert_allclose(out._data, ot.detach().numpy(), atol=1e-8, rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data, xt.grad.numpy(), atol=1e-8, rtol=1e-6)
     if name == "PReLU":
-        np.testing.assert_allclose(m.weight.grad.data, t.weight.grad.numpy(), atol=1e-8, rtol=1e-6)
+        np.testing.assert_allclose(m.weight.grad._data, t.weight.grad.numpy(), atol=1e-8, rtol=1e-6)
     assert repr(m) == repr(t)
 
 
@@ -51,8 +51,8 @@ def test_prelu_slope_gradient_is_the_sum_over_negative_inputs():
     x = nv.tensor([[-2.0, 1.0, -0.5], [3.0, -1.0, 0.0]], dtype=nv.float64)
     g = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     act(x).backward(nv.tensor(g))
-    neg = x.data < 0
-    assert act.weight.grad.item() == pytest.approx((x.data * g)[neg].sum(), abs=1e-15)
+    neg = x._data < 0
+    assert act.weight.grad.item() == pytest.approx((x._data * g)[neg].sum(), abs=1e-15)
     assert [n for n, _ in act.named_parameters()] == ["weight"]
     assert act.weight.item() == 0.25
 
@@ -62,7 +62,7 @@ def test_softmax_without_dim_warns_and_uses_torch_legacy_rule():
         warnings.simplefilter("always")
         p = nn.Softmax()(nv.zeros(2, 5))
     assert any("pass dim explicitly" in str(x.message) for x in w)
-    np.testing.assert_allclose(p.data.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(p._data.sum(axis=1), 1, rtol=1e-6)
 
 
 def test_registry_builds_fresh_modules_and_explains_unknown_names():
@@ -102,9 +102,9 @@ def _train_xor(activation, steps=1500, lr=0.5, seed=0):
         loss.backward()
         with nv.no_grad():
             for p in net.parameters():
-                p.data -= lr * p.grad.data
-    pred = (net(x).data > 0.5).astype(float)
-    return float((pred == y.data).mean())
+                p._data -= lr * p.grad._data
+    pred = (net(x)._data > 0.5).astype(float)
+    return float((pred == y._data).mean())
 
 
 def test_xor_needs_a_nonlinearity():

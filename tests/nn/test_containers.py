@@ -17,7 +17,7 @@ def test_sequential_indexing_slicing_iteration():
     assert isinstance(tail, nn.Sequential) and list(tail) == [b, c]
     assert [n for n, _ in tail.named_children()] == ["1", "2"]   # keys kept, as in torch
     x = nv.randn(5, 4)
-    np.testing.assert_array_equal(seq(x).data, c(b(a(x))).data)
+    np.testing.assert_array_equal(seq(x)._data, c(b(a(x)))._data)
     with pytest.raises(IndexError, match="out of range"):
         seq[3]  # noqa: B018
 
@@ -92,20 +92,20 @@ def test_identity_flatten_unflatten():
     assert nn.Identity(54, unused="ok")(x) is x
     flat = nn.Flatten()(x)
     assert flat.shape == (4, 784)
-    np.testing.assert_array_equal(flat.data, x.data.reshape(4, 784))
+    np.testing.assert_array_equal(flat._data, x._data.reshape(4, 784))
     assert nn.Flatten()(nv.randn(4, 28, 28)).shape == (4, 784)
     assert nn.Flatten()(nv.randn(4, 784)).shape == (4, 784)
     assert nn.Flatten(0, -1)(x).shape == (4 * 784,)
     assert nn.Flatten(2)(x).shape == (4, 1, 784)
     back = nn.Unflatten(1, (1, 28, 28))(flat)
-    np.testing.assert_array_equal(back.data, x.data)
+    np.testing.assert_array_equal(back._data, x._data)
     assert nn.Unflatten(1, (-1, 28))(flat).shape == (4, 28, 28)
     with pytest.raises(RuntimeError, match="holds 100"):
         nn.Unflatten(1, (10, 10))(flat)
     # gradients flow through both
     x.requires_grad_()
     nn.Unflatten(1, (28, 28))(nn.Flatten()(x)).sum().backward()
-    assert x.grad.shape == x.shape and np.all(x.grad.data == 1)
+    assert x.grad.shape == x.shape and np.all(x.grad._data == 1)
 
 
 def test_parameter_list_and_dict():

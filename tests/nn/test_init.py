@@ -20,11 +20,11 @@ def _close(value, target, rel=0.01):
 
 
 def test_uniform_and_normal_statistics():
-    w = init.uniform_(_big(), -2.0, 3.0).data
+    w = init.uniform_(_big(), -2.0, 3.0)._data
     assert w.min() >= -2 and w.max() < 3
     _close(w.mean(), 0.5, rel=0.02)
     _close(w.std(), 5 / math.sqrt(12))
-    w = init.normal_(_big(), 1.5, 0.5).data
+    w = init.normal_(_big(), 1.5, 0.5)._data
     _close(w.mean(), 1.5)
     _close(w.std(), 0.5)
 
@@ -32,27 +32,27 @@ def test_uniform_and_normal_statistics():
 def test_xavier_statistics():
     fan_in, fan_out = 1000, 1000
     a = math.sqrt(6 / (fan_in + fan_out))
-    w = init.xavier_uniform_(_big()).data
+    w = init.xavier_uniform_(_big())._data
     assert np.abs(w).max() <= a
     _close(np.abs(w).max(), a)
     _close(w.std(), math.sqrt(2 / (fan_in + fan_out)))
-    w = init.xavier_normal_(_big(), gain=init.calculate_gain("tanh")).data
+    w = init.xavier_normal_(_big(), gain=init.calculate_gain("tanh"))._data
     _close(w.std(), 5 / 3 * math.sqrt(2 / (fan_in + fan_out)))
 
 
 def test_kaiming_and_lecun_statistics():
-    w = init.kaiming_normal_(_big((500, 2000)), nonlinearity="relu").data
+    w = init.kaiming_normal_(_big((500, 2000)), nonlinearity="relu")._data
     _close(w.std(), math.sqrt(2 / 2000))
-    w = init.kaiming_normal_(_big((500, 2000)), mode="fan_out", nonlinearity="relu").data
+    w = init.kaiming_normal_(_big((500, 2000)), mode="fan_out", nonlinearity="relu")._data
     _close(w.std(), math.sqrt(2 / 500))
-    w = init.kaiming_uniform_(_big((500, 2000)), nonlinearity="relu").data
+    w = init.kaiming_uniform_(_big((500, 2000)), nonlinearity="relu")._data
     bound = math.sqrt(6 / 2000)
     assert np.abs(w).max() <= bound
     _close(np.abs(w).max(), bound)
     _close(w.std(), math.sqrt(2 / 2000))
-    w = init.lecun_normal_(_big((500, 2000))).data
+    w = init.lecun_normal_(_big((500, 2000)))._data
     _close(w.std(), math.sqrt(1 / 2000))
-    w = init.lecun_uniform_(_big((500, 2000))).data
+    w = init.lecun_uniform_(_big((500, 2000)))._data
     _close(np.abs(w).max(), math.sqrt(3 / 2000))
 
 
@@ -68,7 +68,7 @@ def _pdf(x):
                                            (0.0, 1.0, 3.0, 10.0), (1.0, 2.0, -7.0, -5.5),
                                            (0.0, 1.0, 0.5, 0.6)])
 def test_trunc_normal_matches_the_truncated_distribution(mean, std, a, b):
-    w = init.trunc_normal_(_big(), mean, std, a, b).data
+    w = init.trunc_normal_(_big(), mean, std, a, b)._data
     assert w.min() >= a and w.max() <= b
     al, be = (a - mean) / std, (b - mean) / std
     z = _phi(be) - _phi(al)
@@ -80,7 +80,7 @@ def test_trunc_normal_matches_the_truncated_distribution(mean, std, a, b):
 
 @pytest.mark.parametrize("shape", [(64, 64), (100, 30), (30, 100), (8, 3, 3, 3)])
 def test_orthogonal(shape):
-    w = init.orthogonal_(nv.empty(*shape, dtype=nv.float64), gain=2.0).data.reshape(shape[0], -1)
+    w = init.orthogonal_(nv.empty(*shape, dtype=nv.float64), gain=2.0)._data.reshape(shape[0], -1)
     rows, cols = w.shape
     gram = w.T @ w if rows >= cols else w @ w.T
     np.testing.assert_allclose(gram, 4.0 * np.eye(min(rows, cols)), atol=1e-12)
@@ -90,30 +90,30 @@ def test_orthogonal(shape):
 
 def test_constant_zeros_ones_eye_and_bias_values():
     b = nv.empty(16)
-    assert init.constant_(b, 0.01) is b and np.all(b.data == np.float32(0.01))
-    assert not init.zeros_(b).data.any()
-    assert np.all(init.ones_(b).data == 1)
-    np.testing.assert_array_equal(init.eye_(nv.empty(3, 4)).data, np.eye(3, 4))
+    assert init.constant_(b, 0.01) is b and np.all(b._data == np.float32(0.01))
+    assert not init.zeros_(b)._data.any()
+    assert np.all(init.ones_(b)._data == 1)
+    np.testing.assert_array_equal(init.eye_(nv.empty(3, 4))._data, np.eye(3, 4))
     with pytest.raises(ValueError, match="2-D"):
         init.eye_(nv.empty(2, 2, 2))
 
 
 def test_in_place_returns_same_tensor_records_nothing_and_keeps_dtype():
     p = nn.Parameter(nv.zeros(20, 30))
-    arr = p.data
+    arr = p._data
     out = init.kaiming_uniform_(p)
-    assert out is p and p.data is arr and p.dtype == np.float32
+    assert out is p and p._data is arr and p.dtype == np.float32
     assert p.grad_fn is None and p.requires_grad and p.is_leaf
 
 
 def test_seeded_draws_are_reproducible():
     nv.manual_seed(5)
-    a = init.xavier_normal_(nv.empty(10, 10)).data.copy()
+    a = init.xavier_normal_(nv.empty(10, 10))._data.copy()
     nv.manual_seed(5)
-    b = init.xavier_normal_(nv.empty(10, 10)).data
+    b = init.xavier_normal_(nv.empty(10, 10))._data
     np.testing.assert_array_equal(a, b)
     g = np.random.default_rng(3)
-    c = init.normal_(nv.empty(4), generator=g).data
+    c = init.normal_(nv.empty(4), generator=g)._data
     np.testing.assert_array_equal(c, np.random.default_rng(3).normal(0, 1, 4).astype(np.float32))
 
 
@@ -150,14 +150,14 @@ def test_fan_of_a_bias_is_an_error():
 def test_dirac_equals_torch():
     torch = pytest.importorskip("torch")
     for shape, groups in [((6, 3, 3, 3), 1), ((4, 2, 3), 2), ((3, 5, 3, 3), 1)]:
-        ours = init.dirac_(nv.empty(*shape), groups=groups).data
+        ours = init.dirac_(nv.empty(*shape), groups=groups)._data
         theirs = torch.nn.init.dirac_(torch.empty(*shape), groups=groups).numpy()
         np.testing.assert_array_equal(ours, theirs)
 
 
 def test_get_initializer():
     t = nv.empty(3, 3)
-    assert np.all(init.get_initializer(0.5)(t).data == 0.5)
+    assert np.all(init.get_initializer(0.5)(t)._data == 0.5)
     init.get_initializer("he_normal")(t)
     init.get_initializer("xavier_uniform_")(t)
     with pytest.raises(ValueError, match="unknown initializer 'nope'"):
@@ -172,7 +172,7 @@ def _mean_sq_preacts(std_fn, depth=20, width=256, batch=512):
             layer = nn.Linear(width, width, bias=False).double()
             init.normal_(layer.weight, 0.0, std_fn(width))
             z = layer(x)
-            out.append(float((z.data ** 2).mean()))
+            out.append(float((z._data ** 2).mean()))
             x = nv.nn.functional.relu(z)
     return np.array(out)
 

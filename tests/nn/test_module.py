@@ -68,13 +68,13 @@ def test_a_module_called_twice_accumulates_both_contributions():
     lin = nn.Linear(3, 3).double()
     x = nv.randn(5, 3, dtype=nv.float64)
     lin(lin(x)).sum().backward()
-    W, b = lin.weight.data, lin.bias.data
-    h = x.data @ W.T + b
+    W, b = lin.weight._data, lin.bias._data
+    h = x._data @ W.T + b
     g_out = np.ones((5, 3))
     g_h = g_out @ W
-    expected = g_out.T @ h + g_h.T @ x.data
-    np.testing.assert_allclose(lin.weight.grad.data, expected, rtol=1e-12)
-    np.testing.assert_allclose(lin.bias.grad.data, g_out.sum(0) + g_h.sum(0), rtol=1e-12)
+    expected = g_out.T @ h + g_h.T @ x._data
+    np.testing.assert_allclose(lin.weight.grad._data, expected, rtol=1e-12)
+    np.testing.assert_allclose(lin.bias.grad._data, g_out.sum(0) + g_h.sum(0), rtol=1e-12)
 
 
 def test_assignment_rules_and_errors():
@@ -109,7 +109,7 @@ def test_assignment_rules_and_errors():
 
 def test_state_dict_round_trip_is_bit_identical():
     net = Net()
-    net.body.steps.data[...] = 7
+    net.body.steps._data[...] = 7
     sd = net.state_dict()
     assert list(sd) == ["body.scale", "body.steps", "body.fc1.weight", "body.fc1.bias",
                         "body.fc2.weight", "body.fc2.bias", "head.weight", "head.bias"]
@@ -117,17 +117,17 @@ def test_state_dict_round_trip_is_bit_identical():
     assert all(not v.requires_grad for v in sd.values())
     nv.manual_seed(123)
     other = Net()
-    assert not np.array_equal(other.head.weight.data, net.head.weight.data)
+    assert not np.array_equal(other.head.weight._data, net.head.weight._data)
     res = other.load_state_dict(sd)
     assert res.missing_keys == [] and res.unexpected_keys == []
     for k, v in other.state_dict().items():
-        assert v.data.tobytes() == sd[k].data.tobytes()
+        assert v._data.tobytes() == sd[k]._data.tobytes()
     # numpy arrays are accepted as values, and loading copies (no aliasing)
     third = Net()
     third.load_state_dict({k: v.numpy().copy() for k, v in sd.items()})
-    np.testing.assert_array_equal(third.body.fc1.weight.data, net.body.fc1.weight.data)
-    third.body.fc1.weight.data[...] = 0
-    assert net.body.fc1.weight.data.any()
+    np.testing.assert_array_equal(third.body.fc1.weight._data, net.body.fc1.weight._data)
+    third.body.fc1.weight._data[...] = 0
+    assert net.body.fc1.weight._data.any()
 
 
 def test_load_state_dict_reports_every_problem_in_one_error():
@@ -151,13 +151,13 @@ def test_load_state_dict_reports_every_problem_in_one_error():
     fresh = Net()
     res = fresh.load_state_dict(sd, strict=False)
     assert res.missing_keys == ["head.bias"] and res.unexpected_keys == ["head.extra"]
-    np.testing.assert_array_equal(fresh.body.fc1.weight.data, net.body.fc1.weight.data)
+    np.testing.assert_array_equal(fresh.body.fc1.weight._data, net.body.fc1.weight._data)
 
 
 def test_load_casts_to_the_parameter_dtype():
     m = nn.Linear(2, 2)
     m.load_state_dict({"weight": np.ones((2, 2)), "bias": np.zeros(2)})
-    assert m.weight.dtype == np.float32 and m.weight.data.sum() == 4
+    assert m.weight.dtype == np.float32 and m.weight._data.sum() == 4
 
 
 def test_train_eval_flags_propagate():
@@ -176,21 +176,21 @@ def test_train_eval_flags_propagate():
 def test_frozen_parameters_stay_bit_identical_after_a_hand_sgd_step():
     net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     net[0].requires_grad_(False)
-    frozen = {n: p.data.copy() for n, p in net.named_parameters() if n.startswith("0.")}
-    live = {n: p.data.copy() for n, p in net.named_parameters() if n.startswith("2.")}
+    frozen = {n: p._data.copy() for n, p in net.named_parameters() if n.startswith("0.")}
+    live = {n: p._data.copy() for n, p in net.named_parameters() if n.startswith("2.")}
     x, y = nv.randn(16, 4), nv.randn(16, 2)
     loss = ((net(x) - y) ** 2).mean()
     loss.backward()
     with nv.no_grad():
         for p in net.parameters():
             if p.grad is not None:
-                p.data -= 0.1 * p.grad.data
+                p._data -= 0.1 * p.grad._data
     for n, p in net.named_parameters():
         if n in frozen:
             assert p.grad is None
-            assert p.data.tobytes() == frozen[n].tobytes()
+            assert p._data.tobytes() == frozen[n].tobytes()
         else:
-            assert not np.array_equal(p.data, live[n])
+            assert not np.array_equal(p._data, live[n])
     assert net.num_parameters(trainable_only=True) == 8 * 2 + 2
     net.unfreeze()
     assert net.num_parameters(trainable_only=True) == net.num_parameters()
@@ -202,7 +202,7 @@ def test_zero_grad_and_apply():
     net = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 1))
     net(nv.randn(2, 3)).sum().backward()
     net.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in net.parameters())
+    assert all(p.grad is not None and not p.grad._data.any() for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     order = []
@@ -238,14 +238,14 @@ def test_forward_hooks_and_fast_path():
     h1 = lin.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
     h2 = lin.register_forward_hook(lambda m, args, out: calls.append(out.shape) or out + 1)
     out = lin(nv.randn(3, 2))
-    expected = lin.bias.data + 1
-    np.testing.assert_allclose(out.data, np.broadcast_to(expected, (3, 2)), rtol=1e-6)
+    expected = lin.bias._data + 1
+    np.testing.assert_allclose(out._data, np.broadcast_to(expected, (3, 2)), rtol=1e-6)
     assert calls == [(3, 2)]
     h1.remove()
     h2.remove()
     assert lin._has_hooks is False
     x = nv.randn(3, 2)
-    np.testing.assert_allclose(lin(x).data, x.data @ lin.weight.data.T + lin.bias.data, rtol=1e-6)
+    np.testing.assert_allclose(lin(x)._data, x._data @ lin.weight._data.T + lin.bias._data, rtol=1e-6)
 
 
 def test_forward_of_a_2_2_1_net_equals_the_hand_computation():
@@ -262,9 +262,9 @@ def test_deepcopy_gives_independent_parameters():
     net = Net()
     twin = copy.deepcopy(net)
     assert isinstance(twin.head.weight, nn.Parameter)
-    np.testing.assert_array_equal(twin.head.weight.data, net.head.weight.data)
-    twin.head.weight.data[...] = 0
-    assert net.head.weight.data.any()
+    np.testing.assert_array_equal(twin.head.weight._data, net.head.weight._data)
+    twin.head.weight._data[...] = 0
+    assert net.head.weight._data.any()
     assert len(list(twin.parameters())) == len(list(net.parameters()))
     tied = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
     tied[1].weight = tied[0].weight
@@ -293,7 +293,7 @@ def test_parameter_basics():
     y = p * 2
     assert type(y) is nv.Tensor
     arr = np.zeros(3, dtype=np.float32)
-    assert nn.Parameter(nv.from_numpy(arr)).data is arr   # shares the Tensor's array
+    assert nn.Parameter(nv.from_numpy(arr))._data is arr   # shares the Tensor's array
 
 
 @pytest.mark.torch
@@ -308,7 +308,7 @@ def test_state_dict_keys_match_torch_for_shared_and_tied_modules():
     assert list(ours.state_dict()) == list(theirs.state_dict())
     # a torch checkpoint loads (values converted to numpy), and parameters stay shared
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
-    np.testing.assert_array_equal(ours[0].weight.data, ta.weight.detach().numpy())
+    np.testing.assert_array_equal(ours[0].weight._data, ta.weight.detach().numpy())
     assert ours[3].weight is ours[0].weight and len(list(ours.parameters())) == 3
 
 
@@ -319,7 +319,7 @@ def test_module_to_gpu_and_back():
         pytest.skip("needs CuPy and a CUDA GPU")
     net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
     x = nv.randn(5, 4)
-    cpu_out = net(x).data
+    cpu_out = net(x)._data
     w = net[0].weight
     net.to("cuda")
     assert net[0].weight is w and w.device == "cuda"
@@ -330,12 +330,12 @@ def test_module_to_gpu_and_back():
     assert net.summary((4,)).total_params == 4 * 3 + 3 + 3 * 2 + 2
     net.cpu()
     assert w.device == "cpu" and net[2].bias.grad.device == "cpu"
-    np.testing.assert_allclose(net(x).data, cpu_out, rtol=1e-6)
+    np.testing.assert_allclose(net(x)._data, cpu_out, rtol=1e-6)
 
 
 def test_load_with_assign_takes_the_stored_arrays():
     m = nn.Linear(2, 2)
     w = np.arange(4.0).reshape(2, 2)
     m.load_state_dict({"weight": w, "bias": np.zeros(2)}, assign=True)
-    assert m.weight.dtype == np.float64 and m.weight.data is not w
-    np.testing.assert_array_equal(m.weight.data, w)
+    assert m.weight.dtype == np.float64 and m.weight._data is not w
+    np.testing.assert_array_equal(m.weight._data, w)

@@ -30,7 +30,7 @@ def test_values_match_numpy_and_strength_scales():
 
 def test_gradients_are_sign_and_twice_w():
     ps = _params()
-    ps[0].data[0, 0] = 0.0                     # the kink: sub-gradient 0, as in torch
+    ps[0]._data[0, 0] = 0.0                     # the kink: sub-gradient 0, as in torch
     (l1_penalty(ps) + l2_penalty(ps, strength=0.5)).backward()
     for p in ps:
         np.testing.assert_allclose(p.grad.numpy(), np.sign(p.numpy()) + p.numpy(), rtol=1e-12)

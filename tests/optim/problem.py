@@ -55,7 +55,7 @@ def run_nerve(make_opt, steps, params=None, sign=1.0, groups=None):
         opt.zero_grad()
         nerve_loss(params, sign).backward()
         opt.step()
-        traj.append([p.data.copy() for p in params])
+        traj.append([p._data.copy() for p in params])
     return traj, opt
 
 

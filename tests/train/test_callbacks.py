@@ -24,7 +24,7 @@ class Script(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs["score"] = self.values[epoch]
-        self.snapshots.append({k: v.data.copy() for k, v in self.model.state_dict().items()})
+        self.snapshots.append({k: v._data.copy() for k, v in self.model.state_dict().items()})
 
 
 def _fit(callbacks, epochs=10, **kw):
@@ -47,8 +47,8 @@ def test_early_stopping_stops_exactly_patience_epochs_after_best_and_restores_bi
     assert trainer.history.epoch == list(range(stop + 1))
     assert es.best_epoch == 2 and es.stopped_epoch == stop and es.best == 3.0
     for k, v in trainer.model.state_dict().items():
-        assert v.data.tobytes() == script.snapshots[2][k].tobytes()
-        assert v.data.tobytes() != script.snapshots[-1][k].tobytes()
+        assert v._data.tobytes() == script.snapshots[2][k].tobytes()
+        assert v._data.tobytes() != script.snapshots[-1][k].tobytes()
 
 
 def test_early_stopping_with_zero_patience_stops_at_the_first_epoch_without_improvement():

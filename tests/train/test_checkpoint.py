@@ -55,7 +55,7 @@ def test_resume_gives_bit_identical_weights_to_an_uninterrupted_run(tmp_path):
     nv.rand(10)
     h = t3.fit(train, epochs=4, val_loader=val, resume_from=tmp_path / "last")
     for (name, a), b in zip(t1.model.state_dict().items(), t3.model.state_dict().values()):
-        assert a.data.tobytes() == b.data.tobytes(), name
+        assert a._data.tobytes() == b._data.tobytes(), name
     assert h.history == t1.history.history and h.epoch == [0, 1, 2, 3]
     assert t3.global_step == t1.global_step == 40
     assert t3.optimizer.param_groups[0]["lr"] == t1.optimizer.param_groups[0]["lr"]
@@ -128,7 +128,7 @@ def test_standalone_save_and_load_restore_everything(tmp_path):
     dl = loader(*blobs(20, features=4), batch_size=4, seed=1)
     save_checkpoint(tmp_path / "ck", model, opt, epoch=3, loaders={"train": dl},
                     extra={"note": "hi", "w": np.ones(2)})
-    expected_rand = nv.rand(3).data.copy()
+    expected_rand = nv.rand(3)._data.copy()
     expected_order = [yb.tolist() for _, yb in dl]
 
     model2 = nn.Linear(4, 2)
@@ -138,8 +138,8 @@ def test_standalone_save_and_load_restore_everything(tmp_path):
     assert info["epoch"] == 3 and info["extra"]["note"] == "hi"
     np.testing.assert_array_equal(info["extra"]["w"], np.ones(2))
     assert opt2.param_groups[0]["lr"] == 0.1
-    np.testing.assert_array_equal(model2.weight.data, model.weight.data)
-    np.testing.assert_array_equal(nv.rand(3).data, expected_rand)
+    np.testing.assert_array_equal(model2.weight._data, model.weight._data)
+    np.testing.assert_array_equal(nv.rand(3)._data, expected_rand)
     assert [yb.tolist() for _, yb in dl2] == expected_order
 
 

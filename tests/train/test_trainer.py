@@ -87,7 +87,7 @@ def test_test_metrics_come_only_from_the_held_out_part(data):
     t2, corrupt = run((yte + 1) % 3)
     assert t1.history.history == t2.history.history
     for a, b in zip(t1.model.parameters(), t2.model.parameters()):
-        assert a.data.tobytes() == b.data.tobytes()
+        assert a._data.tobytes() == b._data.tobytes()
     assert clean["accuracy"] > 0.9 and corrupt["accuracy"] < 0.1
 
 
@@ -142,7 +142,7 @@ def test_any_scalar_objective_with_a_penalty_is_minimized(data):
 
         trainer = Trainer(model, optim.Adam(model.parameters(), lr=0.02), objective)
         h = trainer.fit(loader(Xtr, ytr, seed=0), epochs=8)
-        return sum(float((p.data ** 2).sum()) for p in model.parameters()), h
+        return sum(float((p._data ** 2).sum()) for p in model.parameters()), h
 
     plain, _ = norm_after(0.0)
     penalized, h = norm_after(0.05)
@@ -210,10 +210,10 @@ def test_gradient_clipping_bounds_each_update():
     X, y = blobs(32)
     nv.manual_seed(0)
     model = mlp()
-    before = [p.data.copy() for p in model.parameters()]
+    before = [p._data.copy() for p in model.parameters()]
     trainer = Trainer(model, optim.SGD(model.parameters(), lr=1.0), get_loss(), grad_clip_norm=1e-3)
     trainer.fit(loader(X * 100, y, batch_size=32), epochs=1)  # one step with a huge gradient
-    step = math.sqrt(sum(float(((p.data - b) ** 2).sum()) for p, b in zip(model.parameters(), before)))
+    step = math.sqrt(sum(float(((p._data - b) ** 2).sum()) for p, b in zip(model.parameters(), before)))
     assert step == pytest.approx(1e-3, rel=1e-3)
 
 

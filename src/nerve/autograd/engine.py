@@ -55,11 +55,13 @@ def _root_grad(t, g, create_graph):
                 "Reduce it first (loss.sum() or loss.mean()), or pass gradient=<tensor of the same shape>.")
         g = get_array_module(t._data).ones(t._data.shape, dtype=t._data.dtype)
     else:
-        g = g._data if isinstance(g, Tensor) else g
         if tuple(g.shape) != tuple(t.shape):
             raise RuntimeError(
                 f"gradient has shape {tuple(g.shape)} but the output has shape {tuple(t.shape)}; "
                 "they must match")
+        if isinstance(g, Tensor):
+            # under create_graph a gradient that is itself in a graph stays attached to it
+            return g if create_graph else g._data
     if create_graph:
         return _wrap(g)
     return g

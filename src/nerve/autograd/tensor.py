@@ -91,7 +91,8 @@ class Tensor:
     # first need. _base: the tensor whose storage this one views (None if it owns it).
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_hooks", "_vc", "_base", "_oidx",
                  "__weakref__")
-    __array_ufunc__ = None  # make NumPy defer to our reflected operators (np.float32(2) * t)
+    # No __array_ufunc__: NumPy ufuncs (np.isfinite(t)) see the array through __array__, while
+    # the high priority makes NumPy operators defer to ours (np.float32(2) * t, arr @ t).
     __array_priority__ = 1000
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
@@ -165,6 +166,11 @@ class Tensor:
         return 0 if vc is None else vc[0]
 
     def __array__(self, dtype=None, copy=None):
+        if self.requires_grad and self._ctx is not None:
+            # np.exp(t) would silently drop t's graph; say so (PyTorch refuses too)
+            raise RuntimeError(
+                "NumPy cannot use a tensor that is part of a graph (it would lose the gradient); "
+                "call .detach() first, or use nerve's own ops (t.exp() instead of np.exp(t))")
         arr = self.numpy()
         if dtype is not None and arr.dtype != dtype:
             return arr.astype(dtype)

@@ -26,7 +26,7 @@ Biases are usually left out of the penalty; pass only the weights for that:
     >>> import nerve as nv
     >>> from nerve import nn
     >>> net = nn.Linear(3, 2)
-    >>> _ = net.weight.data.fill(0.5)
+    >>> _ = net.weight.data.fill_(0.5)
     >>> float(nn.l2_penalty([net.weight]))            # 6 weights × 0.25
     1.5
     >>> float(nn.l1_penalty(net, strength=0.1)) > 0.3  # a Module means all its parameters
