@@ -62,12 +62,42 @@ def test_backward_matches_finite_differences(row, shapes):
 @pytest.mark.parametrize("row,shapes", CASES)
 def test_double_backward_matches_finite_differences(row, shapes):
     if not row.double:
-        pytest.skip("op is piecewise linear or has no second derivative path")
+        pytest.skip("second-order numerics skipped for this row (it still runs under create_graph)")
     arrs = row.inputs(shapes, np.float64)
     ts = _tensors(row, arrs)
     if not any(t.requires_grad for t in ts):
         pytest.skip("no differentiable input")
     assert gradgradcheck(lambda *xs: _out(row.fn(*xs)), ts, atol=row.gc_atol, rtol=row.gc_rtol)
+
+
+@pytest.mark.parametrize("row,shapes", CASES)
+def test_backward_runs_under_create_graph(row, shapes):
+    """The same backward formula, run on Tensors with the graph namespace (create_graph=True),
+    gives the plain backward's values, stays attached to the upstream gradient (so it is a
+    graph, not constants), and can itself be differentiated."""
+    arrs = row.inputs(shapes, np.float64)
+    ts = _tensors(row, arrs)
+    wrt = [t for t in ts if t.requires_grad]
+    out = _out(row.fn(*ts))
+    if not wrt or not out.requires_grad:
+        pytest.skip("no differentiable input")
+    v_arr = np.random.default_rng(5).standard_normal(out.shape)
+    plain = nv.autograd.grad(out, wrt, nv.tensor(v_arr), allow_unused=True)
+    v = nv.tensor(v_arr, requires_grad=True)
+    out = _out(row.fn(*ts))
+    graph = nv.autograd.grad((out * v).sum(), wrt, create_graph=True, allow_unused=True)
+    for p, g in zip(plain, graph):
+        assert (p is None) == (g is None)
+        if g is None:
+            continue
+        np.testing.assert_allclose(g.numpy(), p.numpy(), rtol=1e-10, atol=1e-12)
+        if np.any(p.numpy() != 0):
+            assert g.requires_grad, f"{row.name}: the create_graph gradient is detached from the graph"
+    used = [g for g in graph if g is not None and g.requires_grad]
+    if used:
+        u = [nv.tensor(np.random.default_rng(6).standard_normal(g.shape)) for g in used]
+        second = nv.autograd.grad(used, wrt + [v], u, allow_unused=True)
+        assert second[-1] is not None, f"{row.name}: the gradient does not depend on the upstream gradient"
 
 
 @pytest.mark.torch

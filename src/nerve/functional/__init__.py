@@ -48,6 +48,7 @@ def _install():
             setattr(_Tensor, name, fn)
         ns.update(getattr(fam, "GRAPH_NAMESPACE", {}))
     ns["unbroadcast"] = lambda grad, shape: _unbroadcast(None, grad, shape)
+    ns["reuse"] = lambda value, recompute: recompute()
     _engine.graph_namespace = types.SimpleNamespace(**ns)
 
 

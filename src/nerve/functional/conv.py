@@ -240,7 +240,7 @@ class Conv2d(Function):
             gx = xp.nerve_conv_transpose2d(grad, W, stride, pads, dilation, groups, tuple(x.shape[2:]))
         if n[1]:
             gW = xp.nerve_conv_weight_grad(x, grad, tuple(W.shape), stride, pads, dilation, groups,
-                                           None if isinstance(grad, Tensor) else cols)
+                                           cols)   # the graph namespace recomputes cols from x
         if n[2]:
             gb = grad.sum(axis=(0, 2, 3))
         return gx, gW, gb
@@ -329,35 +329,49 @@ class DepthwiseConv2d(Function):
         return out
 
     def backward(ctx, grad):
-        xpad, W, x = ctx.saved
-        xp = ctx.xp
-        n = ctx.needs_input_grad
-        C, _, kh, kw = W.shape
-        if isinstance(grad, Tensor):   # create_graph: the general grouped ops are differentiable
-            args = (ctx.stride, ctx.pads, ctx.dilation, C)
-            gx = xp.nerve_conv_transpose2d(grad, W, *args, tuple(x.shape[2:])) if n[0] else None
-            gW = xp.nerve_conv_weight_grad(x, grad, tuple(W.shape), *args) if n[1] else None
-            return gx, gW, grad.sum(axis=(0, 2, 3)) if n[2] else None
-        Ho, Wo = grad.shape[2:]
-        gpad = xp.zeros(xpad.shape, dtype=grad.dtype) if n[0] else None
-        gW = xp.zeros(W.shape, dtype=W.dtype) if n[1] else None
-        tmp = xp.empty_like(grad)
-        for i in range(kh):
-            rows = _window(i * ctx.dilation[0], ctx.stride[0], Ho)
-            for j in range(kw):
-                cols = _window(j * ctx.dilation[1], ctx.stride[1], Wo)
-                if n[0]:
-                    xp.multiply(grad, W[:, 0, i, j].reshape(1, C, 1, 1), out=tmp)
-                    gpad[:, :, rows, cols] += tmp
-                if n[1]:
-                    gW[:, 0, i, j] = xp.einsum("nchw,nchw->c", grad, xpad[:, :, rows, cols])
-        gx = None
-        if n[0]:
-            (pt, _), (pl, _) = ctx.pads
-            H, Wd = ctx.shape[2:]
-            gx = xp.ascontiguousarray(gpad[:, :, pt:pt + H, pl:pl + Wd])
-        gb = grad.sum(axis=(0, 2, 3)) if n[2] else None
-        return gx, gW, gb
+        # The array path loops over kernel offsets on the saved padded input; under
+        # create_graph the graph namespace uses the general grouped ops, differentiable in x.
+        return ctx.xp.nerve_depthwise_grad(ctx, grad)
+
+
+def _depthwise_grad_graph(ctx, grad):
+    _, W, x = ctx.saved
+    xp = ctx.xp
+    n = ctx.needs_input_grad
+    args = (ctx.stride, ctx.pads, ctx.dilation, W.shape[0])
+    gx = xp.nerve_conv_transpose2d(grad, W, *args, tuple(x.shape[2:])) if n[0] else None
+    gW = xp.nerve_conv_weight_grad(x, grad, tuple(W.shape), *args) if n[1] else None
+    return gx, gW, grad.sum(axis=(0, 2, 3)) if n[2] else None
+
+
+def _depthwise_grad_array(_, ctx, grad):
+    xpad, W, x = ctx.saved
+    xp = ctx.xp
+    n = ctx.needs_input_grad
+    C, _, kh, kw = W.shape
+    Ho, Wo = grad.shape[2:]
+    gpad = xp.zeros(xpad.shape, dtype=grad.dtype) if n[0] else None
+    gW = xp.zeros(W.shape, dtype=W.dtype) if n[1] else None
+    tmp = xp.empty_like(grad)
+    for i in range(kh):
+        rows = _window(i * ctx.dilation[0], ctx.stride[0], Ho)
+        for j in range(kw):
+            cols = _window(j * ctx.dilation[1], ctx.stride[1], Wo)
+            if n[0]:
+                xp.multiply(grad, W[:, 0, i, j].reshape(1, C, 1, 1), out=tmp)
+                gpad[:, :, rows, cols] += tmp
+            if n[1]:
+                gW[:, 0, i, j] = xp.einsum("nchw,nchw->c", grad, xpad[:, :, rows, cols])
+    gx = None
+    if n[0]:
+        (pt, _), (pl, _) = ctx.pads
+        H, Wd = ctx.shape[2:]
+        gx = xp.ascontiguousarray(gpad[:, :, pt:pt + H, pl:pl + Wd])
+    gb = grad.sum(axis=(0, 2, 3)) if n[2] else None
+    return gx, gW, gb
+
+
+register_extra("nerve_depthwise_grad", _depthwise_grad_array)
 
 
 def _pad_nchw(xp, x, pads):
@@ -765,5 +779,6 @@ GRAPH_NAMESPACE = {"nerve_im2col": _graph_unfold, "nerve_col2im": _graph_fold,
                    ConvTranspose2d.apply(g, W, None, stride, pads, dilation, groups, out_hw),
                    "nerve_conv_weight_grad": lambda x, g, W_shape, stride, pads, dilation, groups, cols=None:
                    ConvWeightGrad.apply(x, g, W_shape, stride, pads, dilation, groups),
+                   "nerve_depthwise_grad": _depthwise_grad_graph,
                    "nerve_pad": lambda x, pairs, mode: PadND.apply(x, pairs, mode, 0.0),
                    "nerve_pad_adjoint": lambda g, shape, pairs, mode: PadAdjoint.apply(g, shape, pairs, mode)}

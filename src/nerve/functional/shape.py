@@ -47,7 +47,7 @@ class Permute(Function):
 
     def backward(ctx, grad):
         inv = tuple(np.argsort(ctx.axes))
-        return grad.transpose(inv) if not isinstance(grad, Tensor) else permute(grad, inv), None
+        return ctx.xp.transpose(grad, inv), None
 
 
 class BroadcastTo(Function):
