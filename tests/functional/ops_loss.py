@@ -264,6 +264,8 @@ ROWS = [
        grad=(True, True, False),
        torch=lambda x, t, pw: T.torch().nn.functional.binary_cross_entropy_with_logits(
            x, t, pos_weight=pw, reduction="sum")),
+    Op("one_hot", lambda t: F.one_hot(t, 5), lambda t: np.eye(5, dtype=np.int64)[t], [((4,),), ((2, 3),)],
+       make=lambda r, s, d: [r.integers(0, 5, size=s[0])], torch=lambda t: T.nnf("one_hot")(t, 5)),
     # distributions
     Op("kl_div_batchmean", lambda q, p: F.kl_div(q, p, reduction="batchmean"),
        lambda q, p: _kl_ref(q, p, "batchmean"), [((4, 5), (4, 5)), ((2, 3, 4), (2, 3, 4))], make=_kl(),

@@ -84,6 +84,17 @@ ROWS = [
        torch=lambda a: a.argmax(1)),
     Op("argmin_keepdim", lambda a: a.argmin(-1, keepdim=True), lambda a: a.argmin(-1, keepdims=True),
        NONSCALAR, domain=distinct, torch=lambda a: a.argmin(-1, keepdim=True)),
+    Op("var_mean", lambda a: (lambda vm: vm[0] + 2 * vm[1])(R.var_mean(a, -1)),
+       lambda a: np.var(a, -1, ddof=1) + 2 * a.mean(-1), [((3, 4),)],
+       torch=lambda a: (lambda vm: vm[0] + 2 * vm[1])(T.torch().var_mean(a, -1))),
+    Op("std_mean", lambda a: (lambda sm: sm[0] + 2 * sm[1])(R.std_mean(a, 0, correction=0)),
+       lambda a: np.std(a, 0) + 2 * a.mean(0), [((3, 4),)],
+       torch=lambda a: (lambda sm: sm[0] + 2 * sm[1])(T.torch().std_mean(a, 0, correction=0))),
+    # ------------------------------------------------------------- all / any (no gradient)
+    Op("all_dim", lambda a: R.all(a, -1), lambda a: np.all(a, -1), [((3, 4),)],
+       make=lambda r, s, d: [(r.random(s[0]) < 0.8).astype(d)], grad=(False,), torch=lambda a: a.all(-1)),
+    Op("any_all", lambda a: a.any(), np.any, [((3, 4),)],
+       make=lambda r, s, d: [(r.random(s[0]) < 0.1).astype(d)], grad=(False,), torch=lambda a: a.any()),
     # -------------------------------------------------------------------- logsumexp
     Op("logsumexp_dim", lambda a: a.logsumexp(-1), lambda a: np_logsumexp(a, -1), NONSCALAR,
        torch=lambda a: a.logsumexp(-1)),

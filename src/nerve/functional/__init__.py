@@ -31,6 +31,18 @@ for _name in ("activation", "loss", "conv", "pooling", "normalization", "dropout
     globals().update({k: getattr(_mod, k) for k in getattr(_mod, "__all__", [])})
 
 
+def _public(module):
+    """A family's public ops: its ``__all__``, else every function the file defines."""
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [k for k, v in vars(module).items() if not k.startswith("_")
+                 and isinstance(v, types.FunctionType) and v.__module__ == module.__name__]
+    return list(names)
+
+
+__all__ = sorted({n for fam in _FAMILIES for n in _public(fam)})
+
+
 def _as_function(apply):
     def method(*args):
         return apply(*args)

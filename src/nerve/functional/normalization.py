@@ -411,10 +411,10 @@ def _channel_window_sum(xp, a, lo, hi):
 
 def _window_sum_graph(a, lo, hi):
     """``_channel_window_sum`` with differentiable ops: zero-pad channels, add shifted slices."""
-    from .conv import pad_nd  # noqa: PLC0415
+    from .shape import pad  # noqa: PLC0415
 
     C = a.shape[1]
-    p = pad_nd(a, (0, 0) * (a.ndim - 2) + (lo, hi), mode="constant")
+    p = pad(a, (0, 0) * (a.ndim - 2) + (lo, hi))
     s = p[:, 0:C]
     for o in range(1, lo + hi + 1):
         s = s + p[:, o:o + C]
