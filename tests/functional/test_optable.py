@@ -104,6 +104,23 @@ def test_backward_runs_under_create_graph(row, shapes):
         assert second[-1] is not None, f"{row.name}: the gradient does not depend on the upstream gradient"
 
 
+def test_no_backward_branches_on_the_gradient_type():
+    """One formula serves both paths: no backward asks whether it was handed a Tensor (a fused
+    fast path is a namespace function, ``ctx.xp.nerve_*``, with a graph twin instead)."""
+    import ast
+
+    found = []
+    for path in sorted(pathlib.Path(nv.functional.__file__).parent.glob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if isinstance(fn, ast.FunctionDef) and fn.name == "backward" and len(fn.args.args) > 1:
+                grad = fn.args.args[1].arg
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance" \
+                            and isinstance(node.args[0], ast.Name) and node.args[0].id == grad:
+                        found.append(f"{path.name}:{node.lineno}")
+    assert not found, f"backward formulas that branch on the type of the gradient: {found}"
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("row,shapes", CASES)
