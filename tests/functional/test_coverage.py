@@ -8,6 +8,7 @@ and ``a + b`` covers ``Tensor.__add__`` but not ``F.add``.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import sys
@@ -81,6 +82,7 @@ def _key(obj):
     return code, tuple(id(c.cell_contents) for c in (obj.__closure__ or ()))
 
 
+@functools.lru_cache(maxsize=None)
 def _called_by_rows():
     seen = set()
 
@@ -106,7 +108,7 @@ def _called_by_rows():
             row.fn(*ts)
         finally:
             sys.setprofile(old)
-    return seen
+    return frozenset(seen)
 
 
 def functional_surface():
