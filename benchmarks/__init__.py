@@ -1,1 +1,1 @@
-"""nerve vs PyTorch on the same workloads, in one process. Run ``python -m benchmarks``."""
+"""A shim: the benchmark suite is ``nerve.bench``. Run ``python -m benchmarks`` or ``nerve bench``."""

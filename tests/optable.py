@@ -3,6 +3,11 @@
 A row names the nerve function, a NumPy reference, the input shapes to try, the input
 domain (to stay away from poles and kinks), and optionally the PyTorch twin. Adding an op
 to the suite is adding a row to a ``tests/functional/ops_<family>.py`` module's ``ROWS``.
+
+Every row is checked forward against NumPy, backward against finite differences, under
+``create_graph`` (the same backward formula on Tensors), second-order by ``gradgradcheck``
+(with respect to the inputs and the upstream gradient), and against PyTorch.
+``tests/functional/test_coverage.py`` checks that the rows reach every public op.
 """
 from __future__ import annotations
 
@@ -48,7 +53,7 @@ class Op:
     make: Callable | None = None      # custom: make(rng, shapes, dtype) -> list of arrays
     torch: Callable | None = None     # torch twin: fn(*torch_tensors) -> tensor
     grad: tuple | None = None         # which inputs get gradients (default: all float inputs)
-    double: bool = True               # check second derivatives too
+    double: bool = True               # False: skip second-order numerics (create_graph still runs)
     fwd_rtol32: float = 1e-5
     fwd_atol32: float = 1e-6
     gc_atol: float = 1e-5

@@ -33,8 +33,9 @@ int64 = long = _np.dtype(_np.int64)
 bool = _np.dtype(_np.bool_)  # noqa: A001
 
 
+# Loaded on first use; tests/test_public_names.py checks that each one imports.
 _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli",
-                "glossary", "distributed", "playground", "utils", "diagnostics", "linalg"}
+                "diagnostics", "bench", "linalg"}
 
 
 def __getattr__(name):

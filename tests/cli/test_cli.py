@@ -435,7 +435,7 @@ def test_bench_runs_the_suite_and_prints_the_summary_table(tmp_path):
     assert [row["id"] for row in results] == ["C1"] and results[0]["ratio"] > 0
 
 
-def test_bench_errors(tmp_path, monkeypatch, capsys):
+def test_bench_errors(tmp_path):
     try:
         import torch  # noqa: F401
         have_torch = True
@@ -448,20 +448,21 @@ def test_bench_errors(tmp_path, monkeypatch, capsys):
                           "does not exist")
     assert_user_error(nerve("bench", "--quick", "C1", cwd=tmp_path, env=_without(tmp_path, "torch")),
                       "pip install torch==2.13.0")
-    # An installed wheel has no benchmarks/ folder: say where the suite lives.
-    from nerve.cli import commands, main
-    monkeypatch.setattr(commands, "benchmarks_dir", lambda candidates=None: None)
-    assert main(["bench", "--quick"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("nerve: error: ") and "source checkout" in err[0]
 
 
-def test_benchmarks_dir_is_found_from_the_package_or_the_current_folder(tmp_path):
-    from nerve.cli.commands import benchmarks_dir
-    found = benchmarks_dir()
-    assert found is not None and (found / "runner.py").is_file() and found.parent.name != "src"
-    assert benchmarks_dir([tmp_path / "benchmarks"]) is None
-    (tmp_path / "benchmarks").mkdir()
-    for f in ("runner.py", "workloads.py"):
-        (tmp_path / "benchmarks" / f).write_text("")
-    assert benchmarks_dir([tmp_path / "elsewhere", tmp_path / "benchmarks"]) == (tmp_path / "benchmarks").resolve()
+def test_bench_needs_no_source_checkout(tmp_path):
+    """The suite is inside the package: it imports with only nerve's folder on the path (as
+    from a wheel), without torch, and reaches for no repository benchmarks/ folder."""
+    import nerve as nv
+
+    hide_torch = _without(tmp_path, "torch")["PYTHONPATH"].split(os.pathsep)[0]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([hide_torch, str(Path(nv.__file__).parents[1])])}
+    code = ("import sys, nerve.bench as b; assert 'torch' not in sys.modules; "
+            "assert not any(m.split('.')[0] == 'benchmarks' for m in sys.modules); print(sorted(b.QUICK))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "'C1'" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "nerve.bench", "--quick", "C1"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "pip install 'torch==2.13.0'" in r.stderr

@@ -187,9 +187,9 @@ ROWS = [
     Op("mse_loss_none", lambda a, b: F.mse_loss(a, b, reduction="none"), lambda a, b: (a - b) ** 2,
        PAIR, torch=T.nnf("mse_loss", reduction="none")),
     Op("l1_loss", F.l1_loss, lambda a, b: np.mean(np.abs(a - b)), PAIR, make=_pair_away(0.0),
-       torch=T.nnf("l1_loss"), double=False),
+       torch=T.nnf("l1_loss")),
     Op("l1_loss_none", lambda a, b: F.l1_loss(a, b, reduction="none"), lambda a, b: np.abs(a - b), PAIR,
-       make=_pair_away(0.0), torch=T.nnf("l1_loss", reduction="none"), double=False),
+       make=_pair_away(0.0), torch=T.nnf("l1_loss", reduction="none")),
     Op("smooth_l1_loss", F.smooth_l1_loss, lambda a, b: np.mean(_sl1(a - b, 1.0)), PAIR,
        make=_pair_away(0.0, 1.0), torch=T.nnf("smooth_l1_loss")),
     Op("smooth_l1_beta", lambda a, b: F.smooth_l1_loss(a, b, reduction="sum", beta=0.5),
@@ -264,6 +264,8 @@ ROWS = [
        grad=(True, True, False),
        torch=lambda x, t, pw: T.torch().nn.functional.binary_cross_entropy_with_logits(
            x, t, pos_weight=pw, reduction="sum")),
+    Op("one_hot", lambda t: F.one_hot(t, 5), lambda t: np.eye(5, dtype=np.int64)[t], [((4,),), ((2, 3),)],
+       make=lambda r, s, d: [r.integers(0, 5, size=s[0])], torch=lambda t: T.nnf("one_hot")(t, 5)),
     # distributions
     Op("kl_div_batchmean", lambda q, p: F.kl_div(q, p, reduction="batchmean"),
        lambda q, p: _kl_ref(q, p, "batchmean"), [((4, 5), (4, 5)), ((2, 3, 4), (2, 3, 4))], make=_kl(),

@@ -106,7 +106,7 @@ def test_circular_padding_makes_the_conv_exactly_shift_equivariant():
     x, w = _t((1, 2, 8, 8)), _t((3, 2, 3, 3))
 
     def f(a):
-        return F.conv2d(F.pad_nd(a, (1, 1, 1, 1), "circular"), w)
+        return F.conv2d(F.pad(a, (1, 1, 1, 1), "circular"), w)
 
     shifted = nv.tensor(np.roll(x.numpy(), (2, 3), axis=(2, 3)))
     np.testing.assert_allclose(f(shifted).numpy(), np.roll(f(x).numpy(), (2, 3), axis=(2, 3)), atol=1e-12)
@@ -222,10 +222,10 @@ def test_errors_name_the_op_the_shapes_and_the_fix(call, match):
 def test_pad_modes_equal_numpy_pad():
     x = rng.standard_normal((2, 3, 5, 6))
     for mode, np_mode in [("reflect", "reflect"), ("replicate", "edge"), ("circular", "wrap")]:
-        out = F.pad_nd(nv.tensor(x), (1, 2, 3, 0), mode).numpy()
+        out = F.pad(nv.tensor(x), (1, 2, 3, 0), mode).numpy()
         np.testing.assert_array_equal(out, np.pad(x, [(0, 0), (0, 0), (3, 0), (1, 2)], mode=np_mode))
     with pytest.raises(ValueError, match="smaller than the dimension"):
-        F.pad_nd(nv.tensor(x), (6, 0), "reflect")
+        F.pad(nv.tensor(x), (6, 0), "reflect")
 
 
 @pytest.mark.gpu
@@ -247,7 +247,7 @@ def test_cupy_path_matches_numpy_when_a_gpu_is_present():
     lambda x: F.conv2d(x, nv.ones(4, 3, 3, 3), None, 1, 1),
     lambda x: F.conv2d(x, nv.ones(3, 1, 3, 3), None, 1, 1, 1, 3),
     lambda x: F.conv_transpose2d(x, nv.ones(3, 2, 3, 3), None, 2, 1), lambda x: F.unfold(x, 3),
-    lambda x: F.pad_nd(x, (1, 1, 1, 1), "reflect")], ids=["conv2d", "depthwise", "conv_transpose2d", "unfold", "pad"])
+    lambda x: F.pad(x, (1, 1, 1, 1), "reflect")], ids=["conv2d", "depthwise", "conv_transpose2d", "unfold", "pad"])
 def test_an_empty_batch_flows_through_forward_and_backward(op):
     x = nv.zeros(0, 3, 8, 8, requires_grad=True)
     y = op(x)

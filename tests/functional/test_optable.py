@@ -42,6 +42,10 @@ def test_forward_matches_numpy(row, shapes, dtype):
     out = _out(row.fn(*_tensors(row, arrs, requires=False)))
     ref = np.asarray(row.ref(*[a.copy() for a in arrs]))
     assert out.shape == ref.shape
+    if ref.dtype.kind in "biu":      # comparisons, indices, casts to int: exact
+        assert out.dtype.kind == ref.dtype.kind, f"{row.name} gives {out.dtype}, NumPy {ref.dtype}"
+        np.testing.assert_array_equal(out.numpy(), ref)
+        return
     if ref.dtype.kind == "f":
         assert out.dtype == ref.dtype or out.dtype == dtype, f"{row.name} changed dtype to {out.dtype}"
     if dtype == np.float32:
@@ -62,12 +66,59 @@ def test_backward_matches_finite_differences(row, shapes):
 @pytest.mark.parametrize("row,shapes", CASES)
 def test_double_backward_matches_finite_differences(row, shapes):
     if not row.double:
-        pytest.skip("op is piecewise linear or has no second derivative path")
+        pytest.skip("second-order numerics skipped for this row (it still runs under create_graph)")
     arrs = row.inputs(shapes, np.float64)
     ts = _tensors(row, arrs)
     if not any(t.requires_grad for t in ts):
         pytest.skip("no differentiable input")
     assert gradgradcheck(lambda *xs: _out(row.fn(*xs)), ts, atol=row.gc_atol, rtol=row.gc_rtol)
+
+
+@pytest.mark.parametrize("row,shapes", CASES)
+def test_backward_runs_under_create_graph(row, shapes):
+    """The same backward formula, run on Tensors with the graph namespace (create_graph=True),
+    gives the plain backward's values, stays attached to the upstream gradient (so it is a
+    graph, not constants), and can itself be differentiated."""
+    arrs = row.inputs(shapes, np.float64)
+    ts = _tensors(row, arrs)
+    wrt = [t for t in ts if t.requires_grad]
+    out = _out(row.fn(*ts))
+    if not wrt or not out.requires_grad:
+        pytest.skip("no differentiable input")
+    v_arr = np.random.default_rng(5).standard_normal(out.shape)
+    plain = nv.autograd.grad(out, wrt, nv.tensor(v_arr), allow_unused=True)
+    v = nv.tensor(v_arr, requires_grad=True)
+    out = _out(row.fn(*ts))
+    graph = nv.autograd.grad((out * v).sum(), wrt, create_graph=True, allow_unused=True)
+    for p, g in zip(plain, graph):
+        assert (p is None) == (g is None)
+        if g is None:
+            continue
+        np.testing.assert_allclose(g.numpy(), p.numpy(), rtol=1e-10, atol=1e-12)
+        if np.any(p.numpy() != 0):
+            assert g.requires_grad, f"{row.name}: the create_graph gradient is detached from the graph"
+    used = [g for g in graph if g is not None and g.requires_grad]
+    if used:
+        u = [nv.tensor(np.random.default_rng(6).standard_normal(g.shape)) for g in used]
+        second = nv.autograd.grad(used, wrt + [v], u, allow_unused=True)
+        assert second[-1] is not None, f"{row.name}: the gradient does not depend on the upstream gradient"
+
+
+def test_no_backward_branches_on_the_gradient_type():
+    """One formula serves both paths: no backward asks whether it was handed a Tensor (a fused
+    fast path is a namespace function, ``ctx.xp.nerve_*``, with a graph twin instead)."""
+    import ast
+
+    found = []
+    for path in sorted(pathlib.Path(nv.functional.__file__).parent.glob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if isinstance(fn, ast.FunctionDef) and fn.name == "backward" and len(fn.args.args) > 1:
+                grad = fn.args.args[1].arg
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance" \
+                            and isinstance(node.args[0], ast.Name) and node.args[0].id == grad:
+                        found.append(f"{path.name}:{node.lineno}")
+    assert not found, f"backward formulas that branch on the type of the gradient: {found}"
 
 
 @pytest.mark.torch
@@ -85,6 +136,10 @@ def test_torch_parity(row, shapes, dtype):
     tout = row.torch(*tt)
     tout = tout[0] if isinstance(tout, tuple) else tout
     rtol, atol = (1e-5, 1e-6) if dtype == np.float32 else (1e-10, 1e-12)
+    if out.dtype.kind in "biu":
+        np.testing.assert_array_equal(out.numpy(), tout.numpy())
+        assert out.dtype == tout.numpy().dtype, f"{row.name}: {out.dtype} but torch gives {tout.dtype}"
+        return
     np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=rtol, atol=atol)
     if not out.requires_grad:
         return

@@ -127,7 +127,6 @@ def test_pad_errors_and_modes():
         S.pad(x, (1, 1, 1, 1, 1, 1))
     with pytest.raises(RuntimeError, match="negative size"):
         S.pad(x, (-2, -2))
-    assert "constant" in S.PAD_MODES
     with pytest.raises(NotImplementedError, match="mode 'bogus' is not available"):
         S.pad(x, (1, 1), mode="bogus")
 
@@ -336,3 +335,24 @@ def test_movedim_and_narrow_match_torch(src, dst):
     a = np.arange(120.0).reshape(2, 3, 4, 5)
     np.testing.assert_array_equal(nv.tensor(a).movedim(src, dst).numpy(), torch.tensor(a).movedim(src, dst).numpy())
     np.testing.assert_array_equal(nv.tensor(a).narrow(1, -2, 2).numpy(), torch.tensor(a).narrow(1, -2, 2).numpy())
+
+
+def test_one_pad_with_pytorchs_modes():
+    """F.pad is PyTorch's full pad (one implementation; there is no second pad_nd)."""
+    import nerve.nn.functional as NF
+
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    for mode, np_mode in [("constant", "constant"), ("reflect", "reflect"), ("replicate", "edge"),
+                          ("circular", "wrap")]:
+        out = NF.pad(nv.tensor(x), (2, 1, 1, 3), mode=mode).numpy()
+        np.testing.assert_array_equal(out, np.pad(x, [(0, 0), (0, 0), (1, 3), (2, 1)], mode=np_mode))
+    assert NF.pad(nv.tensor(x), (1, 1), "constant", 2.5).numpy()[0, 0, 0, 0] == 2.5
+    assert not hasattr(NF, "pad_nd")
+    with pytest.raises(ValueError, match="only applies to mode='constant'"):
+        NF.pad(nv.tensor(x), (1, 1), mode="reflect", value=1.0)
+    with pytest.raises(ValueError, match="crops only in mode='constant'"):
+        NF.pad(nv.tensor(x), (-1, 1), mode="replicate")
+    with pytest.raises(ValueError, match="cannot exceed"):
+        NF.pad(nv.tensor(x), (6, 0), mode="circular")
+    xt = nv.tensor(x[:1, :1], requires_grad=True)
+    assert gradgradcheck(lambda a: NF.pad(a, (2, 1, 1, 3), mode="reflect") ** 2, [xt])

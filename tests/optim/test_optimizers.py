@@ -338,14 +338,14 @@ def test_docstring_examples_run():
 
     import nerve.optim.adagrad
     import nerve.optim.adam
-    import nerve.optim.clip
+    import nerve.nn.utils.clip
     import nerve.optim.lr_scheduler
     import nerve.optim.optimizer
     import nerve.optim.rmsprop
     import nerve.optim.sgd
 
     for mod in (nerve.optim, nerve.optim.optimizer, nerve.optim.sgd, nerve.optim.adagrad,
-                nerve.optim.rmsprop, nerve.optim.adam, nerve.optim.clip, nerve.optim.lr_scheduler):
+                nerve.optim.rmsprop, nerve.optim.adam, nerve.nn.utils.clip, nerve.optim.lr_scheduler):
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, mod.__name__
         assert result.attempted > 0, mod.__name__

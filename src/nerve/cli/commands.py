@@ -622,46 +622,15 @@ def cmd_features(args):
 TORCH_PIN = "torch==2.13.0"
 
 
-def benchmarks_dir(candidates=None):
-    """The ``benchmarks/`` folder of a source checkout, or None.
-
-    It lives at the repository root, beside ``src/``, so an installed wheel has none: look
-    next to this package's source (``src/nerve/../../benchmarks``), then in the current folder.
-    """
-    if candidates is None:
-        here = Path(__file__).resolve()
-        candidates = [here.parents[3] / "benchmarks", Path.cwd() / "benchmarks"]
-    for c in candidates:
-        if (c / "runner.py").is_file() and (c / "workloads.py").is_file():
-            return c.resolve()
-    return None
-
-
-def _import_benchmarks(folder: Path):
-    import importlib  # noqa: PLC0415
-
-    root = str(folder.parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    entry = importlib.import_module("benchmarks.__main__")
-    if Path(entry.__file__).resolve().parent != folder:
-        raise UsageError(f"another 'benchmarks' package ({Path(entry.__file__).parent}) shadows "
-                         f"{folder}; run nerve bench from the nerve source checkout")
-    return entry, importlib.import_module("benchmarks.workloads")
-
-
 def cmd_bench(args):
-    folder = benchmarks_dir()
-    if folder is None:
-        raise UsageError("the benchmark suite is not installed with nerve; run 'nerve bench' from a "
-                         "source checkout (it uses benchmarks/ at the repository root)")
     try:
         import torch  # noqa: F401, PLC0415
     except ImportError:
         raise UsageError(f"the benchmarks compare nerve with PyTorch, which is not installed: "
                          f"pip install {TORCH_PIN}") from None
-    entry, workloads = _import_benchmarks(folder)
-    table = workloads.QUICK if args.quick else workloads.WORKLOADS
+    from ..bench import QUICK, WORKLOADS, main  # noqa: PLC0415
+
+    table = QUICK if args.quick else WORKLOADS
     ids = [i.upper() for i in args.ids]
     unknown = [i for i in ids if i not in table]
     if unknown:
@@ -674,10 +643,10 @@ def cmd_bench(args):
             raise UsageError(f"--json {target} is a folder; give a file name")
         if not target.parent.is_dir():
             raise UsageError(f"--json {target}: the folder {target.parent} does not exist")
-    # The suite's own entry point (`python -m benchmarks`), so both ways of running it agree.
+    # The suite's own entry point (`python -m nerve.bench`), so both ways of running it agree.
     argv = ids + ["--reps", str(args.reps)] + (["--quick"] if args.quick else []) \
         + (["--no-memory"] if args.no_memory else []) + (["--json", str(args.json)] if args.json else [])
-    return entry.main(argv)
+    return main(argv, prog="nerve bench")
 
 
 # ------------------------------------------------------------------- summary, params

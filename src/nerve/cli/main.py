@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="params")
 
     p = sub.add_parser("bench", help="time nerve against PyTorch on the benchmark workloads",
-                       description="Run the benchmark suite (benchmarks/ in a source checkout): the "
+                       description="Run the benchmark suite (nerve.bench, shipped with the package): the "
                                    "same workloads in nerve and PyTorch, alternating, with the speed "
                                    "ratios in a summary table. Needs torch.")
     p.add_argument("ids", nargs="*", metavar="ID", help="workload ids, e.g. W1 C1 (default: all)")

@@ -32,6 +32,18 @@ for _name in ("sorting", "sampling", "tensor_api", "activation", "loss", "conv",
     globals().update({k: getattr(_mod, k) for k in getattr(_mod, "__all__", [])})
 
 
+def _public(module):
+    """A family's public ops: its ``__all__``, else every function the file defines."""
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [k for k, v in vars(module).items() if not k.startswith("_")
+                 and isinstance(v, types.FunctionType) and v.__module__ == module.__name__]
+    return list(names)
+
+
+__all__ = sorted({n for fam in _FAMILIES for n in _public(fam)})
+
+
 def _as_function(apply):
     def method(*args):
         return apply(*args)
@@ -49,6 +61,7 @@ def _install():
             setattr(_Tensor, name, fn)
         ns.update(getattr(fam, "GRAPH_NAMESPACE", {}))
     ns["unbroadcast"] = lambda grad, shape: _unbroadcast(None, grad, shape)
+    ns["reuse"] = lambda value, recompute: recompute()
     _engine.graph_namespace = types.SimpleNamespace(**ns)
 
 

@@ -370,10 +370,7 @@ class GELU(Function):
             t = xp.tanh((x + x2 * x * _GELU_C) * _GELU_K)
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_K * (1 + 3 * _GELU_C * x2)
             return grad * d, None
-        if isinstance(grad, Tensor):
-            cdf = 0.5 * xp.erfc(x * -_SQRT1_2)
-        else:
-            cdf = ctx.saved[1]
+        cdf = xp.reuse(ctx.saved[1], lambda: 0.5 * xp.erfc(x * -_SQRT1_2))
         pdf = xp.exp(x * x * -0.5) * _INV_SQRT_2PI
         return grad * (cdf + x * pdf), None
 

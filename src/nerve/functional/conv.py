@@ -1,4 +1,4 @@
-"""Convolutions: conv1d, conv2d, conv_transpose2d, unfold/fold (im2col/col2im), pad_nd.
+"""Convolutions: conv1d, conv2d, conv_transpose2d, unfold/fold (im2col/col2im).
 
 Layout is channels-first (NCHW), as in PyTorch. Every convolution is a cross-correlation:
 
@@ -22,7 +22,7 @@ from ..autograd.function import Function
 from ..autograd.namespace import register_extra
 from ._util import Tensor
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "pad_nd",
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
            "conv_output_size", "conv_transpose_output_size"]
 
 
@@ -240,7 +240,7 @@ class Conv2d(Function):
             gx = xp.nerve_conv_transpose2d(grad, W, stride, pads, dilation, groups, tuple(x.shape[2:]))
         if n[1]:
             gW = xp.nerve_conv_weight_grad(x, grad, tuple(W.shape), stride, pads, dilation, groups,
-                                           None if isinstance(grad, Tensor) else cols)
+                                           cols)   # the graph namespace recomputes cols from x
         if n[2]:
             gb = grad.sum(axis=(0, 2, 3))
         return gx, gW, gb
@@ -329,35 +329,49 @@ class DepthwiseConv2d(Function):
         return out
 
     def backward(ctx, grad):
-        xpad, W, x = ctx.saved
-        xp = ctx.xp
-        n = ctx.needs_input_grad
-        C, _, kh, kw = W.shape
-        if isinstance(grad, Tensor):   # create_graph: the general grouped ops are differentiable
-            args = (ctx.stride, ctx.pads, ctx.dilation, C)
-            gx = xp.nerve_conv_transpose2d(grad, W, *args, tuple(x.shape[2:])) if n[0] else None
-            gW = xp.nerve_conv_weight_grad(x, grad, tuple(W.shape), *args) if n[1] else None
-            return gx, gW, grad.sum(axis=(0, 2, 3)) if n[2] else None
-        Ho, Wo = grad.shape[2:]
-        gpad = xp.zeros(xpad.shape, dtype=grad.dtype) if n[0] else None
-        gW = xp.zeros(W.shape, dtype=W.dtype) if n[1] else None
-        tmp = xp.empty_like(grad)
-        for i in range(kh):
-            rows = _window(i * ctx.dilation[0], ctx.stride[0], Ho)
-            for j in range(kw):
-                cols = _window(j * ctx.dilation[1], ctx.stride[1], Wo)
-                if n[0]:
-                    xp.multiply(grad, W[:, 0, i, j].reshape(1, C, 1, 1), out=tmp)
-                    gpad[:, :, rows, cols] += tmp
-                if n[1]:
-                    gW[:, 0, i, j] = xp.einsum("nchw,nchw->c", grad, xpad[:, :, rows, cols])
-        gx = None
-        if n[0]:
-            (pt, _), (pl, _) = ctx.pads
-            H, Wd = ctx.shape[2:]
-            gx = xp.ascontiguousarray(gpad[:, :, pt:pt + H, pl:pl + Wd])
-        gb = grad.sum(axis=(0, 2, 3)) if n[2] else None
-        return gx, gW, gb
+        # The array path loops over kernel offsets on the saved padded input; under
+        # create_graph the graph namespace uses the general grouped ops, differentiable in x.
+        return ctx.xp.nerve_depthwise_grad(ctx, grad)
+
+
+def _depthwise_grad_graph(ctx, grad):
+    _, W, x = ctx.saved
+    xp = ctx.xp
+    n = ctx.needs_input_grad
+    args = (ctx.stride, ctx.pads, ctx.dilation, W.shape[0])
+    gx = xp.nerve_conv_transpose2d(grad, W, *args, tuple(x.shape[2:])) if n[0] else None
+    gW = xp.nerve_conv_weight_grad(x, grad, tuple(W.shape), *args) if n[1] else None
+    return gx, gW, grad.sum(axis=(0, 2, 3)) if n[2] else None
+
+
+def _depthwise_grad_array(_, ctx, grad):
+    xpad, W, x = ctx.saved
+    xp = ctx.xp
+    n = ctx.needs_input_grad
+    C, _, kh, kw = W.shape
+    Ho, Wo = grad.shape[2:]
+    gpad = xp.zeros(xpad.shape, dtype=grad.dtype) if n[0] else None
+    gW = xp.zeros(W.shape, dtype=W.dtype) if n[1] else None
+    tmp = xp.empty_like(grad)
+    for i in range(kh):
+        rows = _window(i * ctx.dilation[0], ctx.stride[0], Ho)
+        for j in range(kw):
+            cols = _window(j * ctx.dilation[1], ctx.stride[1], Wo)
+            if n[0]:
+                xp.multiply(grad, W[:, 0, i, j].reshape(1, C, 1, 1), out=tmp)
+                gpad[:, :, rows, cols] += tmp
+            if n[1]:
+                gW[:, 0, i, j] = xp.einsum("nchw,nchw->c", grad, xpad[:, :, rows, cols])
+    gx = None
+    if n[0]:
+        (pt, _), (pl, _) = ctx.pads
+        H, Wd = ctx.shape[2:]
+        gx = xp.ascontiguousarray(gpad[:, :, pt:pt + H, pl:pl + Wd])
+    gb = grad.sum(axis=(0, 2, 3)) if n[2] else None
+    return gx, gW, gb
+
+
+register_extra("nerve_depthwise_grad", _depthwise_grad_array)
 
 
 def _pad_nchw(xp, x, pads):
@@ -417,103 +431,6 @@ register_extra("nerve_col2im", lambda xp, g, x_shape, kernel, stride, dilation, 
                      tuple(conv_output_size(s, k, st, p, d) for s, k, st, p, d
                            in zip(x_shape[2:], kernel, stride, pads, dilation))))
 register_extra("nerve_im2col", _unfold_array)
-
-
-# ---------------------------------------------------------------- padding with modes
-_NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap", "constant": "constant"}
-
-
-def _pad_sources(n, lo, hi, mode):
-    """For one axis: the source index in [0, n) of every padded position."""
-    import numpy as np  # noqa: PLC0415  (index bookkeeping is tiny, always on the host)
-
-    return np.pad(np.arange(n), (lo, hi), mode=_NP_MODES[mode])
-
-
-def _pad_array(xp, x, pairs, mode, value=0.0):
-    width = [(0, 0)] * (x.ndim - len(pairs)) + list(pairs)
-    if mode == "constant":
-        return xp.pad(x, width, mode="constant", constant_values=value)
-    return xp.pad(x, width, mode=_NP_MODES[mode])
-
-
-def _pad_adjoint_array(xp, g, shape, pairs, mode):
-    """The transpose of padding: every padded position adds its gradient to its source."""
-    lead = len(shape) - len(pairs)
-    for k, (lo, hi) in enumerate(pairs):
-        ax = lead + k
-        n = shape[ax]
-        g = xp.moveaxis(g, ax, -1)
-        inner = g[..., lo:lo + n].copy()
-        if mode != "constant" and (lo or hi):
-            src = _pad_sources(n, lo, hi, mode)
-            border = list(range(lo)) + list(range(lo + n, lo + n + hi))
-            # Border positions map back onto the interior, some several times
-            # (replicate), so they are scattered with an unbuffered add.
-            xp.add.at(inner, (Ellipsis, xp.asarray(src[border])), g[..., border])
-        g = xp.moveaxis(inner, -1, ax)
-    return xp.ascontiguousarray(g)
-
-
-class PadND(Function):
-    """Pad trailing dimensions by reflection, replication, wrap-around or a constant."""
-
-    def forward(ctx, x, pairs, mode, value):
-        ctx.shape, ctx.pairs, ctx.mode = x.shape, pairs, mode
-        return _pad_array(ctx.xp, x, pairs, mode, value)
-
-    def backward(ctx, grad):
-        return ctx.xp.nerve_pad_adjoint(grad, ctx.shape, ctx.pairs, ctx.mode), None, None, None
-
-
-class PadAdjoint(Function):
-    """The backward of PadND as an op, so padding is differentiable to any order."""
-
-    def forward(ctx, g, shape, pairs, mode):
-        ctx.pairs, ctx.mode = pairs, mode
-        return _pad_adjoint_array(ctx.xp, g, shape, pairs, mode)
-
-    def backward(ctx, grad):
-        return ctx.xp.nerve_pad(grad, ctx.pairs, ctx.mode), None, None, None
-
-
-register_extra("nerve_pad_adjoint", _pad_adjoint_array)
-register_extra("nerve_pad", lambda xp, x, pairs, mode: _pad_array(xp, x, pairs, mode, 0.0))
-
-
-def pad_nd(input, pad, mode="reflect", value=0.0):  # noqa: A002
-    """Pad the last dimensions with PyTorch's ``F.pad`` argument order and modes.
-
-    ``pad`` lists (left, right) for the last dimension first, then the one before it:
-    ``(left, right, top, bottom)`` pads W then H. Modes: 'reflect' (mirror without the
-    edge pixel), 'replicate' (repeat the edge), 'circular' (wrap around) and 'constant'.
-
-    Shapes: (..., H, W) → (..., H + top + bottom, W + left + right).
-
-    Example:
-        >>> import nerve as nv
-        >>> pad_nd(nv.tensor([[[1.0, 2.0, 3.0]]]), (2, 1), mode="reflect").tolist()
-        [[[3.0, 2.0, 1.0, 2.0, 3.0, 2.0]]]
-    """
-    if mode not in _NP_MODES:
-        raise ValueError(f"pad_nd: mode must be one of {sorted(_NP_MODES)}, got {mode!r}")
-    pad = tuple(int(p) for p in pad)
-    if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad_nd: pad must list (left, right) pairs for at most {input.ndim} dimensions, "
-                         f"got {pad}")
-    k = len(pad) // 2
-    pairs = tuple((pad[2 * (k - 1 - i)], pad[2 * (k - 1 - i) + 1]) for i in range(k))
-    if any(p < 0 for p in pad):
-        raise ValueError(f"pad_nd: negative padding {pad} is not supported; slice the tensor instead")
-    shape = input.shape[input.ndim - k:]
-    for (lo, hi), n in zip(pairs, shape):
-        if mode == "reflect" and max(lo, hi) >= n:
-            raise ValueError(f"pad_nd: reflect padding {max(lo, hi)} must be smaller than the dimension "
-                             f"it pads ({n}) for an input of shape {tuple(input.shape)}")
-        if mode == "circular" and max(lo, hi) > n:
-            raise ValueError(f"pad_nd: circular padding {max(lo, hi)} cannot exceed the dimension "
-                             f"it wraps ({n}) for an input of shape {tuple(input.shape)}")
-    return PadND.apply(input, pairs, mode, value)
 
 
 # ---------------------------------------------------------------- public API
@@ -765,5 +682,5 @@ GRAPH_NAMESPACE = {"nerve_im2col": _graph_unfold, "nerve_col2im": _graph_fold,
                    ConvTranspose2d.apply(g, W, None, stride, pads, dilation, groups, out_hw),
                    "nerve_conv_weight_grad": lambda x, g, W_shape, stride, pads, dilation, groups, cols=None:
                    ConvWeightGrad.apply(x, g, W_shape, stride, pads, dilation, groups),
-                   "nerve_pad": lambda x, pairs, mode: PadND.apply(x, pairs, mode, 0.0),
-                   "nerve_pad_adjoint": lambda g, shape, pairs, mode: PadAdjoint.apply(g, shape, pairs, mode)}
+                   "nerve_depthwise_grad": _depthwise_grad_graph,
+}

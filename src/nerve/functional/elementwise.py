@@ -14,6 +14,7 @@ import operator as _op
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.namespace import register_extra
 from ..backend import get_array_module
 from ..backend import to_device as _move  # array-level; `to_device` below is the op
 from ._errors import broadcast_error
@@ -311,7 +312,10 @@ class Cast(Function):
     def backward(ctx, grad):
         if ctx.src.kind != "f":
             return None, None
-        return grad.astype(ctx.src) if not isinstance(grad, Tensor) else cast(grad, ctx.src), None
+        return ctx.xp.astype(grad, ctx.src), None
+
+
+register_extra("astype", lambda xp, x, dtype: x.astype(dtype))   # CuPy has no xp.astype
 
 
 class Clone(Function):
@@ -587,5 +591,5 @@ TENSOR_METHODS = {
 GRAPH_NAMESPACE = {
     "exp": exp, "log": log, "log1p": log1p, "sqrt": sqrt, "abs": abs, "sign": sign,
     "sin": sin, "cos": cos, "maximum": maximum, "minimum": minimum, "square": square,
-    "where": where, "clip": clamp,
+    "where": where, "clip": clamp, "astype": lambda x, dtype: cast(x, dtype),
 }

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.namespace import register_extra
 from ..backend import get_array_module
 from ._util import Tensor, _wrap, data_of
 from .activation import log_softmax, softmax
@@ -360,20 +361,9 @@ class CrossEntropy(Function):
         return _weighted_mean(xp, loss, ctx.denom)
 
     def backward(ctx, grad):
-        x, p = ctx.saved
-        M, C = p.shape
-        if isinstance(grad, Tensor):
-            # create_graph: recompute p from x with differentiable ops, same formula.
-            return ctx._dense(softmax(x, 1), grad), None
-        if ctx.wt is None and not ctx.eps and ctx.reduction == "mean":
-            # Hot path: (softmax - onehot) / N, computed in that order so it is exact.
-            gx = p.copy()
-            gx[get_array_module(p).arange(M), ctx.t] -= 1
-            gx /= M
-            if grad != 1:
-                gx *= grad
-            return gx, None
-        return ctx._dense(p, grad), None
+        # The array path reuses the saved softmax (with an in-place hot path); under
+        # create_graph the graph namespace rebuilds p = softmax(x) and calls _dense.
+        return ctx.xp.nerve_cross_entropy_grad(ctx, grad), None
 
     def _dense(ctx, p, grad):
         """The general gradient with every constant folded into (M,) / (M, C) arrays."""
@@ -398,6 +388,27 @@ class CrossEntropy(Function):
         else:
             r = grad
         return (p * base[:, None] - onehot) * r
+
+
+def _cross_entropy_grad_array(xp, ctx, grad):
+    x, p = ctx.saved
+    M, C = p.shape
+    if ctx.wt is None and not ctx.eps and ctx.reduction == "mean":
+        # Hot path: (softmax - onehot) / N, computed in that order so it is exact.
+        gx = p.copy()
+        gx[get_array_module(p).arange(M), ctx.t] -= 1
+        gx /= M
+        if grad != 1:
+            gx *= grad
+        return gx
+    return ctx._dense(p, grad)
+
+
+def _cross_entropy_grad_graph(ctx, grad):
+    return ctx._dense(softmax(ctx.saved[0], 1), grad)
+
+
+register_extra("nerve_cross_entropy_grad", _cross_entropy_grad_array)
 
 
 class NLL(Function):
@@ -434,14 +445,10 @@ class NLL(Function):
             r = grad / ctx.denom if ctx.denom else grad * 0  # all ignored: zero, as torch
         else:
             r = grad
-        if isinstance(grad, Tensor):  # create_graph: linear in grad, so a dense constant pattern
-            onehot = xp.zeros((M, C), dtype=dt)
-            onehot[xp.arange(M), ctx.t] = coef
-            r = r.reshape((M, 1)) if ctx.reduction == "none" else r
-            return onehot * r, None
-        gx = xp.zeros((M, C), dtype=dt)
-        gx[xp.arange(M), ctx.t] = coef * r
-        return gx, None
+        # Linear in grad: a constant one-hot pattern times r (a Tensor under create_graph).
+        onehot = xp.zeros((M, C), dtype=dt)
+        onehot[xp.arange(M), ctx.t] = coef
+        return onehot * (r.reshape((M, 1)) if ctx.reduction == "none" else r), None
 
 
 def _none_shape(reduction, out, want):
@@ -774,4 +781,4 @@ def one_hot(tensor, num_classes=-1):
 
 
 TENSOR_METHODS = {}
-GRAPH_NAMESPACE = {}
+GRAPH_NAMESPACE = {"nerve_cross_entropy_grad": _cross_entropy_grad_graph}

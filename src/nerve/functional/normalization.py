@@ -20,6 +20,7 @@ formula is rebuilt from x with differentiable ops, so second derivatives work to
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.namespace import register_extra
 from ._util import Tensor
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "local_response_norm", "normalize"]
@@ -96,33 +97,37 @@ class Normalize(Function):
         return y
 
     def backward(ctx, grad):
-        if isinstance(grad, Tensor):
-            return _normalize_backward_graph(ctx, grad)
-        xhat, invstd, w, _ = ctx.saved
-        xp = ctx.xp
-        n = ctx.needs_input_grad
-        gx = gw = gb = None
-        full = (1,) * (grad.ndim - len(ctx.affine_shape)) + tuple(ctx.affine_shape)
-        tmp = xp.multiply(grad, xhat)                              # ∂L/∂y · x̂
-        if n[1]:
-            gw = _reduce_to(xp, tmp, full).reshape(w.shape)
-        if n[2]:
-            gb = _reduce_to(xp, grad, full).reshape(ctx.b_shape)
-        if n[0]:
-            gh = grad * w.reshape(ctx.affine_shape) if w is not None else grad.copy()
-            gr = gh.reshape(ctx.norm_shape)
-            xr = xhat.reshape(ctx.norm_shape)
-            t = tmp.reshape(ctx.norm_shape)
-            m1 = _mean(xp, gr, ctx.axes)
-            xp.multiply(gr, xr, out=t)
-            m2 = _mean(xp, t, ctx.axes)
-            # ∂L/∂x = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / σ̂, built in gr's buffer
-            xp.multiply(xr, m2, out=t)
-            gr -= m1
-            gr -= t
-            gr *= invstd
-            gx = gr.reshape(grad.shape)
-        return gx, gw, gb, None, None, None, None, None
+        # The array path reuses x̂ and 1/σ̂ and works in place; under create_graph the graph
+        # namespace runs _normalize_backward_graph, the same closed form rebuilt from x.
+        return ctx.xp.nerve_normalize_grad(ctx, grad)
+
+
+def _normalize_backward_array(_, ctx, grad):
+    xp = ctx.xp   # the array namespace (with unbroadcast), not the bare module
+    xhat, invstd, w, _ = ctx.saved
+    n = ctx.needs_input_grad
+    gx = gw = gb = None
+    full = (1,) * (grad.ndim - len(ctx.affine_shape)) + tuple(ctx.affine_shape)
+    tmp = xp.multiply(grad, xhat)                              # ∂L/∂y · x̂
+    if n[1]:
+        gw = _reduce_to(xp, tmp, full).reshape(w.shape)
+    if n[2]:
+        gb = _reduce_to(xp, grad, full).reshape(ctx.b_shape)
+    if n[0]:
+        gh = grad * w.reshape(ctx.affine_shape) if w is not None else grad.copy()
+        gr = gh.reshape(ctx.norm_shape)
+        xr = xhat.reshape(ctx.norm_shape)
+        t = tmp.reshape(ctx.norm_shape)
+        m1 = _mean(xp, gr, ctx.axes)
+        xp.multiply(gr, xr, out=t)
+        m2 = _mean(xp, t, ctx.axes)
+        # ∂L/∂x = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / σ̂, built in gr's buffer
+        xp.multiply(xr, m2, out=t)
+        gr -= m1
+        gr -= t
+        gr *= invstd
+        gx = gr.reshape(grad.shape)
+    return gx, gw, gb, None, None, None, None, None
 
 
 def _normalize_backward_graph(ctx, grad):
@@ -381,17 +386,13 @@ class LocalResponseNorm(Function):
         x, d = ctx.saved
         xp = ctx.xp
         size, alpha, beta = ctx.size, ctx.alpha, ctx.beta
-        if isinstance(grad, Tensor):   # create_graph: same formula on Tensors, d rebuilt from x
-            lo, hi = size // 2, (size - 1) // 2
-            d = _window_sum_graph(x * x, lo, hi) * (alpha / size) + ctx.k
-            dpow = d ** -beta
-            t = grad * x * dpow / d * (-beta * alpha / size)
-            return grad * dpow + 2 * x * _window_sum_graph(t, hi, lo), None, None, None, None
+        lo, hi = size // 2, (size - 1) // 2
+        # d is reused on the array path and rebuilt from x under create_graph.
+        d = xp.reuse(d, lambda: xp.nerve_channel_window_sum(x * x, lo, hi) * (alpha / size) + ctx.k)
         dpow = d ** -beta
         # ∂L/∂s[c'] for the window sum s; x[c] sits in the windows of c' ∈ [c − hi, c + lo].
         t = grad * x * dpow / d * (-beta * alpha / size)
-        lo, hi = size // 2, (size - 1) // 2
-        gx = grad * dpow + 2 * x * _channel_window_sum(xp, t, hi, lo)
+        gx = grad * dpow + 2 * x * xp.nerve_channel_window_sum(t, hi, lo)
         return gx, None, None, None, None
 
 
@@ -410,10 +411,10 @@ def _channel_window_sum(xp, a, lo, hi):
 
 def _window_sum_graph(a, lo, hi):
     """``_channel_window_sum`` with differentiable ops: zero-pad channels, add shifted slices."""
-    from .conv import pad_nd  # noqa: PLC0415
+    from .shape import pad  # noqa: PLC0415
 
     C = a.shape[1]
-    p = pad_nd(a, (0, 0) * (a.ndim - 2) + (lo, hi), mode="constant")
+    p = pad(a, (0, 0) * (a.ndim - 2) + (lo, hi))
     s = p[:, 0:C]
     for o in range(1, lo + hi + 1):
         s = s + p[:, o:o + C]
@@ -472,4 +473,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
 
 
 TENSOR_METHODS = {}
-GRAPH_NAMESPACE = {}
+register_extra("nerve_normalize_grad", _normalize_backward_array)
+register_extra("nerve_channel_window_sum", _channel_window_sum)
+GRAPH_NAMESPACE = {"nerve_normalize_grad": _normalize_backward_graph,
+                   "nerve_channel_window_sum": lambda a, lo, hi: _window_sum_graph(a, lo, hi)}

@@ -17,7 +17,7 @@ __all__ = ["reshape", "view", "flatten", "permute", "transpose", "t", "broadcast
            "expand_as", "view_as", "getitem", "squeeze", "unsqueeze", "cat", "concat", "concatenate", "stack",
            "split", "chunk", "unbind", "narrow", "movedim", "moveaxis", "swapaxes", "flip", "pad",
            "repeat", "tile", "contiguous", "gather", "scatter_add", "index_select", "index_add",
-           "masked_fill", "PAD_MODES"]
+           "masked_fill"]
 
 
 def _shape_arg(shape):
@@ -51,7 +51,7 @@ class Permute(Function):
 
     def backward(ctx, grad):
         inv = tuple(np.argsort(ctx.axes))
-        return grad.transpose(inv) if not isinstance(grad, Tensor) else permute(grad, inv), None
+        return ctx.xp.transpose(grad, inv), None
 
 
 class BroadcastTo(Function):
@@ -729,37 +729,111 @@ def _pad_widths(x, pad, op="pad"):
     return tuple(widths)
 
 
-def _pad_mode_constant(x, widths, value):
-    return PadConstant.apply(x, widths, 0 if value is None else value)
+# Reflect, replicate and circular padding: each padded position reads a source index;
+# the backward (PadAdjoint) adds every padded position's gradient back onto its source.
+_NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}   # ours -> np.pad's
 
 
-# mode -> fn(x, widths, value). Reflect, replicate and circular padding register here
-# (next to the convolution ops) with the same signature.
-PAD_MODES = {"constant": _pad_mode_constant}
+def _pad_sources(n, lo, hi, mode):
+    """For one axis: the source index in [0, n) of every padded position."""
+    # index bookkeeping is tiny, always on the host (NumPy even on a GPU)
+    return np.pad(np.arange(n), (lo, hi), mode=_NP_MODES[mode])
 
 
-def pad(x, pad, mode="constant", value=None):
-    """Pad (or, with negative amounts, crop) the trailing dimensions, as ``F.pad``.
+def _pad_array(xp, x, pairs, mode):
+    width = [(0, 0)] * (x.ndim - len(pairs)) + list(pairs)
+    return xp.pad(x, width, mode=_NP_MODES[mode])
 
-    ``pad`` lists amounts from the **last** dimension backwards:
-    ``(left, right)`` pads the last dimension, ``(left, right, top, bottom)`` the last
-    two, and so on. ``mode='constant'`` fills with ``value`` (default 0).
+
+def _pad_adjoint_array(xp, g, shape, pairs, mode):
+    """The transpose of padding: every padded position adds its gradient to its source."""
+    lead = len(shape) - len(pairs)
+    for k, (lo, hi) in enumerate(pairs):
+        ax = lead + k
+        n = shape[ax]
+        g = xp.moveaxis(g, ax, -1)
+        inner = g[..., lo:lo + n].copy()
+        if lo or hi:
+            src = _pad_sources(n, lo, hi, mode)
+            border = list(range(lo)) + list(range(lo + n, lo + n + hi))
+            # Border positions map back onto the interior, some several times
+            # (replicate), so they are scattered with an unbuffered add.
+            xp.add.at(inner, (Ellipsis, xp.asarray(src[border])), g[..., border])
+        g = xp.moveaxis(inner, -1, ax)
+    return xp.ascontiguousarray(g)
+
+
+class PadND(Function):
+    """Pad trailing dimensions by reflection, replication or wrap-around (constant padding
+    is PadConstant)."""
+
+    def forward(ctx, x, pairs, mode):
+        ctx.shape, ctx.pairs, ctx.mode = x.shape, pairs, mode
+        return _pad_array(ctx.xp, x, pairs, mode)
+
+    def backward(ctx, grad):
+        return ctx.xp.nerve_pad_adjoint(grad, ctx.shape, ctx.pairs, ctx.mode), None, None
+
+
+class PadAdjoint(Function):
+    """The backward of PadND as an op, so padding is differentiable to any order."""
+
+    def forward(ctx, g, shape, pairs, mode):
+        ctx.pairs, ctx.mode = pairs, mode
+        return _pad_adjoint_array(ctx.xp, g, shape, pairs, mode)
+
+    def backward(ctx, grad):
+        return ctx.xp.nerve_pad(grad, ctx.pairs, ctx.mode), None, None, None
+
+
+register_extra("nerve_pad_adjoint", _pad_adjoint_array)
+register_extra("nerve_pad", _pad_array)
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input, pad, mode="constant", value=None):  # noqa: A002
+    """Pad (or, in constant mode, crop with negative amounts) the trailing dimensions: ``F.pad``.
+
+    ``pad`` lists amounts from the **last** dimension backwards: ``(left, right)`` pads
+    the last dimension, ``(left, right, top, bottom)`` the last two, and so on. Modes, as in
+    PyTorch: 'constant' fills with ``value`` (default 0); 'reflect' mirrors without the edge
+    element (each amount < the size it pads); 'replicate' repeats the edge; 'circular'
+    wraps around (each amount ≤ the size it pads).
+
+    Shapes: (..., H, W) → (..., H + top + bottom, W + left + right).
 
     Example:
         >>> import nerve as nv
-        >>> from nerve.functional.shape import pad
-        >>> pad(nv.ones(2, 3), (1, 2)).shape
+        >>> import nerve.functional as F
+        >>> F.pad(nv.ones(2, 3), (1, 2)).shape
         (2, 6)
-        >>> pad(nv.ones(1, 1), (0, 0, 1, 0), value=5.0).tolist()
+        >>> F.pad(nv.ones(1, 1), (0, 0, 1, 0), value=5.0).tolist()
         [[5.0], [1.0]]
+        >>> F.pad(nv.tensor([[[1.0, 2.0, 3.0]]]), (2, 1), mode="reflect").tolist()
+        [[[3.0, 2.0, 1.0, 2.0, 3.0, 2.0]]]
     """
-    fn = PAD_MODES.get(mode)
-    if fn is None:
-        raise NotImplementedError(
-            f"pad: mode {mode!r} is not available; supported modes: {sorted(PAD_MODES)}")
-    if value is not None and mode != "constant":
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: mode {mode!r} is not available; supported modes: {list(_PAD_MODES)}")
+    widths = _pad_widths(input, pad)
+    if mode == "constant":
+        return PadConstant.apply(input, widths, 0 if value is None else value)
+    if value is not None and value != 0:
         raise ValueError(f"pad: value= only applies to mode='constant', not {mode!r}")
-    return fn(x, _pad_widths(x, pad), value)
+    k = len(pad) // 2
+    pairs = widths[input.ndim - k:]
+    for (lo, hi), n in zip(pairs, input.shape[input.ndim - k:]):
+        if lo < 0 or hi < 0:
+            raise ValueError(f"pad: negative padding {tuple(pad)} crops only in mode='constant'; "
+                             f"slice the tensor instead")
+        if mode == "reflect" and max(lo, hi) >= n:
+            raise ValueError(f"pad: reflect padding {max(lo, hi)} must be smaller than the dimension "
+                             f"it pads ({n}) for an input of shape {fmt_shape(input.shape)}")
+        if mode == "circular" and max(lo, hi) > n:
+            raise ValueError(f"pad: circular padding {max(lo, hi)} cannot exceed the dimension "
+                             f"it wraps ({n}) for an input of shape {fmt_shape(input.shape)}")
+    return PadND.apply(input, pairs, mode)
 
 
 def repeat(x, *sizes):
@@ -1025,6 +1099,8 @@ def _np_take_along_axis(arr, indices, axis):
 
 
 GRAPH_NAMESPACE = {
+    "nerve_pad": lambda x, pairs, mode: PadND.apply(x, pairs, mode),
+    "nerve_pad_adjoint": lambda g, shape, pairs, mode: PadAdjoint.apply(g, shape, pairs, mode),
     "broadcast_to": broadcast_to,
     "reshape": lambda x, shape: reshape(x, shape),
     "transpose": _np_transpose,

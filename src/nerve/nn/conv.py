@@ -93,7 +93,7 @@ class _ConvNd(Module):
         if self.padding_mode != "zeros":
             pad = self._mode_pad()
             if pad and any(pad):
-                x = F.pad_nd(x, pad, self.padding_mode)
+                x = F.pad(x, pad, self.padding_mode)
             padding = 0
         return conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 

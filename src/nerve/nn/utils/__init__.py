@@ -1,7 +1,7 @@
 """Helpers that work on a model's parameters as a whole.
 
-* ``clip_grad_norm_`` / ``clip_grad_value_``: gradient clipping, implemented in
-  ``nerve.optim.clip`` and re-exported here under PyTorch's names (loaded on first use).
+* ``clip_grad_norm_`` / ``clip_grad_value_``: gradient clipping (``nerve.optim``
+  re-exports them).
 * ``parameters_to_vector`` / ``vector_to_parameters``: flatten parameters into one
   vector and back (for line searches, second-order methods, weight averaging).
 * ``grad_norm``: the total gradient norm, without clipping.
@@ -9,14 +9,14 @@
 """
 from __future__ import annotations
 
+from .clip import clip_grad_norm_, clip_grad_value_
 from .convert import grad_norm, parameters_to_vector, vector_to_parameters
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
            "vector_to_parameters", "grad_norm", "spectral_norm", "remove_spectral_norm"]
 
 # name -> the module that implements it (imported on first use)
-_ELSEWHERE = {"clip_grad_norm_": "nerve.optim.clip", "clip_grad_value_": "nerve.optim.clip",
-              "spectral_norm": "nerve.nn.normalization",
+_ELSEWHERE = {"spectral_norm": "nerve.nn.normalization",
               "remove_spectral_norm": "nerve.nn.normalization"}
 
 

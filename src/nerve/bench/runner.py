@@ -17,8 +17,12 @@ import time
 
 import numpy as np
 
-from nerve.backend import blas_threads
-from nerve.io import write_text
+from ..backend import blas_threads
+from ..io import write_text
+
+# The folder that holds the ``nerve`` package (site-packages, or src/ in a checkout): the
+# memory subprocesses import this very copy of nerve.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def cpu_peak_gflops(n=1024, reps=5) -> float:
@@ -83,8 +87,8 @@ def peak_memory(workload_id, fw, steps=20, quick=False):
     code = (
         "import sys, numpy as np\n"
         "sys.path.insert(0, %r)\n"
-        "from benchmarks.workloads import WORKLOADS, QUICK\n"
-        "from benchmarks.runner import _rss\n"
+        "from nerve.bench.workloads import WORKLOADS, QUICK\n"
+        "from nerve.bench.runner import _rss\n"
         "import torch; torch.set_num_threads(%d)\n"
         "import nerve\n"
         "b = QUICK[%r] if %r else WORKLOADS[%r][1]\n"
@@ -93,7 +97,7 @@ def peak_memory(workload_id, fw, steps=20, quick=False):
         "step, _ = b(%r)\n"
         "for _ in range(%d): step()\n"
         "print(_rss()[1] - base[0])\n"
-    ) % (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), blas_threads(), workload_id,
+    ) % (_PACKAGE_ROOT, blas_threads(), workload_id,
          quick, workload_id, fw, steps)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
