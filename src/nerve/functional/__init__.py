@@ -12,8 +12,8 @@ from ..autograd.namespace import unbroadcast as _unbroadcast
 from ..autograd.tensor import Tensor as _Tensor
 from . import elementwise, linalg, reduction, shape
 from .elementwise import *  # noqa: F401,F403
-from .linalg import (addmm, baddbmm, bmm, einsum, linear, matmul, matrix_norm, mm,  # noqa: F401
-                     tril, triu, vector_norm)
+from .linalg import (addmm, baddbmm, bmm, einsum, linalg_norm, linear, matmul,  # noqa: F401
+                     matrix_norm, mm, tril, triu, vector_norm)
 from .reduction import *  # noqa: F401,F403,A004
 from .shape import *  # noqa: F401,F403
 

@@ -10,6 +10,8 @@ import numpy as np
 from .. import backend
 from .elementwise import cast, clone, to_device
 
+__all__ = []  # methods only (x.to(...), x.float() ...): the ops are cast, to_device and clone
+
 
 def to(x, *args, device=None, dtype=None, non_blocking=False, copy=False):
     """A tensor on ``device`` and/or of ``dtype`` (differentiable); ``x`` itself if nothing

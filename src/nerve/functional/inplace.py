@@ -84,6 +84,7 @@ class Scatter(Function):
     def forward(ctx, x, src, axis, index):
         ctx.axis, ctx.index, ctx.m = axis, index, ctx.xp.module
         ctx.scalar = not hasattr(src, "shape") or src.ndim == 0
+        ctx.sshape = None if ctx.scalar else src.shape
         out = x.copy()
         vals = ctx.m.broadcast_to(src, index.shape) if ctx.scalar else _crop(src, index.shape)
         ctx.m.put_along_axis(out, index, vals, ctx.axis)
@@ -98,7 +99,12 @@ class Scatter(Function):
             gx = grad * keep
         if n[1]:
             g = ctx.xp.take_along_axis(grad, ctx.index, axis=ctx.axis)
-            gs = g.sum() if ctx.scalar else g
+            if ctx.scalar:
+                gs = g.sum()
+            elif tuple(g.shape) != tuple(ctx.sshape):  # src's unread tail gets no gradient
+                gs = ctx.xp.pad(g, [(0, s - i) for s, i in zip(ctx.sshape, g.shape)])
+            else:
+                gs = g
         return gx, gs, None, None
 
 
