@@ -158,6 +158,9 @@ def run(ids=None, quick=False, reps=7, memory=True, json_path=None, out=print):
             "nerve_gflops": info["flops"] / _q(times["nerve"], 0.5) / 1e9,
             "torch_gflops": info["flops"] / _q(times["torch"], 0.5) / 1e9,
         }
+        if "elements" in info:  # activations: the cost of one element, forward and backward
+            row["nerve_ns_per_element"] = _q(times["nerve"], 0.5) / info["elements"] * 1e9
+            row["torch_ns_per_element"] = _q(times["torch"], 0.5) / info["elements"] * 1e9
         if memory:
             ms = opts.get("mem_steps", 20)
             row["nerve_peak_mb"] = (peak_memory(wid, "nerve", steps=ms, quick=quick) or 0) / 2 ** 20
@@ -169,6 +172,9 @@ def run(ids=None, quick=False, reps=7, memory=True, json_path=None, out=print):
             f"{row['torch_steps_per_s']:9.4g} steps/s  ratio {row['ratio']:.2f}x "
             f"[{row['ratio_q1']:.2f}-{row['ratio_q3']:.2f}]  GFLOP/s nerve {row['nerve_gflops']:.2f} "
             f"torch {row['torch_gflops']:.2f} ({100 * row['nerve_gflops'] / peak:.0f}% of peak){mem}")
+        if "nerve_ns_per_element" in row:
+            out(f"    per element, forward+backward: nerve {row['nerve_ns_per_element']:.2f} ns  "
+                f"torch {row['torch_ns_per_element']:.2f} ns")
     out("\nsummary (ratio = nerve speed / torch speed, median [IQR]):")
     out("| id | nerve steps/s | torch steps/s | ratio | nerve MB | torch MB |")
     out("|---|---:|---:|---:|---:|---:|")

@@ -214,6 +214,64 @@ def elementwise_chain(n=1000):
     return build
 
 
+def unbind_join(rows=256, cols=64):
+    """Unbind a (rows, cols) tensor into rows, re-join half of them, fwd+bwd: the cost of an op
+    with many outputs (one node whose backward is one stack, not one node per row)."""
+
+    def build(fw):
+        a = np.random.default_rng(SEED).standard_normal((rows, cols)).astype(np.float32)
+        if fw == "nerve":
+            import nerve as lib  # noqa: PLC0415
+        else:
+            import torch as lib  # noqa: PLC0415
+        x = lib.tensor(a, requires_grad=True)
+
+        def step():
+            x.grad = None
+            ps = x.unbind(0)
+            s = lib.stack(ps[::2]).sum() + ps[3].sum() * 2
+            s.backward()
+            return s
+
+        return step, {"samples": rows, "flops": 2 * rows * cols}
+
+    return build
+
+
+ACTIVATIONS = {"ACT-RELU": "relu", "ACT-SIGMOID": "sigmoid", "ACT-TANH": "tanh", "ACT-GELU": "gelu"}
+
+
+def activation(name, n=1 << 20):
+    """One activation forward and backward over ``n`` float32 elements (spec row A27: what
+    ReLU saves against the smooth ones, measured rather than asserted)."""
+
+    def build(fw):
+        rng = np.random.default_rng(SEED)
+        a = rng.standard_normal(n).astype(np.float32)
+        g = rng.standard_normal(n).astype(np.float32)
+        if fw == "nerve":
+            import nerve as nv  # noqa: PLC0415
+            import nerve.nn.functional as F  # noqa: PLC0415
+
+            x, gt = nv.tensor(a, requires_grad=True), nv.tensor(g)
+        else:
+            import torch  # noqa: PLC0415
+            import torch.nn.functional as F  # noqa: PLC0415
+
+            x, gt = torch.tensor(a, requires_grad=True), torch.tensor(g)
+        fn = getattr(F, name)
+
+        def step():
+            x.grad = None
+            y = fn(x)
+            y.backward(gt)
+            return y
+
+        return step, {"samples": n, "flops": n, "elements": n}
+
+    return build
+
+
 WORKLOADS = {
     "W1": ("784-16-16-10 ReLU, batch 10, SGD (train step)", mlp_train([784, 16, 16, 10], 10, "sgd", 0.01)),
     "W2": ("784-16-16-10 ReLU, batch 64, SGD momentum 0.9", mlp_train([784, 16, 16, 10], 64, "momentum", 0.01)),
@@ -221,6 +279,8 @@ WORKLOADS = {
     "W4": ("LeNet-5, batch 64, SGD momentum", lenet5_train(64)),
     "W7": ("W2 network, forward only, batch 10,000", mlp_infer([784, 16, 16, 10], 10_000)),
     "C1": ("elementwise chain, 1,000 elements, fwd+bwd", elementwise_chain(1000)),
+    "U1": ("unbind 256 rows of 64, stack half of them back, fwd+bwd", unbind_join(256, 64)),
+    **{k: (f"{v} forward+backward, 2^20 float32 elements", activation(v)) for k, v in ACTIVATIONS.items()},
     "E1": ("one MNIST epoch of `nerve train` (data pipeline included) vs PyTorch DataLoader loop",
            None),
 }
@@ -244,6 +304,8 @@ QUICK = {
     "W4": lenet5_train(2),
     "W7": mlp_infer([784, 16, 16, 10], 100),
     "C1": elementwise_chain(100),
+    "U1": unbind_join(16, 8),
+    **{k: activation(v, 1000) for k, v in ACTIVATIONS.items()},
 }
 
 

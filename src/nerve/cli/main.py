@@ -147,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the benchmark suite (nerve.bench, shipped with the package): the "
                                    "same workloads in nerve and PyTorch, alternating, with the speed "
                                    "ratios in a summary table. Needs torch.")
-    p.add_argument("ids", nargs="*", metavar="ID", help="workload ids, e.g. W1 C1 (default: all)")
+    p.add_argument("ids", nargs="*", metavar="ID",
+                   help="workload ids, e.g. W1 C1 U1, or 'activations' (default: all)")
     p.add_argument("--quick", action="store_true", help="tiny sizes and few repetitions (a smoke test)")
     p.add_argument("--reps", type=_positive_int, default=7, help="timed repetitions per framework (default 7)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
