@@ -53,7 +53,7 @@ class Op:
     make: Callable | None = None      # custom: make(rng, shapes, dtype) -> list of arrays
     torch: Callable | None = None     # torch twin: fn(*torch_tensors) -> tensor
     grad: tuple | None = None         # which inputs get gradients (default: all float inputs)
-    double: bool = True               # False: skip second-order numerics (create_graph still runs)
+    double: bool = True               # False: skip second-order numerics (kinks, or once-differentiable)
     fwd_rtol32: float = 1e-5
     fwd_atol32: float = 1e-6
     gc_atol: float = 1e-5

@@ -232,7 +232,7 @@ def test_batches_match_torch_dataloader_without_shuffle():
     torch = pytest.importorskip("torch")
     x, y = _xy(11)
     ours = [(xb._data, yb._data) for xb, yb in DataLoader(TensorDataset(x, y), batch_size=4, drop_last=True)]
-    ref = torch.utils._data.DataLoader(torch.utils._data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+    ref = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
                                       batch_size=4, drop_last=True)
     theirs = [(xb.numpy(), yb.numpy()) for xb, yb in ref]
     assert len(ours) == len(theirs) == 2

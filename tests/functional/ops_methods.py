@@ -9,7 +9,7 @@ ROWS = [
     Op("view_as", lambda a, b: a.view_as(b), lambda a, b: a.reshape(b.shape),
        [((6,), (2, 3)), ((2, 3, 4), (4, 6)), ((), (1, 1))], grad=(True, False),
        torch=lambda a, b: a.view_as(b)),
-    Op("expand_as", lambda a, b: a.expand_as(b), lambda a, b: np.broadcast_to(a, b.shape),
+    Op("expand_as_method", lambda a, b: a.expand_as(b), lambda a, b: np.broadcast_to(a, b.shape),
        [((3, 1), (2, 3, 4)), ((4,), (3, 4)), ((), (2, 2))], grad=(True, False),
        torch=lambda a, b: a.expand_as(b)),
     Op("type_as_f64", lambda a, b: a.type_as(b.double()) * 1.5, lambda a, b: a.astype(np.float64) * 1.5,

@@ -100,7 +100,12 @@ def test_backward_runs_under_create_graph(row, shapes):
     used = [g for g in graph if g is not None and g.requires_grad]
     if used:
         u = [nv.tensor(np.random.default_rng(6).standard_normal(g.shape)) for g in used]
-        second = nv.autograd.grad(used, wrt + [v], u, allow_unused=True)
+        try:
+            second = nv.autograd.grad(used, wrt + [v], u, allow_unused=True)
+        except RuntimeError as e:  # a once-differentiable op (svd-based norms) must say so
+            if row.double or "differentiable once" not in str(e):
+                raise
+            return
         assert second[-1] is not None, f"{row.name}: the gradient does not depend on the upstream gradient"
 
 

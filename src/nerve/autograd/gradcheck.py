@@ -19,9 +19,7 @@ def _numerical_jacobian_vjp(fn, inputs, i, v, eps):
     """d(sum(out·v))/d(inputs[i]) by central differences (inputs are float64 Tensors)."""
     x = inputs[i]._data
     g = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        idx = it.multi_index
+    for idx in np.ndindex(x.shape):  # (nothing to do for an empty array)
         orig = x[idx]
         x[idx] = orig + eps
         fp = sum(float((o._data * vv).sum()) for o, vv in zip(_flat_outputs(fn(*inputs)), v))
@@ -172,9 +170,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     names = [f"input {i}" for i in diff_in] + [f"grad_output {j}" for j in range(len(vs))]
     for arr, an, name in zip(arrays, analytic, names):
         num = np.zeros(arr.shape)
-        it = np.nditer(arr, flags=["multi_index"])
-        for _ in it:
-            idx = it.multi_index
+        for idx in np.ndindex(arr.shape):
             orig = arr[idx]
             arr[idx] = orig + eps
             fp = g_dot_u()
