@@ -11,6 +11,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from . import grad_mode
+from .function import history_at
 from .tensor import _MUT, Tensor, _wrap
 
 # Set by nerve.functional: a namespace with xp-like functions that build the graph.
@@ -86,6 +87,12 @@ def _check_versions(node):
     if node.tensor_style:
         return  # checked per tensor when backward reads ctx.saved_tensors
     stamp = node._stamp
+    if node._view_vc is not None and node._view_vc[1] > stamp:
+        name = type(node).__name__
+        raise RuntimeError(
+            f"a view made by {name} shares its storage with a tensor that was changed in place after the view was made, "
+            "so the view's gradient would still describe the old values. Make the view again "
+            "after the in-place op (or clone() the base before changing it).")
     if node._out_vc is not None and node._out_vc[1] > stamp:
         raise _modified(node, "its output", node._out_vc[0])
     for vc in node._out_vcs:
@@ -290,7 +297,8 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
         g = grads.pop(node, None)
         if g is None:
             continue
-        if node._stamp != mut:
+        stale = node._stamp != mut  # something was written in place after this node was made
+        if stale:
             _check_versions(node)
         if node.n_out == 1:
             if node.hooks:
@@ -319,6 +327,11 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
             if not need or gp is None:
                 continue
             c = p._ctx
+            if stale and c is not None and c._stamp > node._stamp:
+                c, k = history_at(p, node._stamp)  # p was rebased after this node used it
+                if c is not None:
+                    _add_grad(grads, c, k, gp)
+                continue
             if c is None:
                 if plain and not p._hooks:
                     _into_leaf(p, gp, create_graph, owned)

@@ -56,6 +56,8 @@ class Function:
     _stamp = 0            # the in-place clock when the node was made (see tensor._MUT)
     _out_vc = None        # the version counter of a saved output
     _out_vcs = ()         # several outputs: counters of the saved ones
+    _view_vc = None       # a view op: the counter of the storage its output shares
+    _rebase_of = None     # an in-place op: the snapshot of the tensor's history before it
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -124,10 +126,9 @@ class Function:
         for p in ctx.parents:
             if not isinstance(p, Tensor) or not p.requires_grad:
                 out.append((None, 0))
-            elif p._ctx is None:
-                out.append((AccumulateGrad(p), 0))
-            else:
-                out.append((p._ctx, p._oidx))
+                continue
+            c, k = history_at(p, ctx._stamp)
+            out.append((AccumulateGrad(p), 0) if c is None else (c, k))
         return tuple(out)
 
     def __repr__(self):
@@ -198,6 +199,20 @@ class Function:
 _new = object.__new__
 
 
+def history_at(t, stamp):
+    """The (node, output index) that made ``t`` as seen by an op made at clock ``stamp``.
+
+    An in-place op on a non-leaf gives the tensor a new history (a rebase); an op that
+    used the tensor before that must still send its gradient into the old history, as
+    PyTorch's graph edges do. Each rebase node keeps the snapshot it replaced.
+    """
+    c, k = t._ctx, t._oidx
+    while c is not None and c._stamp > stamp and c._rebase_of is not None:
+        old = c._rebase_of
+        c, k = old._ctx, old._oidx
+    return c, k
+
+
 def _engine_freed_msg(ctx):
     return (f"the tensors saved by {type(ctx).__name__} were freed after the first backward; pass "
             "retain_graph=True to the first backward() if you need to backpropagate twice")
@@ -209,8 +224,15 @@ def _apply_view(cls, *args, **kwargs):
     out = Function.apply.__func__(cls, *args, **kwargs)
     src = args[0]
     if isinstance(src, Tensor):
-        for t in (out if type(out) is tuple else (out,)):
+        outs = out if type(out) is tuple else (out,)
+        for t in outs:
             _maybe_view(t, src, src._data)
+        node = outs[0]._ctx if outs else None
+        if node is not None and outs[0]._vc is not None:
+            # The view's graph says "these are the base's values as they were"; a later
+            # in-place write to the storage (through the base or any view) makes that false,
+            # so backward through this node must then refuse (see engine._check_versions).
+            node._view_vc = outs[0]._vc
     return out
 
 
@@ -311,6 +333,7 @@ def _apply_tensor_style(cls, args, kwargs):
                 old = _wrap(o._data, o.requires_grad)
                 old._ctx, old._oidx = o._ctx, o._oidx
                 parents = [old if a is o else a for a in parents]
+                ctx._rebase_of = old
             t = o
         elif any(o is a for a in args):
             t = _wrap(o._data)  # returning an input unchanged: a new tensor, same storage

@@ -454,6 +454,7 @@ def _inplace(t, name, fn, *args):
             # writes to t cannot reach it.
             node._out_vc = None
             node._stamp = _MUT[0]  # the node's view of every saved value starts after this write
+            node._rebase_of = old  # ops that used t before this write still see old's history
             t._ctx, t._oidx = node, res._oidx
             t.requires_grad = True
         return t
