@@ -361,3 +361,55 @@ def test_the_same_cases_raise_in_torch_and_nerve():
         x = lib.tensor([1.0, 2.0], requires_grad=True)
         with pytest.raises(RuntimeError):
             x.zero_()
+
+
+def test_an_op_that_used_a_tensor_before_an_inplace_write_keeps_its_old_history():
+    # add saves nothing, so it may use h before h.mul_(3); its gradient must still flow
+    # through h's old history (d(h_old + 1)/dx = 1), as PyTorch's graph edges do
+    x = _t([1.0, 2.0, 3.0], True)
+    h = x * 1.0
+    y = h + 1
+    h.mul_(3)
+    (y.sum() + h.sum()).backward()
+    assert x.grad.tolist() == [4.0, 4.0, 4.0]
+    assert y.grad_fn.next_functions[0][0].name() == "MulBackward"  # the x * 1.0, not the mul_
+
+
+def test_a_view_made_before_its_base_changed_refuses_backward():
+    x = _t([[1.0, 2.0, 3.0]], True)
+    h = x * 1.0
+    w = h[0]          # a view: its values become 3x after the write below
+    h.mul_(3)
+    assert w.tolist() == [3.0, 6.0, 9.0]
+    with pytest.raises(RuntimeError, match="view made by GetItem"):
+        w.sum().backward()
+    v = h[0]          # made again after the write: fine, and exact
+    v.sum().backward()
+    assert x.grad.tolist() == [[3.0, 3.0, 3.0]]
+
+
+def test_indexing_one_element_gives_a_zero_dim_view():
+    x = nv.tensor([1.0, 2.0, 3.0])
+    w = x[1]
+    assert w.shape == () and w._base is x
+    w.fill_(7)
+    assert x.tolist() == [1.0, 7.0, 3.0]
+
+
+@pytest.mark.torch
+def test_rebase_with_earlier_consumers_matches_torch():
+    torch = pytest.importorskip("torch")
+    v = np.array([0.5, -1.0, 2.0])
+
+    def program(x):
+        h = x * 2
+        a = h.exp()         # saves its output, not h
+        b = h + 1           # saves nothing
+        h.mul_(x)           # rebase: later uses see h * x
+        c = h.sin()
+        return (a + b * 3 + c).sum()
+
+    xn, xt = _t(v, True), torch.tensor(v, requires_grad=True)
+    program(xn).backward()
+    program(xt).backward()
+    np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), rtol=1e-12)

@@ -165,7 +165,7 @@ class GetItem(Function):
     def forward(ctx, x, idx):
         ctx.shape, ctx.idx = x.shape, idx
         out = x[idx]
-        if not hasattr(out, "shape") and _is_basic(idx):
+        if type(out) is not type(x) and _is_basic(idx):
             # x[0] of a 1-D array is a NumPy scalar (a copy); x[0, ...] is the 0-d view
             # PyTorch gives, so a write through it reaches x
             items = idx if isinstance(idx, tuple) else (idx,)
