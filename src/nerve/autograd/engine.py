@@ -25,10 +25,15 @@ _FREED_MSG = (
 
 
 def _toposort(roots):
-    """Nodes reachable from ``roots`` in topological order (outputs first)."""
+    """Nodes reachable from ``roots`` in topological order (outputs first).
+
+    A node made before an in-place write that rebased one of its inputs depends on that
+    input's history as it was (``history_at``), not on the new one.
+    """
     order = []
     visited = set()
     stack = [(n, False) for n in roots]
+    mut = _MUT[0]
     while stack:
         node, done = stack.pop()
         if done:
@@ -38,9 +43,12 @@ def _toposort(roots):
             continue
         visited.add(node)
         stack.append((node, True))
+        stale = node._stamp != mut
         for p in node.parents:
             if isinstance(p, Tensor):
                 c = p._ctx
+                if stale and c is not None and c._stamp > node._stamp:
+                    c = history_at(p, node._stamp)[0]
                 if c is not None and c not in visited:
                     stack.append((c, False))
     order.reverse()
@@ -87,12 +95,6 @@ def _check_versions(node):
     if node.tensor_style:
         return  # checked per tensor when backward reads ctx.saved_tensors
     stamp = node._stamp
-    if node._view_vc is not None and node._view_vc[1] > stamp:
-        name = type(node).__name__
-        raise RuntimeError(
-            f"a view made by {name} shares its storage with a tensor that was changed in place after the view was made, "
-            "so the view's gradient would still describe the old values. Make the view again "
-            "after the in-place op (or clone() the base before changing it).")
     if node._out_vc is not None and node._out_vc[1] > stamp:
         raise _modified(node, "its output", node._out_vc[0])
     for vc in node._out_vcs:

@@ -56,7 +56,6 @@ class Function:
     _stamp = 0            # the in-place clock when the node was made (see tensor._MUT)
     _out_vc = None        # the version counter of a saved output
     _out_vcs = ()         # several outputs: counters of the saved ones
-    _view_vc = None       # a view op: the counter of the storage its output shares
     _rebase_of = None     # an in-place op: the snapshot of the tensor's history before it
 
     def __init_subclass__(cls, **kwargs):
@@ -148,6 +147,8 @@ class Function:
         requires = False
         for a in args:
             if isinstance(a, Tensor):
+                if a._base is not None:
+                    _fresh_view(a)
                 arrays.append(a._data)
                 r = a.requires_grad
                 needs.append(r)
@@ -227,13 +228,28 @@ def _apply_view(cls, *args, **kwargs):
         outs = out if type(out) is tuple else (out,)
         for t in outs:
             _maybe_view(t, src, src._data)
-        node = outs[0]._ctx if outs else None
-        if node is not None and outs[0]._vc is not None:
-            # The view's graph says "these are the base's values as they were"; a later
-            # in-place write to the storage (through the base or any view) makes that false,
-            # so backward through this node must then refuse (see engine._check_versions).
-            node._view_vc = outs[0]._vc
     return out
+
+
+def _fresh_view(a):
+    """Before a view is used: if its storage was written (through its base or another view)
+    after its history was made, give it a new one -- its elements of the base as the base is
+    now (PyTorch's view replay). Ops that used the view before the write keep the old history."""
+    if not grad_mode._enabled:
+        return
+    root = a._base
+    c = a._ctx
+    if c is None:
+        if not root.requires_grad:
+            return
+    elif a._vc[1] <= c._stamp:
+        return
+    if VIEW_REPLAY[0] is not None:
+        VIEW_REPLAY[0](a, root)
+
+
+# Set by nerve.functional: replay(view, root) rebuilds a view's history from its root.
+VIEW_REPLAY = [None]
 
 
 def _maybe_view(t, src, arr):

@@ -373,6 +373,12 @@ def _wrap(data, requires_grad=False):
 
 _new = object.__new__
 
+
+def _fresh_view(t):
+    from .function import _fresh_view as fresh  # noqa: PLC0415  (function imports this module)
+
+    fresh(t)
+
 # ------------------------------------------------------------------ versions and in-place
 # _MUT[0] is a clock that ticks on every in-place write anywhere. Each graph node records
 # the clock when it was made (node._stamp); each storage's counter records the clock of its
@@ -427,13 +433,15 @@ def _inplace(t, name, fn, *args):
                 f"{name}: a leaf tensor that requires grad (shape {tuple(t.shape)}) cannot be "
                 "changed in place while gradients are recorded, or its gradient would be wrong. "
                 "Update parameters inside `with nv.no_grad():`, or use the out-of-place op "
-                f"(x = x.{name.rstrip('_')}(...)).")
-        if t._base is not None:
+                "(the method without the trailing underscore).")
+        base = t._base
+        if base is not None:
+            _fresh_view(t)  # a view made before its storage last changed: replay it first
+        if base is not None and base._ctx is None and base.requires_grad:
             raise RuntimeError(
-                f"{name}: this tensor is a view of another tensor (shape "
-                f"{tuple(t._base.shape)}), and writing through a view while recording gradients "
-                "is not supported; write into the base with indexing (base[idx] = value), or "
-                "use out-of-place ops")
+                f"{name}: this tensor is a view of a leaf that requires grad (shape "
+                f"{tuple(base.shape)}), which cannot be changed in place while gradients are "
+                "recorded; work on a clone(), or update it inside `with nv.no_grad():`")
         arr = t._data
         old = _wrap(arr, t.requires_grad)
         old._ctx, old._oidx, old._vc = t._ctx, t._oidx, t._vc
@@ -447,12 +455,15 @@ def _inplace(t, name, fn, *args):
                 old._data = cp
                 old._vc = None
                 node.saved = tuple(cp if s is arr else s for s in saved)
+        if base is not None:  # the base changes too: it and the view get new histories
+            if VIEW_WRITER[0] is None:
+                raise RuntimeError(f"{name}: writing through a view needs nerve.functional")
+            VIEW_WRITER[0](t, base, res, name, old)
+            return t
         _bump(t)
         arr[...] = res._data
         if node is not None:
-            # A node that saved its output keeps its own copy (res's array), so later
-            # writes to t cannot reach it.
-            node._out_vc = None
+            _alias_saved_output(node, arr, t)
             node._stamp = _MUT[0]  # the node's view of every saved value starts after this write
             node._rebase_of = old  # ops that used t before this write still see old's history
             t._ctx, t._oidx = node, res._oidx
@@ -463,6 +474,23 @@ def _inplace(t, name, fn, *args):
     _bump(t)
     t._data[...] = res._data
     return t
+
+
+def _alias_saved_output(node, arr, t):
+    """An in-place op whose backward needs its result saved ``t``'s new values: from now on
+    that is ``t``'s storage (as in PyTorch), so a later write to ``t`` makes backward refuse."""
+    if node.out_index >= 0:
+        saved = list(node.saved)
+        saved[node.out_index] = arr
+        node.saved = tuple(saved)
+        node._out_vc = _counter(t)
+    else:
+        node._out_vc = None
+
+
+# Set by nerve.functional: writer(view, base, new_view_value, op_name, view_snapshot) performs a recorded
+# write through a view (the base's history gains the write, the view's is made again).
+VIEW_WRITER = [None]
 
 
 def _check_inplace_result(t, res, name):

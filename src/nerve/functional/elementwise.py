@@ -58,7 +58,11 @@ class Sub(Function):
 class Mul(Function):
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
-        ctx.save_for_backward(x, y)
+        n = ctx.needs_input_grad
+        # Save each factor only for the other's gradient, so an in-place write to an
+        # operand whose values are not needed is allowed (as in PyTorch).
+        ctx.sx, ctx.sy = _shape(x), _shape(y)
+        ctx.save_for_backward(x if n[1] else None, y if n[0] else None)
         try:
             return x * y
         except ValueError:
@@ -68,8 +72,8 @@ class Mul(Function):
         x, y = ctx.saved
         ub = ctx.xp.unbroadcast
         n = ctx.needs_input_grad
-        return (ub(grad * y, _shape(x)) if n[0] else None,
-                ub(grad * x, _shape(y)) if n[1] else None)
+        return (ub(grad * y, ctx.sx) if n[0] else None,
+                ub(grad * x, ctx.sy) if n[1] else None)
 
 
 class Div(Function):
@@ -109,7 +113,8 @@ class Pow(Function):
             out = x ** y
         except ValueError:
             raise broadcast_error("pow", _shape(x), _shape(y)) from None
-        ctx.save_for_backward(x, y, out)
+        # the output is needed only for d/dy (so pow_ with a constant exponent saves no result)
+        ctx.save_for_backward(x, y, out if ctx.needs_input_grad[1] else None)
         return out
 
     def backward(ctx, grad):

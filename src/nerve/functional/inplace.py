@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import grad_mode
-from ..autograd.function import Function
-from ..autograd.tensor import Tensor, _bump, _inplace
+from ..autograd.function import VIEW_REPLAY, Function
+from ..autograd.tensor import (_MUT, VIEW_WRITER, Tensor, _alias_saved_output, _bump, _inplace,
+                               _wrap)
 from ..backend import get_array_module
 from ..random import default_generator
 from ._errors import fmt_shape
@@ -111,6 +112,115 @@ class Scatter(Function):
 def _crop(src, shape):
     """The leading ``shape`` block of ``src`` (scatter reads only that much of src)."""
     return src[tuple(slice(0, s) for s in shape)]
+
+
+class PutFlat(Function):
+    """The base with the view's elements (at C-order positions ``pos``) replaced by ``v``:
+    the graph of a write through a view (PyTorch's CopySlices)."""
+
+    def forward(ctx, b, v, pos):
+        ctx.pos, ctx.vshape, ctx.m = pos, v.shape, ctx.xp.module
+        out = b.copy()
+        out.reshape(-1)[pos.reshape(-1)] = v.reshape(-1)
+        return out
+
+    def backward(ctx, grad):
+        n = ctx.needs_input_grad
+        gb = gv = None
+        flat = ctx.pos.reshape(-1)
+        if n[0]:
+            keep = ctx.m.ones(grad.shape, dtype=grad.dtype)
+            keep.reshape(-1)[flat] = 0
+            gb = grad * keep
+        if n[1]:
+            gv = grad.reshape((-1,))[flat].reshape(ctx.vshape)
+        return gb, gv, None
+
+
+class TakeFlat(Function):
+    """The elements of ``b`` at C-order positions ``pos`` (a view's values, as a graph)."""
+
+    def forward(ctx, b, pos):
+        ctx.pos, ctx.bshape = pos, b.shape
+        return b.reshape(-1)[pos]
+
+    def backward(ctx, grad):
+        size = 1
+        for d in ctx.bshape:
+            size *= d
+        g = ctx.xp.index_add_to(grad.reshape((-1,)), (size,), ctx.pos.reshape(-1))
+        return g.reshape(ctx.bshape), None
+
+
+def _addresses(a, start):
+    """Byte offset of every element of ``a`` (C order), ``start`` for its first one."""
+    out = np.full(a.shape, start, dtype=np.int64)
+    for d, (n, st) in enumerate(zip(a.shape, a.strides)):
+        shape = [1] * a.ndim
+        shape[d] = n
+        out = out + (np.arange(n, dtype=np.int64) * st).reshape(shape)
+    return out
+
+
+def _positions(base, view, name):
+    """C-order positions in ``base`` of each element of ``view`` (which shares its memory)."""
+    if not (isinstance(base, np.ndarray) and isinstance(view, np.ndarray)):
+        raise RuntimeError(f"{name}: writing through a view while recording gradients is only "
+                           "supported for NumPy arrays; write into the base with indexing")
+    b0 = base.__array_interface__["data"][0]
+    v0 = view.__array_interface__["data"][0]
+    ba = _addresses(base, 0).reshape(-1)
+    va = _addresses(view, v0 - b0).reshape(-1)
+    order = np.argsort(ba, kind="stable")
+    sb = ba[order]
+    i = np.minimum(np.searchsorted(sb, va), max(sb.size - 1, 0))
+    if sb.size == 0 or not np.array_equal(sb[i], va) or np.unique(sb).size != sb.size:
+        raise RuntimeError(f"{name}: this view's elements cannot be located in its base (a "
+                           "broadcast or overlapping view); write into the base with indexing")
+    return order[i].reshape(view.shape)
+
+
+def _write_through_view(t, base, res, name, old_t):
+    """A recorded in-place write through the view ``t`` of ``base``: the storage gets ``res``,
+    the base's history gains a PutFlat node (a rebase), and ``t``'s history becomes its
+    elements of the new base, so gradients through either are exact."""
+    pos = _positions(base._data, t._data, name)
+    old_b = _wrap(base._data, base.requires_grad)
+    old_b._ctx, old_b._oidx, old_b._vc = base._ctx, base._oidx, base._vc
+    new_b = PutFlat.apply(old_b, res, pos)
+    _bump(t)                       # t and base share the counter
+    t._data[...] = res._data       # the storage holds the new values
+    if res._ctx is not None:
+        _alias_saved_output(res._ctx, t._data, t)
+        res._ctx._stamp = _MUT[0]
+    node = new_b._ctx
+    node._stamp = _MUT[0]
+    node._rebase_of = old_b
+    base._ctx, base._oidx, base.requires_grad = node, 0, True
+    _rehistory(t, TakeFlat.apply(base, pos), old_t)
+
+
+def _rehistory(t, again, old_t):
+    """Give ``t`` the history of ``again``; ops that used ``t`` before keep ``old_t``'s."""
+    node = again._ctx
+    node._stamp = _MUT[0]
+    node._rebase_of = old_t
+    t._ctx, t._oidx, t.requires_grad = node, 0, True
+
+
+VIEW_WRITER[0] = _write_through_view
+
+
+def _replay_view(t, root):
+    """A view's history made again: its elements of ``root`` as ``root`` is now."""
+    if not root.requires_grad:
+        return
+    old_t = _wrap(t._data, t.requires_grad)
+    old_t._ctx, old_t._oidx = t._ctx, t._oidx
+    _rehistory(t, TakeFlat.apply(root, _positions(root._data, t._data, "view")), old_t)
+
+
+VIEW_REPLAY[0] = _replay_view
 
 
 def fill(x, value):
