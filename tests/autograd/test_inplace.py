@@ -423,3 +423,13 @@ def test_rebase_with_earlier_consumers_matches_torch():
     program(xn).backward()
     program(xt).backward()
     np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+def test_backward_from_a_replayed_view():
+    x = _t([[1.0, 2.0]], True)
+    h = x * 1.0
+    w = h[0]
+    h.mul_(5)
+    assert w.grad_fn.name() == "TakeFlatBackward"  # made again from the new h
+    w.backward(_t([1.0, 1.0], False))
+    assert x.grad.tolist() == [[5.0, 5.0]]

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from . import grad_mode
-from .function import history_at
+from .function import _fresh_view, history_at
 from .tensor import _MUT, Tensor, _wrap
 
 # Set by nerve.functional: a namespace with xp-like functions that build the graph.
@@ -256,6 +256,8 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     for t, g in zip(roots, grad_roots):
         if not isinstance(t, Tensor):
             raise TypeError(f"backward() needs Tensors, got {type(t).__name__}")
+        if t._base is not None:
+            _fresh_view(t)
         if not t.requires_grad:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn: "

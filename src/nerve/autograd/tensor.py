@@ -204,6 +204,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if self._base is not None:
+            _fresh_view(self)  # a view whose storage changed since: its history, made again
         return self._ctx
 
     @property
