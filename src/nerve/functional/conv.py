@@ -201,29 +201,40 @@ def _col2im(xp, cols, x_shape, kernel, stride, dilation, pads, out_hw):
     return xp.ascontiguousarray(_from_cols_layout(out, bl))
 
 
-# Skinny products, where the small matrix has at most this many entries (LeNet's first
-# conv: 6×25), run in panels of _PANEL columns along their long axis. OpenBLAS (0.3.31,
-# one thread) measured 2–2.5× slower on the whole (6, 25) @ (25, 50176) product, and on
-# the (25, 50176) @ (50176, 6) weight gradient, than on 2048-column panels whose operands
-# stay in the L2 cache; for larger weights panels were no faster, so they are left whole.
-_SKINNY = 1024
-_PANEL = 2048
+# Skinny products run in panels along their long axis, each panel's operands and result
+# about 256 KiB so they stay in the L2 cache. With OpenBLAS (0.3.31, one thread) the whole
+# (6, 25) @ (25, 50176) product of LeNet's first conv, and its (25, 50176) @ (50176, 6)
+# weight gradient, measured 2–2.5× slower than in panels; LeNet's second conv, (16, 150) @
+# (150, 6400) and (150, 16) @ (16, 6400), 10–15% slower. Where the small matrix has more
+# than 16 rows and columns (e.g. 64×27) panels measured up to 13% slower, so those
+# products stay whole. A long contraction is cut only for a result of at most 1024
+# entries (LeNet's second weight gradient, 150×16, was no faster cut).
+_PANEL_BYTES = 1 << 18
+
+
+def _panel(itemsize, a, b):
+    """Panel length along the long axis for small sides ``a`` and ``b``."""
+    return max(256, _PANEL_BYTES // (itemsize * (a + b)) // 64 * 64)
 
 
 def _matmul2d(xp, a, b):
-    """a (m, k) @ b (k, n), in panels when one side is a small matrix and the other long."""
+    """a (m, k) @ b (k, n), in panels when a small matrix meets a long one."""
     m, k = a.shape
     n = b.shape[1]
-    if m * k <= _SKINNY and n >= 4 * _PANEL:               # long free axis: panels of output columns
-        out = xp.empty((m, n), dtype=xp.result_type(a, b))
-        for s in range(0, n, _PANEL):
-            xp.matmul(a, b[:, s:s + _PANEL], out=out[:, s:s + _PANEL])
-        return out
-    if m * n <= _SKINNY and k >= 4 * _PANEL:               # long contraction: sum of panel products
-        out = a[:, :_PANEL] @ b[:_PANEL]
-        for s in range(_PANEL, k, _PANEL):
-            out += a[:, s:s + _PANEL] @ b[s:s + _PANEL]
-        return out
+    if min(m, k) <= 16 and m * k <= 4096:                  # long free axis: panels of output columns
+        p = _panel(a.itemsize, m, k)
+        if n >= 4 * p:
+            out = xp.empty((m, n), dtype=xp.result_type(a, b))
+            for s in range(0, n, p):
+                xp.matmul(a, b[:, s:s + p], out=out[:, s:s + p])
+            return out
+    if m * n <= 1024:                                      # long contraction: sum of panel products
+        p = _panel(a.itemsize, m, n)
+        if k >= 4 * p:
+            out = a[:, :p] @ b[:p]
+            for s in range(p, k, p):
+                out += a[:, s:s + p] @ b[s:s + p]
+            return out
     return a @ b
 
 
