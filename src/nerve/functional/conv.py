@@ -264,14 +264,13 @@ def _conv2d_array(xp, x, W, stride, pads, dilation, groups, out_hw, cols=None, b
         cols = _im2col(xp, x, (kh, kw), stride, dilation, pads, out_hw)
         cols = cols.reshape(groups, Cg * kh * kw, -1)                # (G, K, positions)
     out = _grouped_matmul(xp, W.reshape(groups, O // groups, -1), cols)   # (G, O/G, positions)
+    if bias is not None:
+        # On the fresh product, a contiguous pass; measured faster than adding it during
+        # the transpose below (a broadcast add over a strided view).
+        out += bias.reshape(groups, O // groups, 1)
     bl = _batch_last(out_hw)
     out = _from_cols_layout(out.reshape((O, *out_hw, N) if bl else (O, N, *out_hw)), bl)
-    if bias is None:
-        return xp.ascontiguousarray(out), cols
-    # The bias rides along the copy that brings N back to the front (one pass, not two).
-    res = xp.empty(out.shape, dtype=out.dtype)
-    xp.add(out, bias.reshape(1, -1, 1, 1), out=res)
-    return res, cols
+    return xp.ascontiguousarray(out), cols
 
 
 def _grad_cols_layout(xp, g, groups):
