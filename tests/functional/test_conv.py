@@ -254,3 +254,69 @@ def test_an_empty_batch_flows_through_forward_and_backward(op):
     assert y.shape[0] == 0
     y.sum().backward()
     assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("batch_last_below", [0, 10 ** 9], ids=["batch-first", "batch-last"])
+@pytest.mark.parametrize("groups,stride,padding,dilation", [
+    (1, 1, 2, 1), (1, 2, 1, 1), (2, 1, "same", 2), (4, (2, 1), (0, 2), (1, 2))])
+def test_both_column_layouts_give_the_reference_values_and_gradients(monkeypatch, batch_last_below,
+                                                                       groups, stride, padding, dilation):
+    # The column layout is picked from the output width; force each one on the same convs.
+    monkeypatch.setattr(conv_module, "_BATCH_LAST_BELOW", batch_last_below)
+    x, w, b = _t((3, 4, 11, 9), requires_grad=True), _t((8, 4 // groups, 3, 3), requires_grad=True), \
+        _t((8,), requires_grad=True)
+    out = F.conv2d(x, w, b, stride, padding, dilation, groups)
+    ref = conv2d_ref(x.numpy(), w.numpy(), b.numpy(), stride, padding, dilation, groups)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    out.backward(nv.tensor(g))
+    grads = [a.grad.numpy().copy() for a in (x, w, b)]
+
+    def unfold_fold():
+        u = F.unfold(x.detach(), 3, dilation=2, padding=1, stride=2)
+        return u.numpy(), F.fold(u, (11, 9), 3, dilation=2, padding=1, stride=2).numpy()
+
+    u1, f1 = unfold_fold()
+    monkeypatch.setattr(conv_module, "_BATCH_LAST_BELOW", 10 ** 9 - batch_last_below)   # the other layout
+    for a in (x, w, b):
+        a.grad = None
+    F.conv2d(x, w, b, stride, padding, dilation, groups).backward(nv.tensor(g))
+    for a, ga in zip((x, w, b), grads):
+        np.testing.assert_allclose(a.grad.numpy(), ga, rtol=1e-12, atol=1e-12)
+    u2, f2 = unfold_fold()
+    np.testing.assert_array_equal(u1, u2)
+    np.testing.assert_allclose(f1, f2, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("m,k,n", [(6, 25, 50176), (25, 50176, 6), (150, 16, 6400), (64, 27, 9000), (3, 4, 5)])
+def test_panelled_matmul_equals_the_whole_product(m, k, n):
+    from nerve.autograd.namespace import array_namespace
+    xp = array_namespace(np)
+    for dtype in (np.float32, np.float64):
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        out = conv_module._matmul2d(xp, a, b)
+        assert out.dtype == dtype and out.shape == (m, n)
+        tol = 1e-4 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64), rtol=tol,
+                                   atol=tol * np.sqrt(k))
+
+
+@pytest.mark.torch
+def test_lenet_sized_float32_convs_match_torch_through_the_panelled_products():
+    # Batch 16 puts both LeNet convs on the panelled GEMM paths (long position axes).
+    torch = pytest.importorskip("torch")
+    for shape, wshape, padding in [((16, 1, 28, 28), (6, 1, 5, 5), 2), ((16, 6, 14, 14), (16, 6, 5, 5), 0)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        w = (rng.standard_normal(wshape) * 0.2).astype(np.float32)
+        b = rng.standard_normal(wshape[0]).astype(np.float32)
+        ts = [nv.tensor(a, requires_grad=True) for a in (x, w, b)]
+        tt = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        out = F.conv2d(*ts, padding=padding)
+        tout = torch.nn.functional.conv2d(*tt, padding=padding)
+        np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-4, atol=1e-4)
+        g = rng.standard_normal(out.shape).astype(np.float32)
+        out.backward(nv.tensor(g))
+        tout.backward(torch.tensor(g))
+        for a, t in zip(ts, tt):
+            np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=2e-3)

@@ -90,31 +90,72 @@ def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_pa
 
 
 # ---------------------------------------------------------------- im2col / col2im on raw arrays
-# Columns are laid out channel-major, (C, kh, kw, N, H_out, W_out): reshaped to
-# (C·kh·kw, N·H_out·W_out) they are the right operand of ONE matrix product with the
+# Columns are laid out channel-major, (C, kh, kw, <positions>): reshaped to
+# (C·kh·kw, positions) they are the right operand of ONE matrix product with the
 # (C_out, C·kh·kw) weight. NOTE: NumPy's stacked matmul (a batch of small GEMMs, one per
-# image) measured 2–8× slower than one large GEMM here, hence this layout; the price is
-# one cheap transpose of the output (N ↔ C_out), which is the size of the output only.
+# image) measured 2–8× slower than one large GEMM here, hence one big product.
+#
+# The positions come in one of two orders, picked from the output width alone (so the
+# forward, the weight gradient and the input gradient of one conv always agree):
+#   batch-first  (N, H_out, W_out): the output (O, N, H_out, W_out) → (N, O, ...) moves
+#       whole H_out·W_out planes; but each im2col copy / col2im add moves rows of W_out.
+#   batch-last   (H_out, W_out, N): each copy/add moves blocks of W_out·N contiguous
+#       numbers (640 for LeNet's second conv, against rows of 10), measured 2–3× faster
+#       for im2col and 2× for col2im; the price is transposing the output and the
+#       incoming gradient with N innermost, which costs more the bigger the output is.
+# Measured on LeNet (batch 64): batch-last wins for the 10×10 output of its second conv,
+# batch-first for the 28×28 output of its first, hence the width threshold.
+# Channels-last columns (N·H_out·W_out, kh·kw·C) were measured too: their copies move runs
+# of C numbers (1 or 6 in LeNet), slower than either.
+_BATCH_LAST_BELOW = 16
+
+
+def _batch_last(out_hw):
+    """Whether the columns of a conv with this output size put the batch axis last."""
+    return out_hw[1] < _BATCH_LAST_BELOW
+
+
 def _window(start, stride, count):
     """The slice picking ``count`` positions from ``start`` every ``stride``."""
     return slice(start, start + stride * (count - 1) + 1, stride)
 
 
-def _pad_cnhw(xp, x, pads):
-    """(N, C, H, W) → zero-padded (C, N, H + pt + pb, W + pl + pr); a negative pad crops."""
+def _spatial(a, bl, rows, cols):
+    """The (rows, cols) window of a (C, H, W, N) array (bl) or a (C, N, H, W) one."""
+    return a[:, rows, cols] if bl else a[:, :, rows, cols]
+
+
+def _pad_cols_layout(xp, x, pads, bl):
+    """(N, C, H, W) → zero-padded (C, H', W', N) if bl else (C, N, H', W'); a negative pad crops."""
     (pt, pb), (pl, pr) = pads
     N, C, H, W = x.shape
     if pb < 0 or pr < 0:
         x = x[:, :, :H + min(pb, 0), :W + min(pr, 0)]
         H, W = x.shape[2:]
         pb, pr = max(pb, 0), max(pr, 0)
-    out = xp.zeros((C, N, H + pt + pb, W + pl + pr), dtype=x.dtype)
-    out[:, :, pt:pt + H, pl:pl + W] = x.transpose(1, 0, 2, 3)
+    Hp, Wp = H + pt + pb, W + pl + pr
+    out = xp.zeros((C, Hp, Wp, N) if bl else (C, N, Hp, Wp), dtype=x.dtype)
+    _spatial(out, bl, slice(pt, pt + H), slice(pl, pl + W))[...] = _to_cols_layout(x, bl)
     return out
 
 
+def _to_cols_layout(a, bl):
+    """(N, C, H, W) as a (C, H, W, N) view if bl, else (C, N, H, W)."""
+    return a.transpose(1, 2, 3, 0) if bl else a.transpose(1, 0, 2, 3)
+
+
+def _from_cols_layout(a, bl):
+    """The inverse view of ``_to_cols_layout``."""
+    return a.transpose(3, 0, 1, 2) if bl else a.transpose(1, 0, 2, 3)
+
+
+def _cols_shape(C, kernel, N, out_hw, bl):
+    return (C, *kernel, *out_hw, N) if bl else (C, *kernel, N, *out_hw)
+
+
 def _im2col(xp, x, kernel, stride, dilation, pads, out_hw):
-    """(N, C, H, W) → columns (C, kh, kw, N, H_out, W_out), zero padding included.
+    """(N, C, H, W) → columns (C, kh, kw, H_out, W_out, N) (``_batch_last(out_hw)``) or
+    (C, kh, kw, N, H_out, W_out), zero padding included.
 
     One strided copy per kernel offset; a 1×1, stride-1, unpadded kernel is one transpose.
     """
@@ -123,42 +164,84 @@ def _im2col(xp, x, kernel, stride, dilation, pads, out_hw):
     sh, sw = stride
     dh, dw = dilation
     Ho, Wo = out_hw
+    bl = _batch_last(out_hw)
+    shape = _cols_shape(C, kernel, N, out_hw, bl)
     if kh == kw == 1 and sh == sw == 1 and not any(pads[0] + pads[1]) and (Ho, Wo) == x.shape[2:]:
-        return xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(C, 1, 1, N, Ho, Wo)
-    xpad = _pad_cnhw(xp, x, pads)                                  # (C, N, H_pad, W_pad)
-    cols = xp.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
+        return xp.ascontiguousarray(_to_cols_layout(x, bl)).reshape(shape)
+    xpad = _pad_cols_layout(xp, x, pads, bl)
+    cols = xp.empty(shape, dtype=x.dtype)
     for i in range(kh):
         rows = _window(i * dh, sh, Ho)
         for j in range(kw):
-            cols[:, i, j] = xpad[:, :, rows, _window(j * dw, sw, Wo)]
+            cols[:, i, j] = _spatial(xpad, bl, rows, _window(j * dw, sw, Wo))
     return cols
 
 
-def _col2im(xp, cols, x_shape, kernel, stride, dilation, pads):
+def _col2im(xp, cols, x_shape, kernel, stride, dilation, pads, out_hw):
     """The adjoint of ``_im2col``: add every column entry back to its pixel → (N, C, H, W)."""
     N, C, H, W = x_shape
     kh, kw = kernel
     sh, sw = stride
     dh, dw = dilation
     (pt, pb), (pl, pr) = pads
-    cols = cols.reshape(C, kh, kw, N, *cols.shape[-2:])
-    Ho, Wo = cols.shape[-2:]
+    Ho, Wo = out_hw
+    bl = _batch_last(out_hw)
+    cols = cols.reshape(_cols_shape(C, kernel, N, out_hw, bl))
     if kh == kw == 1 and sh == sw == 1 and not (pt or pb or pl or pr) and (Ho, Wo) == (H, W):
-        return xp.ascontiguousarray(cols.reshape(C, N, H, W).transpose(1, 0, 2, 3))
+        return xp.ascontiguousarray(_from_cols_layout(cols[:, 0, 0], bl))
     # A negative bottom/right pad (conv_transpose's output_padding) means those rows
     # receive nothing; they are still allocated so the crop below keeps them.
-    out = xp.zeros((C, N, H + pt + max(pb, 0), W + pl + max(pr, 0)), dtype=cols.dtype)
+    Hp, Wp = H + pt + max(pb, 0), W + pl + max(pr, 0)
+    out = xp.zeros((C, Hp, Wp, N) if bl else (C, N, Hp, Wp), dtype=cols.dtype)
     for i in range(kh):
         rows = _window(i * dh, sh, Ho)
         for j in range(kw):
-            out[:, :, rows, _window(j * dw, sw, Wo)] += cols[:, i, j]
-    return xp.ascontiguousarray(out[:, :, pt:pt + H, pl:pl + W].transpose(1, 0, 2, 3))
+            _spatial(out, bl, rows, _window(j * dw, sw, Wo))[...] += cols[:, i, j]
+    out = _spatial(out, bl, slice(pt, pt + H), slice(pl, pl + W))
+    return xp.ascontiguousarray(_from_cols_layout(out, bl))
 
 
-def _grouped_matmul(a, b):
+# Skinny products run in panels along their long axis, each panel's operands and result
+# about 256 KiB so they stay in the L2 cache. With OpenBLAS (0.3.31, one thread) the whole
+# (6, 25) @ (25, 50176) product of LeNet's first conv, and its (25, 50176) @ (50176, 6)
+# weight gradient, measured 2–2.5× slower than in panels; LeNet's second conv, (16, 150) @
+# (150, 6400) and (150, 16) @ (16, 6400), 10–15% slower. Where the small matrix has more
+# than 16 rows and columns (e.g. 64×27) panels measured up to 13% slower, so those
+# products stay whole. A long contraction is cut only for a result of at most 1024
+# entries (LeNet's second weight gradient, 150×16, was no faster cut).
+_PANEL_BYTES = 1 << 18
+
+
+def _panel(itemsize, a, b):
+    """Panel length along the long axis for small sides ``a`` and ``b``."""
+    return max(256, _PANEL_BYTES // (itemsize * (a + b)) // 64 * 64)
+
+
+def _matmul2d(xp, a, b):
+    """a (m, k) @ b (k, n), in panels when a small matrix meets a long one."""
+    m, k = a.shape
+    n = b.shape[1]
+    if min(m, k) <= 16 and m * k <= 4096:                  # long free axis: panels of output columns
+        p = _panel(a.itemsize, m, k)
+        if n >= 4 * p:
+            out = xp.empty((m, n), dtype=xp.result_type(a, b))
+            for s in range(0, n, p):
+                xp.matmul(a, b[:, s:s + p], out=out[:, s:s + p])
+            return out
+    if m * n <= 1024:                                      # long contraction: sum of panel products
+        p = _panel(a.itemsize, m, n)
+        if k >= 4 * p:
+            out = a[:, :p] @ b[:p]
+            for s in range(p, k, p):
+                out += a[:, s:s + p] @ b[s:s + p]
+            return out
+    return a @ b
+
+
+def _grouped_matmul(xp, a, b):
     """(G, m, k) @ (G, k, n); a plain 2-D GEMM when G == 1."""
     if a.shape[0] == 1:
-        return (a[0] @ b[0])[None]
+        return _matmul2d(xp, a[0], b[0])[None]
     return a @ b
 
 
@@ -173,16 +256,27 @@ def _check_float_pair(x, W, op):
 # are each other's derivatives, so their backward formulas call these through ``ctx.xp``:
 # on arrays they are the kernels, under create_graph the differentiable ops themselves,
 # which gives second (and higher) derivatives without a second implementation.
-def _conv2d_array(xp, x, W, stride, pads, dilation, groups, out_hw, cols=None):
-    """(N, C, H, W) ⋆ (O, C/G, kh, kw) → (N, O, H_out, W_out); also returns the columns."""
+def _conv2d_array(xp, x, W, stride, pads, dilation, groups, out_hw, cols=None, bias=None):
+    """(N, C, H, W) ⋆ (O, C/G, kh, kw) (+ bias) → (N, O, H_out, W_out); also returns the columns."""
     N = x.shape[0]
     O, Cg, kh, kw = W.shape
     if cols is None:
         cols = _im2col(xp, x, (kh, kw), stride, dilation, pads, out_hw)
-        cols = cols.reshape(groups, Cg * kh * kw, -1)                # (G, K, N·L)
-    out = _grouped_matmul(W.reshape(groups, O // groups, -1), cols)  # (G, O/G, N·L)
-    out = out.reshape(O, N, *out_hw).transpose(1, 0, 2, 3)
+        cols = cols.reshape(groups, Cg * kh * kw, -1)                # (G, K, positions)
+    out = _grouped_matmul(xp, W.reshape(groups, O // groups, -1), cols)   # (G, O/G, positions)
+    if bias is not None:
+        # On the fresh product, a contiguous pass; measured faster than adding it during
+        # the transpose below (a broadcast add over a strided view).
+        out += bias.reshape(groups, O // groups, 1)
+    bl = _batch_last(out_hw)
+    out = _from_cols_layout(out.reshape((O, *out_hw, N) if bl else (O, N, *out_hw)), bl)
     return xp.ascontiguousarray(out), cols
+
+
+def _grad_cols_layout(xp, g, groups):
+    """An output gradient (N, O, H_out, W_out) in the columns' position order: (G, O/G, positions)."""
+    bl = _batch_last(g.shape[2:])
+    return xp.ascontiguousarray(_to_cols_layout(g, bl)).reshape(groups, g.shape[1] // groups, -1)
 
 
 def _conv_transpose2d_array(xp, g, W, stride, pads, dilation, groups, out_hw):
@@ -190,11 +284,11 @@ def _conv_transpose2d_array(xp, g, W, stride, pads, dilation, groups, out_hw):
     N, O = g.shape[:2]
     _, Cg, kh, kw = W.shape
     G = groups
-    gT = xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(G, O // G, -1)       # (G, O/G, N·L)
+    gT = _grad_cols_layout(xp, g, G)                                                 # (G, O/G, positions)
     WT = xp.ascontiguousarray(W.reshape(G, O // G, -1).transpose(0, 2, 1))         # (G, K, O/G)
-    cols = _grouped_matmul(WT, gT)                                                  # (G, K, N·L)
-    return _col2im(xp, cols.reshape(G * Cg, kh, kw, N, *g.shape[2:]), (N, G * Cg) + tuple(out_hw),
-                   (kh, kw), stride, dilation, pads)
+    cols = _grouped_matmul(xp, WT, gT)                                                  # (G, K, positions)
+    return _col2im(xp, cols, (N, G * Cg) + tuple(out_hw), (kh, kw), stride, dilation, pads,
+                   tuple(g.shape[2:]))
 
 
 def _conv_weight_grad_array(xp, x, g, W_shape, stride, pads, dilation, groups, cols=None):
@@ -202,10 +296,10 @@ def _conv_weight_grad_array(xp, x, g, W_shape, stride, pads, dilation, groups, c
     O, Cg, kh, kw = W_shape
     if cols is None:
         cols = _im2col(xp, x, (kh, kw), stride, dilation, pads, g.shape[2:]).reshape(groups, Cg * kh * kw, -1)
-    gT = xp.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, O // groups, -1)
+    gT = _grad_cols_layout(xp, g, groups)                                           # (G, O/G, positions)
     # (cols @ gTᵀ)ᵀ rather than gT @ colsᵀ: same numbers, but BLAS then walks the long
-    # N·L axis contiguously in both operands (measured 2x faster for LeNet's first layer).
-    gW = _grouped_matmul(cols, gT.transpose(0, 2, 1)).transpose(0, 2, 1)          # (G, O/G, K)
+    # positions axis contiguously in both operands (measured 2x faster for LeNet's first layer).
+    gW = _grouped_matmul(xp, cols, gT.transpose(0, 2, 1)).transpose(0, 2, 1)          # (G, O/G, K)
     return xp.ascontiguousarray(gW).reshape(W_shape)
 
 
@@ -223,9 +317,7 @@ class Conv2d(Function):
     """
 
     def forward(ctx, x, W, b, stride, pads, dilation, groups, out_hw):
-        out, cols = _conv2d_array(ctx.xp, x, W, stride, pads, dilation, groups, out_hw)
-        if b is not None:
-            out += b.reshape(1, -1, 1, 1)
+        out, cols = _conv2d_array(ctx.xp, x, W, stride, pads, dilation, groups, out_hw, bias=b)
         ctx.args = (stride, pads, dilation, groups)
         ctx.save_for_backward(x, W, cols)   # cols: reused by the weight gradient (no recompute)
         return out
@@ -412,15 +504,17 @@ class Fold(Function):
 def _fold(xp, cols, x_shape, kernel, stride, dilation, pads, out_hw):
     """(N, C·kh·kw, L) → (N, C, H, W) via the channel-major col2im."""
     N, C = x_shape[:2]
-    c6 = cols.reshape(N, C, kernel[0], kernel[1], out_hw[0], out_hw[1]).transpose(1, 2, 3, 0, 4, 5)
-    return _col2im(xp, c6, x_shape, kernel, stride, dilation, pads)
+    c6 = cols.reshape(N, C, kernel[0], kernel[1], out_hw[0], out_hw[1])
+    c6 = c6.transpose(1, 2, 3, 4, 5, 0) if _batch_last(out_hw) else c6.transpose(1, 2, 3, 0, 4, 5)
+    return _col2im(xp, c6, x_shape, kernel, stride, dilation, pads, out_hw)
 
 
 def _unfold_array(xp, x, kernel, stride, pads, dilation, out_hw):
     """(N, C, H, W) → (N, C·kh·kw, L) (PyTorch's unfold layout)."""
     N, C = x.shape[:2]
-    cols = _im2col(xp, x, kernel, stride, dilation, pads, out_hw)     # (C, kh, kw, N, Ho, Wo)
-    cols = xp.ascontiguousarray(cols.transpose(3, 0, 1, 2, 4, 5))
+    cols = _im2col(xp, x, kernel, stride, dilation, pads, out_hw)
+    cols = cols.transpose(5, 0, 1, 2, 3, 4) if _batch_last(out_hw) else cols.transpose(3, 0, 1, 2, 4, 5)
+    cols = xp.ascontiguousarray(cols)                                 # (N, C, kh, kw, Ho, Wo)
     return cols.reshape(N, C * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
 
 
