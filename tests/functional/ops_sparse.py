@@ -1,4 +1,4 @@
-"""Op-table rows for lookups (nerve.functional.embedding): values, gradients that
+"""Op-table rows for lookups (nerve.functional.sparse): values, gradients that
 accumulate repeated ids, and the bag reductions. padding_idx and scale_grad_by_freq change
 the gradient on purpose (it is no longer the derivative), so finite differences cannot check
 them: tests/nn/test_embedding.py compares them with PyTorch instead."""

@@ -1,5 +1,5 @@
-"""Lookup-table layers: ``Embedding`` and ``EmbeddingBag`` (twins of ``F.embedding`` and
-``F.embedding_bag``)."""
+"""Lookup-table layers, ``Embedding`` and ``EmbeddingBag`` (twins of ``F.embedding`` and
+``F.embedding_bag``); the file is named after torch's ``nn.modules.sparse``."""
 from __future__ import annotations
 
 import numpy as np
