@@ -137,35 +137,38 @@ class MultiheadAttention(Module):
             if query.ndim != 2:
                 raise RuntimeError(f"{name}: query must be (L, E) or a batch of them, got shape "
                                    f"{tuple(query.shape)}")
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
             if key_padding_mask is not None:
                 key_padding_mask = np.asarray(getattr(key_padding_mask, "_data", key_padding_mask))[None]
-        elif self.batch_first:
-            # (N, L, E) -> (L, N, E); keep one tensor when query, key and value are one
-            same_kv = key is value
-            same_qk = query is key
+        elif not self.batch_first:
+            # (L, N, E) -> (N, L, E), the layout used inside; keep one tensor when they are one
+            same_kv, same_qk = key is value, query is key
             query = query.transpose(0, 1)
             key = query if same_qk else key.transpose(0, 1)
             value = key if same_kv else value.transpose(0, 1)
-        L, N, E = query.shape
+        N, L, E = query.shape
         if E != self.embed_dim or key.shape[-1] != self.kdim or value.shape[-1] != self.vdim:
             raise RuntimeError(f"{name}: expected feature sizes query {self.embed_dim}, key {self.kdim}, "
                                f"value {self.vdim}; got {E}, {key.shape[-1]}, {value.shape[-1]}")
+        if key.shape[0] != N or value.shape[0] != N or key.shape[1] != value.shape[1]:
+            raise RuntimeError(f"{name}: query, key and value must share the batch size and key and "
+                               f"value the sequence length; got shapes {tuple(query.shape)}, "
+                               f"{tuple(key.shape)}, {tuple(value.shape)} (batch-first view)")
         H, D = self.num_heads, self.head_dim
-        q, k, v = self._project(query, key, value)         # (L, N, E), (S, N, E), (S, N, E)
+        q, k, v = self._project(query, key, value)         # (N, L, E), (N, S, E), (N, S, E)
         dtype = q.dtype
         mask = None if attn_mask is None else _additive(attn_mask, dtype, "attn_mask")
         kpm = None if key_padding_mask is None else _additive(key_padding_mask, dtype, "key_padding_mask")
         if self.bias_k is not None:
-            k = F.cat([k, self.bias_k.expand(1, N, E)], 0)
-            v = F.cat([v, self.bias_v.expand(1, N, E)], 0)
+            k = F.cat([k, self.bias_k.expand(N, 1, E)], 1)
+            v = F.cat([v, self.bias_v.expand(N, 1, E)], 1)
             mask = None if mask is None else np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, 1)])
             kpm = None if kpm is None else np.pad(kpm, [(0, 0), (0, 1)])
-        S = k.shape[0]
-        # (L, N, E) -> (N, H, L, D): heads become a batch dimension
-        q = q.reshape(L, N, H, D).permute(1, 2, 0, 3)
-        k = k.reshape(S, N, H, D).permute(1, 2, 0, 3)
-        v = v.reshape(S, N, H, D).permute(1, 2, 0, 3)
+        S = k.shape[1]
+        # (N, L, E) -> (N, H, L, D): heads become a batch dimension
+        q = q.reshape(N, L, H, D).permute(0, 2, 1, 3)
+        k = k.reshape(N, S, H, D).permute(0, 2, 1, 3)
+        v = v.reshape(N, S, H, D).permute(0, 2, 1, 3)
         if self.add_zero_attn:
             z = np.zeros((N, H, 1, D), dtype=dtype)
             k, v = F.cat([k, z], 2), F.cat([v, z], 2)
@@ -194,14 +197,14 @@ class MultiheadAttention(Module):
         out = _attention(q, k, v, dropout_p=p, with_weights=need_weights, extra_bias=bias,
                          op=name)
         out, w = out if need_weights else (out, None)
-        out = out.permute(2, 0, 1, 3).reshape(L, N, E)       # (N, H, L, D) -> (L, N, E)
+        out = out.permute(0, 2, 1, 3).reshape(N, L, E)       # (N, H, L, D) -> (N, L, E)
         out = self.out_proj(out)
         if w is not None and average_attn_weights:
             w = w.mean(1)                                     # (N, L, S)
         if not batched:
-            out = out.squeeze(1)
+            out = out.squeeze(0)
             w = None if w is None else w.squeeze(0)
-        elif self.batch_first:
+        elif not self.batch_first:
             out = out.transpose(0, 1)
         return out, w
 
