@@ -272,11 +272,65 @@ def activation(name, n=1 << 20):
     return build
 
 
+def transformer_encoder_train(d_model, nhead, seq, batch, ff=None):
+    """One TransformerEncoderLayer (post-norm, ReLU, dropout 0, batch_first), MSE to a fixed
+    target, Adam: one training step. Both frameworks load the same weights by torch's keys."""
+    ff = ff or 4 * d_model
+    shapes = {"self_attn.in_proj_weight": (3 * d_model, d_model), "self_attn.in_proj_bias": (3 * d_model,),
+              "self_attn.out_proj.weight": (d_model, d_model), "self_attn.out_proj.bias": (d_model,),
+              "linear1.weight": (ff, d_model), "linear1.bias": (ff,),
+              "linear2.weight": (d_model, ff), "linear2.bias": (d_model,),
+              "norm1.weight": (d_model,), "norm1.bias": (d_model,),
+              "norm2.weight": (d_model,), "norm2.bias": (d_model,)}
+
+    def build(fw):
+        rng = np.random.default_rng(SEED)
+        state = {k: (1.0 + 0.1 * rng.standard_normal(s) if k.startswith("norm") and k.endswith("weight")
+                     else rng.uniform(-1, 1, s) / np.sqrt(s[-1])).astype(np.float32)
+                 for k, s in shapes.items()}
+        x = _data(batch, None, shape=(seq, d_model))[0]
+        target = _data(batch, None, shape=(seq, d_model), seed=SEED + 7)[0]
+        if fw == "nerve":
+            import nerve as nv  # noqa: PLC0415
+            import nerve.nn as nn  # noqa: PLC0415
+            import nerve.nn.functional as F  # noqa: PLC0415
+
+            wrap = nv.from_numpy
+        else:
+            import torch  # noqa: PLC0415
+            import torch.nn as nn  # noqa: PLC0415
+            import torch.nn.functional as F  # noqa: PLC0415
+
+            wrap = torch.from_numpy
+            state = {k: torch.from_numpy(v) for k, v in state.items()}
+        model = nn.TransformerEncoderLayer(d_model, nhead, ff, dropout=0.0, batch_first=True)
+        model.load_state_dict(state)
+        opt = _optimizer(fw, model.parameters(), "adam", 1e-3)
+        xt, yt = wrap(x), wrap(target)
+
+        def step():
+            loss = F.mse_loss(model(xt), yt)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        # matmul FLOPs: projections 4·d², feed-forward 2·d·ff per token, attention 2·L·d per
+        # token (scores and mix); ×2 for multiply-add, ×3 with backward
+        tokens = batch * seq
+        flops = 3 * 2 * tokens * (4 * d_model * d_model + 2 * d_model * ff + 2 * seq * d_model)
+        return step, {"samples": batch, "flops": flops}
+
+    return _with_data(build, batch, None, shape=(seq, d_model))
+
+
 WORKLOADS = {
     "W1": ("784-16-16-10 ReLU, batch 10, SGD (train step)", mlp_train([784, 16, 16, 10], 10, "sgd", 0.01)),
     "W2": ("784-16-16-10 ReLU, batch 64, SGD momentum 0.9", mlp_train([784, 16, 16, 10], 64, "momentum", 0.01)),
     "W3": ("784-512-256-10 ReLU, batch 128, Adam", mlp_train([784, 512, 256, 10], 128, "adam", 1e-3)),
     "W4": ("LeNet-5, batch 64, SGD momentum", lenet5_train(64)),
+    "W6": ("TransformerEncoderLayer d_model 128, 4 heads, ff 512, seq 64, batch 16, Adam",
+           transformer_encoder_train(128, 4, 64, 16)),
     "W7": ("W2 network, forward only, batch 10,000", mlp_infer([784, 16, 16, 10], 10_000)),
     "C1": ("elementwise chain, 1,000 elements, fwd+bwd", elementwise_chain(1000)),
     "U1": ("unbind 256 rows of 64, stack half of them back, fwd+bwd", unbind_join(256, 64)),
@@ -302,6 +356,7 @@ QUICK = {
     "W2": mlp_train([784, 16, 16, 10], 16, "momentum", 0.01),
     "W3": mlp_train([64, 32, 16, 10], 8, "adam", 1e-3),
     "W4": lenet5_train(2),
+    "W6": transformer_encoder_train(16, 2, 8, 2),
     "W7": mlp_infer([784, 16, 16, 10], 100),
     "C1": elementwise_chain(100),
     "U1": unbind_join(16, 8),

@@ -21,7 +21,7 @@ _FAMILIES = [elementwise, reduction, shape, linalg]
 
 # Optional families: present once their files exist.
 for _name in ("sorting", "sampling", "tensor_api", "activation", "loss", "conv", "pooling",
-              "normalization", "dropout", "inplace", "conversion", "recurrent", "attention"):
+              "normalization", "dropout", "inplace", "conversion", "recurrent", "attention", "sparse"):
     try:
         _mod = __import__(f"{__name__}.{_name}", fromlist=["*"])
     except ModuleNotFoundError as _e:  # only swallow the family itself being absent
