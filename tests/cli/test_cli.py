@@ -58,8 +58,10 @@ def test_train_output_lines(tmp_path):
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert f" {key} " in epoch_lines[-1]
     assert "test accuracy" in r.stdout
-    runs = list((tmp_path / "runs").iterdir())  # default folder: runs/<model>-<dataset>-<time>
-    assert len(runs) == 1 and runs[0].name.startswith("seed-mlp-digits-")
+    runs = [p for p in (tmp_path / "runs").iterdir() if p.name != "latest"]
+    assert len(runs) == 1 and runs[0].name.startswith("seed-mlp-digits-")  # runs/<model>-<dataset>-<time>
+    latest = tmp_path / "runs" / "latest"  # and a link to it, so the next commands need no time stamp
+    assert latest.is_symlink() and os.readlink(latest) == runs[0].name
     config = json.loads((runs[0] / "config.json").read_text())
     chosen = (config["optimizer"], config["lr"], config["batch_size"], config["seed"])
     assert chosen == ("momentum", 0.05, 128, 3)
@@ -264,7 +266,7 @@ def test_params_arithmetic_without_a_model(tmp_path):
     (["train", "--activation", "swishy"], ["unknown activation 'swishy'", "relu", "elu"]),
     (["train", "--shift", "-1"], ["--shift: must be a non-negative integer, got '-1'"]),
     (["fly"], ["invalid choice: 'fly'", "train"]),
-    ([], ["required", "train,evaluate,predict,features,summary,params,bench"]),
+    ([], ["required", "train,evaluate,predict,features,summary,params,data,bench"]),
     (["train", "--limit", "0"], ["--limit: must be a positive integer, got '0'"]),
     (["train", "--dataset", "digits", "--model", "unet"], ["model 'unet' cannot take the (1, 28, 28)"]),
     (["bench", "--reps", "0"], ["--reps: must be a positive integer"]),
@@ -465,3 +467,125 @@ def test_benchmarks_dir_is_found_from_the_package_or_the_current_folder(tmp_path
     for f in ("runner.py", "workloads.py"):
         (tmp_path / "benchmarks" / f).write_text("")
     assert benchmarks_dir([tmp_path / "elsewhere", tmp_path / "benchmarks"]) == (tmp_path / "benchmarks").resolve()
+
+
+# ------------------------------------------- after the first command: data sources, predict, data
+def _no_data_env(tmp_path):
+    """No NERVE_DATA_DIR, an empty user cache, a mirror that refuses connections."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return {"NERVE_DATA_DIR": "", "XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path / "home"),
+            "NERVE_MNIST_MIRRORS": f"http://127.0.0.1:{port}/"}
+
+
+def _as_mnist_run(run, tmp_path, data_folder):
+    """A copy of a digits run whose config says MNIST, with its data recorded in ``data_folder``
+    (the models take 28x28 images either way, so the weights fit)."""
+    copy = Path(shutil.copytree(run, tmp_path / f"mnist-{run.parent.name}"))
+    config = json.loads((copy / "config.json").read_text())
+    config["dataset"] = "mnist"
+    config["data_source"] = {"train": str(data_folder), "test": str(data_folder)}
+    (copy / "config.json").write_text(json.dumps(config))
+    return copy
+
+
+def _mnist_test_files(tmp_path):
+    data_dir = Path(os.environ.get("NERVE_DATA_DIR", ""))
+    if not (data_dir / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("the MNIST IDX files are not in NERVE_DATA_DIR")
+    folder = tmp_path / "recorded"
+    folder.mkdir()
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copy(data_dir / "mnist" / name, folder / name)
+    return folder
+
+
+def test_commands_use_the_data_folder_the_run_recorded(run_dir, tmp_path):
+    folder = _mnist_test_files(tmp_path)
+    run = _as_mnist_run(run_dir, tmp_path, folder)
+    env = _no_data_env(tmp_path)  # nothing else anywhere: only the recorded folder has MNIST
+    r = nerve("evaluate", run, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "on the mnist test set (10000 samples)" in r.stdout
+    p = nerve("predict", run, "--index", "0", cwd=tmp_path, env=env)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("mnist test sample 0: label 7, predicted ")  # the classes of the config
+    # verified from the run's folder, so the user cache now remembers it for every later session
+    sources = json.loads((tmp_path / "cache" / "nerve" / "sources.json").read_text())
+    assert sources["datasets"]["mnist"]["t10k-labels-idx1-ubyte.gz"] == str(
+        (folder / "t10k-labels-idx1-ubyte.gz").resolve())
+
+
+def test_data_not_found_names_the_places_searched_and_the_fix(run_dir, lenet_run, tmp_path):
+    env = _no_data_env(tmp_path)
+    gone = tmp_path / "gone"  # the folder the runs recorded, deleted since
+    cache = tmp_path / "cache" / "nerve" / "mnist"
+    mlp, cnn = _as_mnist_run(run_dir, tmp_path, gone), _as_mnist_run(lenet_run, tmp_path, gone)
+    recorded = f"Searched: {gone / 'mnist' / 't10k-images-idx3-ubyte.gz'}, "  # the run's folder first
+    cases = [(["evaluate", mlp], ["cannot load the mnist test set", recorded]),
+             (["predict", mlp], ["cannot load the mnist test set", recorded]),
+             (["predict", mlp, "--index", "3"], ["cannot load the mnist test set", recorded]),
+             (["features", cnn], ["cannot load the mnist test set", recorded]),
+             (["train", "--dataset", "mnist", "--epochs", "1"], ["cannot find or download mnist", "Searched: "]),
+             (["data", "fetch", "mnist"], ["cannot fetch mnist", "Searched: "])]
+    for args, fragments in cases:
+        r = nerve(*args, cwd=tmp_path, env=env)
+        assert_user_error(r, *fragments, "not found", f"{cache / 't10k-images-idx3-ubyte.gz'}"
+                          if args[0] != "train" and args[0] != "data" else f"{cache}",
+                          "downloads failed: http://127.0.0.1", "Fix: run 'nerve data fetch mnist'")
+
+
+def test_predict_without_an_image_shows_test_samples(run_dir, tmp_path):
+    r = nerve("predict", run_dir, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    blocks = r.stdout.strip().split("\n\n")
+    assert len(blocks) == 3  # a few samples by default
+    y, prob = _run_predictions(run_dir)
+    classes = json.loads((run_dir / "config.json").read_text())["classes"]
+    for i, block in enumerate(blocks):
+        lines = block.splitlines()
+        assert lines[0].startswith(f"digits test sample {i}: label {classes[y[i]]}, predicted "
+                                   f"{classes[prob[i].argmax()]}")
+        art, top = lines[1:15], lines[15:]
+        assert len(art) == 14 and all(len(a) == 28 for a in art)  # 28x28 pixels, two rows a line
+        assert len(set("".join(art))) > 3  # a picture, not a blank
+        assert len(top) == 3 and top[0].split()[-2] == f"{100 * prob[i].max():.2f}"
+    one = nerve("predict", run_dir, "--index", "17", "--top", "2", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.startswith(f"digits test sample 17: label {classes[y[17]]}")
+    assert len(one.stdout.strip().splitlines()) == 1 + 14 + 2
+    assert_user_error(nerve("predict", run_dir, "--index", "359", cwd=tmp_path),
+                      "--index 359 is past the end", "359 samples")
+    _digit_png(tmp_path / "digit.png")
+    assert_user_error(nerve("predict", run_dir, tmp_path / "digit.png", "--index", "2", cwd=tmp_path),
+                      "--index picks a test sample")
+
+
+def test_data_lists_fetches_and_prints_the_cache(tmp_path):
+    env = _no_data_env(tmp_path)
+    r = nerve("data", "path", cwd=tmp_path, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == str(tmp_path / "cache" / "nerve")
+    listing = nerve("data", cwd=tmp_path, env=env)
+    assert listing.returncode == 0, listing.stderr
+    rows = {l.split()[0]: l.split()[1] for l in listing.stdout.splitlines()[1:4]}
+    assert rows == {"mnist": "missing", "fashion-mnist": "missing", "digits": "bundled"}
+    assert "'nerve data fetch mnist' gets it" in listing.stdout
+    data_dir = Path(os.environ.get("NERVE_DATA_DIR", ""))
+    if not (data_dir / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("the MNIST IDX files are not in NERVE_DATA_DIR")
+    f = nerve("data", "fetch", "MNIST", "--from", data_dir, cwd=tmp_path, env=env)
+    assert f.returncode == 0, f.stderr
+    assert f.stdout.strip() == f"mnist: 4 files verified (SHA-256), 11.6 MB, in {data_dir / 'mnist'}"
+    listing = nerve("data", cwd=tmp_path, env=env)  # remembered, with no environment variable
+    mnist = next(l for l in listing.stdout.splitlines() if l.startswith("mnist "))
+    assert mnist.split()[1:4] == ["verified", "11.6", "MB"] and f"{data_dir / 'mnist'} (recorded)" in mnist
+    for args, fragments in [(["data", "fetch"], ["needs a dataset name", "mnist, fashion-mnist, digits"]),
+                            (["data", "fetch", "cifar10"], ["unknown dataset 'cifar10'", "mnist"]),
+                            (["data", "fetch", "mnist", "--from", tmp_path / "nowhere"], ["no such folder"]),
+                            (["data", "mnist"], ["invalid choice: 'mnist'"]),
+                            (["data", "list", "mnist"], ["takes no name", "nerve data fetch mnist"]),
+                            (["data", "path", "mnist"], ["takes no dataset name"])]:
+        assert_user_error(nerve(*args, cwd=tmp_path, env=env), *fragments)

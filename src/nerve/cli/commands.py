@@ -32,16 +32,11 @@ def single_threaded_blas():
 
 
 # ------------------------------------------------------------------------------ data
-def load_split(dataset: str, train: bool):
-    """``(images (N, 1, 28, 28) float32 in [0, 1], labels (N,) int64, class names)``."""
-    from ..data import datasets  # noqa: PLC0415
+def load_split(dataset: str, train: bool, root=None):
+    """``(images (N, 1, 28, 28) float32 in [0, 1], labels (N,) int64, class names, folder)``."""
+    from ..data.datasets import load_split as _load  # noqa: PLC0415
 
-    if dataset == "digits":
-        ds = datasets.Digits28(train=train)
-    else:
-        cls = datasets.MNIST if dataset == "mnist" else datasets.FashionMNIST
-        ds = cls(train=train)
-    return ds.data, ds.targets, [str(c) for c in ds.classes]
+    return _load(dataset, train, root=root)
 
 
 def _data_error_types():
@@ -50,19 +45,33 @@ def _data_error_types():
     return (DatasetFileError, OSError)
 
 
+def _data_error_text(e) -> str:
+    """A data error on one line: what is missing, the places searched and the fix."""
+    if hasattr(e, "one_line"):
+        return e.one_line()
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+
 def _load_training_data(requested: str | None):
-    """Load the train and test splits; the default falls back from MNIST to Digits28."""
+    """Load the train and test splits; the default falls back from MNIST to Digits28.
+
+    Returns ``(dataset, train split, test split, source)`` where each split is ``(x, y,
+    classes)`` and ``source`` is ``{"train": folder, "test": folder}`` (None for digits).
+    """
     dataset = requested or "mnist"
     try:
-        return dataset, load_split(dataset, True), load_split(dataset, False)
+        *train, train_dir = load_split(dataset, True)
+        *test, test_dir = load_split(dataset, False)
     except _data_error_types() as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if requested is not None:
-            raise UsageError(f"cannot find or download {dataset} ({first}); put the IDX files in "
-                             f"$NERVE_DATA_DIR/{dataset}/ or use --dataset digits") from None
+            raise UsageError(f"cannot find or download {dataset} (or use --dataset digits): "
+                             f"{_data_error_text(e)}") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         _note(f"MNIST is not available ({first}); training on the bundled scikit-learn digits "
-              "(Digits28) instead")
-        return "digits", load_split("digits", True), load_split("digits", False)
+              "(Digits28) instead; 'nerve data fetch mnist' gets MNIST")
+        return "digits", load_split("digits", True)[:3], load_split("digits", False)[:3], None
+    source = {"train": train_dir, "test": test_dir} if test_dir is not None else None
+    return dataset, tuple(train), tuple(test), source
 
 
 def _normalize(x, mean, std):
@@ -192,7 +201,8 @@ def cmd_train(args):
     manual_seed(args.seed)
     model_kwargs = _model_kwargs(args)
     model = _build_model(args.model, model_kwargs)
-    dataset, (x_train, y_train, classes), (x_test, y_test, _) = _load_training_data(args.dataset)
+    dataset, (x_train, y_train, classes), (x_test, y_test, _), data_source = \
+        _load_training_data(args.dataset)
     if args.limit is not None:  # quick experiments: the first N training samples only
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     _check_model_input(model, args.model, x_train[:1], len(classes))
@@ -256,7 +266,7 @@ def cmd_train(args):
     test = trainer.evaluate(test_loader)
 
     config = {
-        "model": args.model, "model_kwargs": model_kwargs, "dataset": dataset,
+        "model": args.model, "model_kwargs": model_kwargs, "dataset": dataset, "data_source": data_source,
         "input_shape": list(INPUT_SHAPE), "classes": classes,
         "epochs": epochs, "batch_size": batch_size, "optimizer": args.optimizer, "lr": lr,
         "scheduler": "cosine", "seed": args.seed, "val_fraction": val_fraction, "shift": shift,
@@ -275,7 +285,29 @@ def cmd_train(args):
     print(f"test accuracy {100 * test['accuracy']:.2f} %  test loss {test['loss']:.4f}  "
           f"({epochs} epochs, {fit_seconds:.1f} s training)")
     print(f"run saved to {run_dir}")
+    if not args.out:
+        _link_latest(run_dir)
     return 0
+
+
+def _link_latest(run_dir: Path) -> None:
+    """Point ``runs/latest`` at the run just written (a relative symlink, replaced atomically),
+    so the next commands can name it without the time stamp."""
+    import os  # noqa: PLC0415
+
+    from ..io.atomic import temp_path_for  # noqa: PLC0415
+
+    latest = run_dir.parent / "latest"
+    if latest.exists() and not latest.is_symlink():
+        _note(f"{latest} exists and is not a link, so it was left alone; the run is {run_dir}")
+        return
+    tmp = temp_path_for(latest)
+    try:
+        os.symlink(run_dir.name, tmp, target_is_directory=True)
+        os.replace(tmp, latest)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        _note(f"could not link {latest} to the run ({e.strerror or e}); name {run_dir} instead")
 
 
 def _plot_curves(history, path, title):
@@ -290,11 +322,18 @@ def _plot_curves(history, path, title):
 
 
 # -------------------------------------------------------------------------- evaluate
-def _test_data(config):
+def _test_data(config, normalize=True):
+    """The run's test split, normalized as in training; the folder the run recorded comes first."""
+    source = config.get("data_source")
+    root = source.get("test") if isinstance(source, dict) and isinstance(source.get("test"), str) else None
     try:
-        x, y, _ = load_split(config["dataset"], False)
+        x, y, _, _ = load_split(config["dataset"], False, root=root)
     except _data_error_types() as e:
-        raise UsageError(f"cannot load the {config['dataset']} test set ({str(e).splitlines()[0]})") from None
+        raise UsageError(f"cannot load the {config['dataset']} test set: {_data_error_text(e)}") from None
+    except ValueError as e:  # a dataset name the registry does not know
+        raise UsageError(f"{e} (in the run's config.json)") from None
+    if not normalize:
+        return x, y
     norm = config.get("normalize", {"mean": 0.0, "std": 1.0})
     return _normalize(x, norm["mean"], norm["std"]), y
 
@@ -493,23 +532,61 @@ def image_input(image: Path, config: dict):
     return _normalize(pixels.reshape(1, *INPUT_SHAPE), norm["mean"], norm["std"]), notes
 
 
+def _top_lines(p, classes, top):
+    order = np.argsort(-p, kind="stable")[: min(top, len(p))]
+    return order, [f"  {classes[i]:<14} {100 * p[i]:6.2f} %" for i in order]
+
+
 def cmd_predict(args):
     from ..autograd import Tensor, no_grad  # noqa: PLC0415
 
     path, config = _open_run(args.run)
+    if args.image is None:
+        return _predict_test_samples(args, path, config)
+    if args.index is not None:
+        raise UsageError("--index picks a test sample, so it goes without an image file; "
+                         f"drop {args.image!r} or --index")
     x, notes = image_input(Path(args.image), config)
     model = _load_run_model(path, config)
     for n in notes:
         _note(n)
     with no_grad():
-        logits = model(Tensor(x)).numpy()[0].astype(np.float64)
-    p = np.exp(logits - logits.max())
-    p /= p.sum()
+        logits = model(Tensor(x)).numpy()
+    p = softmax(logits)[0]
     classes = config.get("classes") or [str(i) for i in range(len(p))]
-    top = np.argsort(-p, kind="stable")[: min(args.top, len(p))]
+    top, lines = _top_lines(p, classes, args.top)
     print(f"{Path(args.image).name}: {classes[top[0]]}")
-    for i in top:
-        print(f"  {classes[i]:<14} {100 * p[i]:6.2f} %")
+    print("\n".join(lines))
+    return 0
+
+
+def _predict_test_samples(args, path, config):
+    """``nerve predict RUN [--index I]``: test samples drawn as text, with label and top classes."""
+    from ..autograd import Tensor, no_grad  # noqa: PLC0415
+    from ..viz import ascii_image  # noqa: PLC0415
+
+    raw, y = _test_data(config, normalize=False)
+    if args.index is not None:
+        if args.index >= len(y):
+            raise UsageError(f"--index {args.index} is past the end of the {config['dataset']} test set "
+                             f"({len(y)} samples, indices 0 to {len(y) - 1})")
+        indices = [args.index]
+    else:
+        indices = list(range(min(args.count, len(y))))
+    model = _load_run_model(path, config)
+    norm = config.get("normalize", {"mean": 0.0, "std": 1.0})
+    with no_grad():
+        logits = model(Tensor(_normalize(raw[indices], norm["mean"], norm["std"]))).numpy()
+    prob = softmax(logits)
+    classes = config.get("classes") or [str(i) for i in range(prob.shape[1])]
+    blocks = []
+    for i, p in zip(indices, prob):
+        top, lines = _top_lines(p, classes, args.top)
+        label = classes[int(y[i])]
+        verdict = "right" if top[0] == int(y[i]) else "wrong"
+        blocks.append("\n".join([f"{config['dataset']} test sample {i}: label {label}, predicted "
+                                  f"{classes[top[0]]} ({verdict})", ascii_image(raw[i, 0]), *lines]))
+    print("\n\n".join(blocks))
     return 0
 
 
@@ -615,6 +692,68 @@ def cmd_features(args):
     shape = dict((n, s) for n, _, s in trace)[layer]
     print(f"{m_path}: {shape[1]} feature maps {shape[2]}×{shape[3]} at {layer} "
           f"({type(model.get_submodule(layer)).__name__}) for {source}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ data
+def cmd_data(args):
+    from ..data.datasets import (DATASETS, cache_dir, dataset_status, fetch_dataset,  # noqa: PLC0415
+                                 resolve_dataset)
+
+    if args.action == "path":
+        if args.name is not None or args.source is not None:
+            raise UsageError("'nerve data path' takes no dataset name and no --from")
+        print(cache_dir())
+        return 0
+    if args.action == "fetch":
+        if args.name is None:
+            raise UsageError(f"'nerve data fetch' needs a dataset name: {', '.join(DATASETS)}")
+        try:
+            name = resolve_dataset(args.name)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        if args.source is not None and not Path(args.source).is_dir():
+            raise UsageError(f"--from {args.source}: no such folder; give the folder that holds the "
+                             f"official {name} files")
+        try:
+            paths = fetch_dataset(name, root=args.source)
+        except _data_error_types() as e:
+            raise UsageError(f"cannot fetch {name}: {_data_error_text(e)}") from None
+        if not paths:
+            print(f"{name}: bundled with scikit-learn, nothing to fetch")
+            return 0
+        size = sum(Path(q).stat().st_size for q in paths)
+        folders = sorted({str(Path(q).parent) for q in paths})
+        print(f"{name}: {len(paths)} files verified (SHA-256), {size / 1e6:.1f} MB, in {', '.join(folders)}")
+        return 0
+    if args.name is not None or args.source is not None:
+        raise UsageError(f"'nerve data' lists every dataset and takes no name; did you mean "
+                         f"'nerve data fetch {args.name or 'NAME'}'?")
+    rows = []
+    for name in DATASETS:
+        files = dataset_status(name)
+        if not files:
+            rows.append((name, "bundled", "-", "scikit-learn's digits, no download needed"))
+            continue
+        found = [f for f in files if f.path is not None]
+        bad = [f for f in files if f.status == "corrupt"]
+        size = f"{sum(f.size for f in found) / 1e6:.1f} MB" if found else "-"
+        if bad:
+            status = "corrupt"
+            where = "; ".join(f"{f.path} does not match its SHA-256" for f in bad)
+        elif len(found) == len(files):
+            status = "verified"
+            folders = sorted({f"{f.path.parent} ({f.where})" for f in found})
+            where = ", ".join(folders)
+        else:
+            status = "missing" if not found else f"partial ({len(found)} of {len(files)} files)"
+            where = f"not found; 'nerve data fetch {name}' gets it"
+        rows.append((name, status, size, where))
+    widths = [max(len(r[i]) for r in rows + [("dataset", "status", "size", "")]) for i in range(3)]
+    print("  ".join(h.ljust(w) for h, w in zip(("dataset", "status", "size"), widths)) + "  where")
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r[:3], widths)) + "  " + r[3])
+    print(f"cache: {cache_dir()}")
     return 0
 
 

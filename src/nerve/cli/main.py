@@ -11,7 +11,7 @@ DATASETS = ("mnist", "fashion-mnist", "digits")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 
 
-COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "bench")
+COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench")
 
 
 class UsageError(Exception):
@@ -114,9 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=1000)
     p.set_defaults(func="evaluate")
 
-    p = sub.add_parser("predict", help="classify an image file (PNG, JPEG ...)")
+    p = sub.add_parser("predict", help="classify an image file, or show test samples with the guesses",
+                       description="Classify an image file (PNG, JPEG ...). Without one, draw a few "
+                                   "samples of the run's test set in the terminal, each with its label "
+                                   "and the top classes; --index picks one.")
     p.add_argument("run", help="a run folder written by 'nerve train'")
-    p.add_argument("image", help="the image to classify")
+    p.add_argument("image", nargs="?", default=None,
+                   help="the image to classify (default: test-set samples)")
+    p.add_argument("--index", type=_non_negative_int, default=None, metavar="I",
+                   help="without an image: show test sample I only")
+    p.add_argument("--count", type=_positive_int, default=3, metavar="N",
+                   help="without an image or --index: how many test samples to show (default 3)")
     p.add_argument("--top", type=_positive_int, default=3, help="how many classes to show (default 3)")
     p.set_defaults(func="predict")
 
@@ -142,6 +150,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sizes", nargs="+", type=_positive_int, metavar="SIZE",
                    help="layer widths from input to output, e.g. 784 16 16 10")
     p.set_defaults(func="params")
+
+    p = sub.add_parser("data", help="the datasets: where each is found, its size and checksum status",
+                       description="'nerve data' lists the datasets nerve knows, where each file is "
+                                   "found and whether its SHA-256 matches the official release; "
+                                   "'nerve data fetch NAME' downloads (or, with --from DIR, takes from "
+                                   "a folder) and verifies a dataset and remembers where it is; "
+                                   "'nerve data path' prints the user cache folder.")
+    p.add_argument("action", nargs="?", default="list", choices=("list", "fetch", "path"),
+                   help="list (default), fetch or path")
+    p.add_argument("name", nargs="?", default=None, help="for fetch: the dataset, e.g. mnist")
+    p.add_argument("--from", dest="source", default=None, metavar="DIR",
+                   help="for fetch: a folder that already holds the official files")
+    p.set_defaults(func="data")
 
     p = sub.add_parser("bench", help="time nerve against PyTorch on the benchmark workloads",
                        description="Run the benchmark suite (benchmarks/ in a source checkout): the "
