@@ -250,7 +250,7 @@ def locate(source: Source, filename: str, root=None, download: bool = True,
             url = base + filename
             tried.append(url)
             try:
-                return fetch(url, target, rf.sha256)
+                return fetch(url, target, rf.sha256, size=rf.size)
             except DatasetFileError as e:
                 errors.append(str(e))
             except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError) as e:
@@ -269,28 +269,61 @@ def locate(source: Source, filename: str, root=None, download: bool = True,
         "base URLs.", searched=searched, tried=tried, fix=fix)
 
 
-def fetch(url: str, target, sha256: str) -> Path:
+SIZE_MARGIN = 1 << 16  # bytes beyond the expected size before a download is cut off
+
+
+def _same_host_opener(url: str):
+    """A urllib opener that follows redirects only within ``url``'s host (and never to plain http
+    from https): a mirror that sends us elsewhere is refused, not trusted."""
+    import urllib.parse  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    origin = urllib.parse.urlsplit(url)
+
+    class SameHostRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            new = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl))
+            if new.hostname != origin.hostname or (origin.scheme == "https" and new.scheme != "https"):
+                raise DatasetFileError(
+                    f"{url}: the server redirected to {new.scheme}://{new.netloc}/, another host; nerve "
+                    "follows redirects only within a mirror's own host. If you trust that host, put it "
+                    "in the mirror variable (e.g. NERVE_MNIST_MIRRORS)")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(SameHostRedirect)
+
+
+def fetch(url: str, target, sha256: str, size: int | None = None) -> Path:
     """Download ``url`` to ``target`` atomically, verifying its SHA-256 before it lands.
 
     The bytes stream into a temporary file in ``target``'s directory while being hashed;
     on a match the file is fsynced and ``os.replace``-d into place, otherwise it is
-    deleted and :class:`DatasetFileError` names the URL and both hashes.
+    deleted and :class:`DatasetFileError` names the URL and both hashes. Redirects to another
+    host are refused; with ``size`` (the expected byte count), a response that declares or
+    sends more than ``size + SIZE_MARGIN`` bytes is cut off at once instead of read to its end.
     """
-    import urllib.request  # noqa: PLC0415
-
     from ...io.atomic import atomic_write  # noqa: PLC0415
 
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    limit = None if size is None else int(size) + SIZE_MARGIN
     h = hashlib.sha256()
     # Raising inside the block discards the temporary file: a bad download never lands.
-    with atomic_write(target, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+    with atomic_write(target, "wb") as out, _same_host_opener(url).open(url, timeout=TIMEOUT_S) as resp:
         total = int(resp.headers.get("Content-Length") or 0) or None
+        if limit is not None and total is not None and total > limit:
+            raise DatasetFileError(f"{url}: the server announces {total:,} bytes, but the file has "
+                                   f"{size:,}; not downloading it")
+        done = 0
         with _Progress(url, total) as bar:
             while True:
                 chunk = resp.read(_CHUNK)
                 if not chunk:
                     break
+                done += len(chunk)
+                if limit is not None and done > limit:
+                    raise DatasetFileError(f"{url}: the server sent more than {limit:,} bytes for a file of "
+                                           f"{size:,}; stopped reading and discarded it")
                 out.write(chunk)
                 h.update(chunk)
                 bar.advance(len(chunk))
