@@ -32,7 +32,7 @@ int64 = long = _np.dtype(_np.int64)
 bool = _np.dtype(_np.bool_)  # noqa: A001
 
 
-_SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli",
+_SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli", "runs",
                 "glossary", "distributed", "playground", "utils", "diagnostics"}
 
 
@@ -43,6 +43,8 @@ def __getattr__(name):
 
     if name in _SUBPACKAGES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in ("load_run", "Run"):  # nerve.load_run(path): a run folder as an object
+        return getattr(importlib.import_module(f"{__name__}.runs"), name)
     if not name.startswith("_") and hasattr(functional, name):
         return getattr(functional, name)
     raise AttributeError(f"module 'nerve' has no attribute {name!r}")

@@ -38,10 +38,10 @@ def run_dir(tmp_path_factory):
 
 def test_train_writes_the_run_folder_and_reports_progress(run_dir):
     assert {p.name for p in run_dir.iterdir()} == {"model.safetensors", "config.json", "history.json",
-                                                   "history.csv", "curves.png"}
+                                                   "history.csv", "curves.png", "manifest.json", "checkpoint"}
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == "seed-mlp" and config["dataset"] == "digits" and config["epochs"] == 3
-    assert 0 <= config["results"]["test_accuracy"] <= 1
+    assert config["results"]["test_accuracy"] >= 0.84  # measured: 86.6 % after 3 epochs
     history = json.loads((run_dir / "history.json").read_text())
     assert history["epoch"] == [0, 1, 2] and len(history["val_accuracy"]) == 3
     assert (run_dir / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -98,7 +98,7 @@ def test_default_falls_back_to_digits_when_mnist_is_unavailable(tmp_path):
     assert "note: MNIST is not available" in r.stderr and "Digits28" in r.stderr
     config = json.loads((tmp_path / "fb" / "config.json").read_text())
     assert config["dataset"] == "digits"
-    assert config["results"]["test_accuracy"] >= 0.90  # glossary row 15 (measured: 94.7 %)
+    assert config["results"]["test_accuracy"] >= 0.93  # glossary row 15 (measured: 94.4 %)
     explicit = nerve("train", "--dataset", "mnist", "--epochs", "1", cwd=tmp_path, env=env)
     assert_user_error(explicit, "cannot find or download mnist", "--dataset digits")
 
@@ -354,7 +354,7 @@ def lenet_run(tmp_path_factory):
 def test_lenet5_trains_on_digits_with_shifts(lenet_run):
     config = json.loads((lenet_run / "config.json").read_text())
     assert config["model"] == "lenet5" and config["input_shape"] == [1, 28, 28] and config["shift"] == 1
-    assert config["results"]["test_accuracy"] > 0.2  # one epoch of 11 steps; chance is 0.1
+    assert config["results"]["test_accuracy"] >= 0.60  # one epoch of 11 steps (measured: 66.0 %)
     from nerve.io import load_state_dict
     assert sum(a.size for a in load_state_dict(lenet_run / "model.safetensors").values()) == 61706
 
@@ -369,7 +369,7 @@ def test_lenet5_trains_on_an_mnist_subset_with_limit(tmp_path):
     assert "950 train / 50 val / 10000 test samples" in r.stderr  # the first 1,000, 5 % held out
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["limit"] == 1000 and config["dataset"] == "mnist" and config["shift"] == 1
-    assert config["results"]["test_accuracy"] > 0.3  # measured: 76 %
+    assert config["results"]["test_accuracy"] >= 0.60  # measured: 65.5 %
 
 
 def test_cnns_from_the_zoo_are_built_for_digit_images(tmp_path):
@@ -589,3 +589,212 @@ def test_data_lists_fetches_and_prints_the_cache(tmp_path):
                             (["data", "list", "mnist"], ["takes no name", "nerve data fetch mnist"]),
                             (["data", "path", "mnist"], ["takes no dataset name"])]:
         assert_user_error(nerve(*args, cwd=tmp_path, env=env), *fragments)
+
+
+# ------------------------------------------------------------ runs you can trust (nerve.runs underneath)
+def test_train_refuses_an_existing_run_folder_unless_overwrite(run_dir, tmp_path):
+    run = _copy_run(run_dir, tmp_path)
+    assert nerve("evaluate", run, cwd=tmp_path).returncode == 0  # report.json and plots beside the weights
+    before = (run / "model.safetensors").read_bytes()
+    r = nerve("train", "--dataset", "digits", "--epochs", "1", "--out", run, cwd=tmp_path)
+    assert_user_error(r, f"--out {run} already holds files", "--overwrite", f"--resume {run}")
+    assert (run / "model.safetensors").read_bytes() == before  # untouched
+    r = nerve("train", "--dataset", "digits", "--epochs", "1", "--quiet", "--out", run, "--overwrite", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not (run / "report.json").exists() and not (run / "roc.png").exists()  # nothing of the old run mixes in
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and json.loads((run / "history.json").read_text())["epoch"] == [0]
+    assert set(manifest["artifacts"]) == {"config.json", "model.safetensors", "history.json", "history.csv",
+                                          "curves.png"}
+
+
+def test_config_names_go_through_the_strict_registries(run_dir, tmp_path):
+    run = _copy_run(run_dir, tmp_path)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps(dict(config, dataset="DIGITS")))
+    r = nerve("evaluate", run, cwd=tmp_path)
+    assert r.returncode == 0 and "seed-mlp on the digits test set (359 samples)" in r.stdout
+    (run / "config.json").write_text(json.dumps(dict(config, dataset="cifar10")))
+    assert_user_error(nerve("evaluate", run, cwd=tmp_path), "unknown dataset 'cifar10'",
+                      "mnist, fashion-mnist, digits")
+    (run / "config.json").write_text(json.dumps(dict(config, model="chapter1-mlp", model_kwargs={})))
+    for command in ("evaluate", "predict", "summary"):
+        assert_user_error(nerve(command, run, cwd=tmp_path), "holds weights of model 'seed-mlp'",
+                          "config.json names 'chapter1-mlp'")
+    (run / "config.json").write_text(json.dumps(dict(config, normalize={"mean": 0.1, "std": 0})))
+    assert_user_error(nerve("predict", run, cwd=tmp_path), "normalize.std must be a positive finite number")
+
+
+def _strict_json(path):
+    def refuse(token):
+        raise ValueError(f"{path} holds the non-JSON token {token}")
+    return json.loads(Path(path).read_text(), parse_constant=refuse)
+
+
+def test_a_diverging_run_stops_keeps_its_last_finite_epoch_and_says_so(tmp_path):
+    r = nerve("train", "--dataset", "digits", "--epochs", "6", "--optimizer", "momentum", "--lr", "2",
+              "--quiet", "--out", "d", cwd=tmp_path)
+    assert r.returncode == 1 and r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nerve: error: the loss became nan at epoch 3"), r.stderr
+    assert "d is marked diverged and keeps the weights of epoch 2" in lines[0] and "--diagnose" in lines[0]
+    run = tmp_path / "d"
+    manifest = _strict_json(run / "manifest.json")
+    assert manifest["status"] == "diverged" and "epoch 3" in manifest["message"]
+    for name in ("config.json", "history.json"):
+        _strict_json(run / name)
+    assert _strict_json(run / "history.json")["epoch"] == [0, 1]
+    from nerve.io import load_state_dict
+    kept = load_state_dict(run / "model.safetensors")
+    last = load_state_dict(run / "checkpoint" / "last" / "model.safetensors")
+    assert all(np.isfinite(a).all() and a.tobytes() == last[k].tobytes() for k, a in kept.items())
+    e = nerve("evaluate", run, cwd=tmp_path)  # usable, with a note that says what it is
+    assert e.returncode == 0 and "marked diverged" in e.stderr and "Traceback" not in e.stderr
+    # diverging in the first epoch: nothing finite to keep, and later commands say so in one line
+    r = nerve("train", "--dataset", "digits", "--epochs", "2", "--optimizer", "sgd", "--lr", "1e308",
+              "--out", "x", cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].endswith(
+        "x is marked diverged and keeps no weights (--diagnose names the op that first produced it)")
+    assert "Warning" not in r.stderr and _strict_json(tmp_path / "x" / "manifest.json")["status"] == "diverged"
+    for command in ("evaluate", "predict", "summary", "features"):
+        assert_user_error(nerve(command, "x", cwd=tmp_path), "x has no weights: training diverged")
+    assert_user_error(nerve("train", "--resume", "d", cwd=tmp_path), "d diverged (the loss became nan",
+                      "would diverge again")
+
+
+RESUMABLE = ["train", "--dataset", "digits", "--epochs", "6", "--batch-size", "4", "--quiet"]  # shifts on
+
+
+def _stop_after_epoch(tmp_path, out, sig, epoch=2):
+    """Start a run and send ``sig`` once its checkpoint holds ``epoch`` finished epochs."""
+    import signal
+    import time
+    env = dict(os.environ)
+    p = subprocess.Popen([sys.executable, "-m", "nerve", *RESUMABLE, "--out", out], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    meta = tmp_path / out / "checkpoint" / "last" / "checkpoint.json"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and p.poll() is None:
+        try:
+            if json.loads(meta.read_text())["epoch"] >= epoch:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.01)
+    assert p.poll() is None, "the run finished before it could be stopped; make it longer"
+    p.send_signal(sig)
+    out_text, err = p.communicate(timeout=120)
+    assert sig != signal.SIGKILL or p.returncode == -signal.SIGKILL
+    return p.returncode, err
+
+
+def test_resume_after_sigkill_and_after_ctrl_c_is_bit_identical(tmp_path):
+    import signal
+
+    from nerve.io import load_state_dict
+    ref = nerve(*RESUMABLE, "--out", "ref", cwd=tmp_path)
+    assert ref.returncode == 0, ref.stderr
+    want_w = load_state_dict(tmp_path / "ref" / "model.safetensors")
+    want_h = json.loads((tmp_path / "ref" / "history.json").read_text())
+
+    code, err = _stop_after_epoch(tmp_path, "killed", signal.SIGKILL)
+    assert _strict_json(tmp_path / "killed" / "manifest.json")["status"] == "running"
+    code, err = _stop_after_epoch(tmp_path, "stopped", signal.SIGINT)
+    assert code == 130 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nerve: interrupted; stopped keeps epoch "), err
+    assert "nerve train --resume stopped" in lines[0]
+    manifest = _strict_json(tmp_path / "stopped" / "manifest.json")
+    assert manifest["status"] == "interrupted"
+    kept_epoch = int(lines[0].split("keeps epoch ")[1].split()[0])
+    assert kept_epoch >= 2 and len(_strict_json(tmp_path / "stopped" / "history.json")["epoch"]) == kept_epoch
+    assert nerve("evaluate", "stopped", cwd=tmp_path).returncode == 0  # the kept epoch is usable meanwhile
+
+    for name in ("killed", "stopped"):
+        r = nerve("train", "--resume", name, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert f"resuming {name} from epoch " in r.stderr
+        got = load_state_dict(tmp_path / name / "model.safetensors")
+        assert list(got) == list(want_w) and all(got[k].tobytes() == want_w[k].tobytes() for k in got), name
+        assert json.loads((tmp_path / name / "history.json").read_text()) == want_h
+        assert _strict_json(tmp_path / name / "manifest.json")["status"] == "complete"
+    assert_user_error(nerve("train", "--resume", "ref", cwd=tmp_path), "already trained all its 6 epochs")
+    assert_user_error(nerve("train", "--resume", "ref", "--lr", "0.1", cwd=tmp_path), "drop --lr")
+
+
+def test_sigterm_stops_like_ctrl_c(tmp_path):
+    import signal
+    code, err = _stop_after_epoch(tmp_path, "t", signal.SIGTERM, epoch=1)
+    assert code == 130 and err.strip().startswith("nerve: interrupted; t keeps epoch ")
+    assert _strict_json(tmp_path / "t" / "manifest.json")["status"] == "interrupted"
+    assert (tmp_path / "t" / "model.safetensors").is_file()
+
+
+def test_no_command_answers_bad_input_with_a_traceback(run_dir, tmp_path):
+    """The README's promise, enforced: every command over a table of bad inputs gives one line."""
+    import struct
+    import zlib
+    from PIL import Image
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    bomb = tmp_path / "bomb.png"  # a header that claims 20000x20000 pixels
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    (tmp_path / "file").write_text("x")
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "ok.png")
+    config = json.loads((run_dir / "config.json").read_text())
+    edited = {}
+    for name, change in [("types", {"epochs": "ten", "input_shape": "28x28"}), ("kwargs", {"model_kwargs": [1]}),
+                         ("std0", {"normalize": {"mean": 0.1, "std": 0.0}}), ("nan", {"normalize": "NaN"}),
+                         ("classes", {"classes": 10}), ("model", {"model": None}), ("dataset", {"dataset": "MNIST-2"}),
+                         ("source", {"data_source": [1]})]:
+        run = Path(shutil.copytree(run_dir, tmp_path / f"edited-{name}"))
+        (run / "config.json").write_text(json.dumps(dict(config, **change)))
+        edited[name] = run
+    table = [
+        ["train", "--dataset", "digits", "--out", tmp_path / "file" / "run"],
+        ["train", "--dataset", "digits", "--shift", "1000"],
+        ["train", "--dataset", "digits", "--resume", tmp_path / "nowhere"],
+        ["train", "--dataset", "digits", "--resume", tmp_path / "file"],
+        ["train", "--resume", run_dir, "--seed", "3"],
+        ["predict", run_dir, bomb], ["features", run_dir, "--image", bomb],
+        ["predict", run_dir, "--index", "-1"], ["predict", run_dir, "--count", "0"],
+        ["predict", run_dir, tmp_path / "ok.png", "--index", "1"],
+        ["evaluate", run_dir, "--batch-size", "0"], ["evaluate", tmp_path / "file"],
+        ["summary", tmp_path / "nowhere"], ["features", run_dir, "--layer", "x"],
+        ["data", "fetch", "imagenet"], ["data", "path", "mnist"], ["data", "list", "--from", tmp_path],
+        ["params"], ["params", "x", "y"],
+        *[[("evaluate", "predict", "summary")[i % 3], run] for i, run in enumerate(edited.values())],
+    ]
+    for args in table:
+        r = nerve(*args, cwd=tmp_path)
+        assert "Traceback" not in r.stderr, f"{args}\n{r.stderr}"
+        assert_user_error(r)
+
+
+def test_a_different_seed_gives_a_different_run(run_dir, tmp_path):
+    r = nerve("train", "--dataset", "digits", "--epochs", "3", "--seed", "1", "--quiet", "--out", "s1", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    from nerve.io import load_state_dict
+    w0, w1 = load_state_dict(run_dir / "model.safetensors"), load_state_dict(tmp_path / "s1" / "model.safetensors")
+    assert all(not np.array_equal(w0[k], w1[k]) for k in w0)
+    h0 = json.loads((run_dir / "history.json").read_text())
+    h1 = json.loads((tmp_path / "s1" / "history.json").read_text())
+    assert h0["loss"] != h1["loss"]
+    c0, c1 = (json.loads((p / "config.json").read_text()) for p in (run_dir, tmp_path / "s1"))
+    assert c0["seed"] == 0 and c1["seed"] == 1 and c0["normalize"] != c1["normalize"]  # another validation split
+
+
+def test_normalisation_statistics_come_from_the_training_part_only(run_dir):
+    from nerve.data.datasets import Digits28
+    config = json.loads((run_dir / "config.json").read_text())
+    x = Digits28(train=True).data
+    order = np.random.default_rng(config["seed"]).permutation(len(x))
+    n_val = int(round(config["val_fraction"] * len(x)))
+    train_part = x[order[n_val:]]
+    assert config["normalize"] == {"mean": float(train_part.mean()), "std": float(train_part.std())}
+    # and the check can tell: with the validation part, or with the test split, the numbers differ
+    assert float(x.mean()) != config["normalize"]["mean"]
+    both = np.concatenate([train_part, Digits28(train=False).data])
+    assert float(both.mean()) != config["normalize"]["mean"]

@@ -430,3 +430,35 @@ def test_an_oversized_response_is_cut_off_not_read_to_the_end(official, empty_en
     finally:
         big.close()
     assert not (empty_env / name).exists() and size + SIZE_MARGIN < 100_000
+
+
+# SHA-256 of the decompressed IDX files (header + bytes in file order), from the datasets' README:
+# the decoded arrays, written back in IDX layout, must hash to exactly these. A reader that
+# transposed, flipped or re-ordered anything would not.
+DECOMPRESSED_SHA256 = {
+    ("MNIST", True): ("ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                      "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    ("MNIST", False): ("0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                       "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    ("FashionMNIST", True): ("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                             "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    ("FashionMNIST", False): ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                              "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+}
+
+
+@pytest.mark.parametrize("cls, train", [(MNIST, True), (MNIST, False), (FashionMNIST, True), (FashionMNIST, False)])
+def test_decoded_pixels_and_labels_hash_to_the_official_decompressed_files(cls, train):
+    import struct
+    folder = DATA / cls.source.folder
+    if not (folder / "t10k-labels-idx1-ubyte.gz").is_file():
+        pytest.skip(f"the {cls.source.name} files are not in NERVE_DATA_DIR")
+    ds = cls(train=train, dtype="uint8", download=False)
+    n = len(ds)
+    images = ds.data.reshape(n, 28, 28)  # (N, 1, 28, 28) -> rows of 28 pixels, row-major as in the file
+    want_images, want_labels = DECOMPRESSED_SHA256[(cls.__name__, train)]
+    assert hashlib.sha256(struct.pack(">IIII", 0x803, n, 28, 28) + images.tobytes()).hexdigest() == want_images
+    assert hashlib.sha256(struct.pack(">II", 0x801, n) + ds.targets.astype(np.uint8).tobytes()).hexdigest() \
+        == want_labels
+    if cls is MNIST and not train:  # and a few pixels by hand: the first test digit, a 7, row 7
+        assert images[0, 7, 6:14].tolist() == [84, 185, 159, 151, 60, 36, 0, 0]

@@ -52,16 +52,18 @@ def _data_error_text(e) -> str:
     return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
-def _load_training_data(requested: str | None):
+def _load_training_data(requested: str | None, roots=None):
     """Load the train and test splits; the default falls back from MNIST to Digits28.
 
+    ``roots``: ``{"train": folder, "test": folder}`` searched first (a resumed run's record).
     Returns ``(dataset, train split, test split, source)`` where each split is ``(x, y,
     classes)`` and ``source`` is ``{"train": folder, "test": folder}`` (None for digits).
     """
     dataset = requested or "mnist"
+    roots = roots if isinstance(roots, dict) else {}
     try:
-        *train, train_dir = load_split(dataset, True)
-        *test, test_dir = load_split(dataset, False)
+        *train, train_dir = load_split(dataset, True, root=roots.get("train"))
+        *test, test_dir = load_split(dataset, False, root=roots.get("test"))
     except _data_error_types() as e:
         if requested is not None:
             raise UsageError(f"cannot find or download {dataset} (or use --dataset digits): "
@@ -150,144 +152,284 @@ def _default_run_dir(model: str, dataset: str) -> Path:
 
 
 def _open_run(run: str):
-    """Check a run folder and return ``(path, config)``."""
-    from ..io import load_json  # noqa: PLC0415
+    """Open and validate a run folder (``nerve.runs.Run``); problems are one-line errors."""
+    from ..runs import Run  # noqa: PLC0415
 
-    path = Path(run)
-    if not path.exists():
-        raise UsageError(f"no such run folder: {run}")
-    if not path.is_dir():
-        raise UsageError(f"{run} is not a run folder (it is a file); pass the folder 'nerve train' wrote")
-    missing = [f for f in ("config.json", "model.safetensors") if not (path / f).is_file()]
-    if missing:
-        raise UsageError(f"{run} is not a run folder (no {' or '.join(missing)}); pass the folder "
-                         "'nerve train' wrote, e.g. runs/seed-mlp-mnist-<time>")
-    try:
-        config = load_json(path / "config.json")
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    if not isinstance(config, dict) or "model" not in config:
-        raise UsageError(f"{path / 'config.json'} is not a nerve run config (no 'model' entry)")
-    return path, config
-
-
-def _load_run_model(path: Path, config: dict):
-    from ..io import StateDictError, load_weights  # noqa: PLC0415
-
-    model = _build_model(config["model"], config.get("model_kwargs"))
-    try:
-        load_weights(model, path / "model.safetensors")
-    except (ValueError, StateDictError) as e:
-        raise UsageError(str(e)) from None
-    model.eval()
-    return model
+    r = Run.open(run)
+    if r.status != "complete":
+        _note(f"{run} is marked {r.status} in its manifest: "
+              + {"running": "it did not finish (killed?); these are the last weights it saved",
+                 "interrupted": "training was stopped; these are the weights of the last finished epoch",
+                 "diverged": "training diverged; these are the last finite weights"}[r.status])
+    return r
 
 
 # ----------------------------------------------------------------------------- train
-def cmd_train(args):
-    from .. import nn  # noqa: PLC0415
+# The settings a run records and `--resume` reads back, with their types.
+_SETTINGS = {"model": str, "model_kwargs": dict, "dataset": str, "epochs": int, "batch_size": int,
+             "optimizer": str, "lr": float, "seed": int, "val_fraction": float, "shift": int,
+             "limit": (int, type(None))}
+_RESUME_ALLOWED = {"quiet", "diagnose", "resume", "command", "func"}
+
+
+def _settings_from_args(args) -> dict:
+    return {"model": args.model, "model_kwargs": _model_kwargs(args), "dataset": args.dataset,
+            "epochs": args.epochs or DEFAULTS["epochs"], "batch_size": args.batch_size or DEFAULTS["batch_size"],
+            "optimizer": args.optimizer, "lr": args.lr or DEFAULT_LR[args.optimizer], "seed": args.seed,
+            "val_fraction": DEFAULTS["val_fraction"] if args.val_fraction is None else args.val_fraction,
+            "shift": DEFAULTS["shift"] if args.shift is None else args.shift, "limit": args.limit}
+
+
+def _settings_from_run(run, args) -> dict:
+    """The training settings a run recorded, type-checked, for ``--resume``."""
+    where = run.path / "config.json"
+    settings = {}
+    for key, kind in _SETTINGS.items():
+        value = run.config.get(key)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise UsageError(f"{where}: {key} must be {getattr(kind, '__name__', 'an integer or null')}, "
+                             f"got {value!r}; this run cannot be resumed")
+        settings[key] = value
+    if settings["optimizer"] not in DEFAULT_LR:
+        raise UsageError(f"{where}: unknown optimizer {settings['optimizer']!r}; this run cannot be resumed")
+    explicit = [k for k, v in vars(args).items()
+                if k not in _RESUME_ALLOWED and k != "func" and v != _PARSER_DEFAULTS.get(k)]
+    if explicit:
+        raise UsageError(f"--resume continues {run.path} with the settings it recorded; drop "
+                         + ", ".join("--" + k.replace("_", "-") for k in explicit)
+                         + " (only --quiet and --diagnose go with --resume)")
+    return settings
+
+
+_PARSER_DEFAULTS = {"model": "seed-mlp", "dataset": None, "batch_size": None, "optimizer": "adam",
+                    "lr": None, "seed": 0, "out": None, "val_fraction": None, "activation": None,
+                    "shift": None, "limit": None, "overwrite": False}
+
+
+def _prepare(settings: dict, roots=None):
+    """Model, data, loaders and normalisation for ``settings``; the same for a fresh and a resumed run."""
     from ..data import DataLoader, TensorDataset  # noqa: PLC0415
-    from ..io import save_json, save_state_dict  # noqa: PLC0415
     from ..random import manual_seed  # noqa: PLC0415
-    from ..train import CSVLogger, JSONLogger, ProgressBar, Trainer  # noqa: PLC0415
 
-    t_start = time.perf_counter()
-    epochs = args.epochs or DEFAULTS["epochs"]
-    batch_size = args.batch_size or DEFAULTS["batch_size"]
-    val_fraction = DEFAULTS["val_fraction"] if args.val_fraction is None else args.val_fraction
-    lr = args.lr or DEFAULT_LR[args.optimizer]
-    shift = DEFAULTS["shift"] if args.shift is None else args.shift
-
-    manual_seed(args.seed)
-    model_kwargs = _model_kwargs(args)
-    model = _build_model(args.model, model_kwargs)
+    seed = settings["seed"]
+    manual_seed(seed)
+    model = _build_model(settings["model"], settings["model_kwargs"])
     dataset, (x_train, y_train, classes), (x_test, y_test, _), data_source = \
-        _load_training_data(args.dataset)
-    if args.limit is not None:  # quick experiments: the first N training samples only
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-    _check_model_input(model, args.model, x_train[:1], len(classes))
-    load_seconds = time.perf_counter() - t_start
+        _load_training_data(settings["dataset"], roots)
+    if settings["limit"] is not None:  # quick experiments: the first N training samples only
+        x_train, y_train = x_train[:settings["limit"]], y_train[:settings["limit"]]
+    _check_model_input(model, settings["model"], x_train[:1], len(classes))
 
     # Hold out a validation part, then standardize with statistics of the training part only.
-    order = np.random.default_rng(args.seed).permutation(len(y_train))
-    n_val = int(round(val_fraction * len(y_train)))
+    order = np.random.default_rng(seed).permutation(len(y_train))
+    n_val = int(round(settings["val_fraction"] * len(y_train)))
     val_idx, train_idx = order[:n_val], order[n_val:]
     if len(train_idx) == 0:
-        raise UsageError(f"--val-fraction {val_fraction} leaves no training samples")
+        raise UsageError(f"--val-fraction {settings['val_fraction']} leaves no training samples")
     mean = float(x_train[train_idx].mean())
     std = float(x_train[train_idx].std()) or 1.0
     x_train = _normalize(x_train, mean, std)
     x_test = _normalize(x_test, mean, std)
-    if shift:
+    shift_state = None
+    if settings["shift"]:
         from .augment import RandomShiftDataset  # noqa: PLC0415
 
-        train_set = RandomShiftDataset(x_train[train_idx], y_train[train_idx], max_shift=shift,
-                                       fill=_normalize(np.float32(0.0), mean, std), seed=args.seed + 1)
+        side = min(x_train.shape[2:])
+        if settings["shift"] >= side:
+            raise UsageError(f"--shift {settings['shift']} must be smaller than the image size ({side} px)")
+        train_set = RandomShiftDataset(x_train[train_idx], y_train[train_idx], max_shift=settings["shift"],
+                                       fill=_normalize(np.float32(0.0), mean, std), seed=seed + 1)
+        shift_state = train_set.transform  # its generator travels in the checkpoints
     else:
         train_set = TensorDataset(x_train[train_idx], y_train[train_idx])
-    train_loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, seed=args.seed)
-    val_loader = (DataLoader(TensorDataset(x_train[val_idx], y_train[val_idx]), batch_size=1000)
-                  if n_val else None)
-    test_loader = DataLoader(TensorDataset(x_test, y_test), batch_size=1000)
+    return {
+        "model": model, "dataset": dataset, "classes": classes, "data_source": data_source,
+        "normalize": {"mean": mean, "std": std}, "shift_state": shift_state,
+        "n_train": len(train_idx), "n_val": n_val, "n_test": len(y_test),
+        "train_loader": DataLoader(train_set, batch_size=settings["batch_size"], shuffle=True, seed=seed),
+        "val_loader": (DataLoader(TensorDataset(x_train[val_idx], y_train[val_idx]), batch_size=1000)
+                       if n_val else None),
+        "test_loader": DataLoader(TensorDataset(x_test, y_test), batch_size=1000),
+    }
 
-    run_dir = Path(args.out) if args.out else _default_run_dir(args.model, dataset)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise UsageError(f"--out {run_dir} is a file; give a folder")
-    run_dir.mkdir(parents=True, exist_ok=True)
 
-    optimizer = _make_optimizer(args.optimizer, model.parameters(), lr)
+def cmd_train(args):
+    from ..runs import Run  # noqa: PLC0415
+
+    t_start = time.perf_counter()
+    if args.resume is not None:
+        run = Run.open(args.resume, require_weights=False)
+        if run.status == "diverged":  # the same settings from the same state diverge the same way
+            raise UsageError(f"{run.path} diverged ({(run.manifest or {}).get('message', 'non-finite values')}); "
+                             "resuming it would diverge again: train a new run with a smaller --lr")
+        settings = _settings_from_run(run, args)
+        prep = _prepare(settings, roots=run.config.get("data_source"))
+        if prep["dataset"] != run.dataset:
+            raise UsageError(f"cannot resume {run.path}: its {run.dataset} data is not available")
+        checkpoint = run.path / "checkpoint" / "last"
+        resume_from = checkpoint if (checkpoint / "checkpoint.json").is_file() else None
+        done = _checkpoint_epoch(checkpoint) if resume_from else 0
+        if done >= settings["epochs"]:
+            # Its cosine schedule has reached lr 0: more epochs would not change it.
+            raise UsageError(f"{run.path} has already trained all its {done} epochs (status {run.status}); "
+                             "nothing to resume. For a longer run, train a new one with --epochs")
+    else:
+        settings = _settings_from_args(args)
+        if args.out:
+            Run.check_target(Path(args.out), args.overwrite)
+        prep = _prepare(settings)
+        run_dir = Path(args.out) if args.out else _default_run_dir(settings["model"], prep["dataset"])
+        resume_from = None
+    config = {
+        "model": settings["model"], "model_kwargs": settings["model_kwargs"], "dataset": prep["dataset"],
+        "data_source": prep["data_source"], "input_shape": list(INPUT_SHAPE), "classes": prep["classes"],
+        "epochs": settings["epochs"], "batch_size": settings["batch_size"], "optimizer": settings["optimizer"],
+        "lr": settings["lr"], "scheduler": "cosine", "seed": settings["seed"],
+        "val_fraction": settings["val_fraction"], "shift": settings["shift"], "limit": settings["limit"],
+        "normalize": prep["normalize"],
+    }
+    if args.resume is not None:
+        run.manifest = run.manifest or run._new_manifest()
+        run.manifest["status"] = "running"
+        run.save_json("config.json", config)
+    else:
+        config["model"] = _canonical_model(settings["model"])
+        run = Run.create(run_dir, config, overwrite=args.overwrite)
+    load_seconds = time.perf_counter() - t_start
+    code = _fit_run(run, settings, prep, config, args, resume_from, load_seconds, t_start)
+    if code == 0 and args.resume is None and not args.out:
+        _link_latest(run.path)
+    return code
+
+
+def _canonical_model(name):
+    from .. import models  # noqa: PLC0415
+
+    return models.canonical_name(name)
+
+
+def _checkpoint_epoch(folder: Path) -> int:
+    from ..io import load_json  # noqa: PLC0415
+
+    try:
+        epoch = load_json(folder / "checkpoint.json").get("epoch", 0)
+    except (ValueError, OSError, AttributeError):
+        raise UsageError(f"{folder / 'checkpoint.json'} is damaged; this run cannot be resumed") from None
+    return int(epoch) if isinstance(epoch, int) else 0
+
+
+def _fit_run(run, settings, prep, config, args, resume_from, load_seconds, t_start):
+    """Train into ``run``; a diverged or interrupted run keeps its last finished, finite epoch."""
+    import signal  # noqa: PLC0415
+
+    from .. import nn  # noqa: PLC0415
     from ..optim.lr_scheduler import CosineAnnealingLR  # noqa: PLC0415
+    from ..train import (CarryState, CSVLogger, JSONLogger, ModelCheckpoint, NonFiniteGuard,  # noqa: PLC0415
+                         ProgressBar, Trainer)
 
+    model, path, epochs = prep["model"], run.path, settings["epochs"]
+    optimizer = _make_optimizer(settings["optimizer"], model.parameters(), settings["lr"])
     scheduler = CosineAnnealingLR(optimizer, T_max=epochs)
-    callbacks = [ProgressBar(quiet=args.quiet), CSVLogger(run_dir / "history.csv"),
-                 JSONLogger(run_dir / "history.json")]
+    # The list's order is part of the checkpoint (callback states are keyed by position).
+    callbacks = [ProgressBar(quiet=args.quiet), CSVLogger(path / "history.csv"), JSONLogger(path / "history.json"),
+                 *([CarryState(prep["shift_state"])] if prep["shift_state"] else []), NonFiniteGuard(),
+                 ModelCheckpoint(path / "checkpoint", save_best=False)]
     doctor = None
     if args.diagnose:
-        from ..io.atomic import write_text  # noqa: PLC0415
         from ..train.doctor import TrainingDoctor  # noqa: PLC0415
 
         doctor = TrainingDoctor()
         callbacks.append(doctor)
     trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), callbacks=callbacks, scheduler=scheduler)
     if not args.quiet:
-        options = "".join(f", {k} {v}" for k, v in model_kwargs.items())
-        print(f"training {args.model} on {dataset}: {len(train_idx)} train / {n_val} val / "
-              f"{len(y_test)} test samples, {epochs} epochs, batch {batch_size}, "
-              f"{args.optimizer} lr {lr:g}{options}, shifts up to {shift} px", file=sys.stderr)
+        options = "".join(f", {k} {v}" for k, v in settings["model_kwargs"].items())
+        verb = f"resuming {path} from epoch {_checkpoint_epoch(resume_from)}: " if resume_from else "training "
+        print(f"{verb}{settings['model']} on {prep['dataset']}: {prep['n_train']} train / {prep['n_val']} val / "
+              f"{prep['n_test']} test samples, {epochs} epochs, batch {settings['batch_size']}, "
+              f"{settings['optimizer']} lr {settings['lr']:g}{options}, shifts up to {settings['shift']} px",
+              file=sys.stderr)
+
+    def _terminate(signum, frame):  # SIGTERM stops like Ctrl-C: keep the last finished epoch
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     t_fit = time.perf_counter()
     try:
-        history = trainer.fit(train_loader, epochs, val_loader=val_loader)
+        # Overflow warnings would bury the one line that matters; NonFiniteGuard and the
+        # trainer's loss check turn non-finite values into an error instead.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            history = trainer.fit(prep["train_loader"], epochs, val_loader=prep["val_loader"],
+                                  resume_from=resume_from)
+    except KeyboardInterrupt:
+        kept = _keep_last_epoch(run, model)
+        run.finish("interrupted", message=f"stopped by a signal after {kept} finished epochs")
+        print(f"nerve: interrupted; {path} keeps epoch {kept} of {epochs}; continue with "
+              f"'nerve train --resume {path}'", file=sys.stderr)
+        return 130
+    except FloatingPointError as e:
+        kept = _keep_last_epoch(run, model)
+        hint = "" if args.diagnose else " (--diagnose names the op that first produced it)"
+        run.finish("diverged", message=str(e))
+        raise FloatingPointError(
+            f"{str(e).rstrip('.')}; {path} is marked diverged and keeps "
+            + (f"the weights of epoch {kept}, the last finite ones" if kept else "no weights") + hint) from None
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if doctor is not None:  # the report matters most when training blew up
+            from ..io.atomic import write_text  # noqa: PLC0415
+
             report = doctor.report()
             print(report, file=sys.stderr)
-            write_text(run_dir / "diagnosis.txt", report + "\n")
+            write_text(path / "diagnosis.txt", report + "\n")
     fit_seconds = time.perf_counter() - t_fit
-    test = trainer.evaluate(test_loader)
-
-    config = {
-        "model": args.model, "model_kwargs": model_kwargs, "dataset": dataset, "data_source": data_source,
-        "input_shape": list(INPUT_SHAPE), "classes": classes,
-        "epochs": epochs, "batch_size": batch_size, "optimizer": args.optimizer, "lr": lr,
-        "scheduler": "cosine", "seed": args.seed, "val_fraction": val_fraction, "shift": shift,
-        "limit": args.limit,
-        "normalize": {"mean": mean, "std": std},
-        "results": {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
-                    "final_train_loss": history["loss"][-1],
-                    "final_val_accuracy": history["val_accuracy"][-1] if val_loader else None},
-        "seconds": {"load": round(load_seconds, 3), "fit": round(fit_seconds, 3),
-                    "total": round(time.perf_counter() - t_start, 3)},
-    }
-    save_state_dict(model, run_dir / "model.safetensors", {"nerve.model": args.model})
-    save_json(config, run_dir / "config.json")
-    save_json(history.to_dict(), run_dir / "history.json")
-    _plot_curves(history, run_dir / "curves.png", f"{args.model} on {dataset}")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        test = trainer.evaluate(prep["test_loader"])
+    if not (np.isfinite(test["loss"]) and np.isfinite(test["accuracy"])):
+        run.finish("diverged", message=f"the test loss is {test['loss']}")
+        raise FloatingPointError(f"the test loss is {test['loss']}; the run is marked diverged")
+    config["results"] = {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
+                         "final_train_loss": history["loss"][-1],
+                         "final_val_accuracy": history["val_accuracy"][-1] if prep["val_loader"] else None}
+    config["seconds"] = {"load": round(load_seconds, 3), "fit": round(fit_seconds, 3),
+                         "total": round(time.perf_counter() - t_start, 3)}
+    run.save_weights(model)
+    run.save_json("config.json", config)
+    _plot_curves(history, path / "curves.png", f"{settings['model']} on {prep['dataset']}")
+    run.finish("complete")
     print(f"test accuracy {100 * test['accuracy']:.2f} %  test loss {test['loss']:.4f}  "
           f"({epochs} epochs, {fit_seconds:.1f} s training)")
-    print(f"run saved to {run_dir}")
-    if not args.out:
-        _link_latest(run_dir)
+    print(f"run saved to {path}")
     return 0
+
+
+def _keep_last_epoch(run, model) -> int:
+    """Put the last checkpointed (finished, finite) epoch's weights into model.safetensors.
+
+    Returns that epoch, or 0 when no epoch finished (then the run keeps no weights at all).
+    """
+    from ..io import load_weights  # noqa: PLC0415
+
+    last = run.path / "checkpoint" / "last"
+    if not (last / "checkpoint.json").is_file():
+        (run.path / "model.safetensors").unlink(missing_ok=True)
+        run.manifest["artifacts"].pop("model.safetensors", None)
+        return 0
+    load_weights(model, last / "model.safetensors")
+    run.save_weights(model)
+    return _checkpoint_epoch(last)
+
+
+def _plot_curves(history, path, title):
+    try:
+        import matplotlib  # noqa: F401, PLC0415
+    except ImportError:
+        _note("matplotlib is not installed, so no curves.png (pip install 'nerve[plot]')")
+        return
+    from ..viz import plot_learning_curves  # noqa: PLC0415
+
+    plot_learning_curves(history, path, title=title)
 
 
 def _link_latest(run_dir: Path) -> None:
@@ -310,89 +452,13 @@ def _link_latest(run_dir: Path) -> None:
         _note(f"could not link {latest} to the run ({e.strerror or e}); name {run_dir} instead")
 
 
-def _plot_curves(history, path, title):
-    try:
-        import matplotlib  # noqa: F401, PLC0415
-    except ImportError:
-        _note("matplotlib is not installed, so no curves.png (pip install 'nerve[plot]')")
-        return
-    from ..viz import plot_learning_curves  # noqa: PLC0415
-
-    plot_learning_curves(history, path, title=title)
-
-
 # -------------------------------------------------------------------------- evaluate
-def _test_data(config, normalize=True):
+def _test_data(run, normalize=True):
     """The run's test split, normalized as in training; the folder the run recorded comes first."""
-    source = config.get("data_source")
-    root = source.get("test") if isinstance(source, dict) and isinstance(source.get("test"), str) else None
     try:
-        x, y, _, _ = load_split(config["dataset"], False, root=root)
+        return run.test_data(normalize=normalize)
     except _data_error_types() as e:
-        raise UsageError(f"cannot load the {config['dataset']} test set: {_data_error_text(e)}") from None
-    except ValueError as e:  # a dataset name the registry does not know
-        raise UsageError(f"{e} (in the run's config.json)") from None
-    if not normalize:
-        return x, y
-    norm = config.get("normalize", {"mean": 0.0, "std": 1.0})
-    return _normalize(x, norm["mean"], norm["std"]), y
-
-
-def softmax(logits):
-    """Row-wise softmax in float64 (rows sum to 1 to rounding, as ROC AUC checks)."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
-def evaluation_report(y, prob, classes, test_loss=None) -> dict:
-    """The numbers ``nerve evaluate`` writes to report.json, all from ``nerve.metrics``.
-
-    Args:
-        y: ``(N,)`` true class indices.
-        prob: ``(N, C)`` softmax probabilities; the prediction is their argmax.
-        classes: the C class names.
-        test_loss: the mean cross-entropy, recorded when given.
-
-    ROC AUC and average precision are one-vs-rest per class; a class absent from ``y`` has
-    no curve, so its entries are ``None`` and the macro means run over the classes present.
-    """
-    from .. import metrics  # noqa: PLC0415
-
-    y = np.asarray(y)
-    labels = list(range(len(classes)))
-    pred = prob.argmax(axis=1)
-    rep = metrics.classification_report(y, pred, labels=labels, target_names=classes, zero_division=0,
-                                        output_dict=True)
-    present = [c for c in labels if np.any(y == c)]
-    onehot = (y[:, None] == np.arange(len(classes))).astype(np.int64)  # (N, C)
-    auc = {c: float(metrics.roc_auc_score(onehot[:, c], prob[:, c])) for c in present
-           if len(present) > 1}
-    ap = {c: float(metrics.average_precision_score(onehot[:, c], prob[:, c])) for c in present}
-    per_class = {}
-    for c, name in enumerate(classes):
-        row = dict(rep[name])
-        row["roc_auc"] = auc.get(c)
-        row["average_precision"] = ap.get(c)
-        per_class[name] = row
-    report = {
-        "samples": int(len(y)),
-        "accuracy": float(rep["accuracy"]),
-        "macro": {k: float(rep["macro mean"][k]) for k in ("precision", "recall", "f1")},
-        "weighted": {k: float(rep["weighted mean"][k]) for k in ("precision", "recall", "f1")},
-        "roc_auc": {"macro": float(np.mean(list(auc.values()))) if auc else None,
-                    "micro": (float(metrics.roc_auc_score(onehot.ravel(), prob.ravel()))
-                              if len(present) > 1 else None)},
-        "average_precision": {"macro": float(np.mean(list(ap.values()))) if ap else None,
-                              "micro": float(metrics.average_precision_score(onehot.ravel(),
-                                                                             prob.ravel()))},
-        "per_class": per_class,
-        "classes": list(classes),
-        "confusion_matrix": metrics.confusion_matrix(y, pred, labels=labels).tolist(),
-    }
-    if test_loss is not None:
-        report = {"test_loss": float(test_loss), **report}
-    return report
+        raise UsageError(f"cannot load the {run.dataset} test set: {_data_error_text(e)}") from None
 
 
 @contextlib.contextmanager
@@ -432,26 +498,21 @@ def _evaluation_plots(run_dir: Path, y, prob, cm, classes, title):
 
 
 def cmd_evaluate(args):
-    from .. import metrics, nn  # noqa: PLC0415
-    from ..data import DataLoader, TensorDataset  # noqa: PLC0415
-    from ..io import save_json  # noqa: PLC0415
-    from ..train import Trainer  # noqa: PLC0415
+    from .. import metrics  # noqa: PLC0415
 
-    path, config = _open_run(args.run)
-    model = _load_run_model(path, config)
-    x, y = _test_data(config)
-    trainer = Trainer(model, None, nn.CrossEntropyLoss())
-    loader = DataLoader(TensorDataset(x, y), batch_size=args.batch_size)
-    result = trainer.evaluate(loader)
-    prob = softmax(trainer.predict(x, batch_size=args.batch_size))
+    run = _open_run(args.run)
+    path = run.path
+    try:
+        ev = run.evaluate(batch_size=args.batch_size)
+    except _data_error_types() as e:
+        raise UsageError(f"cannot load the {run.dataset} test set: {_data_error_text(e)}") from None
+    y, prob, report, classes = ev.y, ev.prob, ev.report, run.classes
     pred = prob.argmax(1)
-    classes = config.get("classes") or [str(i) for i in range(prob.shape[1])]
-    print(f"{config['model']} on the {config['dataset']} test set ({len(y)} samples)")
-    print(f"test loss {result['loss']:.4f}  test accuracy {100 * result['accuracy']:.2f} %")
+    print(f"{run.model_name} on the {run.dataset} test set ({len(y)} samples)")
+    print(f"test loss {ev.loss:.4f}  test accuracy {100 * ev.accuracy:.2f} %")
     print()
     labels = list(range(len(classes)))
     print(metrics.classification_report(y, pred, labels=labels, target_names=classes, zero_division=0))
-    report = evaluation_report(y, prob, classes, test_loss=result["loss"])
     auc, ap = report["roc_auc"], report["average_precision"]
     if auc["macro"] is not None:
         print(f"ROC AUC one vs rest: macro {auc['macro']:.4f}, micro {auc['micro']:.4f};  "
@@ -461,11 +522,11 @@ def cmd_evaluate(args):
     cm = np.asarray(report["confusion_matrix"])
     print(_matrix_text(cm, classes))
     with _writing_into(path):
-        save_json({"model": config["model"], "dataset": config["dataset"], **report}, path / "report.json")
+        run.save_json("report.json", {"model": run.model_name, "dataset": run.dataset, **report})
         written = [path / "report.json"]
         if _have_matplotlib():
-            written += _evaluation_plots(path, y, prob, cm, classes,
-                                         f"{config['model']} on {config['dataset']}")
+            written += _evaluation_plots(path, y, prob, cm, classes, f"{run.model_name} on {run.dataset}")
+            run.record("confusion_matrix.png", "roc.png", "pr.png")
     if not _have_matplotlib():
         _note("matplotlib is not installed, so no confusion_matrix.png, roc.png or pr.png "
               "(pip install 'nerve[plot]')")
@@ -485,51 +546,24 @@ def _matrix_text(cm, classes):
 
 # --------------------------------------------------------------------------- predict
 def read_image(path: Path, size=(28, 28)):
-    """Load an image as ``(28, 28)`` float32 in [0, 1], light digit on dark, as in MNIST.
+    """``nerve.data.images.read_image`` with its errors as one-line usage errors."""
+    from ..data.images import ImageError  # noqa: PLC0415
+    from ..data.images import read_image as _read  # noqa: PLC0415
 
-    Returns ``(pixels, notes)``; the notes say what was changed (resize, inversion).
-    """
     try:
-        from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
-    except ImportError:
-        raise UsageError("reading images needs Pillow: pip install 'nerve[train]'") from None
-    if not path.exists():
-        raise UsageError(f"no such file: {path}")
-    if path.is_dir():
-        raise UsageError(f"{path} is a directory, not an image file")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-                # Transparent parts count as paper: lay the image on white first.
-                rgba = img.convert("RGBA")
-                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                img = Image.alpha_composite(background, rgba)
-            gray = img.convert("L")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise UsageError(f"{path} is not an image Pillow can read (expected PNG, JPEG, BMP, GIF ...)"
-                         ) from None
-    notes = []
-    if gray.size != size:
-        notes.append(f"resized {gray.size[0]}x{gray.size[1]} to {size[0]}x{size[1]}")
-        gray = gray.resize(size, Image.BILINEAR)
-    x = np.asarray(gray, dtype=np.float32) / np.float32(255.0)
-    border = np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]])
-    if border.mean() > 0.5:  # light paper, dark ink: MNIST is the other way round
-        x = 1.0 - x
-        notes.append("inverted dark-on-light image to MNIST's light-on-dark")
-    return x, notes
+        return _read(path, size)
+    except ImageError as e:
+        raise UsageError(str(e)) from None
 
 
-def image_input(image: Path, config: dict):
+def image_input(image: Path, run):
     """An image file as the model sees it: ``(1, 1, 28, 28)``, normalized as in training.
 
     Returns ``(x, notes)``; ``nerve predict`` and ``nerve features`` share this, so both
     look at exactly the same input.
     """
     pixels, notes = read_image(Path(image))
-    norm = config.get("normalize", {"mean": 0.0, "std": 1.0})
-    return _normalize(pixels.reshape(1, *INPUT_SHAPE), norm["mean"], norm["std"]), notes
+    return run.normalize(pixels.reshape(1, *INPUT_SHAPE)), notes
 
 
 def _top_lines(p, classes, top):
@@ -538,129 +572,76 @@ def _top_lines(p, classes, top):
 
 
 def cmd_predict(args):
-    from ..autograd import Tensor, no_grad  # noqa: PLC0415
+    from ..metrics import softmax  # noqa: PLC0415
 
-    path, config = _open_run(args.run)
+    run = _open_run(args.run)
     if args.image is None:
-        return _predict_test_samples(args, path, config)
+        return _predict_test_samples(args, run)
     if args.index is not None:
         raise UsageError("--index picks a test sample, so it goes without an image file; "
                          f"drop {args.image!r} or --index")
-    x, notes = image_input(Path(args.image), config)
-    model = _load_run_model(path, config)
+    x, notes = image_input(Path(args.image), run)
+    run.build_model()
     for n in notes:
         _note(n)
-    with no_grad():
-        logits = model(Tensor(x)).numpy()
-    p = softmax(logits)[0]
-    classes = config.get("classes") or [str(i) for i in range(len(p))]
+    p = softmax(run.predict_logits(x))[0]
+    classes = run.classes
     top, lines = _top_lines(p, classes, args.top)
     print(f"{Path(args.image).name}: {classes[top[0]]}")
     print("\n".join(lines))
     return 0
 
 
-def _predict_test_samples(args, path, config):
+def _predict_test_samples(args, run):
     """``nerve predict RUN [--index I]``: test samples drawn as text, with label and top classes."""
-    from ..autograd import Tensor, no_grad  # noqa: PLC0415
     from ..viz import ascii_image  # noqa: PLC0415
 
-    raw, y = _test_data(config, normalize=False)
+    raw, y = _test_data(run, normalize=False)
     if args.index is not None:
         if args.index >= len(y):
-            raise UsageError(f"--index {args.index} is past the end of the {config['dataset']} test set "
+            raise UsageError(f"--index {args.index} is past the end of the {run.dataset} test set "
                              f"({len(y)} samples, indices 0 to {len(y) - 1})")
         indices = [args.index]
     else:
         indices = list(range(min(args.count, len(y))))
-    model = _load_run_model(path, config)
-    norm = config.get("normalize", {"mean": 0.0, "std": 1.0})
-    with no_grad():
-        logits = model(Tensor(_normalize(raw[indices], norm["mean"], norm["std"]))).numpy()
-    prob = softmax(logits)
-    classes = config.get("classes") or [str(i) for i in range(prob.shape[1])]
+    prob = run.predict(raw[indices])
+    classes = run.classes
     blocks = []
     for i, p in zip(indices, prob):
         top, lines = _top_lines(p, classes, args.top)
         label = classes[int(y[i])]
         verdict = "right" if top[0] == int(y[i]) else "wrong"
-        blocks.append("\n".join([f"{config['dataset']} test sample {i}: label {label}, predicted "
+        blocks.append("\n".join([f"{run.dataset} test sample {i}: label {label}, predicted "
                                   f"{classes[top[0]]} ({verdict})", ascii_image(raw[i, 0]), *lines]))
     print("\n\n".join(blocks))
     return 0
 
 
 # -------------------------------------------------------------------------- features
-def layer_trace(model, x):
-    """Run ``model`` on ``x`` once and list ``(name, module, output shape)`` in call order.
-
-    Every named sub-module gets a forward hook; a module called twice is listed once (its
-    first call). The order is the order the layers ran, which for models with a custom
-    ``forward`` (a ResNet's stem: conv, batch norm, ReLU) can differ from definition order.
-    """
-    from ..autograd import Tensor, no_grad  # noqa: PLC0415
-
-    calls, handles = {}, []
-    for name, module in model.named_modules():
-        if not name:
-            continue
-
-        def hook(m, inputs, out, name=name):
-            if name not in calls:
-                calls[name] = (len(calls), m, tuple(getattr(out, "shape", ())))
-
-        handles.append(module.register_forward_hook(hook))
-    try:
-        with no_grad():
-            model(Tensor(x))
-    finally:
-        for h in handles:
-            h.remove()
-    return [(name, m, shape) for name, (_, m, shape) in sorted(calls.items(), key=lambda kv: kv[1][0])]
-
-
-def _is_activation(module) -> bool:
-    return type(module).__module__.endswith("nn.activation")
-
-
-def default_feature_layer(trace, conv_name: str) -> str:
-    """The first activation layer that runs after the first conv and before the next conv
-    (the conv's own output when there is none)."""
-    from ..nn import Conv2d  # noqa: PLC0415
-
-    names = [n for n, _, _ in trace]
-    if conv_name not in names:
-        return conv_name
-    for name, module, shape in trace[names.index(conv_name) + 1:]:
-        if isinstance(module, Conv2d):
-            break
-        if _is_activation(module) and len(shape) == 4:
-            return name
-    return conv_name
-
-
 def cmd_features(args):
-    from ..viz import first_conv, save_feature_maps, save_filters  # noqa: PLC0415
+    from ..viz import (default_feature_layer, first_conv, layer_trace, save_feature_maps,  # noqa: PLC0415
+                       save_filters)
 
-    path, config = _open_run(args.run)
+    run = _open_run(args.run)
+    path, name = run.path, run.model_name
     out_dir = Path(args.out) if args.out else path
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} is a file; give a folder")
-    model = _load_run_model(path, config)
+    model = run.build_model()
     try:
         conv = first_conv(model)
     except ValueError:
-        raise UsageError(f"filters need a conv layer, and the run's model {config['model']!r} has none "
+        raise UsageError(f"filters need a conv layer, and the run's model {name!r} has none "
                          "(train a CNN such as --model lenet5)") from None
     if args.image is not None:
-        x, notes = image_input(Path(args.image), config)
+        x, notes = image_input(Path(args.image), run)
         source = Path(args.image).name
     else:
-        x_test, y_test = _test_data(config)
+        x_test, y_test = _test_data(run)
         x, notes = x_test[:1], []
-        classes = config.get("classes") or []
+        classes = run.classes
         label = classes[int(y_test[0])] if int(y_test[0]) < len(classes) else str(int(y_test[0]))
-        source = f"the first {config['dataset']} test image (label {label})"
+        source = f"the first {run.dataset} test image (label {label})"
     if not _have_matplotlib():
         raise UsageError("nerve features draws PNG files with matplotlib, which is not installed: "
                          "pip install 'nerve[plot]'")
@@ -675,7 +656,7 @@ def cmd_features(args):
         if layer not in shapes:
             known = {n for n, _ in model.named_modules() if n}
             why = "did not run on this input" if layer in known else "does not exist"
-            raise UsageError(f"--layer {layer!r} {why} in {config['model']}; layers with feature maps: "
+            raise UsageError(f"--layer {layer!r} {why} in {name}; layers with feature maps: "
                              f"{', '.join(maps)}")
         if len(shapes[layer]) != 4:
             raise UsageError(f"--layer {layer!r} outputs shape {shapes[layer]}, not feature maps "
@@ -686,6 +667,8 @@ def cmd_features(args):
         out_dir.mkdir(parents=True, exist_ok=True)
         f_path = save_filters(conv, out_dir / "filters.png")
         m_path = save_feature_maps(model, x, layer, out_dir / "feature_maps.png")
+        if out_dir.resolve() == path.resolve():
+            run.record("filters.png", "feature_maps.png")
     w = conv.weight.shape
     print(f"{f_path}: the {w[0]} filters of {conv_name} ({w[2]}×{w[3]}, {w[1]} input channel"
           f"{'s' if w[1] != 1 else ''})")
@@ -821,10 +804,10 @@ def cmd_bench(args):
 
 # ------------------------------------------------------------------- summary, params
 def cmd_summary(args):
-    path, config = _open_run(args.run)
-    model = _load_run_model(path, config)
-    shape = tuple(config.get("input_shape", INPUT_SHAPE))
-    print(f"{config['model']} trained on {config.get('dataset', '?')} ({path})")
+    run = _open_run(args.run)
+    model = run.build_model()
+    shape = tuple(run.config["input_shape"])
+    print(f"{run.model_name} trained on {run.dataset} ({run.path})")
     print(model.summary(shape))
     return 0
 

@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 
+from ..runs import RunError
 from .defaults import DEFAULT_LR, DEFAULTS
 
 DATASETS = ("mnist", "fashion-mnist", "digits")
@@ -86,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
                         + ")")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for weights and shuffling")
-    p.add_argument("--out", default=None, help="run folder (default: runs/<model>-<dataset>-<time>)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/<model>-<dataset>-<time>); "
+                                                "an existing folder with files is refused")
+    p.add_argument("--overwrite", action="store_true",
+                   help="with --out: replace the run in that folder (its run files are removed first)")
+    p.add_argument("--resume", default=None, metavar="RUN",
+                   help="continue an interrupted or killed run from its last finished epoch, with "
+                        "the settings it recorded, exactly as if it had not stopped")
     p.add_argument("--val-fraction", type=_fraction, default=None,
                    help=f"share of the training set held out for validation (default "
                         f"{DEFAULTS['val_fraction']}; 0 for none)")
@@ -188,6 +195,9 @@ def main(argv=None) -> int:
         with commands.single_threaded_blas():
             return getattr(commands, f"cmd_{args.func}")(args) or 0
     except UsageError as e:
+        print(f"nerve: error: {e}", file=sys.stderr)
+        return 2
+    except RunError as e:  # a run folder that cannot be created, opened or used
         print(f"nerve: error: {e}", file=sys.stderr)
         return 2
     except FloatingPointError as e:

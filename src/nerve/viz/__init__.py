@@ -15,7 +15,8 @@ this package does not import it. Every writer saves to a temporary file and rena
 place, so an interrupted plot never leaves a broken PNG, and returns the path written.
 """
 from .activations import DEFAULT_ACTIVATIONS, activation_and_derivative, plot_activations
-from .features import feature_maps, filters, first_conv, save_feature_maps, save_filters
+from .features import (default_feature_layer, feature_maps, filters, first_conv, layer_trace,
+                       save_feature_maps, save_filters)
 from .graph import GraphFiles, draw_graph
 from .terminal import ascii_image
 from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, plot_roc,
@@ -24,4 +25,4 @@ from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, 
 __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
            "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
-           "save_filters", "save_feature_maps", "ascii_image"]
+           "save_filters", "save_feature_maps", "ascii_image", "layer_trace", "default_feature_layer"]
