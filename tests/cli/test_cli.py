@@ -562,6 +562,12 @@ def test_predict_without_an_image_shows_test_samples(run_dir, tmp_path):
     _digit_png(tmp_path / "digit.png")
     assert_user_error(nerve("predict", run_dir, tmp_path / "digit.png", "--index", "2", cwd=tmp_path),
                       "--index picks a test sample")
+    drawn = nerve("predict", run_dir, "--count", "4", "--png", tmp_path / "samples.png", cwd=tmp_path)
+    assert drawn.returncode == 0, drawn.stderr
+    assert (tmp_path / "samples.png").read_bytes()[:8] == PNG_MAGIC and drawn.stdout.endswith(
+        f"wrote {tmp_path / 'samples.png'}\n") and len(drawn.stdout.split("\n\n")) == 4
+    assert_user_error(nerve("predict", run_dir, "--png", tmp_path / "no" / "s.png", cwd=tmp_path),
+                      "does not exist")
 
 
 def test_data_lists_fetches_and_prints_the_cache(tmp_path):

@@ -34,3 +34,16 @@ def test_docstring_example_runs():
     from nerve.viz import terminal
     result = doctest.testmod(terminal)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_save_predictions_draws_a_png_grid(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nerve.viz import save_predictions
+    prob = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]])
+    path = save_predictions(np.random.default_rng(0).random((3, 28, 28)), [0, 1, None], prob, ["a", "b", "c"],
+                            tmp_path / "p.png", top=2, title="t")
+    data = path.read_bytes()
+    assert path == tmp_path / "p.png" and data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # written atomically
+    with pytest.raises(ValueError, match="same N"):
+        save_predictions(np.zeros((2, 28, 28)), [0, 1], prob, ["a", "b", "c"], tmp_path / "q.png")

@@ -577,9 +577,9 @@ def cmd_predict(args):
     run = _open_run(args.run)
     if args.image is None:
         return _predict_test_samples(args, run)
-    if args.index is not None:
-        raise UsageError("--index picks a test sample, so it goes without an image file; "
-                         f"drop {args.image!r} or --index")
+    if args.index is not None or args.png is not None:
+        option = "--index picks a test sample" if args.index is not None else "--png draws test samples"
+        raise UsageError(f"{option}, so it goes without an image file; drop {args.image!r} or the option")
     x, notes = image_input(Path(args.image), run)
     run.build_model()
     for n in notes:
@@ -614,6 +614,20 @@ def _predict_test_samples(args, run):
         blocks.append("\n".join([f"{run.dataset} test sample {i}: label {label}, predicted "
                                   f"{classes[top[0]]} ({verdict})", ascii_image(raw[i, 0]), *lines]))
     print("\n\n".join(blocks))
+    if args.png is not None:
+        if not _have_matplotlib():
+            raise UsageError("--png draws with matplotlib, which is not installed: pip install 'nerve[plot]'")
+        from ..viz import save_predictions  # noqa: PLC0415
+
+        target = Path(args.png)
+        if target.is_dir():
+            raise UsageError(f"--png {target} is a folder; give a file name")
+        with _writing_into(target.parent):
+            if not target.parent.is_dir():
+                raise UsageError(f"--png {target}: the folder {target.parent} does not exist")
+            save_predictions(raw[indices, 0], y[indices], prob, classes, target, top=args.top,
+                             title=f"{run.model_name} on {run.dataset} test samples")
+        print(f"wrote {target}")
     return 0
 
 

@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=_positive_int, default=3, metavar="N",
                    help="without an image or --index: how many test samples to show (default 3)")
     p.add_argument("--top", type=_positive_int, default=3, help="how many classes to show (default 3)")
+    p.add_argument("--png", default=None, metavar="FILE",
+                   help="without an image: also draw the samples, labels and top classes into FILE")
     p.set_defaults(func="predict")
 
     p = sub.add_parser("features", help="draw a CNN's first-layer filters and one input's feature maps",
