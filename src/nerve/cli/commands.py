@@ -478,25 +478,6 @@ def _have_matplotlib() -> bool:
     return True
 
 
-def _evaluation_plots(run_dir: Path, y, prob, cm, classes, title):
-    """confusion_matrix.png, roc.png (one vs rest) and pr.png (micro average) in ``run_dir``."""
-    from .. import metrics  # noqa: PLC0415
-    from ..viz import plot_confusion_matrix, plot_pr_curve, plot_roc_ovr  # noqa: PLC0415
-
-    written = [plot_confusion_matrix(cm, classes, run_dir / "confusion_matrix.png",
-                                     title=f"Confusion matrix, {title}")]
-    written.append(plot_roc_ovr(y, prob, run_dir / "roc.png", class_names=classes,
-                                title=f"ROC one vs rest, {title}"))
-    onehot = (np.asarray(y)[:, None] == np.arange(len(classes))).astype(np.int64)
-    precision, recall, _ = metrics.precision_recall_curve(onehot.ravel(), prob.ravel())
-    written.append(plot_pr_curve(precision, recall, run_dir / "pr.png",
-                                 average_precision=metrics.average_precision_score(onehot.ravel(),
-                                                                                   prob.ravel()),
-                                 prevalence=float(onehot.mean()),
-                                 title=f"Precision-recall, micro average over {len(classes)} classes"))
-    return written
-
-
 def cmd_evaluate(args):
     from .. import metrics  # noqa: PLC0415
 
@@ -525,7 +506,9 @@ def cmd_evaluate(args):
         run.save_json("report.json", {"model": run.model_name, "dataset": run.dataset, **report})
         written = [path / "report.json"]
         if _have_matplotlib():
-            written += _evaluation_plots(path, y, prob, cm, classes, f"{run.model_name} on {run.dataset}")
+            from ..viz import save_evaluation_plots  # noqa: PLC0415
+
+            written += save_evaluation_plots(path, y, prob, classes, f"{run.model_name} on {run.dataset}")
             run.record("confusion_matrix.png", "roc.png", "pr.png")
     if not _have_matplotlib():
         _note("matplotlib is not installed, so no confusion_matrix.png, roc.png or pr.png "

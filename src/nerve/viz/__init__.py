@@ -20,9 +20,10 @@ from .features import (default_feature_layer, feature_maps, filters, first_conv,
 from .graph import GraphFiles, draw_graph
 from .terminal import ascii_image, save_predictions
 from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, plot_roc,
-                    plot_roc_ovr)
+                    plot_roc_ovr, save_evaluation_plots)
 
 __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
            "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
-           "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "layer_trace", "default_feature_layer"]
+           "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "save_evaluation_plots",
+           "layer_trace", "default_feature_layer"]
