@@ -724,7 +724,18 @@ def test_resume_after_sigkill_and_after_ctrl_c_is_bit_identical(tmp_path):
         assert list(got) == list(want_w) and all(got[k].tobytes() == want_w[k].tobytes() for k in got), name
         assert json.loads((tmp_path / name / "history.json").read_text()) == want_h
         assert _strict_json(tmp_path / name / "manifest.json")["status"] == "complete"
-    assert_user_error(nerve("train", "--resume", "ref", cwd=tmp_path), "already trained all its 6 epochs")
+    assert_user_error(nerve("train", "--resume", "ref", cwd=tmp_path), "ref is complete (6 epochs); nothing to resume")
+    # stopped after its last checkpoint but before the end: resuming only finishes it
+    manifest = _strict_json(tmp_path / "ref" / "manifest.json")
+    (tmp_path / "ref" / "manifest.json").write_text(json.dumps(dict(manifest, status="running")))
+    (tmp_path / "ref" / "model.safetensors").unlink()
+    r = nerve("train", "--resume", "ref", cwd=tmp_path)
+    assert r.returncode == 0 and "resuming ref from epoch 6" in r.stderr, r.stderr
+    got = load_state_dict(tmp_path / "ref" / "model.safetensors")
+    assert all(got[k].tobytes() == want_w[k].tobytes() for k in got)
+    assert _strict_json(tmp_path / "ref" / "manifest.json")["status"] == "complete"
+    (tmp_path / "ref" / "manifest.json").unlink()  # a run from before manifests counts as complete
+    assert_user_error(nerve("train", "--resume", "ref", cwd=tmp_path), "nothing to resume")
     assert_user_error(nerve("train", "--resume", "ref", "--lr", "0.1", cwd=tmp_path), "drop --lr")
 
 

@@ -265,16 +265,14 @@ def cmd_train(args):
             raise UsageError(f"{run.path} diverged ({(run.manifest or {}).get('message', 'non-finite values')}); "
                              "resuming it would diverge again: train a new run with a smaller --lr")
         settings = _settings_from_run(run, args)
+        if run.status == "complete":  # also a run from before manifests: nothing is unfinished
+            raise UsageError(f"{run.path} is complete ({run.config.get('epochs')} epochs); nothing to resume. "
+                             "For a longer run, train a new one with --epochs")
         prep = _prepare(settings, roots=run.config.get("data_source"))
         if prep["dataset"] != run.dataset:
             raise UsageError(f"cannot resume {run.path}: its {run.dataset} data is not available")
         checkpoint = run.path / "checkpoint" / "last"
         resume_from = checkpoint if (checkpoint / "checkpoint.json").is_file() else None
-        done = _checkpoint_epoch(checkpoint) if resume_from else 0
-        if done >= settings["epochs"]:
-            # Its cosine schedule has reached lr 0: more epochs would not change it.
-            raise UsageError(f"{run.path} has already trained all its {done} epochs (status {run.status}); "
-                             "nothing to resume. For a longer run, train a new one with --epochs")
     else:
         settings = _settings_from_args(args)
         if args.out:
@@ -360,8 +358,13 @@ def _fit_run(run, settings, prep, config, args, resume_from, load_seconds, t_sta
         # Overflow warnings would bury the one line that matters; NonFiniteGuard and the
         # trainer's loss check turn non-finite values into an error instead.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            history = trainer.fit(prep["train_loader"], epochs, val_loader=prep["val_loader"],
-                                  resume_from=resume_from)
+            if resume_from is not None and _checkpoint_epoch(resume_from) >= epochs:
+                # stopped after its last epoch was saved, before the end: only the finish is missing
+                trainer.load_checkpoint(resume_from)
+                history = trainer.history
+            else:
+                history = trainer.fit(prep["train_loader"], epochs, val_loader=prep["val_loader"],
+                                      resume_from=resume_from)
     except KeyboardInterrupt:
         kept = _keep_last_epoch(run, model)
         run.finish("interrupted", message=f"stopped by a signal after {kept} finished epochs")
