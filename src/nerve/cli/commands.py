@@ -32,83 +32,16 @@ def single_threaded_blas():
 
 
 # ------------------------------------------------------------------------------ data
-def load_split(dataset: str, train: bool, root=None):
-    """``(images (N, 1, 28, 28) float32 in [0, 1], labels (N,) int64, class names, folder)``."""
-    from ..data.datasets import load_split as _load  # noqa: PLC0415
-
-    return _load(dataset, train, root=root)
-
-
 def _data_error_types():
-    from ..data.datasets import DatasetFileError  # noqa: PLC0415
+    from ..runs.training import data_error_types  # noqa: PLC0415
 
-    return (DatasetFileError, OSError)
+    return data_error_types()
 
 
 def _data_error_text(e) -> str:
-    """A data error on one line: what is missing, the places searched and the fix."""
-    if hasattr(e, "one_line"):
-        return e.one_line()
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    from ..runs.training import data_error_text  # noqa: PLC0415
 
-
-def _load_training_data(requested: str | None, roots=None):
-    """Load the train and test splits; the default falls back from MNIST to Digits28.
-
-    ``roots``: ``{"train": folder, "test": folder}`` searched first (a resumed run's record).
-    Returns ``(dataset, train split, test split, source)`` where each split is ``(x, y,
-    classes)`` and ``source`` is ``{"train": folder, "test": folder}`` (None for digits).
-    """
-    dataset = requested or "mnist"
-    roots = roots if isinstance(roots, dict) else {}
-    try:
-        *train, train_dir = load_split(dataset, True, root=roots.get("train"))
-        *test, test_dir = load_split(dataset, False, root=roots.get("test"))
-    except _data_error_types() as e:
-        if requested is not None:
-            raise UsageError(f"cannot find or download {dataset} (or use --dataset digits): "
-                             f"{_data_error_text(e)}") from None
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        _note(f"MNIST is not available ({first}); training on the bundled scikit-learn digits "
-              "(Digits28) instead; 'nerve data fetch mnist' gets MNIST")
-        return "digits", load_split("digits", True)[:3], load_split("digits", False)[:3], None
-    source = {"train": train_dir, "test": test_dir} if test_dir is not None else None
-    return dataset, tuple(train), tuple(test), source
-
-
-def _normalize(x, mean, std):
-    return ((x - np.float32(mean)) / np.float32(std)).astype(np.float32, copy=False)
-
-
-# ---------------------------------------------------------------------------- models
-def _build_model(name: str, kwargs: dict | None = None):
-    from .. import models  # noqa: PLC0415
-
-    try:
-        return models.get_model(name, **(kwargs or {}))
-    except ValueError as e:
-        raise UsageError(str(e).splitlines()[0]) from None
-    except TypeError:
-        raise UsageError(f"model {name!r} does not take the options {sorted(kwargs)}") from None
-
-
-def _check_model_input(model, name: str, sample, num_classes: int) -> None:
-    """Run one training image through ``model`` so a wrong input shape fails before training."""
-    from ..autograd import Tensor, no_grad  # noqa: PLC0415
-
-    model.eval()  # no dropout draws, no batch statistics from a single image
-    try:
-        with no_grad():
-            out = model(Tensor(sample))
-    except (ValueError, RuntimeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UsageError(f"model {name!r} cannot take the {tuple(sample.shape[1:])} digit images: "
-                         f"{first}") from None
-    finally:
-        model.train()
-    if tuple(out.shape) != (1, num_classes):
-        raise UsageError(f"model {name!r} outputs shape {tuple(out.shape[1:])} per image, but the "
-                         f"dataset has {num_classes} classes; pick a model with {num_classes} outputs")
+    return data_error_text(e)
 
 
 def _model_kwargs(args) -> dict:
@@ -121,24 +54,6 @@ def _model_kwargs(args) -> dict:
                              f"{', '.join(available_activations())}")
         kwargs["activation"] = args.activation
     return kwargs
-
-
-def _make_optimizer(name: str, params, lr: float):
-    from .. import optim  # noqa: PLC0415
-
-    if name == "sgd":
-        return optim.SGD(params, lr=lr)
-    if name == "momentum":
-        return optim.SGD(params, lr=lr, momentum=0.9)
-    if name == "adam":
-        return optim.Adam(params, lr=lr)
-    if name == "adamw":
-        return optim.AdamW(params, lr=lr)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr)
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=lr)
-    raise UsageError(f"unknown optimizer {name!r}")  # argparse already restricts the choices
 
 
 # ------------------------------------------------------------------------------ runs
@@ -165,13 +80,6 @@ def _open_run(run: str):
 
 
 # ----------------------------------------------------------------------------- train
-# The settings a run records and `--resume` reads back, with their types.
-_SETTINGS = {"model": str, "model_kwargs": dict, "dataset": str, "epochs": int, "batch_size": int,
-             "optimizer": str, "lr": float, "seed": int, "val_fraction": float, "shift": int,
-             "limit": (int, type(None))}
-_RESUME_ALLOWED = {"quiet", "diagnose", "resume", "command", "func"}
-
-
 def _settings_from_args(args) -> dict:
     return {"model": args.model, "model_kwargs": _model_kwargs(args), "dataset": args.dataset,
             "epochs": args.epochs or DEFAULTS["epochs"], "batch_size": args.batch_size or DEFAULTS["batch_size"],
@@ -180,259 +88,59 @@ def _settings_from_args(args) -> dict:
             "shift": DEFAULTS["shift"] if args.shift is None else args.shift, "limit": args.limit}
 
 
-def _settings_from_run(run, args) -> dict:
-    """The training settings a run recorded, type-checked, for ``--resume``."""
-    where = run.path / "config.json"
-    settings = {}
-    for key, kind in _SETTINGS.items():
-        value = run.config.get(key)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise UsageError(f"{where}: {key} must be {getattr(kind, '__name__', 'an integer or null')}, "
-                             f"got {value!r}; this run cannot be resumed")
-        settings[key] = value
-    if settings["optimizer"] not in DEFAULT_LR:
-        raise UsageError(f"{where}: unknown optimizer {settings['optimizer']!r}; this run cannot be resumed")
-    explicit = [k for k, v in vars(args).items()
-                if k not in _RESUME_ALLOWED and k != "func" and v != _PARSER_DEFAULTS.get(k)]
-    if explicit:
-        raise UsageError(f"--resume continues {run.path} with the settings it recorded; drop "
-                         + ", ".join("--" + k.replace("_", "-") for k in explicit)
-                         + " (only --quiet and --diagnose go with --resume)")
-    return settings
-
-
+_RESUME_ALLOWED = {"quiet", "diagnose", "resume", "command", "func"}
 _PARSER_DEFAULTS = {"model": "seed-mlp", "dataset": None, "batch_size": None, "optimizer": "adam",
                     "lr": None, "seed": 0, "out": None, "val_fraction": None, "activation": None,
                     "shift": None, "limit": None, "overwrite": False}
 
 
-def _prepare(settings: dict, roots=None):
-    """Model, data, loaders and normalisation for ``settings``; the same for a fresh and a resumed run."""
-    from ..data import DataLoader, TensorDataset  # noqa: PLC0415
-    from ..random import manual_seed  # noqa: PLC0415
-
-    seed = settings["seed"]
-    manual_seed(seed)
-    model = _build_model(settings["model"], settings["model_kwargs"])
-    dataset, (x_train, y_train, classes), (x_test, y_test, _), data_source = \
-        _load_training_data(settings["dataset"], roots)
-    if settings["limit"] is not None:  # quick experiments: the first N training samples only
-        x_train, y_train = x_train[:settings["limit"]], y_train[:settings["limit"]]
-    _check_model_input(model, settings["model"], x_train[:1], len(classes))
-
-    # Hold out a validation part, then standardize with statistics of the training part only.
-    order = np.random.default_rng(seed).permutation(len(y_train))
-    n_val = int(round(settings["val_fraction"] * len(y_train)))
-    val_idx, train_idx = order[:n_val], order[n_val:]
-    if len(train_idx) == 0:
-        raise UsageError(f"--val-fraction {settings['val_fraction']} leaves no training samples")
-    mean = float(x_train[train_idx].mean())
-    std = float(x_train[train_idx].std()) or 1.0
-    x_train = _normalize(x_train, mean, std)
-    x_test = _normalize(x_test, mean, std)
-    shift_state = None
-    if settings["shift"]:
-        from .augment import RandomShiftDataset  # noqa: PLC0415
-
-        side = min(x_train.shape[2:])
-        if settings["shift"] >= side:
-            raise UsageError(f"--shift {settings['shift']} must be smaller than the image size ({side} px)")
-        train_set = RandomShiftDataset(x_train[train_idx], y_train[train_idx], max_shift=settings["shift"],
-                                       fill=_normalize(np.float32(0.0), mean, std), seed=seed + 1)
-        shift_state = train_set.transform  # its generator travels in the checkpoints
-    else:
-        train_set = TensorDataset(x_train[train_idx], y_train[train_idx])
-    return {
-        "model": model, "dataset": dataset, "classes": classes, "data_source": data_source,
-        "normalize": {"mean": mean, "std": std}, "shift_state": shift_state,
-        "n_train": len(train_idx), "n_val": n_val, "n_test": len(y_test),
-        "train_loader": DataLoader(train_set, batch_size=settings["batch_size"], shuffle=True, seed=seed),
-        "val_loader": (DataLoader(TensorDataset(x_train[val_idx], y_train[val_idx]), batch_size=1000)
-                       if n_val else None),
-        "test_loader": DataLoader(TensorDataset(x_test, y_test), batch_size=1000),
-    }
+def _check_resume_args(run, args) -> None:
+    explicit = [k for k, v in vars(args).items()
+                if k not in _RESUME_ALLOWED and v != _PARSER_DEFAULTS.get(k)]
+    if explicit:
+        raise UsageError(f"--resume continues {run.path} with the settings it recorded; drop "
+                         + ", ".join("--" + k.replace("_", "-") for k in explicit)
+                         + " (only --quiet and --diagnose go with --resume)")
 
 
 def cmd_train(args):
-    from ..runs import Run  # noqa: PLC0415
+    from ..runs import Run, training  # noqa: PLC0415
 
     t_start = time.perf_counter()
     if args.resume is not None:
         run = Run.open(args.resume, require_weights=False)
-        if run.status == "diverged":  # the same settings from the same state diverge the same way
-            raise UsageError(f"{run.path} diverged ({(run.manifest or {}).get('message', 'non-finite values')}); "
-                             "resuming it would diverge again: train a new run with a smaller --lr")
-        settings = _settings_from_run(run, args)
-        if run.status == "complete":  # also a run from before manifests: nothing is unfinished
-            raise UsageError(f"{run.path} is complete ({run.config.get('epochs')} epochs); nothing to resume. "
-                             "For a longer run, train a new one with --epochs")
-        prep = _prepare(settings, roots=run.config.get("data_source"))
+        settings = training.settings_from_run(run)
+        _check_resume_args(run, args)
+        resume_from = training.resume_point(run)
+        prep = training.prepare(settings, roots=run.config.get("data_source"))
         if prep["dataset"] != run.dataset:
             raise UsageError(f"cannot resume {run.path}: its {run.dataset} data is not available")
-        checkpoint = run.path / "checkpoint" / "last"
-        resume_from = checkpoint if (checkpoint / "checkpoint.json").is_file() else None
+        config = training.run_config(settings, prep)
+        training.restart(run, config)
     else:
         settings = _settings_from_args(args)
         if args.out:
             Run.check_target(Path(args.out), args.overwrite)
-        prep = _prepare(settings)
+        prep = training.prepare(settings)
+        config = training.run_config(settings, prep)
         run_dir = Path(args.out) if args.out else _default_run_dir(settings["model"], prep["dataset"])
-        resume_from = None
-    config = {
-        "model": settings["model"], "model_kwargs": settings["model_kwargs"], "dataset": prep["dataset"],
-        "data_source": prep["data_source"], "input_shape": list(INPUT_SHAPE), "classes": prep["classes"],
-        "epochs": settings["epochs"], "batch_size": settings["batch_size"], "optimizer": settings["optimizer"],
-        "lr": settings["lr"], "scheduler": "cosine", "seed": settings["seed"],
-        "val_fraction": settings["val_fraction"], "shift": settings["shift"], "limit": settings["limit"],
-        "normalize": prep["normalize"],
-    }
-    if args.resume is not None:
-        run.manifest = run.manifest or run._new_manifest()
-        run.manifest["status"] = "running"
-        run.save_json("config.json", config)
-    else:
-        config["model"] = _canonical_model(settings["model"])
         run = Run.create(run_dir, config, overwrite=args.overwrite)
-    load_seconds = time.perf_counter() - t_start
-    code = _fit_run(run, settings, prep, config, args, resume_from, load_seconds, t_start)
-    if code == 0 and args.resume is None and not args.out:
-        _link_latest(run.path)
-    return code
-
-
-def _canonical_model(name):
-    from .. import models  # noqa: PLC0415
-
-    return models.canonical_name(name)
-
-
-def _checkpoint_epoch(folder: Path) -> int:
-    from ..io import load_json  # noqa: PLC0415
-
+        resume_from = None
     try:
-        epoch = load_json(folder / "checkpoint.json").get("epoch", 0)
-    except (ValueError, OSError, AttributeError):
-        raise UsageError(f"{folder / 'checkpoint.json'} is damaged; this run cannot be resumed") from None
-    return int(epoch) if isinstance(epoch, int) else 0
-
-
-def _fit_run(run, settings, prep, config, args, resume_from, load_seconds, t_start):
-    """Train into ``run``; a diverged or interrupted run keeps its last finished, finite epoch."""
-    import signal  # noqa: PLC0415
-
-    from .. import nn  # noqa: PLC0415
-    from ..optim.lr_scheduler import CosineAnnealingLR  # noqa: PLC0415
-    from ..train import (CarryState, CSVLogger, JSONLogger, ModelCheckpoint, NonFiniteGuard,  # noqa: PLC0415
-                         ProgressBar, Trainer)
-
-    model, path, epochs = prep["model"], run.path, settings["epochs"]
-    optimizer = _make_optimizer(settings["optimizer"], model.parameters(), settings["lr"])
-    scheduler = CosineAnnealingLR(optimizer, T_max=epochs)
-    # The list's order is part of the checkpoint (callback states are keyed by position).
-    callbacks = [ProgressBar(quiet=args.quiet), CSVLogger(path / "history.csv"), JSONLogger(path / "history.json"),
-                 *([CarryState(prep["shift_state"])] if prep["shift_state"] else []), NonFiniteGuard(),
-                 ModelCheckpoint(path / "checkpoint", save_best=False)]
-    doctor = None
-    if args.diagnose:
-        from ..train.doctor import TrainingDoctor  # noqa: PLC0415
-
-        doctor = TrainingDoctor()
-        callbacks.append(doctor)
-    trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), callbacks=callbacks, scheduler=scheduler)
-    if not args.quiet:
-        options = "".join(f", {k} {v}" for k, v in settings["model_kwargs"].items())
-        verb = f"resuming {path} from epoch {_checkpoint_epoch(resume_from)}: " if resume_from else "training "
-        print(f"{verb}{settings['model']} on {prep['dataset']}: {prep['n_train']} train / {prep['n_val']} val / "
-              f"{prep['n_test']} test samples, {epochs} epochs, batch {settings['batch_size']}, "
-              f"{settings['optimizer']} lr {settings['lr']:g}{options}, shifts up to {settings['shift']} px",
-              file=sys.stderr)
-
-    def _terminate(signum, frame):  # SIGTERM stops like Ctrl-C: keep the last finished epoch
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    t_fit = time.perf_counter()
-    try:
-        # Overflow warnings would bury the one line that matters; NonFiniteGuard and the
-        # trainer's loss check turn non-finite values into an error instead.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if resume_from is not None and _checkpoint_epoch(resume_from) >= epochs:
-                # stopped after its last epoch was saved, before the end: only the finish is missing
-                trainer.load_checkpoint(resume_from)
-                history = trainer.history
-            else:
-                history = trainer.fit(prep["train_loader"], epochs, val_loader=prep["val_loader"],
-                                      resume_from=resume_from)
-    except KeyboardInterrupt:
-        kept = _keep_last_epoch(run, model)
-        run.finish("interrupted", message=f"stopped by a signal after {kept} finished epochs")
-        print(f"nerve: interrupted; {path} keeps epoch {kept} of {epochs}; continue with "
-              f"'nerve train --resume {path}'", file=sys.stderr)
+        result = training.fit(run, settings, prep, config, resume_from=resume_from, quiet=args.quiet,
+                              diagnose=args.diagnose, report=lambda text: print(text, file=sys.stderr),
+                              diverge_hint=" (--diagnose names the op that first produced it)",
+                              load_seconds=time.perf_counter() - t_start, t_start=t_start)
+    except training.RunInterrupted as e:
+        print(f"nerve: interrupted; {run.path} keeps epoch {e.epoch} of {e.epochs}; continue with "
+              f"'nerve train --resume {run.path}'", file=sys.stderr)
         return 130
-    except FloatingPointError as e:
-        kept = _keep_last_epoch(run, model)
-        hint = "" if args.diagnose else " (--diagnose names the op that first produced it)"
-        run.finish("diverged", message=str(e))
-        raise FloatingPointError(
-            f"{str(e).rstrip('.')}; {path} is marked diverged and keeps "
-            + (f"the weights of epoch {kept}, the last finite ones" if kept else "no weights") + hint) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if doctor is not None:  # the report matters most when training blew up
-            from ..io.atomic import write_text  # noqa: PLC0415
-
-            report = doctor.report()
-            print(report, file=sys.stderr)
-            write_text(path / "diagnosis.txt", report + "\n")
-    fit_seconds = time.perf_counter() - t_fit
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        test = trainer.evaluate(prep["test_loader"])
-    if not (np.isfinite(test["loss"]) and np.isfinite(test["accuracy"])):
-        run.finish("diverged", message=f"the test loss is {test['loss']}")
-        raise FloatingPointError(f"the test loss is {test['loss']}; the run is marked diverged")
-    config["results"] = {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
-                         "final_train_loss": history["loss"][-1],
-                         "final_val_accuracy": history["val_accuracy"][-1] if prep["val_loader"] else None}
-    config["seconds"] = {"load": round(load_seconds, 3), "fit": round(fit_seconds, 3),
-                         "total": round(time.perf_counter() - t_start, 3)}
-    run.save_weights(model)
-    run.save_json("config.json", config)
-    _plot_curves(history, path / "curves.png", f"{settings['model']} on {prep['dataset']}")
-    run.finish("complete")
-    print(f"test accuracy {100 * test['accuracy']:.2f} %  test loss {test['loss']:.4f}  "
-          f"({epochs} epochs, {fit_seconds:.1f} s training)")
-    print(f"run saved to {path}")
+    print(f"test accuracy {100 * result['test_accuracy']:.2f} %  test loss {result['test_loss']:.4f}  "
+          f"({result['epochs']} epochs, {result['fit_seconds']:.1f} s training)")
+    print(f"run saved to {run.path}")
+    if args.resume is None and not args.out:
+        _link_latest(run.path)
     return 0
-
-
-def _keep_last_epoch(run, model) -> int:
-    """Put the last checkpointed (finished, finite) epoch's weights into model.safetensors.
-
-    Returns that epoch, or 0 when no epoch finished (then the run keeps no weights at all).
-    """
-    from ..io import load_weights  # noqa: PLC0415
-
-    last = run.path / "checkpoint" / "last"
-    if not (last / "checkpoint.json").is_file():
-        (run.path / "model.safetensors").unlink(missing_ok=True)
-        run.manifest["artifacts"].pop("model.safetensors", None)
-        return 0
-    load_weights(model, last / "model.safetensors")
-    run.save_weights(model)
-    return _checkpoint_epoch(last)
-
-
-def _plot_curves(history, path, title):
-    try:
-        import matplotlib  # noqa: F401, PLC0415
-    except ImportError:
-        _note("matplotlib is not installed, so no curves.png (pip install 'nerve[plot]')")
-        return
-    from ..viz import plot_learning_curves  # noqa: PLC0415
-
-    plot_learning_curves(history, path, title=title)
 
 
 def _link_latest(run_dir: Path) -> None:
