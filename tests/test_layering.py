@@ -29,6 +29,7 @@ LAYERS = [
     {"train", "distributed", "utils", "vision"},
     {"models", "text", "classic"},
     {"tune", "glossary", "viz", "bench"},
+    {"runs"},                                  # run folders: train, evaluate, predict (uses viz)
     {"cli", "serve", "keras"},
     {"__main__"},                              # `python -m nerve`: the CLI's entry point
 ]

@@ -34,7 +34,7 @@ bool = _np.dtype(_np.bool_)  # noqa: A001
 
 
 # Loaded on first use; tests/test_public_names.py checks that each one imports.
-_SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli",
+_SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli", "runs",
                 "diagnostics", "bench", "linalg"}
 
 
@@ -45,6 +45,8 @@ def __getattr__(name):
 
     if name in _SUBPACKAGES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in ("load_run", "Run"):  # nerve.load_run(path): a run folder as an object
+        return getattr(importlib.import_module(f"{__name__}.runs"), name)
     if not name.startswith("_") and hasattr(functional, name):
         return getattr(functional, name)
     raise AttributeError(f"module 'nerve' has no attribute {name!r}")

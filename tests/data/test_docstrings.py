@@ -7,7 +7,7 @@ import pytest
 MODULES = ["nerve.data", "nerve.data.dataset", "nerve.data.dataloader", "nerve.data.sampler",
            "nerve.data.transforms", "nerve.data.utils", "nerve.data.preprocessing", "nerve.data.augment",
            "nerve.data.datasets.idx", "nerve.data.datasets.folder",
-           "nerve.data.datasets.mnist", "nerve.data.datasets.digits"]
+           "nerve.data.datasets.mnist", "nerve.data.datasets.digits", "nerve.data.datasets.catalog"]
 
 
 @pytest.mark.parametrize("name", MODULES)

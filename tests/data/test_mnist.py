@@ -1,5 +1,6 @@
 """The MNIST / Fashion-MNIST readers on the real files, and the download path against a local server."""
 import hashlib
+import json
 import http.server
 import os
 import shutil
@@ -320,3 +321,144 @@ def test_fashion_mnist_downloads_from_its_own_mirror_variable(empty_env, monkeyp
         m.close()
     assert sorted(m.requests) == sorted(TEST_FILES) and ds.classes[int(ds.targets[0])] == "Ankle boot"
     assert (empty_env.parent / "fashion-mnist" / "t10k-images-idx3-ubyte.gz").is_file()
+
+
+def test_decoded_npy_cache_is_verified_on_every_load(official, empty_env):
+    empty_env.mkdir(parents=True)
+    for f, b in official.items():
+        (empty_env / f).write_bytes(b)
+    first = MNIST(train=False, download=False)
+    npy = empty_env / "t10k-labels-idx1-ubyte.npy"
+    meta = json.loads((empty_env / "t10k-labels-idx1-ubyte.npy.json").read_text())
+    assert meta["source_sha256"] == hashlib.sha256(official["t10k-labels-idx1-ubyte.gz"]).hexdigest()
+    assert meta["sha256"] == hashlib.sha256(npy.read_bytes()).hexdigest()
+    # one flipped byte in a cached label: never used, decoded again from the verified .gz
+    data = bytearray(npy.read_bytes())
+    data[-1] ^= 0x01
+    npy.write_bytes(bytes(data))
+    again = MNIST(train=False, download=False)
+    assert np.array_equal(again.targets, first.targets)
+    assert hashlib.sha256(npy.read_bytes()).hexdigest() == meta["sha256"]  # and rewritten
+    # a valid .npy of other content whose sidecar vouches for it, but for another source file
+    np.save(npy, np.zeros(10000, np.uint8))
+    forged = dict(meta, sha256=hashlib.sha256(npy.read_bytes()).hexdigest(), source_sha256="0" * 64)
+    (empty_env / "t10k-labels-idx1-ubyte.npy.json").write_text(json.dumps(forged))
+    assert np.array_equal(MNIST(train=False, download=False).targets, first.targets)
+    (empty_env / "t10k-labels-idx1-ubyte.npy.json").unlink()  # no sidecar: not trusted either
+    np.save(npy, np.zeros(10000, np.uint8))
+    assert np.array_equal(MNIST(train=False, download=False).targets, first.targets)
+
+
+class _Trick:
+    """A server that redirects (``/go/<name>`` -> ``target + name``) or streams ``body`` with no length."""
+
+    def __init__(self, target=None, body=b""):
+        trick = self
+        self.sent = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # no Content-Length: the body ends when the connection does
+
+            def do_GET(self):  # noqa: N802
+                name = self.path.rsplit("/", 1)[-1]
+                if self.path.startswith("/go/"):
+                    self.send_response(302)
+                    self.send_header("Location", trick.target + name)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.end_headers()
+                try:
+                    for i in range(0, len(body), 1 << 16):
+                        self.wfile.write(body[i:i + (1 << 16)])
+                        trick.sent += min(1 << 16, len(body) - i)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.target = target
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_redirects_to_another_host_are_refused_within_the_host_followed(official, empty_env, mirror_factory,
+                                                                        monkeypatch):
+    m = mirror_factory(official)  # serves at http://127.0.0.1:<port>/mnist/
+    port = m.url.split(":")[2].split("/")[0]
+    away = _Trick(target=f"http://localhost:{port}/mnist/")  # same machine, another host name
+    try:
+        monkeypatch.setenv("NERVE_MNIST_MIRRORS", f"http://127.0.0.1:{away.port}/go/")
+        with pytest.raises(DatasetFileError) as e:
+            MNIST(train=False)
+        assert "redirected to http://localhost:" in str(e.value) and "another host" in str(e.value)
+        assert m.requests == [] and _cache_files(empty_env) == []
+    finally:
+        away.close()
+    home = _Trick(target=m.url)  # a redirect within 127.0.0.1 is followed
+    try:
+        home.target = m.url
+        monkeypatch.setenv("NERVE_MNIST_MIRRORS", f"http://127.0.0.1:{home.port}/go/")
+        ds = MNIST(train=False)
+    finally:
+        home.close()
+    assert int(ds.targets[0]) == 7 and sorted(m.requests) == sorted(TEST_FILES)
+
+
+def test_an_oversized_response_is_cut_off_not_read_to_the_end(official, empty_env, mirror_factory, monkeypatch):
+    from nerve.data.datasets.download import SIZE_MARGIN, fetch
+    name = "t10k-labels-idx1-ubyte.gz"
+    size = len(official[name])
+    # announced too large: refused before reading anything
+    mirror_factory(official, declared={name: 40_000_000})
+    with pytest.raises(DatasetFileError, match="announces 40,000,000 bytes, but the file has 4,542"):
+        MNIST(train=False)
+    # no length announced, 8 MB sent: reading stops just past the expected size
+    big = _Trick(body=official[name] + b"\0" * 8_000_000)
+    try:
+        with pytest.raises(DatasetFileError, match="sent more than .* stopped reading"):
+            fetch(f"http://127.0.0.1:{big.port}/{name}", empty_env / name,
+                  hashlib.sha256(official[name]).hexdigest(), size=size)
+        time.sleep(0.2)
+        assert big.sent < 4_000_000  # the server could not push the rest: nobody was reading
+    finally:
+        big.close()
+    assert not (empty_env / name).exists() and size + SIZE_MARGIN < 100_000
+
+
+# SHA-256 of the decompressed IDX files (header + bytes in file order), from the datasets' README:
+# the decoded arrays, written back in IDX layout, must hash to exactly these. A reader that
+# transposed, flipped or re-ordered anything would not.
+DECOMPRESSED_SHA256 = {
+    ("MNIST", True): ("ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                      "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    ("MNIST", False): ("0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                       "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    ("FashionMNIST", True): ("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                             "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    ("FashionMNIST", False): ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                              "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+}
+
+
+@pytest.mark.parametrize("cls, train", [(MNIST, True), (MNIST, False), (FashionMNIST, True), (FashionMNIST, False)])
+def test_decoded_pixels_and_labels_hash_to_the_official_decompressed_files(cls, train):
+    import struct
+    folder = DATA / cls.source.folder
+    if not (folder / "t10k-labels-idx1-ubyte.gz").is_file():
+        pytest.skip(f"the {cls.source.name} files are not in NERVE_DATA_DIR")
+    ds = cls(train=train, dtype="uint8", download=False)
+    n = len(ds)
+    images = ds.data.reshape(n, 28, 28)  # (N, 1, 28, 28) -> rows of 28 pixels, row-major as in the file
+    want_images, want_labels = DECOMPRESSED_SHA256[(cls.__name__, train)]
+    assert hashlib.sha256(struct.pack(">IIII", 0x803, n, 28, 28) + images.tobytes()).hexdigest() == want_images
+    assert hashlib.sha256(struct.pack(">II", 0x801, n) + ds.targets.astype(np.uint8).tobytes()).hexdigest() \
+        == want_labels
+    if cls is MNIST and not train:  # and a few pixels by hand: the first test digit, a 7, row 7
+        assert images[0, 7, 6:14].tolist() == [84, 185, 159, 151, 60, 36, 0, 0]

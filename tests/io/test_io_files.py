@@ -188,3 +188,19 @@ def test_loading_mismatched_weights_lists_every_problem(tmp_path):
     with pytest.raises(ValueError, match="not a safetensors file"):
         (tmp_path / "w.pt").write_bytes(b"PK\x03\x04 a zip archive")
         load_weights(model, tmp_path / "w.pt")
+
+
+def test_json_is_strict_non_finite_numbers_become_null(tmp_path):
+    import json
+
+    import numpy as np
+
+    from nerve.io import load_json, save_json
+    obj = {"loss": float("nan"), "hist": [1.0, float("inf")], "arr": np.array([-np.inf, 2.0]),
+           "scalar": np.float32("nan"), "ok": 0.5, "n": 3}
+    path = save_json(obj, tmp_path / "x.json")
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    json.loads(text, parse_constant=lambda t: (_ for _ in ()).throw(ValueError(t)))
+    assert load_json(path) == {"loss": None, "hist": [1.0, None], "arr": [None, 2.0], "scalar": None,
+                               "ok": 0.5, "n": 3}

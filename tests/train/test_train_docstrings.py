@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["nerve.io.atomic", "nerve.io.tensors", "nerve.io.jsonfile", "nerve.io.state",
-           "nerve.train.trainer"]
+           "nerve.train.trainer", "nerve.train.guards"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -89,3 +89,26 @@ def test_rgb_and_multichannel_filters_render(tmp_path):
 def test_docstring_examples():
     result = doctest.testmod(features, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_layer_trace_lists_layers_in_call_order_once_each():
+    import nerve as nv
+    from nerve.viz import default_feature_layer, layer_trace
+
+    class Net(nv.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = nv.nn.ReLU()         # defined first, runs second (and again, last)
+            self.conv = nv.nn.Conv2d(1, 3, 3)
+            self.conv2 = nv.nn.Conv2d(3, 2, 3)
+
+        def forward(self, x):
+            return self.act(self.conv2(self.act(self.conv(x))))
+
+    net = Net()
+    trace = layer_trace(net, np.zeros((2, 1, 7, 7), np.float32))
+    assert [(n, s) for n, _, s in trace] == [("conv", (2, 3, 5, 5)), ("act", (2, 3, 5, 5)), ("conv2", (2, 2, 3, 3))]
+    assert trace[0][1] is net.conv
+    assert default_feature_layer(trace, "conv") == "act"
+    assert default_feature_layer(trace, "conv2") == "conv2"  # its activation already ran before it
+    assert default_feature_layer(trace, "missing") == "missing"

@@ -147,3 +147,14 @@ def test_docstring_examples_run(name):
     module = importlib.import_module(f"nerve.viz.{name}")
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_save_evaluation_plots_writes_the_three_pictures(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 200)
+    prob = M.softmax(rng.normal(size=(200, 3)) + 2.0 * np.eye(3)[y])
+    written = viz.save_evaluation_plots(tmp_path, y, prob, ["a", "b", "c"], "model on data")
+    assert written == [tmp_path / "confusion_matrix.png", tmp_path / "roc.png", tmp_path / "pr.png"]
+    for path in written:
+        check_png(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["confusion_matrix.png", "pr.png", "roc.png"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ._coerce import as_numeric_array, check_numeric
 
 _default_dtype = np.dtype(np.float32)
 
@@ -37,18 +38,16 @@ def _infer_array(data, dtype):
         data = data._data
     xp = backend.get_array_module(data)
     if dtype is not None:
-        return xp.asarray(data, dtype=np.dtype(dtype))
+        if xp is np and not hasattr(data, "dtype"):
+            as_numeric_array(data)  # strings, objects, ragged lists: a clear error first
+        return check_numeric(xp.asarray(data, dtype=np.dtype(dtype)), data)
     if hasattr(data, "dtype") and hasattr(data, "shape"):
-        arr = xp.asarray(data)
-        return arr
-    arr = np.asarray(data)
+        return check_numeric(xp.asarray(data), data) if xp is np else xp.asarray(data)
+    arr = as_numeric_array(data)
     if arr.dtype == np.float64:
         arr = arr.astype(_default_dtype)
     elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
         arr = arr.astype(np.int64)
-    elif arr.dtype == object:
-        raise TypeError(f"cannot build a tensor from {type(data).__name__} data "
-                        "(ragged nested lists or mixed types?); give a rectangular list of numbers")
     return arr
 
 

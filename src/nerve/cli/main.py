@@ -5,13 +5,14 @@ import argparse
 import os
 import sys
 
+from ..runs import RunError
 from .defaults import DEFAULT_LR, DEFAULTS
 
 DATASETS = ("mnist", "fashion-mnist", "digits")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 
 
-COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "bench")
+COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench")
 
 
 class UsageError(Exception):
@@ -86,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
                         + ")")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for weights and shuffling")
-    p.add_argument("--out", default=None, help="run folder (default: runs/<model>-<dataset>-<time>)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/<model>-<dataset>-<time>); "
+                                                "an existing folder with files is refused")
+    p.add_argument("--overwrite", action="store_true",
+                   help="with --out: replace the run in that folder (its run files are removed first)")
+    p.add_argument("--resume", default=None, metavar="RUN",
+                   help="continue an interrupted or killed run from its last finished epoch, with "
+                        "the settings it recorded, exactly as if it had not stopped")
     p.add_argument("--val-fraction", type=_fraction, default=None,
                    help=f"share of the training set held out for validation (default "
                         f"{DEFAULTS['val_fraction']}; 0 for none)")
@@ -114,10 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=1000)
     p.set_defaults(func="evaluate")
 
-    p = sub.add_parser("predict", help="classify an image file (PNG, JPEG ...)")
+    p = sub.add_parser("predict", help="classify an image file, or show test samples with the guesses",
+                       description="Classify an image file (PNG, JPEG ...). Without one, draw a few "
+                                   "samples of the run's test set in the terminal, each with its label "
+                                   "and the top classes; --index picks one.")
     p.add_argument("run", help="a run folder written by 'nerve train'")
-    p.add_argument("image", help="the image to classify")
+    p.add_argument("image", nargs="?", default=None,
+                   help="the image to classify (default: test-set samples)")
+    p.add_argument("--index", type=_non_negative_int, default=None, metavar="I",
+                   help="without an image: show test sample I only")
+    p.add_argument("--count", type=_positive_int, default=3, metavar="N",
+                   help="without an image or --index: how many test samples to show (default 3)")
     p.add_argument("--top", type=_positive_int, default=3, help="how many classes to show (default 3)")
+    p.add_argument("--png", default=None, metavar="FILE",
+                   help="without an image: also draw the samples, labels and top classes into FILE")
     p.set_defaults(func="predict")
 
     p = sub.add_parser("features", help="draw a CNN's first-layer filters and one input's feature maps",
@@ -142,6 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sizes", nargs="+", type=_positive_int, metavar="SIZE",
                    help="layer widths from input to output, e.g. 784 16 16 10")
     p.set_defaults(func="params")
+
+    p = sub.add_parser("data", help="the datasets: where each is found, its size and checksum status",
+                       description="'nerve data' lists the datasets nerve knows, where each file is "
+                                   "found and whether its SHA-256 matches the official release; "
+                                   "'nerve data fetch NAME' downloads (or, with --from DIR, takes from "
+                                   "a folder) and verifies a dataset and remembers where it is; "
+                                   "'nerve data path' prints the user cache folder.")
+    p.add_argument("action", nargs="?", default="list", choices=("list", "fetch", "path"),
+                   help="list (default), fetch or path")
+    p.add_argument("name", nargs="?", default=None, help="for fetch: the dataset, e.g. mnist")
+    p.add_argument("--from", dest="source", default=None, metavar="DIR",
+                   help="for fetch: a folder that already holds the official files")
+    p.set_defaults(func="data")
 
     p = sub.add_parser("bench", help="time nerve against PyTorch on the benchmark workloads",
                        description="Run the benchmark suite (nerve.bench, shipped with the package): the "
@@ -168,6 +198,9 @@ def main(argv=None) -> int:
         with commands.single_threaded_blas():
             return getattr(commands, f"cmd_{args.func}")(args) or 0
     except UsageError as e:
+        print(f"nerve: error: {e}", file=sys.stderr)
+        return 2
+    except RunError as e:  # a run folder that cannot be created, opened or used
         print(f"nerve: error: {e}", file=sys.stderr)
         return 2
     except FloatingPointError as e:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,28 @@ def _default(obj):
                     "convert it to numbers, strings, lists or dicts first")
 
 
+def _strict(obj):
+    """``obj`` with every non-finite float (NaN, +-Inf) replaced by None: JSON has no such numbers."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.ndarray) and obj.dtype.kind == "f":
+        return _strict(obj.tolist())
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    return obj
+
+
 def dumps(obj, indent: int | None = 2) -> str:
-    return json.dumps(obj, indent=indent, default=_default) + "\n"
+    """Strict JSON text: NaN and Infinity (which JSON does not have) are written as ``null``.
+
+        >>> dumps({"loss": float("nan"), "lr": 0.1}, indent=None)
+        '{"loss": null, "lr": 0.1}\\n'
+    """
+    return json.dumps(_strict(obj), indent=indent, default=_default, allow_nan=False) + "\n"
 
 
 def save_json(obj, path, indent: int | None = 2) -> Path:

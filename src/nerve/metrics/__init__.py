@@ -22,7 +22,8 @@ Groups:
 * regression: ``mean_squared_error``, ``root_mean_squared_error``, ``mean_absolute_error``,
   ``r2_score``;
 * text: ``corpus_bleu`` (``bleu``), ``sentence_bleu``;
-* streaming: ``Mean``, ``Accuracy``, ``ConfusionMatrix``.
+* streaming: ``Mean``, ``Accuracy``, ``ConfusionMatrix``;
+* reports: ``evaluation_report`` (what ``nerve evaluate`` saves), ``softmax`` of logits.
 """
 from ._checks import UndefinedMetricWarning
 from .bleu_score import (BleuResult, bleu, bleu_from_statistics, bleu_statistics, corpus_bleu,
@@ -37,9 +38,11 @@ from .ranking import (auc, average_precision_score, precision_recall_curve, roc_
                       roc_curve)
 from .regression import (mean_absolute_error, mean_squared_error, r2_score,
                          root_mean_squared_error)
+from .report import evaluation_report, softmax
 from .streaming import Accuracy, ConfusionMatrix, Mean, Metric
 
 __all__ = [
+    "evaluation_report", "softmax",
     "iou_per_class", "mean_iou",
     "UndefinedMetricWarning",
     "accuracy", "accuracy_score", "top_k_accuracy", "confusion_matrix", "precision",

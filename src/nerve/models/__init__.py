@@ -23,10 +23,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-__all__ = ["register_model", "get_model", "available", "mlp", "MLP", "mlp_param_rows",
+__all__ = ["register_model", "get_model", "available", "canonical_name", "mlp", "MLP", "mlp_param_rows",
            "ParamRow", "seed_mlp", "chapter1_mlp"]
 
 _REGISTRY = {}          # name -> factory(**kwargs) -> Module
+_PRIMARY = {}           # factory -> the first name it was registered under
 _IMPORT_ERRORS = {}     # model file -> the error that stopped it from importing
 _scanned = False
 
@@ -51,6 +52,7 @@ def register_model(name, *aliases):
                 raise ValueError(f"model name {n!r} is already registered by "
                                  f"{getattr(_REGISTRY[k], '__module__', '?')}")
             _REGISTRY[k] = factory
+        _PRIMARY.setdefault(factory, _key(name))
         return factory
 
     return deco
@@ -81,12 +83,9 @@ def available():
     return sorted(_REGISTRY)
 
 
-def get_model(name, **kwargs):
-    """Build the model registered as ``name``, passing ``kwargs`` to its factory.
-
-    Raises:
-        ValueError: for an unknown name, listing the valid ones.
-    """
+def _factory(name):
+    if not isinstance(name, str):
+        raise ValueError(f"a model name must be a string, got {type(name).__name__} {name!r}")
     k = _key(name)
     if k not in _REGISTRY:
         _scan()
@@ -97,7 +96,31 @@ def get_model(name, **kwargs):
             msg += "; these model files failed to import: " + ", ".join(
                 f"{f} ({type(e).__name__}: {e})" for f, e in _IMPORT_ERRORS.items())
         raise ValueError(msg)
-    return factory(**kwargs)
+    return factory
+
+
+def canonical_name(name) -> str:
+    """The name a model is registered under, from any spelling or alias.
+
+    Two names mean the same model exactly when their canonical names are equal.
+
+        >>> canonical_name("LeNet-5"), canonical_name("MLP_784_16_16_10")
+        ('lenet5', 'seed-mlp')
+
+    Raises:
+        ValueError: for an unknown name (or not a string), listing the valid ones.
+    """
+    factory = _factory(name)
+    return _PRIMARY.get(factory, _key(name))
+
+
+def get_model(name, **kwargs):
+    """Build the model registered as ``name``, passing ``kwargs`` to its factory.
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+    """
+    return _factory(name)(**kwargs)
 
 
 from .mlp import MLP, ParamRow, chapter1_mlp, mlp, mlp_param_rows, seed_mlp  # noqa: E402

@@ -33,7 +33,8 @@ import numpy as np
 
 from ._figure import new_figure, save_png
 
-__all__ = ["filters", "feature_maps", "save_filters", "save_feature_maps", "first_conv"]
+__all__ = ["filters", "feature_maps", "save_filters", "save_feature_maps", "first_conv", "layer_trace",
+           "default_feature_layer"]
 
 
 def _module_types():
@@ -115,6 +116,67 @@ def feature_maps(model, x, layer, index=0):
         raise ValueError(f"the layer {layer!r} outputs shape {arr.shape}, not feature maps (N, C, H, W); "
                          f"pick a conv, activation or pooling layer before any Flatten")
     return arr[index]
+
+
+def layer_trace(model, x):
+    """Run ``model`` on ``x`` once and list ``(name, module, output shape)`` in call order.
+
+    Every named sub-module gets a forward hook; a module called twice is listed once (its
+    first call). The order is the order the layers ran, which for models with a custom
+    ``forward`` (a ResNet's stem: conv, batch norm, ReLU) can differ from definition order.
+    The model runs without recording gradients; its train/eval mode is left as it is.
+
+        >>> import nerve as nv
+        >>> net = nv.nn.Sequential(nv.nn.Conv2d(1, 2, 3), nv.nn.ReLU(), nv.nn.Flatten())
+        >>> [(name, shape) for name, _, shape in layer_trace(net, nv.zeros(1, 1, 5, 5))]
+        [('0', (1, 2, 3, 3)), ('1', (1, 2, 3, 3)), ('2', (1, 18))]
+    """
+    from .. import no_grad, tensor  # noqa: PLC0415
+    from ..autograd.tensor import Tensor  # noqa: PLC0415
+
+    calls, handles = {}, []
+    for name, module in model.named_modules():
+        if not name:
+            continue
+
+        def hook(m, inputs, out, name=name):
+            if name not in calls:
+                calls[name] = (len(calls), m, tuple(getattr(out, "shape", ())))
+
+        handles.append(module.register_forward_hook(hook))
+    try:
+        with no_grad():
+            model(x if isinstance(x, Tensor) else tensor(np.asarray(x, dtype=np.float32)))
+    finally:
+        for h in handles:
+            h.remove()
+    return [(name, m, shape) for name, (_, m, shape) in sorted(calls.items(), key=lambda kv: kv[1][0])]
+
+
+def _is_activation(module) -> bool:
+    return type(module).__module__.endswith("nn.activation")
+
+
+def default_feature_layer(trace, conv_name: str) -> str:
+    """The first activation layer that runs after the conv ``conv_name`` and before the next
+    conv, in a :func:`layer_trace` (the conv's own output when there is none): the maps worth
+    looking at first.
+
+        >>> import nerve as nv
+        >>> net = nv.nn.Sequential(nv.nn.Conv2d(1, 2, 3), nv.nn.BatchNorm2d(2), nv.nn.ReLU())
+        >>> default_feature_layer(layer_trace(net.eval(), nv.zeros(1, 1, 5, 5)), "0")
+        '2'
+    """
+    _, Conv2d = _module_types()
+    names = [n for n, _, _ in trace]
+    if conv_name not in names:
+        return conv_name
+    for name, module, shape in trace[names.index(conv_name) + 1:]:
+        if isinstance(module, Conv2d):
+            break
+        if _is_activation(module) and len(shape) == 4:
+            return name
+    return conv_name
 
 
 def _grid(n, max_cols):

@@ -312,3 +312,37 @@ def plot_confusion_matrix(cm, class_names=None, path=None, normalize: str | None
            "all": " (fractions of all)"}[normalize]
     ax.set_title(title + sub, fontsize=11)
     return save_png(fig, path)
+
+
+def save_evaluation_plots(folder, y_true, prob, class_names, title: str = "") -> list:
+    """The three pictures ``nerve evaluate`` writes into ``folder``, returned as paths.
+
+    ``confusion_matrix.png`` (counts), ``roc.png`` (one ROC curve per class, one vs rest) and
+    ``pr.png`` (the micro-averaged precision-recall curve over all classes).
+
+    Args:
+        folder: an existing folder.
+        y_true: ``(N,)`` true class indices.
+        prob: ``(N, C)`` class probabilities (or scores).
+        class_names: the C names.
+        title: appended to each plot's title (e.g. ``"seed-mlp on mnist"``).
+    """
+    from ..metrics import average_precision_score, confusion_matrix, precision_recall_curve  # noqa: PLC0415
+
+    folder = Path(folder)
+    y = np.asarray(y_true)
+    prob = np.asarray(prob, dtype=np.float64)
+    k = len(class_names)
+    suffix = f", {title}" if title else ""
+    cm = confusion_matrix(y, prob.argmax(1), labels=list(range(k)))
+    written = [plot_confusion_matrix(cm, class_names, folder / "confusion_matrix.png",
+                                     title=f"Confusion matrix{suffix}")]
+    written.append(plot_roc_ovr(y, prob, folder / "roc.png", class_names=class_names,
+                                title=f"ROC one vs rest{suffix}"))
+    onehot = (y[:, None] == np.arange(k)).astype(np.int64)  # (N, C)
+    precision, recall, _ = precision_recall_curve(onehot.ravel(), prob.ravel())
+    written.append(plot_pr_curve(precision, recall, folder / "pr.png",
+                                 average_precision=average_precision_score(onehot.ravel(), prob.ravel()),
+                                 prevalence=float(onehot.mean()),
+                                 title=f"Precision-recall, micro average over {k} classes"))
+    return written

@@ -6,8 +6,12 @@ looking, in order, in
 1. the explicit ``root`` passed to the dataset,
 2. the directory in the ``NERVE_DATA_DIR`` environment variable,
 3. the user cache, ``$XDG_CACHE_HOME/nerve`` (or ``~/.cache/nerve``),
+4. the place where an earlier call verified it (recorded in ``<cache>/sources.json``),
 
-and otherwise downloads it from the dataset's mirrors into the user cache. Inside a root or
+and otherwise downloads it from the dataset's mirrors into the user cache. The first time a
+file is verified in a root or ``NERVE_DATA_DIR``, its path is recorded in the cache's
+``sources.json``, so later commands and Python sessions find it with no environment variable
+(the recorded file is hashed again on every use, like any other). Inside a root or
 ``NERVE_DATA_DIR`` a file may sit in the dataset's sub-folder (``<dir>/mnist/<file>``), in
 torchvision's layout (``<dir>/MNIST/raw/<file>``) or directly in ``<dir>``; in the cache
 it always lives at ``<cache>/<dataset folder>/<file>``.
@@ -32,7 +36,26 @@ _CHUNK = 1 << 16
 
 
 class DatasetFileError(RuntimeError):
-    """A dataset file is missing, corrupt or could not be fetched."""
+    """A dataset file is missing, corrupt or could not be fetched.
+
+    A "not found" error carries ``searched`` (the paths looked at, in order), ``tried`` (the
+    download attempts) and ``fix`` (the one command that repairs it), so a command line can
+    put them on one line.
+    """
+
+    def __init__(self, message: str, searched=(), tried=(), fix: str | None = None):
+        super().__init__(message)
+        self.searched, self.tried, self.fix = list(searched), list(tried), fix
+
+    def one_line(self) -> str:
+        """The message on one line: the first line, the places searched and the fix."""
+        first = str(self).strip().splitlines()[0] if str(self).strip() else "dataset file error"
+        if not self.searched:
+            return first
+        text = f"{first} Searched: {', '.join(str(p) for p in self.searched)}"
+        if self.tried:
+            text += f"; downloads failed: {'; '.join(self.tried)}"
+        return text + (f". Fix: {self.fix}" if self.fix else "")
 
 
 @dataclass(frozen=True)
@@ -100,6 +123,71 @@ def _search_dirs(root) -> list:
     return dirs
 
 
+SOURCES_FILE = "sources.json"
+
+
+def recorded_sources() -> dict:
+    """``{dataset folder: {file name: absolute path}}`` from ``<cache>/sources.json``.
+
+    The paths where files were verified before; a missing or unreadable record is empty.
+    """
+    import json  # noqa: PLC0415
+
+    try:
+        data = json.loads((cache_dir() / SOURCES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    datasets = data.get("datasets") if isinstance(data, dict) else None
+    if not isinstance(datasets, dict):
+        return {}
+    return {k: {f: p for f, p in v.items() if isinstance(f, str) and isinstance(p, str)}
+            for k, v in datasets.items() if isinstance(v, dict)}
+
+
+def recorded_path(source: Source, filename: str):
+    """Where ``filename`` of ``source`` was verified before, or None."""
+    p = recorded_sources().get(source.folder, {}).get(filename)
+    return Path(p) if p else None
+
+
+def record_source(source: Source, filename: str, path) -> bool:
+    """Remember in the user cache that ``path`` is a verified copy of ``filename``.
+
+    Written atomically (read, update, rename); returns True when the record changed. A cache
+    that cannot be written is no error: the file was found, only the memory of it is lost.
+    """
+    from ...io.atomic import write_text  # noqa: PLC0415
+    from ...io.jsonfile import dumps  # noqa: PLC0415
+
+    path = str(Path(path).resolve())
+    records = recorded_sources()
+    if records.get(source.folder, {}).get(filename) == path:
+        return False
+    records.setdefault(source.folder, {})[filename] = path
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        write_text(cache_dir() / SOURCES_FILE, dumps({"version": 1, "datasets": records}))
+    except OSError:
+        return False
+    return True
+
+
+def _places(source: Source, filename: str, root) -> list:
+    """``(label, directory, path, user_chosen)`` for every place ``filename`` may be, in order."""
+    places = [(label, directory, path, user_chosen) for label, directory, user_chosen in _search_dirs(root)
+              for path in _candidates(directory, source, filename, user_chosen)]
+    recorded = recorded_path(source, filename)
+    if recorded is not None and all(recorded != p for _, _, p, _ in places):
+        places.append(("recorded", recorded.parent, recorded, False))
+    return places
+
+
+def fix_command(source: Source) -> str:
+    """The one command that puts a verified copy of ``source`` where every reader finds it."""
+    return (f"run 'nerve data fetch {source.folder}' (downloads and verifies it; add --from DIR to "
+            "use a folder that already holds the official files)")
+
+
 def _mismatch_hint(source: Source, actual: str, known: dict) -> str:
     for (ds, fname), digest in known.items():
         if digest == actual and ds != source.name:
@@ -125,28 +213,32 @@ def locate(source: Source, filename: str, root=None, download: bool = True,
     """
     rf = source.files[filename]
     searched = []
-    for label, directory, user_chosen in _search_dirs(root):
-        for path in _candidates(directory, source, filename, user_chosen):
-            searched.append(path)
-            if not path.is_file():
-                continue
-            actual = sha256_of(path)
-            if actual == rf.sha256:
-                return path
-            hint = _mismatch_hint(source, actual, known_hashes or {})
-            detail = (f"{path} does not match the official {source.name} {filename}: SHA-256 is "
-                      f"{actual}, expected {rf.sha256} ({path.stat().st_size:,} bytes, expected "
-                      f"{rf.size:,}){hint}")
-            if user_chosen:
-                raise DatasetFileError(
-                    f"corrupt or wrong dataset file: {detail}. It is in a directory you chose "
-                    f"({'root=' if label == 'root' else 'NERVE_DATA_DIR='}{directory}), so it is not "
-                    "replaced automatically: delete it or replace it with the official file.")
-            if not download:
-                raise DatasetFileError(f"corrupt cached file: {detail}. Delete it, or pass "
-                                       "download=True to fetch a fresh copy.")
-            _print(f"nerve: cached {filename} is corrupt (SHA-256 {actual[:12]}...), downloading it again")
-            path.unlink(missing_ok=True)
+    for label, directory, path, user_chosen in _places(source, filename, root):
+        searched.append(path)
+        if not path.is_file():
+            continue
+        actual = sha256_of(path)
+        if actual == rf.sha256:
+            if user_chosen:  # remember it, so the next session finds it without root or env
+                record_source(source, filename, path)
+            return path
+        if label == "recorded":  # a file that changed since it was recorded: never used
+            continue
+        hint = _mismatch_hint(source, actual, known_hashes or {})
+        detail = (f"{path} does not match the official {source.name} {filename}: SHA-256 is "
+                  f"{actual}, expected {rf.sha256} ({path.stat().st_size:,} bytes, expected "
+                  f"{rf.size:,}){hint}")
+        if user_chosen:
+            raise DatasetFileError(
+                f"corrupt or wrong dataset file: {detail}. It is in a directory you chose "
+                f"({'root=' if label == 'root' else 'NERVE_DATA_DIR='}{directory}), so it is not "
+                "replaced automatically: delete it or replace it with the official file.")
+        if not download:
+            raise DatasetFileError(f"corrupt cached file: {detail}. Delete it, or pass "
+                                   f"download=True (or run 'nerve data fetch {source.folder}') to fetch "
+                                   "a fresh copy.")
+        _print(f"nerve: cached {filename} is corrupt (SHA-256 {actual[:12]}...), downloading it again")
+        path.unlink(missing_ok=True)
     target = cache_dir() / source.folder / filename
     tried = []
     if download:
@@ -158,7 +250,7 @@ def locate(source: Source, filename: str, root=None, download: bool = True,
             url = base + filename
             tried.append(url)
             try:
-                return fetch(url, target, rf.sha256)
+                return fetch(url, target, rf.sha256, size=rf.size)
             except DatasetFileError as e:
                 errors.append(str(e))
             except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError) as e:
@@ -168,36 +260,70 @@ def locate(source: Source, filename: str, root=None, download: bool = True,
     if not os.environ.get("NERVE_DATA_DIR", "").strip():
         where += "\n  (NERVE_DATA_DIR is not set" + (" and no root was given)" if root is None else ")")
     tried_text = ("\n  ".join(tried) if tried else "(none: download=False)")
+    fix = fix_command(source)
     raise DatasetFileError(
         f"{source.name} file {filename} not found.\nSearched:\n  {where}\nDownloads tried:\n  {tried_text}\n"
-        f"Fix: put the official {filename} (SHA-256 {rf.sha256}) in "
+        f"Fix: {fix}; or put the official {filename} (SHA-256 {rf.sha256}) in "
         f"{cache_dir() / source.folder}, or in <dir>/{source.folder}/ and set NERVE_DATA_DIR=<dir> "
         f"(or pass root=<dir>); to use other mirrors set {source.mirrors_env} to comma-separated "
-        "base URLs.")
+        "base URLs.", searched=searched, tried=tried, fix=fix)
 
 
-def fetch(url: str, target, sha256: str) -> Path:
+SIZE_MARGIN = 1 << 16  # bytes beyond the expected size before a download is cut off
+
+
+def _same_host_opener(url: str):
+    """A urllib opener that follows redirects only within ``url``'s host (and never to plain http
+    from https): a mirror that sends us elsewhere is refused, not trusted."""
+    import urllib.parse  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    origin = urllib.parse.urlsplit(url)
+
+    class SameHostRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            new = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl))
+            if new.hostname != origin.hostname or (origin.scheme == "https" and new.scheme != "https"):
+                raise DatasetFileError(
+                    f"{url}: the server redirected to {new.scheme}://{new.netloc}/, another host; nerve "
+                    "follows redirects only within a mirror's own host. If you trust that host, put it "
+                    "in the mirror variable (e.g. NERVE_MNIST_MIRRORS)")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(SameHostRedirect)
+
+
+def fetch(url: str, target, sha256: str, size: int | None = None) -> Path:
     """Download ``url`` to ``target`` atomically, verifying its SHA-256 before it lands.
 
     The bytes stream into a temporary file in ``target``'s directory while being hashed;
     on a match the file is fsynced and ``os.replace``-d into place, otherwise it is
-    deleted and :class:`DatasetFileError` names the URL and both hashes.
+    deleted and :class:`DatasetFileError` names the URL and both hashes. Redirects to another
+    host are refused; with ``size`` (the expected byte count), a response that declares or
+    sends more than ``size + SIZE_MARGIN`` bytes is cut off at once instead of read to its end.
     """
-    import urllib.request  # noqa: PLC0415
-
     from ...io.atomic import atomic_write  # noqa: PLC0415
 
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    limit = None if size is None else int(size) + SIZE_MARGIN
     h = hashlib.sha256()
     # Raising inside the block discards the temporary file: a bad download never lands.
-    with atomic_write(target, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+    with atomic_write(target, "wb") as out, _same_host_opener(url).open(url, timeout=TIMEOUT_S) as resp:
         total = int(resp.headers.get("Content-Length") or 0) or None
+        if limit is not None and total is not None and total > limit:
+            raise DatasetFileError(f"{url}: the server announces {total:,} bytes, but the file has "
+                                   f"{size:,}; not downloading it")
+        done = 0
         with _Progress(url, total) as bar:
             while True:
                 chunk = resp.read(_CHUNK)
                 if not chunk:
                     break
+                done += len(chunk)
+                if limit is not None and done > limit:
+                    raise DatasetFileError(f"{url}: the server sent more than {limit:,} bytes for a file of "
+                                           f"{size:,}; stopped reading and discarded it")
                 out.write(chunk)
                 h.update(chunk)
                 bar.advance(len(chunk))

@@ -52,32 +52,68 @@ _KNOWN_HASHES = {**{(MNIST_SOURCE.name, f): r.sha256 for f, r in _MNIST_FILES.it
 
 
 def _decode(path: Path, expect_shape, source: Source) -> np.ndarray:
-    """Parse a verified IDX .gz file; in the user cache, reuse or write a decoded .npy beside it."""
+    """Parse a verified IDX .gz file; in the user cache, reuse or write a decoded .npy beside it.
+
+    The .npy is trusted only when its sidecar ``<name>.npy.json`` names the SHA-256 of the
+    verified .gz it came from and the .npy's own SHA-256 still matches: both are checked on
+    every load, and any mismatch (a flipped byte, a copy from another file) decodes the .gz
+    again and rewrites both.
+    """
     in_cache = path.parent.resolve() == (cache_dir() / source.folder).resolve()
     npy = path.with_name(path.name[:-3] + ".npy") if path.name.endswith(".gz") else None
-    if in_cache and npy is not None and npy.is_file() and npy.stat().st_mtime_ns >= path.stat().st_mtime_ns:
-        try:
-            arr = np.load(npy, allow_pickle=False)
-            if arr.dtype == np.uint8 and arr.shape == expect_shape:
-                return arr
-        except (OSError, ValueError):
-            pass  # unreadable: decode the .gz again and rewrite it
+    source_sha = source.files[path.name].sha256 if path.name in source.files else None
+    if in_cache and npy is not None and source_sha is not None:
+        arr = _load_verified_npy(npy, source_sha, expect_shape)
+        if arr is not None:
+            return arr
     try:
         arr = read_idx(path, expect_shape=expect_shape, expect_dtype=np.uint8)
     except IDXFormatError as e:
         raise IDXFormatError(f"{e} (a {source.name} file that passed its checksum should never fail "
                              "here; please report it)") from None
-    if in_cache and npy is not None:
-        _atomic_save_npy(npy, arr)
+    if in_cache and npy is not None and source_sha is not None:
+        _atomic_save_npy(npy, arr, source_sha)
     return arr
 
 
-def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
-    from ...io.atomic import atomic_write  # noqa: PLC0415
+def _npy_meta(npy: Path) -> Path:
+    return npy.with_name(npy.name + ".json")
+
+
+def _load_verified_npy(npy: Path, source_sha: str, expect_shape):
+    """The cached array if its sidecar and both hashes check out, else None."""
+    import json  # noqa: PLC0415
+
+    from .download import sha256_of  # noqa: PLC0415
 
     try:
-        with atomic_write(path, "wb") as f:
-            np.save(f, arr, allow_pickle=False)
+        meta = json.loads(_npy_meta(npy).read_text(encoding="utf-8"))
+        if not (isinstance(meta, dict) and meta.get("source_sha256") == source_sha
+                and meta.get("sha256") == sha256_of(npy)):
+            return None
+        arr = np.load(npy, allow_pickle=False)
+    except (OSError, ValueError):
+        return None  # missing, unreadable or not verified: decode the .gz again
+    if arr.dtype != np.uint8 or arr.shape != expect_shape:
+        return None
+    return arr
+
+
+def _atomic_save_npy(path: Path, arr: np.ndarray, source_sha: str) -> None:
+    import hashlib  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    from ...io.atomic import write_bytes  # noqa: PLC0415
+    from ...io.jsonfile import dumps  # noqa: PLC0415
+
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    data = buf.getvalue()
+    try:
+        write_bytes(path, data)  # the array first: a sidecar never vouches for a missing .npy
+        meta = {"source": path.name[:-4] + ".gz", "source_sha256": source_sha,
+                "sha256": hashlib.sha256(data).hexdigest(), "shape": list(arr.shape), "dtype": str(arr.dtype)}
+        write_bytes(_npy_meta(path), dumps(meta).encode())
     except OSError:
         pass  # the decoded cache is an optimisation; never fail a load over it
 
