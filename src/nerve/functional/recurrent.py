@@ -33,7 +33,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.namespace import register_extra
+from ..backend import get_array_module
 from ._util import Tensor
+
+GRAPH_NAMESPACE = {}   # filled below: the create_graph twins of the fused BPTT helpers
 
 __all__ = ["lstm_layer", "gru_layer", "rnn_layer", "lstm_cell", "gru_cell", "rnn_tanh_cell",
            "rnn_relu_cell"]
@@ -90,22 +94,22 @@ def _check(name, x, h0, W_ih, W_hh, gates, hp):
 
 # ---------------------------------------------------------------------------------- LSTM
 def _lstm_run(xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, reverse, masks):
-    """The LSTM recurrence on arrays or Tensors. Returns the outputs (T, N, Hₚ), the final
-    h and c, and per step: σ of all four gate rows (T, N, 4H), tanh of g (T, N, H), the cell
-    state (T, N, H) and the hidden state (T, N, Hₚ) after the step."""
+    """The LSTM recurrence on arrays or Tensors, readable. Returns the outputs (T, N, Hₚ), the
+    final h and c, and per step: the gate activations (σ(i), σ(f), tanh(g), σ(o)) (T, N, 4H),
+    the cell state and its tanh (T, N, H) and the hidden state (T, N, Hₚ) after the step."""
     T = x.shape[0]
     H = W_hh.shape[0] // 4
     XW = x @ W_ih.T                                         # (T, N, 4H), all steps at once
     if b_ih is not None:
         XW = XW + (b_ih + b_hh)
     h, c = h0, c0
-    S, G, C, Hs, outs = [None] * T, [None] * T, [None] * T, [None] * T, [None] * T
+    A, C, TC, Hs, outs = ([None] * T for _ in range(5))
     for t in _order(T, reverse):
         z = XW[t] + h @ W_hh.T                              # (N, 4H)
-        s = _sig(xp, z)                                     # σ on all rows; g's part unused
-        g = xp.tanh(z[:, 2 * H:3 * H])
-        c_new = s[:, H:2 * H] * c + s[:, :H] * g
-        h_new = s[:, 3 * H:] * xp.tanh(c_new)
+        s = _sig(xp, z)                                     # σ on all rows; g's part replaced
+        a = xp.concatenate([s[:, :2 * H], xp.tanh(z[:, 2 * H:3 * H]), s[:, 3 * H:]], axis=1)
+        c_new = a[:, H:2 * H] * c + a[:, :H] * a[:, 2 * H:3 * H]
+        h_new = a[:, 3 * H:] * xp.tanh(c_new)
         if W_hr is not None:
             h_new = h_new @ W_hr.T                          # (N, Hₚ)
         if masks is not None:
@@ -116,8 +120,163 @@ def _lstm_run(xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, reverse, masks):
         else:
             outs[t] = h_new
         h, c = h_new, c_new
-        S[t], G[t], C[t], Hs[t] = s, g, c, h
-    return xp.stack(outs), h, c, xp.stack(S), xp.stack(G), xp.stack(C), xp.stack(Hs)
+        A[t], C[t], TC[t], Hs[t] = a, c, xp.tanh(c), h
+    return xp.stack(outs), h, c, xp.stack(A), xp.stack(C), xp.stack(TC), xp.stack(Hs)
+
+
+def _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse):
+    """``_lstm_run`` for arrays without masks or projection, written for speed: preallocated
+    per-step buffers, in-place ufuncs, a contiguous Wₕₕᵀ, and one σ pass over all four gate
+    blocks by computing tanh(g) as 2σ(2g) − 1 (the g rows of the projections doubled)."""
+    xp = get_array_module(x)
+    T, N, D = x.shape
+    H4 = W_hh.shape[0]
+    H = H4 // 4
+    XW = (x.reshape((T * N, D)) @ W_ih.T).reshape((T, N, H4))
+    if b_ih is not None:
+        XW += b_ih
+        XW += b_hh
+    XW[:, :, 2 * H:3 * H] *= 2
+    WT = xp.ascontiguousarray(W_hh.T)                       # (H, 4H)
+    WT[:, 2 * H:3 * H] *= 2
+    A = xp.empty_like(XW)
+    C = xp.empty((T, N, H), dtype=x.dtype)
+    TC = xp.empty_like(C)
+    Hs = xp.empty_like(C)
+    tmp = xp.empty((N, H), dtype=x.dtype)
+    h, c = h0, c0
+    for t in _order(T, reverse):
+        a = A[t]
+        xp.matmul(h, WT, out=a)
+        a += XW[t]
+        a *= 0.5                                            # σ(z) = ½ + ½ tanh(z/2), in place
+        xp.tanh(a, out=a)
+        a *= 0.5
+        a += 0.5
+        g = a[:, 2 * H:3 * H]
+        g *= 2                                              # tanh(g) = 2σ(2g) − 1
+        g -= 1
+        c_new = C[t]
+        xp.multiply(a[:, H:2 * H], c, out=c_new)
+        xp.multiply(a[:, :H], g, out=tmp)
+        c_new += tmp
+        xp.tanh(c_new, out=TC[t])
+        xp.multiply(a[:, 3 * H:], TC[t], out=Hs[t])
+        h, c = Hs[t], c_new
+    return Hs, h.copy(), c.copy(), A, C, TC, Hs
+
+
+def _lstm_bptt(xp, saved, reverse, masks, needs, gout, gh, gc):
+    """Back-propagation through time for ``LSTMLayer``: one gradient per input."""
+    x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, A, C, TC, Hs = saved
+    T = x.shape[0]
+    H = W_hh.shape[0] // 4
+    order = _order(T, reverse)
+    dZ = [None] * T
+    gW_hr = None
+    for k in range(T - 1, -1, -1):
+        t = order[k]
+        c_prev = c0 if k == 0 else C[order[k - 1]]
+        a, tc = A[t], TC[t]
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        dh = gh + gout[t]                                   # gradient reaching this step's h
+        if masks is not None:
+            dh = xp.where(masks[t], dh, gh)                 # the output there was the constant 0
+        dm = dh
+        if W_hr is not None:
+            dm = dh @ W_hr                                  # (N, H) through the projection
+            dmh = dh if masks is None else xp.where(masks[t], dh, 0.0)
+            term = dmh.T @ (o * tc)
+            gW_hr = term if gW_hr is None else gW_hr + term
+        dc = gc + dm * o * (1 - tc * tc)
+        dz = xp.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                             dc * i * (1 - g * g), dm * tc * o * (1 - o)], axis=1)  # (N, 4H)
+        if masks is not None:
+            dz = xp.where(masks[t], dz, 0.0)
+            gh = xp.where(masks[t], dz @ W_hh, dh)          # a finished row passes its gradient on
+            gc = xp.where(masks[t], dc * f, gc)
+        else:
+            gh, gc = dz @ W_hh, dc * f
+        dZ[t] = dz
+    return _lstm_weight_grads(xp, xp.stack(dZ), x, h0, W_ih, Hs, order, needs, gh, gc, gW_hr)
+
+
+def _lstm_weight_grads(xp, dZ, x, h0, W_ih, Hs, order, needs, gh, gc, gW_hr):
+    """The GEMMs over all steps at once, from the gate gradients dZ (T, N, 4H)."""
+    H4 = dZ.shape[2]
+    dZ2 = dZ.reshape((-1, H4))
+    gx = gW_ih = gW_hh = None
+    if needs[0]:
+        gx = dZ @ W_ih                                      # (T, N, D), one GEMM for every step
+    if needs[3]:
+        gW_ih = dZ2.T @ x.reshape((-1, x.shape[2]))
+    if needs[4]:
+        H_prev = xp.stack(_prev(Hs, h0, order))             # (T, N, Hₚ)
+        gW_hh = dZ2.T @ H_prev.reshape((-1, H_prev.shape[2]))
+    gb_ih = dZ2.sum(axis=0) if needs[5] else None          # both biases add to the same gates
+    gb_hh = dZ2.sum(axis=0) if needs[6] else None
+    return gx, gh, gc, gW_ih, gW_hh, gb_ih, gb_hh, gW_hr, None, None
+
+
+def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
+    """``_lstm_bptt`` on arrays, in place into preallocated buffers; masks and the projection
+    take the readable path."""
+    x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, A, C, TC, Hs = saved
+    if masks is not None or W_hr is not None:
+        return _lstm_bptt(xp, saved, reverse, masks, needs, gout, gh, gc)
+    T, N = x.shape[:2]
+    H = W_hh.shape[0] // 4
+    order = _order(T, reverse)
+    dZ = xp.empty_like(A)
+    dh = xp.empty_like(gh)
+    dc = gc.copy()
+    gh = gh.copy()
+    t1 = xp.empty((N, H), dtype=A.dtype)
+    t2 = xp.empty_like(t1)
+    for k in range(T - 1, -1, -1):
+        t = order[k]
+        c_prev = c0 if k == 0 else C[order[k - 1]]
+        a, tc, dz = A[t], TC[t], dZ[t]
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        di, df, dg, do = dz[:, :H], dz[:, H:2 * H], dz[:, 2 * H:3 * H], dz[:, 3 * H:]
+        xp.add(gh, gout[t], out=dh)
+        xp.multiply(dh, o, out=t1)                          # dh·o
+        xp.multiply(tc, tc, out=t2)
+        xp.subtract(1, t2, out=t2)
+        t2 *= t1
+        dc += t2                                            # dc += dh·o·(1 − tanh²c)
+        xp.multiply(t1, tc, out=do)
+        xp.subtract(1, o, out=t2)
+        do *= t2                                            # dh·tanh c·o(1 − o)
+        xp.multiply(dc, i, out=dg)                          # dc·i, reused for ∂i and ∂g
+        xp.multiply(dg, g, out=di)
+        xp.subtract(1, i, out=t2)
+        di *= t2                                            # dc·g·i(1 − i)
+        xp.multiply(g, g, out=t2)
+        xp.subtract(1, t2, out=t2)
+        dg *= t2                                            # dc·i(1 − g²)
+        xp.multiply(dc, c_prev, out=df)
+        df *= f
+        xp.subtract(1, f, out=t2)
+        df *= t2                                            # dc·c_prev·f(1 − f)
+        dc *= f
+        xp.matmul(dz, W_hh, out=gh)
+    return _lstm_weight_grads(xp, dZ, x, h0, W_ih, Hs, order, needs, gh, dc, None)
+
+
+def _graph_lstm_bptt(saved, reverse, masks, needs, gout, gh, gc):
+    """The create_graph twin: recompute the forward from the inputs with differentiable ops,
+    then run the readable BPTT on Tensors, so second derivatives are exact."""
+    from ..autograd import engine  # noqa: PLC0415
+
+    xp = engine.graph_namespace
+    x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr = saved[:8]
+    rec = _lstm_run(xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, reverse, masks)
+    return _lstm_bptt(xp, tuple(saved[:8]) + tuple(rec[3:]), reverse, masks, needs, gout, gh, gc)
+
+
+register_extra("nerve_lstm_bptt", _lstm_bptt_fast)
+GRAPH_NAMESPACE["nerve_lstm_bptt"] = _graph_lstm_bptt
 
 
 class LSTMLayer(Function):
@@ -125,62 +284,18 @@ class LSTMLayer(Function):
 
     def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, reverse, batch_sizes):
         masks = _masks(batch_sizes, x.shape[0], x.shape[1])
-        out, h, c, S, G, C, Hs = _lstm_run(ctx.xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr,
-                                           reverse, masks)
+        if masks is None and W_hr is None:
+            out, h, c, A, C, TC, Hs = _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse)
+        else:
+            out, h, c, A, C, TC, Hs = _lstm_run(ctx.xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr,
+                                                reverse, masks)
         ctx.reverse, ctx.masks = reverse, masks
-        ctx.save_for_backward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, S, G, C, Hs)
+        ctx.save_for_backward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, A, C, TC, Hs)
         return out, h, c
 
     def backward(ctx, gout, gh, gc):
-        xp = ctx.xp
-        x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, S, G, C, Hs = ctx.saved
-        reverse, masks = ctx.reverse, ctx.masks
-        S, G, C, Hs = xp.reuse((S, G, C, Hs), lambda: _lstm_run(
-            xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, reverse, masks)[3:])
-        T = x.shape[0]
-        H = W_hh.shape[0] // 4
-        order = _order(T, reverse)
-        dZ = [None] * T
-        gW_hr = None
-        for k in range(T - 1, -1, -1):
-            t = order[k]
-            c_prev = c0 if k == 0 else C[order[k - 1]]
-            s, g = S[t], G[t]
-            i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
-            dh = gh + gout[t]                               # gradient reaching this step's h
-            if masks is not None:
-                dh = xp.where(masks[t], dh, gh)             # the output there was the constant 0
-            tc = xp.tanh(C[t])
-            dm = dh
-            if W_hr is not None:
-                dm = dh @ W_hr                              # (N, H) through the projection
-                dmh = dh if masks is None else xp.where(masks[t], dh, 0.0)
-                term = dmh.T @ (o * tc)
-                gW_hr = term if gW_hr is None else gW_hr + term
-            dc = gc + dm * o * (1 - tc * tc)
-            dz = xp.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
-                                 dc * i * (1 - g * g), dm * tc * o * (1 - o)], axis=1)  # (N, 4H)
-            if masks is not None:
-                dz = xp.where(masks[t], dz, 0.0)
-                gh = xp.where(masks[t], dz @ W_hh, dh)      # a finished row passes its gradient on
-                gc = xp.where(masks[t], dc * f, gc)
-            else:
-                gh, gc = dz @ W_hh, dc * f
-            dZ[t] = dz
-        dZ = xp.stack(dZ)                                   # (T, N, 4H)
-        n = ctx.needs_input_grad
-        gx = gW_ih = gW_hh = None
-        dZ2 = dZ.reshape((-1, 4 * H))
-        if n[0]:
-            gx = dZ @ W_ih                                  # (T, N, D), one GEMM for every step
-        if n[3]:
-            gW_ih = dZ2.T @ x.reshape((-1, x.shape[2]))
-        if n[4]:
-            H_prev = xp.stack(_prev(Hs, h0, order))         # (T, N, Hₚ)
-            gW_hh = dZ2.T @ H_prev.reshape((-1, H_prev.shape[2]))
-        gb_ih = dZ2.sum(axis=0) if n[5] else None   # both biases add to the same gates
-        gb_hh = dZ2.sum(axis=0) if n[6] else None
-        return gx, gh, gc, gW_ih, gW_hh, gb_ih, gb_hh, gW_hr, None, None
+        return ctx.xp.nerve_lstm_bptt(ctx.saved, ctx.reverse, ctx.masks, ctx.needs_input_grad,
+                                      gout, gh, gc)
 
 
 def lstm_layer(input, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None,  # noqa: A002
