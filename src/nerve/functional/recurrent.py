@@ -30,6 +30,8 @@ differentiable ops, so second derivatives are exact (gradgradcheck in the tests)
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -124,46 +126,62 @@ def _lstm_run(xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, reverse, masks):
     return xp.stack(outs), h, c, xp.stack(A), xp.stack(C), xp.stack(TC), xp.stack(Hs)
 
 
+@functools.lru_cache(maxsize=None)
+def _ifog(H):
+    """Row order (i, f, o, g) from PyTorch's (i, f, g, o): the fast path keeps the three σ gates
+    contiguous so one in-place pass covers them."""
+    return np.concatenate([np.arange(2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)])
+
+
+@functools.lru_cache(maxsize=None)
+def _ifog_back(H):
+    return np.argsort(_ifog(H))
+
+
 def _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse):
-    """``_lstm_run`` for arrays without masks or projection, written for speed: preallocated
-    per-step buffers, in-place ufuncs, a contiguous Wₕₕᵀ, and one σ pass over all four gate
-    blocks by computing tanh(g) as 2σ(2g) − 1 (the g rows of the projections doubled)."""
+    """``_lstm_run`` for arrays without masks or projection, written for speed: gate rows
+    reordered to (i, f, o, g) and the σ rows of the weights halved, so that one in-place tanh
+    over z gives tanh(g) and tanh(z/2) for the others (σ(z) = ½ + ½ tanh(z/2)); a contiguous
+    Wₕₕᵀ; preallocated per-step buffers. Returns what ``_lstm_run`` does, the activations in
+    (i, f, o, g) order, and the hidden states inside one (T + 1, N, H) buffer whose extra row
+    holds h0 (so the states each step started from are a view, not a copy)."""
     xp = get_array_module(x)
     T, N, D = x.shape
     H4 = W_hh.shape[0]
     H = H4 // 4
-    XW = (x.reshape((T * N, D)) @ W_ih.T).reshape((T, N, H4))
+    perm = _ifog(H)
+    scale = xp.ones((H4,), dtype=x.dtype)
+    scale[:3 * H] = 0.5
+    Wi = W_ih[perm] * scale[:, None]
+    XW = (x.reshape((T * N, D)) @ Wi.T).reshape((T, N, H4))
     if b_ih is not None:
-        XW += b_ih
-        XW += b_hh
-    XW[:, :, 2 * H:3 * H] *= 2
-    WT = xp.ascontiguousarray(W_hh.T)                       # (H, 4H)
-    WT[:, 2 * H:3 * H] *= 2
+        XW += (b_ih + b_hh)[perm] * scale
+    WT = xp.ascontiguousarray((W_hh[perm] * scale[:, None]).T)   # (H, 4H)
     A = xp.empty_like(XW)
     C = xp.empty((T, N, H), dtype=x.dtype)
     TC = xp.empty_like(C)
-    Hs = xp.empty_like(C)
+    Hbuf = xp.empty((T + 1, N, H), dtype=x.dtype)
+    Hs = Hbuf[:T] if reverse else Hbuf[1:]
+    Hbuf[T if reverse else 0] = h0
     tmp = xp.empty((N, H), dtype=x.dtype)
     h, c = h0, c0
     for t in _order(T, reverse):
         a = A[t]
         xp.matmul(h, WT, out=a)
         a += XW[t]
-        a *= 0.5                                            # σ(z) = ½ + ½ tanh(z/2), in place
         xp.tanh(a, out=a)
-        a *= 0.5
-        a += 0.5
-        g = a[:, 2 * H:3 * H]
-        g *= 2                                              # tanh(g) = 2σ(2g) − 1
-        g -= 1
+        s = a[:, :3 * H]
+        s *= 0.5
+        s += 0.5
         c_new = C[t]
         xp.multiply(a[:, H:2 * H], c, out=c_new)
-        xp.multiply(a[:, :H], g, out=tmp)
+        xp.multiply(a[:, :H], a[:, 3 * H:], out=tmp)
         c_new += tmp
         xp.tanh(c_new, out=TC[t])
-        xp.multiply(a[:, 3 * H:], TC[t], out=Hs[t])
+        xp.multiply(a[:, 2 * H:3 * H], TC[t], out=Hs[t])
         h, c = Hs[t], c_new
-    return Hs, h.copy(), c.copy(), A, C, TC, Hs
+    # the output is a copy: an in-place change to it must not reach the saved states
+    return Hs.copy(), h.copy(), c.copy(), A, C, TC, Hbuf
 
 
 def _lstm_bptt(xp, saved, reverse, masks, needs, gout, gh, gc):
@@ -219,13 +237,16 @@ def _lstm_weight_grads(xp, dZ, x, h0, W_ih, Hs, order, needs, gh, gc, gW_hr):
 
 
 def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
-    """``_lstm_bptt`` on arrays, in place into preallocated buffers; masks and the projection
-    take the readable path."""
-    x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, A, C, TC, Hs = saved
+    """``_lstm_bptt`` on arrays, in place into preallocated buffers, in the forward fast path's
+    (i, f, o, g) row order; masks and the projection take the readable path."""
+    x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, A, C, TC, Hbuf = saved
     if masks is not None or W_hr is not None:
         return _lstm_bptt(xp, saved, reverse, masks, needs, gout, gh, gc)
     T, N = x.shape[:2]
     H = W_hh.shape[0] // 4
+    perm = _ifog(H)
+    back = _ifog_back(H)
+    W_hh_p = W_hh[perm]
     order = _order(T, reverse)
     dZ = xp.empty_like(A)
     dh = xp.empty_like(gh)
@@ -237,8 +258,8 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
         t = order[k]
         c_prev = c0 if k == 0 else C[order[k - 1]]
         a, tc, dz = A[t], TC[t], dZ[t]
-        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        di, df, dg, do = dz[:, :H], dz[:, H:2 * H], dz[:, 2 * H:3 * H], dz[:, 3 * H:]
+        i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        di, df, do, dg = dz[:, :H], dz[:, H:2 * H], dz[:, 2 * H:3 * H], dz[:, 3 * H:]
         xp.add(gh, gout[t], out=dh)
         xp.multiply(dh, o, out=t1)                          # dh·o
         xp.multiply(tc, tc, out=t2)
@@ -260,8 +281,21 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
         xp.subtract(1, f, out=t2)
         df *= t2                                            # dc·c_prev·f(1 − f)
         dc *= f
-        xp.matmul(dz, W_hh, out=gh)
-    return _lstm_weight_grads(xp, dZ, x, h0, W_ih, Hs, order, needs, gh, dc, None)
+        xp.matmul(dz, W_hh_p, out=gh)
+    H_prev = Hbuf[1:] if reverse else Hbuf[:T]              # (T, N, H): each step's starting h
+    dZ2 = dZ.reshape((T * N, 4 * H))
+    gx = gW_ih = gW_hh = gb_ih = gb_hh = None
+    if needs[0]:
+        gx = dZ @ W_ih[perm]
+    if needs[3]:
+        gW_ih = (dZ2.T @ x.reshape((T * N, x.shape[2])))[back]
+    if needs[4]:
+        gW_hh = (dZ2.T @ H_prev.reshape((T * N, H)))[back]
+    if needs[5] or needs[6]:
+        gb = dZ2.sum(axis=0)[back]
+        gb_ih = gb if needs[5] else None
+        gb_hh = gb.copy() if needs[6] else None
+    return gx, gh, dc, gW_ih, gW_hh, gb_ih, gb_hh, None, None, None
 
 
 def _graph_lstm_bptt(saved, reverse, masks, needs, gout, gh, gc):
@@ -286,6 +320,7 @@ class LSTMLayer(Function):
         masks = _masks(batch_sizes, x.shape[0], x.shape[1])
         if masks is None and W_hr is None:
             out, h, c, A, C, TC, Hs = _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse)
+            # A in (i, f, o, g) order and Hs the (T + 1)-row state buffer: the fast BPTT's layout
         else:
             out, h, c, A, C, TC, Hs = _lstm_run(ctx.xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr,
                                                 reverse, masks)

@@ -119,7 +119,7 @@ class RNNBase(Module):
     # ------------------------------------------------------------------------ forward
     def _run_layer(self, k, sfx, x, h0, c0, reverse, batch_sizes):
         """One layer, one direction, through the fused op: (output, h_n, c_n or None)."""
-        p = lambda n: getattr(self, f"{n}_l{k}{sfx}", None)  # noqa: E731
+        p = lambda n: self._parameters.get(f"{n}_l{k}{sfx}")  # noqa: E731
         W_ih, W_hh, b_ih, b_hh = p("weight_ih"), p("weight_hh"), p("bias_ih"), p("bias_hh")
         if self.mode == "LSTM":
             return F.lstm_layer(x, h0, c0, W_ih, W_hh, b_ih, b_hh, p("weight_hr"), reverse, batch_sizes)
