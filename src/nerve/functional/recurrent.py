@@ -165,10 +165,15 @@ def _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse):
     Hbuf[T if reverse else 0] = h0
     tmp = xp.empty((N, H), dtype=x.dtype)
     h, c = h0, c0
+    zero_start = not h0.any()                               # the usual h0 = 0: skip one GEMM
     for t in _order(T, reverse):
         a = A[t]
-        xp.matmul(h, WT, out=a)
-        a += XW[t]
+        if zero_start:
+            a[...] = XW[t]
+            zero_start = False
+        else:
+            xp.matmul(h, WT, out=a)
+            a += XW[t]
         xp.tanh(a, out=a)
         s = a[:, :3 * H]
         s *= 0.5
@@ -283,7 +288,8 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
                     out=dz[:, :2 * H].reshape((N, 2, H)))
         xp.multiply(dc, kt[:, 3 * H:], out=dz[:, 3 * H:])
         dc *= f[t]
-        xp.matmul(dz, W_hh_p, out=gh)
+        if k or needs[1]:                                   # h0's gradient only when wanted
+            xp.matmul(dz, W_hh_p, out=gh)
     H_prev = Hbuf[1:] if reverse else Hbuf[:T]              # (T, N, H): each step's starting h
     dZ2 = dZ.reshape((T * N, 4 * H))
     gx = gW_ih = gW_hh = gb_ih = gb_hh = None
@@ -294,10 +300,10 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
     if needs[4]:
         gW_hh = (dZ2.T @ H_prev.reshape((T * N, H)))[back]
     if needs[5] or needs[6]:
-        gb = dZ2.sum(axis=0)[back]
+        gb = (xp.ones((T * N,), dtype=dZ.dtype) @ dZ2)[back]   # a GEMV sums rows faster than sum(0)
         gb_ih = gb if needs[5] else None
         gb_hh = gb.copy() if needs[6] else None
-    return gx, gh, dc, gW_ih, gW_hh, gb_ih, gb_hh, None, None, None
+    return gx, gh if needs[1] else None, dc, gW_ih, gW_hh, gb_ih, gb_hh, None, None, None
 
 
 def _graph_lstm_bptt(saved, reverse, masks, needs, gout, gh, gc):
