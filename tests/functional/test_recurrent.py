@@ -158,3 +158,12 @@ def test_errors_name_the_shapes():
         F.lstm_layer(x, h0, c0, Wi, Wh, batch_sizes=[1, 2, 3])
     with pytest.raises(ValueError, match="'tanh' or 'relu'"):
         F.rnn_layer(x, h0, Wi[:2], Wh[:2, :2], nonlinearity="sigmoid")
+
+
+def test_docstring_examples():
+    import doctest
+
+    import nerve.functional.recurrent as mod
+
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0

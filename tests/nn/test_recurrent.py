@@ -260,3 +260,13 @@ def test_errors_name_the_shapes_and_the_fix():
         nn.GRUCell(3, 4)(nv.zeros(2, 4))
     with pytest.raises(RuntimeError, match=r"not sorted in decreasing order.*enforce_sorted=False"):
         pack_padded_sequence(nv.zeros(3, 2, 1), [1, 3])
+
+
+@pytest.mark.parametrize("name", ["nerve.nn.recurrent", "nerve.nn.utils.rnn"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name),
+                             optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0

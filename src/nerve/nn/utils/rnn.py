@@ -126,9 +126,10 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     Example:
         >>> import nerve as nv
         >>> from nerve.nn.utils.rnn import pack_padded_sequence
-        >>> p = pack_padded_sequence(nv.tensor([[1., 2.], [3., 0.]]).T, [2, 1])
-        >>> p.data.tolist(), p.batch_sizes.tolist()
-        ([1.0, 2.0, 3.0], [2, 1])
+        >>> batch = nv.tensor([[1., 2.], [3., 0.]])          # sequences [1, 2] and [3], padded
+        >>> p = pack_padded_sequence(batch, [2, 1], batch_first=True)
+        >>> p.data.tolist(), p.batch_sizes.tolist()           # step 0: 1 and 3; step 1: 2
+        ([1.0, 3.0, 2.0], [2, 1])
     """
     lengths = _ints(lengths)
     x = input.transpose(0, 1) if batch_first else input
