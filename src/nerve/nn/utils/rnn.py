@@ -20,7 +20,7 @@ from ...autograd.tensor import Tensor
 from .. import functional as F
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence",
-           "pack_sequence", "unpad_sequence", "unpack_sequence"]
+           "pack_sequence", "unpad_sequence", "unpack_sequence", "detach_state", "truncated_bptt"]
 
 
 def _ints(v):
@@ -197,3 +197,50 @@ def unpack_sequence(packed_sequences):
     """Split a PackedSequence back into a list of (Lᵢ, *) tensors in the original order."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)
+
+
+def detach_state(state):
+    """A recurrent state cut from its history: a Tensor, or tuples/lists of them (an LSTM's
+    ``(h, c)``), detached; None stays None. The building block of truncated BPTT."""
+    if state is None:
+        return None
+    if isinstance(state, (tuple, list)):
+        return type(state)(detach_state(s) for s in state)
+    return state.detach()
+
+
+def truncated_bptt(module, input, k, hx=None):  # noqa: A002
+    """Run a recurrent ``module`` over a long sequence in chunks of ``k`` steps, detaching the
+    carried state at every cut (truncated back-propagation through time).
+
+    The forward values equal one uninterrupted run; the gradient of anything computed at step t
+    reaches back only to the start of t's chunk (inputs before the last cut get exactly 0), so
+    memory and compute of a backward stay bounded by k steps.
+
+    Args:
+        module: ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` (or any module with their
+            ``(output, state) = module(input, state)`` contract).
+        input: (T, N, D), or (N, T, D) if ``module.batch_first``.
+        k: steps per chunk.
+        hx: the initial state (None: zeros).
+
+    Returns ``(output, state)`` as the module does, the output joined over all chunks.
+
+    Example:
+        >>> import nerve as nv
+        >>> rnn = nv.nn.GRU(2, 3)
+        >>> out, h = nv.nn.utils.rnn.truncated_bptt(rnn, nv.randn(10, 1, 2), k=4)
+        >>> out.shape, h.shape
+        ((10, 1, 3), (1, 1, 3))
+    """
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"truncated_bptt: k must be a positive number of steps, got {k}")
+    dim = 1 if getattr(module, "batch_first", False) else 0
+    T = input.shape[dim]
+    outs, state = [], hx
+    for start in range(0, T, k):
+        chunk = input[:, start:start + k] if dim == 1 else input[start:start + k]
+        out, state = module(chunk, detach_state(state) if start else state)
+        outs.append(out)
+    return F.cat(outs, dim), state
