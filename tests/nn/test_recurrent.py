@@ -208,6 +208,8 @@ def test_parameters_init_and_names_follow_pytorch():
                                           proj_size=4).named_parameters()]
     assert names == tnames
     assert lstm.weight_ih_l1.shape == (64, 8) and lstm.weight_hr_l0_reverse.shape == (4, 16)
+    assert [len(w) for w in lstm.all_weights] == [5] * 4            # per layer and direction
+    assert lstm.all_weights[3][0] is lstm.weight_ih_l1_reverse
     for p in lstm.parameters():
         assert p.dtype == np.float32
         assert np.abs(p.numpy()).max() <= 0.25 and np.abs(p.numpy()).max() > 0.2   # U(±1/√16)
