@@ -24,9 +24,12 @@ are still running at each step. A row past its end keeps its state (so the final
 one at its own last step; in reverse it starts from h0 at its own last step) and its output
 there is 0.
 
-Double backward: the backward formula is written in ``ctx.xp`` and takes the per-step gates
-through ``xp.reuse``, which under ``create_graph`` recomputes them from the inputs with
-differentiable ops, so second derivatives are exact (gradgradcheck in the tests).
+Double backward: the GRU and RNN backward formulas are written in ``ctx.xp`` and take the
+per-step gates through ``xp.reuse``, which under ``create_graph`` recomputes them from the inputs
+with differentiable ops. The LSTM's backward is ``ctx.xp.nerve_lstm_bptt``: on arrays an in-place
+fast path (gate rows reordered to (i, f, o, g), see ``_lstm_run_fast``), under ``create_graph`` a
+twin that recomputes the forward and runs the readable ``_lstm_bptt`` on Tensors. Either way the
+second derivatives are exact (gradgradcheck in the tests).
 """
 from __future__ import annotations
 
