@@ -238,6 +238,65 @@ def unbind_join(rows=256, cols=64):
     return build
 
 
+def _seq_data(T, batch, features, classes=10, seed=SEED):
+    """A (T, N, features) float32 sequence batch and N labels, cached like ``_data``."""
+    x, y = _data(batch, None, classes, seed, shape=(T, features))
+    return np.ascontiguousarray(x.transpose(1, 0, 2)), y
+
+
+def recurrent_train(kind, input_size, hidden, T, batch):
+    """A one-layer ``kind`` (LSTM or GRU) over a (T, N, input) sequence, a Linear(hidden, 10)
+    head on the last hidden state, cross-entropy and one Adam step; PyTorch's default init drawn
+    once (U(±1/√hidden)) and loaded into both frameworks."""
+    G = 4 if kind == "LSTM" else 3
+
+    def build(fw):
+        rng = np.random.default_rng(SEED)
+        k = 1 / np.sqrt(hidden)
+        shapes = {"rnn.weight_ih_l0": (G * hidden, input_size), "rnn.weight_hh_l0": (G * hidden, hidden),
+                  "rnn.bias_ih_l0": (G * hidden,), "rnn.bias_hh_l0": (G * hidden,),
+                  "head.weight": (10, hidden), "head.bias": (10,)}
+        state = {n: rng.uniform(-k, k, s).astype(np.float32) for n, s in shapes.items()}
+        x, y = _seq_data(T, batch, input_size)
+        if fw == "nerve":
+            import nerve as lib  # noqa: PLC0415
+            import nerve.nn as nn  # noqa: PLC0415
+            import nerve.nn.functional as F  # noqa: PLC0415
+        else:
+            import torch as lib  # noqa: PLC0415
+            import torch.nn as nn  # noqa: PLC0415
+            import torch.nn.functional as F  # noqa: PLC0415
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = getattr(nn, kind)(input_size, hidden)
+                self.head = nn.Linear(hidden, 10)
+
+            def forward(self, seq):
+                out, _ = self.rnn(seq)
+                return self.head(out[-1])
+
+        model = Net()
+        model.load_state_dict(state if fw == "nerve" else {n: lib.from_numpy(v) for n, v in state.items()})
+        opt = _optimizer(fw, model.parameters(), "adam", 1e-3)
+        xt, yt = lib.from_numpy(x), lib.from_numpy(y)
+
+        def step():
+            loss = F.cross_entropy(model(xt), yt)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        # GEMMs: input projections 2·T·N·D·GH and recurrent 2·T·N·H·GH forward; backward twice
+        # that, less the input gradient the first layer does not need
+        fwd = 2 * T * batch * G * hidden * (input_size + hidden)
+        return step, {"samples": batch, "flops": 3 * fwd - 2 * T * batch * G * hidden * input_size}
+
+    return _with_data(build, batch, None, shape=(T, input_size))
+
+
 ACTIVATIONS = {"ACT-RELU": "relu", "ACT-SIGMOID": "sigmoid", "ACT-TANH": "tanh", "ACT-GELU": "gelu"}
 
 
@@ -329,6 +388,10 @@ WORKLOADS = {
     "W2": ("784-16-16-10 ReLU, batch 64, SGD momentum 0.9", mlp_train([784, 16, 16, 10], 64, "momentum", 0.01)),
     "W3": ("784-512-256-10 ReLU, batch 128, Adam", mlp_train([784, 512, 256, 10], 128, "adam", 1e-3)),
     "W4": ("LeNet-5, batch 64, SGD momentum", lenet5_train(64)),
+    "W5": ("LSTM 64→128, sequence 32, batch 32, Linear head, Adam (train step)",
+           recurrent_train("LSTM", 64, 128, 32, 32)),
+    "W5G": ("GRU 64→128, sequence 32, batch 32, Linear head, Adam (train step)",
+            recurrent_train("GRU", 64, 128, 32, 32)),
     "W6": ("TransformerEncoderLayer d_model 128, 4 heads, ff 512, seq 64, batch 16, Adam",
            transformer_encoder_train(128, 4, 64, 16)),
     "W7": ("W2 network, forward only, batch 10,000", mlp_infer([784, 16, 16, 10], 10_000)),
@@ -356,6 +419,8 @@ QUICK = {
     "W2": mlp_train([784, 16, 16, 10], 16, "momentum", 0.01),
     "W3": mlp_train([64, 32, 16, 10], 8, "adam", 1e-3),
     "W4": lenet5_train(2),
+    "W5": recurrent_train("LSTM", 8, 16, 5, 4),
+    "W5G": recurrent_train("GRU", 8, 16, 5, 4),
     "W6": transformer_encoder_train(16, 2, 8, 2),
     "W7": mlp_infer([784, 16, 16, 10], 100),
     "C1": elementwise_chain(100),

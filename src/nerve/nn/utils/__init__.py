@@ -6,9 +6,11 @@
   vector and back (for line searches, second-order methods, weight averaging).
 * ``grad_norm``: the total gradient norm, without clipping.
 * ``spectral_norm`` / ``remove_spectral_norm``: from ``nerve.nn.normalization``.
+* ``rnn``: variable-length sequences (``pad_sequence``, ``pack_padded_sequence`` ...).
 """
 from __future__ import annotations
 
+from . import rnn  # noqa: F401
 from .clip import clip_grad_norm_, clip_grad_value_
 from .convert import grad_norm, parameters_to_vector, vector_to_parameters
 
