@@ -218,6 +218,41 @@ def _digit_png(path, invert=False, size=28):
     return int(ds.targets[0])
 
 
+def _digit_pngs(folder, n):
+    """The first ``n`` test digits as PNG files in ``folder``; their labels."""
+    from PIL import Image
+
+    from nerve.data.datasets import Digits28
+
+    ds = Digits28(train=False)
+    folder.mkdir(exist_ok=True)
+    for i in range(n):
+        Image.fromarray((255 * ds.data[i, 0]).astype(np.uint8)).save(folder / f"d{i}.png")
+    return [int(t) for t in ds.targets[:n]]
+
+
+def test_predict_a_folder_or_several_files_prints_a_table(run_dir, tmp_path):
+    _digit_pngs(tmp_path / "digits", 4)
+    (tmp_path / "digits" / "readme.txt").write_text("not an image")
+    r = nerve("predict", run_dir, tmp_path / "digits", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["file", "top"] and len(lines) == 2 + 4
+    rows = {l.split()[0]: l.split()[1] for l in lines[2:]}
+    assert sorted(rows) == ["d0.png", "d1.png", "d2.png", "d3.png"]  # the .txt is skipped
+    for name, guess in rows.items():  # each row says what predicting that file alone says
+        one = nerve("predict", run_dir, tmp_path / "digits" / name, cwd=tmp_path)
+        assert one.returncode == 0 and one.stdout.splitlines()[0] == f"{name}: {guess}"
+    two = nerve("predict", run_dir, tmp_path / "digits" / "d3.png", tmp_path / "digits" / "d1.png",
+                cwd=tmp_path)
+    assert [l.split()[0] for l in two.stdout.strip().splitlines()[2:]] == ["d3.png", "d1.png"]
+    (tmp_path / "empty").mkdir()
+    bad = nerve("predict", run_dir, tmp_path / "empty", cwd=tmp_path)
+    assert bad.returncode == 2 and "holds no image files" in bad.stderr and "Traceback" not in bad.stderr
+    missing = nerve("predict", run_dir, tmp_path / "digits" / "d0.png", tmp_path / "nope.png", cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.png does not exist" in missing.stderr
+
+
 def test_predict_prints_top_classes_with_probabilities(run_dir, tmp_path):
     _digit_png(tmp_path / "digit.png")
     r = nerve("predict", run_dir, tmp_path / "digit.png", "--top", "4", cwd=tmp_path)

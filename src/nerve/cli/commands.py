@@ -269,20 +269,52 @@ def cmd_predict(args):
     from ..metrics import softmax  # noqa: PLC0415
 
     run = _open_run(args.run)
-    if args.image is None:
+    if not args.image:
         return _predict_test_samples(args, run)
     if args.index is not None or args.png is not None:
         option = "--index picks a test sample" if args.index is not None else "--png draws test samples"
-        raise UsageError(f"{option}, so it goes without an image file; drop {args.image!r} or the option")
-    x, notes = image_input(Path(args.image), run)
+        raise UsageError(f"{option}, so it goes without an image file; drop {' '.join(args.image)!r} "
+                         "or the option")
+    from ..data.images import ImageError, image_files  # noqa: PLC0415
+
+    try:
+        files = image_files(args.image)
+    except ImageError as e:
+        raise UsageError(str(e)) from None
+    if len(files) > 1 or Path(args.image[0]).is_dir():
+        return _predict_table(args, run, files)
+    x, notes = image_input(files[0], run)
     run.build_model()
     for n in notes:
         _note(n)
     p = softmax(run.predict_logits(x))[0]
     classes = run.classes
     top, lines = _top_lines(p, classes, args.top)
-    print(f"{Path(args.image).name}: {classes[top[0]]}")
+    print(f"{files[0].name}: {classes[top[0]]}")
     print("\n".join(lines))
+    return 0
+
+
+def _predict_table(args, run, files):
+    """``nerve predict RUN a.png b.png`` or ``RUN folder/``: one batch, one table row per file."""
+    batch, notes = [], []
+    for f in files:
+        pixels, n = read_image(f)
+        batch.append(pixels.reshape(INPUT_SHAPE))
+        notes += [f"{f.name}: {m}" for m in n]
+    for n in notes:
+        _note(n)
+    prob = run.predict(np.stack(batch))
+    classes = run.classes
+    k = min(args.top, len(classes))
+    width = max(len("file"), *(len(f.name) for f in files))
+    head = f"{'file':<{width}}  " + "  ".join(f"{'top ' + str(i + 1):<22}" for i in range(k))
+    rows = [head, "-" * len(head.rstrip())]
+    for f, p in zip(files, prob):
+        top, _ = _top_lines(p, classes, k)
+        cells = [f"{str(classes[i]):<14} {100 * p[i]:6.2f} %" for i in top]
+        rows.append(f"{f.name:<{width}}  " + "  ".join(f"{c:<22}" for c in cells))
+    print("\n".join(r.rstrip() for r in rows))
     return 0
 
 

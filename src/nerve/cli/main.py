@@ -122,12 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func="evaluate")
 
     p = sub.add_parser("predict", help="classify an image file, or show test samples with the guesses",
-                       description="Classify an image file (PNG, JPEG ...). Without one, draw a few "
+                       description="Classify image files (PNG, JPEG ...) or every image in a folder; "
+                                   "several are shown as a table. Without one, draw a few "
                                    "samples of the run's test set in the terminal, each with its label "
                                    "and the top classes; --index picks one.")
     p.add_argument("run", help="a run folder written by 'nerve train'")
-    p.add_argument("image", nargs="?", default=None,
-                   help="the image to classify (default: test-set samples)")
+    p.add_argument("image", nargs="*", default=None,
+                   help="image files or folders of them to classify (default: test-set samples); "
+                        "several give a table")
     p.add_argument("--index", type=_non_negative_int, default=None, metavar="I",
                    help="without an image: show test sample I only")
     p.add_argument("--count", type=_positive_int, default=3, metavar="N",

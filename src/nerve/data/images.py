@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_image", "image_to_array", "ImageError"]
+__all__ = ["read_image", "image_to_array", "image_files", "ImageError", "IMAGE_SUFFIXES"]
 
 
 class ImageError(ValueError):
@@ -133,3 +133,35 @@ def read_image(path, size=(28, 28), invert: str = "auto"):
         x = 1.0 - x
         notes.append("inverted dark-on-light image to MNIST's light-on-dark")
     return x.astype(np.float32), notes
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
+
+
+def image_files(paths):
+    """The image files named by ``paths``: files as given, folders expanded to the image files
+    directly inside them (by suffix, sorted by name). Raises :class:`ImageError` for a path
+    that does not exist or a folder with no images, naming it.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> for n in ("b.png", "a.PNG", "notes.txt"):
+        ...     _ = (d / n).write_bytes(b"")
+        >>> [p.name for p in image_files([d])]
+        ['a.PNG', 'b.png']
+    """
+    out = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted((f for f in path.iterdir()
+                            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES), key=lambda f: f.name)
+            if not found:
+                raise ImageError(f"{path} holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+            out.extend(found)
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise ImageError(f"{path} does not exist; give image files or a folder of them")
+    return out
