@@ -172,3 +172,45 @@ def test_docstring_example_runs():
     import nerve.runs
     result = doctest.testmod(nerve.runs)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_a_folder_that_refuses_writes_is_one_line(tmp_path, monkeypatch):
+    # Tests run as root, where chmod cannot make a folder read-only; refuse the write instead.
+    import pathlib
+
+    def refuse(self, *a, **k):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", refuse)
+    with pytest.raises(RunError, match=r"cannot create the run folder .*: Permission denied$"):
+        Run.create(tmp_path / "ro" / "run", dict(BASE))
+
+
+def test_the_cli_reports_a_refused_write_in_one_line(tmp_path, monkeypatch, capsys):
+    import pathlib
+
+    from nerve.cli.main import main
+
+    real = pathlib.Path.mkdir
+
+    def refuse(self, *a, **k):
+        if "ro" in self.parts:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", refuse)
+    code = main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path / "ro" / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Permission denied" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_model_too_big_for_memory_is_one_line(run, monkeypatch):
+    def too_big(name, **kwargs):
+        raise MemoryError
+    monkeypatch.setattr(models, "get_model", too_big)
+    cfg = json.loads((run.path / "config.json").read_text())
+    cfg["model_kwargs"] = {"activation": "elu", "num_classes": 100000000}
+    (run.path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(RunError, match="needs more memory than there is; check config.json"):
+        Run.open(run.path).build_model()
