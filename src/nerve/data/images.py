@@ -163,5 +163,5 @@ def image_files(paths):
         elif path.is_file():
             out.append(path)
         else:
-            raise ImageError(f"{path} does not exist; give image files or a folder of them")
+            raise ImageError(f"no such file: {path}; give image files or a folder of them")
     return out
