@@ -32,7 +32,7 @@ int64 = long = _np.dtype(_np.int64)
 bool = _np.dtype(_np.bool_)  # noqa: A001
 
 
-_SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli",
+_SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli", "classic",
                 "glossary", "distributed", "playground", "utils", "diagnostics"}
 
 

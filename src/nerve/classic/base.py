@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import sys
 import warnings
 
 import numpy as np
@@ -30,7 +31,7 @@ __all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin", "TransformerMix
 
 class NotFittedError(ValueError, AttributeError):
     """The estimator was used before ``fit`` (a ValueError and an AttributeError, as in
-    scikit-learn)."""
+    scikit-learn; when scikit-learn is loaded, also an instance of its NotFittedError)."""
 
 
 class ConvergenceWarning(UserWarning):
@@ -39,6 +40,33 @@ class ConvergenceWarning(UserWarning):
 
 class DataConversionWarning(UserWarning):
     """The input was converted (for example a column-vector y was flattened)."""
+
+
+_INTEROP = {}
+
+
+def _interop(cls, module, name):
+    """``cls``, or, when scikit-learn is already loaded by the caller, a subclass of both ``cls``
+    and scikit-learn's class of that name, so ``except sklearn.exceptions.NotFittedError`` and
+    scikit-learn's warning filters see nerve's errors and warnings too. Never imports
+    scikit-learn itself."""
+    mod = sys.modules.get(module)
+    other = getattr(mod, name, None) if mod is not None else None
+    if other is None or issubclass(cls, other):
+        return cls
+    key = (cls, other)
+    if key not in _INTEROP:
+        _INTEROP[key] = type(cls.__name__, (cls, other), {"__module__": cls.__module__,
+                                                         "__doc__": cls.__doc__})
+    return _INTEROP[key]
+
+
+def _not_fitted(msg):
+    return _interop(NotFittedError, "sklearn.exceptions", "NotFittedError")(msg)
+
+
+def _warn(msg, cls, stacklevel=3):
+    warnings.warn(msg, _interop(cls, "sklearn.exceptions", cls.__name__), stacklevel=stacklevel + 1)
 
 
 # ------------------------------------------------------------------------ validation
@@ -75,9 +103,9 @@ def check_array(X, *, estimator=None, name="X", ensure_2d=True, allow_nd=False,
         try:
             arr = arr.astype(dtype)
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{who}: could not convert {name} of dtype {arr.dtype} to {dtype} "
-                             f"({e}); argument must be a string or a real number, so encode "
-                             "categorical columns as numbers first") from None
+            kind = TypeError if isinstance(e, TypeError) else ValueError
+            raise kind(f"{who}: could not convert {name} of dtype {arr.dtype} to {np.dtype(dtype)} "
+                       f"({e}); encode categorical columns as numbers first") from None
     if ensure_2d:
         if arr.ndim == 0:
             raise ValueError(f"{who}: Expected 2D array, got scalar array instead: {name}={arr!r}. "
@@ -117,9 +145,9 @@ def _check_y(y, estimator, y_numeric, multi_output):
         y = y.numpy()
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1 and not multi_output:
-        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                      "the shape of y to (n_samples, ), for example using ravel().",
-                      DataConversionWarning, stacklevel=4)
+        _warn("A column-vector y was passed when a 1d array was expected. Please change "
+              "the shape of y to (n_samples, ), for example using ravel().",
+              DataConversionWarning, stacklevel=4)
         y = y[:, 0]
     if y.ndim != 1 and not (multi_output and y.ndim == 2):
         raise ValueError(f"{who}: y should be a 1d array, got an array of shape {y.shape} instead.")
@@ -178,8 +206,8 @@ def check_is_fitted(estimator, attributes=None):
         fitted = [a for a in attributes if hasattr(estimator, a)]
         fitted = fitted if len(fitted) == len(attributes) else []
     if not fitted:
-        raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet. Call "
-                             "'fit' with appropriate arguments before using this estimator.")
+        raise _not_fitted(f"This {type(estimator).__name__} instance is not fitted yet. Call "
+                          "'fit' with appropriate arguments before using this estimator.")
 
 
 def check_random_state(seed):

@@ -13,11 +13,9 @@ residual stays below alpha·ρ·n is set to exactly 0 by the soft-threshold step
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from .base import BaseEstimator, ConvergenceWarning, RegressorMixin, check_random_state
+from .base import BaseEstimator, ConvergenceWarning, RegressorMixin, check_random_state, _warn
 
 __all__ = ["Ridge", "ElasticNet", "Lasso", "soft_threshold"]
 
@@ -63,7 +61,8 @@ class Ridge(_LinearRegressor):
         solver: ``'closed'`` or ``'sgd'``.
         max_iter, tol, batch_size, learning_rate, random_state: for ``'sgd'``.
 
-    Attributes: ``coef_`` (p,) or (k, p), ``intercept_`` float or (k,), ``n_iter_``.
+    Attributes: ``coef_`` (p,) or (k, p), ``intercept_`` float or (k,), ``n_iter_`` (epochs of SGD;
+    1 for the closed form).
 
     Example:
         >>> import numpy as np
@@ -96,7 +95,7 @@ class Ridge(_LinearRegressor):
         Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept)
         if self.solver == "closed":
             W = self._closed(Xc, yc)
-            self.n_iter_ = None
+            self.n_iter_ = 1                                  # one linear solve
         else:
             W = self._sgd(Xc, yc)
         self.coef_ = W.T if y.ndim == 2 else W
@@ -147,9 +146,8 @@ class Ridge(_LinearRegressor):
                 break
         else:
             if bs >= n:
-                warnings.warn(f"Ridge(solver='sgd') did not reach tol={self.tol} in {self.max_iter} "
-                              "epochs; raise max_iter or standardise the features.",
-                              ConvergenceWarning, stacklevel=3)
+                _warn(f"Ridge(solver='sgd') did not reach tol={self.tol} in {self.max_iter} "
+                              "epochs; raise max_iter or standardise the features.", ConvergenceWarning, stacklevel=3)
         self.n_iter_ = it
         W = w.numpy()
         return W if y.ndim == 2 else W[:, 0]
@@ -225,10 +223,9 @@ class ElasticNet(_LinearRegressor):
             gap = self._duality_gap(X, y, w, r, l1, l2)
             if gap <= tol:
                 return w, gap, sweep
-        warnings.warn(f"{type(self).__name__}: coordinate descent did not converge in "
+        _warn(f"{type(self).__name__}: coordinate descent did not converge in "
                       f"{self.max_iter} sweeps (duality gap {gap:.3g} > tol·‖y‖² = {tol:.3g}); "
-                      "raise max_iter, raise tol, or standardise the features.",
-                      ConvergenceWarning, stacklevel=3)
+                      "raise max_iter, raise tol, or standardise the features.", ConvergenceWarning, stacklevel=3)
         return w, gap, int(self.max_iter)
 
     @staticmethod

@@ -12,11 +12,9 @@ exact Hessian (K(p+1) unknowns) and a backtracking line search keeps it monotone
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning
+from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, _warn
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -98,7 +96,7 @@ class _NewtonFit:
             return f, g, H
 
         th, self.n_iter_, ok = _newton(fgh, np.zeros(Xa.shape[1]), int(self.max_iter), self.tol)
-        self._warn(ok)
+        self._report(ok)
         return (th[:-1], th[-1]) if fi else (th, 0.0)
 
     def _fit_multinomial(self, X, idx, K):
@@ -131,18 +129,17 @@ class _NewtonFit:
             return f, g, H
 
         th, self.n_iter_, ok = _newton(fgh, np.zeros(K * q), int(self.max_iter), self.tol)
-        self._warn(ok)
+        self._report(ok)
         W = th.reshape(K, q)
         if fi:
             b = W[:, -1] - W[:, -1].mean()
             return W[:, :-1].copy(), b
         return W, np.zeros(K)
 
-    def _warn(self, ok):
+    def _report(self, ok):
         if not ok:
-            warnings.warn(f"{type(self).__name__}: Newton's method did not reach tol={self.tol} in "
-                          f"{self.max_iter} iterations; raise max_iter or scale the features.",
-                          ConvergenceWarning, stacklevel=4)
+            _warn(f"{type(self).__name__}: Newton's method did not reach tol={self.tol} in "
+                          f"{self.max_iter} iterations; raise max_iter or scale the features.", ConvergenceWarning, stacklevel=4)
 
 
 class LogisticRegression(_NewtonFit, _LinearClassifier):

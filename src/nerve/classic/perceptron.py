@@ -12,11 +12,9 @@ it never stops making mistakes. More than two classes are handled one-vs-rest.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, check_random_state
+from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, check_random_state, _warn
 
 __all__ = ["Perceptron"]
 
@@ -75,7 +73,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 self.errors_ = errors
         self.coef_, self.intercept_ = np.array(W), np.array(b)
         if not self.converged_:
-            warnings.warn(f"Perceptron: still misclassifying training examples after {self.max_iter} "
+            _warn(f"Perceptron: still misclassifying training examples after {self.max_iter} "
                           "epochs; the classes may not be linearly separable (the rule never "
                           "stops on such data, e.g. XOR).", ConvergenceWarning, stacklevel=2)
         return self

@@ -9,9 +9,9 @@ distance from the boundary to either is 1/‖w‖, which ``LinearSVM.margin_`` r
 call the full width of the street between f = −1 and f = +1, 2/‖w‖, "the margin"; nerve uses
 the half-width 1/‖w‖ (the geometric margin of the closest points when the data are separable).
 
-``LinearSVM`` minimises the primal above with nerve's own machinery: ``F.hinge_loss`` (or its
-square), ``loss.backward()``, and ``optim.Adam`` on full batches with a learning rate that
-decays geometrically, so the iterates settle onto the kinks of the hinge.
+``LinearSVM`` is trained with nerve's own machinery: ``backward()`` and ``optim`` on the Lagrange
+dual of that objective (projected FISTA, exact at any C), or ``F.hinge_loss`` + ``optim.Adam`` on
+the primal itself.
 
 ``KernelSVM`` solves the dual,
 
@@ -23,52 +23,90 @@ The support vectors are the x_i with α_i > 0. More than two classes: one-vs-one
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, check_random_state
+from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, check_random_state, _warn
 
 __all__ = ["LinearSVM", "KernelSVM", "kernel_matrix"]
 
 
 # --------------------------------------------------------------------------- linear SVM
-class LinearSVM(ClassifierMixin, BaseEstimator):
-    """Linear soft-margin SVM, trained with nerve autograd and ``optim.Adam``.
+def _project_box_hyperplane(z, s, C):
+    """The Euclidean projection of z onto {a : 0 ≤ a ≤ C, sᵀa = 0}, s ∈ {−1, +1}ⁿ.
 
-    Minimises ½‖w‖² + C·Σ_i ℓ(s_i·(w·x_i + b)) with ℓ(m) = max(0, 1 − m) (``loss='hinge'``) or
-    max(0, 1 − m)² (``'squared_hinge'``); for training, the objective is divided by C·n (same
-    minimiser, better scaled for Adam). Matches scikit-learn's ``SVC(kernel='linear', C)`` for the
-    hinge loss (not ``LinearSVC``, which also penalises b). K ≥ 3 classes: one-vs-rest.
+    The projection is clip(z − ν·s, 0, C) for the ν that makes g(ν) = sᵀclip(z − ν·s, 0, C)
+    vanish. g is piecewise linear and non-increasing, each term sloping by −1 between its two
+    breakpoints, so sorting the 2n breakpoints and one cumulative sum locate the root exactly.
+    """
+    n = len(z)
+    lower = np.where(s > 0, z - C, -z)              # where term i starts to fall
+    bp = np.concatenate([lower, lower + C])
+    change = np.concatenate([-np.ones(n), np.ones(n)])
+    order = np.argsort(bp, kind="stable")
+    bp, change = bp[order], change[order]
+    slope = np.cumsum(change)                       # slope of g just right of each breakpoint
+    g = C * np.count_nonzero(s > 0) + np.concatenate([[0.0], np.cumsum(slope[:-1] * np.diff(bp))])
+    k = int(np.searchsorted(-g, 0.0))               # first breakpoint with g ≤ 0
+    if k == 0:
+        nu = bp[0]
+    elif k >= len(bp):
+        nu = bp[-1]
+    else:
+        nu = bp[k - 1] + g[k - 1] / (g[k - 1] - g[k]) * (bp[k] - bp[k - 1])
+    return np.clip(z - nu * s, 0.0, C)
+
+
+class LinearSVM(ClassifierMixin, BaseEstimator):
+    """Linear soft-margin SVM trained through nerve's autograd and optimizers.
+
+    The problem is scikit-learn's ``SVC(kernel='linear', C)`` (not ``LinearSVC``, which also
+    penalises b): minimise ½‖w‖² + C·Σ_i max(0, 1 − s_i·(w·x_i + b)). Two solvers:
+
+    * ``solver='dual'`` (default, accurate at any C, the hard margin C = 1e6 included): maximise
+      the Lagrange dual D(α) = Σα − ½‖Σ_i α_i s_i x_i‖² over 0 ≤ α ≤ C, Σ α_i s_i = 0. The
+      gradient of D comes from ``backward()``, ``optim.SGD`` with step 1/L (L = ‖X‖₂²) takes the
+      step at a Nesterov-extrapolated point (FISTA), and an exact projection puts α back in the
+      feasible set. Then w = Σ α_i s_i x_i and b follows libsvm's rule. Stops when the largest
+      KKT violation is below ``tol`` (libsvm's criterion).
+    * ``solver='primal'``: minimise (½‖w‖² + C·Σ ℓ)/(C·n) with ``F.hinge_loss`` (or
+      ``F.squared_hinge_loss`` with ``loss='squared_hinge'``) and ``optim.Adam`` on full batches,
+      the step decaying geometrically to ``learning_rate·final_lr_ratio``. Good at moderate C;
+      at very large C the penalty's pull is 1/C of the hinge's and Adam barely moves ‖w‖.
+
+    K ≥ 3 classes: one-vs-rest.
 
     Args:
         C: weight of the data term (> 0); C → ∞ is the hard margin.
-        loss: ``'hinge'`` or ``'squared_hinge'``.
-        fit_intercept: learn b (unpenalised).
-        max_iter: full-batch Adam steps.
-        learning_rate: the initial step; it decays geometrically to ``learning_rate·final_lr_ratio``.
-        final_lr_ratio: how far the step decays by the last iteration.
-        random_state: seeds the initial weights (small random values).
+        loss: ``'hinge'`` or (primal only) ``'squared_hinge'``.
+        solver: ``'dual'`` or ``'primal'``.
+        fit_intercept: learn b (unpenalised; the dual's equality constraint).
+        max_iter: optimizer steps per binary problem.
+        tol: KKT tolerance of the dual solver.
+        learning_rate, final_lr_ratio: Adam's schedule for the primal solver.
+        random_state: seeds the primal's initial weights.
 
     Attributes:
         coef_ (1, p) or (K, p); intercept_ (1,) or (K,); margin_ = 1/‖w‖ (a float for two
-        classes, one per class otherwise); support_: indices with s_i·f(x_i) ≤ 1 + 1e-3 (binary);
-        n_iter_.
+        classes, one per class otherwise); for two classes support_ (indices with α_i > 0 for
+        the dual, s_i·f(x_i) ≤ 1 + 1e-3 for the primal) and, for the dual, dual_coef_ (α_i·s_i
+        of the support vectors); n_iter_.
 
     Example:
         >>> import numpy as np
         >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
-        >>> svm = LinearSVM(C=1e3, random_state=0).fit(X, [0, 0, 1, 1])
-        >>> round(svm.margin_, 2)   # the classes are 3 apart: half-width 1.5
+        >>> svm = LinearSVM(C=1e6).fit(X, [0, 0, 1, 1])
+        >>> round(svm.margin_, 4)   # the classes are 3 apart: half-width 1.5 (full width 2/‖w‖ = 3)
         1.5
     """
 
-    def __init__(self, C=1.0, *, loss="hinge", fit_intercept=True, max_iter=3000, learning_rate=0.1,
-                 final_lr_ratio=1e-4, random_state=None):
+    def __init__(self, C=1.0, *, loss="hinge", solver="dual", fit_intercept=True, max_iter=20000,
+                 tol=1e-4, learning_rate=0.1, final_lr_ratio=1e-4, random_state=None):
         self.C = C
         self.loss = loss
+        self.solver = solver
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
+        self.tol = tol
         self.learning_rate = learning_rate
         self.final_lr_ratio = final_lr_ratio
         self.random_state = random_state
@@ -77,32 +115,98 @@ class LinearSVM(ClassifierMixin, BaseEstimator):
         X, y = self._validate_fit(X, y)
         if not self.C > 0:
             raise ValueError(f"LinearSVM: C must be > 0, got {self.C!r}")
-        if self.loss not in ("hinge", "squared_hinge"):
-            raise ValueError(f"LinearSVM: loss must be 'hinge' or 'squared_hinge', got {self.loss!r}")
+        if self.solver not in ("dual", "primal"):
+            raise ValueError(f"LinearSVM: solver must be 'dual' or 'primal', got {self.solver!r}")
+        if self.loss not in ("hinge", "squared_hinge") or (self.loss == "squared_hinge"
+                                                           and self.solver == "dual"):
+            raise ValueError(f"LinearSVM: loss must be 'hinge' (either solver) or 'squared_hinge' "
+                             f"(solver='primal'), got loss={self.loss!r} with solver={self.solver!r}")
         if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
             raise ValueError(f"LinearSVM: max_iter must be a positive integer, got {self.max_iter!r}")
         idx = self._encode_classes(y)
         K = len(self.classes_)
         rng = check_random_state(self.random_state)
         units = [1] if K == 2 else range(K)
-        W, B = [], []
+        W, B, self.n_iter_, converged = [], [], 0, True
         for k in units:
             s = np.where(idx == k, 1.0, -1.0)
-            w, b = self._train_unit(X, s, rng)
+            if self.solver == "dual":
+                w, b, alpha, it, ok = self._train_dual(X, s)
+                if K == 2:
+                    self.support_ = np.flatnonzero(alpha > 0)
+                    self.dual_coef_ = (alpha * s)[self.support_][None, :]
+            else:
+                w, b, it, ok = self._train_primal(X, s, rng)
+                if K == 2:
+                    self.support_ = np.flatnonzero(s * (X @ w + b) <= 1 + 1e-3)
+            converged &= ok
+            self.n_iter_ = max(self.n_iter_, it)
             W.append(w)
             B.append(b)
+        if not converged:
+            _warn(f"LinearSVM: the dual solver stopped at max_iter={self.max_iter} before the "
+                          f"KKT conditions held to tol={self.tol}; raise max_iter or scale the "
+                          "features.", ConvergenceWarning, stacklevel=2)
         self.coef_, self.intercept_ = np.array(W), np.array(B)
-        norms = np.linalg.norm(self.coef_, axis=1)
         with np.errstate(divide="ignore"):
-            m = 1.0 / norms
+            m = 1.0 / np.linalg.norm(self.coef_, axis=1)
         self.margin_ = float(m[0]) if K == 2 else m
-        if K == 2:
-            s = np.where(idx == 1, 1.0, -1.0)
-            self.support_ = np.flatnonzero(s * (X @ self.coef_[0] + self.intercept_[0]) <= 1 + 1e-3)
-        self.n_iter_ = int(self.max_iter)
         return self
 
-    def _train_unit(self, X, s, rng):
+    def _train_dual(self, X, s):
+        from .. import optim  # noqa: PLC0415
+        from ..autograd import Tensor, no_grad  # noqa: PLC0415
+        from ..nn import Parameter  # noqa: PLC0415
+
+        n = len(s)
+        C = float(self.C)
+        Z = X * s[:, None]                                  # rows s_i·x_i, (n, p)
+        L = max(np.linalg.norm(Z, 2) ** 2, 1e-12)
+        zt = Tensor(Z)
+        point = Parameter(np.zeros(n))                      # where the gradient is taken
+        opt = optim.SGD([point], lr=1.0 / L, maximize=True)
+        alpha = np.zeros(n)
+        prev = alpha.copy()
+        t = 1.0
+        ok = False
+        it = 0
+        for it in range(1, int(self.max_iter) + 1):
+            t_next = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
+            with no_grad():                                 # FISTA's extrapolation
+                point.data[...] = alpha + ((t - 1) / t_next) * (alpha - prev)
+            t = t_next
+            u = zt.T @ point                                # Σ α_i s_i x_i, (p,)
+            dual = point.sum() - (u * u).sum() * 0.5
+            opt.zero_grad()
+            dual.backward()                                 # ∇D = 1 − Z Zᵀ α
+            opt.step()                                      # ascent step of 1/L
+            prev = alpha
+            if self.fit_intercept:
+                alpha = _project_box_hyperplane(point.numpy(), s, C)
+            else:
+                alpha = np.clip(point.numpy(), 0.0, C)
+            if it % 10 == 0 and self._kkt_gap(Z, s, alpha, C) < self.tol:
+                ok = True
+                break
+        w = Z.T @ alpha
+        G = Z @ w - 1.0                                     # ∇ of the minimised −D
+        b = _bias(alpha, G, s, C) if self.fit_intercept else 0.0
+        return w, b, alpha, it, ok
+
+    def _kkt_gap(self, Z, s, alpha, C):
+        G = Z @ (Z.T @ alpha) - 1.0
+        v = -s * G
+        if not self.fit_intercept:                          # box only: projected-gradient norm
+            pg = np.where(alpha <= 0, np.minimum(G, 0), np.where(alpha >= C, np.maximum(G, 0), G))
+            return float(np.abs(pg).max())
+        pos = s > 0
+        up = (pos & (alpha < C)) | (~pos & (alpha > 0))
+        low = (pos & (alpha > 0)) | (~pos & (alpha < C))
+        if not up.any() or not low.any():
+            return 0.0
+        return float(v[up].max() - v[low].min())
+
+    def _train_primal(self, X, s, rng):
         from .. import functional as F  # noqa: PLC0415
         from .. import optim  # noqa: PLC0415
         from ..autograd import Tensor  # noqa: PLC0415
@@ -126,7 +230,7 @@ class LinearSVM(ClassifierMixin, BaseEstimator):
             opt.step()
             for g in opt.param_groups:
                 g["lr"] *= decay
-        return w.numpy().copy(), float(b.numpy()[0])
+        return w.numpy().copy(), float(b.numpy()[0]), steps, True
 
     def decision_function(self, X):
         """w·x + b: (n,) for two classes (positive means classes_[1]), else (n, K)."""
@@ -184,11 +288,16 @@ def _smo(Kmat, s, C, tol, max_iter):
         j = int(np.argmin(gain))
         t = bdiff[j] / a[j]
         # Box limits for α_i += s_i·t and α_j −= s_j·t.
-        t = min(t, C - alpha[i] if s[i] > 0 else alpha[i])
-        t = min(t, alpha[j] if s[j] > 0 else C - alpha[j])
-        alpha[i] += s[i] * t
-        alpha[j] -= s[j] * t
-        G += s * t * (Kmat[:, i] - Kmat[:, j])
+        room_i = C - alpha[i] if s[i] > 0 else alpha[i]
+        room_j = alpha[j] if s[j] > 0 else C - alpha[j]
+        t = min(t, room_i, room_j)
+        old_i, old_j = alpha[i], alpha[j]
+        # NOTE: a variable that reaches its bound is set to the bound exactly; float rounding
+        # (0.1 + 0.9 = 0.9999999999999999) would otherwise leave it a hair inside, eligible
+        # again for steps too small to make progress.
+        alpha[i] = (C if s[i] > 0 else 0.0) if t == room_i else old_i + s[i] * t
+        alpha[j] = (0.0 if s[j] > 0 else C) if t == room_j else old_j - s[j] * t
+        G += (alpha[i] - old_i) * s[i] * s * Kmat[:, i] + (alpha[j] - old_j) * s[j] * s * Kmat[:, j]
     return alpha, _bias(alpha, G, s, C), max_iter, False
 
 
@@ -228,7 +337,8 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
     Attributes:
         support_ (indices, grouped by class), support_vectors_, n_support_ (per class);
         for two classes dual_coef_ (1, n_SV) and intercept_ (1,) with
-        decision_function(X) = k(X, support_vectors_)·dual_coef_ᵀ + intercept_.
+        decision_function(X) = k(X, support_vectors_)·dual_coef_ᵀ + intercept_; n_iter_ (SMO
+        steps per class pair).
 
     Example:
         >>> import numpy as np
@@ -277,8 +387,10 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
             self._gamma = float(self.gamma)
         Kfull = self._kernel(X, X)
         K = len(self.classes_)
-        max_iter = np.iinfo(np.int64).max if self.max_iter in (-1, None) else int(self.max_iter)
+        # −1: no limit in principle; 10⁷ steps (libsvm's own cap) stops a pathological run.
+        max_iter = 10_000_000 if self.max_iter in (-1, None) else int(self.max_iter)
         self._pairs = []
+        iters = []
         used = np.zeros(len(X), dtype=bool)
         converged = True
         for a in range(K):
@@ -289,12 +401,14 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
                 alpha, b, n_it, ok = _smo(Kfull[np.ix_(rows, rows)], s, float(self.C),
                                           float(self.tol), max_iter)
                 converged &= ok
+                iters.append(n_it)
                 sv = alpha > 0
                 self._pairs.append((a, c, rows[sv], alpha[sv] * s[sv], b))
                 used[rows[sv]] = True
         if not converged:
-            warnings.warn(f"KernelSVM: SMO stopped at max_iter={self.max_iter} before the KKT "
+            _warn(f"KernelSVM: SMO stopped at max_iter={self.max_iter} before the KKT "
                           f"conditions held to tol={self.tol}.", ConvergenceWarning, stacklevel=2)
+        self.n_iter_ = np.array(iters, dtype=np.int64)          # SMO steps per class pair
         order = np.lexsort((np.arange(len(X)), idx))          # by class, then by index
         self.support_ = order[used[order]]
         self.support_vectors_ = X[self.support_]
