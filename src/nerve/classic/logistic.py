@@ -117,12 +117,14 @@ class _NewtonFit:
             P = np.exp(logP)
             f = -C * (logP * Y).sum() + 0.5 * (pen * th * th).sum()
             g = (C * (P - Y).T @ Xa).ravel() + pen * th
-            # H[(k,a),(l,b)] = C·Σ_i (δ_kl p_ik − p_ik p_il) x_ia x_ib + penalty
-            H = -C * np.einsum("ik,il,ia,ib->kalb", P, P, Xa, Xa, optimize=True)
-            diag = C * np.einsum("ik,ia,ib->kab", P, Xa, Xa, optimize=True)
+            # H[(k,a),(l,b)] = C·Σ_i (δ_kl p_ik − p_ik p_il) x_ia x_ib + penalty: with
+            # A[i, k, a] = p_ik x_ia the off-diagonal part is one matrix product, −C·AᵀA.
+            A = (P[:, :, None] * Xa[:, None, :]).reshape(n, K * q)
+            H = -C * (A.T @ A)
             for k in range(K):
-                H[k, :, k, :] += diag[k]
-            H = H.reshape(K * q, K * q) + np.diag(pen)
+                blk = slice(k * q, (k + 1) * q)
+                H[blk, blk] += C * (A[:, blk].T @ Xa)
+            H += np.diag(pen)
             # NOTE: softmax is unchanged by adding one constant to every intercept, so H is
             # singular along that direction; a tiny ridge there picks the centred solution.
             H += 1e-10 * np.eye(K * q)
