@@ -253,7 +253,7 @@ class Lasso(ElasticNet):
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> X = rng.normal(size=(100, 5)); y = 3 * X[:, 0] + 0.01 * rng.normal(size=100)
-        >>> (Lasso(alpha=0.1).fit(X, y).coef_[1:] == 0).all()
+        >>> bool((Lasso(alpha=0.1).fit(X, y).coef_[1:] == 0).all())
         True
     """
 

@@ -93,7 +93,7 @@ class SparseCoder(TransformerMixin, BaseEstimator):
     Example:
         >>> import numpy as np
         >>> coder = SparseCoder(np.eye(2), alpha=0.5)
-        >>> coder.transform(np.array([[1.0, -0.2]])).tolist()
+        >>> (coder.transform(np.array([[1.0, -0.2]])) + 0.0).tolist()   # + 0.0 turns -0.0 into 0.0
         [[0.5, 0.0]]
     """
 

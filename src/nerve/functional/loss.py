@@ -749,8 +749,9 @@ def hinge_loss(input, target, *, margin=1.0, reduction="mean"):  # noqa: A002
 
     Example:
         >>> import nerve as nv
-        >>> nv.functional.hinge_loss(nv.tensor([2.0, 0.5, -1.0]), nv.tensor([1.0, 1.0, 1.0])).item()
-        0.8333333333333334
+        >>> s, y = nv.tensor([2.0, 0.5, -1.0]), nv.tensor([1.0, 1.0, 1.0])
+        >>> round(nv.functional.hinge_loss(s, y).item(), 6)     # (0 + 0.5 + 2) / 3
+        0.833333
     """
     return _hinge("hinge_loss", input, target, float(margin), reduction, 1)
 
