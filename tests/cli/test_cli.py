@@ -319,7 +319,8 @@ def test_bad_files_give_one_line_errors(run_dir, tmp_path):
     cases = [
         (["predict", run_dir, tmp_path / "missing.png"], ["no such file", "missing.png"]),
         (["predict", run_dir, tmp_path / "notes.png"], ["notes.png is not an image"]),
-        (["predict", run_dir, tmp_path], ["is a directory, not an image"]),
+        # a folder is read image by image (a table); one that cannot be read is named
+        (["predict", run_dir, tmp_path], ["notes.png is not an image"]),
         (["predict", run_dir, tmp_path / "digit.png", "--top", "0"], ["--top: must be a positive integer"]),
         (["predict", tmp_path / "not_a_run", tmp_path / "digit.png"], ["not_a_run is not a run folder"]),
         (["evaluate", tmp_path / "not_a_run"], ["is not a run folder", "config.json"]),

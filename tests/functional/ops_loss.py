@@ -278,3 +278,115 @@ ROWS = [
     Op("kl_div_none", lambda q, p: F.kl_div(q, p, reduction="none"), lambda q, p: _kl_ref(q, p, "none"),
        [((4, 5), (4, 5))], make=_kl(), torch=T.nnf("kl_div", reduction="none")),
 ]
+
+
+# ---------------------------------------------------------------- margin losses
+def _margin_pair(squared=False):
+    """Scores s and labels y ∈ {−1, +1} with y·s kept 0.05 away from the kink at 1."""
+    def make(r, s, d):
+        y = r.choice([-1.0, 1.0], size=s[1])
+        m = r.standard_normal(s[0]) * 1.5 + 0.5
+        m = np.where(np.abs(m - 1) < 0.05, 1 + 0.1 * np.sign(m - 1 + 1e-9), m)
+        return [(m * y).astype(d), y.astype(d)]
+    return make
+
+
+def _hinge_ref(s, y, reduction="mean", power=1):
+    return _red(np.maximum(0, 1 - y * s) ** power, reduction)
+
+
+def _mm_make(weight=False):
+    def make(r, s, d):
+        x = r.standard_normal(s[0])
+        C = s[0][-1]
+        t = np.asarray(r.integers(0, C, size=s[1]), dtype=np.int64)
+        # keep every margin term margin − x_y + x_i off its kink at 0
+        xy = np.take_along_axis(x.reshape(-1, C), t.reshape(-1, 1), 1)
+        z = 1.0 - xy + x.reshape(-1, C)
+        x = np.where(np.abs(z) < 0.05, x + 0.1, x.reshape(-1, C)).reshape(s[0])
+        out = [x.astype(d), t]
+        if weight:
+            out.append(r.uniform(0.5, 2.0, size=C).astype(d))
+        return out
+    return make
+
+
+def _mm_ref(x, t, w=None, p=1, margin=1.0, reduction="mean"):
+    x2 = x.reshape(-1, x.shape[-1])
+    t2 = np.asarray(t).reshape(-1)
+    N, C = x2.shape
+    xy = x2[np.arange(N), t2][:, None]
+    h = np.maximum(0, margin - xy + x2) ** p
+    h[np.arange(N), t2] = 0
+    if w is not None:
+        h = h * w[t2][:, None]
+    loss = h.sum(1) / C
+    if reduction == "none":
+        return loss if x.ndim == 2 else loss.reshape(())
+    return _red(loss, reduction)
+
+
+def _mlm_make(r, s, d):
+    x = r.standard_normal(s[0])
+    C = s[0][-1]
+    rows = []
+    for _ in range(int(np.prod(s[0][:-1])) if len(s[0]) > 1 else 1):
+        k = int(r.integers(0, C + 1))
+        lab = list(r.permutation(C)[:k]) + [-1] * (C - k)
+        rows.append(lab)
+    t = np.asarray(rows, dtype=np.int64).reshape(s[0])
+    # nudge scores so no pair difference sits on the kink x_j − x_i = 1
+    x = x + np.arange(C) * 0.013
+    return [x.astype(d), t]
+
+
+def _mlm_ref(x, t, reduction="mean"):
+    x2, t2 = x.reshape(-1, x.shape[-1]), t.reshape(-1, x.shape[-1])
+    N, C = x2.shape
+    out = np.zeros(N)
+    for n in range(N):
+        J = []
+        for v in t2[n]:
+            if v < 0:
+                break
+            J.append(v)
+        notJ = [i for i in range(C) if i not in J]
+        out[n] = sum(max(0.0, 1 - (x2[n, j] - x2[n, i])) for j in J for i in notJ) / C
+    out = out.astype(x.dtype)
+    if reduction == "none":
+        return out if x.ndim == 2 else out.reshape(())
+    return _red(out, reduction)
+
+
+def _torch_hinge(power=1, reduction="mean"):
+    def call(s, y):
+        h = T.torch().clamp(1 - y * s, min=0) ** power
+        return h.mean() if reduction == "mean" else (h.sum() if reduction == "sum" else h)
+    return call
+
+
+MM = [((4, 5), (4,)), ((6,), ()), ((1, 3), (1,))]
+ROWS += [
+    Op("hinge_loss", F.hinge_loss, _hinge_ref, PAIR[:3], make=_margin_pair(), double=False,
+       grad=(True, False), torch=_torch_hinge()),
+    Op("hinge_loss_none", lambda s, y: F.hinge_loss(s, y, reduction="none"),
+       lambda s, y: _hinge_ref(s, y, "none"), PAIR[:3], make=_margin_pair(), double=False,
+       grad=(True, False), torch=_torch_hinge(1, "none")),
+    Op("squared_hinge_loss_sum", lambda s, y: F.squared_hinge_loss(s, y, reduction="sum"),
+       lambda s, y: _hinge_ref(s, y, "sum", 2), PAIR[:3], make=_margin_pair(),
+       grad=(True, False), torch=_torch_hinge(2, "sum")),
+    Op("multi_margin_loss", F.multi_margin_loss, _mm_ref, MM, make=_mm_make(), double=False,
+       grad=(True, False), torch=T.nnf("multi_margin_loss")),
+    Op("multi_margin_loss_p2_weight_none",
+       lambda x, t, w: F.multi_margin_loss(x, t, p=2, margin=0.5, weight=w, reduction="none"),
+       lambda x, t, w: _mm_ref(x, t, w, p=2, margin=0.5, reduction="none"), MM[:1] + MM[2:],
+       make=_mm_make(weight=True), grad=(True, False, False),
+       torch=lambda x, t, w: T.torch().nn.functional.multi_margin_loss(
+           x, t, p=2, margin=0.5, weight=w, reduction="none")),
+    Op("multilabel_margin_loss", F.multilabel_margin_loss, _mlm_ref,
+       [((4, 5), (4, 5)), ((6,), (6,))], make=_mlm_make, double=False, grad=(True, False),
+       torch=T.nnf("multilabel_margin_loss")),
+    Op("multilabel_margin_loss_none", lambda x, t: F.multilabel_margin_loss(x, t, reduction="none"),
+       lambda x, t: _mlm_ref(x, t, "none"), [((5, 4), (5, 4))], make=_mlm_make, double=False,
+       grad=(True, False), torch=T.nnf("multilabel_margin_loss", reduction="none")),
+]

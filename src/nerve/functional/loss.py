@@ -1,4 +1,5 @@
-"""Loss functions: mse, l1, smooth L1, Huber, cross-entropy, NLL, BCE, KL divergence.
+"""Loss functions: mse, l1, smooth L1, Huber, cross-entropy, NLL, BCE, KL divergence, and the
+margin losses (binary hinge and squared hinge, multi-class and multi-label margin).
 
 Every loss takes ``reduction``: ``'none'`` returns the per-element (or per-sample) loss,
 ``'sum'`` adds it up and ``'mean'`` averages it (for class-index losses with weights or
@@ -31,7 +32,8 @@ from ._util import Tensor, _wrap, data_of
 from .activation import log_softmax, softmax
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "one_hot"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "one_hot",
+           "hinge_loss", "squared_hinge_loss", "multi_margin_loss", "multilabel_margin_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -697,6 +699,207 @@ def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="m
     _check_float_input(op, input)
     t = _binary_target(op, input, target)
     return BCEWithLogits.apply(input, t, _const(weight, input), _const(pos_weight, input), reduction)
+
+
+# ------------------------------------------------------------------ margin losses
+# Composed from elementwise ops (no fused Function): each is a handful of array passes, so the
+# composition costs little, and double backward comes for free.
+def _sign_target(op, x, target):
+    t = data_of(target)
+    if not hasattr(t, "dtype"):
+        t = np.asarray(t)
+    if tuple(t.shape) != tuple(x.shape):
+        raise ValueError(f"{op}: target of shape {tuple(t.shape)} must have the scores' shape "
+                         f"{tuple(x.shape)} (one label in {{-1, +1}} per score)")
+    if t.size:
+        xp = get_array_module(t)
+        bad = (t != 1) & (t != -1)
+        if bool(bad.any()):
+            v = t[bad].reshape(-1)[0].item()
+            raise ValueError(f"{op}: targets must be -1 or +1, got {v!r}; map 0/1 labels with "
+                             "2 * y - 1")
+        t = xp.asarray(t)
+    return t.astype(x.dtype, copy=False)
+
+
+def _hinge(op, input, target, margin, reduction, power):  # noqa: A002
+    from .elementwise import where  # noqa: PLC0415
+
+    _check_reduction(op, reduction)
+    _check_float_input(op, input)
+    t = _sign_target(op, input, target)
+    z = (input * t) * -1.0 + margin                       # margin − y·s
+    # NOTE: `>=` puts the kink y·s = margin on the active side, so the subgradient there is
+    # −y (PyTorch's clamp(min=0) convention), and 0 only strictly beyond the margin.
+    h = where(z.data >= 0, z, 0.0)
+    if power == 2:
+        h = h * h
+    if reduction == "none":
+        return h
+    if reduction == "sum":
+        return h.sum()
+    return h.mean() if h.numel() else _wrap(np.asarray(np.nan, dtype=input.dtype))
+
+
+def hinge_loss(input, target, *, margin=1.0, reduction="mean"):  # noqa: A002
+    """Binary hinge loss: ``mean(max(0, margin − y·s))`` for scores s and labels y ∈ {−1, +1}.
+
+    The loss of the soft-margin SVM. With ``margin=1`` and the mean it equals scikit-learn's
+    ``metrics.hinge_loss(y, s)``. The subgradient with respect to s is ``−y`` where
+    y·s ≤ margin and 0 where y·s > margin (divided by N for the mean).
+
+    Args:
+        input: scores s, any shape (typically (N,)).
+        target: labels of the same shape, each −1 or +1.
+        margin: the required functional margin (1 for the SVM).
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Example:
+        >>> import nerve as nv
+        >>> s, y = nv.tensor([2.0, 0.5, -1.0]), nv.tensor([1.0, 1.0, 1.0])
+        >>> round(nv.functional.hinge_loss(s, y).item(), 6)     # (0 + 0.5 + 2) / 3
+        0.833333
+    """
+    return _hinge("hinge_loss", input, target, float(margin), reduction, 1)
+
+
+def squared_hinge_loss(input, target, *, margin=1.0, reduction="mean"):  # noqa: A002
+    """Squared hinge: ``mean(max(0, margin − y·s)²)``, y ∈ {−1, +1} (LinearSVC's default loss).
+
+    Differentiable everywhere, with gradient ``−2y·max(0, margin − y·s)``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.functional.squared_hinge_loss(nv.tensor([0.5, -1.0]), nv.tensor([1.0, 1.0])).item()
+        2.125
+    """
+    return _hinge("squared_hinge_loss", input, target, float(margin), reduction, 2)
+
+
+def _index_target(op, input, target):
+    t = data_of(target)
+    if not hasattr(t, "dtype"):
+        t = np.asarray(t)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}; "
+                        "convert it with target.long()")
+    return t
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction="mean"):  # noqa: A002
+    """Multi-class hinge loss (Weston-Watkins form), as ``torch.nn.functional.multi_margin_loss``.
+
+    For scores x of one sample and its class y:
+        loss = Σ_{i ≠ y} w_y · max(0, margin − x_y + x_i)^p / C,
+    so every wrong class must score at least ``margin`` below the right one.
+
+    Args:
+        input: (N, C) or (C,) scores.
+        target: (N,) or () integer classes in [0, C).
+        p: 1 or 2.
+        margin: the required gap.
+        weight: optional (C,) per-class weights, applied by the target class.
+        reduction: ``'mean'`` (over samples), ``'sum'`` or ``'none'`` ((N,)).
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.tensor([[0.1, 0.2, 0.4, 0.8]])
+        >>> round(nv.functional.multi_margin_loss(x, nv.tensor([3])).item(), 4)
+        0.325
+    """
+    from .elementwise import where  # noqa: PLC0415
+
+    op = "multi_margin_loss"
+    _check_reduction(op, reduction)
+    _check_float_input(op, input)
+    if p not in (1, 2):
+        raise ValueError(f"{op}: p must be 1 or 2, got {p!r}")
+    if input.ndim not in (1, 2):
+        raise ValueError(f"{op}: input must be (N, C) or (C,), got shape {tuple(input.shape)}")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    N, C = x.shape
+    t = _index_target(op, input, target).reshape(-1)
+    if t.shape[0] != N:
+        raise ValueError(f"{op}: input of shape {tuple(input.shape)} needs {N} target(s), got "
+                         f"target of shape {tuple(data_of(target).shape)}")
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= C):
+        raise IndexError(f"{op}: target values must be in 0..{C - 1}, got "
+                         f"{int(t.min()) if int(t.min()) < 0 else int(t.max())}")
+    xp = get_array_module(x.data)
+    onehot = xp.zeros((N, C), dtype=x.dtype)
+    onehot[xp.arange(N), t] = 1
+    xy = (x * onehot).sum(1, keepdim=True)                 # (N, 1) score of the true class
+    z = x - xy + margin                                    # (N, C)
+    # torch's kink: the term counts only where z > 0; the true class's own term is masked out.
+    h = where((z.data > 0) & (onehot == 0), z, 0.0)
+    if p == 2:
+        h = h * h
+    w = _const(weight, x)
+    if w is not None:
+        if tuple(w.shape) != (C,):
+            raise ValueError(f"{op}: weight must have shape ({C},), got {tuple(w.shape)}")
+        h = h * w[t].reshape(N, 1)
+    loss = h.sum(1) * (1.0 / C)                            # (N,)
+    if reduction == "none":
+        return loss if input.ndim == 2 else loss.reshape(())
+    if reduction == "sum":
+        return loss.sum()
+    return loss.mean() if N else _wrap(np.asarray(np.nan, dtype=input.dtype))
+
+
+def multilabel_margin_loss(input, target, *, reduction="mean"):  # noqa: A002
+    """Multi-label hinge loss, as ``torch.nn.functional.multilabel_margin_loss``.
+
+    Each row of ``target`` lists the sample's classes, padded after the last one with −1
+    (``[3, 0, -1, 1]`` means classes {3, 0}). With J the listed classes:
+        loss = Σ_{j ∈ J} Σ_{i ∉ J} max(0, 1 − (x_j − x_i)) / C,
+    every listed class must score 1 above every unlisted one.
+
+    Args:
+        input: (N, C) or (C,) scores.
+        target: integer tensor of the input's shape.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'`` ((N,)).
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.tensor([[0.1, 0.2, 0.4, 0.8]])
+        >>> round(nv.functional.multilabel_margin_loss(x, nv.tensor([[3, 0, -1, 1]])).item(), 4)
+        0.85
+    """
+    from .elementwise import where  # noqa: PLC0415
+
+    op = "multilabel_margin_loss"
+    _check_reduction(op, reduction)
+    _check_float_input(op, input)
+    if input.ndim not in (1, 2):
+        raise ValueError(f"{op}: input must be (N, C) or (C,), got shape {tuple(input.shape)}")
+    t = _index_target(op, input, target)
+    if tuple(t.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: target must have the input's shape {tuple(input.shape)} (class "
+                         f"lists padded with -1), got {tuple(t.shape)}")
+    x = input if input.ndim == 2 else input.reshape(1, -1)
+    N, C = x.shape
+    t2 = np.asarray(t).reshape(N, C)
+    if t2.size and (int(t2.max()) >= C or int(t2.min()) < -1):
+        raise IndexError(f"{op}: target entries must be class indices in 0..{C - 1} or -1 "
+                         "(the end of a sample's list)")
+    # The listed classes are those before the first -1; count repeats as PyTorch does.
+    listed = np.cumsum(t2 < 0, axis=1) == 0                   # (N, C) position is in the list
+    counts = np.zeros((N, C), dtype=x.dtype)
+    rows = np.broadcast_to(np.arange(N)[:, None], (N, C))
+    np.add.at(counts, (rows[listed], t2[listed]), 1)
+    xp = get_array_module(x.data)
+    counts = xp.asarray(counts)
+    is_target = counts > 0
+    pair_w = counts[:, :, None] * (~is_target)[:, None, :]  # (N, j, i)
+    z = x.reshape(N, 1, C) - x.reshape(N, C, 1) + 1.0       # 1 − (x_j − x_i), [n, j, i]
+    h = where((z.data > 0) & (pair_w > 0), z, 0.0) * pair_w
+    loss = h.sum((1, 2)) * (1.0 / C)
+    if reduction == "none":
+        return loss if input.ndim == 2 else loss.reshape(())
+    if reduction == "sum":
+        return loss.sum()
+    return loss.mean() if N else _wrap(np.asarray(np.nan, dtype=input.dtype))
 
 
 # ---------------------------------------------------------------- distributions

@@ -12,9 +12,10 @@ inputs of different lengths raise ``ValueError`` naming the function and the siz
 
 Groups:
 
-* labels: ``accuracy``, ``top_k_accuracy``, ``confusion_matrix``, ``precision``, ``recall``
+* labels: ``accuracy``, ``balanced_accuracy_score``, ``top_k_accuracy``, ``confusion_matrix``, ``precision``, ``recall``
   (``sensitivity``, ``true_positive_rate``, ``tpr``), ``specificity``, ``f1_score``,
-  ``fbeta_score``, ``precision_recall_fscore_support``, ``classification_report``;
+  ``fbeta_score``, ``precision_recall_fscore_support``, ``classification_report`` (all with
+  ``sample_weight``; precision/recall/F also on multilabel indicator matrices);
 * scores: ``roc_curve``, ``roc_auc_score``, ``auc``, ``precision_recall_curve``,
   ``average_precision_score``;
 * probabilities: ``log_loss``, ``entropy``, ``cross_entropy``, ``kl_divergence``,
@@ -28,7 +29,8 @@ Groups:
 from ._checks import UndefinedMetricWarning
 from .bleu_score import (BleuResult, bleu, bleu_from_statistics, bleu_statistics, corpus_bleu,
                          sentence_bleu)
-from .classification import (iou_per_class, mean_iou, accuracy, accuracy_score, classification_report, confusion_matrix,
+from .classification import (iou_per_class, mean_iou, accuracy, accuracy_score, balanced_accuracy_score,
+                             classification_report, confusion_matrix,
                              f1_score, fbeta_score, precision, precision_recall_fscore_support,
                              precision_score, recall, recall_score, scores_from_counts,
                              sensitivity, specificity, top_k_accuracy, tpr, true_negative_rate,
@@ -45,7 +47,7 @@ __all__ = [
     "evaluation_report", "softmax",
     "iou_per_class", "mean_iou",
     "UndefinedMetricWarning",
-    "accuracy", "accuracy_score", "top_k_accuracy", "confusion_matrix", "precision",
+    "accuracy", "accuracy_score", "balanced_accuracy_score", "top_k_accuracy", "confusion_matrix", "precision",
     "precision_score", "recall", "recall_score", "sensitivity", "true_positive_rate", "tpr",
     "specificity", "true_negative_rate", "f1_score", "fbeta_score",
     "precision_recall_fscore_support", "classification_report", "scores_from_counts",

@@ -20,23 +20,61 @@ import numpy as np
 from ._checks import (as_1d, check_labels, check_nonempty, check_same_length, encode, label_pair,
                       safe_divide, to_numpy, unique_labels, zero_division_value)
 
-AVERAGES = ("binary", "micro", "macro", "weighted", None)
+AVERAGES = ("binary", "micro", "macro", "weighted", "samples", None)
+
+
+def _weights(sample_weight, n, fn):
+    """``sample_weight`` as a float64 (n,) array, or None."""
+    if sample_weight is None:
+        return None
+    w = as_1d(sample_weight, "sample_weight", fn).astype(np.float64)
+    if len(w) != n:
+        raise ValueError(f"{fn}: sample_weight has {len(w)} entries but there are {n} samples; "
+                         "give one weight per sample")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{fn}: sample_weight contains NaN or infinity")
+    return w
+
+
+def _is_multilabel(y_true) -> bool:
+    """A 2-D (N, L) array with L >= 2 columns is a multilabel indicator matrix."""
+    arr = y_true if isinstance(y_true, np.ndarray) else to_numpy(y_true)
+    return arr.ndim == 2 and arr.shape[1] >= 2
+
+
+def _multilabel_pair(y_true, y_pred, fn):
+    """Validated (N, L) 0/1 indicator matrices of one shape."""
+    yt = to_numpy(y_true, "y_true", fn)
+    yp = to_numpy(y_pred, "y_pred", fn)
+    if yt.shape != yp.shape:
+        raise ValueError(f"{fn}: y_true is a multilabel indicator matrix of shape {yt.shape} but "
+                         f"y_pred has shape {yp.shape}; give one 0/1 entry per (sample, label)")
+    check_nonempty(len(yt), fn)
+    for name, a in (("y_true", yt), ("y_pred", yp)):
+        if a.size and not np.isin(a, (0, 1)).all():
+            raise ValueError(f"{fn}: {name} of shape {a.shape} is read as a multilabel indicator "
+                             "matrix and must hold only 0 and 1; for (N, C) scores pass "
+                             "y_pred.argmax(1), or threshold probabilities first")
+    return yt.astype(bool), yp.astype(bool)
 
 
 # --------------------------------------------------------------------------------------------
 # accuracy
 
 
-def accuracy(y_true, y_pred, normalize: bool = True):
+def accuracy(y_true, y_pred, normalize: bool = True, sample_weight=None):
     """Fraction of samples whose predicted label equals the true label.
 
-    ``accuracy = (1/N) * sum_i [y_pred_i == y_true_i]``
+    ``accuracy = sum_i w_i [y_pred_i == y_true_i] / sum_i w_i`` (w = 1 without weights). For
+    multilabel indicator matrices (N, L) a sample counts only if its whole row matches
+    (subset accuracy, as scikit-learn).
 
     Args:
-        y_true: ``(N,)`` true labels.
+        y_true: ``(N,)`` true labels, or an ``(N, L)`` 0/1 multilabel indicator matrix.
         y_pred: ``(N,)`` predicted labels, or ``(N, C)`` scores (the argmax of each row is the
             prediction, so ``y_true`` must then hold class indices ``0..C-1``).
-        normalize: if False, return the number of correct samples instead of the fraction.
+        normalize: if False, return the number (weighted sum) of correct samples.
+        sample_weight: optional ``(N,)`` weights.
 
     Example:
         >>> accuracy([0, 1, 2, 2], [0, 2, 2, 2])
@@ -44,9 +82,53 @@ def accuracy(y_true, y_pred, normalize: bool = True):
         >>> accuracy([1, 0], [[0.2, 0.8], [0.9, 0.1]])
         1.0
     """
-    yt, yp = label_pair(y_true, y_pred, "accuracy")
-    correct = int(np.count_nonzero(yt == yp))
-    return correct / len(yt) if normalize else correct
+    if _is_multilabel(y_true):
+        yt, yp = _multilabel_pair(y_true, y_pred, "accuracy")
+        hit = (yt == yp).all(axis=1)
+    else:
+        yt, yp = label_pair(y_true, y_pred, "accuracy")
+        hit = yt == yp
+    w = _weights(sample_weight, len(yt), "accuracy")
+    if w is None:
+        correct = int(np.count_nonzero(hit))
+        return correct / len(yt) if normalize else correct
+    correct = float(w[hit].sum())
+    return correct / float(w.sum()) if normalize else correct
+
+
+def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted: bool = False):
+    """The mean of the per-class recalls: accuracy that every class weighs equally.
+
+    ``balanced = (1/K) * sum_k TP_k / (TP_k + FN_k)`` over the K classes present in ``y_true``
+    (a class that is only predicted has no recall and is left out, with a warning). Always
+    predicting one class gives exactly 1/K, however imbalanced the data; with ``adjusted`` the
+    score is rescaled so that chance is 0: ``(balanced − 1/K) / (1 − 1/K)``.
+
+    Example:
+        >>> balanced_accuracy_score([0] * 99 + [1], [0] * 100)
+        0.5
+    """
+    fn = "balanced_accuracy_score"
+    yt, yp = label_pair(y_true, y_pred, fn)
+    w = _weights(sample_weight, len(yt), fn)
+    labels = unique_labels(yt, yp)
+    ti, pi = encode(yt, labels), encode(yp, labels)
+    K = len(labels)
+    cm = np.bincount(ti * K + pi, weights=w, minlength=K * K).reshape(K, K)
+    support = cm.sum(axis=1)
+    present = support > 0
+    if not present.all():
+        import warnings  # noqa: PLC0415
+
+        warnings.warn(f"{fn}: y_pred contains classes not in y_true "
+                      f"({labels[~present].tolist()}); they have no recall and are left out",
+                      UserWarning, stacklevel=2)
+    recalls = np.diag(cm)[present] / support[present]
+    score = float(recalls.mean())
+    if adjusted:
+        chance = 1.0 / len(recalls)
+        score = (score - chance) / (1 - chance) if len(recalls) > 1 else 0.0
+    return score
 
 
 accuracy_score = accuracy
@@ -122,7 +204,7 @@ def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = Tr
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int | None = None, labels=None,
-                     normalize: str | None = None):
+                     normalize: str | None = None, sample_weight=None):
     """Count of samples for every (true class, predicted class) pair.
 
     ``cm[i, j] = #{n : y_true_n = labels[i] and y_pred_n = labels[j]}``: rows are true
@@ -139,9 +221,11 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None, labels=None
             is the distribution of predictions for class ``i`` and the diagonal is recall);
             ``'pred'`` divides each column (the diagonal is precision); ``'all'`` divides by
             the total. Empty rows or columns become 0.
+        sample_weight: optional ``(N,)`` weights; each sample adds its weight to its cell.
 
     Returns:
-        ``(K, K)`` int64 counts, or float64 fractions when normalized.
+        ``(K, K)`` int64 counts (float64 with non-integer weights), or float64 fractions when
+        normalized.
 
     Example:
         >>> confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2]).tolist()
@@ -165,15 +249,20 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None, labels=None
     else:
         labels = unique_labels(yt, yp) if labels is None else check_labels(labels, fn)
         ti, pi = encode(yt, labels), encode(yp, labels)
-    cm = counts_to_matrix(ti, pi, len(labels))
+    w = _weights(sample_weight, len(yt), fn)
+    cm = counts_to_matrix(ti, pi, len(labels), w)
+    if w is not None and np.asarray(sample_weight).dtype.kind in "iub":
+        cm = cm.astype(np.int64)      # integer weights keep integer counts, as scikit-learn
     return normalize_confusion(cm, normalize, fn)
 
 
-def counts_to_matrix(ti: np.ndarray, pi: np.ndarray, K: int) -> np.ndarray:
-    """``(K, K)`` counts from index arrays (entries < 0 are skipped): one bincount."""
+def counts_to_matrix(ti: np.ndarray, pi: np.ndarray, K: int, weights=None) -> np.ndarray:
+    """``(K, K)`` counts (or weight sums) from index arrays (entries < 0 are skipped): one
+    bincount."""
     keep = (ti >= 0) & (pi >= 0)
     flat = ti[keep].astype(np.int64) * K + pi[keep]
-    return np.bincount(flat, minlength=K * K).reshape(K, K)
+    w = None if weights is None else weights[keep]
+    return np.bincount(flat, weights=w, minlength=K * K).reshape(K, K)
 
 
 def normalize_confusion(cm: np.ndarray, normalize, fn: str = "confusion_matrix") -> np.ndarray:
@@ -213,18 +302,39 @@ def _select_labels(yt, yp, labels, average, pos_label, fn):
     return check_labels(labels, fn)
 
 
-def _class_counts(yt, yp, labels):
-    """Per-label true positives, predicted totals, true totals: three bincounts."""
+def _class_counts(yt, yp, labels, w=None):
+    """Per-label true positives, predicted totals, true totals (weight sums with ``w``): three
+    bincounts."""
     K = len(labels)
     ti, pi = encode(yt, labels), encode(yp, labels)
-    tp = np.bincount(ti[(ti == pi) & (ti >= 0)], minlength=K)
-    pred = np.bincount(pi[pi >= 0], minlength=K)
-    true = np.bincount(ti[ti >= 0], minlength=K)
+
+    def count(idx, mask):
+        return np.bincount(idx[mask], weights=None if w is None else w[mask], minlength=K)
+
+    tp = count(ti, (ti == pi) & (ti >= 0))
+    pred = count(pi, pi >= 0)
+    true = count(ti, ti >= 0)
     return tp, pred, true
 
 
+def _multilabel_counts(yt, yp, labels, w, samplewise):
+    """tp, pred, true per label (columns) or, with ``samplewise``, per sample (rows)."""
+    L = yt.shape[1]
+    cols = np.arange(L) if labels is None else np.asarray(labels)
+    if cols.size and (cols.dtype.kind not in "iu" or cols.min() < 0 or cols.max() >= L):
+        raise ValueError(f"labels must be column indices in 0..{L - 1} for multilabel input, got "
+                         f"{cols.tolist()}")
+    yt, yp = yt[:, cols], yp[:, cols]
+    tp_m = yt & yp
+    if samplewise:
+        return tp_m.sum(1).astype(float), yp.sum(1).astype(float), yt.sum(1).astype(float)
+    ww = np.ones(len(yt)) if w is None else w
+    return ww @ tp_m, ww @ yp, ww @ yt
+
+
 def _average(scores, average, weights):
-    """Mean of per-class scores ignoring NaN (scikit-learn's rule); weights = support."""
+    """Mean of per-class scores ignoring NaN (scikit-learn's rule); weights = support, or the
+    sample weights for ``'samples'``."""
     if average is None:
         return scores
     if average in ("binary", "micro"):
@@ -232,14 +342,14 @@ def _average(scores, average, weights):
     keep = ~np.isnan(scores)
     if not keep.any():
         return float("nan")
-    if average == "weighted" and weights[keep].sum() > 0:
+    if average in ("weighted", "samples") and weights is not None and weights[keep].sum() > 0:
         return float(np.average(scores[keep], weights=weights[keep]))
     return float(scores[keep].mean())
 
 
 def scores_from_counts(tp, pred, true, *, beta=1.0, average=None, zero_division="warn",
                        tn=None, warn_for=("precision", "recall", "f-score"),
-                       fn="precision_recall_fscore_support"):
+                       fn="precision_recall_fscore_support", sample_weight=None):
     """Precision, recall, F-beta (and specificity when ``tn`` is given) from per-class counts.
 
     ``precision = tp / pred``, ``recall = tp / true``,
@@ -250,7 +360,7 @@ def scores_from_counts(tp, pred, true, *, beta=1.0, average=None, zero_division=
     :class:`~nerve.metrics.ConfusionMatrix`. Returns a dict of floats (averaged) or arrays.
     """
     tp, pred, true = (np.asarray(a, dtype=np.float64) for a in (tp, pred, true))
-    support = true
+    support = sample_weight if average == "samples" else true
     if tn is not None:
         tn = np.asarray(tn, dtype=np.float64)
     if average == "micro":
@@ -283,20 +393,44 @@ def _check_beta(beta, fn):
 
 
 def _prf(y_true, y_pred, *, labels, pos_label, average, zero_division, beta, warn_for, fn,
-         want_tn=False):
-    yt, yp = label_pair(y_true, y_pred, fn)
+         want_tn=False, sample_weight=None):
     _check_beta(beta, fn)
     zero_division_value(zero_division, fn)
+    if _is_multilabel(y_true):
+        yt, yp = _multilabel_pair(y_true, y_pred, fn)
+        w = _weights(sample_weight, len(yt), fn)
+        if average not in AVERAGES:
+            raise ValueError(f"{fn}: average={average!r} is not one of {AVERAGES}")
+        if average == "binary":
+            raise ValueError(f"{fn}: Target is multilabel-indicator but average='binary'; choose "
+                             "average='micro', 'macro', 'weighted', 'samples' or None")
+        samplewise = average == "samples"
+        tp, pred, true = _multilabel_counts(yt, yp, labels, w, samplewise)
+        total = len(yt) if w is None else w.sum()
+        tn = (len(labels) if labels is not None else yt.shape[1]) - pred - true + tp \
+            if samplewise else total - pred - true + tp
+        sw = (np.ones(len(yt)) if w is None else w) if samplewise else None
+        out = scores_from_counts(tp, pred, true, beta=beta, average=average,
+                                 zero_division=zero_division, tn=tn if want_tn else None,
+                                 warn_for=warn_for, fn=fn, sample_weight=sw)
+        return out, true
+    if average == "samples":
+        raise ValueError(f"{fn}: average='samples' needs multilabel indicator matrices (N, L); "
+                         "for class labels choose 'micro', 'macro' or 'weighted'")
+    yt, yp = label_pair(y_true, y_pred, fn)
+    w = _weights(sample_weight, len(yt), fn)
     chosen = _select_labels(yt, yp, labels, average, pos_label, fn)
-    tp, pred, true = _class_counts(yt, yp, chosen)
-    tn = len(yt) - pred - true + tp if want_tn else None
+    tp, pred, true = _class_counts(yt, yp, chosen, w)
+    total = len(yt) if w is None else w.sum()
+    tn = total - pred - true + tp if want_tn else None
     out = scores_from_counts(tp, pred, true, beta=beta, average=average,
                              zero_division=zero_division, tn=tn, warn_for=warn_for, fn=fn)
     return out, true
 
 
 def precision_recall_fscore_support(y_true, y_pred, *, beta: float = 1.0, labels=None,
-                                    pos_label=1, average=None, zero_division="warn"):
+                                    pos_label=1, average=None, zero_division="warn",
+                                    sample_weight=None):
     """Precision, recall, F-beta and support for each class, or averaged.
 
     ``precision = TP / (TP + FP)``, ``recall = TP / (TP + FN)``,
@@ -311,8 +445,14 @@ def precision_recall_fscore_support(y_true, y_pred, *, beta: float = 1.0, labels
             that never occur get zero counts; labels outside this list are ignored.
         pos_label: the positive class when ``average='binary'``.
         average: ``None`` (per class, the default here), ``'binary'``, ``'micro'``,
-            ``'macro'`` or ``'weighted'``; see the module docstring.
+            ``'macro'``, ``'weighted'`` or (multilabel only) ``'samples'``; see the module
+            docstring.
         zero_division: value for 0/0 ratios: 0, 1, ``np.nan`` or ``'warn'`` (0 + a warning).
+        sample_weight: optional ``(N,)`` weights: every count becomes a sum of weights.
+
+    Multilabel input: ``y_true`` and ``y_pred`` as ``(N, L)`` 0/1 indicator matrices; each
+    column is a binary problem, ``labels`` selects columns by index, and ``'samples'`` averages
+    the scores computed per row (weighted by ``sample_weight``).
 
     Returns:
         ``(precision, recall, fbeta, support)``: arrays per class when ``average=None``;
@@ -325,13 +465,13 @@ def precision_recall_fscore_support(y_true, y_pred, *, beta: float = 1.0, labels
     """
     out, true = _prf(y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
                      zero_division=zero_division, beta=beta, fn="precision_recall_fscore_support",
-                     warn_for=("precision", "recall", "f-score"))
-    support = true.astype(np.int64) if average is None else None
+                     warn_for=("precision", "recall", "f-score"), sample_weight=sample_weight)
+    support = (true.astype(np.int64) if sample_weight is None else true) if average is None else None
     return out["precision"], out["recall"], out["f-score"], support
 
 
 def precision(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
-              zero_division="warn"):
+              zero_division="warn", sample_weight=None):
     """Precision: of the samples predicted as a class, the fraction that truly are.
 
     ``precision = TP / (TP + FP)``
@@ -346,11 +486,12 @@ def precision(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
     """
     out, _ = _prf(y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
                   zero_division=zero_division, beta=1.0, fn="precision",
-                  warn_for=("precision",))
+                  warn_for=("precision",), sample_weight=sample_weight)
     return out["precision"]
 
 
-def recall(y_true, y_pred, *, labels=None, pos_label=1, average="binary", zero_division="warn"):
+def recall(y_true, y_pred, *, labels=None, pos_label=1, average="binary", zero_division="warn",
+           sample_weight=None):
     """Recall (sensitivity, true positive rate): of a class's samples, the fraction found.
 
     ``recall = TP / (TP + FN)``
@@ -362,12 +503,13 @@ def recall(y_true, y_pred, *, labels=None, pos_label=1, average="binary", zero_d
         0.5
     """
     out, _ = _prf(y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
-                  zero_division=zero_division, beta=1.0, fn="recall", warn_for=("recall",))
+                  zero_division=zero_division, beta=1.0, fn="recall", warn_for=("recall",),
+                  sample_weight=sample_weight)
     return out["recall"]
 
 
 def fbeta_score(y_true, y_pred, *, beta: float, labels=None, pos_label=1, average="binary",
-                zero_division="warn"):
+                zero_division="warn", sample_weight=None):
     """F-beta: the weighted harmonic mean of precision and recall.
 
     ``F_beta = (1 + beta^2) TP / ((1 + beta^2) TP + beta^2 FN + FP)``; ``beta > 1`` favours
@@ -381,12 +523,12 @@ def fbeta_score(y_true, y_pred, *, beta: float, labels=None, pos_label=1, averag
     """
     out, _ = _prf(y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
                   zero_division=zero_division, beta=beta, fn="fbeta_score",
-                  warn_for=("f-score",))
+                  warn_for=("f-score",), sample_weight=sample_weight)
     return out["f-score"]
 
 
 def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
-             zero_division="warn"):
+             zero_division="warn", sample_weight=None):
     """F1: the harmonic mean of precision and recall.
 
     ``F1 = 2 TP / (2 TP + FP + FN)``
@@ -398,12 +540,13 @@ def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
         0.5
     """
     out, _ = _prf(y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
-                  zero_division=zero_division, beta=1.0, fn="f1_score", warn_for=("f-score",))
+                  zero_division=zero_division, beta=1.0, fn="f1_score", warn_for=("f-score",),
+                  sample_weight=sample_weight)
     return out["f-score"]
 
 
 def specificity(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
-                zero_division="warn"):
+                zero_division="warn", sample_weight=None):
     """Specificity (true negative rate): of the samples not in a class, the fraction kept out.
 
     ``specificity = TN / (TN + FP)``; for a binary problem it is the recall of the negative
@@ -415,7 +558,7 @@ def specificity(y_true, y_pred, *, labels=None, pos_label=1, average="binary",
     """
     out, _ = _prf(y_true, y_pred, labels=labels, pos_label=pos_label, average=average,
                   zero_division=zero_division, beta=1.0, fn="specificity",
-                  warn_for=("specificity",), want_tn=True)
+                  warn_for=("specificity",), want_tn=True, sample_weight=sample_weight)
     return out["specificity"]
 
 

@@ -21,8 +21,9 @@ from .activation import (ELU, GELU, SELU, Hardtanh, LeakyReLU, LogSoftmax, PReLU
                          available_activations, get_activation, register_activation)
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
 from .linear import Identity, Linear  # noqa: F401
-from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss,  # noqa: F401
-                   L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, HuberLoss,  # noqa: F401
+                   KLDivLoss, L1Loss, MSELoss, MultiLabelMarginLoss, MultiMarginLoss, NLLLoss,
+                   SmoothL1Loss)
 from .module import Module, RemovableHandle  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .shape import Flatten, Unflatten  # noqa: F401

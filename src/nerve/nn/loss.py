@@ -13,7 +13,8 @@ from . import functional as F
 from .module import Module
 
 __all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
-           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "HingeLoss", "MultiMarginLoss",
+           "MultiLabelMarginLoss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -181,3 +182,64 @@ class KLDivLoss(_Loss):
 
     def forward(self, input, target):  # noqa: A002
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class HingeLoss(_Loss):
+    """Binary hinge loss max(0, margin − y·s) for labels y ∈ {−1, +1} (squared with
+    ``squared=True``); see ``F.hinge_loss`` and ``F.squared_hinge_loss``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.nn.HingeLoss()(nv.tensor([2.0, 0.0]), nv.tensor([1.0, -1.0])).item()
+        0.5
+    """
+
+    def __init__(self, margin=1.0, squared=False, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+        self.squared = squared
+
+    def forward(self, input, target):  # noqa: A002
+        fn = F.squared_hinge_loss if self.squared else F.hinge_loss
+        return fn(input, target, margin=self.margin, reduction=self.reduction)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """Multi-class hinge loss Σ_{i≠y} w_y·max(0, margin − x_y + x_i)^p / C, as PyTorch's; see
+    ``F.multi_margin_loss``.
+
+    Shapes: input (N, C) scores, target (N,) class indices; 'none' gives (N,).
+
+    Example:
+        >>> import nerve as nv
+        >>> round(nv.nn.MultiMarginLoss()(nv.tensor([[0.1, 0.2, 0.4, 0.8]]), nv.tensor([3])).item(), 4)
+        0.325
+    """
+
+    def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):
+        super().__init__(weight, reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: p must be 1 or 2, got {p!r}")
+        self.p = p
+        self.margin = margin
+
+    def forward(self, input, target):  # noqa: A002
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+                                   reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-label hinge loss, as PyTorch's; see ``F.multilabel_margin_loss``.
+
+    The target lists each sample's classes and pads with −1; every listed class must score at
+    least 1 above every unlisted one.
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.tensor([[0.1, 0.2, 0.4, 0.8]])
+        >>> round(nv.nn.MultiLabelMarginLoss()(x, nv.tensor([[3, 0, -1, 1]])).item(), 4)
+        0.85
+    """
+
+    def forward(self, input, target):  # noqa: A002
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
