@@ -106,6 +106,7 @@ def test_optimizer_step_between_forward_and_backward_raises():
     opt = nv.optim.SGD(lin.parameters(), lr=0.1)
     x = nv.randn(4, 3)
     lin(x).sum().backward()
+    opt.step()  # the first step moves the parameters into the group's flat buffer
     loss = lin(x).sum()
     opt.step()  # changes the weight the new graph saved
     with pytest.raises(RuntimeError, match="in-place"):

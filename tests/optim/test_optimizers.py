@@ -374,8 +374,7 @@ def test_group_fast_path_is_bitwise_the_per_tensor_loop(name, kw, skip_at):
     fast, opt, params = _run(name, kw, 40, per_tensor=False, skip_at=skip_at)
     slow, opt_slow, _ = _run(name, kw, 40, per_tensor=True, skip_at=skip_at)
     used_fast_path = all(v is not False for v in opt._flat.values())
-    plain_sgd = name == "SGD" and len(kw) == 1  # two operations per tensor: not worth gathering
-    assert bool(opt._flat) and used_fast_path == (skip_at is None and not plain_sgd)
+    assert bool(opt._flat) and used_fast_path == (skip_at is None)
     for a, b in zip(fast, slow):
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x, y)

@@ -296,6 +296,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
         accumulate_leaf(t, g)
 
     mut = _MUT[0]
+    arrays_only = not create_graph
 
     for node in (_toposort(root_nodes) if root_nodes else ()):
         g = grads.pop(node, None)
@@ -310,12 +311,10 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
             if capture_node is not None and node in capture_node:
                 for i, _ in capture_node[node]:
                     results[i] = g
-            if create_graph or node.tensor_style:
+            if arrays_only and node.saved is not None and not node.tensor_style:
+                gs = node.backward(g)  # the common case, inline: one output, arrays in and out
+            else:
                 gs = _call_backward(node, g, create_graph)
-            elif node.saved is None:
-                raise RuntimeError(_FREED_MSG.format(op=type(node).__name__))
-            else:  # the common case, inline: one output, arrays in and out
-                gs = node.backward(g)
         else:
             if node.out_hooks:
                 for k, hooks in node.out_hooks.items():

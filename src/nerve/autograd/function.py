@@ -144,19 +144,21 @@ class Function:
         ctx = _new(cls)
         arrays = []
         needs = []
+        add_array = arrays.append
+        add_need = needs.append
         requires = False
         for a in args:
             if isinstance(a, Tensor):
                 if a._base is not None:
                     _fresh_view(a)
-                arrays.append(a._data)
+                add_array(a._data)
                 r = a.requires_grad
-                needs.append(r)
+                add_need(r)
                 if r:
                     requires = True
             else:
-                arrays.append(a)
-                needs.append(False)
+                add_array(a)
+                add_need(False)
         record = requires and grad_mode._enabled
         ctx.needs_input_grad = needs if record else _NO_GRADS
         if arrays:

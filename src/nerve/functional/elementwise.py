@@ -61,8 +61,9 @@ class Mul(Function):
         n = ctx.needs_input_grad
         # Save each factor only for the other's gradient, so an in-place write to an
         # operand whose values are not needed is allowed (as in PyTorch).
-        ctx.sx, ctx.sy = _shape(x), _shape(y)
-        ctx.save_for_backward(x if n[1] else None, y if n[0] else None)
+        if n[0] or n[1]:  # (nothing is kept when nothing is recorded)
+            ctx.sx, ctx.sy = _shape(x), _shape(y)
+            ctx.save_for_backward(x if n[1] else None, y if n[0] else None)
         try:
             return x * y
         except ValueError:

@@ -489,10 +489,10 @@ class Module:
     def zero_grad(self, set_to_none=True):
         """Clear every parameter's gradient (to None by default, or to zeros in place)."""
         for p in self.parameters():
-            if p.grad is None:
+            if p._grad is None:
                 continue
             if set_to_none:
-                p.grad = None
+                p._grad = None
             else:
                 p.grad._data[...] = 0
 

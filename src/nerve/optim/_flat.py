@@ -29,6 +29,9 @@ from ..autograd.tensor import _bump
 MAX_MEAN_SIZE = 1 << 15
 
 
+_UNSET = object()
+
+
 def _is_array(v):
     return hasattr(v, "shape") and hasattr(v, "dtype")
 
@@ -103,13 +106,16 @@ class FlatGroup:
     def _sync_views(self):
         """Point every per-tensor state at the flat state: slices of its arrays, its scalars."""
         param_states = self.param_states
+        seen = self.seen
         for key, value in self.state.items():
+            if seen.get(key, _UNSET) is value and (value is None or type(value) is not int):
+                continue  # the same buffer (or None) as last step: the views already point at it
             if _is_array(value):
-                if self.seen.get(key) is not value:  # a buffer made (or remade) by update()
-                    self.seen[key] = value
-                    for s, v in zip(param_states, self._views(value)):
-                        s[key] = v
+                seen[key] = value  # a buffer made (or remade) by update()
+                for s, v in zip(param_states, self._views(value)):
+                    s[key] = v
             else:
+                seen[key] = value
                 for s in param_states:
                     s[key] = value
 
@@ -120,7 +126,7 @@ class FlatGroup:
             return False  # the group's list was replaced or edited
         grads = []
         for p in params:
-            g = p.grad
+            g = p._grad
             if g is None:
                 return False
             grads.append(g._data.reshape(-1))
@@ -132,8 +138,7 @@ class FlatGroup:
                     return False
                 break
         update(self.P, self.G, self.state, self.group)  # writes straight into every parameter
-        for p in params:
-            _bump(p)
+        _bump(params[0])  # the group's parameters share one storage, so one version counter
         self._sync_views()
         return True
 
@@ -147,6 +152,8 @@ class FlatGroup:
             if d.shape != shape or d.dtype != P.dtype or type(d) is not type(P):
                 return False
         np.concatenate([p._data.reshape(-1) for p in self.params], out=P)
+        vc = [0, 0]  # one storage now: one counter (aliases of the old arrays no longer share it)
         for p, v in zip(self.params, self.param_views):
             p._data = v
+            p._vc = vc
         return True

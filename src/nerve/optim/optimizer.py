@@ -169,9 +169,8 @@ class Optimizer:
     def group_fast_path_pays(self, group):
         """Whether running ``update`` once on the concatenated group beats the per-tensor loop.
 
-        Only asked when ``elementwise`` is True. The fast path adds two gathers and one
-        scatter of the group, so a rule with very few array operations (plain SGD) is
-        better off without it.
+        Only asked when ``elementwise`` is True. The fast path adds one gather of the
+        gradients per step (the parameters already live in the flat buffer).
         """
         return True
 
@@ -209,7 +208,7 @@ class Optimizer:
                         continue
                     flat[id(group)] = False  # from now on the per-tensor path (its state is shared)
             for p in group["params"]:
-                g = p.grad
+                g = p._grad
                 if g is None:
                     continue
                 s = state.get(p)
@@ -228,14 +227,15 @@ class Optimizer:
         """
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                g = p._grad
+                if g is None:
                     continue
                 if set_to_none:
-                    p.grad = None
+                    p._grad = None
                 else:
-                    if p.grad._ctx is not None:
-                        p.grad.detach_()
-                    p.grad._data = np.zeros_like(p.grad._data)  # never zeroed in place: may be shared
+                    if g._ctx is not None:
+                        g.detach_()
+                    g._data = np.zeros_like(g._data)
 
     # --------------------------------------------------------- checkpointing
     def state_dict(self):
