@@ -57,6 +57,9 @@ def _toposort(roots):
 
 def _root_grad(t, g, create_graph):
     if g is None:
+        d = t._data
+        if type(d) is np.ndarray and d.size == 1 and not create_graph:
+            return np.ones(d.shape, dtype=d.dtype)  # loss.backward(): the common case
         if t._data.size != 1:
             raise RuntimeError(
                 f"backward() on a tensor of shape {tuple(t.shape)} needs a gradient argument: "
@@ -298,8 +301,9 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     mut = _MUT[0]
     arrays_only = not create_graph
 
+    pop = grads.pop
     for node in (_toposort(root_nodes) if root_nodes else ()):
-        g = grads.pop(node, None)
+        g = pop(node, None)
         if g is None:
             continue
         stale = node._stamp != mut  # something was written in place after this node was made

@@ -144,21 +144,19 @@ class Function:
         ctx = _new(cls)
         arrays = []
         needs = []
-        add_array = arrays.append
-        add_need = needs.append
         requires = False
         for a in args:
             if isinstance(a, Tensor):
                 if a._base is not None:
                     _fresh_view(a)
-                add_array(a._data)
+                arrays.append(a._data)
                 r = a.requires_grad
-                add_need(r)
+                needs.append(r)
                 if r:
                     requires = True
             else:
-                add_array(a)
-                add_need(False)
+                arrays.append(a)
+                needs.append(False)
         record = requires and grad_mode._enabled
         ctx.needs_input_grad = needs if record else _NO_GRADS
         if arrays:
@@ -189,7 +187,7 @@ class Function:
                         ctx.out_index = i
                         if raw is not out:
                             ctx.saved = saved[:i] + (out,) + saved[i + 1:]
-                        ctx._out_vc = _counter(t)
+                        ctx._out_vc = t._vc = [0, 0]  # t is new: its storage's counter
                         break
             t.requires_grad = True
             t._ctx = ctx
