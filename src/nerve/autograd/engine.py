@@ -216,14 +216,14 @@ def _apply_hooks(hooks, g, create_graph):
     return g
 
 
-def _into_leaf(p, gp, create_graph, owned):
+def _into_leaf(p, gp, create_graph, shared):
     """Add the gradient ``gp`` into the leaf ``p.grad`` (hooks already applied).
 
     On the array path the gradient is cast to the leaf's dtype (a float32 leaf used in a
-    float64 op still gets a float32 ``.grad``). A new ``.grad`` owns its array: a view, a
-    read-only array or one already handed to another leaf in this pass (``owned``) is
-    copied, so ``p.grad.zero_()`` can never reach another tensor. Accumulation is out of
-    place.
+    float64 op still gets a float32 ``.grad``). A new ``.grad`` owns its array: a view, or
+    an array that may also reach another tensor (``shared``: the node passed its incoming
+    gradient straight through, as add does to both inputs), is copied, so
+    ``p.grad.zero_()`` can never reach another tensor. Accumulation is out of place.
     """
     pg = p._grad
     if create_graph:
@@ -233,9 +233,8 @@ def _into_leaf(p, gp, create_graph, owned):
     if gp.dtype is not pd and gp.dtype != pd:  # identity first: dtypes are singletons
         gp = gp.astype(pd)
     if pg is None:
-        if gp.base is not None or id(gp) in owned:
+        if shared or gp.base is not None:
             gp = gp.copy()
-        owned.add(id(gp))
         p._grad = _wrap(gp)
     elif pg._ctx is not None:
         p._grad = pg + gp
@@ -288,11 +287,11 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
                 capture_node.setdefault(t._ctx, []).append((i, t._oidx))
     only = None if inputs is None else {
         id(t) for t in (inputs if isinstance(inputs, (list, tuple)) else [inputs])}
-    owned = set()
+    shared = True  # leaves reached through hooks or autograd.grad always get their own copy
     if plain and not leaf_seed:
         accumulate_leaf = None  # every leaf goes straight to _into_leaf below
     else:
-        accumulate_leaf = _leaf_accumulator(capture_leaf, results, only, create_graph, owned)
+        accumulate_leaf = _leaf_accumulator(capture_leaf, results, only, create_graph, shared)
     for t, g in leaf_seed:
         if not create_graph:
             g = g.copy()  # never hand the caller's array to .grad
@@ -341,11 +340,11 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
                 continue
             if c is None:
                 if plain and not p._hooks:
-                    _into_leaf(p, gp, create_graph, owned)
+                    _into_leaf(p, gp, create_graph, gp is g)
                 else:
                     if accumulate_leaf is None:
                         accumulate_leaf = _leaf_accumulator(capture_leaf, results, only,
-                                                            create_graph, owned)
+                                                            create_graph, shared)
                     accumulate_leaf(p, gp)
             elif c.n_out == 1:
                 if c in grads:
@@ -359,7 +358,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     return results
 
 
-def _leaf_accumulator(capture_leaf, results, only, create_graph, owned):
+def _leaf_accumulator(capture_leaf, results, only, create_graph, shared):
     """Where a leaf's gradient goes when hooks, autograd.grad or ``inputs`` are involved."""
     def accumulate_leaf(p, gp):
         if p._hooks:
@@ -372,7 +371,7 @@ def _leaf_accumulator(capture_leaf, results, only, create_graph, owned):
             return
         if only is not None and id(p) not in only:
             return
-        _into_leaf(p, gp, create_graph, owned)
+        _into_leaf(p, gp, create_graph, shared)
 
     return accumulate_leaf
 
