@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin", "TransformerMixin",
+__all__ = ["BaseEstimator", "ClassifierMixin", "LinearClassifierMixin", "RegressorMixin", "TransformerMixin",
            "NotFittedError", "ConvergenceWarning", "DataConversionWarning", "check_array",
            "check_X_y", "check_is_fitted", "check_random_state", "check_classification_targets"]
 
@@ -408,3 +408,19 @@ class TransformerMixin:
 
     def fit_transform(self, X, y=None, **fit_params):
         return self.fit(X, y, **fit_params).transform(X)
+
+
+class LinearClassifierMixin:
+    """``decision_function`` and ``predict`` for a fitted linear classifier with ``coef_``
+    (K or 1, d), ``intercept_`` and ``classes_``: scores X·coef_ᵀ + intercept_, (n,) for
+    two classes (positive means ``classes_[1]``), (n, K) otherwise."""
+
+    def decision_function(self, X):
+        X = self._validate_X(X)
+        S = X @ self.coef_.T + self.intercept_
+        return S[:, 0] if S.shape[1] == 1 else S
+
+    def predict(self, X):
+        S = self.decision_function(X)
+        idx = (S > 0).astype(int) if S.ndim == 1 else S.argmax(axis=1)
+        return self.classes_[idx]

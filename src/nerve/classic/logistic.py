@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, _warn
+from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin, _warn
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -45,18 +45,7 @@ def _newton(fun_grad_hess, theta, max_iter, tol):
     return theta, max_iter, np.max(np.abs(g)) <= tol
 
 
-class _LinearClassifier(ClassifierMixin, BaseEstimator):
-    def decision_function(self, X):
-        """Scores X·coef_ᵀ + intercept_: (n,) for two classes (positive means classes_[1]),
-        (n, K) otherwise."""
-        X = self._validate_X(X)
-        S = X @ self.coef_.T + self.intercept_
-        return S[:, 0] if S.shape[1] == 1 else S
-
-    def predict(self, X):
-        S = self.decision_function(X)
-        idx = (S > 0).astype(int) if S.ndim == 1 else S.argmax(axis=1)
-        return self.classes_[idx]
+class _LinearClassifier(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))

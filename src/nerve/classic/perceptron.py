@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, check_random_state, _warn
+from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin,
+                   _warn, check_random_state)
 
 __all__ = ["Perceptron"]
 
 
-class Perceptron(ClassifierMixin, BaseEstimator):
+class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     """The perceptron learning rule, no gradients involved.
 
     Args:
@@ -98,14 +99,3 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             if mistakes == 0:
                 return w, b, updates, epoch, True, errors
         return w, b, updates, int(self.max_iter), False, errors
-
-    def decision_function(self, X):
-        """w·x + b: (n,) for two classes (positive means classes_[1]), else (n, K)."""
-        X = self._validate_X(X)
-        S = X @ self.coef_.T + self.intercept_
-        return S[:, 0] if S.shape[1] == 1 else S
-
-    def predict(self, X):
-        S = self.decision_function(X)
-        idx = (S > 0).astype(int) if S.ndim == 1 else S.argmax(axis=1)
-        return self.classes_[idx]

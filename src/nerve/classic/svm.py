@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, check_random_state, _warn
+from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin,
+                   _warn, check_random_state)
 
 __all__ = ["LinearSVM", "KernelSVM", "kernel_matrix"]
 
@@ -56,7 +57,7 @@ def _project_box_hyperplane(z, s, C):
     return np.clip(z - nu * s, 0.0, C)
 
 
-class LinearSVM(ClassifierMixin, BaseEstimator):
+class LinearSVM(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     """Linear soft-margin SVM trained through nerve's autograd and optimizers.
 
     The problem is scikit-learn's ``SVC(kernel='linear', C)`` (not ``LinearSVC``, which also
@@ -231,17 +232,6 @@ class LinearSVM(ClassifierMixin, BaseEstimator):
             for g in opt.param_groups:
                 g["lr"] *= decay
         return w.numpy().copy(), float(b.numpy()[0]), steps, True
-
-    def decision_function(self, X):
-        """w·x + b: (n,) for two classes (positive means classes_[1]), else (n, K)."""
-        X = self._validate_X(X)
-        S = X @ self.coef_.T + self.intercept_
-        return S[:, 0] if S.shape[1] == 1 else S
-
-    def predict(self, X):
-        S = self.decision_function(X)
-        idx = (S > 0).astype(int) if S.ndim == 1 else S.argmax(axis=1)
-        return self.classes_[idx]
 
 
 # --------------------------------------------------------------------------- kernels
