@@ -261,11 +261,9 @@ def recurrent_train(kind, input_size, hidden, T, batch):
         if fw == "nerve":
             import nerve as lib  # noqa: PLC0415
             import nerve.nn as nn  # noqa: PLC0415
-            import nerve.nn.functional as F  # noqa: PLC0415
         else:
             import torch as lib  # noqa: PLC0415
             import torch.nn as nn  # noqa: PLC0415
-            import torch.nn.functional as F  # noqa: PLC0415
 
         class Net(nn.Module):
             def __init__(self):
@@ -280,14 +278,7 @@ def recurrent_train(kind, input_size, hidden, T, batch):
         model = Net()
         model.load_state_dict(state if fw == "nerve" else {n: lib.from_numpy(v) for n, v in state.items()})
         opt = _optimizer(fw, model.parameters(), "adam", 1e-3)
-        xt, yt = lib.from_numpy(x), lib.from_numpy(y)
-
-        def step():
-            loss = F.cross_entropy(model(xt), yt)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
+        step = train_step_builder(fw, model, x, y, opt)
 
         # GEMMs: input projections 2·T·N·D·GH and recurrent 2·T·N·H·GH forward; backward twice
         # that, less the input gradient the first layer does not need
