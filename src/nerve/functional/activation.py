@@ -39,7 +39,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.namespace import register_extra
 from ..backend import get_array_module
-from ._util import Tensor, normalize_dim
+from ._util import normalize_dim
 
 __all__ = ["relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "sigmoid",
            "tanh", "softplus", "softsign", "hardtanh", "softmax", "log_softmax", "erf", "erfc"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.namespace import register_extra
-from ._util import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
            "conv_output_size", "conv_transpose_output_size"]
