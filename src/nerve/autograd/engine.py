@@ -12,7 +12,7 @@ import numpy as np
 from ..backend import get_array_module
 from . import grad_mode
 from .function import _fresh_view, history_at
-from .tensor import _MUT, Tensor, _wrap
+from .tensor import _MUT, _REBASED, Tensor, _wrap
 
 # Set by nerve.functional: a namespace with xp-like functions that build the graph.
 graph_namespace = None
@@ -34,6 +34,7 @@ def _toposort(roots):
     visited = set()
     stack = [(n, False) for n in roots]
     mut = _MUT[0]
+    rebased = _REBASED[0]
     while stack:
         node, done = stack.pop()
         if done:
@@ -43,11 +44,11 @@ def _toposort(roots):
             continue
         visited.add(node)
         stack.append((node, True))
-        stale = node._stamp != mut
+        stale = rebased and node._stamp != mut
         for p in node.parents:
             if isinstance(p, Tensor):
                 c = p._ctx
-                if stale and c is not None and c._stamp > node._stamp:
+                if stale and rebased and c is not None and c._stamp > node._stamp:
                     c = history_at(p, node._stamp)[0]
                 if c is not None and c not in visited:
                     stack.append((c, False))
@@ -271,7 +272,10 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
         if n is None:
             leaf_seed.append((t, g))
         else:
-            _add_grad(grads, n, t._oidx, g)
+            if n.n_out == 1 and n not in grads:
+                grads[n] = g
+            else:
+                _add_grad(grads, n, t._oidx, g)
             root_nodes.append(n)
 
     plain = capture is None and inputs is None  # accumulate into every leaf's .grad
@@ -298,6 +302,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
         accumulate_leaf(t, g)
 
     mut = _MUT[0]
+    rebased = _REBASED[0]
     arrays_only = not create_graph
 
     pop = grads.pop
@@ -333,7 +338,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
             if not need or gp is None:
                 continue
             c = p._ctx
-            if stale and c is not None and c._stamp > node._stamp:
+            if stale and rebased and c is not None and c._stamp > node._stamp:
                 c, k = history_at(p, node._stamp)  # p was rebased after this node used it
                 if c is not None:
                     _add_grad(grads, c, k, gp)

@@ -349,7 +349,7 @@ def _apply_tensor_style(cls, args, kwargs):
                 old = _wrap(o._data, o.requires_grad)
                 old._ctx, old._oidx = o._ctx, o._oidx
                 parents = [old if a is o else a for a in parents]
-                ctx._rebase_of = old
+                _mark_rebase(ctx, old)
             t = o
         elif any(o is a for a in args):
             t = _wrap(o._data)  # returning an input unchanged: a new tensor, same storage
@@ -393,4 +393,4 @@ class _NoGrads:
 
 _NO_GRADS = _NoGrads()
 
-from .tensor import _MUT, Tensor, _bump, _counter, _link_view, _wrap  # noqa: E402
+from .tensor import _MUT, Tensor, _bump, _counter, _link_view, _mark_rebase, _wrap  # noqa: E402

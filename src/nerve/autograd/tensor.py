@@ -388,6 +388,17 @@ def _fresh_view(t):
 _MUT = [0]
 
 
+# True once any tensor was given a new history (an in-place op recorded on a non-leaf, a view
+# replayed): only then may the engine have to route gradients to a history as it was.
+_REBASED = [False]
+
+
+def _mark_rebase(node, old):
+    """``node`` replaces the history that ``old`` (a snapshot) still holds."""
+    node._rebase_of = old
+    _REBASED[0] = True
+
+
 def _counter(t):
     """The version counter of ``t``'s storage, made on first need (shared by its aliases)."""
     vc = t._vc
@@ -466,7 +477,7 @@ def _inplace(t, name, fn, *args):
         if node is not None:
             _alias_saved_output(node, arr, t)
             node._stamp = _MUT[0]  # the node's view of every saved value starts after this write
-            node._rebase_of = old  # ops that used t before this write still see old's history
+            _mark_rebase(node, old)  # ops that used t before this write still see old's history
             t._ctx, t._oidx = node, res._oidx
             t.requires_grad = True
         return t

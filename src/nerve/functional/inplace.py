@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import VIEW_REPLAY, Function
 from ..autograd.tensor import (_MUT, VIEW_WRITER, Tensor, _alias_saved_output, _bump, _inplace,
-                               _wrap)
+                               _mark_rebase, _wrap)
 from ..backend import get_array_module
 from ..random import default_generator
 from ._errors import fmt_shape
@@ -195,7 +195,7 @@ def _write_through_view(t, base, res, name, old_t):
         res._ctx._stamp = _MUT[0]
     node = new_b._ctx
     node._stamp = _MUT[0]
-    node._rebase_of = old_b
+    _mark_rebase(node, old_b)
     base._ctx, base._oidx, base.requires_grad = node, 0, True
     _rehistory(t, TakeFlat.apply(base, pos), old_t)
 
@@ -204,7 +204,7 @@ def _rehistory(t, again, old_t):
     """Give ``t`` the history of ``again``; ops that used ``t`` before keep ``old_t``'s."""
     node = again._ctx
     node._stamp = _MUT[0]
-    node._rebase_of = old_t
+    _mark_rebase(node, old_t)
     t._ctx, t._oidx, t.requires_grad = node, 0, True
 
 
