@@ -1,0 +1,12 @@
+"""Text tools: tokenizers, vocabularies, byte-pair encoding, bag of words / TF-IDF, masked-LM masking.
+
+    >>> import nerve as nv
+    >>> toks = nv.text.WhitespaceTokenizer(lowercase=True)("The cat sat")
+    >>> nv.text.Vocab.build([toks]).encode(toks)
+    [7, 5, 6]
+"""
+from .tokenizers import (SKLEARN_TOKEN_PATTERN, SPECIAL_TOKENS, CharTokenizer,  # noqa: F401
+                         RegexTokenizer, Vocab, WhitespaceTokenizer)
+
+__all__ = ["CharTokenizer", "WhitespaceTokenizer", "RegexTokenizer", "Vocab",
+           "SKLEARN_TOKEN_PATTERN", "SPECIAL_TOKENS"]
