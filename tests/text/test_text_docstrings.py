@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-MODULES = ["nerve.text", "nerve.text.tokenizers"]
+MODULES = ["nerve.text", "nerve.text.tokenizers", "nerve.text.bpe"]
 
 
 @pytest.mark.parametrize("name", MODULES)

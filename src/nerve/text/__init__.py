@@ -5,8 +5,9 @@
     >>> nv.text.Vocab.build([toks]).encode(toks)
     [7, 5, 6]
 """
+from .bpe import BPETokenizer  # noqa: F401
 from .tokenizers import (SKLEARN_TOKEN_PATTERN, SPECIAL_TOKENS, CharTokenizer,  # noqa: F401
                          RegexTokenizer, Vocab, WhitespaceTokenizer)
 
-__all__ = ["CharTokenizer", "WhitespaceTokenizer", "RegexTokenizer", "Vocab",
+__all__ = ["BPETokenizer", "CharTokenizer", "WhitespaceTokenizer", "RegexTokenizer", "Vocab",
            "SKLEARN_TOKEN_PATTERN", "SPECIAL_TOKENS"]
