@@ -4,7 +4,8 @@ import importlib
 
 import pytest
 
-MODULES = ["nerve.text", "nerve.text.tokenizers", "nerve.text.bpe"]
+MODULES = ["nerve.text", "nerve.text.tokenizers", "nerve.text.bpe",
+           "nerve.text.vectorize"]
 
 
 @pytest.mark.parametrize("name", MODULES)

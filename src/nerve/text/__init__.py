@@ -8,6 +8,7 @@
 from .bpe import BPETokenizer  # noqa: F401
 from .tokenizers import (SKLEARN_TOKEN_PATTERN, SPECIAL_TOKENS, CharTokenizer,  # noqa: F401
                          RegexTokenizer, Vocab, WhitespaceTokenizer)
+from .vectorize import BagOfWords, TfIdf  # noqa: F401
 
-__all__ = ["BPETokenizer", "CharTokenizer", "WhitespaceTokenizer", "RegexTokenizer", "Vocab",
+__all__ = ["BagOfWords", "TfIdf", "BPETokenizer", "CharTokenizer", "WhitespaceTokenizer", "RegexTokenizer", "Vocab",
            "SKLEARN_TOKEN_PATTERN", "SPECIAL_TOKENS"]
