@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["nerve.text", "nerve.text.tokenizers", "nerve.text.bpe",
-           "nerve.text.vectorize"]
+           "nerve.text.vectorize", "nerve.text.masking"]
 
 
 @pytest.mark.parametrize("name", MODULES)

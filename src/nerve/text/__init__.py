@@ -6,9 +6,10 @@
     [7, 5, 6]
 """
 from .bpe import BPETokenizer  # noqa: F401
+from .masking import IGNORE_INDEX, mask_tokens  # noqa: F401
 from .tokenizers import (SKLEARN_TOKEN_PATTERN, SPECIAL_TOKENS, CharTokenizer,  # noqa: F401
                          RegexTokenizer, Vocab, WhitespaceTokenizer)
 from .vectorize import BagOfWords, TfIdf  # noqa: F401
 
-__all__ = ["BagOfWords", "TfIdf", "BPETokenizer", "CharTokenizer", "WhitespaceTokenizer", "RegexTokenizer", "Vocab",
+__all__ = ["mask_tokens", "IGNORE_INDEX", "BagOfWords", "TfIdf", "BPETokenizer", "CharTokenizer", "WhitespaceTokenizer", "RegexTokenizer", "Vocab",
            "SKLEARN_TOKEN_PATTERN", "SPECIAL_TOKENS"]
