@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 MODULES = ["nerve.text", "nerve.text.tokenizers", "nerve.text.bpe",
-           "nerve.text.vectorize", "nerve.text.masking"]
+           "nerve.text.vectorize", "nerve.text.masking",
+           "nerve.text.corpus"]
 
 
 @pytest.mark.parametrize("name", MODULES)
