@@ -15,6 +15,17 @@ def _flat_outputs(out):
     return (out,) if isinstance(out, Tensor) else tuple(o for o in out if isinstance(o, Tensor))
 
 
+def _float64_inputs(inputs, op):
+    """The inputs as Tensors; those that require grad must be float64 (float32 is too coarse
+    for central differences)."""
+    inputs = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in inputs]
+    for t in inputs:
+        if t.requires_grad and t.dtype != np.float64:
+            raise ValueError(f"{op} needs float64 inputs for accurate differences, got {t.dtype}; "
+                             "use .double()")
+    return inputs
+
+
 def _numerical_jacobian_vjp(fn, inputs, i, v, eps):
     """d(sum(out·v))/d(inputs[i]) by central differences (inputs are float64 Tensors)."""
     x = inputs[i]._data
@@ -45,11 +56,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         >>> nv.autograd.gradcheck(lambda t: (t * t).exp(), [x])
         True
     """
-    inputs = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in inputs]
-    for t in inputs:
-        if t.requires_grad and t.dtype != np.float64:
-            raise ValueError(f"gradcheck needs float64 inputs for accurate differences, got {t.dtype}; "
-                             "use .double()")
+    inputs = _float64_inputs(inputs, "gradcheck")
     rng = np.random.default_rng(seed)
     outs = _flat_outputs(fn(*inputs))
     v = [rng.standard_normal(o.shape) for o in outs]
@@ -121,11 +128,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
         >>> nv.autograd.gradgradcheck(lambda t: (t * t).exp(), [x])
         True
     """
-    inputs = [t if isinstance(t, Tensor) else _wrap(np.asarray(t)) for t in inputs]
-    for t in inputs:
-        if t.requires_grad and t.dtype != np.float64:
-            raise ValueError(f"gradgradcheck needs float64 inputs for accurate differences, got "
-                             f"{t.dtype}; use .double()")
+    inputs = _float64_inputs(inputs, "gradgradcheck")
     diff_in = [i for i, t in enumerate(inputs) if t.requires_grad]
     if not diff_in:
         return True
