@@ -434,3 +434,26 @@ def test_backward_from_a_replayed_view():
     assert w.grad_fn.name() == "TakeFlatBackward"  # made again from the new h
     w.backward(_t([1.0, 1.0], False))
     assert x.grad.tolist() == [[5.0, 5.0]]
+
+
+@pytest.mark.torch
+def test_ops_that_used_a_tensor_before_detach_in_place_keep_its_history():
+    torch = pytest.importorskip("torch")
+    for lib in (nv, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 2
+        y = h + 1               # used before detach_: still a function of x
+        h.detach_()
+        z = h * 3               # used after: a constant
+        (y.sum() + z.sum()).backward()
+        assert x.grad.tolist() == [2.0, 2.0] and h.is_leaf and not h.requires_grad
+
+
+def test_random_fill_of_a_used_non_leaf_keeps_the_old_history_for_earlier_users():
+    x = _t([1.0, 2.0], True)
+    h = x * 2
+    y = h * 1.0
+    h.normal_()             # h now holds constants
+    assert h.requires_grad  # (its history is a fill: no gradient reaches x through it)
+    (y.sum() + h.sum()).backward()
+    assert x.grad.tolist() == [2.0, 2.0]

@@ -56,6 +56,7 @@ def run(lib, steps, a):
             v[0] = x[0, 1:3] * x[1, 1:3]
         elif s == "sigmoid_view":
             v.sigmoid_()
+
     terms.append((h * h).sum())
     terms.append(sum(((w + 0.5) * w).sum() for w in views))
     out = sum(terms)

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..backend import get_array_module
 from . import grad_mode
-from .function import _fresh_view, history_at
-from .tensor import _MUT, _REBASED, Tensor, _wrap
+from .function import history_at
+from .tensor import _MUT, _REBASED, Tensor, _fresh_view, _wrap
 
 # Set by nerve.functional: a namespace with xp-like functions that build the graph.
 graph_namespace = None
@@ -48,7 +48,7 @@ def _toposort(roots):
         for p in node.parents:
             if isinstance(p, Tensor):
                 c = p._ctx
-                if stale and rebased and c is not None and c._stamp > node._stamp:
+                if stale and (c is None or c._stamp > node._stamp):
                     c = history_at(p, node._stamp)[0]
                 if c is not None and c not in visited:
                     stack.append((c, False))
@@ -338,11 +338,12 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
             if not need or gp is None:
                 continue
             c = p._ctx
-            if stale and rebased and c is not None and c._stamp > node._stamp:
-                c, k = history_at(p, node._stamp)  # p was rebased after this node used it
-                if c is not None:
-                    _add_grad(grads, c, k, gp)
-                continue
+            if stale and rebased and (c is None or c._stamp > node._stamp):
+                was, k = history_at(p, node._stamp)  # p rebased or detach_()ed since this node
+                if was is not c:
+                    if was is not None:
+                        _add_grad(grads, was, k, gp)
+                    continue
             if c is None:
                 if plain and not p._hooks:
                     _into_leaf(p, gp, create_graph, gp is g)

@@ -208,6 +208,10 @@ def history_at(t, stamp):
     PyTorch's graph edges do. Each rebase node keeps the snapshot it replaced.
     """
     c, k = t._ctx, t._oidx
+    if c is None:
+        d = _DETACHED.get(id(t))
+        if d is not None and d[0]() is t and d[1] > stamp:  # detach_() came after that op
+            c, k = d[2], d[3]
     while c is not None and c._stamp > stamp and c._rebase_of is not None:
         old = c._rebase_of
         c, k = old._ctx, old._oidx
@@ -229,27 +233,6 @@ def _apply_view(cls, *args, **kwargs):
         for t in outs:
             _maybe_view(t, src, src._data)
     return out
-
-
-def _fresh_view(a):
-    """Before a view is used: if its storage was written (through its base or another view)
-    after its history was made, give it a new one -- its elements of the base as the base is
-    now (PyTorch's view replay). Ops that used the view before the write keep the old history."""
-    if not grad_mode._enabled:
-        return
-    root = a._base
-    c = a._ctx
-    if c is None:
-        if not root.requires_grad:
-            return
-    elif a._vc[1] <= c._stamp:
-        return
-    if VIEW_REPLAY[0] is not None:
-        VIEW_REPLAY[0](a, root)
-
-
-# Set by nerve.functional: replay(view, root) rebuilds a view's history from its root.
-VIEW_REPLAY = [None]
 
 
 def _maybe_view(t, src, arr):
@@ -393,4 +376,5 @@ class _NoGrads:
 
 _NO_GRADS = _NoGrads()
 
-from .tensor import _MUT, Tensor, _bump, _counter, _link_view, _mark_rebase, _wrap  # noqa: E402
+from .tensor import (_DETACHED, _MUT, Tensor, _bump, _counter, _fresh_view, _link_view,  # noqa: E402
+                     _mark_rebase, _wrap)

@@ -7,9 +7,12 @@ and ``backward``.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .. import backend
+from . import grad_mode
 from ._coerce import as_numeric_array, check_numeric
 
 _default_dtype = np.dtype(np.float32)
@@ -285,6 +288,13 @@ class Tensor:
         if self._base is not None and self._base.requires_grad:
             raise RuntimeError("detach_() on a view of a tensor that requires grad is not allowed; "
                                "use .detach() (out of place) instead")
+        if self._ctx is not None:
+            # Ops that already used this tensor keep sending gradients into its history.
+            _MUT[0] += 1
+            key = id(self)
+            _DETACHED[key] = (weakref.ref(self, lambda _, k=key: _DETACHED.pop(k, None)),
+                              _MUT[0], self._ctx, self._oidx)
+            _REBASED[0] = True
         self._ctx = None
         self.requires_grad = False
         return self
@@ -375,10 +385,25 @@ def _wrap(data, requires_grad=False):
 _new = object.__new__
 
 
-def _fresh_view(t):
-    from .function import _fresh_view as fresh  # noqa: PLC0415  (function imports this module)
+def _fresh_view(a):
+    """Before a view is used: if its storage was written (through its base or another view)
+    after its history was made, give it a new one -- its elements of the base as the base is
+    now (PyTorch's view replay). Ops that used the view before the write keep the old history."""
+    if not grad_mode._enabled:
+        return
+    root = a._base
+    c = a._ctx
+    if c is None:
+        if not root.requires_grad:
+            return
+    elif a._vc[1] <= c._stamp:
+        return
+    if VIEW_REPLAY[0] is not None:
+        VIEW_REPLAY[0](a, root)
 
-    fresh(t)
+
+# Set by nerve.functional: replay(view, root) rebuilds a view's history from its root.
+VIEW_REPLAY = [None]
 
 # ------------------------------------------------------------------ versions and in-place
 # _MUT[0] is a clock that ticks on every in-place write anywhere. Each graph node records
@@ -391,6 +416,9 @@ _MUT = [0]
 # True once any tensor was given a new history (an in-place op recorded on a non-leaf, a view
 # replayed): only then may the engine have to route gradients to a history as it was.
 _REBASED = [False]
+# detach_() on a non-leaf: id(tensor) -> (weak ref, clock, node, output index) of the history
+# it dropped (keyed by id: a Tensor's == is elementwise, so it cannot be a dict key).
+_DETACHED = {}
 
 
 def _mark_rebase(node, old):
@@ -435,8 +463,6 @@ def _inplace(t, name, fn, *args):
     history (PyTorch's rebase), so gradients flow through the in-place op; if the node
     saved ``t``'s old values, it gets a private copy of them first.
     """
-    from . import grad_mode  # noqa: PLC0415
-
     record = grad_mode._enabled and (t.requires_grad or any(
         isinstance(a, Tensor) and a.requires_grad for a in args))
     if record:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import grad_mode
-from ..autograd.function import VIEW_REPLAY, Function
-from ..autograd.tensor import (_MUT, VIEW_WRITER, Tensor, _alias_saved_output, _bump, _inplace,
-                               _mark_rebase, _wrap)
+from ..autograd.function import Function
+from ..autograd.tensor import (_MUT, VIEW_REPLAY, VIEW_WRITER, Tensor, _alias_saved_output, _bump,
+                               _inplace, _mark_rebase, _wrap)
 from ..backend import get_array_module
 from ..random import default_generator
 from ._errors import fmt_shape
@@ -300,19 +300,14 @@ def _method(name, fn):
 
 def _random_fill(name, draw):
     def method(self, *args, generator=None, **kwargs):
-        if self._ctx is None and self.requires_grad and grad_mode._enabled:
-            raise RuntimeError(f"{name}: a leaf tensor that requires grad cannot be changed in place "
-                               "while gradients are recorded; use `with nv.no_grad():`")
         if self.dtype.kind != "f":
             raise TypeError(f"{name}: needs a floating-point tensor, got dtype {self.dtype}")
         g = generator or default_generator()
-        vals = draw(g, self.shape, *args, **kwargs)
-        xp = get_array_module(self._data)
-        _bump(self)
-        self._data[...] = xp.asarray(vals, dtype=self.dtype)
-        if self._ctx is not None:  # a non-leaf now holds constants
-            self._ctx, self.requires_grad = None, False
-        return self
+        vals = get_array_module(self._data).asarray(draw(g, self.shape, *args, **kwargs),
+                                                    dtype=self.dtype)
+        # the same rules as every in-place op (a leaf that requires grad refuses; a non-leaf
+        # now holds constants, and earlier users keep its old history)
+        return _inplace(self, name, lambda t: CopyFrom.apply(t, vals))
 
     method.__name__ = name
     return method
