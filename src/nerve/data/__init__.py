@@ -18,10 +18,11 @@ Datasets that hold whole arrays serve each batch with one fancy-index (see
 fit-on-train tabular preprocessing (:mod:`~nerve.data.preprocessing`) and label / split
 helpers (:mod:`~nerve.data.utils`).
 """
-from . import augment, datasets, preprocessing, transforms, utils  # noqa: F401
+from . import augment, datasets, grid, preprocessing, transforms, utils  # noqa: F401
 from .augment import (GaussianNoise, RandomAffine, RandomCrop, RandomHorizontalFlip,
                       RandomResizedCrop, RandomRotation, RandomShift, RandomVerticalFlip)
 from .dataloader import DataLoader, default_collate, default_convert
+from .grid import make_grid, save_image
 from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .datasets import IMAGENET_MEAN, IMAGENET_STD, MNIST, Digits, Digits28, FashionMNIST, ImageFolder
 from .preprocessing import ColumnTransformer, MinMaxScaler, OneHotEncoder, Pipeline, StandardScaler
@@ -38,6 +39,8 @@ __all__ = [
     "DataLoader", "default_collate", "default_convert", "Sampler", "SequentialSampler",
     "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "DistributedSampler",
     "BatchSampler",
+    # image grids
+    "make_grid", "save_image",
     # array transforms and augmentation
     "Scale01", "ToTensor", "Resize", "CenterCrop", "Normalize", "OneHot", "Flatten", "Compose",
     "Lambda", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomRotation",

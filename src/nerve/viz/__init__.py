@@ -8,12 +8,14 @@
 * ``draw_graph(tensor, path)``: the autograd graph as DOT (and PNG with Graphviz);
 * ``save_filters(model, path)``, ``save_feature_maps(model, x, layer, path)``: what a CNN's
   first-layer kernels look like, and what one input looks like at a chosen layer;
+* ``plot_attention(weights, path)``: attention weights as heatmaps, one panel per head;
 * ``ascii_image(image)``: a grayscale image as text, for a terminal.
 
 matplotlib is needed only when a plot is drawn (``pip install 'nerve[plot]'``); importing
 this package does not import it. Every writer saves to a temporary file and renames it into
 place, so an interrupted plot never leaves a broken PNG, and returns the path written.
 """
+from .attention import plot_attention
 from .activations import DEFAULT_ACTIVATIONS, activation_and_derivative, plot_activations
 from .features import (default_feature_layer, feature_maps, filters, first_conv, layer_trace,
                        save_feature_maps, save_filters)
@@ -26,4 +28,4 @@ __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
            "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
            "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "save_evaluation_plots",
-           "layer_trace", "default_feature_layer"]
+           "layer_trace", "default_feature_layer", "plot_attention"]
