@@ -22,6 +22,7 @@ from . import augment, datasets, preprocessing, transforms, utils  # noqa: F401
 from .augment import (GaussianNoise, RandomAffine, RandomCrop, RandomHorizontalFlip,
                       RandomResizedCrop, RandomRotation, RandomShift, RandomVerticalFlip)
 from .dataloader import DataLoader, default_collate, default_convert
+from .graph import Graph
 from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .datasets import IMAGENET_MEAN, IMAGENET_STD, MNIST, Digits, Digits28, FashionMNIST, ImageFolder
 from .preprocessing import ColumnTransformer, MinMaxScaler, OneHotEncoder, Pipeline, StandardScaler
@@ -33,7 +34,7 @@ from .utils import class_weights, make_imbalanced, one_hot, train_test_split
 __all__ = [
     # datasets and splits
     "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset", "random_split", "train_test_split",
-    "make_imbalanced",
+    "make_imbalanced", "Graph",
     # loading
     "DataLoader", "default_collate", "default_convert", "Sampler", "SequentialSampler",
     "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "DistributedSampler",
