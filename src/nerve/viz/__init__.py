@@ -9,7 +9,8 @@
 * ``save_filters(model, path)``, ``save_feature_maps(model, x, layer, path)``: what a CNN's
   first-layer kernels look like, and what one input looks like at a chosen layer;
 * ``ascii_image(image)``: a grayscale image as text, for a terminal;
-* ``plot_graph(graph, path, labels)``: a node-link picture of a graph, coloured by class.
+* ``plot_graph(graph, path, labels)``: a node-link picture of a graph, coloured by class;
+* ``plot_reliability_diagram(y_true, prob, path)``: accuracy against confidence, with the ECE.
 
 matplotlib is needed only when a plot is drawn (``pip install 'nerve[plot]'``); importing
 this package does not import it. Every writer saves to a temporary file and renames it into
@@ -20,6 +21,7 @@ from .features import (default_feature_layer, feature_maps, filters, first_conv,
                        save_feature_maps, save_filters)
 from .graph import GraphFiles, draw_graph
 from .network import graph_layout, plot_graph
+from .calibration import plot_reliability_diagram
 from .terminal import ascii_image, save_predictions
 from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, plot_roc,
                     plot_roc_ovr, save_evaluation_plots)
@@ -28,4 +30,5 @@ __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
            "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
            "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "save_evaluation_plots",
-           "layer_trace", "default_feature_layer", "plot_graph", "graph_layout"]
+           "layer_trace", "default_feature_layer", "plot_graph", "graph_layout",
+           "plot_reliability_diagram"]
