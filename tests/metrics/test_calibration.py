@@ -26,9 +26,9 @@ def test_ece_hand_computed_three_class_case():
 
 
 def test_ece_edges_binary_input_and_extremes():
-    # a confidence exactly on an edge (0.6) belongs to the lower bin (0.4, 0.6]
-    b = metrics.reliability_bins([1], [0.6], n_bins=5)
-    assert b.count.tolist() == [0, 0, 1, 0, 0]
+    # a confidence exactly on an edge (0.75, exact in binary) belongs to the lower bin (0.5, 0.75]
+    b = metrics.reliability_bins([1, 1], [0.75, 1.0], n_bins=4)
+    assert b.count.tolist() == [0, 0, 1, 1]
     # binary prob of class 1 == the two-column form
     p1 = np.array([0.9, 0.7, 0.6, 0.2])
     y = [1, 1, 0, 0]
