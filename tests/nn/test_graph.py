@@ -143,3 +143,40 @@ def test_scatter_max_ties_send_the_gradient_to_the_first_row_only():
     assert out.tolist() == [[3.0, 2.0], [0.0, 0.0]]       # bucket 1 is empty: 0
     out.sum().backward()
     assert src.grad.tolist() == [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gcnconv_matches_a_torch_transcription(dtype):
+    """torch_geometric is not a dependency; its GCNConv is re-written here in plain torch
+    (self-loops, symmetric normalisation, index_add_) with the same weights, and outputs and
+    gradients are compared."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    e = _random_graph(rng, 10, 0.3)
+    x = rng.standard_normal((10, 4)).astype(dtype)
+    conv = nn.GCNConv(4, 3)
+    if dtype == np.float64:
+        conv = conv.double()
+    nn.init.normal_(conv.bias)
+    xt = nv.tensor(x, requires_grad=True)
+    out = conv(xt, e)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    out.backward(nv.tensor(g))
+
+    X = torch.tensor(x, requires_grad=True)
+    W = torch.tensor(conv.lin.weight.numpy(), requires_grad=True)
+    b = torch.tensor(conv.bias.numpy(), requires_grad=True)
+    loops = torch.arange(10)
+    src = torch.cat([torch.tensor(e[0]), loops])
+    dst = torch.cat([torch.tensor(e[1]), loops])
+    deg = torch.zeros(10, dtype=X.dtype).index_add_(0, dst, torch.ones(len(dst), dtype=X.dtype))
+    norm = deg[src].rsqrt() * deg[dst].rsqrt()
+    h = X @ W.T
+    ref = torch.zeros(10, 3, dtype=X.dtype).index_add_(0, dst, h[src] * norm[:, None]) + b
+    ref.backward(torch.tensor(g))
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), **tol)
+    np.testing.assert_allclose(xt.grad.numpy(), X.grad.numpy(), **tol)
+    np.testing.assert_allclose(conv.lin.weight.grad.numpy(), W.grad.numpy(), **tol)
+    np.testing.assert_allclose(conv.bias.grad.numpy(), b.grad.numpy(), **tol)
