@@ -22,7 +22,6 @@ from . import augment, datasets, preprocessing, transforms, utils  # noqa: F401
 from .augment import (GaussianNoise, RandomAffine, RandomCrop, RandomHorizontalFlip,
                       RandomResizedCrop, RandomRotation, RandomShift, RandomVerticalFlip)
 from .dataloader import DataLoader, default_collate, default_convert
-from .graph import Graph
 from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .datasets import IMAGENET_MEAN, IMAGENET_STD, MNIST, Digits, Digits28, FashionMNIST, ImageFolder
 from .preprocessing import ColumnTransformer, MinMaxScaler, OneHotEncoder, Pipeline, StandardScaler
@@ -30,11 +29,12 @@ from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, 
                       SubsetRandomSampler, WeightedRandomSampler)
 from .transforms import CenterCrop, Compose, Flatten, Lambda, Normalize, OneHot, Resize, Scale01, ToTensor
 from .utils import class_weights, make_imbalanced, one_hot, train_test_split
+from .graph import Graph
 
 __all__ = [
     # datasets and splits
     "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset", "random_split", "train_test_split",
-    "make_imbalanced", "Graph",
+    "make_imbalanced",
     # loading
     "DataLoader", "default_collate", "default_convert", "Sampler", "SequentialSampler",
     "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "DistributedSampler",
@@ -51,3 +51,4 @@ __all__ = [
     # submodules
     "augment", "datasets", "preprocessing", "transforms", "utils",
 ]
+__all__ += ["Graph"]  # graphs for nerve.nn's graph layers

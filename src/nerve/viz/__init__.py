@@ -6,11 +6,11 @@
 * ``plot_confusion_matrix(cm, class_names, path, normalize)``: a heatmap with counts;
 * ``plot_activations(path, names)``: activations and their autograd derivatives;
 * ``draw_graph(tensor, path)``: the autograd graph as DOT (and PNG with Graphviz);
+* ``plot_graph(graph, path, labels)``: a node-link picture of a graph, coloured by class;
+* ``plot_reliability_diagram(y_true, prob, path)``: accuracy against confidence, with the ECE;
 * ``save_filters(model, path)``, ``save_feature_maps(model, x, layer, path)``: what a CNN's
   first-layer kernels look like, and what one input looks like at a chosen layer;
-* ``ascii_image(image)``: a grayscale image as text, for a terminal;
-* ``plot_graph(graph, path, labels)``: a node-link picture of a graph, coloured by class;
-* ``plot_reliability_diagram(y_true, prob, path)``: accuracy against confidence, with the ECE.
+* ``ascii_image(image)``: a grayscale image as text, for a terminal.
 
 matplotlib is needed only when a plot is drawn (``pip install 'nerve[plot]'``); importing
 this package does not import it. Every writer saves to a temporary file and renames it into
@@ -30,5 +30,5 @@ __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
            "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
            "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "save_evaluation_plots",
-           "layer_trace", "default_feature_layer", "plot_graph", "graph_layout",
-           "plot_reliability_diagram"]
+           "layer_trace", "default_feature_layer"]
+__all__ += ["plot_graph", "graph_layout", "plot_reliability_diagram"]
