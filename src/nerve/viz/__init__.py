@@ -27,8 +27,8 @@ from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, 
                     plot_roc_ovr, save_evaluation_plots)
 
 __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
+           "plot_graph", "graph_layout", "plot_reliability_diagram",
            "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
            "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "save_evaluation_plots",
            "layer_trace", "default_feature_layer"]
-__all__ += ["plot_graph", "graph_layout", "plot_reliability_diagram"]
