@@ -35,6 +35,7 @@ __all__ = [
     # datasets and splits
     "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset", "random_split", "train_test_split",
     "make_imbalanced",
+    "Graph",  # a graph's arrays for nerve.nn's graph layers
     # loading
     "DataLoader", "default_collate", "default_convert", "Sampler", "SequentialSampler",
     "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "DistributedSampler",
@@ -51,4 +52,3 @@ __all__ = [
     # submodules
     "augment", "datasets", "preprocessing", "transforms", "utils",
 ]
-__all__ += ["Graph"]  # graphs for nerve.nn's graph layers
