@@ -30,11 +30,13 @@ from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, 
                       SubsetRandomSampler, WeightedRandomSampler)
 from .transforms import CenterCrop, Compose, Flatten, Lambda, Normalize, OneHot, Resize, Scale01, ToTensor
 from .utils import class_weights, make_imbalanced, one_hot, train_test_split
+from .graph import Graph
 
 __all__ = [
     # datasets and splits
     "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset", "random_split", "train_test_split",
     "make_imbalanced",
+    "Graph",  # a graph's arrays for nerve.nn's graph layers
     # loading
     "DataLoader", "default_collate", "default_convert", "Sampler", "SequentialSampler",
     "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "DistributedSampler",
