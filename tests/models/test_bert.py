@@ -106,6 +106,16 @@ def test_mlm_decoder_is_tied_and_gets_both_gradients():
     assert loss.item() == pytest.approx(np.log(cfg.vocab_size), rel=0.05)   # ≈ uniform at init
 
 
+def test_weights_round_trip_through_safetensors_and_stay_tied(tmp_path):
+    cfg = BertConfig(**SMALL[0])
+    a, b = BertForMaskedLM(cfg).eval(), BertForMaskedLM(cfg).eval()
+    nv.io.save_state_dict(a, tmp_path / "mlm.safetensors")
+    b.load_state_dict(nv.io.load_state_dict(tmp_path / "mlm.safetensors"))
+    ids = np.array([[2, 5, 6, 7, 3]])
+    np.testing.assert_array_equal(a(ids).numpy(), b(ids).numpy())
+    assert b.cls.decoder.weight is b.bert.embeddings.word_embeddings.weight
+
+
 def test_config_json_round_trip_and_errors(tmp_path):
     cfg = BertConfig.preset("bert-mini", vocab_size=1000)
     assert (cfg.hidden_size, cfg.num_hidden_layers, cfg.num_attention_heads) == (256, 4, 4)
