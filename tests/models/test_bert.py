@@ -135,6 +135,10 @@ def test_config_json_round_trip_and_errors(tmp_path):
         net(np.zeros((1, 4), np.int64), attention_mask=np.ones((1, 5)))
     with pytest.raises(ValueError, match="batch dimension"):
         net(np.zeros(4, np.int64))
+    with pytest.raises(ValueError, match="token ids"):
+        net(nv.zeros(1, 1, 28, 28))
+    with pytest.raises(TypeError, match="integer token ids"):
+        net(nv.zeros(2, 4))
     with pytest.raises(ValueError, match="masked_lm=True"):
         convert_hf_state_dict({"cls.predictions.bias": np.zeros(3)})
 

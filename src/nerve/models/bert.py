@@ -215,12 +215,10 @@ def _dtype(dtype):
 
 
 def _as_ids(x, what):
-    if isinstance(x, Tensor):
-        return x
-    a = np.asarray(x)
-    if a.dtype.kind not in "iub":
-        raise TypeError(f"BERT: {what} must hold integers, got dtype {a.dtype}")
-    return Tensor(a.astype(np.int64))
+    a = x._data if isinstance(x, Tensor) else np.asarray(x)
+    if np.dtype(a.dtype).kind not in "iu":
+        raise TypeError(f"BERT: {what} must hold integer token ids, got dtype {a.dtype}")
+    return x if isinstance(x, Tensor) else Tensor(a.astype(np.int64))
 
 
 def _activation(name):
@@ -361,10 +359,11 @@ class BertModel(nn.Module):
         _init_bert(self, c.initializer_range)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None):
+        shape = tuple(getattr(input_ids, "shape", np.shape(input_ids)))
+        if len(shape) != 2:      # checked first: a batch of images is a shape error, not a dtype one
+            hint = "; add a batch dimension for one sentence" if len(shape) == 1 else ""
+            raise ValueError(f"BERT: input_ids must be (N, L) token ids, got shape {shape}{hint}")
         ids = _as_ids(input_ids, "input_ids")
-        if ids.ndim != 2:
-            raise ValueError(f"BERT: input_ids must be (N, L) token ids, got shape {tuple(ids.shape)}; "
-                             "add a batch dimension for one sentence")
         N, L = ids.shape
         x = self.embeddings(ids, token_type_ids, position_ids)
         x = self.encoder(x, src_key_padding_mask=_key_padding(attention_mask, N, L))
