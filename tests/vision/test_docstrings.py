@@ -4,12 +4,14 @@ import importlib
 
 import pytest
 
-MODULES = ["nerve.vision", "nerve.vision.transforms", "nerve.vision.datasets", "nerve.vision.ops",
+MODULES = ["nerve.onnx", "nerve.vision", "nerve.vision.transforms", "nerve.vision.datasets", "nerve.vision.ops",
            "nerve.vision.utils", "nerve.keras", "nerve.keras.models", "nerve.keras.layers", "nerve.keras.optimizers"]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
+    if name == "nerve.onnx":
+        pytest.importorskip("onnx")
     mod = importlib.import_module(name)
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
