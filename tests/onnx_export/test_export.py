@@ -46,6 +46,7 @@ def test_mlp_with_dynamic_batch(tmp_path):
     big = np.random.default_rng(1).normal(size=(7, 3, 4)).astype(np.float32)
     assert np.allclose(_run_onnx(tmp_path / "mlp.onnx", big), _nerve(model, big), atol=1e-5)
     assert "Dropout" not in {n.op_type for n in proto.graph.node}
+    _check(nn.Sequential(nn.Dropout(0.3), nn.Identity()), x, tmp_path / "identity.onnx")   # output = input
 
 
 def test_cnn_conv_pool_batchnorm(tmp_path):

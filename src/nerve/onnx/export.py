@@ -412,8 +412,15 @@ def export(model, example_input, path, input_names=None, output_names=None, dyna
         raise ValueError(f"the model has {len(results)} outputs but output_names has {len(output_names)}")
     outputs = []
     for (name, value), want in zip(results, output_names):
-        if name == input_names[0] or name != want:      # rename the last node's output (or copy the input)
+        producer = next((n for n in g.nodes if name in n.output), None)
+        if producer is None or name in output_names:    # the input itself, or an output used twice: copy it
             g.nodes.append(helper.make_node("Identity", [name], [want], name=g.name("output_identity")))
+        elif name != want:                              # name the producing node's output as asked
+            for n in g.nodes:
+                for field in (n.input, n.output):
+                    for i, ref in enumerate(field):
+                        if ref == name:
+                            field[i] = want
         outputs.append(_value_info(helper, onnx, want, value, dyn.get(want)))
     graph = helper.make_graph(g.nodes, "nerve_model", [_value_info(helper, onnx, input_names[0], x,
                                                                    dyn.get(input_names[0]))],
