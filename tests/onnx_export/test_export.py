@@ -120,3 +120,19 @@ def test_unsupported_module_is_named_with_its_path_and_nothing_is_written(tmp_pa
         export(nn.Linear(2, 2), nv.zeros(1, 2), tmp_path / "x.onnx", output_names=["a", "b"])
     with pytest.raises(TypeError, match="Module"):
         export(lambda v: v, nv.zeros(1, 2), tmp_path / "x.onnx")
+
+
+@pytest.mark.parametrize("batch_first,norm_first,activation", [(True, False, "relu"), (False, True, "gelu")])
+def test_transformer_encoder_layer(tmp_path, batch_first, norm_first, activation):
+    nv.manual_seed(3)
+    layer = nn.TransformerEncoderLayer(16, 4, dim_feedforward=32, dropout=0.1, activation=activation,
+                                       batch_first=batch_first, norm_first=norm_first)
+    x = np.random.default_rng(8).normal(size=(2, 5, 16)).astype(np.float32)
+    proto = _check(layer, x, tmp_path / "enc.onnx")
+    assert {"LayerNormalization", "Softmax"} <= {n.op_type for n in proto.graph.node}
+    stack = nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(16))
+    _check(stack, x, tmp_path / "stack.onnx", dynamic_axes={"input": {0: "a", 1: "b"}, "output": {0: "a", 1: "b"}})
+    longer = np.random.default_rng(9).normal(size=(3, 7, 16)).astype(np.float32)
+    assert np.allclose(_run_onnx(tmp_path / "stack.onnx", longer), _nerve(stack, longer), atol=1e-5)
+    with pytest.raises(UnsupportedModuleError, match="opset 17"):
+        export(layer, nv.tensor(x), tmp_path / "old.onnx", opset_version=16)

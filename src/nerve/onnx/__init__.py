@@ -13,10 +13,11 @@ The exporter walks the module tree: containers (``Sequential``) chain their chil
 each known layer becomes ONNX nodes with its weights stored as initializers. Supported:
 ``Linear``, ``Conv2d`` (zero padding, ``'same'``/``'valid'``, groups, dilation),
 ``MaxPool2d`` / ``AvgPool2d``, ``AdaptiveAvgPool2d(1)`` / ``GlobalAvgPool2d``,
-``BatchNorm1d/2d`` (running statistics), ``Flatten``, ``Dropout`` (dropped), ``Identity``,
+``BatchNorm1d/2d`` (running statistics), ``LayerNorm`` (opset 17+), ``Flatten``, ``Dropout`` (dropped), ``Identity``,
 ``ZeroPad2d`` / ``ConstantPad2d``, the activations (ReLU, LeakyReLU, Sigmoid, Tanh, Softmax,
 LogSoftmax, ELU, SELU, GELU, SiLU, Softplus, Hardtanh, ReLU6), ``nn.LSTM`` (as the whole
-model) and nerve's residual networks (``models.BasicBlock``, ``Bottleneck``, ``ResNet``:
+model; outputs ``output, h_n, c_n``), ``TransformerEncoderLayer`` / ``TransformerEncoder``
+(self-attention without masks; relu or gelu) and nerve's residual networks (``models.BasicBlock``, ``Bottleneck``, ``ResNet``:
 the shortcut becomes an ``Add``), ``SeedCNN`` and ``LeNet5``. Anything else stops the export
 with an error naming the module and its path in the model.
 

@@ -156,6 +156,22 @@ def _batchnorm(g, m, x, v, path):
     return g.node("BatchNormalization", ins, path, epsilon=float(m.eps))
 
 
+def _layernorm_nodes(g, m, x, dtype, path):
+    if g.opset < 17:
+        raise UnsupportedModuleError(f"{path}: LayerNorm needs opset 17 or newer (LayerNormalization); "
+                                     f"got opset {g.opset}")
+    ns = tuple(m.normalized_shape)
+    w = _np(m.weight) if m.weight is not None else np.ones(ns, dtype)
+    ins = [x, g.const(w, f"{path}.weight")]
+    if getattr(m, "bias", None) is not None:
+        ins.append(g.const(_np(m.bias), f"{path}.bias"))
+    return g.node("LayerNormalization", ins, path, axis=-len(ns), epsilon=float(m.eps))
+
+
+def _layernorm(g, m, x, v, path):
+    return _layernorm_nodes(g, m, x, _np(v).dtype, path)
+
+
 def _flatten(g, m, x, v, path):
     start, end = m.start_dim % v.ndim, m.end_dim % v.ndim
     if end != v.ndim - 1:
@@ -224,7 +240,8 @@ def _softplus(g, m, x, v, path):
 _LEAVES = [
     (nn.Linear, _linear), (nn.Conv2d, _conv2d), (nn.MaxPool2d, _maxpool), (nn.AvgPool2d, _avgpool),
     (nn.AdaptiveAvgPool2d, _adaptive_avg), (nn.GlobalAvgPool2d, _global_avg),
-    (nn.BatchNorm2d, _batchnorm), (nn.BatchNorm1d, _batchnorm), (nn.Flatten, _flatten),
+    (nn.BatchNorm2d, _batchnorm), (nn.BatchNorm1d, _batchnorm), (nn.LayerNorm, _layernorm),
+    (nn.Flatten, _flatten),
     (nn.Dropout, _identity), (nn.Identity, _identity), (nn.ConstantPad2d, _pad2d),
     (nn.ReLU6, lambda g, m, x, v, p: _clip(g, 0.0, 6.0, x, v, p)),
     (nn.Hardtanh, lambda g, m, x, v, p: _clip(g, float(m.min_val), float(m.max_val), x, v, p)),
@@ -278,7 +295,86 @@ def _lenet(g, m, x, v, path):
     return _chain(g, [(n, getattr(m, n)) for n in ("features", "flatten", "classifier")], x, v, path)
 
 
+def _proj(g, x, w, b, path):
+    """``x @ w.T + b`` on the last axis."""
+    out = g.node("MatMul", [x, g.const(np.ascontiguousarray(w.T), f"{path}.weight_t")], path)
+    return out if b is None else g.node("Add", [out, g.const(b, f"{path}.bias")], path + ".add")
+
+
+def _self_attention(g, a, x, path):
+    """MultiheadAttention(x, x, x) without masks, on batch-major x (N, S, E)."""
+    if not a._qkv_same_embed_dim or a.bias_k is not None or a.add_zero_attn:
+        raise UnsupportedModuleError(f"{path}: only plain self-attention (one packed in-projection, no bias_kv, "
+                                     "no add_zero_attn) can be exported")
+    E, h = a.embed_dim, a.num_heads
+    d = E // h
+    W = _np(a.in_proj_weight)
+    B = None if a.in_proj_bias is None else _np(a.in_proj_bias)
+    heads = g.const(np.array([0, 0, h, d], np.int64), f"{path}.heads_shape")
+    qkv = []
+    for i, nm in enumerate("qkv"):
+        t = _proj(g, x, W[i * E:(i + 1) * E], None if B is None else B[i * E:(i + 1) * E], f"{path}.{nm}_proj")
+        t = g.node("Reshape", [t, heads], f"{path}.{nm}_heads")
+        qkv.append(g.node("Transpose", [t], f"{path}.{nm}_t", perm=[0, 2, 3, 1] if nm == "k" else [0, 2, 1, 3]))
+    dt = W.dtype
+    scores = g.node("MatMul", [qkv[0], qkv[1]], f"{path}.scores")                       # (N, h, S, S)
+    scores = g.node("Mul", [scores, g.const(np.array(1 / math.sqrt(d), dt), f"{path}.scale")], f"{path}.scaled")
+    attn = g.node("Softmax", [scores], f"{path}.softmax", axis=-1)
+    ctx = g.node("MatMul", [attn, qkv[2]], f"{path}.context")                            # (N, h, S, d)
+    ctx = g.node("Transpose", [ctx], f"{path}.context_t", perm=[0, 2, 1, 3])
+    ctx = g.node("Reshape", [ctx, g.const(np.array([0, 0, E], np.int64), f"{path}.merge_shape")], f"{path}.merge")
+    ob = None if a.out_proj.bias is None else _np(a.out_proj.bias)
+    return _proj(g, ctx, _np(a.out_proj.weight), ob, f"{path}.out_proj")
+
+
+def _encoder_layer_nodes(g, m, x, dtype, path):
+    """One TransformerEncoderLayer on batch-major x."""
+    if m.activation is nn.functional.relu:
+        act = "relu"
+    elif m.activation is nn.functional.gelu:
+        act = "gelu"
+    else:
+        raise UnsupportedModuleError(f"{path}: a TransformerEncoderLayer with a custom activation cannot be exported")
+
+    def ff(t):
+        b1 = None if m.linear1.bias is None else _np(m.linear1.bias)
+        b2 = None if m.linear2.bias is None else _np(m.linear2.bias)
+        t = _proj(g, t, _np(m.linear1.weight), b1, f"{path}.linear1")
+        if act == "relu":
+            t = g.node("Relu", [t], f"{path}.relu")
+        else:
+            t = _gelu(g, nn.GELU(), t, np.zeros((), dtype), f"{path}.gelu")
+        return _proj(g, t, _np(m.linear2.weight), b2, f"{path}.linear2")
+
+    if m.norm_first:
+        x = g.node("Add", [x, _self_attention(g, m.self_attn, _layernorm_nodes(g, m.norm1, x, dtype, f"{path}.norm1"),
+                                              f"{path}.self_attn")], f"{path}.res1")
+        return g.node("Add", [x, ff(_layernorm_nodes(g, m.norm2, x, dtype, f"{path}.norm2"))], f"{path}.res2")
+    x = _layernorm_nodes(g, m.norm1, g.node("Add", [x, _self_attention(g, m.self_attn, x, f"{path}.self_attn")],
+                                             f"{path}.res1"), dtype, f"{path}.norm1")
+    return _layernorm_nodes(g, m.norm2, g.node("Add", [x, ff(x)], f"{path}.res2"), dtype, f"{path}.norm2")
+
+
+def _transformer_encoder(g, m, x, v, path):
+    """TransformerEncoderLayer or TransformerEncoder (self-attention without masks)."""
+    layers = [m] if isinstance(m, nn.TransformerEncoderLayer) else list(m.layers)
+    batch_first = layers[0].self_attn.batch_first
+    if v.ndim != 3:
+        raise UnsupportedModuleError(f"{path or '<model>'}: a transformer export needs a batched 3-D example input")
+    dtype = _np(v).dtype
+    if not batch_first:
+        x = g.node("Transpose", [x], f"{path}.to_batch_major", perm=[1, 0, 2])
+    for i, layer in enumerate(layers):
+        x = _encoder_layer_nodes(g, layer, x, dtype, f"{path}.layers.{i}" if len(layers) > 1 else path or "layer")
+    if not isinstance(m, nn.TransformerEncoderLayer) and m.norm is not None:
+        x = _layernorm_nodes(g, m.norm, x, dtype, f"{path}.norm")
+    if not batch_first:
+        x = g.node("Transpose", [x], f"{path}.to_seq_major", perm=[1, 0, 2])
+    return x, m(v)
+
+
 _COMPOSITES = [
+    (nn.TransformerEncoderLayer, _transformer_encoder), (nn.TransformerEncoder, _transformer_encoder),
     (BasicBlock, _residual), (Bottleneck, _residual), (ResNet, _resnet_model),
     (SeedCNN, _seed_cnn), (LeNet5, _lenet), (nn.Sequential, _sequential),
 ]
