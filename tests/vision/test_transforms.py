@@ -251,3 +251,32 @@ def test_tensor_and_pil_paths_agree():
         pil = np.asarray(fn(Image.fromarray(rgb), 0.6)).astype(int)
         ten = fn(rgb.transpose(2, 0, 1), 0.6).transpose(1, 2, 0).astype(int)
         assert np.abs(pil - ten).max() <= tol, fn.__name__
+
+
+def test_pad_and_random_resized_crop():
+    x = np.arange(6, dtype=np.float32).reshape(1, 2, 3)
+    assert T.Pad((1, 2, 0, 1))(x).shape == (1, 5, 4)
+    assert T.Pad(1, padding_mode="edge")(x)[0, 0].tolist() == [0, 0, 1, 2, 2]
+    out, b = T.Pad((2, 1))(x, np.array([[0.0, 0.0, 1.0, 1.0]]))
+    assert b.tolist() == [[2, 1, 3, 2]]
+    assert T.Pad(2)(Image.fromarray(_rgb())).size == (8, 9)
+    # the draws, by hand: area fraction, log aspect ratio, then top and left
+    img = np.random.default_rng(4).random((3, 20, 30)).astype(np.float32)
+    nv.manual_seed(11)
+    out = T.RandomResizedCrop(8, scale=(0.3, 0.6))(img)
+    g = np.random.default_rng(11)
+    target = 600 * g.uniform(0.3, 0.6)
+    aspect = np.exp(g.uniform(np.log(3 / 4), np.log(4 / 3)))
+    w, h = int(round(np.sqrt(target * aspect))), int(round(np.sqrt(target / aspect)))
+    top, left = int(g.integers(0, 20 - h + 1)), int(g.integers(0, 30 - w + 1))
+    assert np.allclose(out, T.Resize((8, 8))(img[:, top:top + h, left:left + w]))
+    # impossible ratios fall back to the central crop clamped to the ratio
+    assert T.RandomResizedCrop(4, scale=(0.99, 1.0), ratio=(5.0, 6.0)).params((10, 10)) == (4, 0, 2, 10)
+    mask = np.zeros((1, 20, 30), np.float32)
+    mask[0, 4:16, 6:24] = 1.0
+    nv.manual_seed(2)
+    out, box = T.RandomResizedCrop((10, 15), scale=(0.9, 1.0), interpolation="nearest")(
+        mask, np.array([[6.0, 4.0, 24.0, 16.0]]))
+    assert out.shape == (1, 10, 15) and box.shape == (1, 4)
+    ys, xs = np.nonzero(out[0])
+    assert abs(box[0, 0] - xs.min()) <= 1 and abs(box[0, 2] - xs.max() - 1) <= 1

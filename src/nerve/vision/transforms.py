@@ -34,7 +34,7 @@ from ..data import augment as _aug
 from ..data import transforms as _dt
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "Normalize", "Resize", "CenterCrop",
-           "RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation", "ColorJitter",
+           "RandomCrop", "RandomResizedCrop", "Pad", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation", "ColorJitter",
            "Grayscale", "Lambda", "InterpolationMode", "resize_matrix"]
 
 
@@ -553,6 +553,94 @@ class RandomCrop(_Geometric):
         shift = np.array([p[0] + extra[0], p[1] + extra[1]] * 2, dtype=boxes.dtype if boxes.dtype.kind == "f"
                          else np.float32)
         return crop_boxes(boxes + shift, top, left, *self.size)
+
+
+def _padding4(padding):
+    """torchvision's padding forms as (left, top, right, bottom)."""
+    p = (padding,) * 4 if isinstance(padding, numbers.Integral) else tuple(padding)
+    p = (p[0], p[1], p[0], p[1]) if len(p) == 2 else p
+    if len(p) != 4 or not all(isinstance(v, numbers.Integral) and v >= 0 for v in p):
+        raise ValueError(f"padding must be a non-negative int, 2 or 4 of them, got {padding!r}")
+    return tuple(int(v) for v in p)
+
+
+class Pad(_Geometric):
+    """Pad the borders: an int, ``(left/right, top/bottom)`` or ``(left, top, right, bottom)``.
+
+    Example:
+        >>> import numpy as np
+        >>> Pad((1, 0))(np.ones((1, 1, 1))).tolist()
+        [[[0.0, 1.0, 0.0]]]
+    """
+
+    moves_pixels = True
+
+    def __init__(self, padding, fill=0, padding_mode="constant"):
+        if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
+            raise ValueError(f"padding_mode must be constant, edge, reflect or symmetric, got {padding_mode!r}")
+        self.padding, self.fill, self.padding_mode = _padding4(padding), fill, padding_mode
+
+    def apply(self, img, params):
+        x, back = _as_chw(img)
+        return back(_pad_chw(x, self.padding, self.fill, self.padding_mode))
+
+    def move_boxes(self, boxes, params, size):
+        left, top = self.padding[:2]
+        return boxes + np.array([left, top, left, top], dtype=boxes.dtype)
+
+
+class RandomResizedCrop(_Geometric):
+    """A random crop of random area and aspect ratio, resized to ``size`` (torchvision's recipe).
+
+    The area is a fraction drawn from ``scale`` and the aspect ratio log-uniformly from
+    ``ratio``; after 10 misses the central crop with the ratio clamped to ``ratio`` is used.
+    Draws come from nerve's global generator; boxes are cropped and scaled with the image.
+
+    Example:
+        >>> import numpy as np
+        >>> RandomResizedCrop(8)(np.zeros((3, 20, 30), np.float32)).shape
+        (3, 8, 8)
+    """
+
+    moves_pixels = True
+
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
+                 interpolation=InterpolationMode.BILINEAR, antialias=True):
+        self.size = _pair(size, "RandomResizedCrop")
+        if not (0 < scale[0] <= scale[1]) or not (0 < ratio[0] <= ratio[1]):
+            raise ValueError(f"scale and ratio must be (low, high) with 0 < low <= high, got {scale}, {ratio}")
+        self.scale, self.ratio = tuple(scale), tuple(ratio)
+        self._resize = Resize(self.size, interpolation, antialias=antialias)
+        self.interpolation = self._resize.interpolation
+
+    def params(self, size):
+        height, width = size
+        area = height * width
+        g = _random.default_generator()
+        log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        for _ in range(10):
+            target = area * g.uniform(*self.scale)
+            aspect = math.exp(g.uniform(*log_ratio))
+            w = int(round(math.sqrt(target * aspect)))
+            h = int(round(math.sqrt(target / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                return int(g.integers(0, height - h + 1)), int(g.integers(0, width - w + 1)), h, w
+        in_ratio = width / height
+        if in_ratio < min(self.ratio):
+            w, h = width, int(round(width / min(self.ratio)))
+        elif in_ratio > max(self.ratio):
+            h, w = height, int(round(height * max(self.ratio)))
+        else:
+            w, h = width, height
+        return (height - h) // 2, (width - w) // 2, h, w
+
+    def apply(self, img, p):
+        return self._resize.apply(_crop_any(img, *p), self.size)
+
+    def move_boxes(self, boxes, p, size):
+        from .ops import crop_boxes, resize_boxes  # noqa: PLC0415
+
+        return resize_boxes(crop_boxes(boxes, *p), p[2:], self.size)
 
 
 class RandomHorizontalFlip(_Geometric):
