@@ -180,3 +180,17 @@ def test_facade_and_hand_written_trainer_end_with_identical_weights(kind):
     for a, b in zip(facade, hand):
         assert np.array_equal(a, b)
     assert not np.array_equal(facade[0], np.zeros_like(facade[0]))
+
+
+def test_export_onnx_runs_channels_last_in_onnxruntime(tmp_path):
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    nv.manual_seed(4)
+    model = keras.Sequential([layers.Conv2D(4, 3, strides=2, padding="same", activation="relu", input_shape=(9, 9, 2)),
+                              layers.BatchNormalization(), layers.MaxPooling2D(2), layers.Flatten(),
+                              layers.Dense(5, activation="softmax")])
+    model.export_onnx(tmp_path / "k.onnx", input_names=["image"], output_names=["probs"],
+                      dynamic_axes={"image": {0: "n"}, "probs": {0: "n"}})
+    x = np.random.default_rng(0).normal(size=(3, 9, 9, 2)).astype(np.float32)
+    got = ort.InferenceSession(str(tmp_path / "k.onnx"), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    assert np.allclose(got, model.predict(x, verbose=0), atol=1e-5)

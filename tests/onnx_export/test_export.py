@@ -136,3 +136,21 @@ def test_transformer_encoder_layer(tmp_path, batch_first, norm_first, activation
     assert np.allclose(_run_onnx(tmp_path / "stack.onnx", longer), _nerve(stack, longer), atol=1e-5)
     with pytest.raises(UnsupportedModuleError, match="opset 17"):
         export(layer, nv.tensor(x), tmp_path / "old.onnx", opset_version=16)
+
+
+def test_register_converter_teaches_a_custom_module(tmp_path):
+    from nerve.onnx import exporter
+    from nerve.onnx import register_converter
+
+    def doubled(g, m, x, v, path):
+        out, _ = g.convert(m.lin, x, v, f"{path}.lin")
+        return g.node("Mul", [out, g.const(np.array(2.0, np.float32), f"{path}.two")], path)
+
+    register_converter(_Custom, doubled)
+    try:
+        model = nn.Sequential(nn.Linear(3, 3), nn.Sequential(nn.ReLU(), _Custom()))
+        _check(model, np.random.default_rng(0).normal(size=(2, 3)).astype(np.float32), tmp_path / "custom.onnx")
+    finally:
+        exporter._REGISTERED.pop(_Custom)
+    with pytest.raises(TypeError):
+        register_converter(int, doubled)

@@ -14,6 +14,7 @@ from .. import nn
 from ..autograd import Tensor
 from ..data import DataLoader, TensorDataset
 from ..train import Callback, ProgressBar, Trainer
+from ..onnx import register_converter
 from . import layers as L
 from . import optimizers as _opt
 
@@ -27,6 +28,21 @@ class _ToChannelsFirst(nn.Module):
         return x.permute(0, 3, 1, 2)
 
 
+def _onnx_to_channels_first(g, m, x, v, path):
+    return g.node("Transpose", [x], path, perm=[0, 3, 1, 2])
+
+
+def _onnx_flatten(g, m, x, v, path):
+    if v.ndim == 4:
+        x = g.node("Transpose", [x], path + ".to_channels_last", perm=[0, 2, 3, 1])
+    return g.node("Flatten", [x], path, axis=1)
+
+
+def _onnx_net(g, m, x, v, path):
+    out, value = g.convert(m.body, x, v, "body")
+    return out if m.head is None else g.convert(m.head, out, value, "head")[0]
+
+
 class _Net(nn.Module):
     """The built model: the body (up to the logits) and the final softmax/sigmoid, kept apart so
     the cross-entropy losses can work from logits (what Keras does internally, for stability)."""
@@ -38,6 +54,11 @@ class _Net(nn.Module):
     def forward(self, x):
         out = self.body(x)
         return out if self.head is None else self.head(out)
+
+
+register_converter(_ToChannelsFirst, _onnx_to_channels_first)
+register_converter(L._ChannelsLastFlatten, _onnx_flatten)
+register_converter(_Net, _onnx_net)
 
 
 class _Logits(nn.Module):
@@ -346,6 +367,17 @@ class Sequential:
         net = self.build()
         x, _ = self._arrays(x)
         return Trainer(net, None, lambda o, t: o, metrics=()).predict(x, batch_size=batch_size)
+
+    def export_onnx(self, path, batch_size=1, **kwargs):
+        """Write the model as an ONNX file (channels-last input, as the model takes); the
+        arguments after ``path`` are :func:`nerve.onnx.export`'s (``input_names``,
+        ``output_names``, ``dynamic_axes``, ``opset_version``). Returns the ``onnx.ModelProto``."""
+        from ..onnx import export  # noqa: PLC0415
+
+        net = self.build()
+        first = next(iter(net.parameters()), None)
+        dtype = np.float32 if first is None else first.dtype
+        return export(net, Tensor(np.zeros((batch_size,) + self._input_shape, dtype)), path, **kwargs)
 
     def get_weights(self):
         """The parameters as NumPy arrays, in the nerve module's order (channels-first kernels)."""

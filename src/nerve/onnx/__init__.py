@@ -19,12 +19,13 @@ LogSoftmax, ELU, SELU, GELU, SiLU, Softplus, Hardtanh, ReLU6), ``nn.LSTM`` (as t
 model; outputs ``output, h_n, c_n``), ``TransformerEncoderLayer`` / ``TransformerEncoder``
 (self-attention without masks; relu or gelu) and nerve's residual networks (``models.BasicBlock``, ``Bottleneck``, ``ResNet``:
 the shortcut becomes an ``Add``), ``SeedCNN`` and ``LeNet5``. Anything else stops the export
-with an error naming the module and its path in the model.
+with an error naming the module and its path in the model; ``register_converter`` teaches it
+more (``nerve.keras`` registers its own modules this way).
 
 The model runs in eval mode during the export (as torch's default), and the file is written
 to a temporary name and renamed into place. Needs the ``onnx`` package
 (``pip install nerve[onnx]``).
 """
-from .export import UnsupportedModuleError, export
+from .exporter import UnsupportedModuleError, export, register_converter
 
-__all__ = ["export", "UnsupportedModuleError"]
+__all__ = ["export", "register_converter", "UnsupportedModuleError"]

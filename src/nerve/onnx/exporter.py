@@ -17,7 +17,7 @@ from ..models.cnn import SeedCNN
 from ..models.lenet import LeNet5
 from ..models.resnet import BasicBlock, Bottleneck, ResNet
 
-__all__ = ["export", "UnsupportedModuleError"]
+__all__ = ["export", "register_converter", "UnsupportedModuleError"]
 
 DEFAULT_OPSET = 17
 
@@ -53,6 +53,11 @@ class _Graph:
         name = self.name(base)
         self.inits.append(self.numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
+
+    def convert(self, module, name, value, path):
+        """Emit a child module (for registered converters of composite modules); returns
+        ``(output name, output value)``."""
+        return _convert(self, module, name, value, path)
 
     def node(self, op, inputs, base, n_out=1, **attrs):
         outs = [self.name(f"{base}_out" if n_out == 1 else f"{base}_out{i}") for i in range(n_out)]
@@ -381,12 +386,32 @@ _COMPOSITES = [
 
 
 def _supported_names():
-    return sorted({c.__name__ for c, _ in _LEAVES + _COMPOSITES} | {"LSTM"})
+    return sorted({c.__name__ for c, _ in _LEAVES + _COMPOSITES} | {"LSTM"} | {c.__name__ for c in _REGISTERED})
+
+
+_REGISTERED = {}
+
+
+def register_converter(module_class, fn):
+    """Teach the exporter a module class (matched exactly, not its subclasses).
+
+    ``fn(graph, module, input_name, input_value, path)`` emits nodes with
+    ``graph.node(op_type, inputs, base_name, **attributes)`` (returns the output name),
+    ``graph.const(array, base_name)`` (an initializer; returns its name) and
+    ``graph.convert(child, name, value, path)`` for supported children, and returns the name
+    of the module's output; the exporter runs the module itself for the output value.
+    """
+    if not (isinstance(module_class, type) and issubclass(module_class, nn.Module)) or not callable(fn):
+        raise TypeError("register_converter needs a Module subclass and a callable")
+    _REGISTERED[module_class] = fn
 
 
 def _convert(g, m, x, v, path, value_given=False):
     """Emit ``m`` applied to ``x`` (value ``v``); returns (output name, output value)."""
     where = path or "<model>"
+    fn = _REGISTERED.get(type(m))
+    if fn is not None:
+        return fn(g, m, x, v, where), (v if value_given else _run(m, v))
     for cls, fn in _COMPOSITES:
         if type(m) is cls or (cls is nn.Sequential and isinstance(m, nn.Sequential)
                               and type(m).forward is nn.Sequential.forward):
