@@ -4,7 +4,8 @@ imports work.
 * :mod:`~nerve.vision.datasets`: MNIST, FashionMNIST, CIFAR10, CIFAR100, FakeData, ImageFolder,
   with items ``(PIL image, int class)``;
 * :mod:`~nerve.vision.transforms`: ToTensor, Normalize, Compose, Resize, CenterCrop, RandomCrop,
-  RandomHorizontalFlip, RandomRotation, ColorJitter, Grayscale, Lambda, PILToTensor, ToPILImage;
+  RandomResizedCrop, Pad, RandomHorizontalFlip/VerticalFlip, RandomRotation, ColorJitter,
+  Grayscale, Lambda, PILToTensor, ToPILImage;
 * :mod:`~nerve.vision.ops`: box_convert, box_area, box_iou, nms, batched_nms and box geometry;
 * :mod:`~nerve.vision.utils`: make_grid, save_image.
 
