@@ -118,6 +118,9 @@ def test_center_crop_and_padding():
     big = T.CenterCrop((4, 7))(nv.tensor(x.astype(np.float32)))        # larger than the image: zero padded
     assert big.shape == (1, 4, 7) and big.numpy()[0, :, 0].tolist() == [0, 0, 0, 0]
     assert big.numpy()[0, 0, 1:6].tolist() == [0, 1, 2, 3, 4]
+    odd = T.CenterCrop((4, 8))(x)                  # 3 columns short: 1 on the left, 2 on the right
+    assert odd[0, 0].tolist() == [0, 0, 1, 2, 3, 4, 0, 0]
+    assert np.array_equal(np.asarray(T.CenterCrop((4, 8))(img)), odd[0].astype(np.uint8))
 
 
 def test_random_crop_draws_from_the_global_generator():
@@ -173,6 +176,8 @@ def test_color_jitter_and_adjustments():
     red = np.array([[[1.0]], [[0.0]], [[0.0]]], np.float32)
     assert np.allclose(T.adjust_hue(red, 1 / 3).ravel(), [0, 1, 0], atol=1e-6)    # red -> green
     assert np.allclose(T.adjust_hue(T.adjust_hue(px, 0.2), -0.2), px, atol=1e-6)
+    u8 = np.random.default_rng(3).integers(0, 256, (3, 4, 4), dtype=np.uint8)
+    assert np.array_equal(T.adjust_hue(u8, 0.0), u8)          # back to integers without losing a level
     img = Image.fromarray(_rgb())
     assert np.array_equal(np.asarray(T.ColorJitter(brightness=(1.0, 1.0))(img)), _rgb())
     assert T.ColorJitter(0.4, 0.4, 0.4, 0.1)(img).mode == "RGB"

@@ -477,7 +477,11 @@ class CenterCrop(_Geometric):
 
     def params(self, size):
         (h, w), (ch, cw) = size, self.size
-        return int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0)), ch, cw
+        # An image smaller than the crop is first zero-padded to it, torchvision's way (the odd
+        # pixel goes bottom/right); a negative offset here means exactly that padding.
+        top = -((ch - h) // 2) if ch > h else int(round((h - ch) / 2.0))
+        left = -((cw - w) // 2) if cw > w else int(round((w - cw) / 2.0))
+        return top, left, ch, cw
 
     def apply(self, img, p):
         return _crop_any(img, *p)
@@ -838,7 +842,7 @@ def adjust_hue(img, hue_factor):
     rgb = _hsv_to_rgb(hsv)
     if x.dtype.kind == "f":
         return wrap(rgb.astype(x.dtype))
-    return wrap((rgb * _bound(x)).astype(x.dtype))
+    return wrap((rgb * (_bound(x) + 1.0 - 1e-3)).astype(x.dtype))   # torchvision's float -> integer rule
 
 
 class ColorJitter(Transform):
