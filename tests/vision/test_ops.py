@@ -86,3 +86,33 @@ def test_box_geometry():
     assert ops.resize_boxes(b, (10, 20), (20, 10)).tolist() == [[1, 6, 3, 18]]
     assert ops.crop_boxes(b, 4, 1, 4, 4).tolist() == [[1, 0, 4, 4]]
     assert ops.clip_boxes_to_image(np.array([[-1.0, 2.0, 30.0, 40.0]]), (20, 25)).tolist() == [[0, 2, 25, 20]]
+
+
+def _nms_reference(boxes, scores, thr):
+    """The textbook loop: take the best remaining box, drop everything overlapping it by more than thr."""
+    w = np.clip(np.minimum(boxes[:, None, 2], boxes[None, :, 2]) - np.maximum(boxes[:, None, 0], boxes[None, :, 0]), 0, None)
+    h = np.clip(np.minimum(boxes[:, None, 3], boxes[None, :, 3]) - np.maximum(boxes[:, None, 1], boxes[None, :, 1]), 0, None)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    iou = w * h / (area[:, None] + area[None, :] - w * h)
+    remaining = sorted(range(len(boxes)), key=lambda i: (-scores[i], i))
+    keep = []
+    while remaining:
+        best = remaining.pop(0)
+        keep.append(best)
+        remaining = [i for i in remaining if iou[best, i] <= thr]
+    return keep
+
+
+def test_nms_matches_the_textbook_loop_on_random_boxes():
+    rng = np.random.default_rng(5)
+    for trial in range(5):
+        xy = rng.random((120, 2)) * 50
+        boxes = np.concatenate([xy, xy + rng.random((120, 2)) * 20 + 1], axis=1)
+        scores = np.round(rng.random(120), 1)                  # many ties
+        for thr in (0.3, 0.5, 0.7):
+            assert ops.nms(boxes, scores, thr).tolist() == _nms_reference(boxes, scores, thr)
+        idx = rng.integers(0, 3, 120)
+        got = ops.batched_nms(boxes, scores, idx, 0.5).tolist()
+        want = sorted((i for c in range(3) for i in np.flatnonzero(idx == c)[_nms_reference(
+            boxes[idx == c], scores[idx == c], 0.5)]), key=lambda i: (-scores[i], i))
+        assert got == want
