@@ -60,6 +60,21 @@ def test_built_modules_match_the_counted_shapes():
     assert [s for _, _, s in model._shapes()][:3] == [(5, 4, 5), (5, 4, 5), (4, 2, 4)]
 
 
+def test_max_pooling_same_padding():
+    model = keras.Sequential([keras.Input((3, 5, 1)), layers.MaxPooling2D(2, padding="same")])
+    x = -np.arange(15, dtype=np.float32).reshape(1, 3, 5, 1)           # all negative: padding must not win
+    out = model.predict(x, verbose=0)
+    assert out.shape == (1, 2, 3, 1)                                    # channels last, as Keras returns it
+    assert model.output_shape == (None, 2, 3, 1)
+    # windows [0:2, 0:2], [0:2, 2:4], [0:2, 4:5], [2:3, 0:2] ...; the max of negatives is the first
+    assert out.reshape(-1).tolist() == [0.0, -2.0, -4.0, -10.0, -12.0, -14.0]
+    two = keras.Sequential([keras.Input((4, 4, 2)), layers.MaxPooling2D(2)])
+    img = np.random.default_rng(0).normal(size=(1, 4, 4, 2)).astype(np.float32)
+    assert np.array_equal(two.predict(img, verbose=0)[0, 1, 0], img[0, 2:4, 0:2].max(axis=(0, 1)))
+    with pytest.raises(ValueError, match="padding"):
+        layers.AveragePooling2D(2, padding="same")
+
+
 def test_flatten_uses_keras_channels_last_order():
     model = keras.Sequential([keras.Input((2, 2, 3)), layers.Flatten()])
     x = np.arange(12, dtype=np.float32).reshape(1, 2, 2, 3)
@@ -194,3 +209,9 @@ def test_export_onnx_runs_channels_last_in_onnxruntime(tmp_path):
     x = np.random.default_rng(0).normal(size=(3, 9, 9, 2)).astype(np.float32)
     got = ort.InferenceSession(str(tmp_path / "k.onnx"), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
     assert np.allclose(got, model.predict(x, verbose=0), atol=1e-5)
+    fmaps = keras.Sequential([keras.Input((5, 7, 1)), layers.Conv2D(2, 3, padding="same"),
+                              layers.MaxPooling2D(2, padding="same")])
+    fmaps.export_onnx(tmp_path / "f.onnx")
+    x = np.random.default_rng(1).normal(size=(1, 5, 7, 1)).astype(np.float32)
+    got = ort.InferenceSession(str(tmp_path / "f.onnx"), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    assert got.shape == (1, 3, 4, 2) and np.allclose(got, fmaps.predict(x, verbose=0), atol=1e-5)

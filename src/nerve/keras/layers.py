@@ -229,35 +229,55 @@ class Conv2D(_WithActivation):
 
 
 class MaxPooling2D(Layer):
-    """Max over ``pool_size`` windows, ``strides`` defaulting to ``pool_size`` ('valid' padding)."""
+    """Max over ``pool_size`` windows, ``strides`` defaulting to ``pool_size``.
+
+    ``padding='same'`` keeps ``ceil(size / stride)`` outputs, the windows at the border taking the
+    max of the pixels they cover (the extra pixel, if odd, at the bottom / right, as in Keras).
+    """
 
     _module = nn.MaxPool2d
+    _paddings = ("valid", "same")
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", input_shape=None, name=None):
         super().__init__(input_shape, name)
-        if padding != "valid":
-            raise ValueError(f"{type(self).__name__} supports padding='valid' only, got {padding!r}")
+        if padding not in self._paddings:
+            raise ValueError(f"{type(self).__name__} padding must be one of {self._paddings}, got {padding!r}")
         self.pool_size = _pair(pool_size, "pool_size")
         self.strides = self.pool_size if strides is None else _pair(strides, "strides")
         self.padding = padding
 
+    def _pads(self, shape):
+        """(top, bottom, left, right)."""
+        if self.padding == "valid":
+            return 0, 0, 0, 0
+        out = []
+        for size, k, s in zip(shape[:2], self.pool_size, self.strides):
+            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+            out += [total // 2, total - total // 2]
+        return tuple(out)
+
     def output_shape(self, shape):
         _check_image(shape, self.kind)
-        h = (shape[0] - self.pool_size[0]) // self.strides[0] + 1
-        w = (shape[1] - self.pool_size[1]) // self.strides[1] + 1
+        t, b, lft, r = self._pads(shape)
+        h = (shape[0] + t + b - self.pool_size[0]) // self.strides[0] + 1
+        w = (shape[1] + lft + r - self.pool_size[1]) // self.strides[1] + 1
         if h < 1 or w < 1:
-            raise ValueError(f"{self.kind} pool {self.pool_size} does not fit an input of {shape[:2]}")
+            raise ValueError(f"{self.kind} pool {self.pool_size} does not fit an input of {shape[:2]}; "
+                             "use padding='same'")
         return (h, w, shape[2])
 
     def build(self, shape):
         self.output_shape(shape)
-        return [self._module(self.pool_size, stride=self.strides)]
+        t, b, lft, r = self._pads(shape)
+        pad = [nn.ConstantPad2d((lft, r, t, b), -math.inf)] if any((t, b, lft, r)) else []
+        return pad + [self._module(self.pool_size, stride=self.strides)]
 
 
 class AveragePooling2D(MaxPooling2D):
     """Mean over ``pool_size`` windows ('valid' padding)."""
 
     _module = nn.AvgPool2d
+    _paddings = ("valid",)
 
 
 class _ChannelsLastFlatten(nn.Module):

@@ -43,6 +43,17 @@ def _onnx_net(g, m, x, v, path):
     return out if m.head is None else g.convert(m.head, out, value, "head")[0]
 
 
+class _ToChannelsLast(nn.Module):
+    """(N, C, H, W) -> (N, H, W, C) at the output of a model that ends with images."""
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1)
+
+
+def _onnx_to_channels_last(g, m, x, v, path):
+    return g.node("Transpose", [x], path, perm=[0, 2, 3, 1])
+
+
 class _Net(nn.Module):
     """The built model: the body (up to the logits) and the final softmax/sigmoid, kept apart so
     the cross-entropy losses can work from logits (what Keras does internally, for stability)."""
@@ -57,6 +68,7 @@ class _Net(nn.Module):
 
 
 register_converter(_ToChannelsFirst, _onnx_to_channels_first)
+register_converter(_ToChannelsLast, _onnx_to_channels_last)
 register_converter(L._ChannelsLastFlatten, _onnx_flatten)
 register_converter(_Net, _onnx_net)
 
@@ -206,7 +218,9 @@ class Sequential:
         for layer, shape, _ in rows:
             mods += layer.build(shape)
         head = None
-        if mods and isinstance(mods[-1], (nn.Softmax, nn.Sigmoid)):
+        if len(rows[-1][2]) == 3:                  # the model ends with images: hand them back channels last
+            mods.append(_ToChannelsLast())
+        elif mods and isinstance(mods[-1], (nn.Softmax, nn.Sigmoid)):
             head = mods.pop()
         self._net = _Net(nn.Sequential(*mods), head)
         return self._net
