@@ -285,3 +285,12 @@ def test_pad_and_random_resized_crop():
     assert out.shape == (1, 10, 15) and box.shape == (1, 4)
     ys, xs = np.nonzero(out[0])
     assert abs(box[0, 0] - xs.min()) <= 1 and abs(box[0, 2] - xs.max() - 1) <= 1
+
+
+def test_utils_are_nerve_data_grids(tmp_path):
+    import nerve.data
+    from nerve.vision import utils
+    assert utils.make_grid is nerve.data.make_grid and utils.save_image is nerve.data.save_image
+    imgs = T.ToTensor()(np.full((4, 4, 3), 255, np.uint8))[None]
+    utils.save_image(imgs, tmp_path / "g.png", padding=0)
+    assert np.asarray(Image.open(tmp_path / "g.png")).tolist() == np.full((4, 4, 3), 255).tolist()
