@@ -28,7 +28,7 @@ LAYERS = [
     {"optim", "data", "metrics", "distributions", "diagnostics"},
     {"train", "distributed", "utils", "vision"},
     {"models", "text", "classic"},
-    {"tune", "glossary", "viz", "bench"},
+    {"tune", "glossary", "viz", "bench", "onnx"},  # onnx: exports nn layers and models' networks
     {"runs"},                                  # run folders: train, evaluate, predict (uses viz)
     {"cli", "serve", "keras"},
     {"__main__"},                              # `python -m nerve`: the CLI's entry point

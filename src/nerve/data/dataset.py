@@ -138,9 +138,11 @@ class ArrayDataset(Dataset):
     target_transform = None
 
     def _set_transforms(self, transform, target_transform):
-        from .transforms import split_deterministic  # noqa: PLC0415  (transforms import this module)
+        from .transforms import for_channel_first_store, split_deterministic  # noqa: PLC0415
 
-        pre, self.transform = split_deterministic(transform)
+        # The stored images are channel-first already: ToTensor only scales them (torchvision's
+        # MNIST + ToTensor gives (1, 28, 28) per image, and so does this).
+        pre, self.transform = split_deterministic(for_channel_first_store(transform))
         tpre, self.target_transform = split_deterministic(target_transform)
         if pre is not None:
             self.data = np.asarray(pre(self.data))
