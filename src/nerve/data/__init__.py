@@ -22,7 +22,8 @@ from . import augment, datasets, preprocessing, transforms, utils  # noqa: F401
 from .augment import (GaussianNoise, RandomAffine, RandomCrop, RandomHorizontalFlip,
                       RandomResizedCrop, RandomRotation, RandomShift, RandomVerticalFlip)
 from .dataloader import DataLoader, default_collate, default_convert
-from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .dataset import (ArrayDataset, ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset,
+                      TensorDataset, random_split)
 from .datasets import IMAGENET_MEAN, IMAGENET_STD, MNIST, Digits, Digits28, FashionMNIST, ImageFolder
 from .preprocessing import ColumnTransformer, MinMaxScaler, OneHotEncoder, Pipeline, StandardScaler
 from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,
@@ -32,7 +33,7 @@ from .utils import class_weights, make_imbalanced, one_hot, train_test_split
 
 __all__ = [
     # datasets and splits
-    "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset", "random_split", "train_test_split",
+    "Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset", "random_split", "train_test_split",
     "make_imbalanced",
     # loading
     "DataLoader", "default_collate", "default_convert", "Sampler", "SequentialSampler",
