@@ -45,6 +45,8 @@ def __getattr__(name):
 
     if name in _SUBPACKAGES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in ("save", "load"):  # nerve.save / nerve.load: torch.save-shaped, never pickle
+        return getattr(importlib.import_module(f"{__name__}.io"), name)
     if name in ("load_run", "Run"):  # nerve.load_run(path): a run folder as an object
         return getattr(importlib.import_module(f"{__name__}.runs"), name)
     if not name.startswith("_") and hasattr(functional, name):
