@@ -1,7 +1,6 @@
 """Reading PyTorch .pt files without torch: real torch.save output loads, hostile pickles
 are refused before anything in them runs, and a PyTorch ResNet-18 gives the same logits."""
 import collections
-import io
 import os
 import pickle
 import zipfile
