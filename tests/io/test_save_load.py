@@ -81,21 +81,31 @@ def test_model_state_dict_round_trip(tmp_path):
     np.testing.assert_array_equal(model(x).numpy(), other(x).numpy())
 
 
-@pytest.mark.parametrize("make", [
-    lambda ps: nv.optim.Adam(ps, lr=0.05, amsgrad=True),
-    lambda ps: nv.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
-    lambda ps: nv.optim.RMSprop(ps, lr=0.01, centered=True, momentum=0.5),
-])
-def test_optimizer_and_scheduler_resume_gives_identical_next_steps(tmp_path, make):
+L = nv.optim.lr_scheduler
+PAIRS = [
+    (lambda ps: nv.optim.Adam(ps, lr=0.05, amsgrad=True), lambda o: L.StepLR(o, step_size=3, gamma=0.5)),
+    (lambda ps: nv.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+     lambda o: L.OneCycleLR(o, max_lr=0.1, total_steps=20)),
+    (lambda ps: nv.optim.RMSprop(ps, lr=0.01, centered=True, momentum=0.5),
+     lambda o: L.ReduceLROnPlateau(o, patience=0, factor=0.5)),  # best = inf until the first step
+    (lambda ps: nv.optim.NAdam(ps, lr=0.02, weight_decay=0.01),
+     lambda o: L.SequentialLR(o, [L.LinearLR(o, start_factor=0.1, total_iters=3),
+                                  L.ExponentialLR(o, gamma=0.9)], milestones=[3])),
+    (lambda ps: nv.optim.Rprop(ps, lr=0.01), lambda o: L.LambdaLR(o, lambda e: 0.95 ** e)),
+]
+
+
+@pytest.mark.parametrize("make_opt, make_sched", PAIRS, ids=["adam-step", "sgd-onecycle", "rmsprop-plateau",
+                                                             "nadam-sequential", "rprop-lambda"])
+def test_optimizer_and_scheduler_resume_gives_identical_next_steps(tmp_path, make_opt, make_sched):
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((16, 3)), rng.standard_normal((16, 2))
 
     def build():
         nv.manual_seed(1)
         model = nv.nn.Sequential(nv.nn.Linear(3, 5), nv.nn.Tanh(), nv.nn.Linear(5, 2)).double()
-        opt = make(list(model.parameters()))
-        sched = nv.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
-        return model, opt, sched
+        opt = make_opt(list(model.parameters()))
+        return model, opt, make_sched(opt)
 
     def train(model, opt, sched, steps):
         for _ in range(steps):
@@ -103,20 +113,23 @@ def test_optimizer_and_scheduler_resume_gives_identical_next_steps(tmp_path, mak
             loss = ((model(nv.tensor(X)) - nv.tensor(Y)) ** 2).mean()
             loss.backward()
             opt.step()
-            sched.step()
+            sched.step(loss.item()) if isinstance(sched, L.ReduceLROnPlateau) else sched.step()
 
     model, opt, sched = build()
+    if isinstance(sched, L.ReduceLROnPlateau):
+        nv.save({"sched": sched.state_dict()}, tmp_path / "fresh.pt")  # inf survives the file
+        assert nv.load(tmp_path / "fresh.pt")["sched"]["best"] == float("inf")
     train(model, opt, sched, 5)
     nv.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
              "epoch": 5}, tmp_path / "ck.pt")
-    train(model, opt, sched, 4)
+    train(model, opt, sched, 6)
     model2, opt2, sched2 = build()
     ck = nv.load(tmp_path / "ck.pt")
     model2.load_state_dict(ck["model"])
     opt2.load_state_dict(ck["opt"])
     sched2.load_state_dict(ck["sched"])
     assert ck["epoch"] == 5
-    train(model2, opt2, sched2, 4)
+    train(model2, opt2, sched2, 6)
     for a, b in zip(model.parameters(), model2.parameters()):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert opt.param_groups[0]["lr"] == opt2.param_groups[0]["lr"]
@@ -187,3 +200,14 @@ def test_foreign_safetensors_with_a_name_mapping(tmp_path):
     assert model[0].weight.tolist() == [[1.0, 1.0], [1.0, 1.0]]
     with pytest.raises(ValueError, match="same name"):
         nv.load(p, rename=lambda k: "x")
+
+
+def test_big_endian_and_strided_arrays_are_stored_by_value(tmp_path):
+    be = np.arange(4, dtype=">f8")
+    strided = np.arange(12.0).reshape(3, 4)[:, ::2]
+    t = nv.arange(12.0).reshape(3, 4).t()
+    nv.save([be, strided, t], tmp_path / "x.pt")
+    b, s, tt = nv.load(tmp_path / "x.pt")
+    assert b.dtype == np.float64 and b.tolist() == [0.0, 1.0, 2.0, 3.0]
+    np.testing.assert_array_equal(s, strided)
+    np.testing.assert_array_equal(tt.numpy(), t.numpy())

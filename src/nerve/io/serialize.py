@@ -110,6 +110,8 @@ class _Encoder:
                             "only bool, integer and floating-point arrays fit in safetensors")
         if not hasattr(arr, "__array_interface__"):  # a CuPy array: bring it to the host
             arr = arr.get()
+        if arr.dtype.byteorder == ">":  # safetensors is little-endian
+            arr = arr.astype(arr.dtype.newbyteorder("<"))
         return np.ascontiguousarray(arr) if arr.ndim else np.array(arr)
 
 
