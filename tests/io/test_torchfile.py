@@ -247,3 +247,18 @@ def test_pytorch_resnet18_state_dict_gives_the_same_logits(tmp_path):
         got = model(nv.tensor(x)).numpy()
     assert got.shape == (2, 1000)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_safetensors_written_by_torch_with_bfloat16_and_a_name_mapping(tmp_path):
+    st = pytest.importorskip("safetensors.torch")
+    lin = torch.nn.Linear(3, 2)
+    half = torch.randn(4).bfloat16()
+    st.save_file({"encoder.proj.weight": lin.weight.detach(), "encoder.proj.bias": lin.bias.detach(),
+                  "extra.h": half}, str(tmp_path / "m.safetensors"))
+    got = nv.load(tmp_path / "m.safetensors", rename=lambda k: k.replace("encoder.proj.", "0."))
+    np.testing.assert_array_equal(got["extra.h"].numpy(), half.float().numpy())
+    model = nv.nn.Sequential(nv.nn.Linear(3, 2))
+    model.load_state_dict({k: v for k, v in got.items() if k.startswith("0.")})
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_allclose(model(nv.tensor(x)).detach().numpy(),
+                               lin(torch.from_numpy(x)).detach().numpy(), rtol=1e-6, atol=1e-6)
