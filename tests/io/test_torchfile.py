@@ -53,13 +53,15 @@ def test_tensors_of_every_standard_dtype_and_layout(tmp_path, legacy):
     assert nv.load(p)["transposed"].tolist() == base.t().tolist()  # nerve.load recognises it
 
 
-def test_bfloat16_widens_exactly_and_nested_containers(tmp_path):
+@pytest.mark.parametrize("legacy", [False, True])
+def test_bfloat16_widens_exactly_and_nested_containers(tmp_path, legacy):
     x = torch.randn(5).bfloat16()
     obj = {"bf": x, "list": [torch.ones(2), (3, "s", None, True, 1.5)], "size": torch.Size([2, 3]),
            "dtype": torch.float64, "param": torch.nn.Parameter(torch.zeros(2)), "bytes": b"\x00\xffab",
-           "nested": {"deep": {"t": torch.arange(3)}}, 4: {1, 2}}
+           "nested": {"deep": {"t": torch.arange(3)}}, 4: {1, 2}, "dev": torch.device("cuda", 1),
+           "counts": collections.Counter("abca"), "ba": bytearray(b"xy"), "z": 1 + 2j}
     p = tmp_path / "n.pth"
-    torch.save(obj, p)
+    torch.save(obj, p, _use_new_zipfile_serialization=not legacy)
     got = nv.load(p)
     assert got["bf"].dtype == np.float32
     np.testing.assert_array_equal(got["bf"].numpy(), x.float().numpy())
@@ -67,6 +69,9 @@ def test_bfloat16_widens_exactly_and_nested_containers(tmp_path):
     assert got["dtype"] == np.float64 and got["bytes"] == b"\x00\xffab" and got[4] == {1, 2}
     assert got["param"].requires_grad and got["param"].tolist() == [0.0, 0.0]
     assert got["nested"]["deep"]["t"].tolist() == [0, 1, 2]
+    assert got["dev"] == nv.device("cuda:1") and isinstance(got["dev"], nv.device)
+    assert got["counts"] == collections.Counter("abca") and got["ba"] == bytearray(b"xy")
+    assert got["z"] == 1 + 2j
 
 
 def test_optimizer_state_dict_from_torch_loads(tmp_path):

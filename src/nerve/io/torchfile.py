@@ -3,9 +3,9 @@
 ``torch.save`` writes a pickle. A pickle is a small program: it may name any importable
 callable (``os.system``, ``builtins.eval`` ...) and call it while loading. This reader
 runs the pickle through an allow-list, the same set ``torch.load(weights_only=True)``
-accepts: ``collections.OrderedDict``, ``torch._utils._rebuild_tensor_v2`` /
-``_rebuild_parameter``, the typed storages of the standard dtypes, ``torch.Size``, the
-dtype objects, and the primitives and containers pickle builds by itself (``_codecs.encode``
+accepts: ``collections.OrderedDict`` / ``Counter``, ``torch._utils._rebuild_tensor_v2`` /
+``_rebuild_parameter``, the typed storages of the standard dtypes, ``torch.Size``,
+``torch.device`` (as :class:`nerve.device`), the dtype objects, and the primitives and containers pickle builds by itself (``_codecs.encode``
 only for the byte strings protocol 2 writes). Asking for anything else stops the load with
 :class:`UnsafePickleError` before the callable is ever looked up, so nothing in the file runs.
 
@@ -20,7 +20,8 @@ Two layouts are read:
 Tensors are rebuilt from (storage, offset, size, stride) with bounds checked against the
 storage, so a crafted stride cannot read outside it; each comes back as a nerve Tensor
 with its own contiguous copy of the data (``bfloat16`` is widened to float32, which NumPy
-can hold exactly).
+can hold exactly). Quantized, sparse and nested tensors, which ``weights_only`` loads too,
+are refused here: nerve has no such tensors.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..backend import device as _device
 
 __all__ = ["load_torch", "UnsafePickleError"]
 
@@ -147,8 +149,21 @@ def _ordered_dict(*args):
     return collections.OrderedDict(*args)
 
 
+def _torch_device(kind, index=None):
+    return _device(str(kind), index)
+
+
+def _counter(*args):
+    if args and not (len(args) == 1 and isinstance(args[0], dict)):
+        raise UnsafePickleError("collections.Counter called with unexpected arguments")
+    return collections.Counter(*args)
+
+
 _ALLOWED = {
     ("collections", "OrderedDict"): _ordered_dict,
+    ("collections", "Counter"): _counter,
+    ("torch", "device"): _torch_device,
+    ("builtins", "bytearray"): bytearray,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
     ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
@@ -158,7 +173,6 @@ _ALLOWED = {
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
     ("builtins", "complex"): complex,
-    ("__builtin__", "set"): set,
 }
 
 
@@ -169,6 +183,8 @@ class _Unpickler(pickle.Unpickler):
         self._where = where
 
     def find_class(self, module, name):
+        if module == "__builtin__":  # protocol 2 spells Python 2's name (pickle's fix_imports)
+            module = "builtins"
         found = _ALLOWED.get((module, name))
         if found is not None:
             return found
@@ -212,6 +228,14 @@ def _decode(raw, dtype, numel, where):
     return np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype, copy=False)
 
 
+def _same_mapping(obj, fn):
+    """A dict, OrderedDict or Counter of the same kind as ``obj`` with ``fn`` applied to each value."""
+    out = type(obj)() if type(obj) in (collections.OrderedDict, collections.Counter) else {}
+    for k, v in obj.items():
+        out[k] = fn(v)
+    return out
+
+
 def _to_nerve(obj):
     if isinstance(obj, _Loaded):
         arr = obj.array
@@ -220,10 +244,8 @@ def _to_nerve(obj):
         return Tensor(arr, requires_grad=obj.requires_grad)
     if isinstance(obj, _Size):
         return tuple(obj)
-    if isinstance(obj, collections.OrderedDict):
-        return collections.OrderedDict((k, _to_nerve(v)) for k, v in obj.items())
     if isinstance(obj, dict):
-        return {k: _to_nerve(v) for k, v in obj.items()}
+        return _same_mapping(obj, _to_nerve)
     if isinstance(obj, list):
         return [_to_nerve(v) for v in obj]
     if isinstance(obj, tuple):
@@ -362,10 +384,8 @@ def _resolve_deferred(obj, arrays):
                        obj.requires_grad)
     if isinstance(obj, _Deferred):
         return _Storage(arrays[obj.key])
-    if isinstance(obj, collections.OrderedDict):
-        return collections.OrderedDict((k, _resolve_deferred(v, arrays)) for k, v in obj.items())
     if isinstance(obj, dict):
-        return {k: _resolve_deferred(v, arrays) for k, v in obj.items()}
+        return _same_mapping(obj, lambda v: _resolve_deferred(v, arrays))
     if isinstance(obj, list):
         return [_resolve_deferred(v, arrays) for v in obj]
     if isinstance(obj, _Size):
