@@ -149,3 +149,38 @@ def test_iterable_dataset_refuses_shuffle_sampler_and_indexing():
 def test_concat_and_subset_through_the_alias():
     ds = ud.ConcatDataset([_data(3), _data(2)])
     assert [yb.tolist() for _, yb in ud.DataLoader(ud.Subset(ds, [4, 0, 3]), batch_size=3)] == [[1, 0, 0]]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_batches_match_torch_dataloader(drop_last):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((11, 2, 3)).astype(np.float32)
+
+    def sample(i):
+        return xs[i], i, {"w": xs[i].sum(axis=0), "flag": bool(i % 2)}
+
+    class Ours(ud.Dataset):
+        def __len__(self):
+            return 11
+
+        def __getitem__(self, i):
+            return sample(i)
+
+    class Theirs(torch.utils.data.Dataset):
+        def __len__(self):
+            return 11
+
+        def __getitem__(self, i):
+            return sample(i)
+
+    ours = list(ud.DataLoader(Ours(), batch_size=4, drop_last=drop_last))
+    theirs = list(torch.utils.data.DataLoader(Theirs(), batch_size=4, drop_last=drop_last))
+    assert len(ours) == len(theirs) == (2 if drop_last else 3)
+    for (x, i, d), (tx, ti, td) in zip(ours, theirs):
+        assert type(d) is type(td) is dict
+        np.testing.assert_array_equal(x.numpy(), tx.numpy())
+        assert i.tolist() == ti.tolist() and i.dtype == np.int64
+        np.testing.assert_array_equal(d["w"].numpy(), td["w"].numpy())
+        assert d["flag"].tolist() == td["flag"].tolist()
