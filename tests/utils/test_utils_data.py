@@ -184,3 +184,13 @@ def test_batches_match_torch_dataloader(drop_last):
         assert i.tolist() == ti.tolist() and i.dtype == np.int64
         np.testing.assert_array_equal(d["w"].numpy(), td["w"].numpy())
         assert d["flag"].tolist() == td["flag"].tolist()
+
+
+def test_reseeding_the_generator_a_loader_holds_repeats_its_epoch():
+    g = nv.Generator()
+    loader = ud.DataLoader(_data(12), batch_size=5, shuffle=True, generator=g)
+    g.manual_seed(4)
+    first = [yb.tolist() for _, yb in loader]
+    g.manual_seed(4)
+    assert [yb.tolist() for _, yb in loader] == first
+    assert [yb.tolist() for _, yb in loader] != first
