@@ -161,6 +161,12 @@ def test_crafted_strides_cannot_read_outside_a_storage(tmp_path):
         load_torch(tmp_path / "bad.pt")
 
 
+def test_zero_strides_cannot_expand_into_a_memory_bomb(tmp_path):
+    torch.save({"t": torch.ones(1).expand(2 ** 40)}, tmp_path / "bomb.pt")  # 4 bytes on disk
+    with pytest.raises(UnsafePickleError, match="refusing to allocate"):
+        load_torch(tmp_path / "bomb.pt")
+
+
 def test_damaged_files_are_clear_errors(tmp_path):
     torch.save({"t": torch.arange(100.0)}, tmp_path / "ok.pt")
     with zipfile.ZipFile(tmp_path / "ok.pt") as z:

@@ -110,6 +110,10 @@ def _strided(storage, offset, size, stride, where="tensor"):
     n = int(np.prod(size, dtype=np.int64)) if size else 1
     if n == 0:
         return np.zeros(size, dtype=arr.dtype)
+    if n > max(64 * arr.size, 1 << 24):
+        # zero strides may repeat a small storage into a huge tensor: refuse a memory bomb
+        raise UnsafePickleError(f"{where}: size {size} would expand a storage of {arr.size} elements "
+                                f"into {n} elements; refusing to allocate that much")
     last = offset + sum((s - 1) * st for s, st in zip(size, stride))
     if last >= arr.size:
         raise UnsafePickleError(f"{where}: size {size}, stride {stride} and offset {offset} reach "
