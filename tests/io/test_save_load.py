@@ -184,6 +184,10 @@ def test_damaged_structure_is_a_clear_error(tmp_path):
     save_safetensors({"0": np.ones(1)}, p, {"nerve.format": FORMAT, OBJECT_KEY: '{"type": "evil"}'})
     with pytest.raises(ValueError, match="damaged nerve checkpoint"):
         nv.load(p)
+    save_safetensors({"0": np.ones(1)}, p, {"nerve.format": FORMAT,
+                                            OBJECT_KEY: '{"type": "tensor", "key": "7"}'})
+    with pytest.raises(ValueError, match="damaged nerve checkpoint"):
+        nv.load(p)
 
 
 def test_foreign_safetensors_with_a_name_mapping(tmp_path):
