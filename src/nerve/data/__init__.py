@@ -22,10 +22,10 @@ from . import augment, datasets, preprocessing, transforms, utils  # noqa: F401
 from .augment import (GaussianNoise, RandomAffine, RandomCrop, RandomHorizontalFlip,
                       RandomResizedCrop, RandomRotation, RandomShift, RandomVerticalFlip)
 from .dataloader import DataLoader, default_collate, default_convert
-from .dataset import (ArrayDataset, ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset,
-                      TensorDataset, random_split)
+from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .datasets import IMAGENET_MEAN, IMAGENET_STD, MNIST, Digits, Digits28, FashionMNIST, ImageFolder
 from .preprocessing import ColumnTransformer, MinMaxScaler, OneHotEncoder, Pipeline, StandardScaler
+from .dataset import ChainDataset, IterableDataset  # streams (torch.utils.data's IterableDataset)
 from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
 from .transforms import CenterCrop, Compose, Flatten, Lambda, Normalize, OneHot, Resize, Scale01, ToTensor
@@ -33,7 +33,7 @@ from .utils import class_weights, make_imbalanced, one_hot, train_test_split
 
 __all__ = [
     # datasets and splits
-    "Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset", "random_split", "train_test_split",
+    "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset", "random_split", "train_test_split",
     "make_imbalanced",
     # loading
     "DataLoader", "default_collate", "default_convert", "Sampler", "SequentialSampler",
@@ -50,4 +50,6 @@ __all__ = [
     "MNIST", "FashionMNIST", "Digits", "Digits28", "ImageFolder", "IMAGENET_MEAN", "IMAGENET_STD",
     # submodules
     "augment", "datasets", "preprocessing", "transforms", "utils",
+    # stream-style datasets
+    "IterableDataset", "ChainDataset",
 ]
