@@ -299,10 +299,17 @@ def test_lbfgs_refuses_groups_missing_closure_and_bad_search():
     (lambda ps: optim.Rprop(ps, step_sizes=(1.0, 0.1)), "step_sizes"),
     (lambda ps: optim.ASGD(ps, weight_decay=-0.1), "weight_decay"),
     (lambda ps: optim.LBFGS(ps, history_size=0), "history_size"),
+    (lambda ps: optim.NAdam(ps, differentiable=True), "differentiable=True"),
 ])
 def test_bad_hyperparameters_are_named(make, message):
     with pytest.raises(ValueError, match=message):
         make([nv.ones(2, requires_grad=True)])
+
+
+def test_torchs_foreach_and_capturable_flags_are_accepted():
+    w = nv.ones(2, requires_grad=True)
+    for name in ("Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"):
+        getattr(optim, name)([w], foreach=False, capturable=False)
 
 
 def test_float32_stays_float32():

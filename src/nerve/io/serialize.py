@@ -9,13 +9,13 @@ The file format (one file, an ordinary ``.safetensors``):
   next to ``"nerve.format": "object-v1"``. JSON ``null``, booleans, integers, finite floats
   and strings stand for themselves; everything else is an object with a ``"type"`` tag:
 
-  ====================  =====================================================
-  ``{"type": "tensor", "key": "3", "requires_grad": false}``   a nerve Tensor
-  ``{"type": "ndarray", "key": "4"}`` / ``"npscalar"``         a NumPy array / scalar
-  ``{"type": "float", "value": "nan"}``                          nan, inf, -inf
-  ``{"type": "dict", "items": [[k, v], ...]}``                    also ``"odict"`` (OrderedDict)
-  ``{"type": "list", "items": [...]}``                            also ``"tuple"``
-  ====================  =====================================================
+  - ``{"type": "tensor", "key": "3", "requires_grad": false}``: a nerve Tensor (a Parameter
+    loads as a Tensor with ``requires_grad=True``);
+  - ``{"type": "ndarray", "key": "4"}`` / ``{"type": "npscalar", "key": "5"}``: a NumPy
+    array / scalar;
+  - ``{"type": "float", "value": "nan"}``: nan, inf and -inf, which JSON lacks;
+  - ``{"type": "dict", "items": [[key, value], ...]}`` (``"odict"`` for an OrderedDict);
+  - ``{"type": "list", "items": [...]}`` (``"tuple"`` for a tuple).
 
   Dict keys are encoded like values, so the integer parameter indices of an optimizer's
   ``state_dict`` come back as integers.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, effective_grad
+from .optimizer import Optimizer, effective_grad, torch_only_flags
 
 __all__ = ["Adadelta"]
 
@@ -44,6 +44,7 @@ class Adadelta(Optimizer):
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        torch_only_flags(self, differentiable, capturable)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):

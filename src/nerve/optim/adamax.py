@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_betas, effective_grad, lerp_
+from .optimizer import Optimizer, check_betas, effective_grad, lerp_, torch_only_flags
 
 __all__ = ["Adamax"]
 
@@ -41,6 +41,7 @@ class Adamax(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None,
                  *, maximize=False, differentiable=False, capturable=False):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize)
+        torch_only_flags(self, differentiable, capturable)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):

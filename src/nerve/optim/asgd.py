@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, effective_grad
+from .optimizer import Optimizer, effective_grad, torch_only_flags
 
 __all__ = ["ASGD"]
 
@@ -46,6 +46,7 @@ class ASGD(Optimizer):
                  maximize=False, differentiable=False, capturable=False):
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                         maximize=maximize)
+        torch_only_flags(self, differentiable, capturable)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):

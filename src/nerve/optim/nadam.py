@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_betas, effective_grad, lerp_
+from .optimizer import Optimizer, check_betas, effective_grad, lerp_, torch_only_flags
 
 __all__ = ["NAdam"]
 
@@ -53,6 +53,7 @@ class NAdam(Optimizer):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
                         maximize=maximize)
+        torch_only_flags(self, differentiable, capturable)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):

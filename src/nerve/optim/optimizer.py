@@ -401,3 +401,12 @@ def check_betas(opt, group):
     for i, b in enumerate(betas):
         if not 0.0 <= b < 1.0:
             raise ValueError(f"{type(opt).__name__}: betas[{i}] must be in [0, 1), got {b!r}")
+
+
+def torch_only_flags(opt, differentiable=False, capturable=False):
+    """Accept PyTorch's ``foreach``/``capturable``/``differentiable`` arguments: the first two
+    change nothing here (one NumPy code path, no CUDA graphs); ``differentiable=True``
+    (gradients through the update itself) is not supported and says so."""
+    if differentiable:
+        raise ValueError(f"{type(opt).__name__}: differentiable=True (backpropagating through the "
+                         "optimizer step) is not supported by nerve; leave it False")

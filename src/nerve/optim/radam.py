@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_betas, effective_grad, lerp_
+from .optimizer import Optimizer, check_betas, effective_grad, lerp_, torch_only_flags
 
 __all__ = ["RAdam"]
 
@@ -51,6 +51,7 @@ class RAdam(Optimizer):
                  differentiable=False):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+        torch_only_flags(self, differentiable, capturable)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
