@@ -215,3 +215,11 @@ def test_big_endian_and_strided_arrays_are_stored_by_value(tmp_path):
     assert b.dtype == np.float64 and b.tolist() == [0.0, 1.0, 2.0, 3.0]
     np.testing.assert_array_equal(s, strided)
     np.testing.assert_array_equal(tt.numpy(), t.numpy())
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import nerve.io.serialize
+    r = doctest.testmod(nerve.io.serialize)
+    assert r.failed == 0 and r.attempted > 0
