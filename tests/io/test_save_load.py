@@ -223,3 +223,20 @@ def test_docstring_examples_run():
     import nerve.io.serialize
     r = doctest.testmod(nerve.io.serialize)
     assert r.failed == 0 and r.attempted > 0
+
+
+def test_a_crash_during_the_write_leaves_the_old_file(tmp_path, monkeypatch):
+    import os
+
+    p = tmp_path / "ck.pt"
+    nv.save({"v": nv.ones(3)}, p)
+
+    def crash(src, dst):
+        raise OSError("disk pulled out")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk pulled out"):
+        nv.save({"v": nv.zeros(3)}, p)
+    monkeypatch.undo()
+    assert nv.load(p)["v"].tolist() == [1.0, 1.0, 1.0]
+    assert [f.name for f in tmp_path.iterdir()] == ["ck.pt"]  # the temporary file is gone too
