@@ -26,6 +26,7 @@ from .grid import make_grid, save_image
 from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .datasets import IMAGENET_MEAN, IMAGENET_STD, MNIST, Digits, Digits28, FashionMNIST, ImageFolder
 from .preprocessing import ColumnTransformer, MinMaxScaler, OneHotEncoder, Pipeline, StandardScaler
+from .dataset import ChainDataset, IterableDataset  # streams (torch.utils.data's IterableDataset)
 from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
 from .transforms import CenterCrop, Compose, Flatten, Lambda, Normalize, OneHot, Resize, Scale01, ToTensor
@@ -54,4 +55,6 @@ __all__ = [
     "MNIST", "FashionMNIST", "Digits", "Digits28", "ImageFolder", "IMAGENET_MEAN", "IMAGENET_STD",
     # submodules
     "augment", "datasets", "preprocessing", "transforms", "utils",
+    # stream-style datasets
+    "IterableDataset", "ChainDataset",
 ]
