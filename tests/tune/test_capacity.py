@@ -1,6 +1,8 @@
 """Capacity: underfitting at the linear floor, universal approximation, overfitting and its
 remedies, the capacity sweep, and degradation of deep plain networks (spec rows 44, 51, 65,
 A20, A34)."""
+import os
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,12 @@ from nerve import data, nn, optim, tune
 from nerve.train import Trainer
 
 FLOOR = 0.5 - 3 / np.pi ** 2  # the best straight line through sin on [-π, π] leaves this MSE
+
+
+def _plot_dirs(tmp_path):
+    """Where a test draws: its tmp folder, and $NERVE_TUNE_PLOTS too when set (to look at them)."""
+    extra = os.environ.get("NERVE_TUNE_PLOTS")
+    return [tmp_path] + ([extra] if extra else [])
 
 
 def test_a_linear_model_sits_at_the_best_linear_fit_floor():
@@ -75,7 +83,7 @@ def test_capacity_sweep_training_loss_does_not_rise_with_width(tmp_path):
     assert t[-1] < 0.1 * t[0]  # width 1 underfits (measured 0.216 → 0.0084)
     assert "width" in r.table()
     pytest.importorskip("matplotlib")
-    for folder in (tmp_path, "/tmp/tune_plots"):
+    for folder in _plot_dirs(tmp_path):
         out = nv.viz.plot_capacity(r, f"{folder}/capacity_sweep.png",
                                    title="sin(x) + noise, 60 points: width 1 → 256")
         assert out.read_bytes()[:4] == b"\x89PNG"

@@ -1,9 +1,17 @@
 """The LR range test: loss against a growing lr, a suggestion below the divergence point."""
+import os
+
 import numpy as np
 import pytest
 
 import nerve as nv
 from nerve import data, nn, optim, tune
+
+
+def _plot_dirs(tmp_path):
+    """Where a test draws: its tmp folder, and $NERVE_TUNE_PLOTS too when set (to look at them)."""
+    extra = os.environ.get("NERVE_TUNE_PLOTS")
+    return [tmp_path] + ([extra] if extra else [])
 
 
 class Quadratic(nn.Module):
@@ -30,7 +38,7 @@ def test_quadratic_suggestion_lies_below_the_divergence_bound(tmp_path):
     assert model.w.tolist() == [1.0, 1.0] and opt.param_groups[0]["lr"] == 1e-3
     assert r.lrs[0] == pytest.approx(1e-4) and np.all(np.diff(r.lrs) > 0)
     pytest.importorskip("matplotlib")
-    for folder in (tmp_path, "/tmp/tune_plots"):
+    for folder in _plot_dirs(tmp_path):
         out = nv.viz.plot_lr_range(r, f"{folder}/lr_range_quadratic.png", title="LR range test on ½(x² + 100y²)")
         assert out.read_bytes()[:4] == b"\x89PNG"
 
@@ -50,7 +58,7 @@ def test_classifier_on_digits_with_a_loader(tmp_path):
     assert min(r.smoothed[:-1]) < 0.4 * r.smoothed[0]  # the loss did fall before it blew up
     assert all(np.array_equal(before[k], v.numpy()) for k, v in model.state_dict().items())
     pytest.importorskip("matplotlib")
-    nv.viz.plot_lr_range(r, "/tmp/tune_plots/lr_range_digits.png", title="LR range test, MLP on digits")
+    nv.viz.plot_lr_range(r, tmp_path / "lr_range_digits.png", title="LR range test, MLP on digits")
 
 
 def test_bad_arguments():
