@@ -27,7 +27,8 @@ def _check(temperature, alpha):
         raise ValueError(f"alpha (the weight of the teacher's term) must be in [0, 1], got {alpha!r}")
 
 
-def distillation_loss(student_logits, teacher_logits, target=None, temperature=4.0, alpha=0.9):
+def distillation_loss(student_logits, teacher_logits, target=None, temperature=4.0, alpha=0.9,
+                      ignore_index=-100):
     """α·T²·KL(softmax(t/T) ‖ softmax(s/T)) + (1 − α)·cross_entropy(s, target).
 
     Args:
@@ -36,6 +37,8 @@ def distillation_loss(student_logits, teacher_logits, target=None, temperature=4
         target: (N,) class indices; may be None only when ``alpha == 1``.
         temperature: T > 0; larger T softens both distributions.
         alpha: weight of the soft (teacher) term, in [0, 1].
+        ignore_index: a target with this value is unlabelled: it adds to the soft term only
+            (the CE term averages over the labelled samples, as ``cross_entropy`` does).
 
     Example:
         >>> import nerve as nv
@@ -56,18 +59,23 @@ def distillation_loss(student_logits, teacher_logits, target=None, temperature=4
     if target is None:
         raise ValueError(f"alpha={alpha} gives the labels weight {1 - alpha:g}, so pass target "
                          "(class indices), or use alpha=1.0 for the teacher's term alone")
-    return soft * alpha + F.cross_entropy(student_logits, target) * (1.0 - alpha)
+    labels = target._data if isinstance(target, Tensor) else target
+    if not (labels != ignore_index).any():
+        # a batch of unlabelled samples (the teacher's transfer set): only the soft term
+        return soft * alpha
+    return soft * alpha + F.cross_entropy(student_logits, target, ignore_index=ignore_index) * (1.0 - alpha)
 
 
 class DistillationLoss:
     """``distillation_loss`` as an object: ``DistillationLoss(T, alpha)(student, teacher, target)``."""
 
-    def __init__(self, temperature=4.0, alpha=0.9):
+    def __init__(self, temperature=4.0, alpha=0.9, ignore_index=-100):
         _check(temperature, alpha)
-        self.temperature, self.alpha = float(temperature), float(alpha)
+        self.temperature, self.alpha, self.ignore_index = float(temperature), float(alpha), ignore_index
 
     def __call__(self, student_logits, teacher_logits, target=None):
-        return distillation_loss(student_logits, teacher_logits, target, self.temperature, self.alpha)
+        return distillation_loss(student_logits, teacher_logits, target, self.temperature, self.alpha,
+                                 self.ignore_index)
 
     def __repr__(self):
         return f"DistillationLoss(temperature={self.temperature:g}, alpha={self.alpha:g})"
@@ -90,10 +98,10 @@ class Distiller(Callback):
     later ``trainer.evaluate`` reports the student's own test loss.
     """
 
-    def __init__(self, teacher, temperature=4.0, alpha=0.9):
+    def __init__(self, teacher, temperature=4.0, alpha=0.9, ignore_index=-100):
         super().__init__()
         self.teacher = teacher
-        self.loss = DistillationLoss(temperature, alpha)
+        self.loss = DistillationLoss(temperature, alpha, ignore_index)
         self._handle = None
         self._teacher_logits = None
         self._flags = None
@@ -129,5 +137,5 @@ class Distiller(Callback):
 
     def __call__(self, outputs, targets):
         if self._handle is None:  # not attached (e.g. evaluate() after fit): the student alone
-            return F.cross_entropy(outputs, targets)
+            return F.cross_entropy(outputs, targets, ignore_index=self.loss.ignore_index)
         return self.loss(outputs, self._teacher_logits, targets)
