@@ -17,9 +17,10 @@ from .capacity import CapacityResult, capacity_sweep, fit_regression, make_sine_
 from .lr_range import LRRangeResult, lr_range_test
 from .nas import NASResult, SearchSpace, evolution, random_architecture_search
 from .probe import layer_probes, linear_probe
-from .search import SearchResult, choice, grid_search, loguniform, parameter_grid, random_search, uniform
+from .search import (SearchResult, choice, grid_search, loguniform, parameter_grid, random_search, run_trials,
+                     uniform)
 
-__all__ = ["grid_search", "random_search", "parameter_grid", "SearchResult", "uniform", "loguniform",
+__all__ = ["grid_search", "random_search", "run_trials", "parameter_grid", "SearchResult", "uniform", "loguniform",
            "choice", "lr_range_test", "LRRangeResult", "fit_regression", "capacity_sweep",
            "CapacityResult", "make_sine_data", "SearchSpace", "random_architecture_search", "evolution",
            "NASResult", "linear_probe", "layer_probes"]

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-__all__ = ["grid_search", "random_search", "parameter_grid", "SearchResult", "uniform", "loguniform",
+__all__ = ["grid_search", "random_search", "run_trials", "parameter_grid", "SearchResult", "uniform", "loguniform",
            "choice"]
 
 
@@ -184,7 +184,12 @@ def _check_mode(mode):
         raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
 
 
-def _run_trials(train_fn, configs, seed, metric, mode, verbose, csv_path):
+def run_trials(train_fn, configs, *, seed=0, metric="val_loss", mode="min", verbose=False, csv_path=None):
+    """Run ``train_fn`` on each configuration of the list ``configs``, in order; a ``SearchResult``.
+
+    The engine of ``grid_search`` and ``random_search``, for a list of configurations made
+    some other way. The global generator is seeded with ``seed`` before every trial.
+    """
     from ..random import manual_seed  # noqa: PLC0415
 
     if not callable(train_fn):
@@ -232,7 +237,8 @@ def grid_search(train_fn, grid, *, seed=0, metric="val_loss", mode="min", verbos
         >>> r.best_params
         {'x': 2}
     """
-    return _run_trials(train_fn, parameter_grid(grid), seed, metric, mode, verbose, csv_path)
+    return run_trials(train_fn, parameter_grid(grid), seed=seed, metric=metric, mode=mode, verbose=verbose,
+                      csv_path=csv_path)
 
 
 def random_search(train_fn, space, n_trials, *, seed=0, metric="val_loss", mode="min", verbose=False,
@@ -267,4 +273,5 @@ def random_search(train_fn, space, n_trials, *, seed=0, metric="val_loss", mode=
             dists[k] = None  # a fixed value
     configs = [{k: (space[k] if dists[k] is None else dists[k].sample(rng)) for k in keys}
                for _ in range(int(n_trials))]
-    return _run_trials(train_fn, configs, seed, metric, mode, verbose, csv_path)
+    return run_trials(train_fn, configs, seed=seed, metric=metric, mode=mode, verbose=verbose,
+                      csv_path=csv_path)
