@@ -17,7 +17,7 @@ def test_sweep_end_to_end_on_the_digits(tmp_path, capsys):
     pytest.importorskip("sklearn")
     out = tmp_path / "sweep"
     argv = ["sweep", "--lr", "1e-3,1e-2,1e-1", "--hidden", "16,32", "--trials", "3", "--dataset", "digits",
-            "--epochs", "1", "--limit", "400", "--out", str(out), "--quiet"]
+            "--epochs", "1", "--limit", "300", "--shift", "0", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     printed = capsys.readouterr().out.splitlines()
     header = printed[0].split()
