@@ -74,7 +74,7 @@ def test_a_wide_net_overfits_30_points_and_each_regulariser_narrows_the_gap(tmp_
         assert r["val_loss"][-1] - r["train_loss"][-1] < 0.8 * gap, kwargs
         assert r["val_loss"][-1] < val, kwargs  # and generalises better
     pytest.importorskip("matplotlib")
-    nv.viz.plot_learning_curves({"loss": h["train_loss"], "val_loss": h["val_loss"]},
+    nv.viz.plot_history({"loss": h["train_loss"], "val_loss": h["val_loss"]},
                                 tmp_path / "overfit.png", title="30 noisy points, 2×128 ReLU")
 
 

@@ -25,9 +25,11 @@ from .tuning import plot_capacity, plot_lr_range, plot_probes, plot_search
 from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, plot_roc,
                     plot_roc_ovr, save_evaluation_plots)
 
+plot_history = plot_learning_curves  # the glossary's name for the same plot (training and validation curves)
+
 __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
            "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
            "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "save_evaluation_plots",
            "layer_trace", "default_feature_layer", "plot_lr_range", "plot_capacity", "plot_probes",
-           "plot_search"]
+           "plot_search", "plot_history"]
