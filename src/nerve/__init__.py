@@ -38,7 +38,8 @@ bool = _np.dtype(_np.bool_)  # noqa: A001
 _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli", "runs",
                 "classic", "diagnostics", "bench", "linalg", "text",
                 "vision", "onnx", "keras",
-                "utils"}
+                "utils",
+                "tune"}
 
 
 def __getattr__(name):

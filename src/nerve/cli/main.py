@@ -12,7 +12,7 @@ DATASETS = ("mnist", "fashion-mnist", "digits")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 
 
-COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench")
+COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench", "sweep")
 
 
 class UsageError(Exception):
@@ -186,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.set_defaults(func="bench")
+
+    from .sweep import add_parser as add_sweep_parser  # noqa: PLC0415  (its logic lives in cli/sweep.py)
+
+    add_sweep_parser(sub)
     return parser
 
 
@@ -198,7 +202,8 @@ def main(argv=None) -> int:
         if args.func == "bench":  # the suite measures with the BLAS threads it finds; leave them
             return commands.cmd_bench(args) or 0
         with commands.single_threaded_blas():
-            return getattr(commands, f"cmd_{args.func}")(args) or 0
+            handler = getattr(args, "handler", None) or getattr(commands, f"cmd_{args.func}")
+            return handler(args) or 0
     except UsageError as e:
         print(f"nerve: error: {e}", file=sys.stderr)
         return 2

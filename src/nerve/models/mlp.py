@@ -134,14 +134,15 @@ class MLP(nn.Sequential):
 
 
 @register_model("seed-mlp", "mlp-784-16-16-10")
-def seed_mlp(activation="relu"):
+def seed_mlp(activation="relu", hidden=16):
     """The seed's digit network: Flatten, then 784-16-16-10 with ``activation`` between layers.
 
     Accepts (N, 1, 28, 28), (N, 28, 28) or (N, 784) and returns (N, 10) logits.
     13,002 parameters: 784×16 + 16 = 12,560; 16×16 + 16 = 272; 16×10 + 10 = 170
-    (12,960 weights and 42 biases in 3 Linear layers).
+    (12,960 weights and 42 biases in 3 Linear layers). ``hidden`` changes the width of both
+    hidden layers (``nerve sweep --hidden 16,32,64``): 784-h-h-10.
     """
-    return nn.Sequential(nn.Flatten(), *_layers([784, 16, 16, 10], activation, None, True))
+    return nn.Sequential(nn.Flatten(), *_layers([784, hidden, hidden, 10], activation, None, True))
 
 
 @register_model("chapter1-mlp")

@@ -19,6 +19,7 @@ writing into the registry dicts directly.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import itertools
 from collections import OrderedDict, namedtuple
 
@@ -473,19 +474,46 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    def freeze(self, *prefixes):
-        """Stop training the parameters whose dotted names start with any of ``prefixes``
-        (all of them when none are given); returns self."""
-        for name, p in self.named_parameters():
-            if not prefixes or any(name == q or name.startswith(q + ".") for q in prefixes):
-                p.requires_grad_(False)
+    def _matching_parameters(self, patterns):
+        # A pattern selects a parameter by its dotted name, by a prefix of whole name parts
+        # ("features" selects "features.0.weight"), or as a glob ("*.bias", "layer[12].*").
+        if not patterns:
+            return list(self.parameters())
+        named = list(self.named_parameters())
+        chosen = []
+        for q in patterns:
+            if not isinstance(q, str):
+                raise TypeError(f"freeze/unfreeze take parameter names or glob patterns, got {q!r}")
+            hits = [p for n, p in named
+                    if n == q or n.startswith(q + ".") or fnmatch.fnmatchcase(n, q)]
+            if not hits:
+                raise ValueError(f"{q!r} matches no parameter of {type(self).__name__}; names look "
+                                 f"like {', '.join(repr(n) for n, _ in named[:4])}")
+            chosen += hits
+        return chosen
+
+    def freeze(self, *patterns):
+        """Stop training the parameters selected by ``patterns`` (all of them when none are
+        given); returns self.
+
+        A pattern is a dotted name, a prefix of whole name parts (``"features"`` freezes
+        ``features.0.weight`` ...) or a glob (``"*.bias"``, ``"layer[12].*"``). A pattern
+        that matches nothing is an error, so a typo cannot leave a layer training.
+
+        Example:
+            >>> import nerve as nv
+            >>> net = nv.nn.Sequential(nv.nn.Linear(2, 3), nv.nn.Linear(3, 1)).freeze("0", "*.bias")
+            >>> [n for n, p in net.named_parameters() if p.requires_grad]
+            ['1.weight']
+        """
+        for p in self._matching_parameters(patterns):
+            p.requires_grad_(False)
         return self
 
-    def unfreeze(self, *prefixes):
-        """Undo ``freeze`` for the given prefixes (all parameters when none are given)."""
-        for name, p in self.named_parameters():
-            if not prefixes or any(name == q or name.startswith(q + ".") for q in prefixes):
-                p.requires_grad_(True)
+    def unfreeze(self, *patterns):
+        """Undo ``freeze`` for the parameters selected by ``patterns`` (all when none are given)."""
+        for p in self._matching_parameters(patterns):
+            p.requires_grad_(True)
         return self
 
     def zero_grad(self, set_to_none=True):

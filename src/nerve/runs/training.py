@@ -288,7 +288,8 @@ def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: 
         raise FloatingPointError(f"the test loss is {test['loss']}; the run is marked diverged")
     config["results"] = {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
                          "final_train_loss": history["loss"][-1],
-                         "final_val_accuracy": history["val_accuracy"][-1] if prep["val_loader"] else None}
+                         "final_val_accuracy": history["val_accuracy"][-1] if prep["val_loader"] else None,
+                         "final_val_loss": history["val_loss"][-1] if prep["val_loader"] else None}
     config["seconds"] = {"load": round(load_seconds, 3), "fit": round(fit_seconds, 3),
                          "total": round(time.perf_counter() - (t_start if t_start is not None else t_fit), 3)}
     run.save_weights(model)

@@ -11,7 +11,9 @@
 * ``save_filters(model, path)``, ``save_feature_maps(model, x, layer, path)``: what a CNN's
   first-layer kernels look like, and what one input looks like at a chosen layer;
 * ``plot_attention(weights, path)``: attention weights as heatmaps, one panel per head;
-* ``ascii_image(image)``: a grayscale image as text, for a terminal.
+* ``ascii_image(image)``: a grayscale image as text, for a terminal;
+* ``plot_lr_range``, ``plot_capacity``, ``plot_probes``, ``plot_search``: pictures of
+  ``nerve.tune`` results (LR range test, capacity sweep, linear probes, a sweep's table).
 
 matplotlib is needed only when a plot is drawn (``pip install 'nerve[plot]'``); importing
 this package does not import it. Every writer saves to a temporary file and renames it into
@@ -25,12 +27,16 @@ from .graph import GraphFiles, draw_graph
 from .network import graph_layout, plot_graph
 from .calibration import plot_reliability_diagram
 from .terminal import ascii_image, save_predictions
+from .tuning import plot_capacity, plot_lr_range, plot_probes, plot_search
 from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, plot_roc,
                     plot_roc_ovr, save_evaluation_plots)
+
+plot_history = plot_learning_curves  # the glossary's name for the same plot (training and validation curves)
 
 __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
            "plot_graph", "graph_layout", "plot_reliability_diagram",
            "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
            "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "save_evaluation_plots",
-           "layer_trace", "default_feature_layer", "plot_attention"]
+           "layer_trace", "default_feature_layer", "plot_attention", "plot_lr_range", "plot_capacity", "plot_probes",
+           "plot_search", "plot_history"]

@@ -6,6 +6,9 @@
   vector and back (for line searches, second-order methods, weight averaging).
 * ``grad_norm``: the total gradient norm, without clipping.
 * ``spectral_norm`` / ``remove_spectral_norm``: from ``nerve.nn.normalization``.
+* ``receptive_field`` / ``receptive_field_probe``: what one output pixel sees, from the
+  architecture and measured with autograd.
+* ``functional_call``: run a module with other tensors standing in for its parameters.
 * ``rnn``: variable-length sequences (``pad_sequence``, ``pack_padded_sequence`` ...).
 """
 from __future__ import annotations
@@ -13,9 +16,12 @@ from __future__ import annotations
 from . import rnn  # noqa: F401
 from .clip import clip_grad_norm_, clip_grad_value_
 from .convert import grad_norm, parameters_to_vector, vector_to_parameters
+from .receptive import receptive_field, receptive_field_probe
+from .stateless import functional_call
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
-           "vector_to_parameters", "grad_norm", "spectral_norm", "remove_spectral_norm"]
+           "vector_to_parameters", "grad_norm", "spectral_norm", "remove_spectral_norm",
+           "receptive_field", "receptive_field_probe", "functional_call"]
 
 # name -> the module that implements it (imported on first use)
 _ELSEWHERE = {"spectral_norm": "nerve.nn.normalization",

@@ -1,0 +1,127 @@
+"""The learning-rate range test (Smith 2017): raise the lr geometrically, one step at a time,
+and watch where the loss stops falling and where it blows up."""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+__all__ = ["lr_range_test", "LRRangeResult"]
+
+
+class LRRangeResult:
+    """What an LR range test saw.
+
+    Attributes:
+        lrs, losses: the lr used at each step and the raw loss of that step.
+        smoothed: the losses after exponential smoothing (bias-corrected).
+        suggested_lr: the lr where the smoothed loss fell fastest (steepest negative slope
+            against log lr), always before ``diverged_lr``.
+        diverged_lr: the first lr at which the smoothed loss exceeded ``diverge_factor`` × the
+            best seen so far, or was not finite (None when the sweep ended first).
+    """
+
+    def __init__(self, lrs, losses, smoothed, suggested_lr, diverged_lr):
+        self.lrs, self.losses, self.smoothed = list(lrs), list(losses), list(smoothed)
+        self.suggested_lr, self.diverged_lr = suggested_lr, diverged_lr
+
+    def __repr__(self):
+        return (f"LRRangeResult({len(self.lrs)} steps, suggested_lr={self.suggested_lr:.3g}, "
+                f"diverged_lr={self.diverged_lr if self.diverged_lr is None else float(f'{self.diverged_lr:.3g}')})")
+
+
+def _cycle(loader):
+    while True:
+        empty = True
+        for batch in loader:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("the loader produced no batches; check the dataset and batch_size")
+
+
+def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0, num_steps=100,
+                  smoothing=0.05, diverge_factor=4.0, restore=True):
+    """Train with an lr that grows from ``start_lr`` to ``end_lr`` geometrically; see where it breaks.
+
+    Args:
+        model: the Module to train (its weights and the optimizer's state are restored after
+            the test when ``restore``, as the test is a probe, not training).
+        optimizer: any nerve optimizer over the model's parameters; its ``lr`` is overwritten
+            in every group at every step.
+        loss_fn: ``loss_fn(outputs, targets)`` for batches of ``data``; with ``data=None`` a
+            callable ``loss_fn(model) -> scalar Tensor`` that computes the whole objective.
+        data: a loader of ``(inputs, targets)`` batches, cycled as needed, or None.
+        start_lr, end_lr, num_steps: the sweep: lr_k = start·(end/start)^(k/(num_steps−1)).
+        smoothing: the weight of the newest loss in the exponential moving average.
+        diverge_factor: stop when the smoothed loss exceeds this multiple of the best one.
+
+    Returns:
+        an ``LRRangeResult``; ``viz.plot_lr_range(result, path)`` draws it.
+    """
+    from ..autograd import Tensor  # noqa: PLC0415
+
+    if not (0 < start_lr < end_lr):
+        raise ValueError(f"lr_range_test needs 0 < start_lr < end_lr, got {start_lr!r} and {end_lr!r}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 2:
+        raise ValueError(f"num_steps must be an integer of at least 2, got {num_steps!r}")
+    if not 0 < smoothing <= 1:
+        raise ValueError(f"smoothing must be in (0, 1], got {smoothing!r}")
+    if not diverge_factor > 1:
+        raise ValueError(f"diverge_factor must be above 1, got {diverge_factor!r}")
+    saved_model = copy.deepcopy(model.state_dict()) if restore else None
+    saved_opt = copy.deepcopy(optimizer.state_dict()) if restore else None
+    batches = _cycle(data) if data is not None else None
+    ratio = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
+    lrs, losses, smoothed = [], [], []
+    avg, best, diverged = 0.0, math.inf, None
+    model.train()
+    try:
+        for k in range(num_steps):
+            lr = start_lr * ratio ** k
+            for g in optimizer.param_groups:
+                g["lr"] = lr
+            if batches is None:
+                loss = loss_fn(model)
+            else:
+                x, y = next(batches)
+                x = x if isinstance(x, Tensor) else Tensor(x)
+                y = y if isinstance(y, Tensor) else Tensor(y)
+                loss = loss_fn(model(x), y)
+            value = float(loss._data)
+            lrs.append(lr)
+            losses.append(value)
+            if not math.isfinite(value):
+                smoothed.append(value)
+                diverged = lr
+                break
+            avg = smoothing * value + (1 - smoothing) * avg
+            s = avg / (1 - (1 - smoothing) ** (k + 1))  # bias correction, as in Adam
+            smoothed.append(s)
+            best = min(best, s)
+            if s > diverge_factor * best:
+                diverged = lr
+                break
+            optimizer.zero_grad()
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss.backward()
+                optimizer.step()
+    finally:
+        if restore:
+            model.load_state_dict(saved_model)
+            optimizer.load_state_dict(saved_opt)
+    suggested = _suggest(lrs, smoothed, diverged)
+    return LRRangeResult(lrs, losses, smoothed, suggested, diverged)
+
+
+def _suggest(lrs, smoothed, diverged):
+    """The lr of the steepest fall of the smoothed loss, among the steps before divergence."""
+    n = len(smoothed) - (1 if diverged is not None else 0)
+    if n < 3:
+        raise ValueError(f"the loss diverged after {n} steps, too early to suggest an lr; lower start_lr")
+    s = np.asarray(smoothed[:n], dtype=np.float64)
+    logs = np.log(np.asarray(lrs[:n]))
+    # the slope of log loss against log lr (scale free); a floor keeps log finite at loss 0
+    slope = np.gradient(np.log(np.maximum(s, 1e-300)), logs)
+    return float(lrs[int(np.argmin(slope))])
