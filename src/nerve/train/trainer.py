@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ._dist import active as _distributed, is_main_process, sum_over_ranks
 from .callbacks import CallbackList, History, LRSchedulerCallback
 from .checkpoint import load_checkpoint, save_checkpoint
 
@@ -105,6 +106,45 @@ def _check_positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _unwrap(model):
+    """The model inside a data-parallel wrapper, so checkpoints load with or without one (and on
+    any number of ranks)."""
+    return model.module if getattr(model, "wraps_module", False) else model
+
+
+def _reduce_metrics(metrics, loss_sum, seen):
+    """Sum the loss, the sample count and every metric's counters over ranks (no-op on one rank).
+
+    Built-in accuracy and batch-mean metrics are sums and counts, so the global value is exact.
+    A streaming metric object can take part by having ``reduce_state(sum_fn)``; one without it
+    would report this rank's shard as if it were the whole data set, so it is refused.
+    """
+    if _distributed() is None:
+        return loss_sum, seen
+    values = [loss_sum, seen]
+    for m in metrics:
+        if isinstance(m, _Accuracy):
+            values += [m.correct, m.count]
+        elif isinstance(m, _BatchMean):
+            values += [m.total, m.count]
+    total = sum_over_ranks(values)
+    loss_sum, seen = total[0], int(round(total[1]))
+    i = 2
+    for m in metrics:
+        if isinstance(m, _Accuracy):
+            m.correct, m.count = int(round(total[i])), int(round(total[i + 1]))
+            i += 2
+        elif isinstance(m, _BatchMean):
+            m.total, m.count = total[i], int(round(total[i + 1]))
+            i += 2
+        elif hasattr(m.metric, "reduce_state"):
+            m.metric.reduce_state(sum_over_ranks)
+        else:
+            raise TypeError(f"metric {m.name!r} cannot be combined over ranks: give it a "
+                            f"reduce_state(sum_fn) method, or compute it on rank 0 after training")
+    return loss_sum, seen
 
 
 # ----------------------------------------------------------------------------- Trainer
@@ -220,6 +260,9 @@ class Trainer:
         cbs.on_train_begin({})
         try:
             for epoch in range(self.epoch, epochs):
+                sampler = getattr(train_loader, "sampler", None)
+                if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle, equal on all ranks
+                    sampler.set_epoch(epoch)
                 cbs.on_epoch_begin(epoch, {})
                 logs = self._train_epoch(train_loader, cbs, epoch, params, clip)
                 if val_loader is not None:
@@ -245,6 +288,7 @@ class Trainer:
         loss_sum = 0.0
         seen = 0
         model.train()
+        after_backward = cbs.after_backward
         for step, batch in enumerate(loader):
             x, y = self._split(batch)
             for cb in batch_begin:
@@ -255,6 +299,8 @@ class Trainer:
                 raise TypeError(self._loss_error(loss))
             optimizer.zero_grad()
             loss.backward()
+            for cb in after_backward:
+                cb.on_after_backward(step, batch_logs)
             if clip is not None:
                 clip(params, self.grad_clip_norm)
             optimizer.step()
@@ -280,6 +326,7 @@ class Trainer:
         if seen == 0:
             raise ValueError("the training loader produced no batches; check the dataset size, "
                              "batch_size and drop_last")
+        loss_sum, seen = _reduce_metrics(metrics, loss_sum, seen)
         logs = {"loss": loss_sum / seen}
         for m in metrics:
             logs[m.name] = m.compute()
@@ -330,6 +377,7 @@ class Trainer:
             model.train(was_training)
         if seen == 0:
             raise ValueError("the evaluation loader produced no batches; is the dataset empty?")
+        loss_sum, seen = _reduce_metrics(metrics, loss_sum, seen)
         logs = {"loss": loss_sum / seen}
         for m in metrics:
             logs[m.name] = m.compute()
@@ -367,16 +415,21 @@ class Trainer:
                 for i, cb in enumerate(self.callbacks) if hasattr(cb, "state_dict")}
 
     def save_checkpoint(self, directory, extra: dict | None = None) -> Path:
-        """Save the full training state (see ``nerve.train.save_checkpoint``) into ``directory``."""
+        """Save the full training state (see ``nerve.train.save_checkpoint``) into ``directory``.
+
+        In data-parallel training only rank 0 writes (every rank holds the same state).
+        """
+        if not is_main_process():
+            return Path(directory)
         return save_checkpoint(
-            directory, self.model, self.optimizer, self.scheduler, epoch=self.epoch,
+            directory, _unwrap(self.model), self.optimizer, self.scheduler, epoch=self.epoch,
             loaders={"train": self.train_loader, "val": self.val_loader}, history=self.history,
             extra={"global_step": self.global_step, "callbacks": self._callback_states(),
                    "user": extra})
 
     def load_checkpoint(self, directory) -> dict:
         """Restore a checkpoint saved by ``save_checkpoint``; returns the user ``extra`` values."""
-        info = load_checkpoint(directory, self.model, self.optimizer, self.scheduler,
+        info = load_checkpoint(directory, _unwrap(self.model), self.optimizer, self.scheduler,
                                loaders={"train": self.train_loader, "val": self.val_loader},
                                history=self.history)
         extra = info["extra"] or {}
