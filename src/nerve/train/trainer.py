@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..backend import get_array_module, to_device
 from ._dist import active as _distributed, is_main_process, sum_over_ranks
 from .callbacks import CallbackList, History, LRSchedulerCallback
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -39,11 +40,12 @@ class _Accuracy:
                 y = y.argmax(-1)
         else:
             pred = out.reshape(y.shape) > 0.5
-        self.correct += int(np.count_nonzero(pred == y))
+        # On a GPU the count stays a device scalar until compute(): no host round trip per batch.
+        self.correct += (pred == y).sum()
         self.count += pred.size
 
     def compute(self):
-        return self.correct / self.count if self.count else float("nan")
+        return int(self.correct) / self.count if self.count else float("nan")
 
 
 class _BatchMean:
@@ -58,7 +60,8 @@ class _BatchMean:
 
     def update(self, out, y):
         n = len(out)
-        self.total += float(self.fn(out, y)) * n
+        # User metrics are NumPy functions (nerve.metrics): device arrays come to the host first.
+        self.total += float(self.fn(_host(out), _host(y))) * n
         self.count += n
 
     def compute(self):
@@ -98,8 +101,25 @@ def _make_metric(spec):
     raise TypeError(f"a metric must be a name, a callable or an update/compute/reset object, got {spec!r}")
 
 
-def _as_input(v):
-    return v if isinstance(v, Tensor) else Tensor(v)
+def _as_input(v, device=None):
+    t = v if isinstance(v, Tensor) else Tensor(v)
+    if device is not None and t.device != device:  # the batch goes where the model is
+        t = Tensor(to_device(t._data, device))
+    return t
+
+
+def _host(a):
+    return a if type(a) is np.ndarray else np.asarray(to_device(a, "cpu"))
+
+
+def _model_device(model):
+    """'cuda' when the model's first parameter lives on a GPU, else None (no moves)."""
+    params = getattr(model, "parameters", None)
+    if params is None:
+        return None
+    for p in params():
+        return "cuda" if get_array_module(p._data) is not np else None
+    return None
 
 
 def _check_positive_int(value, name):
@@ -126,7 +146,7 @@ def _reduce_metrics(metrics, loss_sum, seen):
     values = [loss_sum, seen]
     for m in metrics:
         if isinstance(m, _Accuracy):
-            values += [m.correct, m.count]
+            values += [int(m.correct), m.count]
         elif isinstance(m, _BatchMean):
             values += [m.total, m.count]
     total = sum_over_ranks(values)
@@ -339,14 +359,14 @@ class Trainer:
                 + (f" of shape {shape}" if shape is not None else "")
                 + "; average over the batch (reduction='mean') or call .mean()")
 
-    @staticmethod
-    def _split(batch):
+    def _split(self, batch):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise TypeError("Trainer expects batches of (inputs, targets), got "
                             f"{type(batch).__name__}" + (f" of length {len(batch)}"
                                                            if isinstance(batch, (tuple, list)) else ""))
         x, y = batch
-        return _as_input(x), _as_input(y)
+        device = _model_device(self.model)
+        return _as_input(x, device), _as_input(y, device)
 
     # ------------------------------------------------------------------- evaluate
     def evaluate(self, loader) -> dict:
@@ -402,7 +422,7 @@ class Trainer:
                 else:
                     batches = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
                 for x in batches:
-                    outs.append(np.asarray(model(_as_input(x)).numpy()))
+                    outs.append(_host(model(_as_input(x, _model_device(model)))._data))
         finally:
             model.train(was_training)
         if not outs:
