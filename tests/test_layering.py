@@ -23,12 +23,13 @@ SRC = Path(nerve.__file__).parent
 LAYERS = [
     {"backend", "random"},                     # the array library; the global RNG (NumPy only)
     {"autograd"},
-    {"functional", "creation", "io"},          # ops; tensor factories; safetensors/JSON files
+    {"functional", "creation", "io",           # ops; tensor factories; safetensors/JSON files
+     "cuda", "accelerator"},                   # torch.cuda / torch.accelerator questions (ask backend)
     {"nn", "linalg"},                          # linalg: torch.linalg's names for functional ops
     {"optim", "data", "metrics", "distributions", "diagnostics"},
     {"train", "distributed", "utils", "vision"},
     {"models", "text", "classic"},
-    {"tune", "glossary", "viz", "bench"},
+    {"tune", "glossary", "viz", "bench", "onnx"},  # onnx: exports nn layers and models' networks
     {"runs"},                                  # run folders: train, evaluate, predict (uses viz)
     {"cli", "serve", "keras"},
     {"__main__"},                              # `python -m nerve`: the CLI's entry point

@@ -24,12 +24,13 @@ def test_every_subpackage_is_reachable_from_the_root():
 
 
 def test_unknown_names_raise_attribute_error():
-    with pytest.raises(AttributeError, match="no attribute 'utils'"):
-        nv.utils  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        nv.no_such_name  # noqa: B018
 
 
 @pytest.mark.parametrize("module", ["nerve", "nerve.functional", "nerve.nn", "nerve.optim", "nerve.data",
-                                    "nerve.metrics", "nerve.train", "nerve.models", "nerve.io"])
+                                    "nerve.metrics", "nerve.train", "nerve.models", "nerve.io",
+                                    "nerve.utils.data"])
 def test_every_name_in_all_exists(module):
     mod = importlib.import_module(module)
     missing = [n for n in getattr(mod, "__all__", ()) if not hasattr(mod, n)]

@@ -19,6 +19,7 @@ from .autograd import (Function, Tensor, enable_grad, get_default_dtype, no_grad
                        is_inference_mode_enabled)
 from .creation import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
+from .backend import device, get_default_device, set_default_device  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -35,7 +36,10 @@ bool = _np.dtype(_np.bool_)  # noqa: A001
 
 # Loaded on first use; tests/test_public_names.py checks that each one imports.
 _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli", "runs",
-                "classic", "diagnostics", "bench", "linalg", "text", "distributed"}
+                "classic", "diagnostics", "bench", "linalg", "text",
+                "vision", "onnx", "keras",
+                "utils",
+                "distributed"}
 
 
 def __getattr__(name):
@@ -45,6 +49,10 @@ def __getattr__(name):
 
     if name in _SUBPACKAGES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in ("cuda", "accelerator"):  # torch.cuda / torch.accelerator: questions about the GPU
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in ("save", "load"):  # nerve.save / nerve.load: torch.save-shaped, never pickle
+        return getattr(importlib.import_module(f"{__name__}.io"), name)
     if name in ("load_run", "Run"):  # nerve.load_run(path): a run folder as an object
         return getattr(importlib.import_module(f"{__name__}.runs"), name)
     if not name.startswith("_") and hasattr(functional, name):

@@ -9,6 +9,8 @@ from .autograd.tensor import Tensor, _infer_array, _wrap, get_default_dtype
 
 
 def _finish(arr, requires_grad, device):
+    if device is None and backend.get_default_device() != "cpu":  # nv.set_default_device
+        device = backend.get_default_device()
     if device is not None:
         arr = backend.to_device(arr, device)
     t = _wrap(arr)

@@ -79,7 +79,11 @@ class Generator:
         if not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
         self._initial = int(seed)
-        self._np = np.random.default_rng(self._initial)
+        fresh = np.random.default_rng(self._initial)
+        if getattr(self, "_np", None) is None:
+            self._np = fresh
+        else:  # reseed in place: samplers and loaders holding this stream see the new seed
+            self._np.bit_generator.state = fresh.bit_generator.state
         return self
 
     def seed(self):

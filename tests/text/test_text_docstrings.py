@@ -6,7 +6,7 @@ import pytest
 
 MODULES = ["nerve.text", "nerve.text.tokenizers", "nerve.text.bpe",
            "nerve.text.vectorize", "nerve.text.masking",
-           "nerve.text.corpus"]
+           "nerve.text.corpus", "nerve.text.word2vec"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -202,7 +202,13 @@ class Tensor:
 
     @property
     def device(self):
-        return backend.device_of(self._data)
+        """Where the data lives: ``device('cpu')`` or ``device('cuda')`` (equal to the string)."""
+        return backend.device(backend.device_of(self._data))
+
+    @property
+    def is_cuda(self):
+        """True when the data is a CuPy array on a GPU."""
+        return backend.device_of(self._data) == "cuda"
 
     @property
     def grad_fn(self):

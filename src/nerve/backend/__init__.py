@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["np", "tune_allocator", "blas_threads", "limit_blas_threads", "get_array_module", "cupy_available", "parse_device", "to_device",
+__all__ = ["np", "device", "set_default_device", "get_default_device", "cuda_device_count",
+           "synchronize", "tune_allocator", "blas_threads", "limit_blas_threads", "get_array_module", "cupy_available", "parse_device", "to_device",
            "device_of", "info", "SUPPORTED_DEVICES"]
 
 SUPPORTED_DEVICES = ("cpu", "cuda")
@@ -98,8 +99,11 @@ def limit_blas_threads(n: int):
 
 
 def cupy_available() -> bool:
-    """True when CuPy imports and sees at least one CUDA device."""
-    return _load_cupy() is not None
+    """True when CuPy imports and sees at least one CUDA device (never raises)."""
+    try:
+        return _load_cupy() is not None
+    except Exception:  # noqa: BLE001  (a broken CUDA install counts as no GPU)
+        return False
 
 
 def get_array_module(*arrays):
@@ -148,6 +152,99 @@ def parse_device(device) -> str:
 
 def device_of(array) -> str:
     return "cuda" if get_array_module(array) is not np else "cpu"
+
+
+class device(str):  # noqa: N801  (torch.device's spelling)
+    """Where a tensor's data lives, as ``torch.device``: ``device("cpu")``, ``device("cuda")``,
+    ``device("cuda:0")`` or ``device("cuda", 0)``.
+
+    It is a string (``device("cpu") == "cpu"``), so every nerve function that takes
+    ``device="cpu"`` takes a device too, with ``.type`` (``"cpu"`` or ``"cuda"``) and
+    ``.index`` (an int, or None). Making one never needs a GPU; moving data to
+    ``"cuda"`` needs CuPy and a CUDA device (see :func:`cupy_available`).
+
+    Example:
+        >>> d = device("cuda:0")
+        >>> d.type, d.index, str(d), device("cpu") == "cpu"
+        ('cuda', 0, 'cuda:0', True)
+    """
+
+    def __new__(cls, type, index=None):  # noqa: A002  (torch's argument name)
+        if isinstance(type, device) and index is None:
+            return type
+        if not isinstance(type, str):
+            raise TypeError(f"device() takes a string such as 'cpu', 'cuda' or 'cuda:0', got "
+                            f"{type!r} ({builtin_type(type).__name__})")
+        kind, _, idx = type.strip().lower().partition(":")
+        if kind not in SUPPORTED_DEVICES:
+            raise ValueError(f"unknown device type {type!r}; nerve supports {', '.join(SUPPORTED_DEVICES)} "
+                             "(as 'cuda:0' for a numbered GPU)")
+        if idx:
+            if index is not None:
+                raise ValueError(f"device({type!r}, {index!r}): give the index once, either in the "
+                                 "string or as the second argument")
+            if not idx.isdigit():
+                raise ValueError(f"device index must be a non-negative integer, got {idx!r} in {type!r}")
+            index = int(idx)
+        if index is not None:
+            if not isinstance(index, (int, np.integer)) or isinstance(index, bool) or index < 0:
+                raise ValueError(f"device index must be a non-negative integer, got {index!r}")
+            index = int(index)
+            if kind == "cpu" and index != 0:
+                raise ValueError(f"the cpu device has index 0 only, got {index}")
+        self = super().__new__(cls, kind if index is None else f"{kind}:{index}")
+        self.type, self.index = kind, index
+        return self
+
+    def __repr__(self):
+        return f"device(type={self.type!r}" + ("" if self.index is None else f", index={self.index}") + ")"
+
+    def __reduce__(self):
+        return device, (str(self),)
+
+
+builtin_type = type
+_default_device = device("cpu")
+
+
+def set_default_device(dev) -> None:
+    """Make the tensor factories (``zeros``, ``randn``, ``tensor`` ...) allocate on ``dev``.
+
+    ``None`` or ``"cpu"`` restores the default. A CUDA device needs CuPy with a GPU; without
+    one this raises ``RuntimeError`` and leaves the default as it was.
+    """
+    global _default_device
+    if dev is None:
+        _default_device = device("cpu")
+        return
+    dev = device(dev)
+    parse_device(dev)  # raises a clear error when the device is not usable here
+    _default_device = dev
+
+
+def get_default_device() -> device:
+    """The device the tensor factories allocate on (``device('cpu')`` unless changed)."""
+    return _default_device
+
+
+def cuda_device_count() -> int:
+    """How many CUDA GPUs CuPy sees (0 without CuPy or without a GPU; never raises)."""
+    cp = _load_cupy()
+    if cp is None:
+        return 0
+    try:
+        return int(cp.cuda.runtime.getDeviceCount())
+    except Exception:  # a driver error counts as no usable GPU
+        return 0
+
+
+def synchronize() -> None:
+    """Wait for all queued GPU work to finish (CuPy); a clear error without a GPU."""
+    cp = _load_cupy()
+    if cp is None:
+        raise RuntimeError("cannot synchronize: no CUDA GPU is available to nerve (CuPy with a CUDA "
+                           "device is needed; install the 'gpu' extra on a machine with an NVIDIA GPU)")
+    cp.cuda.Device().synchronize()
 
 
 def to_device(array, device: str):

@@ -26,15 +26,18 @@ from .grid import make_grid, save_image
 from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .datasets import IMAGENET_MEAN, IMAGENET_STD, MNIST, Digits, Digits28, FashionMNIST, ImageFolder
 from .preprocessing import ColumnTransformer, MinMaxScaler, OneHotEncoder, Pipeline, StandardScaler
+from .dataset import ChainDataset, IterableDataset  # streams (torch.utils.data's IterableDataset)
 from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
 from .transforms import CenterCrop, Compose, Flatten, Lambda, Normalize, OneHot, Resize, Scale01, ToTensor
 from .utils import class_weights, make_imbalanced, one_hot, train_test_split
+from .graph import Graph
 
 __all__ = [
     # datasets and splits
     "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset", "random_split", "train_test_split",
     "make_imbalanced",
+    "Graph",  # a graph's arrays for nerve.nn's graph layers
     # loading
     "DataLoader", "default_collate", "default_convert", "Sampler", "SequentialSampler",
     "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "DistributedSampler",
@@ -52,4 +55,6 @@ __all__ = [
     "MNIST", "FashionMNIST", "Digits", "Digits28", "ImageFolder", "IMAGENET_MEAN", "IMAGENET_STD",
     # submodules
     "augment", "datasets", "preprocessing", "transforms", "utils",
+    # stream-style datasets
+    "IterableDataset", "ChainDataset",
 ]

@@ -20,7 +20,7 @@ from numbers import Integral
 import numpy as np
 
 from ..autograd.tensor import Tensor, get_default_dtype
-from .dataset import _resolve_generator, _wrap, has_batch_path
+from .dataset import IterableDataset, _resolve_generator, _wrap, has_batch_path
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 
@@ -136,7 +136,8 @@ class DataLoader:
             process (the batch path is a memory copy, faster than worker processes).
         collate_fn: merges a list of samples into a batch (default :func:`default_collate`).
         drop_last: drop the last, smaller batch.
-        generator: a ``numpy.random.Generator`` the shuffling draws from.
+        generator: a ``nerve.Generator`` (as ``torch.Generator``) or a
+            ``numpy.random.Generator`` the shuffling draws from.
         seed: seed a new generator with this int (when no ``generator`` is given). With
             neither, the generator is seeded from one draw of nerve's global generator at
             construction, so ``nv.manual_seed`` makes the run reproducible.
@@ -175,6 +176,14 @@ class DataLoader:
         if batch_size is not None and (not isinstance(batch_size, Integral) or batch_size <= 0):
             raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
         self.dataset = dataset
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            bad = [name for name, v in (("shuffle", shuffle), ("sampler", sampler),
+                                        ("batch_sampler", batch_sampler)) if v]
+            if bad:
+                raise ValueError(f"DataLoader: {', '.join(bad)} cannot be used with an IterableDataset "
+                                 f"({type(dataset).__name__}), which decides its own order; shuffle "
+                                 "inside its __iter__ instead")
         # A given random sampler keeps its own generator: the loader adopts it so that
         # state_dict() still captures the order of the next epoch.
         inner = sampler if sampler is not None else getattr(batch_sampler, "sampler", None)
@@ -183,12 +192,12 @@ class DataLoader:
             self.generator = inner.generator
         else:
             self.generator = _resolve_generator(generator, seed)
-        if sampler is None:
+        if sampler is None and not self._iterable:
             sampler = (RandomSampler(dataset, generator=self.generator) if shuffle
                        else SequentialSampler(dataset))
         # As in PyTorch, batch_size is None when a batch_sampler was given.
         self.batch_size = int(batch_size) if batch_sampler is None and batch_size is not None else None
-        if batch_sampler is None and batch_size is not None:
+        if batch_sampler is None and batch_size is not None and not self._iterable:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.sampler, self.batch_sampler = sampler, batch_sampler
         self.drop_last = bool(drop_last)
@@ -200,10 +209,15 @@ class DataLoader:
     @property
     def uses_batch_path(self) -> bool:
         """Whether batches come from ``dataset.get_batch`` (one fancy-index per array)."""
-        return (self.batch_sampler is not None and not self._user_collate
+        return (self.batch_sampler is not None and not self._user_collate and not self._iterable
                 and has_batch_path(self.dataset))
 
     def __len__(self):
+        if self._iterable:  # a stream's length is its own __len__, if it has one
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)
@@ -214,7 +228,25 @@ class DataLoader:
             return bs.index_batches()
         return (np.asarray(b, dtype=np.int64) for b in bs)
 
+    def _iter_stream(self):
+        """Batches of an IterableDataset: consecutive samples of its stream, collated."""
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield self.collate_fn(sample)
+            return
+        buf = []
+        for sample in self.dataset:
+            buf.append(sample)
+            if len(buf) == self.batch_size:
+                yield self.collate_fn(buf)
+                buf = []
+        if buf and not self.drop_last:
+            yield self.collate_fn(buf)
+
     def __iter__(self):
+        if self._iterable:
+            yield from self._iter_stream()
+            return
         if self.batch_sampler is None:  # batch_size=None: one converted sample at a time
             for i in self.sampler:
                 yield self.collate_fn(self.dataset[i])
@@ -248,6 +280,9 @@ class DataLoader:
         self.generator.bit_generator.state = state
 
     def __repr__(self):
+        if self._iterable:
+            return (f"DataLoader({type(self.dataset).__name__} (a stream), batch_size={self.batch_size}, "
+                    f"drop_last={self.drop_last})")
         path = "batch path" if self.uses_batch_path else "per-sample collate"
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
                 f"sampler={type(self.sampler).__name__}, drop_last={self.drop_last}, {len(self)} batches, {path})")

@@ -45,6 +45,62 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
+class IterableDataset(Dataset):
+    """Base class of stream-style datasets: iterating yields the samples, there is no indexing.
+
+    Subclasses implement ``__iter__`` (and may implement ``__len__``). The DataLoader groups
+    the stream into batches of ``batch_size`` in order; samplers and ``shuffle`` do not apply
+    to a stream (shuffle inside ``__iter__`` if needed), as in PyTorch.
+
+    Example:
+        >>> import nerve as nv
+        >>> class Count(nv.data.IterableDataset):
+        ...     def __iter__(self):
+        ...         return iter(range(5))
+        >>> [b.tolist() for b in nv.data.DataLoader(Count(), batch_size=2)]
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it instead of "
+                        "indexing it")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after the other, as one stream.
+
+    Example:
+        >>> import nerve as nv
+        >>> class Gen(nv.data.IterableDataset):
+        ...     def __init__(self, items):
+        ...         self.items = items
+        ...     def __iter__(self):
+        ...         return iter(self.items)
+        >>> list(nv.data.ChainDataset([Gen([1, 2]), Gen([3])]))
+        [1, 2, 3]
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        for i, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only chains IterableDatasets, but item {i} is a "
+                                f"{type(d).__name__}; use ConcatDataset for map-style datasets")
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self.datasets)
+
+
 def has_batch_path(dataset) -> bool:
     """True when ``dataset.get_batch(indices)`` can serve whole batches (see module docs)."""
     return callable(getattr(dataset, "get_batch", None)) and getattr(dataset, "supports_get_batch", True)
@@ -138,9 +194,11 @@ class ArrayDataset(Dataset):
     target_transform = None
 
     def _set_transforms(self, transform, target_transform):
-        from .transforms import split_deterministic  # noqa: PLC0415  (transforms import this module)
+        from .transforms import for_channel_first_store, split_deterministic  # noqa: PLC0415
 
-        pre, self.transform = split_deterministic(transform)
+        # The stored images are channel-first already: ToTensor only scales them (torchvision's
+        # MNIST + ToTensor gives (1, 28, 28) per image, and so does this).
+        pre, self.transform = split_deterministic(for_channel_first_store(transform))
         tpre, self.target_transform = split_deterministic(target_transform)
         if pre is not None:
             self.data = np.asarray(pre(self.data))
@@ -271,7 +329,8 @@ def random_split(dataset, lengths, generator=None, seed=None):
         lengths: sizes summing to ``len(dataset)``, or fractions summing to 1 (each part gets
             ``floor(f * N)`` and the leftover samples go one each to the parts in order, as
             in PyTorch).
-        generator: a ``numpy.random.Generator`` to draw the permutation from.
+        generator: a ``nerve.Generator`` (as ``torch.Generator``) or a
+            ``numpy.random.Generator`` to draw the permutation from.
         seed: an int seed, used when no generator is given. With neither, the seed is drawn
             from nerve's global generator (so ``nv.manual_seed`` makes the split reproducible).
 
@@ -313,10 +372,12 @@ def _resolve_generator(generator=None, seed=None) -> np.random.Generator:
     if generator is not None:
         if isinstance(generator, np.random.Generator):
             return generator
+        if isinstance(generator, _random.Generator):  # nerve.Generator: draw from its own stream
+            return generator._np
         if isinstance(generator, Integral):
             return np.random.default_rng(int(generator))
-        raise TypeError(f"generator must be a numpy.random.Generator (or an int seed), got "
-                        f"{type(generator).__name__}")
+        raise TypeError(f"generator must be a nerve.Generator, a numpy.random.Generator or an int "
+                        f"seed, got {type(generator).__name__}")
     if seed is not None:
         if not isinstance(seed, Integral) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")

@@ -325,6 +325,30 @@ class Lambda(Transform):
         return self.fn(x)
 
 
+class _StoredToTensor(Transform):
+    """What :class:`ToTensor` means for a reader whose stored array is already channel-first
+    ``(N, C, H, W)``: scale uint8 to [0, 1] and leave the layout alone (a second transpose
+    would turn MNIST's ``(N, 1, 28, 28)`` into ``(N, 28, 1, 28)``)."""
+
+    def __call__(self, x):
+        x = np.asarray(x)
+        return _scale01(x) if x.dtype == np.uint8 else x
+
+
+def for_channel_first_store(transform):
+    """``transform`` with every :class:`ToTensor` (also inside a :class:`Compose`) replaced by
+    its channel-first twin, for datasets that store ``(N, C, H, W)`` arrays (MNIST, Digits ...).
+
+    ``ToTensor`` turns one height-width-channel image into channel-first layout. A reader that
+    already holds channel-first images must not transpose again, so it applies this version.
+    """
+    if isinstance(transform, ToTensor):
+        return _StoredToTensor()
+    if isinstance(transform, Compose):
+        return Compose([for_channel_first_store(t) for t in transform.transforms])
+    return transform
+
+
 def split_deterministic(transform):
     """Split a transform into ``(at_load, at_access)``: the deterministic part to apply once to
     the stored array and the rest to apply to every fetched batch (either may be None)."""

@@ -21,7 +21,8 @@ _FAMILIES = [elementwise, reduction, shape, linalg]
 
 # Optional families: present once their files exist.
 for _name in ("sorting", "sampling", "tensor_api", "activation", "loss", "conv", "pooling",
-              "normalization", "dropout", "inplace", "conversion", "recurrent", "attention", "sparse"):
+              "normalization", "dropout", "inplace", "conversion", "recurrent", "attention", "sparse",
+              "aggregation"):
     try:
         _mod = __import__(f"{__name__}.{_name}", fromlist=["*"])
     except ModuleNotFoundError as _e:  # only swallow the family itself being absent

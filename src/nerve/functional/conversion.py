@@ -34,6 +34,11 @@ def to(x, *args, device=None, dtype=None, non_blocking=False, copy=False):
     return out
 
 
+def _cuda(device):
+    """``x.cuda(1)`` / ``x.cuda('cuda:1')``: the CUDA device named by an index or a spec."""
+    return backend.device("cuda", device) if isinstance(device, int) else backend.device(device)
+
+
 def _as(dtype):
     def method(x):
         return to(x, dtype=dtype)
@@ -42,7 +47,8 @@ def _as(dtype):
 
 
 TENSOR_METHODS = {
-    "to": to, "cpu": lambda x: to(x, "cpu"), "cuda": lambda x, device=None: to(x, "cuda"),
+    "to": to, "cpu": lambda x, memory_format=None: to(x, "cpu"),
+    "cuda": lambda x, device=None, non_blocking=False: to(x, "cuda" if device is None else _cuda(device)),
     "float": _as(np.float32), "double": _as(np.float64), "half": _as(np.float16),
     "long": _as(np.int64), "int": _as(np.int32), "bool": _as(np.bool_),
     "type": lambda x, dtype: to(x, dtype=dtype), "clone": lambda x, memory_format=None: clone(x),

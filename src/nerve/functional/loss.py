@@ -33,7 +33,8 @@ from .activation import log_softmax, softmax
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "one_hot",
-           "hinge_loss", "squared_hinge_loss", "multi_margin_loss", "multilabel_margin_loss"]
+           "hinge_loss", "squared_hinge_loss", "multi_margin_loss", "multilabel_margin_loss",
+           "pairwise_distance", "contrastive_loss", "triplet_margin_loss", "cosine_embedding_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -933,6 +934,185 @@ def multilabel_margin_loss(input, target, *, reduction="mean"):  # noqa: A002
     if reduction == "sum":
         return loss.sum()
     return loss.mean() if N else _wrap(np.asarray(np.nan, dtype=input.dtype))
+
+
+# ------------------------------------------------------------- embedding losses
+# Losses on pairs and triplets of embeddings (metric learning, Siamese networks). Composed
+# from differentiable ops like the margin losses above, so double backward comes for free.
+def _reduce_composed(loss, reduction, dtype):
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.mean() if loss.numel() else _wrap(np.asarray(np.nan, dtype=dtype))
+
+
+def _embedding_pair(op, a, b, names=("x1", "x2")):
+    _check_float_input(op, a)
+    if a.ndim not in (1, 2) or tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"{op}: {names[0]} and {names[1]} must both be (N, D) or (D,) with the same "
+                         f"shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """The p-norm distance between matching rows: ``‖x1 − x2 + eps‖_p`` over the last dimension.
+
+    As ``torch.nn.functional.pairwise_distance``: ``eps`` is added to the difference (not to
+    the norm), which keeps the gradient finite when two rows are equal.
+
+    Args:
+        x1, x2: (N, D) or (D,) tensors (broadcasting like subtraction).
+        p: the norm's order (2: Euclidean).
+        eps: added to every difference.
+        keepdim: keep the last dimension (size 1).
+
+    Example:
+        >>> import nerve as nv
+        >>> x1, x2 = nv.tensor([[0.0, 0.0]]), nv.tensor([[3.0, 4.0]])
+        >>> nv.functional.pairwise_distance(x1, x2, eps=0.0).tolist()
+        [5.0]
+    """
+    from .reduction import norm  # noqa: PLC0415
+
+    _check_float_input("pairwise_distance", x1)
+    return norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim)
+
+
+def _labels01(op, x, target, want):
+    t = data_of(target)
+    if not hasattr(t, "dtype"):
+        t = np.asarray(t)
+    if tuple(t.shape) != tuple(want):
+        raise ValueError(f"{op}: target must have shape {tuple(want)} (one label per pair), got "
+                         f"{tuple(t.shape)}")
+    return t
+
+
+def contrastive_loss(x1, x2, target, margin=1.0, *, p=2.0, eps=1e-6, reduction="mean"):
+    """Contrastive loss of Hadsell, Chopra & LeCun (2006) on pairs of embeddings.
+
+    With d = ``pairwise_distance(x1, x2, p, eps)`` and label y per pair:
+
+        loss = ½ · [ y · d²  +  (1 − y) · max(0, margin − d)² ]
+
+    Label convention: **y = 1 for a similar pair** (pulled together) and **y = 0 for a
+    dissimilar pair** (pushed apart until it is ``margin`` away). The paper itself writes
+    Y = 0 for similar pairs; this function follows the y = 1-similar convention of most
+    libraries, so map the paper's labels with ``1 − Y``.
+
+    Args:
+        x1, x2: (N, D) or (D,) embeddings of the two sides of each pair.
+        target: (N,) or () labels, each 0 or 1 (bool, int or float).
+        margin: how far apart dissimilar pairs must be before they stop contributing.
+        p, eps: passed to :func:`pairwise_distance`.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` ((N,)).
+
+    Example:
+        >>> import nerve as nv
+        >>> a, b = nv.tensor([[0.0, 0.0], [0.0, 0.0]]), nv.tensor([[0.6, 0.8], [0.3, 0.4]])
+        >>> y = nv.tensor([1.0, 0.0])          # similar at d = 1, dissimilar at d = 0.5
+        >>> F = nv.functional
+        >>> [round(v, 6) for v in F.contrastive_loss(a, b, y, eps=0.0, reduction="none").tolist()]
+        [0.5, 0.125]
+    """
+    from .elementwise import where  # noqa: PLC0415
+
+    op = "contrastive_loss"
+    _check_reduction(op, reduction)
+    _embedding_pair(op, x1, x2)
+    t = _labels01(op, x1, target, x1.shape[:-1])
+    if t.size and bool(((t != 0) & (t != 1)).any()):
+        bad = t[(t != 0) & (t != 1)].reshape(-1)[0].item()
+        raise ValueError(f"{op}: labels must be 1 (similar) or 0 (dissimilar), got {bad!r}; map "
+                         "±1 labels with (y + 1) / 2")
+    y = t.astype(x1.dtype)
+    d = pairwise_distance(x1, x2, p, eps)
+    gap = d * -1.0 + float(margin)                              # margin − d
+    push = where(gap.data > 0, gap, 0.0)
+    loss = (d * d * y + push * push * (1.0 - y)) * 0.5
+    return _reduce_composed(loss, reduction, x1.dtype)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, *,
+                        reduction="mean"):
+    """Triplet loss: ``max(d(a, p) − d(a, n) + margin, 0)``, as ``torch.nn.functional.triplet_margin_loss``.
+
+    Distances are :func:`pairwise_distance` (``‖u − v + eps‖_p``). With ``swap=True`` the
+    negative distance is the smaller of d(a, n) and d(p, n) (the "distance swap" of Balntas
+    et al. 2016), so the harder of the two negatives counts.
+
+    Args:
+        anchor, positive, negative: (N, D) or (D,) embeddings of the same shape.
+        margin: the gap required between the negative and the positive distance.
+        p, eps: the distance's norm order and its additive epsilon.
+        swap: use the distance swap.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` ((N,)).
+
+    Example:
+        >>> import nerve as nv
+        >>> a, pos, neg = nv.tensor([[0.0, 0.0]]), nv.tensor([[0.0, 1.0]]), nv.tensor([[1.5, 0.0]])
+        >>> nv.functional.triplet_margin_loss(a, pos, neg, eps=0.0).item()   # 1 − 1.5 + 1
+        0.5
+    """
+    from .elementwise import minimum, where  # noqa: PLC0415
+
+    op = "triplet_margin_loss"
+    _check_reduction(op, reduction)
+    _embedding_pair(op, anchor, positive, ("anchor", "positive"))
+    _embedding_pair(op, anchor, negative, ("anchor", "negative"))
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    z = d_pos - d_neg + float(margin)
+    # NOTE: `>=` as torch's clamp_min: at exactly z = 0 the gradient flows.
+    loss = where(z.data >= 0, z, 0.0)
+    return _reduce_composed(loss, reduction, anchor.dtype)
+
+
+_COS_EPS = 1e-12  # added to each squared norm, as PyTorch does, so zero vectors give cos = 0
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, *, reduction="mean"):
+    """Cosine embedding loss, as ``torch.nn.functional.cosine_embedding_loss``.
+
+    With cos = x1·x2 / sqrt((‖x1‖² + 1e-12)(‖x2‖² + 1e-12)) per pair:
+
+        loss = 1 − cos                 where y = +1 (the pair should point the same way)
+        loss = max(0, cos − margin)    where y = −1 (the pair should be at most ``margin`` alike)
+
+    Args:
+        input1, input2: (N, D) or (D,) tensors of the same shape.
+        target: (N,) or () labels, each +1 or −1.
+        margin: in [−1, 1]; 0 to 0.5 is the usual range.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` ((N,)).
+
+    Example:
+        >>> import nerve as nv
+        >>> x1, x2 = nv.tensor([[1.0, 0.0], [1.0, 0.0]]), nv.tensor([[0.0, 1.0], [1.0, 1.0]])
+        >>> y = nv.tensor([1, -1])
+        >>> [round(v, 4) for v in nv.functional.cosine_embedding_loss(x1, x2, y, reduction="none").tolist()]
+        [1.0, 0.7071]
+    """
+    from .elementwise import where  # noqa: PLC0415
+
+    op = "cosine_embedding_loss"
+    _check_reduction(op, reduction)
+    _embedding_pair(op, input1, input2, ("input1", "input2"))
+    t = _labels01(op, input1, target, input1.shape[:-1])
+    if t.size and bool(((t != 1) & (t != -1)).any()):
+        bad = t[(t != 1) & (t != -1)].reshape(-1)[0].item()
+        raise ValueError(f"{op}: labels must be +1 (alike) or -1 (unlike), got {bad!r}; map 0/1 "
+                         "labels with 2 * y - 1")
+    dot = (input1 * input2).sum(-1)
+    sq1 = (input1 * input1).sum(-1) + _COS_EPS
+    sq2 = (input2 * input2).sum(-1) + _COS_EPS
+    cos = dot / (sq1 * sq2).sqrt()
+    pos = cos * -1.0 + 1.0
+    over = cos - float(margin)
+    neg = where(over.data > 0, over, 0.0)
+    loss = where(t == 1, pos, neg)
+    return _reduce_composed(loss, reduction, input1.dtype)
 
 
 # ---------------------------------------------------------------- distributions

@@ -105,10 +105,45 @@ def check_safetensors_file(path) -> Path:
     return path
 
 
+_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
+           "I8": "i1", "U8": "u1", "U16": "<u2", "U32": "<u4", "U64": "<u8", "BOOL": "?"}
+
+
+def _load_widening_bfloat16(path) -> tuple[dict, dict]:
+    """Read a safetensors file holding bfloat16 entries (which NumPy cannot represent): those
+    are widened to float32 exactly (a bfloat16 is the top half of a float32)."""
+    data = Path(path).read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    try:
+        header = json.loads(data[8:8 + n])
+    except ValueError as e:
+        raise ValueError(f"{path} is not a valid safetensors file (its header is not JSON)") from e
+    meta = header.pop("__metadata__", None) or {}
+    body = memoryview(data)[8 + n:]
+    arrays = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        shape, kind = tuple(info["shape"]), info["dtype"]
+        if not 0 <= begin <= end <= len(body):
+            raise ValueError(f"{path}: tensor {name!r} lies outside the file; it is damaged")
+        raw = body[begin:end]
+        if kind == "BF16":
+            arr = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
+        elif kind in _DTYPES:
+            arr = np.frombuffer(raw, _DTYPES[kind]).astype(np.dtype(_DTYPES[kind]).newbyteorder("="))
+        else:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {kind}, which nerve cannot read")
+        if arr.size != int(np.prod(shape, dtype=np.int64)):
+            raise ValueError(f"{path}: tensor {name!r} has {arr.size} elements for shape {shape}")
+        arrays[name] = arr.reshape(shape)
+    return dict(sorted(arrays.items())), meta
+
+
 def load_safetensors(path) -> tuple[dict, dict]:
     """Read a ``.safetensors`` file into ``(dict of NumPy arrays, metadata dict)``.
 
-    Arrays come back in the order they were saved. Raises ``FileNotFoundError`` for a missing
+    Arrays come back in the order they were saved; bfloat16 entries (from PyTorch or JAX)
+    are widened to float32, exactly. Raises ``FileNotFoundError`` for a missing
     file and ``ValueError`` for a file that is not (or no longer) valid safetensors.
     """
     _, safe_open = _import_safetensors()
@@ -118,7 +153,9 @@ def load_safetensors(path) -> tuple[dict, dict]:
             meta = dict(f.metadata() or {})
             arrays = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises its own error type for damaged files
-        raise ValueError(f"{path} is not a valid safetensors file ({e})") from e
+        if "bfloat16" not in str(e).lower():
+            raise ValueError(f"{path} is not a valid safetensors file ({e})") from e
+        arrays, meta = _load_widening_bfloat16(path)
     order = meta.pop(_ORDER_KEY, None)
     if order is not None:
         try:

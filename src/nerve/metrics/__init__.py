@@ -20,6 +20,7 @@ Groups:
   ``average_precision_score``;
 * probabilities: ``log_loss``, ``entropy``, ``cross_entropy``, ``kl_divergence``,
   ``perplexity``;
+* calibration: ``expected_calibration_error``, ``reliability_bins``;
 * regression: ``mean_squared_error``, ``root_mean_squared_error``, ``mean_absolute_error``,
   ``r2_score``;
 * text: ``corpus_bleu`` (``bleu``), ``sentence_bleu``;
@@ -35,6 +36,7 @@ from .classification import (iou_per_class, mean_iou, accuracy, accuracy_score, 
                              precision_score, recall, recall_score, scores_from_counts,
                              sensitivity, specificity, top_k_accuracy, tpr, true_negative_rate,
                              true_positive_rate)
+from .calibration import ReliabilityBins, expected_calibration_error, reliability_bins
 from .information import cross_entropy, entropy, kl_divergence, log_loss, perplexity
 from .ranking import (auc, average_precision_score, precision_recall_curve, roc_auc_score,
                       roc_curve)
@@ -53,6 +55,7 @@ __all__ = [
     "precision_recall_fscore_support", "classification_report", "scores_from_counts",
     "roc_curve", "roc_auc_score", "auc", "precision_recall_curve", "average_precision_score",
     "log_loss", "entropy", "cross_entropy", "kl_divergence", "perplexity",
+    "expected_calibration_error", "reliability_bins", "ReliabilityBins",
     "mean_squared_error", "root_mean_squared_error", "mean_absolute_error", "r2_score",
     "corpus_bleu", "sentence_bleu", "bleu", "bleu_statistics", "bleu_from_statistics",
     "BleuResult",

@@ -137,5 +137,7 @@ def __getattr__(name):
         mod = sys.modules.get(f"{__name__}.{info.name}")
         if mod is not None and name in getattr(mod, "__all__", ()):
             return getattr(mod, name)
+    if f"{__name__}.{name}" in sys.modules:      # a model file itself: nerve.models.bert
+        return sys.modules[f"{__name__}.{name}"]
     raise AttributeError(f"module 'nerve.models' has no attribute {name!r}; registered model "
                          f"names (for get_model) are: {', '.join(available())}")

@@ -24,6 +24,8 @@ from .linear import Identity, Linear  # noqa: F401
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, HuberLoss,  # noqa: F401
                    KLDivLoss, L1Loss, MSELoss, MultiLabelMarginLoss, MultiMarginLoss, NLLLoss,
                    SmoothL1Loss)
+from .loss import (ContrastiveLoss, CosineEmbeddingLoss, PairwiseDistance,  # noqa: F401
+                   TripletMarginLoss)
 from .module import Module, RemovableHandle  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .shape import Flatten, Unflatten  # noqa: F401

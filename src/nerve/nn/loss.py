@@ -14,7 +14,8 @@ from .module import Module
 
 __all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "HingeLoss", "MultiMarginLoss",
-           "MultiLabelMarginLoss"]
+           "MultiLabelMarginLoss", "PairwiseDistance", "ContrastiveLoss", "TripletMarginLoss",
+           "CosineEmbeddingLoss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -243,3 +244,80 @@ class MultiLabelMarginLoss(_Loss):
 
     def forward(self, input, target):  # noqa: A002
         return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class PairwiseDistance(Module):
+    """``‖x1 − x2 + eps‖_p`` per row, as ``torch.nn.PairwiseDistance``; see ``F.pairwise_distance``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.nn.PairwiseDistance(eps=0.0)(nv.tensor([[0.0, 0.0]]), nv.tensor([[3.0, 4.0]])).tolist()
+        [5.0]
+    """
+
+    def __init__(self, p=2.0, eps=1e-6, keepdim=False):
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1, x2):
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class ContrastiveLoss(_Loss):
+    """Hadsell et al.'s pair loss ½·[y·d² + (1 − y)·max(0, margin − d)²]; see ``F.contrastive_loss``.
+
+    Called as ``loss_fn(x1, x2, y)`` on two (N, D) embeddings and (N,) labels with
+    **y = 1 for similar pairs and y = 0 for dissimilar ones** (the paper writes the opposite).
+
+    Example:
+        >>> import nerve as nv
+        >>> a, b = nv.tensor([[0.0, 0.0]]), nv.tensor([[0.3, 0.4]])
+        >>> nv.nn.ContrastiveLoss(margin=1.0, eps=0.0)(a, b, nv.tensor([0.0])).item()  # ½(1 − 0.5)²
+        0.125
+    """
+
+    def __init__(self, margin=1.0, p=2.0, eps=1e-6, reduction="mean"):
+        super().__init__(reduction)
+        self.margin, self.p, self.eps = margin, p, eps
+
+    def forward(self, x1, x2, target):
+        return F.contrastive_loss(x1, x2, target, self.margin, p=self.p, eps=self.eps,
+                                  reduction=self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """max(d(a, p) − d(a, n) + margin, 0), as ``torch.nn.TripletMarginLoss``; see
+    ``F.triplet_margin_loss``.
+
+    Example:
+        >>> import nerve as nv
+        >>> a, p, n = nv.tensor([[0.0, 0.0]]), nv.tensor([[0.0, 1.0]]), nv.tensor([[1.5, 0.0]])
+        >>> nv.nn.TripletMarginLoss(eps=0.0)(a, p, n).item()
+        0.5
+    """
+
+    def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
+        super().__init__(reduction)
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
+                                     self.swap, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """1 − cos for y = +1 and max(0, cos − margin) for y = −1, as ``torch.nn.CosineEmbeddingLoss``;
+    see ``F.cosine_embedding_loss``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.nn.CosineEmbeddingLoss()(nv.tensor([[1.0, 0.0]]), nv.tensor([[0.0, 1.0]]), nv.tensor([1])).item()
+        1.0
+    """
+
+    def __init__(self, margin=0.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.cosine_embedding_loss(input1, input2, target, self.margin, reduction=self.reduction)

@@ -74,6 +74,8 @@ def _parse_to_args(args, kwargs):
     """Split ``module.to(...)`` arguments into (device or None, dtype or None)."""
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)  # accepted for PyTorch compatibility: copies here are synchronous
+    kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}; "
                         "use to(device), to(dtype) or to(device, dtype)")
@@ -555,7 +557,10 @@ class Module:
         return self.to("cpu")
 
     def cuda(self, device=None):
-        return self.to("cuda" if device is None else f"cuda:{device}")
+        """Move parameters and buffers to the GPU (needs CuPy); ``device`` an index or a spec."""
+        if device is None:
+            return self.to("cuda")
+        return self.to(f"cuda:{device}" if isinstance(device, int) else device)
 
     def float(self):
         """Cast floating-point parameters and buffers to float32; returns self."""

@@ -74,6 +74,10 @@ class Optimizer:
     #: a whole group at once (see ``_flat.py``); custom rules keep the per-tensor loop.
     elementwise = False
 
+    #: State entries that are one number per parameter (NAdam's ``mu_product``, ASGD's ``eta``):
+    #: a checkpoint may hold them as 0-d arrays or tensors (PyTorch does); they load as floats.
+    scalar_state_keys = ()
+
     def __init__(self, params, defaults):
         self._flat = {}  # id(group) -> FlatGroup, or False where the per-tensor path is used
         self.defaults = dict(defaults)
@@ -306,6 +310,8 @@ class Optimizer:
             for k, v in saved.items():
                 if k == "step":
                     s[k] = int(np.asarray(v).item()) if hasattr(v, "shape") else int(v)
+                elif k in self.scalar_state_keys:
+                    s[k] = float(np.asarray(v).item()) if hasattr(v, "shape") else float(v)
                 elif hasattr(v, "shape") and hasattr(v, "dtype"):
                     if tuple(v.shape) != tuple(p._data.shape):
                         raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter {idx} has "
@@ -367,3 +373,40 @@ def copy_of(like, values):
 
 def is_number(v):
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def lerp_(avg, target, weight, tmp):
+    """``avg ← avg + weight·(target − avg)`` in place, rounded as ``torch.lerp`` rounds.
+
+    NOTE: torch switches to ``target − (target − avg)·(1 − weight)`` when ``weight >= 0.5``;
+    following both branches keeps the moments bitwise where the formulas agree.
+    """
+    np.subtract(target, avg, out=tmp)
+    if abs(weight) < 0.5:
+        tmp *= weight
+        avg += tmp
+    else:
+        tmp *= 1 - weight
+        np.subtract(target, tmp, out=avg)
+    return avg
+
+
+def check_betas(opt, group):
+    """Raise ``ValueError`` unless ``group['betas']`` is a pair in [0, 1)."""
+    betas = group.get("betas")
+    if betas is None:
+        return
+    if len(betas) != 2:
+        raise ValueError(f"{type(opt).__name__}: betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"{type(opt).__name__}: betas[{i}] must be in [0, 1), got {b!r}")
+
+
+def torch_only_flags(opt, differentiable=False, capturable=False):
+    """Accept PyTorch's ``foreach``/``capturable``/``differentiable`` arguments: the first two
+    change nothing here (one NumPy code path, no CUDA graphs); ``differentiable=True``
+    (gradients through the update itself) is not supported and says so."""
+    if differentiable:
+        raise ValueError(f"{type(opt).__name__}: differentiable=True (backpropagating through the "
+                         "optimizer step) is not supported by nerve; leave it False")

@@ -1,4 +1,5 @@
-"""Text tools: tokenizers, vocabularies, byte-pair encoding, bag of words / TF-IDF, masked-LM masking.
+"""Text tools: tokenizers, vocabularies, byte-pair encoding, bag of words / TF-IDF, masked-LM masking,
+Word2Vec (skip-gram with negative sampling).
 
     >>> import nerve as nv
     >>> toks = nv.text.WhitespaceTokenizer(lowercase=True)("The cat sat")
@@ -11,6 +12,7 @@ from .masking import IGNORE_INDEX, mask_tokens  # noqa: F401
 from .tokenizers import (SKLEARN_TOKEN_PATTERN, SPECIAL_TOKENS, CharTokenizer,  # noqa: F401
                          RegexTokenizer, Vocab, WhitespaceTokenizer)
 from .vectorize import BagOfWords, TfIdf  # noqa: F401
+from .word2vec import Word2Vec, make_topic_corpus  # noqa: F401
 
 __all__ = ["make_sentiment_corpus", "mask_tokens", "IGNORE_INDEX", "BagOfWords", "TfIdf", "BPETokenizer", "CharTokenizer", "WhitespaceTokenizer", "RegexTokenizer", "Vocab",
-           "SKLEARN_TOKEN_PATTERN", "SPECIAL_TOKENS"]
+           "SKLEARN_TOKEN_PATTERN", "SPECIAL_TOKENS", "Word2Vec", "make_topic_corpus"]

@@ -6,6 +6,8 @@
 * ``plot_confusion_matrix(cm, class_names, path, normalize)``: a heatmap with counts;
 * ``plot_activations(path, names)``: activations and their autograd derivatives;
 * ``draw_graph(tensor, path)``: the autograd graph as DOT (and PNG with Graphviz);
+* ``plot_graph(graph, path, labels)``: a node-link picture of a graph, coloured by class;
+* ``plot_reliability_diagram(y_true, prob, path)``: accuracy against confidence, with the ECE;
 * ``save_filters(model, path)``, ``save_feature_maps(model, x, layer, path)``: what a CNN's
   first-layer kernels look like, and what one input looks like at a chosen layer;
 * ``plot_attention(weights, path)``: attention weights as heatmaps, one panel per head;
@@ -20,11 +22,14 @@ from .activations import DEFAULT_ACTIVATIONS, activation_and_derivative, plot_ac
 from .features import (default_feature_layer, feature_maps, filters, first_conv, layer_trace,
                        save_feature_maps, save_filters)
 from .graph import GraphFiles, draw_graph
+from .network import graph_layout, plot_graph
+from .calibration import plot_reliability_diagram
 from .terminal import ascii_image, save_predictions
 from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, plot_roc,
                     plot_roc_ovr, save_evaluation_plots)
 
 __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
+           "plot_graph", "graph_layout", "plot_reliability_diagram",
            "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
            "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "save_evaluation_plots",

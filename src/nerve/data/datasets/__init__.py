@@ -6,8 +6,10 @@ from .digits import Digits, Digits28, resize_bilinear
 from .download import DatasetFileError, cache_dir
 from .folder import IMAGENET_MEAN, IMAGENET_STD, ImageFolder
 from .idx import IDXFormatError, read_idx, write_idx
+from .karate import KARATE_FACTIONS, karate_club
 from .mnist import MNIST, FashionMNIST
 
 __all__ = ["MNIST", "FashionMNIST", "Digits", "Digits28", "ImageFolder", "IMAGENET_MEAN", "IMAGENET_STD", "read_idx", "write_idx", "IDXFormatError",
            "DatasetFileError", "cache_dir", "resize_bilinear", "DATASETS", "FileStatus", "dataset_source",
-           "dataset_status", "fetch_dataset", "load_split", "resolve_dataset"]
+           "dataset_status", "fetch_dataset", "load_split", "resolve_dataset", "karate_club",
+           "KARATE_FACTIONS"]
