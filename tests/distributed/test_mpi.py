@@ -141,3 +141,20 @@ def test_a_dead_rank_ends_the_job_and_the_checkpoint_still_loads(tmp_path):
     assert p.returncode != 0 and p.seconds < 60
     info = load_checkpoint(tmp_path / "ck" / "last", S.model(np.float64))
     assert info["epoch"] >= 1
+
+
+def test_the_scaling_benchmark_runs_on_two_ranks(tmp_path):
+    """`mpiexec -n 2 python -m nerve.bench.distributed` (a few steps): figures for both workloads
+    and the all-reduce cost model."""
+    import json
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+               OPENBLAS_NUM_THREADS="1")
+    out = tmp_path / "scaling.json"
+    p = subprocess.run([MPIRUN, "-n", "2", sys.executable, "-m", "nerve.bench.distributed", "--steps", "2",
+                        "--allreduce", "--json", str(out)], capture_output=True, text=True, timeout=180, env=env)
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(out.read_text())
+    assert [r.get("workload") for r in rows[:2]] == ["W3", "LeNet"]
+    assert all(r["ranks"] == 2 and r["samples_per_s"] > 0 and 0 <= r["comm_share"] <= 1 for r in rows[:2])
+    assert rows[2]["alpha_s"] > 0 and rows[2]["bytes_per_s"] > 0
