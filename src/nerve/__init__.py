@@ -39,7 +39,11 @@ _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io"
                 "classic", "diagnostics", "bench", "linalg", "text",
                 "vision", "onnx", "keras",
                 "utils",
-                "tune"}
+                "classic", "diagnostics", "bench", "linalg", "text",
+                "vision", "onnx", "keras",
+                "utils",
+                "tune",
+                "distributed"}
 
 
 def __getattr__(name):

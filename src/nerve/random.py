@@ -10,13 +10,32 @@ import numpy as np
 _generator = np.random.default_rng(0)
 
 
+_device_generators = {}   # array module (CuPy) -> its generator, seeded from the last manual_seed
+_device_seed = [0]
+
+
 def manual_seed(seed: int):
-    """Seed the global generator; returns it."""
+    """Seed the global generator (and the device generators); returns the host one."""
     global _generator
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     _generator = np.random.default_rng(int(seed))
+    _device_seed[0] = int(seed)
+    _device_generators.clear()
     return _generator
+
+
+def device_generator(xp):
+    """The generator that draws directly in ``xp``'s memory: the global NumPy one for NumPy,
+    and for a device array library (CuPy) its own ``default_rng``, seeded by the last
+    ``manual_seed``, so masks and noise are made on the device instead of copied there.
+    """
+    if xp is np:
+        return _generator
+    g = _device_generators.get(xp)
+    if g is None:
+        g = _device_generators[xp] = xp.random.default_rng(_device_seed[0])
+    return g
 
 
 seed = manual_seed

@@ -243,14 +243,49 @@ def _into_leaf(p, gp, create_graph, shared):
         pg._data = pg._data + gp
 
 
+_FINAL_CALLBACKS = []
+_DEPTH = [0]  # how many backward passes are running (a hook may start another)
+
+
+def queue_callback(fn) -> None:
+    """Run ``fn()`` once, when the backward pass now running has finished.
+
+    Only callable from inside backward (a tensor hook); the callbacks of nested passes run at the
+    end of the outermost one. Data-parallel training uses it to wait for its gradient reductions.
+    If backward fails, the queued callbacks are dropped.
+    """
+    if not _DEPTH[0]:
+        raise RuntimeError("queue_callback can only be called while backward runs (from a tensor hook)")
+    _FINAL_CALLBACKS.append(fn)
+
+
 def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, inputs=None,
                  capture=None):
     """Backpropagate from ``roots``: the one backward loop.
 
     With ``capture`` (a list of tensors) the gradients for those tensors are returned
     instead of being accumulated into ``.grad`` (this is ``autograd.grad``). ``inputs``
-    limits accumulation to those leaves.
+    limits accumulation to those leaves. Callbacks queued with :func:`queue_callback` run at
+    the end.
     """
+    _DEPTH[0] += 1
+    try:
+        results = _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture)
+    except BaseException:
+        if _DEPTH[0] == 1:
+            _FINAL_CALLBACKS.clear()
+        raise
+    finally:
+        _DEPTH[0] -= 1
+    if _FINAL_CALLBACKS and not _DEPTH[0]:
+        callbacks = _FINAL_CALLBACKS[:]
+        _FINAL_CALLBACKS.clear()
+        for fn in callbacks:
+            fn()
+    return results
+
+
+def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
     if retain_graph is None:
         retain_graph = create_graph
     grads = {}

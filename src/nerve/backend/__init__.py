@@ -107,11 +107,21 @@ def cupy_available() -> bool:
 
 
 def get_array_module(*arrays):
-    """Return ``cupy`` if any argument is a CuPy array, else ``numpy``."""
+    """Return ``cupy`` if any argument is a CuPy array, else ``numpy``.
+
+    Works before anything else has loaded CuPy: an array whose type comes from the ``cupy``
+    package loads it on the spot (otherwise such an array would be treated as NumPy's).
+    """
     if _cupy is not None:
         for a in arrays:
             if isinstance(a, _cupy.ndarray):
                 return _cupy
+    elif not _cupy_checked:
+        for a in arrays:
+            if type(a) is not np.ndarray and type(a).__module__.partition(".")[0] == "cupy":
+                cp = _load_cupy()
+                if cp is not None and isinstance(a, cp.ndarray):
+                    return cp
     return np
 
 

@@ -88,7 +88,7 @@ def _settings_from_args(args) -> dict:
             "shift": DEFAULTS["shift"] if args.shift is None else args.shift, "limit": args.limit}
 
 
-_RESUME_ALLOWED = {"quiet", "diagnose", "resume", "command", "func"}
+_RESUME_ALLOWED = {"quiet", "diagnose", "resume", "command", "func", "argv", "nproc"}
 _PARSER_DEFAULTS = {"model": "seed-mlp", "dataset": None, "batch_size": None, "optimizer": "adam",
                     "lr": None, "seed": 0, "out": None, "val_fraction": None, "activation": None,
                     "shift": None, "limit": None, "overwrite": False}
@@ -103,28 +103,60 @@ def _check_resume_args(run, args) -> None:
                          + " (only --quiet and --diagnose go with --resume)")
 
 
-def cmd_train(args):
-    from ..runs import Run, training  # noqa: PLC0415
+def _without_nproc(argv):
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
 
+
+def cmd_train(args):
+    from ..runs import Run, parallel, training  # noqa: PLC0415
+
+    from ..distributed.comm import launched_world_size  # noqa: PLC0415
+
+    if args.nproc is not None and args.nproc > 1 and launched_world_size() == 1:
+        return parallel.relaunch(args.nproc, _without_nproc(args.argv))
+    rank, size = parallel.join()
+    if args.nproc is not None and launched_world_size() > 1 and args.nproc != size:
+        raise UsageError(f"--nproc {args.nproc} but this job has {size} processes; drop --nproc under mpirun")
+    main = rank == 0
+    if not main:
+        args.quiet = True
     t_start = time.perf_counter()
     if args.resume is not None:
         run = Run.open(args.resume, require_weights=False)
         settings = training.settings_from_run(run)
         _check_resume_args(run, args)
+        if size > 1 and settings["sampler"] != "distributed":
+            raise UsageError(f"{run.path} was trained in one process, so its data order cannot be split "
+                             f"over {size}; resume it without mpirun/--nproc")
         resume_from = training.resume_point(run)
         prep = training.prepare(settings, roots=run.config.get("data_source"))
         if prep["dataset"] != run.dataset:
             raise UsageError(f"cannot resume {run.path}: its {run.dataset} data is not available")
         config = training.run_config(settings, prep)
-        training.restart(run, config)
+        if main:
+            training.restart(run, config)
+        else:
+            run = parallel.FollowerRun(run.path)
     else:
         settings = _settings_from_args(args)
-        if args.out:
+        settings["sampler"] = "distributed" if size > 1 else "loader"
+        if args.out and main:
             Run.check_target(Path(args.out), args.overwrite)
         prep = training.prepare(settings)
         config = training.run_config(settings, prep)
         run_dir = Path(args.out) if args.out else _default_run_dir(settings["model"], prep["dataset"])
-        run = Run.create(run_dir, config, overwrite=args.overwrite)
+        run = Run.create(run_dir, config, overwrite=args.overwrite) if main else None
+        if size > 1:  # every rank names rank 0's folder (its default name has rank 0's clock in it)
+            path = Path(parallel.broadcast_text(str(run.path) if main else None))
+            run = run if main else parallel.FollowerRun(path)
         resume_from = None
     try:
         result = training.fit(run, settings, prep, config, resume_from=resume_from, quiet=args.quiet,
@@ -132,9 +164,12 @@ def cmd_train(args):
                               diverge_hint=" (--diagnose names the op that first produced it)",
                               load_seconds=time.perf_counter() - t_start, t_start=t_start)
     except training.RunInterrupted as e:
-        print(f"nerve: interrupted; {run.path} keeps epoch {e.epoch} of {e.epochs}; continue with "
-              f"'nerve train --resume {run.path}'", file=sys.stderr)
+        if main:
+            print(f"nerve: interrupted; {run.path} keeps epoch {e.epoch} of {e.epochs}; continue with "
+                  f"'nerve train --resume {run.path}'", file=sys.stderr)
         return 130
+    if not main:
+        return 0
     print(f"test accuracy {100 * result['test_accuracy']:.2f} %  test loss {result['test_loss']:.4f}  "
           f"({result['epochs']} epochs, {result['fit_seconds']:.1f} s training)")
     print(f"run saved to {run.path}")

@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diagnose", action="store_true",
                    help="watch the run with the training doctor (gradient flow, dead units, divergence, "
                         "over- and underfitting) and print its report")
+    p.add_argument("--nproc", type=_positive_int, default=None, metavar="N",
+                   help="train data-parallel on N processes through MPI (starts mpiexec -n N; the "
+                        "--batch-size is the global batch, split over the processes). Under "
+                        "'mpirun -n N nerve train' this is automatic")
     p.set_defaults(func="train")
 
     p = sub.add_parser("evaluate", help="test loss, accuracy, per-class report and confusion matrix",
@@ -197,6 +201,7 @@ def main(argv=None) -> int:
     """Run the ``nerve`` command line; returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
         from . import commands  # noqa: PLC0415
 
         if args.func == "bench":  # the suite measures with the BLAS threads it finds; leave them

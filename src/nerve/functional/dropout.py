@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import get_array_module
-from ..random import default_generator
+from ..random import default_generator, device_generator
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "dropconnect_linear"]
 
@@ -36,15 +36,16 @@ def _check_p(p, op):
 
 
 def _scaled_mask(shape, p, dtype, like):
-    """Bernoulli(1 − p) keep-mask scaled by 1/(1 − p), drawn from the global generator."""
-    if p == 1.0:
-        mask = np.zeros(shape, dtype=dtype)
-    else:
-        u = default_generator().random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
-        mask = (u >= p).astype(dtype)
-        mask *= dtype.type(1.0 / (1.0 - p))
+    """Bernoulli(1 − p) keep-mask scaled by 1/(1 − p), drawn where ``like`` lives: the global
+    NumPy generator on the host, the device's own generator on a GPU (no host draw and copy)."""
     xp = get_array_module(like)
-    return mask if xp is np else xp.asarray(mask)
+    if p == 1.0:
+        return xp.zeros(shape, dtype=dtype)
+    gen = default_generator() if xp is np else device_generator(xp)
+    u = gen.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+    mask = (u >= p).astype(dtype)
+    mask *= dtype.type(1.0 / (1.0 - p))
+    return mask
 
 
 def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002

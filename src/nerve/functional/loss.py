@@ -291,6 +291,12 @@ def _targets(op, t, C, ignore_index):
     M = t.shape[0]
     if M == 0:
         return t, None
+    if xp is not np:
+        # On a GPU, checking the range here would stop the device and wait for it every batch.
+        # Instead an out-of-range target turns the loss into NaN (see _poison), which the
+        # Trainer reports when it reads the loss, the one value it fetches per step.
+        valid = t != ignore_index
+        return xp.where(valid & (t >= 0) & (t < C), t, 0), valid
     ignore_in_range = 0 <= ignore_index < C
     # One reduction checks both ends: viewed as unsigned, negative indices become huge.
     u = t.view(np.dtype(f"u{t.dtype.itemsize}")) if t.dtype.kind == "i" else t
@@ -307,11 +313,26 @@ def _targets(op, t, C, ignore_index):
     return xp.where(valid, t, 0), valid
 
 
+def _on_device(xp):
+    """True for CuPy (the module or the ``ctx.xp`` namespace over it), False for NumPy."""
+    return xp is not np and getattr(xp, "module", None) is not np
+
+
 def _weighted_mean(xp, loss, denom):
     """sum / denom; NaN (silently, like PyTorch) when nothing counts: no rows or all ignored."""
+    if _on_device(xp):  # 0 / 0 is NaN on the device too, without a host round trip to test it
+        return loss.sum() / denom
     if loss.shape[0] == 0 or denom == 0:
         return xp.asarray(xp.nan, dtype=loss.dtype)
     return loss.sum() / denom
+
+
+def _poison(xp, loss, t_raw, C, ignore_index):
+    """NaN wherever a (device) target is out of range and not ignored: the device-side check."""
+    if not _on_device(xp):
+        return loss
+    bad = (t_raw != ignore_index) & ((t_raw < 0) | (t_raw >= C))
+    return xp.where(bad, xp.nan, loss)
 
 
 class CrossEntropy(Function):
@@ -325,6 +346,7 @@ class CrossEntropy(Function):
     def forward(ctx, x, t, w, ignore_index, reduction, smoothing):
         xp = ctx.xp
         M, C = x.shape
+        t_raw = t
         t, valid = _targets("cross_entropy", t, C, ignore_index)
         ctx.t, ctx.w, ctx.reduction, ctx.eps = t, w, reduction, smoothing
         rows = xp.arange(M)
@@ -355,6 +377,7 @@ class CrossEntropy(Function):
             if valid is not None:
                 smooth *= valid
             loss = loss * (1 - smoothing) + smooth * (smoothing / C)
+        loss = _poison(xp, loss, t_raw, C, ignore_index)
         if reduction == "mean":
             ctx.denom = M if wt is None else wt.sum()
         if reduction == "none":
@@ -387,7 +410,11 @@ class CrossEntropy(Function):
         if ctx.reduction == "none":
             r = grad.reshape((M, 1))
         elif ctx.reduction == "mean":
-            r = grad / ctx.denom if ctx.denom else grad * 0  # all ignored: zero, as torch
+            if xp is not np:  # no host round trip: 0 where nothing counts
+                d = ctx.denom
+                r = xp.where(d != 0, grad / xp.where(d != 0, d, 1), 0)
+            else:
+                r = grad / ctx.denom if ctx.denom else grad * 0  # all ignored: zero, as torch
         else:
             r = grad
         return (p * base[:, None] - onehot) * r
@@ -401,7 +428,7 @@ def _cross_entropy_grad_array(xp, ctx, grad):
         gx = p.copy()
         gx[get_array_module(p).arange(M), ctx.t] -= 1
         gx /= M
-        if grad != 1:
+        if type(grad) is not np.ndarray or grad != 1:  # a device grad: multiply, don't compare
             gx *= grad
         return gx
     return ctx._dense(p, grad)
@@ -420,6 +447,7 @@ class NLL(Function):
     def forward(ctx, x, t, w, ignore_index, reduction):
         xp = ctx.xp
         M, C = x.shape
+        t_raw = t
         t, valid = _targets("nll_loss", t, C, ignore_index)
         wt = None
         if w is not None:
@@ -430,6 +458,7 @@ class NLL(Function):
         loss = -x[xp.arange(M), t]
         if wt is not None:
             loss *= wt
+        loss = _poison(xp, loss, t_raw, C, ignore_index)
         if reduction == "none":
             return loss
         if reduction == "sum":
@@ -445,7 +474,11 @@ class NLL(Function):
         if ctx.reduction == "none":
             r = grad
         elif ctx.reduction == "mean":
-            r = grad / ctx.denom if ctx.denom else grad * 0  # all ignored: zero, as torch
+            if xp is not np:  # no host round trip: 0 where nothing counts
+                d = ctx.denom
+                r = xp.where(d != 0, grad / xp.where(d != 0, d, 1), 0)
+            else:
+                r = grad / ctx.denom if ctx.denom else grad * 0  # all ignored: zero, as torch
         else:
             r = grad
         # Linear in grad: a constant one-hot pattern times r (a Tensor under create_graph).

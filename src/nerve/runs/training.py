@@ -143,7 +143,11 @@ def make_optimizer(name: str, params, lr: float):
 # The settings a run records and `--resume` reads back, with their types.
 SETTINGS = {"model": str, "model_kwargs": dict, "dataset": str, "epochs": int, "batch_size": int,
              "optimizer": str, "lr": float, "seed": int, "val_fraction": float, "shift": int,
-             "limit": (int, type(None))}
+             "limit": (int, type(None)), "sampler": str}
+# How the training order is drawn: "loader" (one process: the DataLoader shuffles) or
+# "distributed" (started on several ranks: a DistributedSampler over the global batch, which
+# lets the run resume on any number of ranks). Runs from before this setting are "loader".
+SAMPLERS = ("loader", "distributed")
 
 
 
@@ -183,14 +187,29 @@ def prepare(settings: dict, roots=None):
         shift_state = train_set.transform  # its generator travels in the checkpoints
     else:
         train_set = TensorDataset(x_train[train_idx], y_train[train_idx])
+    val_set = TensorDataset(x_train[val_idx], y_train[val_idx]) if n_val else None
+    test_set = TensorDataset(x_test, y_test)
+    if settings.get("sampler", "loader") == "distributed":
+        from ..data import DistributedSampler  # noqa: PLC0415
+        from .parallel import shard, world  # noqa: PLC0415
+
+        rank, size = world()
+        if settings["batch_size"] % size:
+            raise RunError(f"--batch-size {settings['batch_size']} is the global batch and must divide "
+                           f"evenly over {size} processes; use a multiple of {size}")
+        train_loader = DataLoader(train_set, batch_size=settings["batch_size"] // size,
+                                  sampler=DistributedSampler(train_set, size, rank, shuffle=True, seed=seed))
+        val_set = shard(val_set, rank, size) if val_set is not None else None
+        test_set = shard(test_set, rank, size)
+    else:
+        train_loader = DataLoader(train_set, batch_size=settings["batch_size"], shuffle=True, seed=seed)
     return {
         "model": model, "dataset": dataset, "classes": classes, "data_source": data_source,
         "normalize": {"mean": mean, "std": std}, "shift_state": shift_state,
         "n_train": len(train_idx), "n_val": n_val, "n_test": len(y_test),
-        "train_loader": DataLoader(train_set, batch_size=settings["batch_size"], shuffle=True, seed=seed),
-        "val_loader": (DataLoader(TensorDataset(x_train[val_idx], y_train[val_idx]), batch_size=1000)
-                       if n_val else None),
-        "test_loader": DataLoader(TensorDataset(x_test, y_test), batch_size=1000),
+        "train_loader": train_loader,
+        "val_loader": DataLoader(val_set, batch_size=1000) if val_set is not None else None,
+        "test_loader": DataLoader(test_set, batch_size=1000),
     }
 
 
@@ -223,6 +242,16 @@ def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: 
                          ProgressBar, Trainer)
 
     model, path, epochs = prep["model"], run.path, settings["epochs"]
+    writes = getattr(run, "writes", True)          # False on ranks other than 0
+    quiet = quiet or not writes
+    net = model
+    if settings.get("sampler", "loader") == "distributed":
+        from .parallel import world  # noqa: PLC0415
+
+        if world()[1] > 1:
+            from ..distributed import DistributedDataParallel  # noqa: PLC0415
+
+            net = DistributedDataParallel(model)
     optimizer = make_optimizer(settings["optimizer"], model.parameters(), settings["lr"])
     scheduler = CosineAnnealingLR(optimizer, T_max=epochs)
     # The list's order is part of the checkpoint (callback states are keyed by position).
@@ -235,7 +264,7 @@ def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: 
 
         doctor = TrainingDoctor()
         callbacks.append(doctor)
-    trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), callbacks=callbacks, scheduler=scheduler)
+    trainer = Trainer(net, optimizer, nn.CrossEntropyLoss(), callbacks=callbacks, scheduler=scheduler)
     if not quiet:
         options = "".join(f", {k} {v}" for k, v in settings["model_kwargs"].items())
         verb = f"resuming {path} from epoch {checkpoint_epoch(resume_from)}: " if resume_from else "training "
@@ -273,7 +302,7 @@ def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: 
             + (f"the weights of epoch {kept}, the last finite ones" if kept else "no weights") + hint) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if doctor is not None:  # the report matters most when training blew up
+        if doctor is not None and writes:  # the report matters most when training blew up
             from ..io.atomic import write_text  # noqa: PLC0415
 
             text = doctor.report()
@@ -294,7 +323,8 @@ def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: 
                          "total": round(time.perf_counter() - (t_start if t_start is not None else t_fit), 3)}
     run.save_weights(model)
     run.save_json("config.json", config)
-    _plot_curves(history, path / "curves.png", f"{settings['model']} on {prep['dataset']}")
+    if writes:
+        _plot_curves(history, path / "curves.png", f"{settings['model']} on {prep['dataset']}")
     run.finish("complete")
     return {"test_loss": test["loss"], "test_accuracy": test["accuracy"], "epochs": epochs,
             "fit_seconds": fit_seconds}
@@ -308,6 +338,8 @@ def keep_last_epoch(run, model) -> int:
     from ..io import load_weights  # noqa: PLC0415
 
     last = run.path / "checkpoint" / "last"
+    if not getattr(run, "writes", True):  # a rank other than 0: rank 0 keeps the weights
+        return checkpoint_epoch(last) if (last / "checkpoint.json").is_file() else 0
     if not (last / "checkpoint.json").is_file():
         (run.path / "model.safetensors").unlink(missing_ok=True)
         run.manifest["artifacts"].pop("model.safetensors", None)
@@ -333,13 +365,15 @@ def settings_from_run(run) -> dict:
     where = run.path / "config.json"
     settings = {}
     for key, kind in SETTINGS.items():
-        value = run.config.get(key)
+        value = run.config.get(key, "loader" if key == "sampler" else None)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise RunError(f"{where}: {key} must be {getattr(kind, '__name__', 'an integer or null')}, "
                              f"got {value!r}; this run cannot be resumed")
         settings[key] = value
+    if settings["sampler"] not in SAMPLERS:
+        raise RunError(f"{where}: unknown sampler {settings['sampler']!r}; this run cannot be resumed")
     if settings["optimizer"] not in OPTIMIZERS:
         raise RunError(f"{where}: unknown optimizer {settings['optimizer']!r}; this run cannot be resumed")
     return settings
@@ -355,7 +389,7 @@ def run_config(settings: dict, prep: dict) -> dict:
         "classes": prep["classes"], "epochs": settings["epochs"], "batch_size": settings["batch_size"],
         "optimizer": settings["optimizer"], "lr": settings["lr"], "scheduler": "cosine", "seed": settings["seed"],
         "val_fraction": settings["val_fraction"], "shift": settings["shift"], "limit": settings["limit"],
-        "normalize": prep["normalize"],
+        "sampler": settings.get("sampler", "loader"), "normalize": prep["normalize"],
     }
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_write, save_json
+from ._dist import is_main_process
 
 
 class Callback:
@@ -60,6 +61,9 @@ class Callback:
     def on_batch_end(self, step, logs=None):
         pass
 
+    def on_after_backward(self, step, logs=None):
+        """After ``loss.backward()``, before clipping and the optimizer step (gradients are final)."""
+
 
 def _overrides(cb, hook: str) -> bool:
     fn = getattr(cb, hook)
@@ -83,6 +87,7 @@ class CallbackList:
         # Only these are called inside the batch loop.
         self.batch_begin = [cb for cb in self.callbacks if _overrides(cb, "on_batch_begin")]
         self.batch_end = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
+        self.after_backward = [cb for cb in self.callbacks if _overrides(cb, "on_after_backward")]
 
     def on_train_begin(self, logs):
         for cb in self.callbacks:
@@ -199,6 +204,8 @@ class ProgressBar(Callback):
 
     def on_train_begin(self, logs=None):
         self._progress = None
+        if not is_main_process():  # data-parallel: one progress display, from rank 0
+            self.quiet = True
         if self.quiet:
             return
         use_rich = self.rich
@@ -475,7 +482,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.rows.append({"epoch": epoch, **(logs or {})})
-        write_csv(self.path, self.rows)
+        if is_main_process():  # data-parallel: every rank has the same rows, rank 0 writes
+            write_csv(self.path, self.rows)
 
     def state_dict(self):
         return {"rows": self.rows}
@@ -491,7 +499,8 @@ class JSONLogger(Callback):
         self.path = Path(path)
 
     def on_epoch_end(self, epoch, logs=None):
-        save_json(self.trainer.history.to_dict(), self.path)
+        if is_main_process():
+            save_json(self.trainer.history.to_dict(), self.path)
 
 
 def write_csv(path, rows: list[dict]) -> None:

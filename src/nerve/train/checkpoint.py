@@ -19,7 +19,9 @@ load instead of silently mixing two epochs.
 from __future__ import annotations
 
 import math
+import os
 import secrets
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -124,8 +126,16 @@ def save_checkpoint(directory, model, optimizer=None, scheduler=None, epoch: int
     from ..random import get_rng_state  # noqa: PLC0415
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(8)
+    # A folder that holds only a checkpoint is replaced whole: the new one is written beside it
+    # and renamed into place, so a crash (or a launcher killing this process) at any moment
+    # leaves the previous checkpoint complete. A folder with other files is written into.
+    swap = not directory.exists() or (directory.is_dir() and _only_checkpoint_files(directory))
+    final, directory = directory, (directory.parent / f".{directory.name}.partial-{token}" if swap else directory)
+    if swap:
+        for stale in final.parent.glob(f".{final.name}.partial-*"):  # left by an earlier crash
+            shutil.rmtree(stale, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
     state = {
         "optimizer": _state_or_none(optimizer),
         "scheduler": _state_or_none(scheduler),
@@ -151,7 +161,43 @@ def save_checkpoint(directory, model, optimizer=None, scheduler=None, epoch: int
         "state": encoded,
     }
     save_json(meta, directory / META_FILE)
-    return directory
+    if swap:
+        _swap_into_place(directory, final, token)
+    return final
+
+
+_OWN_FILES = {MODEL_FILE, STATE_FILE, META_FILE}
+
+
+def _only_checkpoint_files(directory: Path) -> bool:
+    return all(p.name in _OWN_FILES or p.name.endswith(".tmp") for p in directory.iterdir())
+
+
+def _swap_into_place(new: Path, final: Path, token: str) -> None:
+    """Rename the finished ``new`` folder to ``final``; the old one is kept aside until then."""
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{token}"
+        os.rename(final, old)
+    os.rename(new, final)
+    try:  # make the renames durable
+        fd = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _previous(directory: Path):
+    """A complete checkpoint set aside while ``directory`` was being replaced (a crash between
+    the two renames), or None."""
+    olds = sorted(directory.parent.glob(f".{directory.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    olds = [p for p in olds if (p / META_FILE).is_file()]
+    return olds[-1] if olds else None
 
 
 def is_checkpoint(directory) -> bool:
@@ -161,6 +207,10 @@ def is_checkpoint(directory) -> bool:
 def read_checkpoint(directory) -> tuple[dict, dict, dict]:
     """Read and verify a checkpoint folder: ``(meta, decoded state, model arrays)``."""
     directory = Path(directory)
+    if not is_checkpoint(directory) and _previous(directory) is not None:
+        warnings.warn(f"{directory} was being replaced when its writer stopped; reading the previous "
+                      f"checkpoint kept beside it", stacklevel=2)
+        directory = _previous(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"no checkpoint folder at {directory}")
     if not is_checkpoint(directory):

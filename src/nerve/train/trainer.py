@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd import Tensor, no_grad
+from ..backend import get_array_module, to_device
+from ._dist import active as _distributed, is_main_process, sum_over_ranks
 from .callbacks import CallbackList, History, LRSchedulerCallback
 from .checkpoint import load_checkpoint, save_checkpoint
 
@@ -38,11 +40,12 @@ class _Accuracy:
                 y = y.argmax(-1)
         else:
             pred = out.reshape(y.shape) > 0.5
-        self.correct += int(np.count_nonzero(pred == y))
+        # On a GPU the count stays a device scalar until compute(): no host round trip per batch.
+        self.correct += (pred == y).sum()
         self.count += pred.size
 
     def compute(self):
-        return self.correct / self.count if self.count else float("nan")
+        return int(self.correct) / self.count if self.count else float("nan")
 
 
 class _BatchMean:
@@ -57,7 +60,8 @@ class _BatchMean:
 
     def update(self, out, y):
         n = len(out)
-        self.total += float(self.fn(out, y)) * n
+        # User metrics are NumPy functions (nerve.metrics): device arrays come to the host first.
+        self.total += float(self.fn(_host(out), _host(y))) * n
         self.count += n
 
     def compute(self):
@@ -97,14 +101,70 @@ def _make_metric(spec):
     raise TypeError(f"a metric must be a name, a callable or an update/compute/reset object, got {spec!r}")
 
 
-def _as_input(v):
-    return v if isinstance(v, Tensor) else Tensor(v)
+def _as_input(v, device=None):
+    t = v if isinstance(v, Tensor) else Tensor(v)
+    if device is not None and t.device != device:  # the batch goes where the model is
+        t = Tensor(to_device(t._data, device))
+    return t
+
+
+def _host(a):
+    return a if type(a) is np.ndarray else np.asarray(to_device(a, "cpu"))
+
+
+def _model_device(model):
+    """'cuda' when the model's first parameter lives on a GPU, else None (no moves)."""
+    params = getattr(model, "parameters", None)
+    if params is None:
+        return None
+    for p in params():
+        return "cuda" if get_array_module(p._data) is not np else None
+    return None
 
 
 def _check_positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _unwrap(model):
+    """The model inside a data-parallel wrapper, so checkpoints load with or without one (and on
+    any number of ranks)."""
+    return model.module if getattr(model, "wraps_module", False) else model
+
+
+def _reduce_metrics(metrics, loss_sum, seen):
+    """Sum the loss, the sample count and every metric's counters over ranks (no-op on one rank).
+
+    Built-in accuracy and batch-mean metrics are sums and counts, so the global value is exact.
+    A streaming metric object can take part by having ``reduce_state(sum_fn)``; one without it
+    would report this rank's shard as if it were the whole data set, so it is refused.
+    """
+    if _distributed() is None:
+        return loss_sum, seen
+    values = [loss_sum, seen]
+    for m in metrics:
+        if isinstance(m, _Accuracy):
+            values += [int(m.correct), m.count]
+        elif isinstance(m, _BatchMean):
+            values += [m.total, m.count]
+    total = sum_over_ranks(values)
+    loss_sum, seen = total[0], int(round(total[1]))
+    i = 2
+    for m in metrics:
+        if isinstance(m, _Accuracy):
+            m.correct, m.count = int(round(total[i])), int(round(total[i + 1]))
+            i += 2
+        elif isinstance(m, _BatchMean):
+            m.total, m.count = total[i], int(round(total[i + 1]))
+            i += 2
+        elif hasattr(m.metric, "reduce_state"):
+            m.metric.reduce_state(sum_over_ranks)
+        else:
+            raise TypeError(f"metric {m.name!r} cannot be combined over ranks: give it a "
+                            f"reduce_state(sum_fn) method, or compute it on rank 0 after training")
+    return loss_sum, seen
 
 
 # ----------------------------------------------------------------------------- Trainer
@@ -220,6 +280,9 @@ class Trainer:
         cbs.on_train_begin({})
         try:
             for epoch in range(self.epoch, epochs):
+                sampler = getattr(train_loader, "sampler", None)
+                if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle, equal on all ranks
+                    sampler.set_epoch(epoch)
                 cbs.on_epoch_begin(epoch, {})
                 logs = self._train_epoch(train_loader, cbs, epoch, params, clip)
                 if val_loader is not None:
@@ -245,6 +308,7 @@ class Trainer:
         loss_sum = 0.0
         seen = 0
         model.train()
+        after_backward = cbs.after_backward
         for step, batch in enumerate(loader):
             x, y = self._split(batch)
             for cb in batch_begin:
@@ -255,6 +319,8 @@ class Trainer:
                 raise TypeError(self._loss_error(loss))
             optimizer.zero_grad()
             loss.backward()
+            for cb in after_backward:
+                cb.on_after_backward(step, batch_logs)
             if clip is not None:
                 clip(params, self.grad_clip_norm)
             optimizer.step()
@@ -280,6 +346,7 @@ class Trainer:
         if seen == 0:
             raise ValueError("the training loader produced no batches; check the dataset size, "
                              "batch_size and drop_last")
+        loss_sum, seen = _reduce_metrics(metrics, loss_sum, seen)
         logs = {"loss": loss_sum / seen}
         for m in metrics:
             logs[m.name] = m.compute()
@@ -292,14 +359,14 @@ class Trainer:
                 + (f" of shape {shape}" if shape is not None else "")
                 + "; average over the batch (reduction='mean') or call .mean()")
 
-    @staticmethod
-    def _split(batch):
+    def _split(self, batch):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise TypeError("Trainer expects batches of (inputs, targets), got "
                             f"{type(batch).__name__}" + (f" of length {len(batch)}"
                                                            if isinstance(batch, (tuple, list)) else ""))
         x, y = batch
-        return _as_input(x), _as_input(y)
+        device = _model_device(self.model)
+        return _as_input(x, device), _as_input(y, device)
 
     # ------------------------------------------------------------------- evaluate
     def evaluate(self, loader) -> dict:
@@ -330,6 +397,7 @@ class Trainer:
             model.train(was_training)
         if seen == 0:
             raise ValueError("the evaluation loader produced no batches; is the dataset empty?")
+        loss_sum, seen = _reduce_metrics(metrics, loss_sum, seen)
         logs = {"loss": loss_sum / seen}
         for m in metrics:
             logs[m.name] = m.compute()
@@ -354,7 +422,7 @@ class Trainer:
                 else:
                     batches = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
                 for x in batches:
-                    outs.append(np.asarray(model(_as_input(x)).numpy()))
+                    outs.append(_host(model(_as_input(x, _model_device(model)))._data))
         finally:
             model.train(was_training)
         if not outs:
@@ -367,16 +435,21 @@ class Trainer:
                 for i, cb in enumerate(self.callbacks) if hasattr(cb, "state_dict")}
 
     def save_checkpoint(self, directory, extra: dict | None = None) -> Path:
-        """Save the full training state (see ``nerve.train.save_checkpoint``) into ``directory``."""
+        """Save the full training state (see ``nerve.train.save_checkpoint``) into ``directory``.
+
+        In data-parallel training only rank 0 writes (every rank holds the same state).
+        """
+        if not is_main_process():
+            return Path(directory)
         return save_checkpoint(
-            directory, self.model, self.optimizer, self.scheduler, epoch=self.epoch,
+            directory, _unwrap(self.model), self.optimizer, self.scheduler, epoch=self.epoch,
             loaders={"train": self.train_loader, "val": self.val_loader}, history=self.history,
             extra={"global_step": self.global_step, "callbacks": self._callback_states(),
                    "user": extra})
 
     def load_checkpoint(self, directory) -> dict:
         """Restore a checkpoint saved by ``save_checkpoint``; returns the user ``extra`` values."""
-        info = load_checkpoint(directory, self.model, self.optimizer, self.scheduler,
+        info = load_checkpoint(directory, _unwrap(self.model), self.optimizer, self.scheduler,
                                loaders={"train": self.train_loader, "val": self.val_loader},
                                history=self.history)
         extra = info["extra"] or {}
