@@ -39,9 +39,6 @@ _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io"
                 "classic", "diagnostics", "bench", "linalg", "text",
                 "vision", "onnx", "keras",
                 "utils",
-                "classic", "diagnostics", "bench", "linalg", "text",
-                "vision", "onnx", "keras",
-                "utils",
                 "tune",
                 "distributed"}
 
