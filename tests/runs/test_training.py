@@ -9,7 +9,7 @@ from nerve.runs import Run, RunError, load_run, training
 
 SETTINGS = {"model": "seed-mlp", "model_kwargs": {"activation": "elu"}, "dataset": "digits", "epochs": 2,
             "batch_size": 64, "optimizer": "adam", "lr": 6e-3, "seed": 3, "val_fraction": 0.1, "shift": 1,
-            "limit": None}
+            "limit": None, "sampler": "loader"}
 
 
 def test_prepare_splits_and_standardizes_with_the_training_part_only():
