@@ -150,20 +150,15 @@ class _Geometric(Transform):
         return None
 
 
-class Compose(Transform):
-    """Apply transforms in order; with ``boxes`` each box-aware step moves them too.
+class Compose(_dt.Compose):
+    """``nerve.data.transforms.Compose`` that also carries bounding boxes: with ``boxes`` each
+    box-aware step moves them too.
 
     Example:
         >>> import numpy as np
         >>> Compose([Lambda(lambda x: x + 1), Lambda(lambda x: x * 2)])(np.array([1])).tolist()
         [4]
     """
-
-    def __init__(self, transforms):
-        self.transforms = list(transforms)
-        for t in self.transforms:
-            if not callable(t):
-                raise TypeError(f"Compose: {t!r} is not callable")
 
     def __call__(self, img, boxes=None):
         for t in self.transforms:
@@ -174,9 +169,6 @@ class Compose(Transform):
             else:
                 img = t(img)
         return img if boxes is None else (img, boxes)
-
-    def __repr__(self):
-        return "Compose([" + ", ".join(repr(t) for t in self.transforms) + "])"
 
 
 class Lambda(Transform):
