@@ -105,7 +105,12 @@ def _check_resume_args(run, args) -> None:
 
 def cmd_train(args):
     from ..runs import Run, training  # noqa: PLC0415
+    from ..runs.generative import is_generative  # noqa: PLC0415
 
+    if args.resume is None and is_generative(args.model):  # autoencoder, vae, dcgan
+        from .generative import cmd_train_generative  # noqa: PLC0415
+
+        return cmd_train_generative(args)
     t_start = time.perf_counter()
     if args.resume is not None:
         run = Run.open(args.resume, require_weights=False)
@@ -191,8 +196,13 @@ def _have_matplotlib() -> bool:
 
 def cmd_evaluate(args):
     from .. import metrics  # noqa: PLC0415
+    from ..runs.generative import is_generative  # noqa: PLC0415
 
     run = _open_run(args.run)
+    if is_generative(run.model_name):
+        from .generative import cmd_evaluate_generative  # noqa: PLC0415
+
+        return cmd_evaluate_generative(args, run)
     path = run.path
     try:
         ev = run.evaluate(batch_size=args.batch_size)
@@ -512,6 +522,12 @@ def cmd_bench(args):
 
 
 # ------------------------------------------------------------------- summary, params
+def cmd_sample(args):
+    from .generative import cmd_sample_images  # noqa: PLC0415
+
+    return cmd_sample_images(args)
+
+
 def cmd_summary(args):
     run = _open_run(args.run)
     model = run.build_model()

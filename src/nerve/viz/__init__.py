@@ -9,7 +9,10 @@
 * ``save_filters(model, path)``, ``save_feature_maps(model, x, layer, path)``: what a CNN's
   first-layer kernels look like, and what one input looks like at a chosen layer;
 * ``plot_attention(weights, path)``: attention weights as heatmaps, one panel per head;
-* ``ascii_image(image)``: a grayscale image as text, for a terminal.
+* ``ascii_image(image)``: a grayscale image as text, for a terminal;
+* ``latent_scatter(z2d, labels, path)``, ``interpolate(model, z0, z1, steps)``,
+  ``save_samples(model, path)``, ``save_reconstructions(model, x, path)``: latent spaces of
+  autoencoders, VAEs and GANs.
 
 matplotlib is needed only when a plot is drawn (``pip install 'nerve[plot]'``); importing
 this package does not import it. Every writer saves to a temporary file and renames it into
@@ -20,6 +23,7 @@ from .activations import DEFAULT_ACTIVATIONS, activation_and_derivative, plot_ac
 from .features import (default_feature_layer, feature_maps, filters, first_conv, layer_trace,
                        save_feature_maps, save_filters)
 from .graph import GraphFiles, draw_graph
+from .latent import interpolate, interpolate_codes, latent_scatter, save_reconstructions, save_samples
 from .terminal import ascii_image, save_predictions
 from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, plot_roc,
                     plot_roc_ovr, save_evaluation_plots)
@@ -28,4 +32,5 @@ __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
            "plot_confusion_matrix", "plot_activations", "activation_and_derivative",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
            "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "save_evaluation_plots",
-           "layer_trace", "default_feature_layer", "plot_attention"]
+           "layer_trace", "default_feature_layer", "plot_attention",
+           "latent_scatter", "interpolate", "interpolate_codes", "save_samples", "save_reconstructions"]
