@@ -281,10 +281,10 @@ def sample_images(run_or_path, n: int = 64, out=None, seed: int = 0) -> Path:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise RunError(f"seed must be a non-negative integer, got {seed!r}")
     out = Path(out) if out is not None else run.path / "samples.png"
-    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise RunError(f"--out {out} must end in .png (or .jpg)")
     if out.is_dir():
         raise RunError(f"--out {out} is a folder; give a file name such as {out / 'samples.png'}")
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise RunError(f"--out {out} must end in .png (or .jpg)")
     net = run.build_model()
     was = getattr(net, "training", False)
     net.eval()
