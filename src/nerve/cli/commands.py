@@ -114,6 +114,9 @@ def cmd_train(args):
     t_start = time.perf_counter()
     if args.resume is not None:
         run = Run.open(args.resume, require_weights=False)
+        if is_generative(run.model_name):
+            raise UsageError(f"{run.path} is a {run.model_name} run; resuming generative runs is not supported "
+                             "yet, so train a new one (--limit and --epochs keep it short)")
         settings = training.settings_from_run(run)
         _check_resume_args(run, args)
         resume_from = training.resume_point(run)
