@@ -91,6 +91,8 @@ def test_bad_input(vae_run, capsys, tmp_path):
     one_line_error(code, err, "--optimizer sgd")
     code, _, err = nerve(capsys, "train", "--model", "vae", "--limit", "16", "--epochs", "1", "--out", vae_run)
     one_line_error(code, err, "already holds files")
+    code, _, err = nerve(capsys, "predict", vae_run)
+    one_line_error(code, err, "nerve predict classifies images", "nerve sample")
     code, _, err = nerve(capsys, "train", "--resume", vae_run)
     one_line_error(code, err, "resuming generative runs is not supported")
     code, _, err = nerve(capsys, "sample", tmp_path / "nothing")

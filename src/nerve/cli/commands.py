@@ -282,6 +282,11 @@ def cmd_predict(args):
     from ..metrics import softmax  # noqa: PLC0415
 
     run = _open_run(args.run)
+    from ..runs.generative import is_generative  # noqa: PLC0415
+
+    if is_generative(run.model_name):
+        raise UsageError(f"nerve predict classifies images, and {run.model_name} is a generative model; use "
+                         f"'nerve sample {args.run}' or 'nerve evaluate {args.run}'")
     if not args.image:
         return _predict_test_samples(args, run)
     if args.index is not None or args.png is not None:
