@@ -73,6 +73,24 @@ def test_checkpoint_holds_both_players(tmp_path):
     assert meta["epoch"] == 1 and set(state["optimizer"]) == {"generator", "discriminator"}
 
 
+def test_spectral_norm_option_bounds_the_discriminator():
+    nv.manual_seed(0)
+    gan = models.mlp_gan(data_dim=2, hidden=16)
+    params = list(gan.discriminator.parameters())
+    t = GANTrainer(gan, optim.Adam(gan.generator.parameters(), lr=1e-3), optim.Adam(params, lr=1e-2),
+                   spectral_norm=True)
+    assert sum(n.endswith("weight_orig") for n, _ in gan.discriminator.named_parameters()) == 3
+    assert {id(p) for p in gan.discriminator.parameters()} == {id(p) for p in params}  # the optimizer's
+    before = [p.numpy().copy() for p in params]
+    t.fit(data.DataLoader(data.TensorDataset(gaussian_ring(256)[0]), batch_size=64), 3)
+    assert all(not np.allclose(b, p.numpy()) for b, p in zip(before, params))
+    for _ in range(30):  # more power-iteration steps on the trained weights
+        gan.discriminator(nv.zeros(1, 2))
+    for layer in gan.discriminator:
+        if hasattr(layer, "weight_orig"):
+            assert np.linalg.norm(layer.weight.numpy(), 2) == pytest.approx(1.0, abs=0.01)
+
+
 def test_errors():
     gan = models.mlp_gan()
     with pytest.raises(TypeError, match="needs a GAN with .generator"):

@@ -38,6 +38,15 @@ def generator_loss(fake_logits: Tensor) -> Tensor:
     return F.softplus(-fake_logits).mean()
 
 
+def _spectral_norm_all(module):
+    from ..nn import spectral_norm  # noqa: PLC0415
+
+    for m in module.modules():
+        name = type(m).__name__
+        if (name == "Linear" or name.startswith("Conv")) and "weight" in m._parameters:
+            spectral_norm(m)
+
+
 def _inputs(batch):
     x = batch[0] if isinstance(batch, (tuple, list)) else batch
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
@@ -60,6 +69,11 @@ class GANTrainer:
         g_optimizer, d_optimizer: over the generator's and the discriminator's parameters.
         d_steps: discriminator updates per generator update.
         seed: seed of the noise.
+        spectral_norm: put ``nn.spectral_norm`` on every Linear and Conv layer of the
+            discriminator that does not have it yet (Miyato et al. 2018). The optimizer keeps
+            working: the same Parameter lives on as ``weight_orig``. (Builders such as
+            ``models.dcgan(spectral_norm=True)`` do it at construction, which keeps the
+            weights' names the same when the model is built again from a run folder.)
         callbacks: ``Callback`` instances (``ProgressBar``, ``CSVLogger``, ``JSONLogger`` ...).
 
     Example:
@@ -75,7 +89,8 @@ class GANTrainer:
         ['d_fake', 'd_real', 'loss_d', 'loss_g']
     """
 
-    def __init__(self, gan, g_optimizer, d_optimizer, d_steps: int = 1, seed: int = 0, callbacks=()):
+    def __init__(self, gan, g_optimizer, d_optimizer, d_steps: int = 1, seed: int = 0, callbacks=(),
+                 spectral_norm: bool = False):
         for attr in ("generator", "discriminator", "noise"):
             if not hasattr(gan, attr):
                 raise TypeError(f"GANTrainer needs a GAN with .generator, .discriminator and .noise(n), got "
@@ -83,6 +98,8 @@ class GANTrainer:
         if isinstance(d_steps, bool) or not isinstance(d_steps, int) or d_steps < 1:
             raise ValueError(f"d_steps must be a positive integer, got {d_steps!r}")
         self.model = gan
+        if spectral_norm:
+            _spectral_norm_all(gan.discriminator)
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.d_steps = d_steps
         self.seed = seed
