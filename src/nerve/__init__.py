@@ -40,7 +40,8 @@ _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io"
                 "vision", "onnx", "keras",
                 "utils",
                 "tune",
-                "distributed"}
+                "distributed",
+                "distributions"}
 
 
 def __getattr__(name):

@@ -116,9 +116,14 @@ def _without_nproc(argv):
 
 
 def cmd_train(args):
-    from ..runs import Run, parallel, training  # noqa: PLC0415
-
     from ..distributed.comm import launched_world_size  # noqa: PLC0415
+    from ..runs import Run, parallel, training  # noqa: PLC0415
+    from ..runs.generative import is_generative  # noqa: PLC0415
+
+    if args.resume is None and is_generative(args.model):  # autoencoder, vae, dcgan
+        from .generative import cmd_train_generative  # noqa: PLC0415
+
+        return cmd_train_generative(args)
 
     if args.nproc is not None and args.nproc > 1 and launched_world_size() == 1:
         return parallel.relaunch(args.nproc, _without_nproc(args.argv))
@@ -131,6 +136,9 @@ def cmd_train(args):
     t_start = time.perf_counter()
     if args.resume is not None:
         run = Run.open(args.resume, require_weights=False)
+        if is_generative(run.model_name):
+            raise UsageError(f"{run.path} is a {run.model_name} run; resuming generative runs is not supported "
+                             "yet, so train a new one (--limit and --epochs keep it short)")
         settings = training.settings_from_run(run)
         _check_resume_args(run, args)
         if size > 1 and settings["sampler"] != "distributed":
@@ -226,8 +234,13 @@ def _have_matplotlib() -> bool:
 
 def cmd_evaluate(args):
     from .. import metrics  # noqa: PLC0415
+    from ..runs.generative import is_generative  # noqa: PLC0415
 
     run = _open_run(args.run)
+    if is_generative(run.model_name):
+        from .generative import cmd_evaluate_generative  # noqa: PLC0415
+
+        return cmd_evaluate_generative(args, run)
     path = run.path
     try:
         ev = run.evaluate(batch_size=args.batch_size)
@@ -304,6 +317,11 @@ def cmd_predict(args):
     from ..metrics import softmax  # noqa: PLC0415
 
     run = _open_run(args.run)
+    from ..runs.generative import is_generative  # noqa: PLC0415
+
+    if is_generative(run.model_name):
+        raise UsageError(f"nerve predict classifies images, and {run.model_name} is a generative model; use "
+                         f"'nerve sample {args.run}' or 'nerve evaluate {args.run}'")
     if not args.image:
         return _predict_test_samples(args, run)
     if args.index is not None or args.png is not None:
@@ -547,6 +565,12 @@ def cmd_bench(args):
 
 
 # ------------------------------------------------------------------- summary, params
+def cmd_sample(args):
+    from .generative import cmd_sample_images  # noqa: PLC0415
+
+    return cmd_sample_images(args)
+
+
 def cmd_summary(args):
     run = _open_run(args.run)
     model = run.build_model()

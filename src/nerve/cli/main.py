@@ -12,7 +12,8 @@ DATASETS = ("mnist", "fashion-mnist", "digits")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 
 
-COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench", "sweep")
+COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench", "sweep",
+            "sample")
 
 
 class UsageError(Exception):
@@ -178,6 +179,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="source", default=None, metavar="DIR",
                    help="for fetch: a folder that already holds the official files")
     p.set_defaults(func="data")
+
+    p = sub.add_parser("sample", help="a grid of images sampled from a VAE or GAN run",
+                       description="Draw --n images from a generative run's model (VAE: decoded "
+                                   "z ~ N(0, I); DCGAN: the generator) and write them as a grid, 8 "
+                                   "per row, to --out.")
+    p.add_argument("run", help="a run folder written by 'nerve train --model vae|dcgan'")
+    p.add_argument("--n", type=_positive_int, default=64, help="how many images (default 64)")
+    p.add_argument("--out", default=None, metavar="FILE", help="PNG file (default: <run>/samples.png)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the codes (default 0)")
+    p.set_defaults(func="sample")
 
     p = sub.add_parser("bench", help="time nerve against PyTorch on the benchmark workloads",
                        description="Run the benchmark suite (nerve.bench, shipped with the package): the "

@@ -41,7 +41,8 @@ STATUSES = ("running", "complete", "diverged", "interrupted")
 # Files a run writes; --overwrite removes exactly these (and stray temporary files), nothing else.
 ARTIFACTS = ("config.json", "model.safetensors", "history.json", "history.csv", "curves.png",
              "diagnosis.txt", "report.json", "confusion_matrix.png", "roc.png", "pr.png",
-             "filters.png", "feature_maps.png", "checkpoint", MANIFEST)
+             "filters.png", "feature_maps.png", "checkpoint", MANIFEST,
+             "samples.png", "reconstructions.png")
 _MAX_SIDE = 4096
 
 

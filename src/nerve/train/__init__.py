@@ -7,6 +7,8 @@ from .callbacks import (Callback, CallbackList, CSVLogger, EarlyStopping, Histor
                         JSONLogger, LRSchedulerCallback, ModelCheckpoint, ProgressBar)
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint  # noqa: F401
 from .doctor import DeadUnitMonitor, Diagnostics, GradientMonitor, TrainingDoctor  # noqa: F401
+from .generative import (GANTrainer, ModelObjective, discriminator_loss, generator_loss,  # noqa: F401
+                         objective_loss)
 from .guards import CarryState, NonFiniteGuard  # noqa: F401
 from .trainer import Trainer  # noqa: F401
 from .distill import DistillationLoss, Distiller, distillation_loss  # noqa: F401
@@ -17,4 +19,5 @@ __all__ = ["Trainer", "NonFiniteGuard", "CarryState", "Callback", "History", "Pr
            "LRSchedulerCallback", "CSVLogger", "JSONLogger", "save_checkpoint", "load_checkpoint",
            "read_checkpoint", "TrainingDoctor", "Diagnostics", "GradientMonitor", "DeadUnitMonitor",
            "distillation_loss", "DistillationLoss", "Distiller", "TaskSequence", "EWC", "ReplayBuffer",
-           "ReplayLoader", "MAML", "Reptile", "SinusoidTasks"]
+           "ReplayLoader", "MAML", "Reptile", "SinusoidTasks",
+           "GANTrainer", "ModelObjective", "objective_loss", "discriminator_loss", "generator_loss"]

@@ -14,6 +14,9 @@
 * ``ascii_image(image)``: a grayscale image as text, for a terminal;
 * ``plot_lr_range``, ``plot_capacity``, ``plot_probes``, ``plot_search``: pictures of
   ``nerve.tune`` results (LR range test, capacity sweep, linear probes, a sweep's table).
+* ``latent_scatter(z2d, labels, path)``, ``interpolate(model, z0, z1, steps)``,
+  ``save_samples(model, path)``, ``save_reconstructions(model, x, path)``: latent spaces of
+  autoencoders, VAEs and GANs.
 
 matplotlib is needed only when a plot is drawn (``pip install 'nerve[plot]'``); importing
 this package does not import it. Every writer saves to a temporary file and renames it into
@@ -26,6 +29,7 @@ from .features import (default_feature_layer, feature_maps, filters, first_conv,
 from .graph import GraphFiles, draw_graph
 from .network import graph_layout, plot_graph
 from .calibration import plot_reliability_diagram
+from .latent import interpolate, interpolate_codes, latent_scatter, save_reconstructions, save_samples
 from .terminal import ascii_image, save_predictions
 from .tuning import plot_capacity, plot_lr_range, plot_probes, plot_search
 from .plots import (plot_confusion_matrix, plot_learning_curves, plot_pr_curve, plot_roc,
@@ -39,4 +43,5 @@ __all__ = ["plot_learning_curves", "plot_roc", "plot_roc_ovr", "plot_pr_curve",
            "DEFAULT_ACTIVATIONS", "draw_graph", "GraphFiles", "filters", "first_conv", "feature_maps",
            "save_filters", "save_feature_maps", "ascii_image", "save_predictions", "save_evaluation_plots",
            "layer_trace", "default_feature_layer", "plot_attention", "plot_lr_range", "plot_capacity", "plot_probes",
-           "plot_search", "plot_history"]
+           "plot_search", "plot_history",
+           "latent_scatter", "interpolate", "interpolate_codes", "save_samples", "save_reconstructions"]
