@@ -190,7 +190,8 @@ def _fit(net, batches, steps, vocab, lr=1e-2):
 @pytest.mark.slow
 def test_reversing_length_10_sequences():
     """Row 89: reverse sequences of 10 symbols drawn from 20; exact-sequence accuracy of greedy
-    decoding on 500 fresh test sequences ≥ 95 % (it reaches 99.8 % with seed 0 at 320 steps)."""
+    decoding on 500 fresh test sequences ≥ 95 % after 300 Adam steps on batches of 128
+    (100 % with seeds 0, 1 and 2)."""
     nv.manual_seed(0)
     rng = np.random.default_rng(0)
 
@@ -200,7 +201,7 @@ def test_reversing_length_10_sequences():
 
     test_src, test_tgt = pairs(500)
     net = seq2seq(src_vocab=23, tgt_vocab=23, embed_dim=16, hidden_size=32)
-    _fit(net, lambda step: pairs(64), 320, 23)
+    _fit(net, lambda step: pairs(128), 300, 23)
     out = net.greedy_decode(test_src, 11, BOS, EOS)
     exact = np.mean(np.all(out.tokens == test_tgt[:, 1:], axis=1))
     print(f"reverse-10 exact match: {exact:.3f}")
@@ -245,8 +246,8 @@ def test_number_to_words_rule():
 @pytest.mark.slow
 def test_toy_translation_scores_bleu_above_90_and_draws_its_attention(tmp_path):
     """Row 89: numbers as digit tokens → English words, trained on 800 of 0–999 and scored on
-    the 200 held out: corpus BLEU ≥ 90 (99.1 with seed 0). The attention of one test number is
-    drawn with viz.plot_attention (kept in $NERVE_KEEP_PLOTS when that is set)."""
+    the 200 held out: corpus BLEU ≥ 90 (99.1, 99.0 and 97.9 with seeds 0, 1, 2). The attention
+    of one test number is drawn with viz.plot_attention (kept in $NERVE_KEEP_PLOTS when set)."""
     nv.manual_seed(0)
     rng = np.random.default_rng(0)
     perm = rng.permutation(1000)

@@ -3,7 +3,7 @@
 The encoder–decoder of Sutskever, Vinyals & Le (2014) and Cho et al. (2014), with the attention
 of Bahdanau, Cho & Bengio (2015)::
 
-    src (N, S) ids ──Embedding──► LSTM/GRU (optionally bidirectional) ──► enc (N, S, E), E = D·H_enc
+    src (N, S) ids ─Embedding─► LSTM/GRU (optionally bidirectional) ─► enc (N, S, E), E = D·H_enc
                                           final states ──bridge: tanh(Linear)──► s₀ (N, H)
     for each target step t (input token y_{t−1}: the true one or the model's own guess):
         c_t, α_t = AdditiveAttention(query=s_{t−1}, keys=values=enc, mask=source padding)
@@ -235,7 +235,8 @@ class Seq2Seq(nn.Module):
         draws nothing.
         """
         if not 0.0 <= float(teacher_forcing_ratio) <= 1.0:
-            raise ValueError(f"Seq2Seq: teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio!r}")
+            raise ValueError(f"Seq2Seq: teacher_forcing_ratio must be in [0, 1], got "
+                             f"{teacher_forcing_ratio!r}")
         tgt = _ids(tgt, "Seq2Seq", "tgt")
         if tgt.shape[1] < 2:
             raise ValueError(f"Seq2Seq: tgt needs BOS and at least one token, got shape {tuple(tgt.shape)}")
@@ -337,5 +338,7 @@ def seq2seq(src_vocab, tgt_vocab, embed_dim=32, hidden_size=64, cell="lstm", bid
     padding) marks source padding."""
     encoder = Seq2SeqEncoder(src_vocab, embed_dim, hidden_size, cell, bidirectional, num_layers, pad_idx)
     decoder = Seq2SeqDecoder(tgt_vocab, embed_dim, hidden_size, encoder.output_size, cell)
-    att = nn.AdditiveAttention(hidden_size, encoder.output_size, attention_dim or hidden_size) if attention else None
+    att = None
+    if attention:
+        att = nn.AdditiveAttention(hidden_size, encoder.output_size, attention_dim or hidden_size)
     return Seq2Seq(encoder, decoder, att)
