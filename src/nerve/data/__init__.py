@@ -32,6 +32,7 @@ from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, 
 from .transforms import CenterCrop, Compose, Flatten, Lambda, Normalize, OneHot, Resize, Scale01, ToTensor
 from .utils import class_weights, make_imbalanced, one_hot, train_test_split
 from .graph import Graph
+from .timeseries import sliding_windows
 
 __all__ = [
     # datasets and splits
@@ -51,6 +52,8 @@ __all__ = [
     # tabular preprocessing and labels
     "StandardScaler", "MinMaxScaler", "OneHotEncoder", "ColumnTransformer", "Pipeline",
     "class_weights", "one_hot",
+    # time series
+    "sliding_windows",
     # readers
     "MNIST", "FashionMNIST", "Digits", "Digits28", "ImageFolder", "IMAGENET_MEAN", "IMAGENET_STD",
     # submodules

@@ -142,55 +142,63 @@ def _ifog_back(H):
 
 
 def _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse):
-    """``_lstm_run`` for arrays without masks or projection, written for speed: gate rows
-    reordered to (i, f, o, g) and the σ rows of the weights halved, so that one in-place tanh
-    over z gives tanh(g) and tanh(z/2) for the others (σ(z) = ½ + ½ tanh(z/2)); a contiguous
-    Wₕₕᵀ; preallocated per-step buffers. Returns what ``_lstm_run`` does, the activations in
-    (i, f, o, g) order, and the hidden states inside one (T + 1, N, H) buffer whose extra row
-    holds h0 (so the states each step started from are a view, not a copy)."""
+    """``_lstm_run`` for arrays without masks or projection, written for speed.
+
+    * Gate-major steps: each step's pre-activations are computed as ``W x_tᵀ`` / ``W hᵀ``, a
+      (4H, N) block, so every gate is a contiguous (H, N) slab. NumPy's elementwise passes over
+      a contiguous slab run several times faster than over the (N, H) column slices of an
+      (N, 4H) row-major block, and a step is mostly such passes.
+    * Gate rows reordered to (i, f, o, g) and the σ rows of the weights halved, so one in-place
+      tanh gives tanh(g) and tanh(z/2) for the others (σ(z) = ½ + ½ tanh(z/2)) and the ½ + ½·
+      pass covers one contiguous block.
+    * The input projections of all steps are written straight into the activation buffer A,
+      which each step then finishes in place; h and c live in preallocated buffers.
+
+    Returns the outputs (T, N, H), h_n and c_n (N, H) (fresh arrays), then what the fast BPTT
+    reads: A (T, 4H, N) in (i, f, o, g) order, C and tanh(C) (T, H, N), and the hidden states
+    in one (T + 1, H, N) buffer whose extra row holds h0 (so the states each step started from
+    are a view, not a copy)."""
     xp = get_array_module(x)
     T, N, D = x.shape
     H4 = W_hh.shape[0]
     H = H4 // 4
     perm = _ifog(H)
-    scale = xp.ones((H4,), dtype=x.dtype)
+    scale = xp.ones((H4, 1), dtype=x.dtype)
     scale[:3 * H] = 0.5
-    Wi = W_ih[perm] * scale[:, None]
-    XW = (x.reshape((T * N, D)) @ Wi.T).reshape((T, N, H4))
+    A = xp.matmul(W_ih[perm] * scale, x.transpose(0, 2, 1))   # (T, 4H, N): Wᵢ x_tᵀ for every t
     if b_ih is not None:
-        XW += (b_ih + b_hh)[perm] * scale
-    WT = xp.ascontiguousarray((W_hh[perm] * scale[:, None]).T)   # (H, 4H)
-    A = xp.empty_like(XW)
-    C = xp.empty((T, N, H), dtype=x.dtype)
+        A += ((b_ih + b_hh)[perm] * scale[:, 0])[:, None]
+    Wh = W_hh[perm] * scale                                   # (4H, H)
+    C = xp.empty((T, H, N), dtype=x.dtype)
     TC = xp.empty_like(C)
-    Hbuf = xp.empty((T + 1, N, H), dtype=x.dtype)
+    Hbuf = xp.empty((T + 1, H, N), dtype=x.dtype)
     Hs = Hbuf[:T] if reverse else Hbuf[1:]
-    Hbuf[T if reverse else 0] = h0
-    tmp = xp.empty((N, H), dtype=x.dtype)
-    h, c = h0, c0
-    zero_start = not h0.any()                               # the usual h0 = 0: skip one GEMM
+    first = T if reverse else 0
+    Hbuf[first] = h0.T
+    h, c = Hbuf[first], xp.ascontiguousarray(c0.T)            # (H, N) each
+    tmp = xp.empty((H, N), dtype=x.dtype)
+    hw = xp.empty((H4, N), dtype=x.dtype)
+    zero_start = not h0.any()                                 # the usual h0 = 0: skip one GEMM
     for t in _order(T, reverse):
         a = A[t]
         if zero_start:
-            a[...] = XW[t]
             zero_start = False
         else:
-            xp.matmul(h, WT, out=a)
-            a += XW[t]
+            xp.matmul(Wh, h, out=hw)
+            a += hw
         xp.tanh(a, out=a)
-        s = a[:, :3 * H]
+        s = a[:3 * H]                                         # σ(i), σ(f), σ(o)
         s *= 0.5
         s += 0.5
         c_new = C[t]
-        xp.multiply(a[:, H:2 * H], c, out=c_new)
-        xp.multiply(a[:, :H], a[:, 3 * H:], out=tmp)
+        xp.multiply(a[H:2 * H], c, out=c_new)
+        xp.multiply(a[:H], a[3 * H:], out=tmp)
         c_new += tmp
         xp.tanh(c_new, out=TC[t])
-        xp.multiply(a[:, 2 * H:3 * H], TC[t], out=Hs[t])
+        xp.multiply(a[2 * H:3 * H], TC[t], out=Hs[t])
         h, c = Hs[t], c_new
-    # the output is a copy: an in-place change to it must not reach the saved states
-    return Hs.copy(), h.copy(), c.copy(), A, C, TC, Hbuf
-
+    # outputs are copies: an in-place change to them must not reach the saved states
+    return Hs.transpose(0, 2, 1).copy(), h.T.copy(), c.T.copy(), A, C, TC, Hbuf
 
 def _lstm_bptt(xp, saved, reverse, masks, needs, gout, gh, gc):
     """Back-propagation through time for ``LSTMLayer``: one gradient per input."""
@@ -245,7 +253,7 @@ def _lstm_weight_grads(xp, dZ, x, h0, W_ih, Hs, order, needs, gh, gc, gW_hr):
 
 
 def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
-    """``_lstm_bptt`` on arrays, in place into preallocated buffers, in the forward fast path's
+    """``_lstm_bptt`` on arrays, in the forward fast path's gate-major (T, 4H, N) layout and
     (i, f, o, g) row order; masks and the projection take the readable path."""
     x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, A, C, TC, Hbuf = saved
     if masks is not None or W_hr is not None:
@@ -254,59 +262,64 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
     H = W_hh.shape[0] // 4
     perm = _ifog(H)
     back = _ifog_back(H)
-    W_hh_p = W_hh[perm]
+    WhT = xp.ascontiguousarray(W_hh[perm].T)                  # (H, 4H)
     order = _order(T, reverse)
     # Everything in the gate gradients that does not depend on the incoming gradient, for all
     # steps at once (big vectorised passes instead of many small per-step ones):
     #   ∂z_i = dc·[g·i(1−i)],  ∂z_f = dc·[c_prev·f(1−f)],  ∂z_o = dh·[tanh c·o(1−o)],
     #   ∂z_g = dc·[i(1−g²)],   dc += dh·[o(1−tanh²c)]
-    i, f, o, g = A[..., :H], A[..., H:2 * H], A[..., 2 * H:3 * H], A[..., 3 * H:]
-    K = 1 - A                                               # (T, N, 4H), then filled per block
-    K[..., :3 * H] *= A[..., :3 * H]                        # σ' = s(1 − s) for i, f, o
-    K[..., :H] *= g
-    C_prev = xp.empty_like(C)
-    C_prev[order[1:]] = C[order[:-1]]
-    C_prev[order[0]] = c0
-    K[..., H:2 * H] *= C_prev
-    K[..., 2 * H:3 * H] *= TC
-    xp.multiply(g, g, out=K[..., 3 * H:])
-    xp.subtract(1, K[..., 3 * H:], out=K[..., 3 * H:])
-    K[..., 3 * H:] *= i
+    i, f, o, g = A[:, :H], A[:, H:2 * H], A[:, 2 * H:3 * H], A[:, 3 * H:]
+    K = 1 - A                                                 # (T, 4H, N), then filled per block
+    K[:, :3 * H] *= A[:, :3 * H]                              # σ' = s(1 − s) for i, f, o
+    K[:, :H] *= g
+    if reverse:                                               # times c_prev, the cell state each step read
+        K[:T - 1, H:2 * H] *= C[1:]
+        K[T - 1, H:2 * H] *= c0.T
+    else:
+        K[1:, H:2 * H] *= C[:T - 1]
+        K[0, H:2 * H] *= c0.T
+    K[:, 2 * H:3 * H] *= TC
+    xp.multiply(g, g, out=K[:, 3 * H:])
+    xp.subtract(1, K[:, 3 * H:], out=K[:, 3 * H:])
+    K[:, 3 * H:] *= i
     Q = TC * TC
     xp.subtract(1, Q, out=Q)
     Q *= o
-    dZ = xp.empty_like(A)
-    dh = xp.empty_like(gh)
-    dc = gc.copy()
-    gh = gh.copy()
-    t1 = xp.empty_like(gh)
+    dZ = K                                                    # each step turns K[t] into ∂z_t in place
+    gout = gout.transpose(0, 2, 1)                            # (T, H, N) views
+    dh = xp.empty((H, N), dtype=A.dtype)
+    t1 = xp.empty_like(dh)
+    dc = xp.ascontiguousarray(gc.T)
+    gh = xp.ascontiguousarray(gh.T)
     for k in range(T - 1, -1, -1):
         t = order[k]
-        kt, dz = K[t], dZ[t]
+        dz = dZ[t]
         xp.add(gh, gout[t], out=dh)
         xp.multiply(dh, Q[t], out=t1)
         dc += t1
-        xp.multiply(dh, kt[:, 2 * H:3 * H], out=dz[:, 2 * H:3 * H])
-        xp.multiply(dc[:, None, :], kt[:, :2 * H].reshape((N, 2, H)),
-                    out=dz[:, :2 * H].reshape((N, 2, H)))
-        xp.multiply(dc, kt[:, 3 * H:], out=dz[:, 3 * H:])
+        dz[2 * H:3 * H] *= dh
+        dz[:2 * H].reshape((2, H, N))[...] *= dc
+        dz[3 * H:] *= dc
         dc *= f[t]
-        if k or needs[1]:                                   # h0's gradient only when wanted
-            xp.matmul(dz, W_hh_p, out=gh)
-    H_prev = Hbuf[1:] if reverse else Hbuf[:T]              # (T, N, H): each step's starting h
-    dZ2 = dZ.reshape((T * N, 4 * H))
+        if k or needs[1]:                                     # h0's gradient only when wanted
+            xp.matmul(WhT, dz, out=gh)
+    # back to batch-major rows (T·N, 4H) for the GEMMs over all steps (one transposed copy
+    # is far cheaper than T small GEMMs and a sum)
+    dZ2 = xp.ascontiguousarray(dZ.transpose(0, 2, 1)).reshape((T * N, 4 * H))
     gx = gW_ih = gW_hh = gb_ih = gb_hh = None
     if needs[0]:
-        gx = dZ @ W_ih[perm]
+        gx = (dZ2 @ W_ih[perm]).reshape((T, N, x.shape[2]))
     if needs[3]:
         gW_ih = (dZ2.T @ x.reshape((T * N, x.shape[2])))[back]
     if needs[4]:
-        gW_hh = (dZ2.T @ H_prev.reshape((T * N, H)))[back]
+        H_prev = Hbuf[1:] if reverse else Hbuf[:T]            # (T, H, N): each step's starting h
+        H_prev = xp.ascontiguousarray(H_prev.transpose(0, 2, 1)).reshape((T * N, H))
+        gW_hh = (dZ2.T @ H_prev)[back]
     if needs[5] or needs[6]:
-        gb = (xp.ones((T * N,), dtype=dZ.dtype) @ dZ2)[back]   # a GEMV sums rows faster than sum(0)
+        gb = (xp.ones((T * N,), dtype=dZ2.dtype) @ dZ2)[back]  # a GEMV sums rows faster than sum(0)
         gb_ih = gb if needs[5] else None
         gb_hh = gb.copy() if needs[6] else None
-    return gx, gh if needs[1] else None, dc, gW_ih, gW_hh, gb_ih, gb_hh, None, None, None
+    return gx, gh.T.copy() if needs[1] else None, dc.T.copy(), gW_ih, gW_hh, gb_ih, gb_hh, None, None, None
 
 
 def _graph_lstm_bptt(saved, reverse, masks, needs, gout, gh, gc):
@@ -331,7 +344,8 @@ class LSTMLayer(Function):
         masks = _masks(batch_sizes, x.shape[0], x.shape[1])
         if masks is None and W_hr is None:
             out, h, c, A, C, TC, Hs = _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse)
-            # A in (i, f, o, g) order and Hs the (T + 1)-row state buffer: the fast BPTT's layout
+            # A gate-major (T, 4H, N) in (i, f, o, g) order, Hs the (T + 1, H, N) state buffer:
+            # the fast BPTT's layout
         else:
             out, h, c, A, C, TC, Hs = _lstm_run(ctx.xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr,
                                                 reverse, masks)

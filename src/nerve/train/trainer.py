@@ -185,6 +185,17 @@ class Trainer:
         scheduler: a learning-rate scheduler stepped after every epoch
             (``ReduceLROnPlateau`` receives ``val_loss``, or ``loss`` without validation).
         grad_clip_norm: clip the global gradient norm to this value before each step.
+        tbptt: truncated back-propagation through time every ``tbptt`` steps (None: off).
+            Each batch's inputs and targets are cut along ``tbptt_dim`` into chunks of that
+            many steps; the model is called as ``output, state = model(chunk, state)`` (state
+            None for the first chunk, the previous chunk's state *detached* after that), the
+            chunk's loss is back-propagated and the optimizer steps once per chunk. So no
+            gradient crosses a cut (inputs before the last cut get exactly 0 from a later
+            loss), memory stays bounded by ``tbptt`` steps, and ``global_step`` counts chunks.
+            The logged loss is the chunk losses' mean weighted by chunk length; evaluation and
+            prediction run each sequence whole (``model(x, None)[0]``), which gives the same
+            values. Every batch starts from a zero state.
+        tbptt_dim: the time axis of inputs and targets (default 1, batch-first).
 
     Example:
         >>> import numpy as np, nerve as nv
@@ -200,15 +211,21 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, loss_fn, metrics=("accuracy",), callbacks=(), scheduler=None,
-                 grad_clip_norm=None):
+                 grad_clip_norm=None, tbptt=None, tbptt_dim=1):
         if not callable(loss_fn):
             raise TypeError(f"loss_fn must be callable (loss_fn(outputs, targets) -> scalar Tensor), "
                             f"got {type(loss_fn).__name__}")
         if grad_clip_norm is not None and not (grad_clip_norm > 0):
             raise ValueError(f"grad_clip_norm must be a positive number or None, got {grad_clip_norm!r}")
+        if tbptt is not None:
+            tbptt = _check_positive_int(tbptt, "tbptt (steps per truncated-BPTT chunk)")
+        if isinstance(tbptt_dim, bool) or not isinstance(tbptt_dim, (int, np.integer)):
+            raise ValueError(f"tbptt_dim must be an integer axis, got {tbptt_dim!r}")
         if isinstance(metrics, str):
             metrics = (metrics,)
         self.model = model
+        self.tbptt = tbptt
+        self.tbptt_dim = int(tbptt_dim)
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.metrics = [_make_metric(m) for m in metrics]
@@ -221,6 +238,7 @@ class Trainer:
         self.scheduler = scheduler
         self.grad_clip_norm = grad_clip_norm
         self.history = History()
+        self._after_backward, self._batch_logs = [], {}
         self.stop_training = False
         self.resumed = False
         self.epoch = 0          # completed epochs
@@ -300,7 +318,7 @@ class Trainer:
         return self.history
 
     def _train_epoch(self, loader, cbs, epoch, params, clip):
-        model, optimizer, loss_fn, metrics = self.model, self.optimizer, self.loss_fn, self.metrics
+        model, loss_fn, metrics = self.model, self.loss_fn, self.metrics
         batch_begin, batch_end = cbs.batch_begin, cbs.batch_end
         batch_logs = {"loss": 0.0, "size": 0}
         for m in metrics:
@@ -308,32 +326,21 @@ class Trainer:
         loss_sum = 0.0
         seen = 0
         model.train()
-        after_backward = cbs.after_backward
+        self._after_backward, self._batch_logs = cbs.after_backward, batch_logs
         for step, batch in enumerate(loader):
             x, y = self._split(batch)
             for cb in batch_begin:
                 cb.on_batch_begin(step, batch_logs)
-            out = model(x)
-            loss = loss_fn(out, y)
-            if step == 0 and not (isinstance(loss, Tensor) and loss._data.size == 1):
-                raise TypeError(self._loss_error(loss))
-            optimizer.zero_grad()
-            loss.backward()
-            for cb in after_backward:
-                cb.on_after_backward(step, batch_logs)
-            if clip is not None:
-                clip(params, self.grad_clip_norm)
-            optimizer.step()
-            self.global_step += 1
-            value = float(loss._data)
-            if not math.isfinite(value):
-                raise FloatingPointError(
-                    f"the loss became {value} at epoch {epoch + 1}, step {step + 1}; lower the learning "
-                    "rate, clip gradients (grad_clip_norm=1.0) or check the inputs for NaN/inf")
+            if self.tbptt is None:
+                out = model(x)
+                value = self._update(loss_fn(out, y), step, epoch, params, clip)
+                out_data = out._data
+            else:
+                value, out_data = self._tbptt_batch(x, y, step, epoch, params, clip)
             n = len(y)
             loss_sum += value * n
             seen += n
-            out_data, y_data = out._data, y._data
+            y_data = y._data
             for m in metrics:
                 m.update(out_data, y_data)
             if batch_end:
@@ -351,6 +358,54 @@ class Trainer:
         for m in metrics:
             logs[m.name] = m.compute()
         return logs
+
+    def _update(self, loss, step, epoch, params, clip):
+        """Backward, clip and one optimizer step for ``loss``; returns its value."""
+        if step == 0 and not (isinstance(loss, Tensor) and loss._data.size == 1):
+            raise TypeError(self._loss_error(loss))
+        self.optimizer.zero_grad()
+        loss.backward()
+        for cb in self._after_backward:
+            cb.on_after_backward(step, self._batch_logs)
+        if clip is not None:
+            clip(params, self.grad_clip_norm)
+        self.optimizer.step()
+        self.global_step += 1
+        value = float(loss._data)
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"the loss became {value} at epoch {epoch + 1}, step {step + 1}; lower the learning "
+                "rate, clip gradients (grad_clip_norm=1.0) or check the inputs for NaN/inf")
+        return value
+
+    def _tbptt_batch(self, x, y, step, epoch, params, clip):
+        """One batch in chunks of ``tbptt`` steps, the state carried across cuts detached.
+        Returns the length-weighted mean chunk loss and the outputs joined along time."""
+        from ..nn.utils.rnn import detach_state  # noqa: PLC0415
+
+        k, dim = self.tbptt, self.tbptt_dim
+        if not (-x.ndim <= dim < x.ndim and -y.ndim <= dim < y.ndim) or x.shape[dim] != y.shape[dim]:
+            raise ValueError(f"tbptt: inputs {tuple(x.shape)} and targets {tuple(y.shape)} must have the "
+                             f"same number of steps along tbptt_dim={dim}; per-step targets are needed "
+                             "to cut a batch into chunks")
+        T = x.shape[dim]
+        state, total, outs = None, 0.0, []
+        for start in range(0, T, k):
+            cut = (slice(None),) * (dim % x.ndim) + (slice(start, start + k),)
+            cut_y = (slice(None),) * (dim % y.ndim) + (slice(start, start + k),)
+            result = self.model(x[cut], detach_state(state))
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise TypeError(f"with tbptt the model must return (output, state) when called as "
+                                f"model(chunk, state), got {type(result).__name__}")
+            out, state = result
+            steps = min(k, T - start)
+            total += self._update(self.loss_fn(out, y[cut_y]), step, epoch, params, clip) * steps
+            outs.append(out._data)
+        return total / T, np.concatenate(outs, axis=dim)
+
+    def _forward(self, x):
+        """The model's output for a whole batch (under tbptt: ``model(x, None)[0]``)."""
+        return self.model(x) if self.tbptt is None else self.model(x, None)[0]
 
     @staticmethod
     def _loss_error(loss):
@@ -387,7 +442,7 @@ class Trainer:
             with no_grad():
                 for batch in loader:
                     x, y = self._split(batch)
-                    out = model(x)
+                    out = self._forward(x)
                     n = len(y)
                     loss_sum += float(self.loss_fn(out, y)._data) * n
                     seen += n
@@ -422,7 +477,7 @@ class Trainer:
                 else:
                     batches = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
                 for x in batches:
-                    outs.append(_host(model(_as_input(x, _model_device(model)))._data))
+                    outs.append(_host(self._forward(_as_input(x, _model_device(model)))._data))
         finally:
             model.train(was_training)
         if not outs:
