@@ -30,6 +30,7 @@ from .sampler import (BatchSampler, DistributedSampler, RandomSampler, Sampler, 
                       SubsetRandomSampler, WeightedRandomSampler)
 from .transforms import CenterCrop, Compose, Flatten, Lambda, Normalize, OneHot, Resize, Scale01, ToTensor
 from .utils import class_weights, make_imbalanced, one_hot, train_test_split
+from .toy2d import PLAYGROUND_SETS, make_playground
 
 __all__ = [
     # datasets and splits
@@ -50,6 +51,8 @@ __all__ = [
     "class_weights", "one_hot",
     # readers
     "MNIST", "FashionMNIST", "Digits", "Digits28", "ImageFolder", "IMAGENET_MEAN", "IMAGENET_STD",
+    # 2-D toy sets (TensorFlow-Playground style)
+    "make_playground", "PLAYGROUND_SETS",
     # submodules
     "augment", "datasets", "preprocessing", "transforms", "utils",
 ]
