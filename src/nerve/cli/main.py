@@ -12,7 +12,7 @@ DATASETS = ("mnist", "fashion-mnist", "digits")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 
 
-COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench")
+COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench", "serve")
 
 
 class UsageError(Exception):
@@ -186,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.set_defaults(func="bench")
+
+    from .serve import add_serve_parser  # noqa: PLC0415
+    add_serve_parser(sub)
     return parser
 
 
@@ -195,6 +198,9 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         from . import commands  # noqa: PLC0415
 
+        if args.func == "serve":  # the playground server (nerve.cli.serve)
+            from .serve import cmd_serve  # noqa: PLC0415
+            return cmd_serve(args)
         if args.func == "bench":  # the suite measures with the BLAS threads it finds; leave them
             return commands.cmd_bench(args) or 0
         with commands.single_threaded_blas():

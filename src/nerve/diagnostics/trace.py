@@ -29,6 +29,7 @@ def mlp_layers(model):
     any other kind of layer or for mixed hidden activations.
     """
     from ..nn import Flatten, Linear, Sequential  # noqa: PLC0415
+    from .activations import is_activation  # noqa: PLC0415
 
     if not isinstance(model, Sequential):
         raise ValueError(f"expected an nn.Sequential MLP, got {type(model).__name__}")
@@ -38,7 +39,7 @@ def mlp_layers(model):
             continue
         if isinstance(m, Linear):
             linears.append(m)
-        elif linears and len(acts) < len(linears) and not list(m.parameters()):
+        elif linears and len(acts) < len(linears) and is_activation(m) and not list(m.parameters()):
             acts.append(type(m).__name__.lower())
         else:
             raise ValueError(f"not a plain MLP: it holds a {type(m).__name__} layer where a Linear or an "
