@@ -14,6 +14,7 @@ Endpoints (all JSON; errors are ``{"error": "one sentence"}`` with a 4xx status)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import threading
@@ -83,21 +84,28 @@ class BodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             return await self._refuse(send)
-        seen = 0
-
-        async def limited():
-            nonlocal seen
+        # Read the whole body first (it is small by definition), counting the bytes as they come.
+        chunks, seen = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge()
-            return message
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.limit:
+                return await self._refuse(send)
+            if not message.get("more_body", False):
+                break
+        body, replayed = b"".join(chunks), False
 
-        try:
-            return await self.app(scope, limited, send)
-        except _TooLarge:
-            return await self._refuse(send)
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
 
     async def _refuse(self, send):
         body = json.dumps({"error": f"the request body is larger than the limit of {self.limit} bytes"}).encode()
@@ -106,15 +114,16 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
-
-
 # ------------------------------------------------------------------ the app
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
     """Build the playground app for ``settings`` (default: ``./runs``, 2 jobs, 64 KiB bodies)."""
     settings = settings or ServeSettings()
-    app = FastAPI(title="nerve playground", docs_url=None, redoc_url=None, openapi_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        app.state.stopping = True   # live sessions end; saved runs were written atomically already
+
+    app = FastAPI(title="nerve playground", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.jobs = 0
     app.state.stopping = False
@@ -129,10 +138,6 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc: RequestValidationError):
         return JSONResponse({"error": f"invalid request: {_one_line(exc)}"}, status_code=422)
-
-    @app.on_event("shutdown")
-    async def _shutdown():  # live sessions end; saved runs were written atomically already
-        app.state.stopping = True
 
     # ------------------------------------------------------------- pages
     @app.get("/", include_in_schema=False)
