@@ -233,7 +233,7 @@ function hover(ev) {
   let hit = null;
   S.layout.cols.forEach((col, l) => col.forEach((p, j) => { if (Math.hypot(p.x - x, p.y - y) <= p.r + 3) hit = [l, j]; }));
   const box = $('hover-box');
-  if (!hit) { box.hidden = true; return; }
+  if (!hit) return;            // the last neuron stays shown until the pointer leaves the picture
   const [l, j] = hit;
   // layer 1: its 784 incoming weights; deeper: the product of the weight matrices down to the
   // pixels (ignoring the nonlinearities), a rough picture of what excites the neuron
