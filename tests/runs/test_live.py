@@ -87,6 +87,7 @@ def test_two_d_sessions_cannot_be_saved(tmp_path):
         LiveSession(XOR).save(tmp_path / "run")
 
 
+@pytest.mark.slow
 def test_image_session_saves_a_run_that_evaluate_opens(tmp_path, capsys):
     from nerve.cli import main
 

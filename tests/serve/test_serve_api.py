@@ -47,7 +47,7 @@ def test_status(client):
 def test_runs_list_and_network(client, cli_runs):
     runs = client.get("/api/runs").json()["runs"]
     (run,) = [r for r in runs if r["name"] == "digits-ch1"]
-    assert run["ok"] and run["model"] == "chapter1-mlp" and run["dataset"] == "digits"
+    assert run["ok"] and run["model"] == "chapter1-mlp" and run["dataset"] == "mnist"
     assert run["test_accuracy"] > 0.8
     net = client.get("/api/runs/digits-ch1").json()
     assert net["sizes"] == [784, 16, 16, 10] and net["activation"] == "sigmoid"
@@ -282,6 +282,7 @@ def test_job_limit_and_disconnect_end_the_job(client):
         _until(ws, "started")
 
 
+@pytest.mark.slow
 def test_saved_run_survives_shutdown_and_opens(cli_runs, capsys):
     from nerve.cli import main
 
