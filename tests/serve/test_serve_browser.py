@@ -173,8 +173,7 @@ def test_train_xor_to_95_percent_pause_and_resume(server, browser):
     _wait(browser, lambda d: float(d.find_element(By.ID, "test-acc").get_attribute("data-value") or 0) >= 0.95, 30)
     browser.save_screenshot(str(SHOTS / "train_xor.png"))
     browser.find_element(By.ID, "pause-btn").click()
-    _wait(browser, lambda d: d.find_element(By.ID, "train-state").text == "paused")
-    time.sleep(0.5)                        # a batch already under way may still report
+    _wait(browser, lambda d: d.find_element(By.ID, "train-state").get_attribute("data-server") == "paused")
     paused = step(browser)
     time.sleep(0.8)
     assert step(browser) == paused

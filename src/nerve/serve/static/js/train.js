@@ -81,6 +81,7 @@ function receive(m) {
     $('test-acc').dataset.value = String(m.test_accuracy);
     $('train-lr').textContent = m.lr;
     if (m.running !== T.running) setRunning(m.running);
+    $('train-state').dataset.server = m.running ? 'running' : 'paused';   // what the server last said
     if (m.diverged) message('the loss became NaN or infinite: the run diverged; lower the learning rate and reset', true);
     drawCurves();
     drawBoundary();
