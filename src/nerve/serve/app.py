@@ -423,7 +423,7 @@ class _Job:
     def __init__(self, app, ws):
         self.app, self.ws = app, ws
         self.session, self.config, self.running = None, None, False
-        self.chunk, self.sent_findings = 1, 0
+        self.chunk, self.sent_findings, self.last_report = 1, 0, 0.0
 
     async def send(self, obj):
         await self.ws.send_json(obj)
@@ -494,9 +494,14 @@ class _Job:
         self.chunk = int(min(500, max(1, self.chunk * (2 if took < 0.05 else 0.5 if took > 0.2 else 1))))
         if done == 0:  # diverged: nothing more to train
             self.running = False
-        await self.report()
+        # Measuring costs a pass over the data: at most about four reports a second.
+        if not self.running or time.perf_counter() - self.last_report >= 0.25:
+            await self.report()
 
     async def report(self):
+        import time  # noqa: PLC0415
+
+        self.last_report = time.perf_counter()
         s = self.session
         row = await asyncio.to_thread(s.metrics)
         msg = {"type": "metrics", **row, "running": self.running, "diverged": s.diverged}
