@@ -31,7 +31,8 @@ LAYERS = [
     {"models", "text", "classic"},
     {"tune", "glossary", "viz", "bench", "onnx"},  # onnx: exports nn layers and models' networks
     {"runs"},                                  # run folders: train, evaluate, predict (uses viz)
-    {"cli", "serve", "keras"},
+    {"serve"},                                 # the playground server; `nerve serve` (cli) starts it
+    {"cli", "keras"},
     {"__main__"},                              # `python -m nerve`: the CLI's entry point
 ]
 LEVEL = {name: i for i, layer in enumerate(LAYERS) for name in layer}

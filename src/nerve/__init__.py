@@ -41,7 +41,8 @@ _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io"
                 "utils",
                 "tune",
                 "distributed",
-                "distributions"}
+                "distributions",
+                "serve"}
 
 
 def __getattr__(name):

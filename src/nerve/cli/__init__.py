@@ -1,5 +1,5 @@
 """``nerve`` on the command line: ``train``, ``evaluate``, ``predict``, ``features``, ``summary``,
-``params``, ``bench``.
+``params``, ``bench``, ``serve``.
 
 Run ``nerve --help`` (or ``python -m nerve --help``). Mistakes in the arguments or the
 files given are reported on one line (``nerve: error: ...``) with exit status 2.

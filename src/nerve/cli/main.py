@@ -13,7 +13,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 
 
 COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench", "sweep",
-            "sample")
+            "sample", "serve")
 
 
 class UsageError(Exception):
@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .sweep import add_parser as add_sweep_parser  # noqa: PLC0415  (its logic lives in cli/sweep.py)
 
     add_sweep_parser(sub)
+    from .serve import add_serve_parser  # noqa: PLC0415
+    add_serve_parser(sub)
     return parser
 
 
@@ -215,6 +217,9 @@ def main(argv=None) -> int:
         args.argv = list(sys.argv[1:] if argv is None else argv)
         from . import commands  # noqa: PLC0415
 
+        if args.func == "serve":  # the playground server (nerve.cli.serve)
+            from .serve import cmd_serve  # noqa: PLC0415
+            return cmd_serve(args)
         if args.func == "bench":  # the suite measures with the BLAS threads it finds; leave them
             return commands.cmd_bench(args) or 0
         with commands.single_threaded_blas():

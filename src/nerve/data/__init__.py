@@ -33,6 +33,7 @@ from .transforms import CenterCrop, Compose, Flatten, Lambda, Normalize, OneHot,
 from .utils import class_weights, make_imbalanced, one_hot, train_test_split
 from .graph import Graph
 from .timeseries import sliding_windows
+from .toy2d import PLAYGROUND_SETS, make_playground
 
 __all__ = [
     # datasets and splits
@@ -56,6 +57,8 @@ __all__ = [
     "sliding_windows",
     # readers
     "MNIST", "FashionMNIST", "Digits", "Digits28", "ImageFolder", "IMAGENET_MEAN", "IMAGENET_STD",
+    # 2-D toy sets (TensorFlow-Playground style)
+    "make_playground", "PLAYGROUND_SETS",
     # submodules
     "augment", "datasets", "preprocessing", "transforms", "utils",
     # stream-style datasets

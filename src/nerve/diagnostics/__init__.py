@@ -12,6 +12,10 @@ numbers, so it can be called from a notebook, a test or a callback alike:
 * :func:`find_nonfinite`: the first module (and op) whose output holds NaN or Inf, with
   the range of the input it was given.
 
+* :func:`backprop_steps`: one training step of a small MLP with every number written out
+  (forward pass, loss, local gradients, updates), and :func:`mlp_trace`: every layer's
+  activations for one input.
+
 ``nerve.train.TrainingDoctor`` runs these during ``Trainer.fit`` and turns them into
 findings with suggested fixes.
 
@@ -24,6 +28,9 @@ findings with suggested fixes.
 from .activations import ActivationStats, activation_sparsity, activation_stats, is_activation
 from .gradients import GradientNorms, gradient_norms
 from .nonfinite import NonFinite, find_nonfinite
+from .backprop import backprop_steps, backprop_steps_from_model
+from .trace import mlp_layers, mlp_trace
 
 __all__ = ["gradient_norms", "GradientNorms", "activation_stats", "ActivationStats",
-           "activation_sparsity", "is_activation", "find_nonfinite", "NonFinite"]
+           "activation_sparsity", "is_activation", "find_nonfinite", "NonFinite",
+           "backprop_steps", "backprop_steps_from_model", "mlp_trace", "mlp_layers"]
