@@ -27,9 +27,10 @@ LAYERS = [
      "cuda", "accelerator"},                   # torch.cuda / torch.accelerator questions (ask backend)
     {"nn", "linalg"},                          # linalg: torch.linalg's names for functional ops
     {"optim", "data", "metrics", "distributions", "diagnostics"},
-    {"train", "distributed", "utils", "vision"},
+    {"train", "distributed", "utils"},
     {"models", "text", "classic"},
-    {"tune", "glossary", "viz", "bench", "onnx"},  # onnx: exports nn layers and models' networks
+    {"tune", "glossary", "viz", "bench", "onnx",  # onnx: exports nn layers and models' networks
+     "vision"},                                # torchvision's doors; vision.models re-exports the zoo
     {"runs"},                                  # run folders: train, evaluate, predict (uses viz)
     {"cli", "serve", "keras"},
     {"__main__"},                              # `python -m nerve`: the CLI's entry point
