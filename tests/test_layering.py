@@ -24,7 +24,8 @@ LAYERS = [
     {"backend", "random"},                     # the array library; the global RNG (NumPy only)
     {"autograd"},
     {"functional", "creation", "io",           # ops; tensor factories; safetensors/JSON files
-     "cuda", "accelerator"},                   # torch.cuda / torch.accelerator questions (ask backend)
+     "cuda", "accelerator", "backends"},       # torch.cuda / torch.accelerator questions (ask backend);
+                                               # torch.backends' cudnn/mps flags
     {"nn", "linalg"},                          # linalg: torch.linalg's names for functional ops
     {"optim", "data", "metrics", "distributions", "diagnostics"},
     {"train", "distributed", "utils"},

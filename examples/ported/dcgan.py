@@ -5,6 +5,7 @@ from N(0, 0.02) (norm scales from N(1, 0.02)) as in the DCGAN paper.
 """
 import numpy as np
 import torch
+import torch.backends.cudnn as cudnn
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
@@ -61,7 +62,10 @@ class Discriminator(nn.Module):
         return self.main(x).view(-1, 1).squeeze(1)
 
 
-def main(steps=8, batch_size=32):
+def main(steps=8, batch_size=32, seed=999):
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    cudnn.benchmark = True
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
     data = datasets.MNIST("data", train=True, download=False, transform=transform)
     order = np.random.default_rng(2).permutation(len(data))[:steps * batch_size].tolist()

@@ -69,7 +69,13 @@ def test(model, device, loader):
 def main(n_train=512, n_test=256, epochs=3, batch_size=64):
     torch.manual_seed(1)
     use_cuda = torch.cuda.is_available()
-    device = torch.device("cuda" if use_cuda else "cpu")
+    use_mps = torch.backends.mps.is_available()
+    if use_cuda:
+        device = torch.device("cuda")
+    elif use_mps:
+        device = torch.device("mps")
+    else:
+        device = torch.device("cpu")
     loader_kwargs = {"batch_size": batch_size}
     if use_cuda:
         loader_kwargs.update({"num_workers": 1, "pin_memory": True})

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from . import backend
 
-__all__ = ["is_available", "device_count", "current_device", "get_device_name", "synchronize"]
+__all__ = ["is_available", "device_count", "current_device", "get_device_name", "synchronize",
+           "manual_seed", "manual_seed_all"]
 
 
 def is_available() -> bool:
@@ -51,3 +52,20 @@ def get_device_name(device=None) -> str:
 def synchronize(device=None) -> None:
     """Wait until queued GPU work has finished."""
     backend.synchronize()
+
+
+def manual_seed(seed: int) -> None:
+    """Accepts ``torch.cuda.manual_seed(seed)`` and changes nothing.
+
+    nerve draws every random number on the host from the one global generator, also for
+    tensors that live on the GPU, so there is no separate CUDA stream to seed:
+    ``nerve.manual_seed(seed)`` already makes GPU runs reproducible. As in PyTorch, calling it
+    without a GPU is not an error. The seed is still checked.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"nerve.cuda.manual_seed: seed must be a non-negative integer, got {seed!r}")
+
+
+def manual_seed_all(seed: int) -> None:
+    """``torch.cuda.manual_seed_all``: the same as :func:`manual_seed` (one host generator for all GPUs)."""
+    manual_seed(seed)

@@ -8,15 +8,22 @@ from __future__ import annotations
 import numpy as np
 
 _generator = np.random.default_rng(0)
+_initial_seed = 0
 
 
 def manual_seed(seed: int):
     """Seed the global generator; returns it."""
-    global _generator
+    global _generator, _initial_seed
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     _generator = np.random.default_rng(int(seed))
+    _initial_seed = int(seed)
     return _generator
+
+
+def initial_seed() -> int:
+    """The seed last given to :func:`manual_seed` (0 before any call), as ``torch.initial_seed``."""
+    return _initial_seed
 
 
 seed = manual_seed

@@ -36,6 +36,8 @@ IMPORT_MAP = {
     "torch.optim": "nerve.optim",
     "torch.optim.lr_scheduler": "nerve.optim.lr_scheduler",
     "torch.autograd": "nerve.autograd",
+    "torch.backends": "nerve.backends",
+    "torch.backends.cudnn": "nerve.backends.cudnn",
     "torch.utils": "nerve.utils",
     "torch.utils.data": "nerve.utils.data",
     "torchvision": "nerve.vision",
@@ -108,6 +110,7 @@ def run(name, framework):
         entries = {k: importlib.import_module(v) for k, v in IMPORT_MAP.items()}
     elif framework == "torch":
         import torch  # noqa: PLC0415
+        import torch.backends.cudnn  # noqa: F401, PLC0415
 
         torch.set_num_threads(1)  # one core, and one summation order per run
         import torch.nn.functional  # noqa: F401, PLC0415

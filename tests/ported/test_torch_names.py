@@ -1,0 +1,64 @@
+"""PyTorch names the ported programs and the official examples use, added while porting (issue 18)."""
+import pytest
+
+import nerve as nv
+
+
+def test_backends_flags_are_settable_and_report_no_cudnn_or_mps():
+    saved = nv.backends.cudnn.benchmark, nv.backends.cudnn.deterministic
+    try:
+        nv.backends.cudnn.benchmark = True
+        nv.backends.cudnn.deterministic = True
+        assert nv.backends.cudnn.benchmark is True and nv.backends.cudnn.deterministic is True
+    finally:
+        nv.backends.cudnn.benchmark, nv.backends.cudnn.deterministic = saved
+    assert nv.backends.cudnn.is_available() is False and nv.backends.cudnn.version() is None
+    assert nv.backends.mps.is_available() is False and nv.backends.mps.is_built() is False
+    import nerve.backends.cudnn as cudnn  # `import torch.backends.cudnn as cudnn`, renamed
+    assert cudnn is nv.backends.cudnn
+
+
+def test_cuda_manual_seed_checks_the_seed_and_leaves_the_host_stream_alone():
+    nv.manual_seed(5)
+    a = nv.randn(3).tolist()
+    nv.manual_seed(5)
+    nv.cuda.manual_seed(123)
+    nv.cuda.manual_seed_all(123)
+    assert nv.randn(3).tolist() == a
+    with pytest.raises(ValueError, match="non-negative integer"):
+        nv.cuda.manual_seed(-1)
+
+
+def test_initial_seed_is_the_last_manual_seed():
+    nv.manual_seed(42)
+    assert nv.initial_seed() == 42
+    nv.manual_seed(0)
+    assert nv.initial_seed() == 0
+
+
+def test_is_tensor_and_numel():
+    t = nv.zeros(2, 3)
+    assert nv.is_tensor(t) and not nv.is_tensor([1.0]) and not nv.is_tensor(t.numpy())
+    assert nv.numel(t) == 6
+    with pytest.raises(TypeError, match="expects a Tensor"):
+        nv.numel([1, 2])
+
+
+def test_set_num_threads_caps_blas():
+    pytest.importorskip("threadpoolctl")
+    before = nv.get_num_threads()
+    try:
+        nv.set_num_threads(1)
+        assert nv.get_num_threads() == 1
+    finally:
+        nv.set_num_threads(max(before, 1))
+    with pytest.raises(ValueError, match="positive integer"):
+        nv.set_num_threads(0)
+
+
+def test_backends_docstring_example_runs():
+    import doctest
+
+    import nerve.backends
+    result = doctest.testmod(nerve.backends)
+    assert result.attempted > 0 and result.failed == 0
