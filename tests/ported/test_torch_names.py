@@ -62,3 +62,28 @@ def test_backends_docstring_example_runs():
     import nerve.backends
     result = doctest.testmod(nerve.backends)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_pixel_shuffle_layers_invert_each_other_and_reject_bad_shapes():
+    x = nv.arange(2 * 3 * 4 * 6, dtype=nv.float64).reshape(2, 3, 4, 6)
+    down = nv.nn.PixelUnshuffle(2)(x)
+    assert down.shape == (2, 12, 2, 3)
+    assert (nv.nn.PixelShuffle(2)(down) == x).all().item()
+    with pytest.raises(ValueError, match="divisible by 4"):
+        nv.nn.PixelShuffle(2)(nv.zeros(1, 6, 2, 2))
+    with pytest.raises(ValueError, match="positive integer"):
+        nv.nn.functional.pixel_shuffle(x, 0)
+
+
+def test_cosine_similarity_layer_matches_torch_including_tiny_vectors():
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    a[0] = [1e-9, 0, 0, 0, 0]       # below eps: its norm is clamped
+    b[1] = a[1] * 1e-6              # tiny but parallel: still 1
+    got = nv.nn.CosineSimilarity(dim=1)(nv.tensor(a), nv.tensor(b)).numpy()
+    want = torch.nn.CosineSimilarity(dim=1)(torch.tensor(a), torch.tensor(b)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="do not broadcast"):
+        nv.nn.functional.cosine_similarity(nv.zeros(2, 3), nv.zeros(4, 3))
