@@ -33,6 +33,7 @@ IMPORT_MAP = {
     "torch": "nerve",
     "torch.nn": "nerve.nn",
     "torch.nn.functional": "nerve.nn.functional",
+    "torch.nn.init": "nerve.nn.init",
     "torch.optim": "nerve.optim",
     "torch.optim.lr_scheduler": "nerve.optim.lr_scheduler",
     "torch.autograd": "nerve.autograd",
@@ -56,6 +57,7 @@ PROGRAMS = {
     "vae": (1e-5, "float32"),
     "dcgan": (1e-5, "float32, BatchNorm"),
     "cifar_fakedata": (1e-5, "float32 convolutions"),
+    "super_resolution": (1e-5, "float32 convolutions, PixelShuffle"),
 }
 
 # Module names a program run may import and that must be fresh for the next run.
@@ -114,6 +116,7 @@ def run(name, framework):
 
         torch.set_num_threads(1)  # one core, and one summation order per run
         import torch.nn.functional  # noqa: F401, PLC0415
+        import torch.nn.init  # noqa: F401, PLC0415
         import torch.optim.lr_scheduler  # noqa: F401, PLC0415
         import torch.utils.data  # noqa: F401, PLC0415
 

@@ -15,7 +15,7 @@ from . import run_ported
 
 torch = pytest.importorskip("torch")
 DATA = pathlib.Path(os.environ.get("NERVE_DATA_DIR", "/nonexistent"))
-NEEDS_MNIST = {"mnist_cnn", "vae", "dcgan"}
+NEEDS_MNIST = {"mnist_cnn", "vae", "dcgan", "super_resolution"}
 SLOW = {"mnist_cnn"}  # ~3 s per framework; the others take about 1 s each
 
 
