@@ -87,3 +87,21 @@ def test_cosine_similarity_layer_matches_torch_including_tiny_vectors():
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
     with pytest.raises(ValueError, match="do not broadcast"):
         nv.nn.functional.cosine_similarity(nv.zeros(2, 3), nv.zeros(4, 3))
+
+
+def test_bernoulli_draws_ones_with_the_given_probabilities():
+    import numpy as np
+    nv.manual_seed(3)
+    probs = nv.tensor(np.repeat([0.0, 0.25, 0.9, 1.0], 40000).reshape(4, 40000), dtype=nv.float64)
+    x = nv.bernoulli(probs)
+    assert x.dtype == nv.float64 and x.shape == (4, 40000) and not x.requires_grad
+    means = x.numpy().mean(1)
+    sigma = np.sqrt(np.array([0.0, 0.25 * 0.75, 0.9 * 0.1, 0.0]) / 40000)
+    assert np.all(np.abs(means - [0.0, 0.25, 0.9, 1.0]) <= 4 * sigma + 1e-12)
+    nv.manual_seed(3)
+    assert (nv.bernoulli(probs) == x).all().item()                      # seeded: reproducible
+    assert nv.bernoulli(nv.zeros(5), p=1.0).tolist() == [1.0] * 5        # a float p overrides input
+    g = nv.Generator().manual_seed(0)
+    assert nv.bernoulli(nv.full((3,), 0.5), generator=g).shape == (3,)
+    with pytest.raises(ValueError, match=r"in \[0, 1\], got 1.5"):
+        nv.bernoulli(nv.tensor([0.2, 1.5]))
