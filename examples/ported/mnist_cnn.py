@@ -66,7 +66,7 @@ def test(model, device, loader):
     return test_loss / n, correct / n
 
 
-def main(n_train=512, n_test=256, epochs=3, batch_size=64):
+def main(n_train=512, n_test=256, epochs=3, batch_size=64, seed=0):
     torch.manual_seed(1)
     use_cuda = torch.cuda.is_available()
     use_mps = torch.backends.mps.is_available()
@@ -82,11 +82,11 @@ def main(n_train=512, n_test=256, epochs=3, batch_size=64):
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
     train_set = datasets.MNIST("data", train=True, download=False, transform=transform)
     test_set = datasets.MNIST("data", train=False, download=False, transform=transform)
-    order = np.random.default_rng(0).permutation(len(train_set))[:n_train].tolist()
+    order = np.random.default_rng(seed).permutation(len(train_set))[:n_train].tolist()
     train_loader = DataLoader(Subset(train_set, order), **loader_kwargs)
     test_loader = DataLoader(Subset(test_set, range(n_test)), batch_size=128)
 
-    model = init_from_numpy(Net(), seed=0).to(device)
+    model = init_from_numpy(Net(), seed=seed).to(device)
     optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
     scheduler = StepLR(optimizer, step_size=1, gamma=0.7)
     losses = []
