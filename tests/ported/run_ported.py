@@ -13,14 +13,17 @@ imports does. Two things are arranged so that the runs can agree to rounding:
 
     python tests/ported/run_ported.py                 # all programs, a table of differences
     python tests/ported/run_ported.py vae dcgan       # some of them
+    python tests/ported/run_ported.py --show vae      # the program with its imports renamed to nerve
 """
 from __future__ import annotations
 
 import contextlib
 import importlib
 import pathlib
+import re
 import runpy
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -139,6 +142,50 @@ def run(name, framework, **kwargs):
             return [float(v) for v in namespace["main"](**kwargs)]
 
 
+_IMPORT_LINE = re.compile(r"^(\s*)(import|from)\s+((?:torchvision|torch)(?:\.\w+)*)\b(.*)$", re.M)
+
+
+def renamed_source(text):
+    """The program as a user would port it by hand: every ``import torch...`` /
+    ``from torch... import`` line rewritten through IMPORT_MAP, nothing else touched.
+
+    ``import torch`` becomes ``import nerve as torch`` (and ``import torch.nn`` without ``as``
+    binds ``torch`` too, so it becomes ``import nerve.nn; import nerve as torch``)."""
+    def rewrite(m):
+        indent, kind, module, rest = m.groups()
+        target = IMPORT_MAP[module]
+        if kind == "from" or rest.lstrip().startswith("as "):
+            return f"{indent}{kind} {target}{rest}"
+        root = module.split(".")[0]
+        if module == root:
+            return f"{indent}import {target} as {root}{rest}"
+        return f"{indent}import {target}; import {IMPORT_MAP[root]} as {root}{rest}"
+    return _IMPORT_LINE.sub(rewrite, text)
+
+
+def run_renamed(name, **kwargs):
+    """Run examples/ported/<name>.py after renaming its imports in the source (and the helper's);
+    ``sys.modules`` keeps the real ``torch``, so any unrenamed use of it would show."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for stem in (name,) + _PRIVATE:
+            src = (PROGRAMS_DIR / f"{stem}.py").read_text()
+            (pathlib.Path(tmp) / f"{stem}.py").write_text(renamed_source(src))
+        saved = {k: sys.modules.pop(k) for k in _PRIVATE if k in sys.modules}
+        sys.path.insert(0, tmp)
+        try:
+            nerve = importlib.import_module("nerve")
+            with shared_noise(nerve):
+                namespace = runpy.run_path(str(pathlib.Path(tmp) / f"{name}.py"), run_name=f"renamed_{name}")
+                if namespace["torch"] is not nerve:
+                    raise AssertionError(f"renamed {name} did not bind torch to nerve")
+                return [float(v) for v in namespace["main"](**kwargs)]
+        finally:
+            sys.path.remove(tmp)
+            for k in _PRIVATE:
+                sys.modules.pop(k, None)
+            sys.modules.update(saved)
+
+
 def compare(name, **kwargs):
     """(torch losses, nerve losses, largest relative difference, seconds torch, seconds nerve)."""
     t0 = time.perf_counter()
@@ -154,6 +201,9 @@ def compare(name, **kwargs):
 
 
 def main(argv):
+    if argv[:1] == ["--show"]:  # print the hand-ported (renamed) source of one program
+        print(renamed_source((PROGRAMS_DIR / f"{argv[1]}.py").read_text()), end="")
+        return 0
     names = argv or list(PROGRAMS)
     failed = 0
     print(f"{'program':18} {'losses':>6} {'first':>12} {'last':>12} {'max rel diff':>12} {'tol':>6}"

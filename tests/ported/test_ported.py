@@ -38,6 +38,17 @@ def test_program_gives_the_same_losses_on_torch_and_nerve(name, tmp_path, monkey
     assert len(ref) >= 9
     np.testing.assert_allclose(got, ref, rtol=tol, atol=0)
     assert rel <= tol
+    # Porting by hand (renaming the import lines in the file) runs the very same computation.
+    assert run_ported.run_renamed(name) == got
+
+
+def test_renaming_rewrites_only_import_lines():
+    src = ("import torch\nimport torch.nn as nn\nimport torch.nn.functional\nfrom torch import optim\n"
+           "import torchvision.utils as vutils\nfrom torchvision import datasets\nx = torch.nn.Linear(1, 1)\n")
+    assert run_ported.renamed_source(src) == (
+        "import nerve as torch\nimport nerve.nn as nn\nimport nerve.nn.functional; import nerve as torch\n"
+        "from nerve import optim\nimport nerve.vision.utils as vutils\nfrom nerve.vision import datasets\n"
+        "x = torch.nn.Linear(1, 1)\n")
 
 
 def test_the_programs_learn():
