@@ -116,8 +116,6 @@ def run(name, framework, **kwargs):
     elif framework == "torch":
         import torch  # noqa: PLC0415
         import torch.backends.cudnn  # noqa: F401, PLC0415
-
-        torch.set_num_threads(1)  # one core, and one summation order per run
         import torch.nn.functional  # noqa: F401, PLC0415
         import torch.nn.init  # noqa: F401, PLC0415
         import torch.optim.lr_scheduler  # noqa: F401, PLC0415
@@ -133,13 +131,31 @@ def run(name, framework, **kwargs):
         entries.update(modules())
     else:
         raise ValueError(f"framework must be 'torch' or 'nerve', got {framework!r}")
-    with _modules(entries):
+    with _modules(entries), _process_settings(entries["torch"]):
         fw = sys.modules["torch"]
         with shared_noise(fw):
             namespace = runpy.run_path(str(PROGRAMS_DIR / f"{name}.py"), run_name=f"ported_{name}")
             if namespace["torch"] is not fw:
                 raise AssertionError(f"{name} did not run on {framework}")
             return [float(v) for v in namespace["main"](**kwargs)]
+
+
+@contextlib.contextmanager
+def _process_settings(fw):
+    """One thread for PyTorch (one core, one summation order per run); the cuDNN flags a program
+    sets are put back afterwards, so a run leaves the process as it found it."""
+    cudnn = fw.backends.cudnn
+    flags = {k: getattr(cudnn, k) for k in ("benchmark", "deterministic")}
+    threads = fw.get_num_threads() if fw.__name__ == "torch" else None
+    if threads is not None:
+        fw.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if threads is not None:
+            fw.set_num_threads(threads)
+        for k, v in flags.items():
+            setattr(cudnn, k, v)
 
 
 _IMPORT_LINE = re.compile(r"^(\s*)(import|from)\s+((?:torchvision|torch)(?:\.\w+)*)\b(.*)$", re.M)
@@ -174,7 +190,7 @@ def run_renamed(name, **kwargs):
         sys.path.insert(0, tmp)
         try:
             nerve = importlib.import_module("nerve")
-            with shared_noise(nerve):
+            with shared_noise(nerve), _process_settings(nerve):
                 namespace = runpy.run_path(str(pathlib.Path(tmp) / f"{name}.py"), run_name=f"renamed_{name}")
                 if namespace["torch"] is not nerve:
                     raise AssertionError(f"renamed {name} did not bind torch to nerve")
