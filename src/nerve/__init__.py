@@ -39,20 +39,9 @@ bool = _np.dtype(_np.bool_)  # noqa: A001
 # Loaded on first use; tests/test_public_names.py checks that each one imports.
 _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli", "runs",
                 "classic", "diagnostics", "bench", "linalg", "text",
+                "backends",
                 "vision", "onnx", "keras",
-                "utils", "backends"}
-
-
-def is_tensor(obj) -> bool:
-    """True when ``obj`` is a nerve Tensor (``torch.is_tensor``)."""
-    return isinstance(obj, Tensor)
-
-
-def numel(input) -> int:  # noqa: A002  (PyTorch's parameter name)
-    """The number of elements of a tensor (``torch.numel``)."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"numel expects a Tensor, got {type(input).__name__}")
-    return input.numel()
+                "utils"}
 
 
 def __getattr__(name):
@@ -71,3 +60,15 @@ def __getattr__(name):
     if not name.startswith("_") and hasattr(functional, name):
         return getattr(functional, name)
     raise AttributeError(f"module 'nerve' has no attribute {name!r}")
+
+
+def is_tensor(obj) -> bool:
+    """True when ``obj`` is a nerve Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:  # noqa: A002  (PyTorch's parameter name)
+    """The number of elements of a tensor (``torch.numel``)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel expects a Tensor, got {type(input).__name__}")
+    return input.numel()

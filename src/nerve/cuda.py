@@ -55,17 +55,18 @@ def synchronize(device=None) -> None:
 
 
 def manual_seed(seed: int) -> None:
-    """Accepts ``torch.cuda.manual_seed(seed)`` and changes nothing.
+    """Accepts ``torch.cuda.manual_seed(seed)``; it reseeds nothing on its own.
 
-    nerve draws every random number on the host from the one global generator, also for
-    tensors that live on the GPU, so there is no separate CUDA stream to seed:
-    ``nerve.manual_seed(seed)`` already makes GPU runs reproducible. As in PyTorch, calling it
-    without a GPU is not an error. The seed is still checked.
+    ``nerve.manual_seed(seed)`` seeds all of nerve's random streams together (the host
+    generator and whatever the GPU path draws from), so a program that calls
+    ``torch.manual_seed(s)`` and then ``torch.cuda.manual_seed(s)`` is reproducible as in
+    PyTorch. Unlike PyTorch, calling only this one does not reseed a GPU stream. As in
+    PyTorch, calling it without a GPU is not an error. The seed is still checked.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"nerve.cuda.manual_seed: seed must be a non-negative integer, got {seed!r}")
 
 
 def manual_seed_all(seed: int) -> None:
-    """``torch.cuda.manual_seed_all``: the same as :func:`manual_seed` (one host generator for all GPUs)."""
+    """``torch.cuda.manual_seed_all``: the same as :func:`manual_seed` (``nerve.manual_seed`` seeds every stream)."""
     manual_seed(seed)

@@ -8,25 +8,27 @@ from __future__ import annotations
 import numpy as np
 
 _generator = np.random.default_rng(0)
-_initial_seed = 0
 
 
 def manual_seed(seed: int):
     """Seed the global generator; returns it."""
-    global _generator, _initial_seed
+    global _generator
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     _generator = np.random.default_rng(int(seed))
-    _initial_seed = int(seed)
     return _generator
 
 
-def initial_seed() -> int:
-    """The seed last given to :func:`manual_seed` (0 before any call), as ``torch.initial_seed``."""
-    return _initial_seed
-
-
 seed = manual_seed
+
+
+def initial_seed() -> int:
+    """The seed last given to :func:`manual_seed` (0 before any call), as ``torch.initial_seed``.
+
+    Read back from the generator's own seed sequence, so restoring a state with
+    :func:`set_rng_state` does not change it (as in PyTorch).
+    """
+    return int(_generator.bit_generator.seed_seq.entropy)
 
 
 def default_generator() -> np.random.Generator:

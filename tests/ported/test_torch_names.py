@@ -30,7 +30,11 @@ def test_cuda_manual_seed_checks_the_seed_and_leaves_the_host_stream_alone():
 
 
 def test_initial_seed_is_the_last_manual_seed():
+    nv.manual_seed(7)
+    state = nv.get_rng_state()
     nv.manual_seed(42)
+    assert nv.initial_seed() == 42
+    nv.set_rng_state(state)           # a restored state keeps the current seed, as in PyTorch
     assert nv.initial_seed() == 42
     nv.manual_seed(0)
     assert nv.initial_seed() == 0
