@@ -24,12 +24,14 @@ LAYERS = [
     {"backend", "random"},                     # the array library; the global RNG (NumPy only)
     {"autograd"},
     {"functional", "creation", "io",           # ops; tensor factories; safetensors/JSON files
-     "cuda", "accelerator"},                   # torch.cuda / torch.accelerator questions (ask backend)
+     "cuda", "accelerator", "backends"},       # torch.cuda / torch.accelerator questions (ask backend);
+                                               # torch.backends' cudnn/mps flags
     {"nn", "linalg"},                          # linalg: torch.linalg's names for functional ops
     {"optim", "data", "metrics", "distributions", "diagnostics"},
-    {"train", "distributed", "utils", "vision"},
+    {"train", "distributed", "utils"},
     {"models", "text", "classic"},
-    {"tune", "glossary", "viz", "bench", "onnx"},  # onnx: exports nn layers and models' networks
+    {"tune", "glossary", "viz", "bench", "onnx",  # onnx: exports nn layers and models' networks
+     "vision"},                                # torchvision's doors; vision.models re-exports the zoo
     {"runs"},                                  # run folders: train, evaluate, predict (uses viz)
     {"serve"},                                 # the playground server; `nerve serve` (cli) starts it
     {"cli", "keras"},

@@ -19,7 +19,9 @@ from .autograd import (Function, Tensor, enable_grad, get_default_dtype, no_grad
                        is_inference_mode_enabled)
 from .creation import *  # noqa: F401,F403
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state  # noqa: F401
+from .random import initial_seed  # noqa: F401
 from .backend import device, get_default_device, set_default_device  # noqa: F401
+from .backend import get_num_threads, set_num_threads  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -37,6 +39,7 @@ bool = _np.dtype(_np.bool_)  # noqa: A001
 # Loaded on first use; tests/test_public_names.py checks that each one imports.
 _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli", "runs",
                 "classic", "diagnostics", "bench", "linalg", "text",
+                "backends",
                 "vision", "onnx", "keras",
                 "utils",
                 "tune",
@@ -61,3 +64,15 @@ def __getattr__(name):
     if not name.startswith("_") and hasattr(functional, name):
         return getattr(functional, name)
     raise AttributeError(f"module 'nerve' has no attribute {name!r}")
+
+
+def is_tensor(obj) -> bool:
+    """True when ``obj`` is a nerve Tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> int:  # noqa: A002  (PyTorch's parameter name)
+    """The number of elements of a tensor (``torch.numel``)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel expects a Tensor, got {type(input).__name__}")
+    return input.numel()

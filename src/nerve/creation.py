@@ -205,6 +205,29 @@ def randn_like(x, dtype=None, requires_grad=False):
     return randn(*x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
+def bernoulli(input, p=None, *, generator=None):  # noqa: A002  (PyTorch's parameter name)
+    """Independent 0/1 draws, 1 with probability ``input`` elementwise (``torch.bernoulli``).
+
+    With a float ``p`` every element uses that probability and ``input`` only gives the shape,
+    dtype and device. The result has ``input``'s dtype and device and no gradient. Draws come
+    from the global generator (or ``generator``), on the host.
+
+    Example:
+        >>> import nerve as nv
+        >>> bernoulli(nv.tensor([0.0, 1.0, 1.0, 0.0])).tolist()
+        [0.0, 1.0, 1.0, 0.0]
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli expects a Tensor of probabilities, got {type(input).__name__}")
+    probs = np.asarray(backend.to_device(input.data, "cpu"), dtype=np.float64) if p is None else float(p)
+    if np.any(np.isnan(probs)) or np.any(probs < 0) or np.any(probs > 1):
+        bad = probs if np.ndim(probs) == 0 else probs[np.isnan(probs) | (probs < 0) | (probs > 1)][0]
+        raise ValueError(f"bernoulli: probabilities must lie in [0, 1], got {float(bad)!r}")
+    g = _random.resolve(generator)
+    draws = (g.random(tuple(input.shape)) < probs).astype(input.dtype)
+    return _finish(draws, False, backend.device_of(input.data))
+
+
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "arange",
            "linspace", "eye", "zeros_like", "ones_like", "empty_like", "full_like", "rand",
-           "randn", "randint", "randperm", "rand_like", "randn_like"]
+           "randn", "randint", "randperm", "rand_like", "randn_like", "bernoulli"]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from . import backend
 
-__all__ = ["is_available", "device_count", "current_device", "get_device_name", "synchronize"]
+__all__ = ["is_available", "device_count", "current_device", "get_device_name", "synchronize",
+           "manual_seed", "manual_seed_all"]
 
 
 def is_available() -> bool:
@@ -51,3 +52,21 @@ def get_device_name(device=None) -> str:
 def synchronize(device=None) -> None:
     """Wait until queued GPU work has finished."""
     backend.synchronize()
+
+
+def manual_seed(seed: int) -> None:
+    """Accepts ``torch.cuda.manual_seed(seed)``; it reseeds nothing on its own.
+
+    ``nerve.manual_seed(seed)`` seeds all of nerve's random streams together (the host
+    generator and whatever the GPU path draws from), so a program that calls
+    ``torch.manual_seed(s)`` and then ``torch.cuda.manual_seed(s)`` is reproducible as in
+    PyTorch. Unlike PyTorch, calling only this one does not reseed a GPU stream. As in
+    PyTorch, calling it without a GPU is not an error. The seed is still checked.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"nerve.cuda.manual_seed: seed must be a non-negative integer, got {seed!r}")
+
+
+def manual_seed_all(seed: int) -> None:
+    """``torch.cuda.manual_seed_all``: the same as :func:`manual_seed` (``nerve.manual_seed`` seeds every stream)."""
+    manual_seed(seed)

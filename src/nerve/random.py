@@ -41,6 +41,15 @@ def device_generator(xp):
 seed = manual_seed
 
 
+def initial_seed() -> int:
+    """The seed last given to :func:`manual_seed` (0 before any call), as ``torch.initial_seed``.
+
+    Read back from the generator's own seed sequence, so restoring a state with
+    :func:`set_rng_state` does not change it (as in PyTorch).
+    """
+    return int(_generator.bit_generator.seed_seq.entropy)
+
+
 def default_generator() -> np.random.Generator:
     return _generator
 

@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 MODULES = ["nerve.onnx", "nerve.vision", "nerve.vision.transforms", "nerve.vision.datasets", "nerve.vision.ops",
-           "nerve.vision.utils", "nerve.keras", "nerve.keras.models", "nerve.keras.layers", "nerve.keras.optimizers"]
+           "nerve.vision.utils", "nerve.keras", "nerve.keras.models", "nerve.keras.layers", "nerve.keras.optimizers",
+           "nerve.vision.models"]
 
 
 @pytest.mark.parametrize("name", MODULES)

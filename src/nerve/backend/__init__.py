@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["np", "device", "set_default_device", "get_default_device", "cuda_device_count",
-           "synchronize", "tune_allocator", "blas_threads", "limit_blas_threads", "get_array_module", "cupy_available", "parse_device", "to_device",
+           "synchronize", "tune_allocator", "blas_threads", "limit_blas_threads", "set_num_threads", "get_num_threads", "get_array_module", "cupy_available", "parse_device", "to_device",
            "device_of", "info", "SUPPORTED_DEVICES"]
 
 SUPPORTED_DEVICES = ("cpu", "cuda")
@@ -96,6 +96,33 @@ def limit_blas_threads(n: int):
 
         return contextlib.nullcontext()
     return threadpool_limits(limits=n, user_api="blas")
+
+
+_thread_limit = None  # the threadpoolctl limiter set_num_threads installed, kept alive
+
+
+def set_num_threads(n: int) -> None:
+    """Cap NumPy's BLAS at ``n`` threads from now on (``torch.set_num_threads``).
+
+    It needs threadpoolctl (it ships with scikit-learn; ``pip install threadpoolctl``); without
+    it the thread count can only be chosen before Python starts, through OPENBLAS_NUM_THREADS.
+    """
+    global _thread_limit
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive integer, got {n!r}")
+    try:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+    except ImportError:
+        raise RuntimeError("set_num_threads needs threadpoolctl (pip install threadpoolctl); or set "
+                           "OPENBLAS_NUM_THREADS before starting Python") from None
+    if _thread_limit is not None:
+        _thread_limit.restore_original_limits()
+    _thread_limit = threadpool_limits(limits=int(n), user_api="blas")
+
+
+def get_num_threads() -> int:
+    """How many threads NumPy's BLAS uses now (``torch.get_num_threads``)."""
+    return blas_threads()
 
 
 def cupy_available() -> bool:

@@ -9,7 +9,8 @@ from ..runs import RunError
 from .defaults import DEFAULT_LR, DEFAULTS
 
 DATASETS = ("mnist", "fashion-mnist", "digits")
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad",
+              "adadelta", "adamax", "nadam", "radam")
 
 
 COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench", "sweep",

@@ -34,7 +34,8 @@ from .activation import log_softmax, softmax
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "one_hot",
            "hinge_loss", "squared_hinge_loss", "multi_margin_loss", "multilabel_margin_loss",
-           "pairwise_distance", "contrastive_loss", "triplet_margin_loss", "cosine_embedding_loss"]
+           "pairwise_distance", "contrastive_loss", "triplet_margin_loss", "cosine_embedding_loss",
+           "cosine_similarity"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -976,6 +977,40 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
     _check_float_input("pairwise_distance", x1)
     return norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """Cosine of the angle between ``x1`` and ``x2`` along ``dim``, as
+    ``torch.nn.functional.cosine_similarity``:
+
+        Σ x1·x2 / (max(‖x1‖₂, eps) · max(‖x2‖₂, eps))
+
+    Each norm is clamped on its own, so two tiny parallel vectors still score 1 and a zero
+    vector scores 0. ``x1`` and ``x2`` broadcast against each other first; ``dim`` indexes the
+    broadcast shape and is removed from the result.
+
+    Example:
+        >>> import nerve as nv
+        >>> a, b = nv.tensor([[1.0, 0.0], [1.0, 1.0]]), nv.tensor([[0.0, 2.0], [3.0, 3.0]])
+        >>> [round(v, 4) for v in nv.functional.cosine_similarity(a, b).tolist()]
+        [0.0, 1.0]
+    """
+    from .elementwise import clamp  # noqa: PLC0415
+    from .reduction import norm  # noqa: PLC0415
+    from .shape import broadcast_to  # noqa: PLC0415
+
+    _check_float_input("cosine_similarity", x1)
+    _check_float_input("cosine_similarity", x2)
+    try:
+        shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    except ValueError:
+        raise ValueError(f"cosine_similarity: shapes {tuple(x1.shape)} and {tuple(x2.shape)} do not "
+                         "broadcast against each other") from None
+    x1 = x1 if tuple(x1.shape) == shape else broadcast_to(x1, shape)
+    x2 = x2 if tuple(x2.shape) == shape else broadcast_to(x2, shape)
+    u1 = x1 / clamp(norm(x1, 2, dim=dim, keepdim=True), min=eps)
+    u2 = x2 / clamp(norm(x2, 2, dim=dim, keepdim=True), min=eps)
+    return (u1 * u2).sum(dim)
 
 
 def _labels01(op, x, target, want):

@@ -17,7 +17,7 @@ __all__ = ["reshape", "view", "flatten", "permute", "transpose", "t", "broadcast
            "expand_as", "view_as", "getitem", "squeeze", "unsqueeze", "cat", "concat", "concatenate", "stack",
            "split", "chunk", "unbind", "narrow", "movedim", "moveaxis", "swapaxes", "flip", "pad",
            "repeat", "tile", "contiguous", "gather", "scatter_add", "index_select", "index_add",
-           "masked_fill"]
+           "masked_fill", "pixel_shuffle", "pixel_unshuffle"]
 
 
 def _shape_arg(shape):
@@ -1127,3 +1127,52 @@ GRAPH_NAMESPACE = {
     "scatter_add_along": lambda src, shape, axis, index, unique=False: ScatterAddAlong.apply(
         src, shape, axis, index, unique),
 }
+
+
+def _upscale_arg(r, op):
+    if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1:
+        raise ValueError(f"{op}: the factor must be a positive integer, got {r!r}")
+    return int(r)
+
+
+def pixel_shuffle(input, upscale_factor):  # noqa: A002
+    """Rearrange (*, C·r², H, W) into (*, C, H·r, W·r), as ``torch.nn.functional.pixel_shuffle``.
+
+    Output pixel (c, h·r + i, w·r + j) is input channel c·r² + i·r + j at (h, w): the
+    sub-pixel convolution of Shi et al. (2016), which upsamples by learning r² feature maps
+    per output channel. A reshape, a permute and a reshape, so gradients come for free.
+
+    Example:
+        >>> import nerve as nv
+        >>> pixel_shuffle(nv.arange(8.0).reshape(1, 4, 1, 2), 2)[0, 0].tolist()
+        [[0.0, 2.0, 1.0, 3.0], [4.0, 6.0, 5.0, 7.0]]
+    """
+    r = _upscale_arg(upscale_factor, "pixel_shuffle")
+    if input.ndim < 3 or input.shape[-3] % (r * r):
+        raise ValueError(f"pixel_shuffle: expected (*, C*{r * r}, H, W) with channels divisible by "
+                         f"{r * r}, got shape {fmt_shape(input.shape)}")
+    *lead, c, h, w = input.shape
+    n = len(lead)
+    x = reshape(input, *lead, c // (r * r), r, r, h, w)
+    x = permute(x, *range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return reshape(x, *lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):  # noqa: A002
+    """Rearrange (*, C, H·r, W·r) into (*, C·r², H, W): the inverse of :func:`pixel_shuffle`.
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.arange(16.0).reshape(1, 1, 4, 4)
+        >>> bool((pixel_shuffle(pixel_unshuffle(x, 2), 2) == x).all())
+        True
+    """
+    r = _upscale_arg(downscale_factor, "pixel_unshuffle")
+    if input.ndim < 3 or input.shape[-2] % r or input.shape[-1] % r:
+        raise ValueError(f"pixel_unshuffle: expected (*, C, H, W) with H and W divisible by {r}, got "
+                         f"shape {fmt_shape(input.shape)}")
+    *lead, c, h, w = input.shape
+    n = len(lead)
+    x = reshape(input, *lead, c, h // r, r, w // r, r)
+    x = permute(x, *range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return reshape(x, *lead, c * r * r, h // r, w // r)

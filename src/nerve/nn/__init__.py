@@ -26,9 +26,11 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, Hube
                    SmoothL1Loss)
 from .loss import (ContrastiveLoss, CosineEmbeddingLoss, PairwiseDistance,  # noqa: F401
                    TripletMarginLoss)
+from .loss import CosineSimilarity  # noqa: F401
 from .module import Module, RemovableHandle  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .shape import Flatten, Unflatten  # noqa: F401
+from .shape import PixelShuffle, PixelUnshuffle  # noqa: F401
 from .summary import ModelSummary, summary  # noqa: F401
 
 # The other layer families (conv, pooling, normalization, dropout, recurrent, attention ...).

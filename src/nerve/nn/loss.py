@@ -14,7 +14,7 @@ from .module import Module
 
 __all__ = ["MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "HingeLoss", "MultiMarginLoss",
-           "MultiLabelMarginLoss", "PairwiseDistance", "ContrastiveLoss", "TripletMarginLoss",
+           "MultiLabelMarginLoss", "PairwiseDistance", "CosineSimilarity", "ContrastiveLoss", "TripletMarginLoss",
            "CosineEmbeddingLoss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -261,6 +261,23 @@ class PairwiseDistance(Module):
 
     def forward(self, x1, x2):
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class CosineSimilarity(Module):
+    """Cosine similarity along ``dim``, as ``torch.nn.CosineSimilarity``; see ``F.cosine_similarity``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.nn.CosineSimilarity(dim=1)(nv.tensor([[1.0, 0.0]]), nv.tensor([[2.0, 0.0]])).tolist()
+        [1.0]
+    """
+
+    def __init__(self, dim=1, eps=1e-8):
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
 
 
 class ContrastiveLoss(_Loss):

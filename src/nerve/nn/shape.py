@@ -1,10 +1,11 @@
-"""Shape layers: ``Flatten`` and ``Unflatten`` (module twins of ``F.flatten`` / reshape)."""
+"""Shape layers: ``Flatten``, ``Unflatten``, ``PixelShuffle``, ``PixelUnshuffle`` (module twins
+of ``F.flatten`` / reshape / ``F.pixel_shuffle``)."""
 from __future__ import annotations
 
 from . import functional as F
 from .module import Module
 
-__all__ = ["Flatten", "Unflatten"]
+__all__ = ["Flatten", "Unflatten", "PixelShuffle", "PixelUnshuffle"]
 
 
 class Flatten(Module):
@@ -71,3 +72,43 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class PixelShuffle(Module):
+    """(N, C·r², H, W) → (N, C, H·r, W·r), as ``torch.nn.PixelShuffle``; see ``F.pixel_shuffle``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.nn.PixelShuffle(3)(nv.zeros(2, 18, 4, 5)).shape
+        (2, 2, 12, 15)
+    """
+
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input):  # noqa: A002
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(N, C, H·r, W·r) → (N, C·r², H, W), as ``torch.nn.PixelUnshuffle``; see ``F.pixel_unshuffle``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.nn.PixelUnshuffle(2)(nv.zeros(1, 3, 4, 6)).shape
+        (1, 12, 2, 3)
+    """
+
+    def __init__(self, downscale_factor):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input):  # noqa: A002
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"

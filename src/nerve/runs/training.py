@@ -27,7 +27,8 @@ __all__ = ["SETTINGS", "OPTIMIZERS", "RunInterrupted", "prepare", "fit", "settin
            "keep_last_epoch"]
 
 INPUT_SHAPE = (1, 28, 28)
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad",
+              "adadelta", "adamax", "nadam", "radam")
 
 
 class RunInterrupted(Exception):
@@ -136,6 +137,14 @@ def make_optimizer(name: str, params, lr: float):
         return optim.RMSprop(params, lr=lr)
     if name == "adagrad":
         return optim.Adagrad(params, lr=lr)
+    if name == "adadelta":
+        return optim.Adadelta(params, lr=lr)
+    if name == "adamax":
+        return optim.Adamax(params, lr=lr)
+    if name == "nadam":
+        return optim.NAdam(params, lr=lr)
+    if name == "radam":
+        return optim.RAdam(params, lr=lr)
     raise RunError(f"unknown optimizer {name!r}")  # argparse already restricts the choices
 
 
