@@ -36,6 +36,7 @@ bool = _np.dtype(_np.bool_)  # noqa: A001
 # Loaded on first use; tests/test_public_names.py checks that each one imports.
 _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io", "cli", "runs",
                 "classic", "diagnostics", "bench", "linalg", "text"}
+_SUBPACKAGES |= {"glossary"}
 
 
 def __getattr__(name):

@@ -13,6 +13,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 
 
 COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench")
+COMMANDS += ("explain", "glossary")
 
 
 class UsageError(Exception):
@@ -186,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.set_defaults(func="bench")
+
+    from .explain import add_parsers as add_glossary_parsers  # noqa: PLC0415
+
+    add_glossary_parsers(sub)
     return parser
 
 
@@ -195,6 +200,10 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(argv)
         from . import commands  # noqa: PLC0415
 
+        if args.func in ("explain", "glossary"):
+            from . import explain  # noqa: PLC0415
+
+            return getattr(explain, f"cmd_{args.func}")(args) or 0
         if args.func == "bench":  # the suite measures with the BLAS threads it finds; leave them
             return commands.cmd_bench(args) or 0
         with commands.single_threaded_blas():
