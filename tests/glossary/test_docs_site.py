@@ -52,6 +52,7 @@ def test_site_builds_strict_and_offline(tmp_path):
     assert (site / "glossary" / "relu.png").read_bytes()[:4] == b"\x89PNG"
     mlp = (site / "tutorials" / "mlp" / "index.html").read_text()
     assert "13002" in mlp and "test accuracy after 300 steps" in mlp
-    assert "nerve.nn.Linear" in (site / "api" / "nn" / "index.html").read_text()
+    api_nn = (site / "api" / "nn" / "index.html").read_text()
+    assert "nerve.nn.linear.Linear" in api_nn and "in_features" in api_nn
     index = (site / "glossary" / "index.html").read_text()
     assert index.count('href="') > 159
