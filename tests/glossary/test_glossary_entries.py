@@ -128,3 +128,21 @@ PLOTTED = [e for e in RUNS if e.plot]
 def test_pictures_are_drawn_by_code(entry, tmp_path):
     path = glossary.write_plot(entry, tmp_path / f"{entry.slug}.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_public_names_have_docstrings():
+    from nerve.cli import explain
+
+    for module in (glossary, explain):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if callable(obj):
+                assert (obj.__doc__ or "").strip(), f"{module.__name__}.{name} has no docstring"
+
+
+def test_entries_ship_as_package_data():
+    import tomllib
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        config = tomllib.load(f)
+    assert "entries/*.toml" in config["tool"]["setuptools"]["package-data"]["nerve.glossary"]
