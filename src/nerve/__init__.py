@@ -45,7 +45,8 @@ _SUBPACKAGES = {"nn", "optim", "data", "metrics", "train", "models", "viz", "io"
                 "tune",
                 "distributed",
                 "distributions",
-                "serve"}
+                "serve",
+                "glossary"}
 
 
 def __getattr__(name):

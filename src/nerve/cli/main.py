@@ -14,7 +14,8 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad",
 
 
 COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench", "sweep",
-            "sample", "serve")
+            "sample", "serve", "explain",
+            "glossary")
 
 
 class UsageError(Exception):
@@ -208,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_parser(sub)
     from .serve import add_serve_parser  # noqa: PLC0415
     add_serve_parser(sub)
+    from .explain import add_parsers as add_glossary_parsers  # noqa: PLC0415
+
+    add_glossary_parsers(sub)
     return parser
 
 
@@ -221,6 +225,10 @@ def main(argv=None) -> int:
         if args.func == "serve":  # the playground server (nerve.cli.serve)
             from .serve import cmd_serve  # noqa: PLC0415
             return cmd_serve(args)
+        if args.func in ("explain", "glossary"):
+            from . import explain  # noqa: PLC0415
+
+            return getattr(explain, f"cmd_{args.func}")(args) or 0
         if args.func == "bench":  # the suite measures with the BLAS threads it finds; leave them
             return commands.cmd_bench(args) or 0
         with commands.single_threaded_blas():

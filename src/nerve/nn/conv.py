@@ -223,8 +223,15 @@ class ConvTranspose2d(_ConvNd):
     H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
-        bias, dilation: as in PyTorch (padding is an int or pair; 'zeros' mode only).
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: int or pair.
+        stride: int or pair.
+        padding: int or pair ('zeros' mode only).
+        output_padding: extra rows/columns added on one side of the output.
+        groups: blocked connections from input to output channels.
+        bias: add a learnable bias.
+        dilation: spacing between kernel elements.
 
     Attributes:
         weight: (in_channels, out_channels/groups, kH, kW) — in_channels first.

@@ -25,8 +25,12 @@ class MaxPool2d(_Pool):
     """2-D max pooling: ``F.max_pool2d``. H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1.
 
     Args:
-        kernel_size: int or pair. stride: defaults to kernel_size. padding (−∞),
-        dilation, return_indices (also return arg-max indices), ceil_mode.
+        kernel_size: int or pair.
+        stride: defaults to kernel_size.
+        padding: implicit −∞ padding on both sides.
+        dilation: spacing between window elements.
+        return_indices: also return the arg-max indices.
+        ceil_mode: round the output size up instead of down.
 
     Shapes: (N, C, H, W) or (C, H, W) → (N, C, H_out, W_out).
 
@@ -69,8 +73,12 @@ class AvgPool2d(_Pool):
     """2-D average pooling: ``F.avg_pool2d``. H_out = ⌊(H + 2p − k)/s⌋ + 1.
 
     Args:
-        kernel_size, stride (defaults to kernel_size), padding (zeros), ceil_mode,
-        count_include_pad (count the zero padding in the divisor), divisor_override.
+        kernel_size: int or pair.
+        stride: defaults to kernel_size.
+        padding: implicit zero padding on both sides.
+        ceil_mode: round the output size up instead of down.
+        count_include_pad: count the zero padding in the divisor.
+        divisor_override: divide by this instead of the window size.
 
     Example:
         >>> import nerve as nv

@@ -64,7 +64,10 @@ class ImageFolder(Dataset):
         loader: path -> image (default: Pillow, converted to RGB).
 
     Attributes:
-        classes, class_to_idx, samples (``[(path, class_index), ...]``), targets.
+        classes: the class (sub-folder) names, sorted.
+        class_to_idx: class name -> class index.
+        samples: ``[(path, class_index), ...]``, one per image file.
+        targets: the class index of each sample.
 
     Example:
         >>> import tempfile, pathlib, numpy as np
