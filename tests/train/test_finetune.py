@@ -131,48 +131,71 @@ def test_replace_head_keeps_the_body_and_loads_a_backbone():
         replace_head(new, 3, name="1")
 
 
-@pytest.mark.slow
-def test_transfer_from_digits_0_4_to_5_9_with_20_labels_per_class():
-    """Pretrain a small CNN on MNIST digits 0-4, freeze its conv layers, fine-tune on 20 labels
-    per class of 5-9; compare with the same CNN trained from scratch on those 100 labels."""
-    try:
-        train, test = data.MNIST(train=True, download=False), data.MNIST(train=False, download=False)
-    except (FileNotFoundError, OSError, RuntimeError, ValueError) as e:
-        pytest.skip(f"MNIST is not available here: {e}")
+def _transfer_experiment(seed):
+    """Pretrain a small CNN on MNIST digits 0-4, freeze its conv layers, train a new classifier
+    on 20 labels per class of 5-9; train the same CNN from scratch on those 100 labels with the
+    same budget at each lr of a small grid. Returns the accuracies on the whole 5-9 test split."""
+    train, test = data.MNIST(train=True, download=False), data.MNIST(train=False, download=False)
     x, y = train.data.reshape(-1, 1, 28, 28), train.targets
     xt, yt = test.data.reshape(-1, 1, 28, 28), test.targets
-    rng = np.random.default_rng(0)
-    low = rng.permutation(np.flatnonzero(y < 5))[:3000]
+    rng = np.random.default_rng(seed)
+    low = rng.permutation(np.flatnonzero(y < 5))  # the whole 0-4 training split, ~30k images
     few = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:20] for c in range(5, 10)])
-    high_test = np.flatnonzero(yt >= 5)[:1000]
+    high_test, low_test = np.flatnonzero(yt >= 5), np.flatnonzero(yt < 5)
 
     def cnn(k):
         return nn.Sequential(nn.Conv2d(1, 8, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 5), nn.ReLU(),
                              nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 64), nn.ReLU(), nn.Linear(64, k))
 
-    def fit(model, xs, ys, epochs, lr):
+    def fit(model, xs, ys, epochs, lr, batch_size=32):
         opt = optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-        loader = data.DataLoader(data.TensorDataset(xs, ys), batch_size=32, shuffle=True, seed=0)
+        loader = data.DataLoader(data.TensorDataset(xs, ys), batch_size=batch_size, shuffle=True, seed=seed)
         Trainer(model, opt, nn.CrossEntropyLoss(), metrics=()).fit(loader, epochs)
 
-    def accuracy(model):
+    def accuracy(model, idx, offset):
         with nv.no_grad():
-            return float((model(nv.tensor(xt[high_test])).numpy().argmax(1) == yt[high_test] - 5).mean())
+            return float((model(nv.tensor(xt[idx])).numpy().argmax(1) == yt[idx] - offset).mean())
 
-    nv.manual_seed(0)
+    epochs, grid = 50, (1e-3, 3e-3, 1e-2)
+    nv.manual_seed(seed)
     transfer = cnn(5)
-    fit(transfer, x[low], y[low], 2, 2e-3)
-    replace_head(transfer, 5)
+    fit(transfer, x[low], y[low], 2, 2e-3, batch_size=64)  # two passes over the 0-4 split
+    out = {"pretrain_0_4": accuracy(transfer, low_test, 0)}
+    replace_head(transfer, 64, name="7")  # the 0-4 specific dense layers start afresh,
+    replace_head(transfer, 5)  # the conv layers are the transferred backbone
     transfer.freeze("0", "3")
-    frozen = transfer[0].weight.numpy().copy()
-    fit(transfer, x[few], y[few] - 5, 30, 1e-3)
-    assert np.array_equal(transfer[0].weight.numpy(), frozen)
-    nv.manual_seed(0)
-    scratch = cnn(5)
-    fit(scratch, x[few], y[few] - 5, 30, 1e-3)
-    a_transfer, a_scratch = accuracy(transfer), accuracy(scratch)
-    print(f"transfer {a_transfer:.3f}  scratch {a_scratch:.3f}")
-    # Measured: transfer 0.841, scratch 0.844 (fine-tuning everything: 0.858). The spec's
-    # proposed margin of 10 points is NOT reached with this budget; both are well above
-    # chance (0.2), which is all this test asserts.
-    assert a_transfer > 0.6 and a_scratch > 0.6
+    frozen = {n: p.numpy().copy() for n, p in transfer.named_parameters() if not p.requires_grad}
+    fit(transfer, x[few], y[few] - 5, epochs, 3e-3)
+    out["frozen_unchanged"] = all(np.array_equal(transfer.get_parameter(n).numpy(), v) for n, v in frozen.items())
+    out["transfer"] = accuracy(transfer, high_test, 5)
+    for lr in grid:
+        nv.manual_seed(seed)
+        scratch = cnn(5)
+        fit(scratch, x[few], y[few] - 5, epochs, lr)
+        out[f"scratch lr={lr:g}"] = accuracy(scratch, high_test, 5)
+    out["scratch"] = max(out[f"scratch lr={lr:g}"] for lr in grid)
+    return out
+
+
+@pytest.mark.slow
+def test_transfer_from_digits_0_4_to_5_9_with_20_labels_per_class():
+    """A backbone pretrained on digits 0-4 and frozen beats the same CNN trained from scratch
+    on the 20 labels per class of 5-9, even when the scratch run gets the best of an lr grid.
+
+    Measured on the whole 5-9 test split (4,861 images), 50 epochs for both, seeds 0 / 1 / 2:
+    accuracy on 0-4 after pretraining 0.996 / 0.996 / 0.996; transfer 0.926 / 0.933 / 0.926;
+    scratch, best of lr 1e-3, 3e-3, 1e-2, 0.909 / 0.897 / 0.905; gap +1.7 / +3.6 / +2.1 points.
+    The spec's 10 points cannot be reached against a fairly tuned baseline: scratch already
+    scores about 0.90 on this 5-way task, so a 10-point gap would need a transfer accuracy of
+    0.997-1.009 for these seeds. The test asserts the gap that holds, at least 1 point (about 12 s of CPU).
+    """
+    try:
+        data.MNIST(train=True, download=False), data.MNIST(train=False, download=False)
+    except (FileNotFoundError, OSError, RuntimeError, ValueError) as e:
+        pytest.skip(f"MNIST is not available here: {e}")
+    r = _transfer_experiment(0)
+    print(" ".join(f"{k} {v:.3f}" for k, v in r.items()))
+    assert r["pretrain_0_4"] >= 0.98
+    assert r["frozen_unchanged"]
+    assert r["transfer"] >= 0.9
+    assert r["transfer"] >= r["scratch"] + 0.01
