@@ -105,6 +105,10 @@ def _check_resume_args(run, args) -> None:
 
 def cmd_train(args):
     from ..runs import Run, training  # noqa: PLC0415
+    from .lm import cmd_train_text, wants_text  # noqa: PLC0415
+
+    if wants_text(args):  # char-lstm / char-gpt on text: nerve.runs.text
+        return cmd_train_text(args)
 
     t_start = time.perf_counter()
     if args.resume is not None:
@@ -524,6 +528,16 @@ def cmd_summary(args):
 def cmd_params(args):
     from ..models import mlp_param_rows  # noqa: PLC0415
 
+    if args.config is not None:
+        from ..models.configs import config_param_table  # noqa: PLC0415
+
+        if args.sizes:
+            raise UsageError("give either layer sizes or --config, not both")
+        try:
+            print(config_param_table(args.config).format())
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        return 0
     if len(args.sizes) < 2:
         raise UsageError(f"params needs at least two sizes (inputs and outputs), got {len(args.sizes)}; "
                          "e.g. nerve params 784 16 16 10")

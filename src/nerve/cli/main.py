@@ -12,7 +12,7 @@ DATASETS = ("mnist", "fashion-mnist", "digits")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad")
 
 
-COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench")
+COMMANDS = ("train", "evaluate", "predict", "features", "summary", "params", "data", "bench", "sample")
 
 
 class UsageError(Exception):
@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diagnose", action="store_true",
                    help="watch the run with the training doctor (gradient flow, dead units, divergence, "
                         "over- and underfitting) and print its report")
+    p.add_argument("--text", default=None, metavar="FILE",
+                   help="for char-lstm / char-rnn / char-gpt: a UTF-8 text file to learn (default: the "
+                        "bundled Python help topics, ~465 KB); its last --val-fraction is held out "
+                        "(default 0.1), and --limit N trains on N random windows per epoch")
+    p.add_argument("--block-size", type=_positive_int, default=None, metavar="T",
+                   help="for text models: characters per training window (default 64)")
     p.set_defaults(func="train")
 
     p = sub.add_parser("evaluate", help="test loss, accuracy, per-class report and confusion matrix",
@@ -157,9 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="a run folder written by 'nerve train'")
     p.set_defaults(func="summary")
 
-    p = sub.add_parser("params", help="parameter arithmetic of an MLP, without building it")
-    p.add_argument("sizes", nargs="+", type=_positive_int, metavar="SIZE",
+    p = sub.add_parser("params", help="parameter arithmetic of an MLP or a named config, without building it")
+    p.add_argument("sizes", nargs="*", type=_positive_int, metavar="SIZE",
                    help="layer widths from input to output, e.g. 784 16 16 10")
+    p.add_argument("--config", default=None, metavar="NAME",
+                   help="a named model configuration instead of sizes, e.g. gpt2 (per-component table)")
     p.set_defaults(func="params")
 
     p = sub.add_parser("data", help="the datasets: where each is found, its size and checksum status",
@@ -186,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.set_defaults(func="bench")
+
+    from . import sample  # noqa: PLC0415
+
+    sample.add_parser(sub)
     return parser
 
 
@@ -197,8 +209,9 @@ def main(argv=None) -> int:
 
         if args.func == "bench":  # the suite measures with the BLAS threads it finds; leave them
             return commands.cmd_bench(args) or 0
+        handler = args.func if callable(args.func) else getattr(commands, f"cmd_{args.func}")
         with commands.single_threaded_blas():
-            return getattr(commands, f"cmd_{args.func}")(args) or 0
+            return handler(args) or 0
     except UsageError as e:
         print(f"nerve: error: {e}", file=sys.stderr)
         return 2

@@ -1,9 +1,14 @@
-"""CharLSTM: a character-level language model, embedding → LSTM → linear.
+"""Character-level recurrent language models: embedding → LSTM (or GRU, or plain RNN) → linear.
 
     idx (N, T) ids
     embed  Embedding(V, E)                          → (N, T, E)
-    lstm   LSTM(E, H, num_layers, batch_first)      → (N, T, H)
+    lstm   LSTM(E, H, num_layers, batch_first)      → (N, T, H)   (``cell``: 'lstm', 'gru' or 'rnn')
     head   Linear(H, V)                             → (N, T, V) next-character logits
+
+:class:`CharLSTM` is the LSTM flavour; :class:`CharRNN` takes the cell as an argument (the
+recurrent layer keeps the attribute name ``lstm`` whatever the cell, so checkpoints read the same).
+A GRU has 3 gate blocks where the LSTM has 4, and a plain (Elman, tanh) RNN has 1: replace the
+4 below by 3 or 1.
 
 Parameter count: V·E + [4H(E + H) + 8H] + (L − 1)·[4H(H + H) + 8H] + (H·V + V), the LSTM
 having two bias vectors of 4H per layer as in torch. With the defaults (V 65, E 64, H 256,
@@ -15,7 +20,7 @@ L 1):
                                          -------
                                          350,593
 
-``generate`` carries the LSTM state (h, c) from step to step: the state is the recurrent
+``generate`` carries the recurrent state (h, c) from step to step: the state is the recurrent
 model's whole memory of the context, so each new character costs one time step.
 
     >>> from nerve import models
@@ -36,36 +41,43 @@ from . import register_model
 from .gpt import _check_ids
 from .sampling import _rng, check_sampling_args, sample_logits
 
-__all__ = ["CharLSTM", "char_lstm"]
+__all__ = ["CharRNN", "CharLSTM", "char_lstm", "char_rnn"]
+
+_CELLS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
-class CharLSTM(nn.Module):
-    """Embedding → LSTM (batch first) → Linear, over character ids (see the module docstring).
+class CharRNN(nn.Module):
+    """Embedding → recurrent layer (batch first) → Linear, over character ids (see the module docstring).
 
     Args:
         vocab_size: number of characters V.
         embedding_dim: width E of the character vectors.
-        hidden_size: LSTM width H.
-        num_layers: stacked LSTM layers.
-        dropout: between LSTM layers (as ``nn.LSTM``) and on the LSTM output.
+        hidden_size: recurrent width H.
+        num_layers: stacked recurrent layers.
+        dropout: between recurrent layers (as ``nn.LSTM``) and on the recurrent output.
+        cell: 'lstm' (default), 'gru' or 'rnn' (Elman, tanh).
     """
 
-    def __init__(self, vocab_size=65, embedding_dim=64, hidden_size=256, num_layers=1, dropout=0.0):
+    def __init__(self, vocab_size=65, embedding_dim=64, hidden_size=256, num_layers=1, dropout=0.0,
+                 cell="lstm"):
         super().__init__()
+        if cell not in _CELLS:
+            raise ValueError(f"cell must be one of {', '.join(_CELLS)}, got {cell!r}")
+        self.cell = cell
         self.embed = nn.Embedding(vocab_size, embedding_dim)
-        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers, batch_first=True,
-                            dropout=dropout if num_layers > 1 else 0.0)
+        self.lstm = getattr(nn, _CELLS[cell])(embedding_dim, hidden_size, num_layers, batch_first=True,
+                                              dropout=dropout if num_layers > 1 else 0.0)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
         self.vocab_size = vocab_size
 
     def forward(self, idx, state=None, return_state: bool = False):
-        """Logits (N, T, V) for ids (N, T); ``state`` (h, c) continues an earlier call, and
-        ``return_state=True`` also returns the final (h, c)."""
+        """Logits (N, T, V) for ids (N, T); ``state`` ((h, c) for an LSTM, h otherwise) continues
+        an earlier call, and ``return_state=True`` also returns the final state."""
         if not isinstance(idx, Tensor):
             idx = Tensor(np.asarray(idx))
         if idx.ndim != 2:
-            raise ValueError(f"CharLSTM expects character ids of shape (N, T), got {tuple(idx.shape)}")
+            raise ValueError(f"{type(self).__name__} expects character ids of shape (N, T), got {tuple(idx.shape)}")
         out, new_state = self.lstm(self.embed(idx), state)
         logits = self.head(self.drop(out))
         return (logits, new_state) if return_state else logits
@@ -79,7 +91,7 @@ class CharLSTM(nn.Module):
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) \
                 or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
-        ids = _check_ids(idx, self.vocab_size, "CharLSTM.generate")
+        ids = _check_ids(idx, self.vocab_size, f"{type(self).__name__}.generate")
         rng = _rng(generator)
         was_training = self.training
         self.eval()
@@ -93,6 +105,19 @@ class CharLSTM(nn.Module):
         finally:
             self.train(was_training)
         return Tensor(ids)
+
+
+class CharLSTM(CharRNN):
+    """:class:`CharRNN` with an LSTM (350,593 parameters with the defaults; see the module docstring)."""
+
+    def __init__(self, vocab_size=65, embedding_dim=64, hidden_size=256, num_layers=1, dropout=0.0):
+        super().__init__(vocab_size, embedding_dim, hidden_size, num_layers, dropout, cell="lstm")
+
+
+@register_model("char-rnn", "charrnn")
+def char_rnn(vocab_size=65, embedding_dim=64, hidden_size=256, num_layers=1, dropout=0.0, cell="rnn") -> CharRNN:
+    """A :class:`CharRNN`, by default with a plain tanh RNN (V·E + H(E + H) + 2H + H·V + V parameters)."""
+    return CharRNN(vocab_size, embedding_dim, hidden_size, num_layers, dropout, cell)
 
 
 @register_model("char-lstm", "charlstm")
