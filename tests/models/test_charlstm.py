@@ -47,3 +47,18 @@ def test_generate_shapes_seeds_and_errors():
         m.generate([[9]], 3)
     with pytest.raises(ValueError, match="cell"):
         CharRNN(cell="transformer")
+
+
+def test_greedy_generation_equals_full_passes():
+    nv.manual_seed(2)
+    m = CharRNN(7, 5, 16, cell="lstm").double()
+    with nv.no_grad():
+        for p in m.lstm.parameters():     # large recurrent weights: the history matters
+            p.mul_(6.0)
+    ids = np.array([[1, 2, 3, 4]])
+    out = m.generate(ids, 10, temperature=0).numpy()
+    ref = ids
+    with nv.no_grad():
+        for _ in range(10):   # re-read the whole sequence each step: no state carried
+            ref = np.concatenate([ref, m(ref).numpy()[:, -1].argmax(-1)[:, None]], axis=1)
+    assert np.array_equal(out, ref)
