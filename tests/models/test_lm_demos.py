@@ -1,8 +1,18 @@
 """Character language models on the bundled Python help text (spec rows 49, 36 and A53).
 
-Seeded, small and quick: the recurrent models go below the text's unigram entropy, and
-temperature controls how adventurous the samples are. Measured figures are in the comments
-(two shared CPU cores).
+Seeded, small and quick: the recurrent models and a char-GPT go below the text's unigram
+entropy, and temperature controls how adventurous the samples are. Measured figures are in
+the comments (two shared CPU cores, seeds 0 / 1 / 2).
+
+Not shown here, because it is not true at budgets a test can afford: the char-GPT beating the
+recurrent models at an equal number of steps. Measured (batch 32, block 32, AdamW, ~210 k
+parameters each, validation loss after 250 / 500 / 750 / 1,000 / 1,250 / 1,500 steps):
+
+    GPT 4 layers, width 64, lr 6e-3     1.966  1.685  1.548  1.512  1.467  1.442
+    LSTM 48→192, lr 1e-2                1.492  1.408  1.356  1.339  1.333  1.315
+    RNN (tanh) 48→384, lr 3e-3          1.617  1.482  1.430  1.410  1.376  1.399
+
+The transformer closes the gap as training goes on but is still behind after 1,500 steps.
 """
 import numpy as np
 import pytest
@@ -18,12 +28,16 @@ def corpus():
     return CharCorpus.help_topics(val_fraction=0.1)
 
 
-def train(model, corpus, steps, lr, seed=0, batch=32, block=32):
-    """``steps`` AdamW steps on random training windows (the same windows for the same seed)."""
+def train(model, corpus, steps, lr, seed=0, batch=32, block=32, warmup=0):
+    """``steps`` AdamW steps on random training windows (the same windows for the same seed),
+    with a linear warm-up of the learning rate over ``warmup`` steps."""
     opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0, betas=(0.9, 0.99))
     rng = np.random.default_rng(seed)
     V = len(corpus.vocab)
-    for _ in range(steps):
+    for step in range(steps):
+        if warmup:
+            for group in opt.param_groups:
+                group["lr"] = lr * min(1.0, (step + 1) / warmup)
         x, y = corpus.get_batch("train", batch, block, rng)
         loss = F.cross_entropy(model(x).reshape(-1, V), nv.tensor(y.reshape(-1)))
         opt.zero_grad()
@@ -55,8 +69,8 @@ def lstm(corpus):
 def test_char_lstm_goes_below_the_unigram_entropy(corpus, lstm):
     h = unigram_entropy(corpus.text)              # 3.2499 nats/char (Python 3.11's topics)
     loss = val_loss(lstm, corpus)
-    # measured: LOSS_LSTM
-    assert loss < h - 0.5, (loss, h)
+    # measured: 1.901 / 1.929 / 1.955 for seeds 0 / 1 / 2 (99,527 parameters, 80 steps)
+    assert loss < h - 0.8, (loss, h)
 
 
 @pytest.mark.slow
@@ -64,8 +78,8 @@ def test_char_rnn_goes_below_the_unigram_entropy(corpus):
     nv.manual_seed(0)
     rnn = train(models.CharRNN(len(corpus.vocab), 32, 192, cell="rnn"), corpus, steps=80, lr=3e-3)
     loss = val_loss(rnn, corpus)
-    # measured: LOSS_RNN
-    assert loss < unigram_entropy(corpus.text) - 0.3, loss
+    # measured: 2.110 / 2.171 / 2.281 for seeds 0 / 1 / 2 (66,567 parameters, 80 steps)
+    assert loss < unigram_entropy(corpus.text) - 0.6, loss
 
 
 @pytest.mark.slow
@@ -85,6 +99,21 @@ def test_lower_temperature_gives_lower_entropy_samples(corpus, lstm):
         p = np.exp(logits - logits.max(-1, keepdims=True))
         p /= p.sum(-1, keepdims=True)
         measured[t] = (float(-(p * np.log(p + 1e-30)).sum(-1).mean()), unigram_entropy(text[4:]))
-    # measured: ENTROPIES
+    # measured (seed 0): entropy of the sampling distribution 1.136 / 2.376 / 3.298 nats and of the
+    # sampled characters 2.597 / 3.090 / 3.641 nats at temperature 0.5 / 1.0 / 1.5
     assert measured[0.5][0] < measured[1.0][0] < measured[1.5][0], measured
     assert measured[0.5][1] < measured[1.0][1] < measured[1.5][1], measured
+
+
+@pytest.mark.slow
+def test_char_gpt_goes_below_the_unigram_entropy(corpus):
+    nv.manual_seed(0)
+    gpt = models.GPT(models.GPTConfig(vocab_size=len(corpus.vocab), block_size=32, n_layer=2, n_head=4,
+                                      n_embd=64))
+    train(gpt, corpus, steps=120, lr=6e-3, warmup=30)
+    loss = val_loss(gpt, corpus)
+    # measured: 2.176 / 2.434 / 2.282 for seeds 0 / 1 / 2 (unigram entropy 3.250), 108,736 parameters
+    assert loss < unigram_entropy(corpus.text) - 0.6, loss
+    text = corpus.vocab.decode_text(gpt.generate(corpus.vocab.encode_text("def ")[None], 40, temperature=0.8,
+                                                 top_k=20, generator=0).numpy()[0])
+    assert text.startswith("def ") and len(text) == 44
