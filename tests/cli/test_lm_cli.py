@@ -173,3 +173,10 @@ def test_the_real_command_samples(lstm_run):
     assert r.returncode == 0 and r.stdout.startswith("the d") and len(r.stdout) == 5 + 12 + 1, r.stderr
 
 
+
+
+def test_summary_of_a_text_run(lstm_run, capsys):
+    assert main(["summary", str(lstm_run)]) == 0
+    out = capsys.readouterr().out
+    assert "char-lstm trained on t.txt" in out and "Embedding" in out and "LSTM" in out
+    assert "(1, 16, " in out                          # one window of 16 character ids

@@ -519,9 +519,15 @@ def cmd_bench(args):
 def cmd_summary(args):
     run = _open_run(args.run)
     model = run.build_model()
-    shape = tuple(run.config["input_shape"])
     print(f"{run.model_name} trained on {run.dataset} ({run.path})")
-    print(model.summary(shape))
+    if run.config.get("input_shape"):
+        print(model.summary(tuple(run.config["input_shape"])))
+    else:  # a text model: one window of character ids
+        import numpy as np  # noqa: PLC0415
+
+        from ..autograd import Tensor  # noqa: PLC0415
+
+        print(model.summary(input_data=Tensor(np.zeros((1, int(run.config.get("block_size") or 1)), np.int64))))
     return 0
 
 
