@@ -45,7 +45,8 @@ def _settings_from_args(args) -> dict:
     if bad:
         raise UsageError(f"{', '.join('--' + k.replace('_', '-') for k in bad)} "
                          f"{'does' if len(bad) == 1 else 'do'} not apply to text models")
-    return text.default_settings(args.model, args.text, epochs=args.epochs, batch_size=args.batch_size,
+    source = None if args.text is None else str(Path(args.text).expanduser().absolute())  # resumable from anywhere
+    return text.default_settings(args.model, source, epochs=args.epochs, batch_size=args.batch_size,
                                  block_size=args.block_size, optimizer=args.optimizer, lr=args.lr, seed=args.seed,
                                  val_fraction=args.val_fraction, limit=args.limit)
 

@@ -149,7 +149,7 @@ class CharCorpus:
     @classmethod
     def from_file(cls, path, val_fraction: float = 0.1) -> "CharCorpus":
         """A UTF-8 text file (:func:`read_text`) with its last ``val_fraction`` held out."""
-        return cls.from_text(read_text(path), val_fraction, name=str(path))
+        return cls.from_text(read_text(path), val_fraction, name=Path(path).name)
 
     def split(self, which: str) -> np.ndarray:
         if which not in ("train", "val"):
