@@ -60,7 +60,7 @@ from ..autograd import Tensor, is_grad_enabled, no_grad
 from ..nn import functional as F
 from . import register_model
 from .configs import ParamLine, ParamTable, register_config
-from .sampling import check_sampling_args, sample_logits
+from .sampling import _rng, check_sampling_args, sample_logits
 
 __all__ = ["GPTConfig", "GPT", "KVCache", "char_gpt", "gpt"]
 
@@ -336,8 +336,6 @@ class GPT(nn.Module):
                 or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
         ids = _check_ids(idx, self.config.vocab_size, "GPT.generate")
-        from .sampling import _rng  # noqa: PLC0415
-
         rng = _rng(generator)
         B = self.config.block_size
         was_training = self.training
