@@ -80,9 +80,9 @@ def add_parser(sub) -> None:
 
 
 def cmd_sample(args) -> int:
-    from ..runs import Run  # noqa: PLC0415
+    from .commands import _open_run  # noqa: PLC0415 - validates, and notes a run that did not finish
 
-    run = Run.open(args.run)
+    run = _open_run(args.run)
     fn = SAMPLERS.get(run.kind)
     if fn is None:
         kinds = ", ".join(sorted(SAMPLERS))
