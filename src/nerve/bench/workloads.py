@@ -437,7 +437,7 @@ def torch_gpt(vocab, block, n_layer, n_head, n_embd):
             self.ln_1, self.attn, self.ln_2 = nn.LayerNorm(C), Attn(), nn.LayerNorm(C)
             self.mlp = nn.Sequential()
             self.mlp.add_module("c_fc", nn.Linear(C, 4 * C))
-            self.mlp.add_module("gelu", nn.GELU())
+            self.mlp.add_module("gelu", nn.GELU(approximate="tanh"))
             self.mlp.add_module("c_proj", nn.Linear(4 * C, C))
 
         def forward(self, x, cache=None, layer=0):
@@ -470,7 +470,7 @@ def torch_gpt(vocab, block, n_layer, n_head, n_embd):
 
 
 def gpt_train(vocab, block, n_layer, n_head, n_embd, batch):
-    """One training step of a small GPT (pre-LN, causal SDPA, GELU MLP, tied head): next-token
+    """One training step of a small GPT (pre-LN, causal SDPA, tanh-GELU MLP, tied head): next-token
     cross-entropy over (N·T, V) and one AdamW step (weight decay 0.01)."""
 
     def build(fw):
