@@ -110,7 +110,7 @@ def test_bad_input(vae_run, capsys, tmp_path):
     run.save_weights(models.get_model("seed-mlp"))
     run.finish("complete")
     code, _, err = nerve(capsys, "sample", tmp_path / "clf")
-    one_line_error(code, err, "classifier 'seed-mlp'")
+    one_line_error(code, err, "holds a classifier model (seed-mlp), which cannot generate")
 
 
 @pytest.mark.slow

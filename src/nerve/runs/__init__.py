@@ -179,7 +179,11 @@ class Run:
 
     @property
     def kind(self) -> str:
-        """What the run holds: ``classifier`` (image classifier) or ``text`` (language model)."""
+        """What the run holds: ``classifier`` (image classifier), ``text`` (language model), or an
+        image generator's kind (``autoencoder``, ``vae``, ``gan``, recorded under ``generative``)."""
+        generative = self.config.get("generative")
+        if isinstance(generative, dict) and generative.get("kind") in KINDS:
+            return generative["kind"]
         return self.config.get("kind", "classifier")
 
     def _require_classifier(self, what: str) -> None:
