@@ -273,3 +273,16 @@ def test_safetensors_written_by_torch_with_bfloat16_and_a_name_mapping(tmp_path)
     x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
     np.testing.assert_allclose(model(nv.tensor(x)).detach().numpy(),
                                lin(torch.from_numpy(x)).detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_bfloat16_is_widened_also_when_numpy_knows_bfloat16(tmp_path):
+    """onnx (and JAX) import ml_dtypes, which gives NumPy a bfloat16 type; safetensors then hands
+    such arrays back as that type, which nerve does not compute in: they are widened the same way."""
+    pytest.importorskip("ml_dtypes")
+    import ml_dtypes  # noqa: F401
+    st = pytest.importorskip("safetensors.torch")
+    h = torch.randn(5).bfloat16()
+    st.save_file({"h": h}, str(tmp_path / "b.safetensors"))
+    got = nv.load(tmp_path / "b.safetensors")["h"]
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got.numpy(), h.float().numpy())

@@ -374,6 +374,192 @@ def transformer_encoder_train(d_model, nhead, seq, batch, ff=None):
     return _with_data(build, batch, None, shape=(seq, d_model))
 
 
+def gpt_state(vocab, block, n_layer, n_embd, seed=SEED, dtype=np.float32):
+    """GPT weights by nerve's (and the torch twin's) keys, drawn as GPT-2 initializes them:
+    N(0, 0.02), residual projections N(0, 0.02/√(2L)), LayerNorm weights near 1, small biases."""
+    rng = np.random.default_rng(seed)
+    C = n_embd
+    shapes = {"wte.weight": (vocab, C), "wpe.weight": (block, C)}
+    for i in range(n_layer):
+        p = f"h.{i}."
+        shapes.update({p + "ln_1.weight": (C,), p + "ln_1.bias": (C,),
+                       p + "attn.c_attn.weight": (3 * C, C), p + "attn.c_attn.bias": (3 * C,),
+                       p + "attn.c_proj.weight": (C, C), p + "attn.c_proj.bias": (C,),
+                       p + "ln_2.weight": (C,), p + "ln_2.bias": (C,),
+                       p + "mlp.c_fc.weight": (4 * C, C), p + "mlp.c_fc.bias": (4 * C,),
+                       p + "mlp.c_proj.weight": (C, 4 * C), p + "mlp.c_proj.bias": (C,)})
+    shapes.update({"ln_f.weight": (C,), "ln_f.bias": (C,)})
+    out = {}
+    for k, s in shapes.items():
+        if k.endswith("ln_1.weight") or k.endswith("ln_2.weight") or k == "ln_f.weight":
+            a = 1.0 + 0.1 * rng.standard_normal(s)
+        elif k.endswith("bias"):
+            a = 0.02 * rng.standard_normal(s)
+        elif k.endswith("c_proj.weight"):
+            a = rng.standard_normal(s) * 0.02 / np.sqrt(2 * n_layer)
+        else:
+            a = rng.standard_normal(s) * 0.02
+        out[k] = a.astype(dtype)
+    return out
+
+
+def torch_gpt(vocab, block, n_layer, n_head, n_embd):
+    """The PyTorch twin of ``nerve.models.GPT`` (same layout, same state-dict keys, tied head),
+    with an optional key/value cache (``new_cache``: per-layer key and value tensors and a length)."""
+    import torch  # noqa: PLC0415
+    import torch.nn as nn  # noqa: PLC0415
+    import torch.nn.functional as F  # noqa: PLC0415
+
+    C, H = n_embd, n_head
+
+    class Attn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn, self.c_proj = nn.Linear(C, 3 * C), nn.Linear(C, C)
+
+        def forward(self, x, cache=None, layer=0):
+            N, T, _ = x.shape
+            q, k, v = self.c_attn(x).split(C, dim=2)
+            q, k, v = (t.view(N, T, H, C // H).transpose(1, 2) for t in (q, k, v))
+            if cache is None:
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            else:   # store the new keys and values; a prefill from 0 is causal, one new token sees all
+                p = cache["length"]
+                cache["k"][layer][:, :, p:p + T] = k
+                cache["v"][layer][:, :, p:p + T] = v
+                y = F.scaled_dot_product_attention(q, cache["k"][layer][:, :, :p + T],
+                                                   cache["v"][layer][:, :, :p + T], is_causal=T > 1)
+            return self.c_proj(y.transpose(1, 2).reshape(N, T, C))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.attn, self.ln_2 = nn.LayerNorm(C), Attn(), nn.LayerNorm(C)
+            self.mlp = nn.Sequential()
+            self.mlp.add_module("c_fc", nn.Linear(C, 4 * C))
+            self.mlp.add_module("gelu", nn.GELU(approximate="tanh"))
+            self.mlp.add_module("c_proj", nn.Linear(4 * C, C))
+
+        def forward(self, x, cache=None, layer=0):
+            x = x + self.attn(self.ln_1(x), cache, layer)
+            return x + self.mlp(self.ln_2(x))
+
+    class TorchGPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte, self.wpe = nn.Embedding(vocab, C), nn.Embedding(block, C)
+            self.h = nn.ModuleList([Block() for _ in range(n_layer)])
+            self.ln_f = nn.LayerNorm(C)
+
+        def new_cache(self, batch):
+            shape, dtype = (batch, H, block, C // H), self.wte.weight.dtype
+            return {"k": [torch.zeros(shape, dtype=dtype) for _ in range(n_layer)],
+                    "v": [torch.zeros(shape, dtype=dtype) for _ in range(n_layer)], "length": 0}
+
+        def forward(self, idx, cache=None):
+            T = idx.shape[1]
+            start = 0 if cache is None else cache["length"]
+            x = self.wte(idx) + self.wpe(torch.arange(start, start + T))
+            for i, b in enumerate(self.h):
+                x = b(x, cache, i)
+            if cache is not None:
+                cache["length"] += T
+            return F.linear(self.ln_f(x), self.wte.weight)
+
+    return TorchGPT()
+
+
+def gpt_train(vocab, block, n_layer, n_head, n_embd, batch):
+    """One training step of a small GPT (pre-LN, causal SDPA, tanh-GELU MLP, tied head): next-token
+    cross-entropy over (N·T, V) and one AdamW step (weight decay 0.01)."""
+
+    def build(fw):
+        state = gpt_state(vocab, block, n_layer, n_embd)
+        rng = np.random.default_rng(SEED + 3)
+        seq = rng.integers(0, vocab, (batch, block + 1))
+        x, y = seq[:, :-1].copy(), seq[:, 1:].reshape(-1).copy()
+        if fw == "nerve":
+            import nerve as lib  # noqa: PLC0415
+            import nerve.nn.functional as F  # noqa: PLC0415
+            import nerve.optim as optim  # noqa: PLC0415
+            from nerve.models import GPT, GPTConfig  # noqa: PLC0415
+
+            model = GPT(GPTConfig(vocab, block, n_layer, n_head, n_embd))
+            model.load_state_dict(state)
+        else:
+            import torch as lib  # noqa: PLC0415
+            import torch.nn.functional as F  # noqa: PLC0415
+            import torch.optim as optim  # noqa: PLC0415
+
+            model = torch_gpt(vocab, block, n_layer, n_head, n_embd)
+            model.load_state_dict({k: lib.from_numpy(v) for k, v in state.items()})
+        opt = optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+        xt, yt = lib.from_numpy(x), lib.from_numpy(y)
+
+        def step():
+            loss = F.cross_entropy(model(xt).reshape(-1, vocab), yt)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        tokens, C = batch * block, n_embd
+        # per token: 12C² (projections and MLP) + 2·T·C (scores and mix) + C·V (head); ×2 multiply-add, ×3 with backward
+        flops = 3 * 2 * tokens * (n_layer * (12 * C * C + 2 * block * C) + C * vocab)
+        return step, {"samples": batch, "flops": flops}
+
+    return build
+
+
+def gpt_decode(vocab, block, n_layer, n_head, n_embd, batch, context):
+    """One cached generation step: ``context`` positions already hold keys and values, one new
+    token per sequence goes through the model, and the most likely next token is picked. The
+    cache is rewound to ``context`` after each step, so every step does the same work."""
+
+    def build(fw):
+        state = gpt_state(vocab, block, n_layer, n_embd)
+        rng = np.random.default_rng(SEED + 5)
+        prompt = rng.integers(0, vocab, (batch, context))
+        last = rng.integers(0, vocab, (batch, 1))
+        if fw == "nerve":
+            import nerve as nv  # noqa: PLC0415
+            from nerve.models import GPT, GPTConfig  # noqa: PLC0415
+
+            model = GPT(GPTConfig(vocab, block, n_layer, n_head, n_embd)).eval()
+            model.load_state_dict(state)
+            cache = model.new_cache(batch)
+            with nv.no_grad():
+                model(prompt, cache)
+            tok = nv.from_numpy(last)
+
+            def step():
+                with nv.no_grad():
+                    cache.length = context
+                    logits = model(tok, cache)
+                return logits.numpy()[:, -1].argmax(-1)
+        else:
+            import torch  # noqa: PLC0415
+
+            model = torch_gpt(vocab, block, n_layer, n_head, n_embd).eval()
+            model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+            cache = model.new_cache(batch)
+            with torch.no_grad():
+                model(torch.from_numpy(prompt), cache)
+            tok = torch.from_numpy(last)
+
+            def step():
+                with torch.no_grad():
+                    cache["length"] = context
+                    logits = model(tok, cache)
+                return logits[:, -1].argmax(-1).numpy()
+
+        C = n_embd
+        flops = 2 * batch * (n_layer * (12 * C * C + 2 * (context + 1) * C) + C * vocab)
+        return step, {"samples": batch, "flops": flops}
+
+    return build
+
+
 WORKLOADS = {
     "W1": ("784-16-16-10 ReLU, batch 10, SGD (train step)", mlp_train([784, 16, 16, 10], 10, "sgd", 0.01)),
     "W2": ("784-16-16-10 ReLU, batch 64, SGD momentum 0.9", mlp_train([784, 16, 16, 10], 64, "momentum", 0.01)),
@@ -386,6 +572,10 @@ WORKLOADS = {
     "W6": ("TransformerEncoderLayer d_model 128, 4 heads, ff 512, seq 64, batch 16, Adam",
            transformer_encoder_train(128, 4, 64, 16)),
     "W7": ("W2 network, forward only, batch 10,000", mlp_infer([784, 16, 16, 10], 10_000)),
+    "W8": ("GPT 4 layers, d 128, 4 heads, block 64, vocab 65, batch 16, AdamW (train step)",
+           gpt_train(65, 64, 4, 4, 128, 16)),
+    "G1": ("GPT of W8, one cached generation step: 1 new token after 63 cached, batch 8, greedy",
+           gpt_decode(65, 64, 4, 4, 128, 8, 63)),
     "C1": ("elementwise chain, 1,000 elements, fwd+bwd", elementwise_chain(1000)),
     "U1": ("unbind 256 rows of 64, stack half of them back, fwd+bwd", unbind_join(256, 64)),
     **{k: (f"{v} forward+backward, 2^20 float32 elements", activation(v)) for k, v in ACTIVATIONS.items()},
@@ -414,6 +604,8 @@ QUICK = {
     "W5G": recurrent_train("GRU", 8, 16, 5, 4),
     "W6": transformer_encoder_train(16, 2, 8, 2),
     "W7": mlp_infer([784, 16, 16, 10], 100),
+    "W8": gpt_train(11, 8, 2, 2, 16, 2),
+    "G1": gpt_decode(11, 8, 2, 2, 16, 2, 7),
     "C1": elementwise_chain(100),
     "U1": unbind_join(16, 8),
     **{k: activation(v, 1000) for k, v in ACTIVATIONS.items()},

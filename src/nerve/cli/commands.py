@@ -119,7 +119,10 @@ def cmd_train(args):
     from ..distributed.comm import launched_world_size  # noqa: PLC0415
     from ..runs import Run, parallel, training  # noqa: PLC0415
     from ..runs.generative import is_generative  # noqa: PLC0415
+    from .lm import cmd_train_text, wants_text  # noqa: PLC0415
 
+    if wants_text(args):  # char-lstm / char-gpt on text: nerve.runs.text
+        return cmd_train_text(args)
     if args.resume is None and is_generative(args.model):  # autoencoder, vae, dcgan
         from .generative import cmd_train_generative  # noqa: PLC0415
 
@@ -565,24 +568,34 @@ def cmd_bench(args):
 
 
 # ------------------------------------------------------------------- summary, params
-def cmd_sample(args):
-    from .generative import cmd_sample_images  # noqa: PLC0415
-
-    return cmd_sample_images(args)
-
-
 def cmd_summary(args):
     run = _open_run(args.run)
     model = run.build_model()
-    shape = tuple(run.config["input_shape"])
     print(f"{run.model_name} trained on {run.dataset} ({run.path})")
-    print(model.summary(shape))
+    if run.config.get("input_shape"):
+        print(model.summary(tuple(run.config["input_shape"])))
+    else:  # a text model: one window of character ids
+        import numpy as np  # noqa: PLC0415
+
+        from ..autograd import Tensor  # noqa: PLC0415
+
+        print(model.summary(input_data=Tensor(np.zeros((1, int(run.config.get("block_size") or 1)), np.int64))))
     return 0
 
 
 def cmd_params(args):
     from ..models import mlp_param_rows  # noqa: PLC0415
 
+    if args.config is not None:
+        from ..models.configs import config_param_table  # noqa: PLC0415
+
+        if args.sizes:
+            raise UsageError("give either layer sizes or --config, not both")
+        try:
+            print(config_param_table(args.config).format())
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        return 0
     if len(args.sizes) < 2:
         raise UsageError(f"params needs at least two sizes (inputs and outputs), got {len(args.sizes)}; "
                          "e.g. nerve params 784 16 16 10")

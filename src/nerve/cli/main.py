@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train data-parallel on N processes through MPI (starts mpiexec -n N; the "
                         "--batch-size is the global batch, split over the processes). Under "
                         "'mpirun -n N nerve train' this is automatic")
+    p.add_argument("--text", default=None, metavar="FILE",
+                   help="for char-lstm / char-rnn / char-gpt: a UTF-8 text file to learn (default: the "
+                        "bundled Python help topics, ~465 KB); its last --val-fraction is held out "
+                        "(default 0.1), and --limit N trains on N random windows per epoch")
+    p.add_argument("--block-size", type=_positive_int, default=None, metavar="T",
+                   help="for text models: characters per training window (default 64)")
     p.set_defaults(func="train")
 
     p = sub.add_parser("evaluate", help="test loss, accuracy, per-class report and confusion matrix",
@@ -164,9 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="a run folder written by 'nerve train'")
     p.set_defaults(func="summary")
 
-    p = sub.add_parser("params", help="parameter arithmetic of an MLP, without building it")
-    p.add_argument("sizes", nargs="+", type=_positive_int, metavar="SIZE",
+    p = sub.add_parser("params", help="parameter arithmetic of an MLP or a named config, without building it")
+    p.add_argument("sizes", nargs="*", type=_positive_int, metavar="SIZE",
                    help="layer widths from input to output, e.g. 784 16 16 10")
+    p.add_argument("--config", default=None, metavar="NAME",
+                   help="a named model configuration instead of sizes, e.g. gpt2 (per-component table)")
     p.set_defaults(func="params")
 
     p = sub.add_parser("data", help="the datasets: where each is found, its size and checksum status",
@@ -182,15 +190,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for fetch: a folder that already holds the official files")
     p.set_defaults(func="data")
 
-    p = sub.add_parser("sample", help="a grid of images sampled from a VAE or GAN run",
-                       description="Draw --n images from a generative run's model (VAE: decoded "
-                                   "z ~ N(0, I); DCGAN: the generator) and write them as a grid, 8 "
-                                   "per row, to --out.")
-    p.add_argument("run", help="a run folder written by 'nerve train --model vae|dcgan'")
-    p.add_argument("--n", type=_positive_int, default=64, help="how many images (default 64)")
-    p.add_argument("--out", default=None, metavar="FILE", help="PNG file (default: <run>/samples.png)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the codes (default 0)")
-    p.set_defaults(func="sample")
 
     p = sub.add_parser("bench", help="time nerve against PyTorch on the benchmark workloads",
                        description="Run the benchmark suite (nerve.bench, shipped with the package): the "
@@ -212,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .explain import add_parsers as add_glossary_parsers  # noqa: PLC0415
 
     add_glossary_parsers(sub)
+    from . import sample  # noqa: PLC0415
+
+    sample.add_parser(sub)
     return parser
 
 
@@ -231,8 +233,9 @@ def main(argv=None) -> int:
             return getattr(explain, f"cmd_{args.func}")(args) or 0
         if args.func == "bench":  # the suite measures with the BLAS threads it finds; leave them
             return commands.cmd_bench(args) or 0
+        handler = getattr(args, "handler", None) or (
+            args.func if callable(args.func) else getattr(commands, f"cmd_{args.func}"))
         with commands.single_threaded_blas():
-            handler = getattr(args, "handler", None) or getattr(commands, f"cmd_{args.func}")
             return handler(args) or 0
     except UsageError as e:
         print(f"nerve: error: {e}", file=sys.stderr)

@@ -156,6 +156,9 @@ def load_safetensors(path) -> tuple[dict, dict]:
         if "bfloat16" not in str(e).lower():
             raise ValueError(f"{path} is not a valid safetensors file ({e})") from e
         arrays, meta = _load_widening_bfloat16(path)
+    # With ml_dtypes loaded (onnx and JAX import it), NumPy does have a bfloat16 type and
+    # safetensors returns it; nerve computes in float32/64, so widen those too (exact).
+    arrays = {k: (a.astype(np.float32) if a.dtype.name == "bfloat16" else a) for k, a in arrays.items()}
     order = meta.pop(_ORDER_KEY, None)
     if order is not None:
         try:

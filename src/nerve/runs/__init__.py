@@ -34,10 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Run", "RunError", "load_run", "Evaluation", "ARTIFACTS", "STATUSES"]
+__all__ = ["Run", "RunError", "load_run", "Evaluation", "ARTIFACTS", "STATUSES", "KINDS"]
 
 MANIFEST = "manifest.json"
 STATUSES = ("running", "complete", "diverged", "interrupted")
+# What a run holds: an image classifier (the default, for configs without "kind") or a
+# character-level language model (nerve.runs.text).
+KINDS = ("classifier", "text", "autoencoder", "vae", "gan")  # the last three: nerve.runs.generative
 # Files a run writes; --overwrite removes exactly these (and stray temporary files), nothing else.
 ARTIFACTS = ("config.json", "model.safetensors", "history.json", "history.csv", "curves.png",
              "diagnosis.txt", "report.json", "confusion_matrix.png", "roc.png", "pr.png",
@@ -74,10 +77,16 @@ def _check_config(config, path: Path) -> dict:
         out["model"] = models.canonical_name(config["model"])
     except ValueError as e:
         raise RunError(f"{where}: {str(e).splitlines()[0]}") from None
-    try:
-        out["dataset"] = resolve_dataset(config.get("dataset"))
-    except ValueError as e:
-        raise RunError(f"{where}: {e}") from None
+    kind = config.get("kind", "classifier")
+    if kind not in KINDS:
+        raise RunError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind == "classifier":
+        try:
+            out["dataset"] = resolve_dataset(config.get("dataset"))
+        except ValueError as e:
+            raise RunError(f"{where}: {e}") from None
+    elif not isinstance(config.get("dataset"), str):
+        raise RunError(f"{where}: dataset must be a string, got {config.get('dataset')!r}")
     kwargs = config.get("model_kwargs") or {}
     if not isinstance(kwargs, dict) or not all(
             isinstance(k, str) and (v is None or isinstance(v, (str, int, float, bool))) for k, v in kwargs.items()):
@@ -87,6 +96,11 @@ def _check_config(config, path: Path) -> dict:
         if isinstance(v, float) and not math.isfinite(v):
             raise RunError(f"{where}: model_kwargs.{k} must be finite, got {v!r}")
     out["model_kwargs"] = kwargs
+    if kind != "classifier":
+        # not an image classifier: no image input shape, classes or normalization; the
+        # kind's own module (nerve.runs.text ...) checks the rest
+        out.update(input_shape=None, classes=None, normalize=None, data_source=None)
+        return out
     shape = config.get("input_shape", [1, 28, 28])
     if (not isinstance(shape, list) or len(shape) != 3
             or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= _MAX_SIDE for s in shape)):
@@ -162,6 +176,16 @@ class Run:
     def status(self) -> str:
         """The manifest's status; a run written before manifests existed counts as complete."""
         return (self.manifest or {}).get("status", "complete")
+
+    @property
+    def kind(self) -> str:
+        """What the run holds: ``classifier`` (image classifier) or ``text`` (language model)."""
+        return self.config.get("kind", "classifier")
+
+    def _require_classifier(self, what: str) -> None:
+        if self.kind != "classifier":
+            raise RunError(f"{self.path} holds a {self.kind} model ({self.model_name}); {what} works on "
+                           "image classifiers" + ("; use 'nerve sample' to generate text" if self.kind == "text" else ""))
 
     @property
     def classes(self) -> list:
@@ -420,6 +444,7 @@ class Run:
         """
         from ..metrics import softmax  # noqa: PLC0415
 
+        self._require_classifier("predict")
         return softmax(self.predict_logits(self.normalize(self._as_batch(images)), batch_size))
 
     def test_data(self, normalize: bool = True):
@@ -429,6 +454,7 @@ class Run:
         """
         from ..data.datasets import load_split  # noqa: PLC0415
 
+        self._require_classifier("evaluation on a test split")
         source = self.config.get("data_source") or {}
         root = source.get("test") if isinstance(source.get("test"), str) else None
         x, y, _, _ = load_split(self.dataset, False, root=root)
