@@ -117,7 +117,7 @@ def test_sample_refuses_a_classifier_run(tmp_path, capsys):
     run.save_weights(models.get_model("seed-mlp"))
     run.finish("complete")
     assert main(["sample", str(tmp_path / "img")]) == 2
-    assert "classifier model (seed-mlp), which cannot generate; 'nerve sample' works on runs of kind: text" \
+    assert "classifier model (seed-mlp), which cannot generate; 'nerve sample' works on runs of kind: autoencoder, gan, text, vae" \
         in _err(capsys)
 
 

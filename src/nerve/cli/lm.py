@@ -14,7 +14,7 @@ __all__ = ["wants_text", "cmd_train_text"]
 
 # Options of `nerve train` that mean nothing for a text model, with their parser defaults.
 _IMAGE_ONLY = {"dataset": None, "activation": None, "shift": None, "diagnose": False}
-_RESUME_ALLOWED = {"quiet", "resume", "command", "func"}
+_RESUME_ALLOWED = {"quiet", "resume", "command", "func", "argv", "nproc"}
 _PARSER_DEFAULTS = {"model": "seed-mlp", "dataset": None, "batch_size": None, "optimizer": "adam",
                     "lr": None, "seed": 0, "out": None, "val_fraction": None, "activation": None,
                     "shift": None, "limit": None, "overwrite": False, "text": None, "block_size": None,
