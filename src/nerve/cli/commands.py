@@ -121,9 +121,14 @@ def cmd_train(args):
     from ..runs.generative import is_generative  # noqa: PLC0415
     from .lm import cmd_train_text, wants_text  # noqa: PLC0415
 
-    if wants_text(args):  # char-lstm / char-gpt on text: nerve.runs.text
+    other = "text" if wants_text(args) else (
+        "generative" if args.resume is None and is_generative(args.model) else None)
+    if other and (args.nproc or 1) > 1:
+        raise UsageError(f"--nproc trains image classifiers data-parallel; {other} models train in one "
+                         "process here: drop --nproc")
+    if other == "text":  # char-lstm / char-gpt on text: nerve.runs.text
         return cmd_train_text(args)
-    if args.resume is None and is_generative(args.model):  # autoencoder, vae, dcgan
+    if other == "generative":  # autoencoder, vae, dcgan
         from .generative import cmd_train_generative  # noqa: PLC0415
 
         return cmd_train_generative(args)
