@@ -180,10 +180,15 @@ def wait(request, what: str):
     g = _group()
     if request.Test():
         return
-    deadline = time.monotonic() + g.timeout
-    pause = 0.0
+    start = time.monotonic()
+    deadline = start + g.timeout
+    spin_until = start + 0.05   # poll flat out at first: a reduction usually ends within ms, and
+    pause = 0.0                 # MPI makes progress on non-blocking collectives only while polled
     while not request.Test():
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now < spin_until:
+            continue
+        if now > deadline:
             if not g.failed:
                 g.failed = True
                 atexit.register(_abort_at_exit)

@@ -67,7 +67,8 @@ class DistributedDataParallel(Module):
 
     Args:
         module: the model (every rank builds it the same way; rank 0's weights win).
-        bucket_cap_mb: the size of a reduction bucket in MiB (smaller: more overlap, more calls).
+        bucket_cap_mb: the size of a reduction bucket in MiB (smaller: more overlap, more calls);
+            the first bucket is at most 1 MiB, as in PyTorch.
         broadcast_buffers: copy rank 0's buffers (BatchNorm running statistics) to every rank at
             each training forward, as PyTorch does.
 
@@ -104,7 +105,10 @@ class DistributedDataParallel(Module):
         params = [p for p in module.parameters() if p.requires_grad]
         object.__setattr__(self, "_params", params)
         self._broadcast_state(buffers_only=False)
-        object.__setattr__(self, "_buckets", self._make_buckets(params, bucket_cap_mb * 2 ** 20))
+        # As in PyTorch, the first bucket (the last layers, whose gradients come first) is small,
+        # so its reduction starts early and overlaps with the rest of backward.
+        object.__setattr__(self, "_buckets", self._make_buckets(
+            params, bucket_cap_mb * 2 ** 20, min(1.0, bucket_cap_mb) * 2 ** 20))
         where = {}
         for b in self._buckets:
             for j, p in enumerate(b.params):
@@ -114,12 +118,13 @@ class DistributedDataParallel(Module):
 
     # ------------------------------------------------------------------ setup
     @staticmethod
-    def _make_buckets(params, cap_bytes):
+    def _make_buckets(params, cap_bytes, first_cap_bytes=None):
         buckets, current, size, key = [], [], 0, None
         for p in reversed(params):
             k = (p._data.dtype, type(p._data))
             nbytes = p._data.nbytes
-            if current and (k != key or size + nbytes > cap_bytes):
+            cap = first_cap_bytes if (first_cap_bytes is not None and not buckets) else cap_bytes
+            if current and (k != key or size + nbytes > cap):
                 buckets.append(_Bucket(len(buckets), current))
                 current, size = [], 0
             current.append(p)
@@ -181,6 +186,8 @@ class DistributedDataParallel(Module):
                 if p._grad is not None:
                     g = p._grad._data + g
                 self._fill(st, p, g)
+            elif st.next_launch:  # MPI advances posted reductions only inside MPI calls: poke one
+                st.requests[st.next_launch - 1].Test()
             return None
 
         return hook
