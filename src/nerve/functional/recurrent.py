@@ -303,20 +303,21 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
         dc *= f[t]
         if k or needs[1]:                                     # h0's gradient only when wanted
             xp.matmul(WhT, dz, out=gh)
-    # back to batch-major rows (T·N, 4H) for the GEMMs over all steps (one transposed copy
-    # is far cheaper than T small GEMMs and a sum)
-    dZ2 = xp.ascontiguousarray(dZ.transpose(0, 2, 1)).reshape((T * N, 4 * H))
+    # Gate-major rows (4H, T·N) for the GEMMs over all steps: moving whole (N,) rows of every
+    # step is a cheap copy (3x cheaper than the batch-major (T·N, 4H) transpose), and the weight
+    # gradients come out in (4H, ·) directly. One copy is far cheaper than T small GEMMs and a sum.
+    dZg = xp.ascontiguousarray(dZ.transpose(1, 0, 2)).reshape((4 * H, T * N))
     gx = gW_ih = gW_hh = gb_ih = gb_hh = None
     if needs[0]:
-        gx = (dZ2 @ W_ih[perm]).reshape((T, N, x.shape[2]))
+        gx = (dZg.T @ W_ih[perm]).reshape((T, N, x.shape[2]))
     if needs[3]:
-        gW_ih = (dZ2.T @ x.reshape((T * N, x.shape[2])))[back]
+        gW_ih = (dZg @ x.reshape((T * N, x.shape[2])))[back]
     if needs[4]:
         H_prev = Hbuf[1:] if reverse else Hbuf[:T]            # (T, H, N): each step's starting h
-        H_prev = xp.ascontiguousarray(H_prev.transpose(0, 2, 1)).reshape((T * N, H))
-        gW_hh = (dZ2.T @ H_prev)[back]
+        H_prev = xp.ascontiguousarray(H_prev.transpose(1, 0, 2)).reshape((H, T * N))
+        gW_hh = (dZg @ H_prev.T)[back]
     if needs[5] or needs[6]:
-        gb = (xp.ones((T * N,), dtype=dZ2.dtype) @ dZ2)[back]  # a GEMV sums rows faster than sum(0)
+        gb = (dZg @ xp.ones((T * N,), dtype=dZg.dtype))[back]  # a GEMV sums rows faster than sum(1)
         gb_ih = gb if needs[5] else None
         gb_hh = gb.copy() if needs[6] else None
     return gx, gh.T.copy() if needs[1] else None, dc.T.copy(), gW_ih, gW_hh, gb_ih, gb_hh, None, None, None
