@@ -341,6 +341,12 @@ class GPT(nn.Module):
                 return False
         return True
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_fast_modules", None)          # a walk of this instance's modules: rebuilt
+        state.pop("_fast_modules_version", None)
+        return state
+
     def _cached_forward_arrays(self, idx, cache: KVCache):
         """The cached forward of :meth:`forward` on raw arrays; returns the (N, T, V) logits array.
 
