@@ -120,6 +120,46 @@ def test_cached_logits_equal_the_full_pass():
         model(ids[:, :1], model.new_cache(2))
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_cached_array_fast_path_matches_the_module_path_and_honours_hooks(bias):
+    # The cached forward runs on raw arrays unless a hook or dropout needs the modules; a
+    # forward hook anywhere switches it back to the module path, which must agree with it.
+    nv.manual_seed(1)
+    model = GPT(GPTConfig(**SMALL, bias=bias)).double().eval()
+    ids = np.random.default_rng(4).integers(0, 13, (3, 9))
+
+    def cached(m):
+        cache = m.new_cache(3)
+        parts = [m(ids[:, :4], cache).numpy(), m(ids[:, 4:6], cache).numpy()]
+        parts += [m(ids[:, t:t + 1], cache).numpy() for t in range(6, 9)]
+        return np.concatenate(parts, axis=1)
+
+    with nv.no_grad():
+        full = model(ids).numpy()
+        fast = cached(model)
+        calls = []
+        handle = model.h[1].mlp.c_fc.register_forward_hook(lambda mod, args, out: calls.append(out.shape))
+        slow = cached(model)
+        handle.remove()
+    assert len(calls) == 5 and calls[-1] == (3, 1, 4 * SMALL["n_embd"])
+    np.testing.assert_allclose(fast, full, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-12)
+
+
+def test_cached_forward_in_training_mode_still_applies_dropout():
+    nv.manual_seed(2)
+    model = GPT(GPTConfig(**SMALL, dropout=0.5)).double().train()
+    ids = np.random.default_rng(5).integers(0, 13, (2, 4))
+    with nv.no_grad():
+        a = model(ids, model.new_cache(2)).numpy()
+        b = model(ids, model.new_cache(2)).numpy()
+        model.eval()
+        c = model(ids, model.new_cache(2)).numpy()
+        d = model(ids).numpy()
+    assert not np.allclose(a, b)
+    np.testing.assert_allclose(c, d, rtol=0, atol=1e-12)
+
+
 def test_generate_with_and_without_cache_agree_past_the_block_size():
     model = _small(np.float64)
     prompt = np.array([[1, 2, 3], [4, 5, 6]])

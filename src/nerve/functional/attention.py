@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.namespace import register_extra
 from ..autograd.tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention"]
@@ -95,7 +96,7 @@ class Attention(Function):
             if gW is not None:
                 dW = dW + gW
             dP = dW if drop is None else dW * drop
-            dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))
+            dS = xp.nerve_softmax_grad(P, dP)
             if need[0]:
                 gq = xp.unbroadcast(xp.matmul(dS, k) * ctx.scale, q.shape)
             if need[1]:
@@ -103,6 +104,23 @@ class Attention(Function):
             if need[3]:
                 gm = xp.unbroadcast(dS, fmask.shape)
         return gq, gk, gv, gm
+
+
+def _softmax_grad_graph(P, dP):
+    """The softmax backward dS = P ⊙ (dP − Σ_rows dP ⊙ P), with differentiable ops."""
+    return P * (dP - (dP * P).sum(axis=-1, keepdims=True))
+
+
+def _softmax_grad_array(xp, P, dP):
+    """The same on arrays, written into dP (a fresh array of the backward's own): one
+    temporary instead of three, on (…, L, S) score arrays that are the attention's largest."""
+    dP -= (dP * P).sum(axis=-1, keepdims=True)
+    dP *= P
+    return dP
+
+
+register_extra("nerve_softmax_grad", _softmax_grad_array)
+GRAPH_NAMESPACE = {"nerve_softmax_grad": _softmax_grad_graph}
 
 
 def _arr(x):
