@@ -4,10 +4,10 @@ Seeded, small and quick: the recurrent models and a char-GPT go below the text's
 entropy, and temperature controls how adventurous the samples are. Measured figures are in
 the comments (two shared CPU cores, seeds 0 / 1 / 2).
 
-Not shown here, because it needs far more steps than a test can afford: the char-GPT beating
-the recurrent models at an equal number of steps. Measured (batch 32, block 32, AdamW betas
-(0.9, 0.99), constant learning rate, ~210 k parameters each, seed 0), validation loss after
-250 / 500 / 750 / 1,000 / 1,250 / 1,500 steps:
+Not shown here: the char-GPT beating the recurrent models at an equal number of steps, which
+no fair setup tried reaches at a test's number of steps (below). Measured (batch 32, block 32,
+AdamW betas (0.9, 0.99), constant learning rate, ~210 k parameters each, seed 0), validation
+loss after 250 / 500 / 750 / 1,000 / 1,250 / 1,500 steps:
 
     GPT 4 layers, width 64, lr 6e-3     1.966  1.685  1.548  1.512  1.467  1.442   (erf GELU)
     LSTM 48→192, lr 1e-2                1.492  1.408  1.356  1.339  1.333  1.315
@@ -18,8 +18,27 @@ and after 500 / 1,000 / ... / 4,000 steps:
     GPT (tanh GELU, as now)             1.703  1.499  1.437  1.388  1.350  1.334  1.321  1.306
     LSTM                                1.408  1.339  1.315  1.331  1.339  1.318  1.338  1.326
 
-The LSTM levels off near 1.32-1.34 while the transformer keeps improving and is ahead from
-3,500 steps on (4,000 GPT steps: 131 s on an idle core, several times the test budget).
+With a constant learning rate the LSTM levels off near 1.32-1.34 and the transformer passes it
+from 3,500 steps on. That lead comes from the LSTM's untuned schedule, not from the architecture.
+Given the nanoGPT recipe (linear warm-up over the first 10 % of steps, cosine decay to 0.1 × lr,
+AdamW betas (0.9, 0.99), weight decay 0.1 on matrices only, no dropout, gradient clipping 1.0),
+with the same recipe, batch 32, windows and token budget for both and each one's best lr from the
+grid {1e-3, 3e-3, 1e-2, 3e-2} (at block 32; at block 64 the two best of it), the LSTM wins
+(seed 0 unless said, validation loss on the same held-out windows; examples/char_gpt_vs_lstm.py):
+
+    block 32, 600 steps, lr  1e-3 / 3e-3 / 1e-2 / 3e-2:
+                             LSTM 48→192 (210,679)    1.920 / 1.630 / 1.431 / 1.332
+                             GPT 4×64    (208,704)    1.915 / 1.695 / 1.588 / 1.994
+                             GPT 2×96    (236,832)    1.767 / 1.587 / 1.532 / 2.242
+    block 64, 600 steps      LSTM  lr 1e-2 1.363, 3e-2 1.278, (1e-1 1.263, outside the grid)
+                             GPT 2×96 (239,904)   lr 3e-3 1.537, 1e-2 1.430
+                             GPT 1×128 (219,904)  lr 3e-3 1.478, 1e-2 1.412, 3e-2 2.211
+    block 64, 1,500 steps    LSTM 3e-2 1.195, GPT 1×128 1e-2 1.275, GPT 2×96 1e-2 1.270
+    block 64, 3,000 steps    LSTM 3e-2 1.180, GPT 1×128 1e-2 1.274
+    block 64, 600 steps, seeds 1 / 2: LSTM 3e-2 1.295 / 1.265, GPT 1×128 1e-2 1.405 / 1.393
+
+So at this size (~210 k parameters) and a test's number of steps, no fair setup found here lets
+the GPT win, and the test does not claim it.
 """
 import numpy as np
 import pytest
