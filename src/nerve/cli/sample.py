@@ -8,7 +8,9 @@ options in :func:`add_parser`; the command dispatches on ``run.kind``.
 """
 from __future__ import annotations
 
-from .main import UsageError, _non_negative_int
+import math
+
+from .main import UsageError, _non_negative_int, _number, _positive_int
 
 __all__ = ["SAMPLERS", "register_sampler", "add_parser", "cmd_sample"]
 
@@ -24,35 +26,8 @@ def register_sampler(kind: str):
     return deco
 
 
-def _temperature(text):
-    import argparse  # noqa: PLC0415
-    import math  # noqa: PLC0415
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return value
-
-
-def _top_p(text):
-    import argparse  # noqa: PLC0415
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}")
-    return value
-
-
-def _positive(text):
-    from .main import _positive_int  # noqa: PLC0415
-
-    return _positive_int(text)
+_temperature = _number(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+_top_p = _number(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
 
 
 def add_parser(sub) -> None:
@@ -71,13 +46,13 @@ def add_parser(sub) -> None:
     p.add_argument("--temperature", type=_temperature, default=1.0, metavar="T",
                    help="divide the logits by T: lower is more conservative, 0 always takes the most "
                         "likely character (default 1)")
-    p.add_argument("--top-k", type=_positive, default=None, metavar="K",
+    p.add_argument("--top-k", type=_positive_int, default=None, metavar="K",
                    help="sample only from the K most likely characters")
     p.add_argument("--top-p", type=_top_p, default=None, metavar="P",
                    help="sample only from the most likely characters that together have probability P")
     p.add_argument("--seed", type=_non_negative_int, default=None, metavar="S",
                    help="seed for the sampling (default: fresh randomness for text, 0 for images)")
-    p.add_argument("--n", type=_positive, default=64,
+    p.add_argument("--n", type=_positive_int, default=64,
                    help="for image generators (vae, dcgan): how many images (default 64)")
     p.add_argument("--out", default=None, metavar="FILE",
                    help="for image generators: the PNG grid to write (default: <run>/samples.png)")

@@ -5,7 +5,7 @@ import ipaddress
 import sys
 from pathlib import Path
 
-from .main import UsageError, _positive_int
+from .main import UsageError, _number, _positive_int
 
 __all__ = ["add_serve_parser", "cmd_serve"]
 
@@ -26,12 +26,7 @@ def add_serve_parser(sub) -> None:
     p.set_defaults(func="serve")
 
 
-def _port(text):
-    import argparse  # noqa: PLC0415
-
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535, got {text!r}")
-    return int(text)
+_port = _number(int, lambda v: 1 <= v <= 65535, "a port from 1 to 65535")
 
 
 def _is_loopback(host: str) -> bool:

@@ -52,6 +52,7 @@ from .. import nn
 from .. import random as _random
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor, get_default_dtype
+from .configs import ParamLine
 from ..io.atomic import write_text
 from . import register_model
 
@@ -149,26 +150,13 @@ class BertConfig:
 
 # ---------------------------------------------------------------- parameter arithmetic
 
-@dataclass(frozen=True)
-class BertParamRow:
-    """One component of the parameter arithmetic: its name, the sum written out, the count of
-    one copy, how often it repeats (per layer: ``num_hidden_layers``), and ``shared`` for a
-    component that reuses another's tensor (the tied MLM decoder): listed, counted zero."""
-
-    component: str
-    arithmetic: str
-    count: int
-    repeat: int = 1
-    shared: bool = False
-
-    @property
-    def total(self) -> int:
-        return 0 if self.shared else self.count * self.repeat
+# One component of the arithmetic: the same row type as the named-config tables (models.configs).
+BertParamRow = ParamLine
 
 
 def param_table(config, pooler=True, mlm_head=False):
     """The parameter arithmetic of ``BertModel(config)`` (or ``BertForMaskedLM`` with
-    ``pooler=False, mlm_head=True``), one :class:`BertParamRow` per component, without
+    ``pooler=False, mlm_head=True``), one :class:`~nerve.models.configs.ParamLine` per component, without
     building anything. ``config`` is a :class:`BertConfig` or a preset name.
 
         >>> rows = param_table("bert-base")
@@ -180,7 +168,7 @@ def param_table(config, pooler=True, mlm_head=False):
     c = BertConfig.preset(config) if isinstance(config, str) else config
     H, I, V, P, T, n = (c.hidden_size, c.intermediate_size, c.vocab_size, c.max_position_embeddings,
                         c.type_vocab_size, c.num_hidden_layers)
-    R = BertParamRow
+    R = ParamLine
     rows = [
         R("embeddings: word", f"{V:,}×{H}", V * H),
         R("embeddings: position", f"{P}×{H}", P * H),

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from . import Run, RunError
-from .training import OPTIMIZERS, RunInterrupted, checkpoint_epoch, keep_last_epoch, make_optimizer
+from .training import checked_settings, checkpoint_epoch, fit_keeping_epochs, make_optimizer
 
 __all__ = ["TEXT_MODELS", "TEXT_SETTINGS", "TEXT_DEFAULTS", "is_text_model", "default_settings", "load_corpus",
            "prepare", "run_config", "fit", "settings_from_run", "train_text_run", "sample_text",
@@ -180,18 +179,7 @@ def settings_from_run(run) -> dict:
     where = run.path / "config.json"
     config = dict(run.config)
     config["model_kwargs"] = config.get("user_model_kwargs", {})
-    settings = {}
-    for key, kind in TEXT_SETTINGS.items():
-        value = config.get(key)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise RunError(f"{where}: {key} must be {getattr(kind, '__name__', 'an integer or null')}, "
-                           f"got {value!r}; this run cannot be resumed")
-        settings[key] = value
-    if settings["optimizer"] not in OPTIMIZERS:
-        raise RunError(f"{where}: unknown optimizer {settings['optimizer']!r}; this run cannot be resumed")
-    return settings
+    return checked_settings(config, TEXT_SETTINGS, where)
 
 
 def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: bool = False) -> dict:
@@ -200,8 +188,6 @@ def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: 
     Interrupted and diverged runs keep their last finished epoch, as image runs do
     (:class:`~nerve.runs.training.RunInterrupted`, ``FloatingPointError``).
     """
-    import signal  # noqa: PLC0415
-
     from ..optim.lr_scheduler import CosineAnnealingLR  # noqa: PLC0415
     from ..train import CSVLogger, JSONLogger, ModelCheckpoint, NonFiniteGuard, ProgressBar, Trainer  # noqa: PLC0415
 
@@ -220,32 +206,9 @@ def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: 
               f"{epochs} epochs, batch {settings['batch_size']}, {settings['optimizer']} lr {settings['lr']:g}",
               file=sys.stderr)
 
-    def _terminate(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    t_fit = time.perf_counter()
-    try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if resume_from is not None and checkpoint_epoch(resume_from) >= epochs:
-                trainer.load_checkpoint(resume_from)
-                history = trainer.history
-            else:
-                history = trainer.fit(prep["train_loader"], epochs, val_loader=prep["val_loader"],
-                                      resume_from=resume_from)
-    except KeyboardInterrupt:
-        kept = keep_last_epoch(run, model)
-        run.finish("interrupted", message=f"stopped by a signal after {kept} finished epochs")
-        raise RunInterrupted(run.path, kept, epochs) from None
-    except FloatingPointError as e:
-        kept = keep_last_epoch(run, model)
-        run.finish("diverged", message=str(e))
-        raise FloatingPointError(f"{str(e).rstrip('.')}; {path} is marked diverged and keeps "
-                                 + (f"the weights of epoch {kept}" if kept else "no weights")
-                                 + "; train again with a smaller --lr") from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    fit_seconds = time.perf_counter() - t_fit
+    history, fit_seconds = fit_keeping_epochs(
+        run, trainer, model, prep, epochs, resume_from,
+        lambda kept: (f"the weights of epoch {kept}" if kept else "no weights") + "; train again with a smaller --lr")
     val_loss = history["val_loss"][-1] if prep["val_loader"] is not None else None
     config["results"] = {"final_train_loss": history["loss"][-1], "val_loss": val_loss,
                          "val_char_accuracy": history["val_char_accuracy"][-1] if val_loss is not None else None,

@@ -24,11 +24,16 @@ from . import RunError
 
 __all__ = ["SETTINGS", "OPTIMIZERS", "RunInterrupted", "prepare", "fit", "settings_from_run", "run_config",
            "resume_point", "restart", "build_model", "make_optimizer", "load_training_data", "checkpoint_epoch",
-           "keep_last_epoch"]
+           "keep_last_epoch", "fit_keeping_epochs", "checked_settings"]
 
 INPUT_SHAPE = (1, 28, 28)
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad",
-              "adadelta", "adamax", "nadam", "radam")
+# --optimizer name -> (nerve.optim class name, extra arguments); its keys are
+# the --optimizer choices.
+_OPTIMIZER_CLASSES = {"sgd": ("SGD", {}), "momentum": ("SGD", {"momentum": 0.9}), "adam": ("Adam", {}),
+                      "adamw": ("AdamW", {}), "rmsprop": ("RMSprop", {}), "adagrad": ("Adagrad", {}),
+                      "adadelta": ("Adadelta", {}), "adamax": ("Adamax", {}), "nadam": ("NAdam", {}),
+                      "radam": ("RAdam", {})}
+OPTIMIZERS = tuple(_OPTIMIZER_CLASSES)
 
 
 class RunInterrupted(Exception):
@@ -125,27 +130,10 @@ def check_model_input(model, name: str, sample, num_classes: int) -> None:
 def make_optimizer(name: str, params, lr: float):
     from .. import optim  # noqa: PLC0415
 
-    if name == "sgd":
-        return optim.SGD(params, lr=lr)
-    if name == "momentum":
-        return optim.SGD(params, lr=lr, momentum=0.9)
-    if name == "adam":
-        return optim.Adam(params, lr=lr)
-    if name == "adamw":
-        return optim.AdamW(params, lr=lr)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr)
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=lr)
-    if name == "adadelta":
-        return optim.Adadelta(params, lr=lr)
-    if name == "adamax":
-        return optim.Adamax(params, lr=lr)
-    if name == "nadam":
-        return optim.NAdam(params, lr=lr)
-    if name == "radam":
-        return optim.RAdam(params, lr=lr)
-    raise RunError(f"unknown optimizer {name!r}")  # argparse already restricts the choices
+    if name not in _OPTIMIZER_CLASSES:
+        raise RunError(f"unknown optimizer {name!r}")  # argparse already restricts the choices
+    cls, extra = _OPTIMIZER_CLASSES[name]
+    return getattr(optim, cls)(params, lr=lr, **extra)
 
 
 
@@ -243,8 +231,6 @@ def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: 
     last finite epoch, is marked diverged and ``FloatingPointError`` is raised (its message ends
     with ``diverge_hint``). ``report`` receives the training doctor's report when ``diagnose``.
     """
-    import signal  # noqa: PLC0415
-
     from .. import nn  # noqa: PLC0415
     from ..optim.lr_scheduler import CosineAnnealingLR  # noqa: PLC0415
     from ..train import (CarryState, CSVLogger, JSONLogger, ModelCheckpoint, NonFiniteGuard,  # noqa: PLC0415
@@ -282,6 +268,51 @@ def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: 
               f"{settings['optimizer']} lr {settings['lr']:g}{options}, shifts up to {settings['shift']} px",
               file=sys.stderr)
 
+    hint = "" if diagnose else diverge_hint
+    t_fit = time.perf_counter()
+    try:
+        history, fit_seconds = fit_keeping_epochs(
+            run, trainer, model, prep, epochs, resume_from,
+            lambda kept: (f"the weights of epoch {kept}, the last finite ones" if kept else "no weights") + hint)
+    finally:
+        if doctor is not None and writes:  # the report matters most when training blew up
+            from ..io.atomic import write_text  # noqa: PLC0415
+
+            text = doctor.report()
+            if report is not None:
+                report(text)
+            write_text(path / "diagnosis.txt", text + "\n")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        test = trainer.evaluate(prep["test_loader"])
+    if not (np.isfinite(test["loss"]) and np.isfinite(test["accuracy"])):
+        run.finish("diverged", message=f"the test loss is {test['loss']}")
+        raise FloatingPointError(f"the test loss is {test['loss']}; the run is marked diverged")
+    config["results"] = {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
+                         "final_train_loss": history["loss"][-1],
+                         "final_val_accuracy": history["val_accuracy"][-1] if prep["val_loader"] else None,
+                         "final_val_loss": history["val_loss"][-1] if prep["val_loader"] else None}
+    config["seconds"] = {"load": round(load_seconds, 3), "fit": round(fit_seconds, 3),
+                         "total": round(time.perf_counter() - (t_start if t_start is not None else t_fit), 3)}
+    run.save_weights(model)
+    run.save_json("config.json", config)
+    if writes:
+        _plot_curves(history, path / "curves.png", f"{settings['model']} on {prep['dataset']}")
+    run.finish("complete")
+    return {"test_loss": test["loss"], "test_accuracy": test["accuracy"], "epochs": epochs,
+            "fit_seconds": fit_seconds}
+
+
+def fit_keeping_epochs(run, trainer, model, prep: dict, epochs: int, resume_from, kept_text):
+    """``trainer.fit`` into ``run`` so that a stopped or diverged run keeps its last good epoch.
+
+    SIGTERM stops like Ctrl-C. A run stopped after its last epoch was saved only needs its finish
+    (the checkpoint is loaded instead of training). When stopped, the run keeps its last finished
+    epoch, is marked interrupted and :class:`RunInterrupted` is raised; when the loss or weights
+    become non-finite it keeps its last finite epoch, is marked diverged and ``FloatingPointError``
+    is raised, ending "... keeps " + ``kept_text(kept_epoch)``. Returns (history, fit seconds).
+    """
+    import signal  # noqa: PLC0415
+
     def _terminate(signum, frame):  # SIGTERM stops like Ctrl-C: keep the last finished epoch
         raise KeyboardInterrupt
 
@@ -304,39 +335,12 @@ def fit(run, settings: dict, prep: dict, config: dict, resume_from=None, quiet: 
         raise RunInterrupted(run.path, kept, epochs) from None
     except FloatingPointError as e:
         kept = keep_last_epoch(run, model)
-        hint = "" if diagnose else diverge_hint
         run.finish("diverged", message=str(e))
-        raise FloatingPointError(
-            f"{str(e).rstrip('.')}; {path} is marked diverged and keeps "
-            + (f"the weights of epoch {kept}, the last finite ones" if kept else "no weights") + hint) from None
+        raise FloatingPointError(f"{str(e).rstrip('.')}; {run.path} is marked diverged and keeps "
+                                 + kept_text(kept)) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if doctor is not None and writes:  # the report matters most when training blew up
-            from ..io.atomic import write_text  # noqa: PLC0415
-
-            text = doctor.report()
-            if report is not None:
-                report(text)
-            write_text(path / "diagnosis.txt", text + "\n")
-    fit_seconds = time.perf_counter() - t_fit
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        test = trainer.evaluate(prep["test_loader"])
-    if not (np.isfinite(test["loss"]) and np.isfinite(test["accuracy"])):
-        run.finish("diverged", message=f"the test loss is {test['loss']}")
-        raise FloatingPointError(f"the test loss is {test['loss']}; the run is marked diverged")
-    config["results"] = {"test_loss": test["loss"], "test_accuracy": test["accuracy"],
-                         "final_train_loss": history["loss"][-1],
-                         "final_val_accuracy": history["val_accuracy"][-1] if prep["val_loader"] else None,
-                         "final_val_loss": history["val_loss"][-1] if prep["val_loader"] else None}
-    config["seconds"] = {"load": round(load_seconds, 3), "fit": round(fit_seconds, 3),
-                         "total": round(time.perf_counter() - (t_start if t_start is not None else t_fit), 3)}
-    run.save_weights(model)
-    run.save_json("config.json", config)
-    if writes:
-        _plot_curves(history, path / "curves.png", f"{settings['model']} on {prep['dataset']}")
-    run.finish("complete")
-    return {"test_loss": test["loss"], "test_accuracy": test["accuracy"], "epochs": epochs,
-            "fit_seconds": fit_seconds}
+    return history, time.perf_counter() - t_fit
 
 
 def keep_last_epoch(run, model) -> int:
@@ -369,22 +373,33 @@ def _plot_curves(history, path, title):
     plot_learning_curves(history, path, title=title)
 
 
-def settings_from_run(run) -> dict:
-    """The training settings a run recorded, type-checked (for resuming it)."""
-    where = run.path / "config.json"
+def checked_settings(config: dict, spec: dict, where, defaults: dict | None = None) -> dict:
+    """The values ``spec`` names (name -> type) read from a run's ``config``, type-checked.
+
+    Integers stand for floats where a float is expected; a missing key takes its value from
+    ``defaults`` (else None, which only ``(int, type(None))``-like specs accept). Raises a one-line
+    :class:`RunError` naming ``where`` and the field for anything else.
+    """
     settings = {}
-    for key, kind in SETTINGS.items():
-        value = run.config.get(key, "loader" if key == "sampler" else None)
+    for key, kind in spec.items():
+        value = config.get(key, (defaults or {}).get(key))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise RunError(f"{where}: {key} must be {getattr(kind, '__name__', 'an integer or null')}, "
-                             f"got {value!r}; this run cannot be resumed")
+                           f"got {value!r}; this run cannot be resumed")
         settings[key] = value
+    if "optimizer" in settings and settings["optimizer"] not in OPTIMIZERS:
+        raise RunError(f"{where}: unknown optimizer {settings['optimizer']!r}; this run cannot be resumed")
+    return settings
+
+
+def settings_from_run(run) -> dict:
+    """The training settings a run recorded, type-checked (for resuming it)."""
+    where = run.path / "config.json"
+    settings = checked_settings(run.config, SETTINGS, where, defaults={"sampler": "loader"})
     if settings["sampler"] not in SAMPLERS:
         raise RunError(f"{where}: unknown sampler {settings['sampler']!r}; this run cannot be resumed")
-    if settings["optimizer"] not in OPTIMIZERS:
-        raise RunError(f"{where}: unknown optimizer {settings['optimizer']!r}; this run cannot be resumed")
     return settings
 
 

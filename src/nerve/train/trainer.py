@@ -327,8 +327,9 @@ class Trainer:
         seen = 0
         model.train()
         self._after_backward, self._batch_logs = cbs.after_backward, batch_logs
+        device = _model_device(model)  # where batches go; the model does not move mid-epoch
         for step, batch in enumerate(loader):
-            x, y = self._split(batch)
+            x, y = self._split(batch, device)
             for cb in batch_begin:
                 cb.on_batch_begin(step, batch_logs)
             if self.tbptt is None:
@@ -414,13 +415,13 @@ class Trainer:
                 + (f" of shape {shape}" if shape is not None else "")
                 + "; average over the batch (reduction='mean') or call .mean()")
 
-    def _split(self, batch):
+    @staticmethod
+    def _split(batch, device=None):
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             raise TypeError("Trainer expects batches of (inputs, targets), got "
                             f"{type(batch).__name__}" + (f" of length {len(batch)}"
                                                            if isinstance(batch, (tuple, list)) else ""))
         x, y = batch
-        device = _model_device(self.model)
         return _as_input(x, device), _as_input(y, device)
 
     # ------------------------------------------------------------------- evaluate
@@ -438,10 +439,11 @@ class Trainer:
         loss_sum = 0.0
         seen = 0
         model.eval()
+        device = _model_device(model)
         try:
             with no_grad():
                 for batch in loader:
-                    x, y = self._split(batch)
+                    x, y = self._split(batch, device)
                     out = self._forward(x)
                     n = len(y)
                     loss_sum += float(self.loss_fn(out, y)._data) * n
@@ -476,8 +478,9 @@ class Trainer:
                     batches = (arr[i:i + batch_size] for i in range(0, len(arr), batch_size))
                 else:
                     batches = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
+                device = _model_device(model)
                 for x in batches:
-                    outs.append(_host(self._forward(_as_input(x, _model_device(model)))._data))
+                    outs.append(_host(self._forward(_as_input(x, device))._data))
         finally:
             model.train(was_training)
         if not outs:
