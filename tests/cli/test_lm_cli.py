@@ -180,3 +180,19 @@ def test_summary_of_a_text_run(lstm_run, capsys):
     out = capsys.readouterr().out
     assert "char-lstm trained on t.txt" in out and "Embedding" in out and "LSTM" in out
     assert "(1, 16, " in out                          # one window of 16 character ids
+
+
+def test_params_config_prints_the_bert_base_arithmetic(capsys):
+    """`nerve params --config bert-base` (issue 12): the published 109,482,240, per component; the
+    masked-LM variant swaps the pooler for the head, whose decoder weight is tied (listed, not counted)."""
+    assert main(["params", "--config", "bert-base"]) == 0
+    out = capsys.readouterr().out
+    assert "total: 109,482,240 parameters" in out
+    for part in ("embeddings: word", "30,522×768", "layer: FFN in", "28,348,416", "pooler"):
+        assert part in out, part
+    assert main(["params", "--config", "bert-base-mlm"]) == 0
+    out = capsys.readouterr().out
+    assert "total: 109,514,298 parameters" in out and "shared" in out and "pooler" not in out
+    from nerve.models.bert import BertConfig, BertModel, param_table
+    small = BertConfig.preset("bert-tiny")  # the arithmetic equals a real build on a small config
+    assert sum(r.total for r in param_table(small)) == BertModel(small).num_parameters()

@@ -52,7 +52,7 @@ from .. import nn
 from .. import random as _random
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor, get_default_dtype
-from .configs import ParamLine
+from .configs import ParamLine, ParamTable, register_config
 from ..io.atomic import write_text
 from . import register_model
 
@@ -189,6 +189,29 @@ def param_table(config, pooler=True, mlm_head=False):
                    shared=True),
                  R("MLM head: decoder bias", f"{V:,}", V)]
     return rows
+
+
+def _bert_config_table(name, mlm=False):
+    c = BertConfig.preset(name)
+    title = (f"{name}{' for masked LM' if mlm else ''}: vocab {c.vocab_size}, {c.max_position_embeddings} "
+             f"positions, {c.num_hidden_layers} layers, {c.num_attention_heads} heads, width {c.hidden_size}, "
+             f"FFN {c.intermediate_size}")
+    return ParamTable(title, param_table(c, pooler=not mlm, mlm_head=mlm))
+
+
+@register_config("bert-base")
+def _bert_base_table():
+    return _bert_config_table("bert-base")
+
+
+@register_config("bert-large")
+def _bert_large_table():
+    return _bert_config_table("bert-large")
+
+
+@register_config("bert-base-mlm")
+def _bert_base_mlm_table():
+    return _bert_config_table("bert-base", mlm=True)
 
 
 # ---------------------------------------------------------------- the model
