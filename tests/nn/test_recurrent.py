@@ -190,6 +190,25 @@ def test_cells_match_torch(kind, dtype):
     assert (one[0] if kind == "LSTMCell" else one).shape == (H,)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_default_zero_state_matches_torch_both_directions(kind, dtype):
+    """No hx: the fused ops see h0 = 0 and skip its share of the first step's GEMM (and of
+    ∂Wₕₕ); outputs, final states and every gradient still equal PyTorch's, forward and reverse."""
+    tl, nl = _twins(kind, dtype, input_size=D, hidden_size=H, num_layers=2, bidirectional=True)
+    xn, xt = _pair(np.random.default_rng(4).standard_normal((T, N, D)).astype(dtype))
+    on, sn = nl(xn)
+    ot, st = tl(xt)
+    sn, st = (sn if kind == "LSTM" else (sn,)), (st if kind == "LSTM" else (st,))
+    outs = [(on, ot)] + list(zip(sn, st))
+    for i, (a, b) in enumerate(outs):
+        _close(a, b, dtype, f"output {i}")
+    ln, lt = _weighted(outs, seed=5)
+    ln.backward()
+    lt.backward()
+    _compare_grads(nl, tl, [(xn, xt)], dtype)
+
+
 def test_unbatched_input_and_default_states_match_torch():
     tl, nl = _twins("GRU", np.float64, input_size=D, hidden_size=H, num_layers=2)
     x = np.random.default_rng(9).standard_normal((T, D))

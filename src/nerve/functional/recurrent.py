@@ -141,51 +141,73 @@ def _ifog_back(H):
     return np.argsort(_ifog(H))
 
 
+def _ifog_rows(W, H, out, half=True):
+    """Write W's gate rows, PyTorch's (i, f, g, o), into ``out`` in the fast path's (i, f, o, g)
+    order, the σ rows halved when ``half`` (three slice passes: cheaper than a gather and a
+    separate scaling pass). ``out`` may be a column block of a wider array."""
+    xp = get_array_module(W)
+    if half:
+        xp.multiply(W[:2 * H], 0.5, out=out[:2 * H])
+        xp.multiply(W[3 * H:], 0.5, out=out[2 * H:3 * H])
+    else:
+        out[:2 * H] = W[:2 * H]
+        out[2 * H:3 * H] = W[3 * H:]
+    out[3 * H:] = W[2 * H:3 * H]
+    return out
+
+
 def _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse):
     """``_lstm_run`` for arrays without masks or projection, written for speed.
 
-    * Gate-major steps: each step's pre-activations are computed as ``W x_tᵀ`` / ``W hᵀ``, a
+    * Gate-major steps: each step's pre-activations are computed as ``[Wᵢ Wₕ]·[x_t; h]``, a
       (4H, N) block, so every gate is a contiguous (H, N) slab. NumPy's elementwise passes over
       a contiguous slab run several times faster than over the (N, H) column slices of an
       (N, 4H) row-major block, and a step is mostly such passes.
+    * One GEMM per step covers the input and the recurrent part: the step's input xᵀ sits in
+      the rows above the hidden state it starts from in one (D + H, N) block of ``XH``, and each
+      step writes its new h straight into the next step's block. Against a separate batched
+      input projection plus a per-step recurrent GEMM and an add, this saves the add and the
+      pass over the whole projection, and a (4H, D + H) GEMM runs closer to peak.
     * Gate rows reordered to (i, f, o, g) and the σ rows of the weights halved, so one in-place
       tanh gives tanh(g) and tanh(z/2) for the others (σ(z) = ½ + ½ tanh(z/2)) and the ½ + ½·
       pass covers one contiguous block.
-    * The input projections of all steps are written straight into the activation buffer A,
-      which each step then finishes in place; h and c live in preallocated buffers.
 
     Returns the outputs (T, N, H), h_n and c_n (N, H) (fresh arrays), then what the fast BPTT
-    reads: A (T, 4H, N) in (i, f, o, g) order, C and tanh(C) (T, H, N), and the hidden states
-    in one (T + 1, H, N) buffer whose extra row holds h0 (so the states each step started from
-    are a view, not a copy)."""
+    reads: A (T, 4H, N) in (i, f, o, g) order, C and tanh(C) (T, H, N), and ``XH`` (T, D + H, N),
+    whose block t holds x_tᵀ above the hidden state step t started from."""
     xp = get_array_module(x)
     T, N, D = x.shape
     H4 = W_hh.shape[0]
     H = H4 // 4
-    perm = _ifog(H)
-    scale = xp.ones((H4, 1), dtype=x.dtype)
-    scale[:3 * H] = 0.5
-    A = xp.matmul(W_ih[perm] * scale, x.transpose(0, 2, 1))   # (T, 4H, N): Wᵢ x_tᵀ for every t
+    dt = x.dtype
+    W = xp.empty((H4, D + H), dtype=dt)                       # [Wᵢ Wₕ], rows (i, f, o, g), σ rows halved
+    _ifog_rows(W_ih, H, W[:, :D])
+    _ifog_rows(W_hh, H, W[:, D:])
+    bias = None
     if b_ih is not None:
-        A += ((b_ih + b_hh)[perm] * scale[:, 0])[:, None]
-    Wh = W_hh[perm] * scale                                   # (4H, H)
-    C = xp.empty((T, H, N), dtype=x.dtype)
+        b = _ifog_rows((b_ih + b_hh)[:, None], H, xp.empty((H4, 1), dtype=dt))
+        bias = xp.ascontiguousarray(xp.broadcast_to(b, (H4, N)))  # a full slab adds fastest
+    XH = xp.empty((T, D + H, N), dtype=dt)
+    XH[:, :D] = x.transpose(0, 2, 1)
+    A = xp.empty((T, H4, N), dtype=dt)
+    C = xp.empty((T, H, N), dtype=dt)
     TC = xp.empty_like(C)
-    Hbuf = xp.empty((T + 1, H, N), dtype=x.dtype)
-    Hs = Hbuf[:T] if reverse else Hbuf[1:]
-    first = T if reverse else 0
-    Hbuf[first] = h0.T
-    h, c = Hbuf[first], xp.ascontiguousarray(c0.T)            # (H, N) each
-    tmp = xp.empty((H, N), dtype=x.dtype)
-    hw = xp.empty((H4, N), dtype=x.dtype)
-    zero_start = not h0.any()                                 # the usual h0 = 0: skip one GEMM
-    for t in _order(T, reverse):
+    h_last = xp.empty((H, N), dtype=dt)
+    order = _order(T, reverse)
+    h_last[...] = h0.T
+    if T:
+        XH[order[0], D:] = h0.T
+    c = xp.ascontiguousarray(c0.T)                            # (H, N)
+    tmp = xp.empty((H, N), dtype=dt)
+    zero_start = not h0.any()                                 # the usual h0 = 0: a shorter first GEMM
+    for k, t in enumerate(order):
         a = A[t]
-        if zero_start:
-            zero_start = False
+        if zero_start and k == 0:
+            xp.matmul(W[:, :D], XH[t, :D], out=a)
         else:
-            xp.matmul(Wh, h, out=hw)
-            a += hw
+            xp.matmul(W, XH[t], out=a)
+        if bias is not None:
+            a += bias
         xp.tanh(a, out=a)
         s = a[:3 * H]                                         # σ(i), σ(f), σ(o)
         s *= 0.5
@@ -195,10 +217,19 @@ def _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse):
         xp.multiply(a[:H], a[3 * H:], out=tmp)
         c_new += tmp
         xp.tanh(c_new, out=TC[t])
-        xp.multiply(a[2 * H:3 * H], TC[t], out=Hs[t])
-        h, c = Hs[t], c_new
-    # outputs are copies: an in-place change to them must not reach the saved states
-    return Hs.transpose(0, 2, 1).copy(), h.T.copy(), c.T.copy(), A, C, TC, Hbuf
+        h = XH[order[k + 1], D:] if k + 1 < T else h_last
+        xp.multiply(a[2 * H:3 * H], TC[t], out=h)
+        c = c_new
+    # the outputs are copies: an in-place change to them must not reach the saved states
+    out = xp.empty((T, N, H), dtype=dt)
+    if T and reverse:                                         # step t's h went to block t - 1
+        out[1:] = XH[:T - 1, D:].transpose(0, 2, 1)
+        out[0] = h_last.T
+    elif T:                                                   # and forward to block t + 1
+        out[:T - 1] = XH[1:, D:].transpose(0, 2, 1)
+        out[T - 1] = h_last.T
+    return out, h_last.T.copy(), c.T.copy(), A, C, TC, XH
+
 
 def _lstm_bptt(xp, saved, reverse, masks, needs, gout, gh, gc):
     """Back-propagation through time for ``LSTMLayer``: one gradient per input."""
@@ -255,14 +286,19 @@ def _lstm_weight_grads(xp, dZ, x, h0, W_ih, Hs, order, needs, gh, gc, gW_hr):
 def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
     """``_lstm_bptt`` on arrays, in the forward fast path's gate-major (T, 4H, N) layout and
     (i, f, o, g) row order; masks and the projection take the readable path."""
-    x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, A, C, TC, Hbuf = saved
+    x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, A, C, TC, XH = saved
     if masks is not None or W_hr is not None:
         return _lstm_bptt(xp, saved, reverse, masks, needs, gout, gh, gc)
-    T, N = x.shape[:2]
+    T, N, D = x.shape
     H = W_hh.shape[0] // 4
-    perm = _ifog(H)
+    if T == 0:                                                # an empty sequence: h_n = h0, c_n = c0
+        z = xp.zeros_like
+        return (z(x) if needs[0] else None, gh.copy() if needs[1] else None, gc.copy(),
+                z(W_ih) if needs[3] else None, z(W_hh) if needs[4] else None,
+                z(b_ih) if needs[5] else None, z(b_hh) if needs[6] else None, None, None, None)
     back = _ifog_back(H)
-    WhT = xp.ascontiguousarray(W_hh[perm].T)                  # (H, 4H)
+    WhT = _ifog_rows(W_hh, H, xp.empty((4 * H, H), dtype=A.dtype), half=False).T
+    WhT = xp.ascontiguousarray(WhT)                           # (H, 4H)
     order = _order(T, reverse)
     # Everything in the gate gradients that does not depend on the incoming gradient, for all
     # steps at once (big vectorised passes instead of many small per-step ones):
@@ -309,13 +345,18 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
     dZg = xp.ascontiguousarray(dZ.transpose(1, 0, 2)).reshape((4 * H, T * N))
     gx = gW_ih = gW_hh = gb_ih = gb_hh = None
     if needs[0]:
-        gx = (dZg.T @ W_ih[perm]).reshape((T, N, x.shape[2]))
+        W_p = _ifog_rows(W_ih, H, xp.empty((4 * H, D), dtype=A.dtype), half=False)
+        gx = (dZg.T @ W_p).reshape((T, N, D))
     if needs[3]:
-        gW_ih = (dZg @ x.reshape((T * N, x.shape[2])))[back]
+        gW_ih = (dZg @ x.reshape((T * N, D)))[back]
     if needs[4]:
-        H_prev = Hbuf[1:] if reverse else Hbuf[:T]            # (T, H, N): each step's starting h
-        H_prev = xp.ascontiguousarray(H_prev.transpose(1, 0, 2)).reshape((H, T * N))
-        gW_hh = (dZg @ H_prev.T)[back]
+        # XH[t, D:] is the hidden state step t started from. When that was h0 = 0 at the first
+        # step, its block adds nothing to ∂Wₕₕ and the GEMM skips it.
+        lo, hi = 0, T
+        if T and not h0.any():
+            lo, hi = (0, T - 1) if reverse else (1, T)
+        H_prev = xp.ascontiguousarray(XH[lo:hi, D:].transpose(1, 0, 2)).reshape((H, (hi - lo) * N))
+        gW_hh = (dZg[:, lo * N:hi * N] @ H_prev.T)[back]
     if needs[5] or needs[6]:
         gb = (dZg @ xp.ones((T * N,), dtype=dZg.dtype))[back]  # a GEMV sums rows faster than sum(1)
         gb_ih = gb if needs[5] else None

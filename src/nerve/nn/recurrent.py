@@ -208,8 +208,12 @@ class RNNBase(Module):
             layer_in = outs[0] if dirs == 1 else F.cat(outs, dim=2)   # (T, N, D·Hₚ)
             if self.dropout and self.training and k < self.num_layers - 1:
                 layer_in = F.dropout(layer_in, self.dropout, True)
-        h_n = F.stack(hs)                                             # (L·D, N, Hₚ)
-        c_n = F.stack(cs) if is_lstm else None
+        if len(hs) == 1:                                              # one layer, one direction:
+            h_n = hs[0].unsqueeze(0)                                  # a view, no copy
+            c_n = cs[0].unsqueeze(0) if is_lstm else None
+        else:
+            h_n = F.stack(hs)                                         # (L·D, N, Hₚ)
+            c_n = F.stack(cs) if is_lstm else None
         if packed:
             output = PackedSequence(_packed_from_padded(layer_in, batch_sizes), input.batch_sizes,
                                     input.sorted_indices, input.unsorted_indices)
