@@ -27,13 +27,11 @@ there is 0.
 Double backward: the GRU and RNN backward formulas are written in ``ctx.xp`` and take the
 per-step gates through ``xp.reuse``, which under ``create_graph`` recomputes them from the inputs
 with differentiable ops. The LSTM's backward is ``ctx.xp.nerve_lstm_bptt``: on arrays an in-place
-fast path (gate rows reordered to (i, f, o, g), see ``_lstm_run_fast``), under ``create_graph`` a
+fast path (see ``_lstm_run_fast`` and ``_lstm_bptt_fast``), under ``create_graph`` a
 twin that recomputes the forward and runs the readable ``_lstm_bptt`` on Tensors. Either way the
 second derivatives are exact (gradgradcheck in the tests).
 """
 from __future__ import annotations
-
-import functools
 
 import numpy as np
 
@@ -127,18 +125,6 @@ def _lstm_run(xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, reverse, masks):
         h, c = h_new, c_new
         A[t], C[t], TC[t], Hs[t] = a, c, xp.tanh(c), h
     return xp.stack(outs), h, c, xp.stack(A), xp.stack(C), xp.stack(TC), xp.stack(Hs)
-
-
-@functools.lru_cache(maxsize=None)
-def _ifog(H):
-    """Row order (i, f, o, g) from PyTorch's (i, f, g, o): the fast path keeps the three σ gates
-    contiguous so one in-place pass covers them."""
-    return np.concatenate([np.arange(2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)])
-
-
-@functools.lru_cache(maxsize=None)
-def _ifog_back(H):
-    return np.argsort(_ifog(H))
 
 
 def _ifog_rows(W, H, out, half=True):
@@ -284,8 +270,8 @@ def _lstm_weight_grads(xp, dZ, x, h0, W_ih, Hs, order, needs, gh, gc, gW_hr):
 
 
 def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
-    """``_lstm_bptt`` on arrays, in the forward fast path's gate-major (T, 4H, N) layout and
-    (i, f, o, g) row order; masks and the projection take the readable path."""
+    """``_lstm_bptt`` on arrays, reading the forward fast path's gate-major (T, 4H, N) layout;
+    masks and the projection take the readable path."""
     x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, A, C, TC, XH = saved
     if masks is not None or W_hr is not None:
         return _lstm_bptt(xp, saved, reverse, masks, needs, gout, gh, gc)
@@ -296,17 +282,20 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
         return (z(x) if needs[0] else None, gh.copy() if needs[1] else None, gc.copy(),
                 z(W_ih) if needs[3] else None, z(W_hh) if needs[4] else None,
                 z(b_ih) if needs[5] else None, z(b_hh) if needs[6] else None, None, None, None)
-    back = _ifog_back(H)
-    WhT = _ifog_rows(W_hh, H, xp.empty((4 * H, H), dtype=A.dtype), half=False).T
-    WhT = xp.ascontiguousarray(WhT)                           # (H, 4H)
+    WhT = xp.ascontiguousarray(W_hh.T)                        # (H, 4H), PyTorch's gate order
     order = _order(T, reverse)
     # Everything in the gate gradients that does not depend on the incoming gradient, for all
     # steps at once (big vectorised passes instead of many small per-step ones):
-    #   ∂z_i = dc·[g·i(1−i)],  ∂z_f = dc·[c_prev·f(1−f)],  ∂z_o = dh·[tanh c·o(1−o)],
-    #   ∂z_g = dc·[i(1−g²)],   dc += dh·[o(1−tanh²c)]
+    #   ∂z_i = dc·[g·i(1−i)],  ∂z_f = dc·[c_prev·f(1−f)],  ∂z_g = dc·[i(1−g²)],
+    #   ∂z_o = dh·[tanh c·o(1−o)],   dc += dh·[o(1−tanh²c)]
+    # A holds the gates in (i, f, o, g) order; K is written in PyTorch's (i, f, g, o): the three
+    # gates scaled by dc are then one block (one multiply a step), and the weight gradients and
+    # Wₕₕᵀ need no row permutation.
     i, f, o, g = A[:, :H], A[:, H:2 * H], A[:, 2 * H:3 * H], A[:, 3 * H:]
-    K = 1 - A                                                 # (T, 4H, N), then filled per block
-    K[:, :3 * H] *= A[:, :3 * H]                              # σ' = s(1 − s) for i, f, o
+    K = xp.empty_like(A)                                      # (T, 4H, N)
+    Kif, Kg, Ko = K[:, :2 * H], K[:, 2 * H:3 * H], K[:, 3 * H:]
+    xp.subtract(1, A[:, :2 * H], Kif)                         # σ' = s(1 − s) for i and f
+    Kif *= A[:, :2 * H]
     K[:, :H] *= g
     if reverse:                                               # times c_prev, the cell state each step read
         K[:T - 1, H:2 * H] *= C[1:]
@@ -314,51 +303,54 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
     else:
         K[1:, H:2 * H] *= C[:T - 1]
         K[0, H:2 * H] *= c0.T
-    K[:, 2 * H:3 * H] *= TC
-    xp.multiply(g, g, out=K[:, 3 * H:])
-    xp.subtract(1, K[:, 3 * H:], out=K[:, 3 * H:])
-    K[:, 3 * H:] *= i
+    xp.multiply(g, g, Kg)                                     # i(1 − g²)
+    xp.subtract(1, Kg, Kg)
+    Kg *= i
+    xp.subtract(1, o, Ko)                                     # tanh c · o(1 − o)
+    Ko *= o
+    Ko *= TC
     Q = TC * TC
-    xp.subtract(1, Q, out=Q)
+    xp.subtract(1, Q, Q)
     Q *= o
     dZ = K                                                    # each step turns K[t] into ∂z_t in place
+    Kifg = K[:, :3 * H].reshape((T, 3, H, N))
     gout = gout.transpose(0, 2, 1)                            # (T, H, N) views
     dh = xp.empty((H, N), dtype=A.dtype)
     t1 = xp.empty_like(dh)
     dc = xp.ascontiguousarray(gc.T)
     gh = xp.ascontiguousarray(gh.T)
+    add, mul, matmul = xp.add, xp.multiply, xp.matmul
     for k in range(T - 1, -1, -1):
         t = order[k]
-        dz = dZ[t]
-        xp.add(gh, gout[t], out=dh)
-        xp.multiply(dh, Q[t], out=t1)
-        dc += t1
-        dz[2 * H:3 * H] *= dh
-        dz[:2 * H].reshape((2, H, N))[...] *= dc
-        dz[3 * H:] *= dc
-        dc *= f[t]
+        add(gh, gout[t], dh)
+        mul(dh, Q[t], t1)
+        add(dc, t1, dc)
+        v = Ko[t]
+        mul(v, dh, v)
+        v = Kifg[t]
+        mul(v, dc, v)
+        mul(dc, f[t], dc)
         if k or needs[1]:                                     # h0's gradient only when wanted
-            xp.matmul(WhT, dz, out=gh)
+            matmul(WhT, dZ[t], gh)
     # Gate-major rows (4H, T·N) for the GEMMs over all steps: moving whole (N,) rows of every
     # step is a cheap copy (3x cheaper than the batch-major (T·N, 4H) transpose), and the weight
     # gradients come out in (4H, ·) directly. One copy is far cheaper than T small GEMMs and a sum.
     dZg = xp.ascontiguousarray(dZ.transpose(1, 0, 2)).reshape((4 * H, T * N))
     gx = gW_ih = gW_hh = gb_ih = gb_hh = None
     if needs[0]:
-        W_p = _ifog_rows(W_ih, H, xp.empty((4 * H, D), dtype=A.dtype), half=False)
-        gx = (dZg.T @ W_p).reshape((T, N, D))
+        gx = (dZg.T @ W_ih).reshape((T, N, D))
     if needs[3]:
-        gW_ih = (dZg @ x.reshape((T * N, D)))[back]
+        gW_ih = dZg @ x.reshape((T * N, D))
     if needs[4]:
         # XH[t, D:] is the hidden state step t started from. When that was h0 = 0 at the first
         # step, its block adds nothing to ∂Wₕₕ and the GEMM skips it.
         lo, hi = 0, T
-        if T and not h0.any():
+        if not h0.any():
             lo, hi = (0, T - 1) if reverse else (1, T)
         H_prev = xp.ascontiguousarray(XH[lo:hi, D:].transpose(1, 0, 2)).reshape((H, (hi - lo) * N))
-        gW_hh = (dZg[:, lo * N:hi * N] @ H_prev.T)[back]
+        gW_hh = dZg[:, lo * N:hi * N] @ H_prev.T
     if needs[5] or needs[6]:
-        gb = (dZg @ xp.ones((T * N,), dtype=dZg.dtype))[back]  # a GEMV sums rows faster than sum(1)
+        gb = dZg @ xp.ones((T * N,), dtype=dZg.dtype)         # a GEMV sums rows faster than sum(1)
         gb_ih = gb if needs[5] else None
         gb_hh = gb.copy() if needs[6] else None
     return gx, gh.T.copy() if needs[1] else None, dc.T.copy(), gW_ih, gW_hh, gb_ih, gb_hh, None, None, None
