@@ -186,25 +186,29 @@ def _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse):
     c = xp.ascontiguousarray(c0.T)                            # (H, N)
     tmp = xp.empty((H, N), dtype=dt)
     zero_start = not h0.any()                                 # the usual h0 = 0: a shorter first GEMM
+    # per-gate (T, ·, N) views made once; the loop indexes them by step
+    S3, I3, F3, O3, G3 = A[:, :3 * H], A[:, :H], A[:, H:2 * H], A[:, 2 * H:3 * H], A[:, 3 * H:]
+    Hnext = [XH[order[k + 1], D:] for k in range(T - 1)] + [h_last]  # where each step's h goes
+    matmul, tanh, mul, add = xp.matmul, xp.tanh, xp.multiply, xp.add
     for k, t in enumerate(order):
         a = A[t]
         if zero_start and k == 0:
-            xp.matmul(W[:, :D], XH[t, :D], out=a)
+            matmul(W[:, :D], XH[t, :D], a)
         else:
-            xp.matmul(W, XH[t], out=a)
+            matmul(W, XH[t], a)
         if bias is not None:
-            a += bias
-        xp.tanh(a, out=a)
-        s = a[:3 * H]                                         # σ(i), σ(f), σ(o)
-        s *= 0.5
-        s += 0.5
+            add(a, bias, a)
+        tanh(a, a)
+        s = S3[t]                                             # σ(i), σ(f), σ(o)
+        mul(s, 0.5, s)
+        add(s, 0.5, s)
         c_new = C[t]
-        xp.multiply(a[H:2 * H], c, out=c_new)
-        xp.multiply(a[:H], a[3 * H:], out=tmp)
-        c_new += tmp
-        xp.tanh(c_new, out=TC[t])
-        h = XH[order[k + 1], D:] if k + 1 < T else h_last
-        xp.multiply(a[2 * H:3 * H], TC[t], out=h)
+        mul(F3[t], c, c_new)
+        mul(I3[t], G3[t], tmp)
+        add(c_new, tmp, c_new)
+        tc = TC[t]
+        tanh(c_new, tc)
+        mul(O3[t], tc, Hnext[k])
         c = c_new
     # the outputs are copies: an in-place change to them must not reach the saved states
     out = xp.empty((T, N, H), dtype=dt)
