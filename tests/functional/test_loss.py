@@ -316,3 +316,26 @@ def test_one_hot_errors():
 def test_docstring_examples_run():
     res = doctest.testmod(L, optionflags=doctest.ELLIPSIS)
     assert res.attempted > 8 and res.failed == 0
+
+
+@pytest.mark.parametrize("C", [3, 40], ids=["few-classes", "many-classes"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_is_exact_for_logits_far_apart(C, dtype):
+    """Rows whose logits span thousands: the row-max shift keeps exp finite (the few-class
+    path reduces a transposed copy, the many-class path reduces each row), and the loss and
+    gradient equal the closed form computed in float64 with log-sum-exp."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, C)) * 600.0
+    x[:, 0] += 3000.0 * np.arange(8)                       # rows on very different scales
+    t = rng.integers(0, C, 8)
+    lse = x.max(1) + np.log(np.exp(x - x.max(1, keepdims=True)).sum(1))
+    want = np.mean(lse - x[np.arange(8), t])
+    p = np.exp(x - lse[:, None])
+    gwant = (p - np.eye(C)[t]) / 8
+    xt = nv.tensor(x.astype(dtype), requires_grad=True)
+    loss = F.cross_entropy(xt, nv.tensor(t))
+    loss.backward()
+    tol = dict(rtol=1e-5, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-9)
+    assert np.isfinite(loss.item())
+    np.testing.assert_allclose(loss.item(), want, **tol)
+    np.testing.assert_allclose(xt.grad.numpy(), gwant, **tol)

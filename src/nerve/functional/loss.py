@@ -336,6 +336,29 @@ def _poison(xp, loss, t_raw, C, ignore_index):
     return xp.where(bad, xp.nan, loss)
 
 
+_ONES = {}
+
+
+def _ones(n, dtype):
+    """A cached read-only vector of n ones: row sums of an (M, n) array as one GEMV, which
+    NumPy runs several times faster than ``sum(axis=1)`` when n is small."""
+    key = (n, dtype)
+    v = _ONES.get(key)
+    if v is None:
+        v = _ONES[key] = np.ones(n, dtype=dtype)
+        v.flags.writeable = False
+    return v
+
+
+def _row_max(x):
+    """``x.max(axis=1, keepdims=True)`` for a 2-D host array. With few columns NumPy reduces
+    each short row separately; reducing a transposed copy over its first axis is a handful of
+    whole-row maximum passes instead (2x faster at 64×10, 4x at 256×10)."""
+    if x.shape[1] <= 32:
+        return x.T.copy().max(axis=0).reshape(-1, 1)
+    return x.max(axis=1, keepdims=True)
+
+
 class CrossEntropy(Function):
     """Fused log-softmax + negative log-likelihood on (M, C) logits and (M,) class indices.
 
@@ -351,13 +374,14 @@ class CrossEntropy(Function):
         t, valid = _targets("cross_entropy", t, C, ignore_index)
         ctx.t, ctx.w, ctx.reduction, ctx.eps = t, w, reduction, smoothing
         rows = xp.arange(M)
-        z = x - x.max(axis=1, keepdims=True)                       # (M, C)
+        host = xp is np or getattr(xp, "module", None) is np
+        z = x - (_row_max(x) if host else x.max(axis=1, keepdims=True))  # (M, C)
         nll = -z[rows, t]                                          # (M,) = lse - z_t after += lse
         zw = None
         if smoothing:
             zw = z.sum(axis=1) if w is None else z @ w             # Σ_c w_c z_ic
         xp.exp(z, out=z)
-        s = z.sum(axis=1)
+        s = z @ _ones(C, z.dtype) if host else z.sum(axis=1)      # row sums as a GEMV
         if ctx.needs_input_grad[0]:
             z /= s[:, None]                                        # z is now p = softmax(x)
             ctx.save_for_backward(x, z)
