@@ -79,11 +79,43 @@ def _softplus_array(x):
     return out
 
 
+_ONES = {}
+
+
+def _row_sum(x):
+    """Row sums of a 2-D host array, shape (M,). Up to 1,024 columns as a GEMV against a cached
+    vector of ones: NumPy's ``sum(axis=1)`` reduces each short row separately (64×10: 2.3 µs
+    against 1.0, 256×10: 6.1 against 1.4). Wider rows keep NumPy's pairwise sum."""
+    n = x.shape[1]
+    if n > 1024 or x.dtype.kind != "f":
+        return x.sum(axis=1)
+    key = (n, x.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = _ONES[key] = np.ones(n, dtype=x.dtype)
+        ones.flags.writeable = False
+    return x @ ones
+
+
+def _row_max(x):
+    """``x.max(axis=1, keepdims=True)`` for a 2-D host array. With at most 32 columns, a
+    transposed copy reduced over its first axis (a few whole-row maximum passes) beats NumPy's
+    row-by-row reduction: 64×10 2.0 µs against 4.0, 256×10 2.8 against 12.4."""
+    if x.shape[1] <= 32:
+        return x.T.copy().max(axis=0).reshape(-1, 1)
+    return x.max(axis=1, keepdims=True)
+
+
 def _softmax_array(x, dim):
     """exp(x - max) / sum(exp(x - max)) along ``dim``; one temporary, then in place."""
     xp = get_array_module(x)
     if x.shape[dim] == 0:
         return xp.empty_like(x)
+    if xp is np and x.ndim == 2 and dim in (1, -1):           # the (batch, classes) case
+        e = x - _row_max(x)
+        xp.exp(e, out=e)
+        e /= _row_sum(e)[:, None]
+        return e
     e = x - x.max(axis=dim, keepdims=True)
     xp.exp(e, out=e)
     e /= e.sum(axis=dim, keepdims=True)
