@@ -193,9 +193,9 @@ def _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse):
     for k, t in enumerate(order):
         a = A[t]
         if zero_start and k == 0:
-            matmul(W[:, :D], XH[t, :D], a)
+            matmul(W[:, :D], XH[t, :D], out=a)
         else:
-            matmul(W, XH[t], a)
+            matmul(W, XH[t], out=a)
         if bias is not None:
             add(a, bias, a)
         tanh(a, a)
@@ -335,7 +335,7 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
         mul(v, dc, v)
         mul(dc, f[t], dc)
         if k or needs[1]:                                     # h0's gradient only when wanted
-            matmul(WhT, dZ[t], gh)
+            matmul(WhT, dZ[t], out=gh)
     # Gate-major rows (4H, T·N) for the GEMMs over all steps: moving whole (N,) rows of every
     # step is a cheap copy (3x cheaper than the batch-major (T·N, 4H) transpose), and the weight
     # gradients come out in (4H, ·) directly. One copy is far cheaper than T small GEMMs and a sum.
