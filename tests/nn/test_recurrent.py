@@ -56,6 +56,17 @@ def _compare_grads(nl, tl, pairs, dtype):
         _close(a.grad, b.grad, dtype, f"grad of input {i}")
 
 
+def _check_outputs_then_grads(nl, tl, outs, pairs, dtype, seed):
+    """Every (nerve, torch) output pair equal, then the gradients of one random weighting of
+    them equal for every parameter and every input pair."""
+    for i, (a, b) in enumerate(outs):
+        _close(a, b, dtype, f"output {i}")
+    ln, lt = _weighted(outs, seed=seed)
+    ln.backward()
+    lt.backward()
+    _compare_grads(nl, tl, pairs, dtype)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("batch_first", [False, True], ids=["tnd", "bf"])
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
@@ -101,12 +112,7 @@ def test_variants_match_torch(kw):
     on, hn = nl(xn)
     ot, ht = tl(xt)
     outs = [(on, ot)] + ([(hn[0], ht[0]), (hn[1], ht[1])] if kind == "LSTM" else [(hn, ht)])
-    for i, (a, b) in enumerate(outs):
-        _close(a, b, dtype, f"output {i}")
-    ln, lt = _weighted(outs, seed=4)
-    ln.backward()
-    lt.backward()
-    _compare_grads(nl, tl, [(xn, xt)], dtype)
+    _check_outputs_then_grads(nl, tl, outs, [(xn, xt)], dtype, seed=4)
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
@@ -201,12 +207,7 @@ def test_default_zero_state_matches_torch_both_directions(kind, dtype):
     ot, st = tl(xt)
     sn, st = (sn if kind == "LSTM" else (sn,)), (st if kind == "LSTM" else (st,))
     outs = [(on, ot)] + list(zip(sn, st))
-    for i, (a, b) in enumerate(outs):
-        _close(a, b, dtype, f"output {i}")
-    ln, lt = _weighted(outs, seed=5)
-    ln.backward()
-    lt.backward()
-    _compare_grads(nl, tl, [(xn, xt)], dtype)
+    _check_outputs_then_grads(nl, tl, outs, [(xn, xt)], dtype, seed=5)
 
 
 def test_unbatched_input_and_default_states_match_torch():
