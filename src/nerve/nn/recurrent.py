@@ -190,17 +190,19 @@ class RNNBase(Module):
         if x.dtype != dtype:
             raise RuntimeError(f"{name}: input dtype {x.dtype} does not match the parameters' "
                                f"{dtype}; convert the input with .float() (or the model with .double())")
-        if h0 is None:
-            h0 = Tensor(np.zeros((L, N, Hp), dtype=dtype))
-        if is_lstm and c0 is None:
-            c0 = Tensor(np.zeros((L, N, H), dtype=dtype))
+        # no state given: every layer and direction starts from one zero (N, ·) tensor (the
+        # fused ops never write into their initial state), not from slices of an (L, N, ·) one
+        h0s = [Tensor(np.zeros((N, Hp), dtype=dtype))] * L if h0 is None else h0
+        c0s = None
+        if is_lstm:
+            c0s = [Tensor(np.zeros((N, H), dtype=dtype))] * L if c0 is None else c0
         layer_in = x
         hs, cs = [], []
         for k in range(self.num_layers):
             outs = []
             for d, sfx in enumerate(("", "_reverse")[:dirs]):
                 j = k * dirs + d
-                out, h, c = self._run_layer(k, sfx, layer_in, h0[j], c0[j] if is_lstm else None,
+                out, h, c = self._run_layer(k, sfx, layer_in, h0s[j], c0s[j] if is_lstm else None,
                                             d == 1, batch_sizes)
                 outs.append(out)
                 hs.append(h)
