@@ -382,8 +382,8 @@ class LSTMLayer(Function):
         masks = _masks(batch_sizes, x.shape[0], x.shape[1])
         if masks is None and W_hr is None:
             out, h, c, A, C, TC, Hs = _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse)
-            # A gate-major (T, 4H, N) in (i, f, o, g) order, Hs the (T + 1, H, N) state buffer:
-            # the fast BPTT's layout
+            # the fast BPTT's layout: A gate-major (T, 4H, N) in (i, f, o, g) order, and in
+            # place of the states the (T, D + H, N) buffer of [x_tᵀ; h the step started from]
         else:
             out, h, c, A, C, TC, Hs = _lstm_run(ctx.xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr,
                                                 reverse, masks)
