@@ -4,13 +4,22 @@ One training run per call, with the nanoGPT recipe for both models: linear warm-
 first 10 % of the steps, cosine decay to 0.1 × lr, AdamW betas (0.9, 0.99), weight decay 0.1
 on matrices only, gradient clipping 1.0, batch 32, the same random windows for the same seed.
 Prints one JSON line with the validation loss on fixed held-out windows. The figures it gave
-are in tests/models/test_lm_demos.py. Run (kind: lstm, g4x64, g3x80, g2x96, g1x128):
+are in tests/models/test_lm_demos.py. Run
 
     python examples/char_gpt_vs_lstm.py KIND LR STEPS SEED BLOCK
     python examples/char_gpt_vs_lstm.py lstm 3e-2 600 0 64
+    python examples/char_gpt_vs_lstm.py g4x128 3e-3 600 0 64
+
+KIND names the model and its shape:
+
+    lstm            the reference CharLSTM, embedding 48, hidden 192 (~210 k parameters)
+    lstmExH         a CharLSTM with embedding E and hidden size H, e.g. lstm64x512
+    rnnExH          the plain tanh char-RNN (CharRNN, cell 'rnn'), e.g. rnn48x384
+    gLxC            a GPT of L layers, width C, 4 heads, no dropout, e.g. g1x128, g4x128
 """
 import json
 import math
+import re
 import sys
 import time
 
@@ -25,11 +34,17 @@ V = len(corpus.vocab)
 
 
 def build(kind, block):
-    """A ~210 k-parameter model: the LSTM 48→192 or a GPT of L layers and width C."""
+    """The model KIND names (see the module docstring)."""
     if kind == "lstm":
-        return models.CharLSTM(V, 48, 192)
-    L, C = {"g4x64": (4, 64), "g2x96": (2, 96), "g3x80": (3, 80), "g1x128": (1, 128)}[kind]
-    return models.GPT(models.GPTConfig(vocab_size=V, block_size=block, n_layer=L, n_head=4, n_embd=C))
+        kind = "lstm48x192"
+    match = re.fullmatch(r"(lstm|rnn|g)(\d+)x(\d+)", kind)
+    if match is None:
+        raise ValueError(f"unknown model kind {kind!r}; use lstm, lstmExH, rnnExH or gLxC (e.g. g4x128)")
+    family, a, b = match.group(1), int(match.group(2)), int(match.group(3))
+    if family == "g":
+        return models.GPT(models.GPTConfig(vocab_size=V, block_size=block, n_layer=a, n_head=4, n_embd=b,
+                                           dropout=0.0))
+    return models.CharRNN(V, a, b, cell=family)
 
 
 def val_loss(model, block, batches=8, batch=32):
