@@ -88,19 +88,23 @@ def _settings_from_args(args) -> dict:
             "shift": DEFAULTS["shift"] if args.shift is None else args.shift, "limit": args.limit}
 
 
-_RESUME_ALLOWED = {"quiet", "diagnose", "resume", "command", "func", "argv", "nproc"}
-_PARSER_DEFAULTS = {"model": "seed-mlp", "dataset": None, "batch_size": None, "optimizer": "adam",
-                    "lr": None, "seed": 0, "out": None, "val_fraction": None, "activation": None,
-                    "shift": None, "limit": None, "overwrite": False}
+_RESUME_INTERNAL = {"resume", "command", "func", "argv", "nproc"}  # not settings of the run
 
 
-def _check_resume_args(run, args) -> None:
+def _check_resume_args(run, args, allowed=("quiet", "diagnose")) -> None:
+    """Refuse any ``nerve train`` option given with ``--resume`` other than ``allowed``: a
+    resumed run continues with the settings it recorded. An option counts as given when its
+    value differs from the parser's default (read from the parser itself, so the two agree)."""
+    from .main import build_parser  # noqa: PLC0415
+
+    defaults = vars(build_parser().parse_args(["train"]))
     explicit = [k for k, v in vars(args).items()
-                if k not in _RESUME_ALLOWED and v != _PARSER_DEFAULTS.get(k)]
+                if k not in _RESUME_INTERNAL and k not in allowed and v != defaults.get(k)]
     if explicit:
+        only = " and ".join("--" + a for a in allowed)
         raise UsageError(f"--resume continues {run.path} with the settings it recorded; drop "
                          + ", ".join("--" + k.replace("_", "-") for k in explicit)
-                         + " (only --quiet and --diagnose go with --resume)")
+                         + f" (only {only} {'goes' if len(allowed) == 1 else 'go'} with --resume)")
 
 
 def _without_nproc(argv):

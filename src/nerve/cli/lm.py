@@ -14,11 +14,6 @@ __all__ = ["wants_text", "cmd_train_text"]
 
 # Options of `nerve train` that mean nothing for a text model, with their parser defaults.
 _IMAGE_ONLY = {"dataset": None, "activation": None, "shift": None, "diagnose": False}
-_RESUME_ALLOWED = {"quiet", "resume", "command", "func", "argv", "nproc"}
-_PARSER_DEFAULTS = {"model": "seed-mlp", "dataset": None, "batch_size": None, "optimizer": "adam",
-                    "lr": None, "seed": 0, "out": None, "val_fraction": None, "activation": None,
-                    "shift": None, "limit": None, "overwrite": False, "text": None, "block_size": None,
-                    "epochs": None, "diagnose": False}
 
 
 def wants_text(args) -> bool:
@@ -54,16 +49,11 @@ def _settings_from_args(args) -> dict:
 def cmd_train_text(args) -> int:
     from ..runs import Run  # noqa: PLC0415
     from ..runs import text, training  # noqa: PLC0415
-    from .commands import _default_run_dir, _link_latest  # noqa: PLC0415
+    from .commands import _check_resume_args, _default_run_dir, _link_latest  # noqa: PLC0415
 
     if args.resume is not None:
         run = Run.open(args.resume, require_weights=False)
-        explicit = [k for k, v in vars(args).items()
-                    if k not in _RESUME_ALLOWED and v != _PARSER_DEFAULTS.get(k)]
-        if explicit:
-            raise UsageError(f"--resume continues {run.path} with the settings it recorded; drop "
-                             + ", ".join("--" + k.replace("_", "-") for k in explicit)
-                             + " (only --quiet goes with --resume)")
+        _check_resume_args(run, args, allowed=("quiet",))
         settings = text.settings_from_run(run)
         resume_from = training.resume_point(run)
         prep = text.prepare(settings)
