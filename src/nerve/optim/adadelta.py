@@ -48,8 +48,7 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        for key in ("lr", "eps", "weight_decay"):
-            self._require(group, key, lambda v: v >= 0, ">= 0")
+        self._require_nonnegative(group, "lr", "eps", "weight_decay")
         self._require(group, "rho", lambda v: 0 <= v <= 1, "in [0, 1]")
 
     def init_state(self, param, group):

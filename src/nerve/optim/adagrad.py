@@ -47,8 +47,8 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        for key in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
-            self._require(group, key, lambda v: v >= 0, ">= 0")
+        self._require_nonnegative(group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value",
+                                  "eps")
 
     def init_state(self, param, group):
         total = np.empty_like(param)

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, effective_grad
+from .optimizer import Optimizer, check_betas, decayed_grad, ema_sq_
 
 __all__ = ["Adam", "AdamW"]
 
@@ -50,18 +50,8 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        self._require(group, "lr", lambda v: v >= 0, ">= 0")
-        self._require(group, "eps", lambda v: v >= 0, ">= 0")
-        self._require(group, "weight_decay", lambda v: v >= 0, ">= 0")
-        betas = group.get("betas")
-        if betas is not None:
-            if len(betas) != 2:
-                raise ValueError(f"{type(self).__name__}: betas must be a pair (beta1, beta2), "
-                                 f"got {betas!r}")
-            for i, b in enumerate(betas):
-                if not 0.0 <= b < 1.0:
-                    raise ValueError(f"{type(self).__name__}: betas[{i}] must be in [0, 1), "
-                                     f"got {b!r}")
+        self._require_nonnegative(group, "lr", "eps", "weight_decay")
+        check_betas(self, group)
 
     def init_state(self, param, group):
         state = {"step": 0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param),
@@ -74,23 +64,14 @@ class Adam(Optimizer):
         state["step"] = step = state["step"] + 1
         lr = group["lr"]
         beta1, beta2 = group["betas"]
-        weight_decay = group["weight_decay"]
-        if self.decoupled_weight_decay:
-            if weight_decay:
-                param *= 1 - lr * weight_decay
-            d = effective_grad(param, grad, state, 0, group["maximize"])
-        else:
-            d = effective_grad(param, grad, state, weight_decay, group["maximize"])
+        d = decayed_grad(param, grad, state, group, self.decoupled_weight_decay)
         tmp = state["_tmp"]
         exp_avg = state["exp_avg"]
         exp_avg_sq = state["exp_avg_sq"]
         np.subtract(d, exp_avg, out=tmp)  # m ← m + (1 − β₁)(d − m)
         tmp *= 1 - beta1
         exp_avg += tmp
-        exp_avg_sq *= beta2  # v ← β₂ v + (1 − β₂) d²
-        np.multiply(d, 1 - beta2, out=tmp)
-        tmp *= d
-        exp_avg_sq += tmp
+        ema_sq_(exp_avg_sq, d, beta2, tmp)  # v ← β₂ v + (1 − β₂) d²
         step_size = lr / (1 - beta1 ** step)
         bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
         if group["amsgrad"]:

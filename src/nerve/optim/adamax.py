@@ -45,8 +45,7 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        for key in ("lr", "eps", "weight_decay"):
-            self._require(group, key, lambda v: v >= 0, ">= 0")
+        self._require_nonnegative(group, "lr", "eps", "weight_decay")
         check_betas(self, group)
 
     def init_state(self, param, group):

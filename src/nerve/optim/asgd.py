@@ -50,8 +50,7 @@ class ASGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        for key in ("lr", "weight_decay"):
-            self._require(group, key, lambda v: v >= 0, ">= 0")
+        self._require_nonnegative(group, "lr", "weight_decay")
         for key in ("lambd", "alpha", "t0"):
             self._require(group, key, lambda v: True, "(any real value)")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_betas, effective_grad, lerp_, torch_only_flags
+from .optimizer import Optimizer, check_betas, decayed_grad, ema_sq_, lerp_, torch_only_flags
 
 __all__ = ["NAdam"]
 
@@ -57,8 +57,7 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        for key in ("lr", "eps", "weight_decay", "momentum_decay"):
-            self._require(group, key, lambda v: v >= 0, ">= 0")
+        self._require_nonnegative(group, "lr", "eps", "weight_decay", "momentum_decay")
         check_betas(self, group)
 
     def init_state(self, param, group):
@@ -68,11 +67,8 @@ class NAdam(Optimizer):
 
     def update(self, param, grad, state, group):
         state["step"] = step = state["step"] + 1
-        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
-        if wd and group["decoupled_weight_decay"]:
-            param *= 1 - lr * wd
-            wd = 0
-        d = effective_grad(param, grad, state, wd, group["maximize"])
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        d = decayed_grad(param, grad, state, group, group["decoupled_weight_decay"])
         bias_correction2 = 1 - beta2 ** step
         psi = group["momentum_decay"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
@@ -81,10 +77,7 @@ class NAdam(Optimizer):
         mu_product_next = mu_product * mu_next
         tmp, denom, m, v = state["_tmp"], state["_denom"], state["exp_avg"], state["exp_avg_sq"]
         lerp_(m, d, 1 - beta1, tmp)
-        v *= beta2
-        np.multiply(d, 1 - beta2, out=tmp)
-        tmp *= d
-        v += tmp
+        ema_sq_(v, d, beta2, tmp)
         np.divide(v, bias_correction2, out=denom)
         np.sqrt(denom, out=denom)
         denom += group["eps"]

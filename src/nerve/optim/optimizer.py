@@ -165,6 +165,11 @@ class Optimizer:
         if not ok(value):
             raise ValueError(f"{type(self).__name__}: {key} must be {rule}, got {value!r}")
 
+    def _require_nonnegative(self, group, *keys):
+        """``_require(group, key, v >= 0)`` for each of ``keys``."""
+        for key in keys:
+            self._require(group, key, lambda v: v >= 0, ">= 0")
+
     # ------------------------------------------------------------ the update
     def init_state(self, param, group):
         """Return the state dict for ``param`` before its first update (arrays on its device)."""
@@ -362,6 +367,30 @@ def effective_grad(param, grad, state, weight_decay, maximize):
     else:
         np.negative(grad, out=out)
     return out
+
+
+def decayed_grad(param, grad, state, group, decoupled):
+    """The gradient an Adam-family rule follows, after its weight decay.
+
+    ``decoupled`` (AdamW's rule): the weights shrink by ``lr·weight_decay`` here and the raw
+    gradient is returned; otherwise the decay enters the gradient as an L2 term
+    (:func:`effective_grad`). ``maximize`` is applied either way.
+    """
+    wd = group["weight_decay"]
+    if decoupled:
+        if wd:
+            param *= 1 - group["lr"] * wd
+        wd = 0
+    return effective_grad(param, grad, state, wd, group["maximize"])
+
+
+def ema_sq_(avg_sq, d, beta, tmp):
+    """``avg_sq ← β·avg_sq + (1 − β)·d²`` in place (Adam's second moment), as PyTorch rounds it."""
+    avg_sq *= beta
+    np.multiply(d, 1 - beta, out=tmp)
+    tmp *= d
+    avg_sq += tmp
+    return avg_sq
 
 
 def copy_of(like, values):

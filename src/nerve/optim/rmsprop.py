@@ -48,8 +48,7 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        for key in ("lr", "eps", "momentum", "weight_decay", "alpha"):
-            self._require(group, key, lambda v: v >= 0, ">= 0")
+        self._require_nonnegative(group, "lr", "eps", "momentum", "weight_decay", "alpha")
 
     def init_state(self, param, group):
         state = {"step": 0, "square_avg": np.zeros_like(param), "_tmp": np.empty_like(param)}

@@ -48,9 +48,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
-        self._require(group, "lr", lambda v: v >= 0, ">= 0")
-        self._require(group, "momentum", lambda v: v >= 0, ">= 0")
-        self._require(group, "weight_decay", lambda v: v >= 0, ">= 0")
+        self._require_nonnegative(group, "lr", "momentum", "weight_decay")
         if group.get("nesterov") and (group.get("momentum", 0) <= 0 or group.get("dampening", 0) != 0):
             raise ValueError(
                 f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
