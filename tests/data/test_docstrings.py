@@ -1,8 +1,7 @@
 """Every docstring example in nerve.data runs and prints what it shows."""
-import doctest
-import importlib
 
 import pytest
+from doctest_check import run_docstring_examples
 
 MODULES = ["nerve.data", "nerve.data.dataset", "nerve.data.dataloader", "nerve.data.sampler",
            "nerve.data.transforms", "nerve.data.utils", "nerve.data.preprocessing", "nerve.data.augment",
@@ -12,8 +11,6 @@ MODULES = ["nerve.data", "nerve.data.dataset", "nerve.data.dataloader", "nerve.d
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    mod = importlib.import_module(name)
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
+    result = run_docstring_examples(name)
     if name != "nerve.data":
         assert result.attempted > 0, f"{name} has no docstring example"

@@ -1,8 +1,7 @@
 """The docstring examples of the diagnostics and of the training doctor run and show what they say."""
-import doctest
-import importlib
 
 import pytest
+from doctest_check import run_docstring_examples
 
 MODULES = ["nerve.diagnostics", "nerve.diagnostics.gradients", "nerve.diagnostics.activations",
            "nerve.diagnostics.nonfinite", "nerve.train.doctor"]
@@ -10,7 +9,5 @@ MODULES = ["nerve.diagnostics", "nerve.diagnostics.gradients", "nerve.diagnostic
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    mod = importlib.import_module(name)
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
+    result = run_docstring_examples(name)
     assert result.attempted > 0, f"{name} has no docstring example"

@@ -1,8 +1,7 @@
 """Every docstring example in nerve.nn's core files and nerve.models runs and shows what it says."""
-import doctest
-import importlib
 
 import pytest
+from doctest_check import run_docstring_examples
 
 MODULES = ["nerve.nn", "nerve.nn.module", "nerve.nn.parameter", "nerve.nn.container", "nerve.nn.linear",
            "nerve.nn.shape", "nerve.nn.activation", "nerve.nn.loss", "nerve.nn.init", "nerve.nn.summary",
@@ -11,7 +10,5 @@ MODULES = ["nerve.nn", "nerve.nn.module", "nerve.nn.parameter", "nerve.nn.contai
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    mod = importlib.import_module(name)
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
+    result = run_docstring_examples(name)
     assert result.attempted > 0, f"{name} has no docstring example"

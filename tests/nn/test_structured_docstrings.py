@@ -1,9 +1,8 @@
 """Every docstring example in the structured-model modules (graphs, capsules, Bayesian layers,
 embedding losses, calibration, and their models) runs and shows what it says."""
-import doctest
-import importlib
 
 import pytest
+from doctest_check import run_docstring_examples
 
 MODULES = ["nerve.functional.aggregation", "nerve.nn.graph", "nerve.nn.capsule", "nerve.nn.bayes",
            "nerve.data.graph", "nerve.data.datasets.karate", "nerve.metrics.calibration",
@@ -14,7 +13,5 @@ MODULES = ["nerve.functional.aggregation", "nerve.nn.graph", "nerve.nn.capsule",
 def test_docstring_examples(name):
     if name.endswith("karate"):
         pytest.importorskip("networkx")
-    mod = importlib.import_module(name)
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
+    result = run_docstring_examples(name)
     assert result.attempted > 0, f"{name} has no docstring example"

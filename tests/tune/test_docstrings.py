@@ -1,8 +1,7 @@
 """Every docstring example in nerve.tune and the learning-paradigm modules runs as shown."""
-import doctest
-import importlib
 
 import pytest
+from doctest_check import run_docstring_examples
 
 MODULES = ["nerve.tune.search", "nerve.train.distill", "nerve.models.features", "nerve.nn.utils.receptive",
            "nerve.nn.utils.stateless"]
@@ -10,7 +9,5 @@ MODULES = ["nerve.tune.search", "nerve.train.distill", "nerve.models.features", 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    mod = importlib.import_module(name)
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
+    result = run_docstring_examples(name)
     assert result.attempted > 0, f"{name} has no docstring example"

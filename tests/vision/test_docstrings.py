@@ -1,8 +1,7 @@
 """Every docstring example in nerve.vision and nerve.keras runs and prints what it shows."""
-import doctest
-import importlib
 
 import pytest
+from doctest_check import run_docstring_examples
 
 MODULES = ["nerve.onnx", "nerve.vision", "nerve.vision.transforms", "nerve.vision.datasets", "nerve.vision.ops",
            "nerve.vision.utils", "nerve.keras", "nerve.keras.models", "nerve.keras.layers", "nerve.keras.optimizers",
@@ -13,7 +12,5 @@ MODULES = ["nerve.onnx", "nerve.vision", "nerve.vision.transforms", "nerve.visio
 def test_docstring_examples(name):
     if name == "nerve.onnx":
         pytest.importorskip("onnx")
-    mod = importlib.import_module(name)
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
+    result = run_docstring_examples(name)
     assert result.attempted > 0, f"{name} has no docstring example"
