@@ -69,3 +69,38 @@ def run_torch(torch, make_opt, steps, sign=1.0, groups=None):
         opt.step()
         traj.append([p.detach().numpy().copy() for p in params])
     return traj, opt
+
+
+def sign_of(kw):
+    """−1 for a ``maximize`` configuration: it then ascends −f (concave), so the run converges
+    instead of blowing up; +1 otherwise."""
+    return -1.0 if kw.get("maximize") else 1.0
+
+
+def assert_same_trajectory(ours, theirs, rtol=1e-10):
+    """Every parameter snapshot of two runs equal, step by step."""
+    assert len(ours) == len(theirs)
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(x, y, rtol=rtol, atol=1e-13, err_msg=f"step {k + 1}")
+
+
+def run_by_name(name, kw, steps, per_tensor, skip_at=None, sign=1.0):
+    """``steps`` updates of ``nerve.optim.<name>(**kw)`` on the problem, through the group fast
+    path or (``per_tensor``) the tensor-by-tensor loop; at step ``skip_at`` one tensor gets no
+    gradient. Returns the snapshots, the optimizer and the parameters."""
+    from nerve import optim  # noqa: PLC0415
+
+    params = nerve_params()
+    opt = getattr(optim, name)(params, **kw)
+    if per_tensor:
+        opt.elementwise = False  # force the tensor-by-tensor loop
+    traj = []
+    for k in range(steps):
+        opt.zero_grad()
+        nerve_loss(params, sign).backward()
+        if k == skip_at:
+            params[1].grad = None  # a step where one tensor has no gradient
+        opt.step()
+        traj.append([p._data.copy() for p in params])
+    return traj, opt, params

@@ -43,26 +43,14 @@ CONFIGS = [
 IDS = [f"{n}-" + ",".join(f"{k}={v}" for k, v in kw.items()) for n, kw in CONFIGS]
 
 
-def _sign(kw):
-    # With maximize, ascend −f (a concave function) so the run converges instead of blowing up.
-    return -1.0 if kw.get("maximize") else 1.0
-
-
-def _assert_traj(ours, theirs, rtol=1e-10):
-    assert len(ours) == len(theirs)
-    for k, (a, b) in enumerate(zip(ours, theirs)):
-        for x, y in zip(a, b):
-            np.testing.assert_allclose(x, y, rtol=rtol, atol=1e-13, err_msg=f"step {k + 1}")
-
-
 @pytest.mark.torch
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
 def test_trajectory_matches_torch(name, kw):
     torch = pytest.importorskip("torch")
-    ours, opt = P.run_nerve(lambda ps: getattr(optim, name)(ps, **kw), 200, sign=_sign(kw))
+    ours, opt = P.run_nerve(lambda ps: getattr(optim, name)(ps, **kw), 200, sign=P.sign_of(kw))
     theirs, topt = P.run_torch(torch, lambda ps: getattr(torch.optim, name)(ps, foreach=False, **kw),
-                               200, sign=_sign(kw))
-    _assert_traj(ours, theirs)
+                               200, sign=P.sign_of(kw))
+    P.assert_same_trajectory(ours, theirs)
     # the state has torch's names and values, keyed by parameter index
     sd, tsd = opt.state_dict(), topt.state_dict()
     assert sorted(sd["state"]) == [0, 1, 2]
@@ -87,7 +75,7 @@ def test_param_groups_with_own_hyperparameters_match_torch():
     ours, opt = P.run_nerve(lambda g: optim.SGD(g, lr=0.01, momentum=0.9), 200, groups=groups)
     theirs, _ = P.run_torch(torch, lambda g: torch.optim.SGD(g, lr=0.01, momentum=0.9, foreach=False),
                             200, groups=groups)
-    _assert_traj(ours, theirs)
+    P.assert_same_trajectory(ours, theirs)
     assert [g["lr"] for g in opt.param_groups] == [0.01, 0.05, 0.001]
     assert opt.param_groups[2]["momentum"] == 0.9 and opt.param_groups[2]["nesterov"]
 
@@ -126,7 +114,7 @@ def test_add_param_group_fills_defaults_and_rejects_overlap():
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
 def test_state_dict_round_trip_continues_the_exact_trajectory(name, kw):
     make = lambda ps: getattr(optim, name)(ps, **kw)  # noqa: E731
-    sign = _sign(kw)
+    sign = P.sign_of(kw)
     full, _ = P.run_nerve(make, 60, sign=sign)
 
     first, opt = P.run_nerve(make, 30, sign=sign)
@@ -352,27 +340,11 @@ def test_docstring_examples_run():
 
 
 # ------------------------------------------- the whole-group fast path (_flat.py)
-def _run(name, kw, steps, per_tensor, skip_at=None):
-    params = P.nerve_params()
-    opt = getattr(optim, name)(params, **kw)
-    if per_tensor:
-        opt.elementwise = False  # force the tensor-by-tensor loop
-    traj = []
-    for k in range(steps):
-        opt.zero_grad()
-        P.nerve_loss(params).backward()
-        if k == skip_at:
-            params[1].grad = None  # a step where one tensor has no gradient
-        opt.step()
-        traj.append([p._data.copy() for p in params])
-    return traj, opt, params
-
-
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
 @pytest.mark.parametrize("skip_at", [None, 20], ids=["all-grads", "grad-missing-at-20"])
 def test_group_fast_path_is_bitwise_the_per_tensor_loop(name, kw, skip_at):
-    fast, opt, params = _run(name, kw, 40, per_tensor=False, skip_at=skip_at)
-    slow, opt_slow, _ = _run(name, kw, 40, per_tensor=True, skip_at=skip_at)
+    fast, opt, params = P.run_by_name(name, kw, 40, per_tensor=False, skip_at=skip_at)
+    slow, opt_slow, _ = P.run_by_name(name, kw, 40, per_tensor=True, skip_at=skip_at)
     used_fast_path = all(v is not False for v in opt._flat.values())
     assert bool(opt._flat) and used_fast_path == (skip_at is None)
     for a, b in zip(fast, slow):

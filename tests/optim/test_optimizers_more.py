@@ -39,17 +39,6 @@ CONFIGS = [
 IDS = [f"{n}-" + ",".join(f"{k}={v}" for k, v in kw.items()) for n, kw in CONFIGS]
 
 
-def _sign(kw):
-    return -1.0 if kw.get("maximize") else 1.0
-
-
-def _assert_traj(ours, theirs, rtol=1e-10):
-    assert len(ours) == len(theirs)
-    for k, (a, b) in enumerate(zip(ours, theirs)):
-        for x, y in zip(a, b):
-            np.testing.assert_allclose(x, y, rtol=rtol, atol=1e-13, err_msg=f"step {k + 1}")
-
-
 @pytest.fixture
 def torch64():
     # PyTorch keeps NAdam's mu_product and ASGD's eta/mu in the default dtype: float64 here.
@@ -64,10 +53,10 @@ def torch64():
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
 def test_trajectory_and_state_match_torch(torch64, name, kw):
     torch = torch64
-    ours, opt = P.run_nerve(lambda ps: getattr(optim, name)(ps, **kw), 200, sign=_sign(kw))
+    ours, opt = P.run_nerve(lambda ps: getattr(optim, name)(ps, **kw), 200, sign=P.sign_of(kw))
     theirs, topt = P.run_torch(torch, lambda ps: getattr(torch.optim, name)(ps, foreach=False, **kw),
-                               200, sign=_sign(kw))
-    _assert_traj(ours, theirs)
+                               200, sign=P.sign_of(kw))
+    P.assert_same_trajectory(ours, theirs)
     moved = np.abs(ours[-1][0] - P.W0).max()
     assert moved > 1e-3, f"{name} barely moved ({moved}); the comparison would be vacuous"
     sd, tsd = opt.state_dict(), topt.state_dict()
@@ -111,27 +100,11 @@ def test_a_torch_checkpoint_continues_torchs_run(torch64, tmp_path):
             np.testing.assert_allclose(p.numpy(), t.detach().numpy(), rtol=1e-10, err_msg=name)
 
 
-def _run(name, kw, steps, per_tensor, skip_at=None):
-    params = P.nerve_params()
-    opt = getattr(optim, name)(params, **kw)
-    if per_tensor:
-        opt.elementwise = False
-    traj = []
-    for k in range(steps):
-        opt.zero_grad()
-        P.nerve_loss(params, _sign(kw)).backward()
-        if k == skip_at:
-            params[1].grad = None
-        opt.step()
-        traj.append([p._data.copy() for p in params])
-    return traj, opt
-
-
 @pytest.mark.parametrize("name,kw", CONFIGS[::2], ids=IDS[::2])
 def test_group_fast_path_is_bitwise_the_per_tensor_loop(name, kw):
     for skip_at in (None, 7):
-        fast, opt = _run(name, kw, 15, per_tensor=False, skip_at=skip_at)
-        slow, _ = _run(name, kw, 15, per_tensor=True, skip_at=skip_at)
+        fast, opt, _ = P.run_by_name(name, kw, 15, per_tensor=False, skip_at=skip_at, sign=P.sign_of(kw))
+        slow, _, _ = P.run_by_name(name, kw, 15, per_tensor=True, skip_at=skip_at, sign=P.sign_of(kw))
         assert bool(opt._flat)
         for a, b in zip(fast, slow):
             for x, y in zip(a, b):
@@ -140,15 +113,15 @@ def test_group_fast_path_is_bitwise_the_per_tensor_loop(name, kw):
 
 @pytest.mark.parametrize("name,kw", CONFIGS[::3], ids=IDS[::3])
 def test_checkpoint_through_nerve_save_resumes_bitwise(tmp_path, name, kw):
-    full, _ = P.run_nerve(lambda ps: getattr(optim, name)(ps, **kw), 20, sign=_sign(kw))
-    first, opt = P.run_nerve(lambda ps: getattr(optim, name)(ps, **kw), 10, sign=_sign(kw))
+    full, _ = P.run_nerve(lambda ps: getattr(optim, name)(ps, **kw), 20, sign=P.sign_of(kw))
+    first, opt = P.run_nerve(lambda ps: getattr(optim, name)(ps, **kw), 10, sign=P.sign_of(kw))
     nv.save(opt.state_dict(), tmp_path / "opt.pt")
     params = [nv.tensor(a, dtype=nv.float64, requires_grad=True) for a in first[-1]]
     opt2 = getattr(optim, name)(params, **kw)
     opt2.load_state_dict(nv.load(tmp_path / "opt.pt"))
     for k in range(10):
         opt2.zero_grad()
-        P.nerve_loss(params, _sign(kw)).backward()
+        P.nerve_loss(params, P.sign_of(kw)).backward()
         opt2.step()
         for x, y in zip(full[10 + k], params):
             np.testing.assert_array_equal(x, y._data)
@@ -194,7 +167,7 @@ def test_lbfgs_with_strong_wolfe_matches_torch_on_rosenbrock():
     ours, our_losses, opt = _lbfgs_run("nerve", lambda ps: optim.LBFGS(ps, **kw), 12, X0)
     theirs, their_losses, topt = _lbfgs_run("torch", lambda ps: torch.optim.LBFGS(ps, **kw), 12, X0)
     np.testing.assert_allclose(our_losses, their_losses, rtol=1e-10, atol=1e-14)
-    _assert_traj([[a] for a in ours], [[b] for b in theirs])
+    P.assert_same_trajectory([[a] for a in ours], [[b] for b in theirs])
     assert our_losses[-1] < 1e-8 * our_losses[0]
     s, ts = opt.state[opt.param_groups[0]["params"][0]], topt.state[topt.param_groups[0]["params"][0]]
     assert s["func_evals"] == ts["func_evals"] and s["n_iter"] == ts["n_iter"]
