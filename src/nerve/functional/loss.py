@@ -351,7 +351,7 @@ class CrossEntropy(Function):
         t, valid = _targets("cross_entropy", t, C, ignore_index)
         ctx.t, ctx.w, ctx.reduction, ctx.eps = t, w, reduction, smoothing
         rows = xp.arange(M)
-        host = xp is np or getattr(xp, "module", None) is np
+        host = not _on_device(xp)
         z = x - (_row_max(x) if host else x.max(axis=1, keepdims=True))  # (M, C)
         nll = -z[rows, t]                                          # (M,) = lse - z_t after += lse
         zw = None
