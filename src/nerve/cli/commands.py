@@ -91,13 +91,18 @@ def _settings_from_args(args) -> dict:
 _RESUME_INTERNAL = {"resume", "command", "func", "argv", "nproc"}  # not settings of the run
 
 
+def train_defaults() -> dict:
+    """The value of every ``nerve train`` option when it is not given, read from the parser."""
+    from .main import build_parser  # noqa: PLC0415
+
+    return vars(build_parser().parse_args(["train"]))
+
+
 def _check_resume_args(run, args, allowed=("quiet", "diagnose")) -> None:
     """Refuse any ``nerve train`` option given with ``--resume`` other than ``allowed``: a
     resumed run continues with the settings it recorded. An option counts as given when its
     value differs from the parser's default (read from the parser itself, so the two agree)."""
-    from .main import build_parser  # noqa: PLC0415
-
-    defaults = vars(build_parser().parse_args(["train"]))
+    defaults = train_defaults()
     explicit = [k for k, v in vars(args).items()
                 if k not in _RESUME_INTERNAL and k not in allowed and v != defaults.get(k)]
     if explicit:

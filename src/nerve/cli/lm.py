@@ -12,8 +12,8 @@ from .main import UsageError
 
 __all__ = ["wants_text", "cmd_train_text"]
 
-# Options of `nerve train` that mean nothing for a text model, with their parser defaults.
-_IMAGE_ONLY = {"dataset": None, "activation": None, "shift": None, "diagnose": False}
+# Options of `nerve train` that mean nothing for a text model.
+_IMAGE_ONLY = ("dataset", "activation", "shift", "diagnose")
 
 
 def wants_text(args) -> bool:
@@ -36,7 +36,10 @@ def _settings_from_args(args) -> dict:
     if not text.is_text_model(args.model):
         raise UsageError(f"--text trains a character-level language model; choose --model from "
                          f"{', '.join(text.TEXT_MODELS)} (got {args.model!r})")
-    bad = [k for k, v in _IMAGE_ONLY.items() if getattr(args, k, v) != v]
+    from .commands import train_defaults  # noqa: PLC0415
+
+    defaults = train_defaults()
+    bad = [k for k in _IMAGE_ONLY if getattr(args, k, defaults[k]) != defaults[k]]
     if bad:
         raise UsageError(f"{', '.join('--' + k.replace('_', '-') for k in bad)} "
                          f"{'does' if len(bad) == 1 else 'do'} not apply to text models")
