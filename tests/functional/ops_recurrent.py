@@ -92,18 +92,23 @@ def _torch_cell(name):
 
 T_, N_, D_, H_ = 3, 2, 3, 2
 _LSTM = [((T_, N_, D_), (N_, H_), (N_, H_), (4 * H_, D_), (4 * H_, H_), (4 * H_,), (4 * H_,))]
+# A batch of one: transposing an (N, H) state gradient is then free, so a backward that
+# transposes the incoming gradient and updates it in place would write into the caller's array.
+_LSTM1 = _LSTM + [((T_, 1, D_), (1, H_), (1, H_), (4 * H_, D_), (4 * H_, H_), (4 * H_,), (4 * H_,))]
 _GRU = [((T_, N_, D_), (N_, H_), (3 * H_, D_), (3 * H_, H_), (3 * H_,), (3 * H_,))]
 _RNN = [((T_, N_, D_), (N_, H_), (H_, D_), (H_, H_), (H_,), (H_,))]
 _BS = [2, 2, 1]
 
 ROWS = [
-    Op("lstm_layer", lambda *a: F.lstm_layer(*a)[0], lambda *a: lstm_ref(*a)[0], _LSTM,
+    Op("lstm_layer", lambda *a: F.lstm_layer(*a)[0], lambda *a: lstm_ref(*a)[0], _LSTM1,
        domain=_scaled, torch=_torch_seq("lstm")),
     Op("lstm_layer_reverse", lambda *a: F.lstm_layer(*a, reverse=True)[0],
        lambda *a: lstm_ref(*a, reverse=True)[0], _LSTM, domain=_scaled,
        torch=_torch_seq("lstm", reverse=True)),
-    Op("lstm_layer_c_n", lambda *a: F.lstm_layer(*a)[2], lambda *a: lstm_ref(*a)[2], _LSTM,
+    Op("lstm_layer_c_n", lambda *a: F.lstm_layer(*a)[2], lambda *a: lstm_ref(*a)[2], _LSTM1,
        domain=_scaled),
+    Op("lstm_layer_h_n_reverse", lambda *a: F.lstm_layer(*a, reverse=True)[1],
+       lambda *a: lstm_ref(*a, reverse=True)[1], _LSTM1, domain=_scaled),
     Op("lstm_layer_packed_h_n", lambda *a: F.lstm_layer(*a, reverse=True, batch_sizes=_BS)[1],
        lambda *a: lstm_ref(*a, reverse=True, batch_sizes=_BS)[1], _LSTM, domain=_scaled),
     Op("lstm_layer_proj", lambda x, h, c, Wi, Wh, bi, bh, Wr: F.lstm_layer(x, h, c, Wi, Wh, bi, bh, Wr)[0],

@@ -126,6 +126,36 @@ def test_no_backward_branches_on_the_gradient_type():
     assert not found, f"backward formulas that branch on the type of the gradient: {found}"
 
 
+@pytest.mark.parametrize("row,shapes", CASES)
+def test_backward_treats_its_upstream_gradient_as_read_only(row, shapes):
+    """The gradient a backward receives is not its own: add hands one array to both of its
+    inputs, sum hands a read-only broadcast, and a view or transpose of it (free for a size-1
+    axis) is the same memory. Writing into it would silently change another node's gradient.
+    Here it is read-only, so any write raises; the gradients must equal a writable run's."""
+    arrs = row.inputs(shapes, np.float64)
+    ts = _tensors(row, arrs)
+    if not any(t.requires_grad for t in ts):
+        pytest.skip("no differentiable input")
+    out = _out(row.fn(*ts))
+    if not out.requires_grad:
+        pytest.skip("the output does not require grad")
+    g = np.random.default_rng(3).standard_normal(out.shape).astype(out.dtype)
+    out.backward(nv.tensor(g.copy()))
+    want = [None if t.grad is None else t.grad.numpy().copy() for t in ts]
+    for t in ts:
+        t.grad = None
+    out = _out(row.fn(*ts))
+    g.flags.writeable = False
+    upstream = nv.from_numpy(g)
+    assert not upstream._data.flags.writeable
+    out.backward(upstream)
+    for i, (t, w) in enumerate(zip(ts, want)):
+        got = None if t.grad is None else t.grad.numpy()
+        assert (got is None) == (w is None), f"{row.name}: input {i}"
+        if w is not None:
+            np.testing.assert_array_equal(got, w, err_msg=f"{row.name}: gradient of input {i}")
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("row,shapes", CASES)

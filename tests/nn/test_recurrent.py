@@ -292,3 +292,44 @@ def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name),
                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("n, h", [(1, 5), (3, 1), (1, 1), (3, 5)], ids=["N1", "H1", "N1H1", "N3H5"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_state_gradients_that_share_one_array_match_torch(kind, n, h, dtype):
+    """A loss on h_n + c_n hands both states one gradient array (add passes its gradient
+    to both inputs), and for a batch of one or a hidden size of one, transposing an (N, H)
+    array is free, so a backward that transposes a state gradient and then updates it in
+    place would write into the other state's gradient (or raise on a read-only one). With
+    batch 1 this is the unbatched input every tutorial starts from. Outputs and every
+    gradient must still equal PyTorch's."""
+    tl, nl = _twins(kind, dtype, input_size=D, hidden_size=h)
+    xn, xt = _pair(np.random.default_rng(11).standard_normal((T, n, D)).astype(dtype))
+    on, sn = nl(xn)
+    ot, st = tl(xt)
+    if kind == "LSTM":
+        (hn, cn), (ht, ct) = sn, st
+        sum_n, sum_t = hn + cn, ht + ct
+    else:
+        sum_n, sum_t = sn + sn, st + st
+    w = np.random.default_rng(12).standard_normal(tuple(st[0].shape if kind == "LSTM" else st.shape))
+    wo = np.random.default_rng(13).standard_normal(tuple(ot.shape))
+    ((sum_n * nv.tensor(w.astype(dtype))).sum() + (on * nv.tensor(wo.astype(dtype))).sum()).backward()
+    ((sum_t * torch.tensor(w.astype(dtype))).sum() + (ot * torch.tensor(wo.astype(dtype))).sum()).backward()
+    _compare_grads(nl, tl, [(xn, xt)], dtype)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_backward_leaves_read_only_state_gradients_alone(kind):
+    """``(h_n.sum() + c_n.sum())`` hands the layer read-only broadcast gradients; with one
+    sequence of one hidden unit their transposes are views, and backward must not write
+    into them."""
+    tl, nl = _twins(kind, np.float64, input_size=D, hidden_size=1)
+    xn, xt = _pair(np.random.default_rng(14).standard_normal((T, 1, D)))
+    on, sn = nl(xn)
+    ot, st = tl(xt)
+    sn, st = (sn if kind == "LSTM" else (sn,)), (st if kind == "LSTM" else (st,))
+    sum(s.sum() for s in sn).backward()
+    sum(s.sum() for s in st).backward()
+    _compare_grads(nl, tl, [(xn, xt)], np.float64)

@@ -321,8 +321,12 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
     gout = gout.transpose(0, 2, 1)                            # (T, H, N) views
     dh = xp.empty((H, N), dtype=A.dtype)
     t1 = xp.empty_like(dh)
-    dc = xp.ascontiguousarray(gc.T)
-    gh = xp.ascontiguousarray(gh.T)
+    # Own copies, never views: the loop updates both in place, and for a batch of one (or
+    # H = 1) the transpose of the caller's (N, H) gradient is already contiguous, so
+    # ascontiguousarray would hand back the caller's array. h_n and c_n often receive one
+    # shared array (a loss on h_n + c_n), or a read-only broadcast one (h_n.sum()).
+    dc = gc.T.copy()
+    gh = gh.T.copy()
     add, mul, matmul = xp.add, xp.multiply, xp.matmul
     for k in range(T - 1, -1, -1):
         t = order[k]
