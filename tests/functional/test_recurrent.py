@@ -126,6 +126,38 @@ def test_packed_rows_equal_running_each_sequence_alone():
                     np.testing.assert_allclose(cn.numpy()[b:b + 1], c1.numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("create_graph", [False, True], ids=["backward", "create_graph"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+@pytest.mark.parametrize("mode", MODES + ["LSTM_PROJ"])
+def test_an_empty_sequence_passes_the_states_through(mode, reverse, create_graph):
+    """T = 0: no outputs, h_n (and c_n) equal the initial states without sharing their memory,
+    the states' gradients go straight back to h0 (and c0), and the weights get zero gradients
+    (none under create_graph), for every layer kind and both directions."""
+    proj = 1 if mode == "LSTM_PROJ" else None
+    m = "LSTM" if proj else mode
+    xs = _inputs(m, seed=6, proj=proj)
+    xs[0] = nv.tensor(np.zeros((0, N, D)), requires_grad=True)
+    out, h, c = _fused(m, *xs, reverse=reverse)
+    assert out.shape == (0, N, proj or H)
+    states = [(h, xs[1])] + ([(c, xs[2])] if c is not None else [])
+    for s, s0 in states:
+        np.testing.assert_array_equal(s.numpy(), s0.numpy())
+        assert not np.shares_memory(s.numpy(), s0.numpy())
+    w = [np.random.default_rng(k).standard_normal(s0.shape) for k, (_, s0) in enumerate(states)]
+    loss = sum((s * nv.tensor(wk)).sum() for (s, _), wk in zip(states, w))
+    leaves = [t for t in xs if t is not None]
+    if create_graph:
+        grads = nv.autograd.grad(loss, leaves, create_graph=True, allow_unused=True)
+    else:
+        loss.backward()
+        grads = [t.grad for t in leaves]
+    by_leaf = dict(zip(map(id, leaves), grads))
+    for (_, s0), wk in zip(states, w):
+        np.testing.assert_array_equal(by_leaf.pop(id(s0)).numpy(), wk)
+    for g in by_leaf.values():
+        assert (g is None) if create_graph else not g.numpy().any()
+
+
 def test_float32_stays_float32():
     args = _inputs("LSTM", dtype=np.float32)
     out, h, c = _fused("LSTM", *args)

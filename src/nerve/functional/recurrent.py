@@ -96,6 +96,23 @@ def _check(name, x, h0, W_ih, W_hh, gates, hp):
 
 
 # ---------------------------------------------------------------------------------- LSTM
+def _empty_sequence(xp, x, states, width):
+    """An empty sequence (T = 0): no outputs, and the final states are the initial ones, as
+    copies (an in-place change to h_n must not reach h0)."""
+    return (xp.empty((0, x.shape[1], width), dtype=x.dtype),) + tuple(s.copy() for s in states)
+
+
+def _empty_sequence_grads(xp, needs, inputs, *state_grads):
+    """Backward of :func:`_empty_sequence`: each final state's gradient goes straight back to
+    its initial state (copied: never the caller's array); every other array input gets zeros
+    (under create_graph, where the formula sees Tensors, no gradient at all)."""
+    k = len(state_grads)
+    zeros = getattr(xp, "zeros_like", None)
+    return tuple((g.clone() if hasattr(g, "clone") else g.copy()) if 1 <= i <= k and (g := state_grads[i - 1]) is not None
+                 else zeros(a) if zeros is not None and needs[i] and hasattr(a, "shape") else None
+                 for i, a in enumerate(inputs))
+
+
 def _lstm_run(xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, reverse, masks):
     """The LSTM recurrence on arrays or Tensors, readable. Returns the outputs (T, N, Hₚ), the
     final h and c, and per step: the gate activations (σ(i), σ(f), tanh(g), σ(o)) (T, N, 4H),
@@ -277,15 +294,13 @@ def _lstm_bptt_fast(xp, saved, reverse, masks, needs, gout, gh, gc):
     """``_lstm_bptt`` on arrays, reading the forward fast path's gate-major (T, 4H, N) layout;
     masks and the projection take the readable path."""
     x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, A, C, TC, XH = saved
+    T, N, D = x.shape
+    if T == 0:                                                # an empty sequence: h_n = h0, c_n = c0
+        return _empty_sequence_grads(xp, needs, (x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, None, None),
+                                     gh, gc)
     if masks is not None or W_hr is not None:
         return _lstm_bptt(xp, saved, reverse, masks, needs, gout, gh, gc)
-    T, N, D = x.shape
     H = W_hh.shape[0] // 4
-    if T == 0:                                                # an empty sequence: h_n = h0, c_n = c0
-        z = xp.zeros_like
-        return (z(x) if needs[0] else None, gh.copy() if needs[1] else None, gc.copy(),
-                z(W_ih) if needs[3] else None, z(W_hh) if needs[4] else None,
-                z(b_ih) if needs[5] else None, z(b_hh) if needs[6] else None, None, None, None)
     WhT = xp.ascontiguousarray(W_hh.T)                        # (H, 4H), PyTorch's gate order
     order = _order(T, reverse)
     # Everything in the gate gradients that does not depend on the incoming gradient, for all
@@ -371,6 +386,8 @@ def _graph_lstm_bptt(saved, reverse, masks, needs, gout, gh, gc):
 
     xp = engine.graph_namespace
     x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr = saved[:8]
+    if x.shape[0] == 0:
+        return _empty_sequence_grads(xp, needs, tuple(saved[:8]) + (None, None), gh, gc)
     rec = _lstm_run(xp, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, reverse, masks)
     return _lstm_bptt(xp, tuple(saved[:8]) + tuple(rec[3:]), reverse, masks, needs, gout, gh, gc)
 
@@ -384,7 +401,10 @@ class LSTMLayer(Function):
 
     def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr, reverse, batch_sizes):
         masks = _masks(batch_sizes, x.shape[0], x.shape[1])
-        if masks is None and W_hr is None:
+        if x.shape[0] == 0:
+            out, h, c = _empty_sequence(ctx.xp, x, (h0, c0), h0.shape[1])
+            A = C = TC = Hs = None
+        elif masks is None and W_hr is None:
             out, h, c, A, C, TC, Hs = _lstm_run_fast(x, h0, c0, W_ih, W_hh, b_ih, b_hh, reverse)
             # the fast BPTT's layout: A gate-major (T, 4H, N) in (i, f, o, g) order, and in
             # place of the states the (T, D + H, N) buffer of [x_tᵀ; h the step started from]
@@ -469,6 +489,9 @@ class GRULayer(Function):
 
     def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, reverse, batch_sizes):
         masks = _masks(batch_sizes, x.shape[0], x.shape[1])
+        if x.shape[0] == 0:
+            ctx.save_for_backward(x, h0, W_ih, W_hh, b_ih, b_hh)
+            return _empty_sequence(ctx.xp, x, (h0,), h0.shape[1])
         out, h, R, Z, Nn, HWn, Hs = _gru_run(ctx.xp, x, h0, W_ih, W_hh, b_ih, b_hh, reverse, masks)
         ctx.reverse, ctx.masks = reverse, masks
         ctx.save_for_backward(x, h0, W_ih, W_hh, b_ih, b_hh, R, Z, Nn, HWn, Hs)
@@ -476,6 +499,8 @@ class GRULayer(Function):
 
     def backward(ctx, gout, gh):
         xp = ctx.xp
+        if len(ctx.saved) == 6:                             # an empty sequence: h_n = h0
+            return _empty_sequence_grads(xp, ctx.needs_input_grad, ctx.saved + (None, None), gh)
         x, h0, W_ih, W_hh, b_ih, b_hh, R, Z, Nn, HWn, Hs = ctx.saved
         reverse, masks = ctx.reverse, ctx.masks
         R, Z, Nn, HWn, Hs = xp.reuse((R, Z, Nn, HWn, Hs), lambda: _gru_run(
@@ -570,6 +595,9 @@ class RNNLayer(Function):
 
     def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, relu, reverse, batch_sizes):
         masks = _masks(batch_sizes, x.shape[0], x.shape[1])
+        if x.shape[0] == 0:
+            ctx.save_for_backward(x, h0, W_ih, W_hh, b_ih, b_hh)
+            return _empty_sequence(ctx.xp, x, (h0,), h0.shape[1])
         out, h, Hs = _rnn_run(ctx.xp, x, h0, W_ih, W_hh, b_ih, b_hh, relu, reverse, masks)
         ctx.relu, ctx.reverse, ctx.masks = relu, reverse, masks
         ctx.save_for_backward(x, h0, W_ih, W_hh, b_ih, b_hh, Hs)
@@ -577,6 +605,8 @@ class RNNLayer(Function):
 
     def backward(ctx, gout, gh):
         xp = ctx.xp
+        if len(ctx.saved) == 6:                             # an empty sequence: h_n = h0
+            return _empty_sequence_grads(xp, ctx.needs_input_grad, ctx.saved + (None, None, None), gh)
         x, h0, W_ih, W_hh, b_ih, b_hh, Hs = ctx.saved
         relu, reverse, masks = ctx.relu, ctx.reverse, ctx.masks
         Hs = xp.reuse(Hs, lambda: _rnn_run(xp, x, h0, W_ih, W_hh, b_ih, b_hh, relu, reverse,
