@@ -281,3 +281,39 @@ def test_gpu_request_without_gpu_is_a_clear_error():
         pytest.skip("a GPU is present")
     with pytest.raises(RuntimeError, match="CuPy"):
         nv.tensor([1.0], device="cuda")
+
+
+class _PassThrough(nv.autograd.Function):
+    """Array style, one output: hands its incoming gradient straight back."""
+
+    def forward(ctx, x):
+        return x.copy()
+
+    def backward(ctx, g):
+        return g
+
+
+class _PassThroughOfTwo(nv.autograd.Function):
+    """Array style, two outputs (the second a constant): the first's gradient goes straight back."""
+
+    def forward(ctx, x):
+        return x.copy(), np.ones_like(x)
+
+    def backward(ctx, g, g_const):
+        return g
+
+
+@pytest.mark.parametrize("op", [_PassThrough, _PassThroughOfTwo], ids=["one output", "two outputs"])
+def test_a_leaf_gradient_never_shares_memory_with_the_gradient_passed_in(op):
+    """An op that passes its incoming gradient through unchanged must not make the leaf's
+    .grad the caller's array (or another node's): a later in-place change to .grad (an
+    optimizer's, a user's mul_) would reach back into it. Single- and several-output nodes."""
+    x = nv.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    out = op.apply(x)
+    first = out[0] if isinstance(out, tuple) else out
+    g = nv.ones(3)
+    first.backward(g)
+    assert not np.shares_memory(x.grad.numpy(), g.numpy())
+    x.grad.mul_(2)
+    np.testing.assert_array_equal(g.numpy(), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])

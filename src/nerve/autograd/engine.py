@@ -381,7 +381,9 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
                     continue
             if c is None:
                 if plain and not p._hooks:
-                    _into_leaf(p, gp, create_graph, gp is g)
+                    # passed straight through from an incoming gradient: not this leaf's own
+                    shared = gp is g if type(g) is not list else any(gp is gk for gk in g)
+                    _into_leaf(p, gp, create_graph, shared)
                 else:
                     if accumulate_leaf is None:
                         accumulate_leaf = _leaf_accumulator(capture_leaf, results, only,
