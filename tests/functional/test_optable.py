@@ -156,6 +156,26 @@ def test_backward_treats_its_upstream_gradient_as_read_only(row, shapes):
             np.testing.assert_array_equal(got, w, err_msg=f"{row.name}: gradient of input {i}")
 
 
+@pytest.mark.parametrize("row,shapes", CASES)
+def test_forward_and_backward_leave_their_inputs_alone(row, shapes):
+    """No op writes into the arrays it was given (its inputs, which it may also have saved
+    for backward): they are read-only here, so any write raises, and the values must equal
+    a run on writable copies."""
+    arrs = row.inputs(shapes, np.float64)
+    want = _out(row.fn(*_tensors(row, [a.copy() for a in arrs])))
+    frozen = [np.array(a, copy=True) for a in arrs]
+    for a in frozen:
+        a.flags.writeable = False
+    ts = [nv.from_numpy(a).requires_grad_(bool(m)) for a, m in zip(frozen, row.grad_mask(frozen))]
+    assert all(not t._data.flags.writeable for t in ts)
+    out = _out(row.fn(*ts))
+    np.testing.assert_array_equal(out.numpy(), want.numpy())
+    if out.requires_grad:
+        out.backward(nv.tensor(np.random.default_rng(3).standard_normal(out.shape).astype(out.dtype)))
+    for a, b in zip(frozen, arrs):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("row,shapes", CASES)
