@@ -333,3 +333,20 @@ def test_backward_leaves_read_only_state_gradients_alone(kind):
     sum(s.sum() for s in sn).backward()
     sum(s.sum() for s in st).backward()
     _compare_grads(nl, tl, [(xn, xt)], np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("steps", ["last", "every-other"])
+def test_a_loss_on_some_steps_only_matches_torch(steps, bidirectional, dtype):
+    """A classifier on the last output (or a loss on every other step) sends exact zeros for
+    the other steps, which the LSTM backward skips; gradients must still equal PyTorch's."""
+    tl, nl = _twins("LSTM", dtype, input_size=D, hidden_size=H, bidirectional=bidirectional)
+    xn, xt = _pair(np.random.default_rng(15).standard_normal((6, N, D)).astype(dtype))
+    on, _ = nl(xn)
+    ot, _ = tl(xt)
+    pick = (lambda o: o[-1]) if steps == "last" else (lambda o: o[::2])
+    w = np.random.default_rng(16).standard_normal(tuple(pick(ot).shape)).astype(dtype)
+    (pick(on) * nv.tensor(w)).sum().backward()
+    (pick(ot) * torch.tensor(w)).sum().backward()
+    _compare_grads(nl, tl, [(xn, xt)], dtype)
