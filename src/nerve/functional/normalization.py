@@ -56,8 +56,14 @@ def _prod(t):
 
 
 def _reduce_to(xp, a, shape):
-    """Sum ``a`` down to ``shape`` (the affine parameters' broadcast shape)."""
-    return xp.unbroadcast(a, shape)
+    """Sum ``a`` down to ``shape`` (the affine parameters' broadcast shape), as a new array.
+
+    When there is nothing to sum (one sample, or only size-1 leading dimensions) unbroadcast
+    hands back ``a`` itself or a view of it; the backward then reuses ``a``'s buffer in place
+    (and ``a`` may be the caller's gradient), so such a result is copied.
+    """
+    r = xp.unbroadcast(a, shape)
+    return r.copy() if r is a or r.base is not None else r
 
 
 class Normalize(Function):
