@@ -153,9 +153,9 @@ class _InstanceNorm(_NormBase):
         x = input.reshape(1, *input.shape) if unbatched else input
         self._check_input(x)
         use_input = self.training or not self.track_running_stats
-        momentum = 0.1 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked._data += 1
+        # As PyTorch: momentum None leaves the running statistics alone (factor 0), and the
+        # batch counter is never advanced (only the batch norms read it).
+        momentum = 0.0 if self.momentum is None else self.momentum
         out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input,
                               momentum, self.eps)
         return out.reshape(*out.shape[1:]) if unbatched else out
