@@ -289,6 +289,8 @@ ROWS = [
        torch=T.nnf("adaptive_avg_pool1d", output_size=3)),
     Op("adaptive_max_pool2d", lambda x: F.adaptive_max_pool2d(x, (3, 2)), shapes=[((2, 3, 6, 4),)],
        domain=distinct, torch=T.nnf("adaptive_max_pool2d", output_size=(3, 2))),
+    Op("adaptive_max_pool2d_uneven", lambda x: F.adaptive_max_pool2d(x, (3, 2)), shapes=[((2, 3, 5, 3),)],
+       domain=distinct, torch=T.nnf("adaptive_max_pool2d", output_size=(3, 2))),
     Op("upsample", lambda x: F.upsample(x, scale_factor=2), shapes=[((2, 2, 3, 4),)],
        torch=T.nnf("interpolate", scale_factor=2)),
     Op("global_avg_pool2d", F.global_avg_pool2d, lambda x: x.mean(axis=(2, 3)), shapes=[((2, 3, 4, 5),)],

@@ -519,25 +519,55 @@ def adaptive_avg_pool1d(input, output_size):  # noqa: A002
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
-    """Max pooling to a fixed output size; exact when H and W are multiples of it.
+    """Max over PyTorch's adaptive bins: (N, C, H, W) or (C, H, W) → (…, H_out, W_out),
+    for any H, W (bins overlap unevenly when the sizes are not multiples).
 
-    Other sizes fall back to max pooling with the kernel and stride that cover the input
-    (PyTorch's bins can overlap unevenly; those inputs raise an error instead).
+    Sizes that divide evenly run as plain max pooling; the others find the first maximum of
+    each bin on the array and ``gather`` it, so the gradient is scattered back to it.
+    ``return_indices=True`` also returns int64 positions into the flattened H·W plane.
+    ``output_size``: int or pair; None keeps that dimension.
 
     Example:
         >>> import nerve as nv
         >>> adaptive_max_pool2d(nv.arange(16.0).reshape(1, 1, 4, 4), 1).tolist()
         [[[[15.0]]]]
     """
-    x = input if input.ndim == 4 else None
-    if x is None:
-        raise RuntimeError(f"adaptive_max_pool2d: expected (N, C, H, W), got shape {tuple(input.shape)}")
-    H, W = x.shape[2:]
+    from ..backend import get_array_module  # noqa: PLC0415
+    from .shape import gather  # noqa: PLC0415
+
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d: expected (N, C, H, W) or (C, H, W), got shape "
+                           f"{tuple(input.shape)}")
+    H, W = input.shape[-2:]
     Ho, Wo = _out_pair(output_size, (H, W), "adaptive_max_pool2d")
-    if H % Ho or W % Wo:
-        raise NotImplementedError(f"adaptive_max_pool2d: input size {(H, W)} must be a multiple of the output "
-                                  f"size {(Ho, Wo)}; resize the input or use adaptive_avg_pool2d")
-    return max_pool2d(x, (H // Ho, W // Wo), return_indices=return_indices)
+    if Ho < 1 or Wo < 1 or H < 1 or W < 1:
+        raise RuntimeError(f"adaptive_max_pool2d: output_size {(Ho, Wo)} and the input size {(H, W)} must be "
+                           f"positive (input shape {tuple(input.shape)})")
+    if input.ndim == 4 and not (H % Ho or W % Wo):
+        return max_pool2d(input, (H // Ho, W // Wo), return_indices=return_indices)
+    d = input._data
+    xp = get_array_module(d)
+    # (n_out, k) positions of each bin per axis; short bins repeat their last position, which
+    # comes after the original in row-major order, so the first maximum is unchanged.
+    hs, he = _adaptive_bins(H, Ho)
+    ws, we = _adaptive_bins(W, Wo)
+    kh, kw = int((he - hs).max()), int((we - ws).max())
+    ph = np.minimum(hs[:, None] + np.arange(kh)[None, :], (he - 1)[:, None])      # (Ho, kh)
+    pw = np.minimum(ws[:, None] + np.arange(kw)[None, :], (we - 1)[:, None])      # (Wo, kw)
+    flat = (ph[:, None, :, None] * W + pw[None, :, None, :]).reshape(Ho, Wo, kh * kw)
+    flat = xp.asarray(flat)
+    plane = d.reshape(d.shape[:-2] + (H * W,))
+    win = plane[..., flat]                                     # (..., Ho, Wo, kh·kw)
+    first = xp.argmax(win, axis=-1)                            # first maximum (nan counts as max)
+    nan = xp.isnan(win)
+    if nan.any():
+        first = xp.where(nan.any(-1), xp.argmax(nan, axis=-1), first)
+    idx = xp.take_along_axis(xp.broadcast_to(flat, win.shape), first[..., None], axis=-1)[..., 0]
+    idx = idx.astype(np.int64, copy=False)                     # (..., Ho, Wo)
+    lead = tuple(input.shape[:-2])
+    values = gather(input.reshape(*lead, H * W), -1, _wrap(idx.reshape(lead + (Ho * Wo,))))
+    values = values.reshape(*lead, Ho, Wo)
+    return (values, _wrap(idx)) if return_indices else values
 
 
 def _adaptive_bins(n_in, n_out):
