@@ -1,0 +1,450 @@
+"""Edge-shape sweep of the nn layers against PyTorch.
+
+Size-one dimensions (batch, channels, spatial, sequence, heads) and rarely used options are
+where a transpose that is already contiguous, a squeeze that drops the wrong axis or an
+in-place update of a view hides. For each case the torch layer is built, its state_dict is
+loaded into the nerve twin (same names), both run on the same input, and the outputs, every
+input gradient, every parameter gradient and the buffers afterwards (running statistics) are
+compared, in float64 (tight) and float32. A second run feeds read-only input arrays and a
+read-only upstream gradient: nothing may try to write into them, and the gradients must be the
+same. The upstream gradient of the first run must also come back unchanged.
+"""
+import numpy as np
+import pytest
+
+import nerve as nv
+from nerve import nn
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+TOL = {np.float64: dict(rtol=1e-9, atol=1e-11), np.float32: dict(rtol=2e-4, atol=2e-5)}
+
+
+class Case:
+    """One layer configuration: ``name`` is the class in both ``torch.nn`` and ``nerve.nn``.
+
+    ``inputs``: float shapes (tuples, differentiable) or fixed arrays (indices, masks).
+    ``call``: keyword arguments of the forward call (arrays are converted per framework).
+    """
+
+    def __init__(self, cid, name, kwargs, inputs, call=None, train=True, skip=None, names=None):
+        self.cid, self.name, self.kwargs, self.inputs = cid, name, kwargs, inputs
+        self.call, self.train, self.skip = call or {}, train, skip
+        self.names = names or [None] * len(inputs)   # keyword for an input passed by name
+
+    def __repr__(self):
+        return self.cid
+
+
+def _idx(*a):
+    return np.array(a, dtype=np.int64)
+
+
+R = np.random.default_rng(123)
+CASES = [
+    # ------------------------------------------------------------------ Linear
+    Case("linear_1d", "Linear", dict(in_features=3, out_features=2), [(3,)]),
+    Case("linear_1d_in1_out1", "Linear", dict(in_features=1, out_features=1), [(1,)]),
+    Case("linear_2d_b1", "Linear", dict(in_features=3, out_features=1), [(1, 3)]),
+    Case("linear_3d", "Linear", dict(in_features=2, out_features=3), [(2, 1, 2)]),
+    Case("linear_3d_nobias", "Linear", dict(in_features=1, out_features=1, bias=False), [(1, 1, 1)]),
+    Case("linear_4d", "Linear", dict(in_features=2, out_features=1), [(1, 2, 1, 2)]),
+    # ------------------------------------------------------------------ Conv1d
+    Case("conv1d_all1", "Conv1d", dict(in_channels=1, out_channels=1, kernel_size=1), [(1, 1, 1)]),
+    Case("conv1d_b1", "Conv1d", dict(in_channels=2, out_channels=3, kernel_size=2), [(1, 2, 4)]),
+    Case("conv1d_unbatched", "Conv1d", dict(in_channels=2, out_channels=3, kernel_size=2), [(2, 4)]),
+    Case("conv1d_depthwise", "Conv1d", dict(in_channels=3, out_channels=3, kernel_size=3, groups=3),
+         [(1, 3, 5)]),
+    Case("conv1d_groups_mult", "Conv1d", dict(in_channels=2, out_channels=4, kernel_size=2, groups=2,
+                                              bias=False), [(2, 2, 3)]),
+    Case("conv1d_stride_dil", "Conv1d", dict(in_channels=1, out_channels=2, kernel_size=2, stride=3,
+                                             dilation=2), [(1, 1, 8)]),
+    Case("conv1d_same_even", "Conv1d", dict(in_channels=1, out_channels=1, kernel_size=4,
+                                            padding="same"), [(1, 1, 3)]),
+    Case("conv1d_same_dil", "Conv1d", dict(in_channels=2, out_channels=1, kernel_size=2, dilation=3,
+                                           padding="same"), [(1, 2, 5)]),
+    Case("conv1d_reflect", "Conv1d", dict(in_channels=1, out_channels=1, kernel_size=3, padding=2,
+                                          padding_mode="reflect"), [(1, 1, 3)]),
+    Case("conv1d_replicate", "Conv1d", dict(in_channels=1, out_channels=2, kernel_size=3, padding=2,
+                                            padding_mode="replicate"), [(1, 1, 1)]),
+    Case("conv1d_circular", "Conv1d", dict(in_channels=1, out_channels=1, kernel_size=3, padding=1,
+                                           padding_mode="circular"), [(2, 1, 1)]),
+    Case("conv1d_circular_same", "Conv1d", dict(in_channels=1, out_channels=1, kernel_size=4,
+                                                padding="same", padding_mode="circular"), [(1, 1, 4)]),
+    Case("conv1d_kernel_eq_len", "Conv1d", dict(in_channels=2, out_channels=2, kernel_size=5),
+         [(1, 2, 5)]),
+    # ------------------------------------------------------------------ Conv2d
+    Case("conv2d_all1", "Conv2d", dict(in_channels=1, out_channels=1, kernel_size=1), [(1, 1, 1, 1)]),
+    Case("conv2d_unbatched", "Conv2d", dict(in_channels=1, out_channels=2, kernel_size=2), [(1, 3, 3)]),
+    Case("conv2d_k1_nobias", "Conv2d", dict(in_channels=3, out_channels=1, kernel_size=1, bias=False),
+         [(1, 3, 2, 1)]),
+    Case("conv2d_h1", "Conv2d", dict(in_channels=2, out_channels=2, kernel_size=(1, 3)), [(1, 2, 1, 4)]),
+    Case("conv2d_w1", "Conv2d", dict(in_channels=1, out_channels=2, kernel_size=(2, 1)), [(2, 1, 3, 1)]),
+    Case("conv2d_depthwise", "Conv2d", dict(in_channels=2, out_channels=2, kernel_size=2, groups=2),
+         [(1, 2, 3, 3)]),
+    Case("conv2d_depthwise_mult", "Conv2d", dict(in_channels=2, out_channels=6, kernel_size=3, groups=2,
+                                                 padding=1), [(1, 2, 2, 2)]),
+    Case("conv2d_stride_gt_kernel", "Conv2d", dict(in_channels=1, out_channels=1, kernel_size=2,
+                                                   stride=3), [(1, 1, 7, 5)]),
+    Case("conv2d_dil_stride", "Conv2d", dict(in_channels=2, out_channels=1, kernel_size=2, dilation=(2, 1),
+                                             stride=(1, 2), padding=(1, 0)), [(1, 2, 4, 5)]),
+    Case("conv2d_same_even", "Conv2d", dict(in_channels=1, out_channels=1, kernel_size=(2, 4),
+                                            padding="same"), [(1, 1, 1, 3)]),
+    Case("conv2d_same_dil", "Conv2d", dict(in_channels=1, out_channels=2, kernel_size=2, dilation=2,
+                                           padding="same", bias=False), [(1, 1, 3, 3)]),
+    Case("conv2d_reflect", "Conv2d", dict(in_channels=1, out_channels=1, kernel_size=3, padding=(1, 2),
+                                          padding_mode="reflect"), [(1, 1, 2, 3)]),
+    Case("conv2d_replicate_1x1", "Conv2d", dict(in_channels=1, out_channels=1, kernel_size=3, padding=1,
+                                                padding_mode="replicate"), [(1, 1, 1, 1)]),
+    Case("conv2d_circular", "Conv2d", dict(in_channels=2, out_channels=1, kernel_size=2, padding=1,
+                                           padding_mode="circular", stride=2), [(1, 2, 3, 2)]),
+    Case("conv2d_reflect_same", "Conv2d", dict(in_channels=1, out_channels=1, kernel_size=3,
+                                               padding="same", padding_mode="reflect"), [(1, 1, 2, 2)]),
+    # ------------------------------------------------------------------ ConvTranspose
+    Case("convT1d_all1", "ConvTranspose1d", dict(in_channels=1, out_channels=1, kernel_size=1),
+         [(1, 1, 1)]),
+    Case("convT1d_stride_gt_k", "ConvTranspose1d", dict(in_channels=2, out_channels=1, kernel_size=2,
+                                                        stride=3, output_padding=2), [(1, 2, 2)]),
+    Case("convT1d_groups", "ConvTranspose1d", dict(in_channels=2, out_channels=4, kernel_size=3, groups=2,
+                                                   padding=1, bias=False), [(1, 2, 3)]),
+    Case("convT1d_dil", "ConvTranspose1d", dict(in_channels=1, out_channels=2, kernel_size=2, dilation=2,
+                                                stride=2, output_padding=1), [(2, 1, 1)]),
+    Case("convT1d_unbatched", "ConvTranspose1d", dict(in_channels=1, out_channels=2, kernel_size=2),
+         [(1, 3)]),
+    Case("convT2d_all1", "ConvTranspose2d", dict(in_channels=1, out_channels=1, kernel_size=1),
+         [(1, 1, 1, 1)]),
+    Case("convT2d_outpad", "ConvTranspose2d", dict(in_channels=1, out_channels=2, kernel_size=3, stride=2,
+                                                   padding=1, output_padding=1), [(1, 1, 2, 1)]),
+    Case("convT2d_stride_gt_k", "ConvTranspose2d", dict(in_channels=2, out_channels=1, kernel_size=(1, 2),
+                                                        stride=(2, 3), output_padding=(1, 2)),
+         [(1, 2, 2, 2)]),
+    Case("convT2d_depthwise", "ConvTranspose2d", dict(in_channels=3, out_channels=3, kernel_size=2,
+                                                      groups=3), [(1, 3, 2, 2)]),
+    Case("convT2d_groups_dil", "ConvTranspose2d", dict(in_channels=2, out_channels=2, kernel_size=2,
+                                                       groups=2, dilation=2, stride=2, bias=False),
+         [(2, 2, 1, 2)]),
+    Case("convT2d_unbatched", "ConvTranspose2d", dict(in_channels=1, out_channels=1, kernel_size=2),
+         [(1, 1, 1)]),
+    # ------------------------------------------------------------------ pooling
+    Case("maxpool1d_len1", "MaxPool1d", dict(kernel_size=1), [(1, 1, 1)]),
+    Case("maxpool1d_ceil", "MaxPool1d", dict(kernel_size=2, stride=2, ceil_mode=True), [(1, 1, 5)]),
+    Case("maxpool1d_pad_dil", "MaxPool1d", dict(kernel_size=2, padding=1, dilation=2), [(1, 2, 4)]),
+    Case("maxpool1d_indices", "MaxPool1d", dict(kernel_size=3, stride=2, padding=1, return_indices=True,
+                                                ceil_mode=True), [(2, 1, 6)]),
+    Case("maxpool1d_unbatched", "MaxPool1d", dict(kernel_size=2), [(1, 4)]),
+    Case("maxpool2d_1x1", "MaxPool2d", dict(kernel_size=1), [(1, 1, 1, 1)]),
+    Case("maxpool2d_ceil", "MaxPool2d", dict(kernel_size=2, ceil_mode=True), [(1, 1, 3, 1)]),
+    Case("maxpool2d_pad_dil", "MaxPool2d", dict(kernel_size=(2, 3), padding=1, dilation=(2, 1), stride=1),
+         [(1, 1, 3, 4)]),
+    Case("maxpool2d_indices", "MaxPool2d", dict(kernel_size=2, stride=1, padding=1, return_indices=True),
+         [(1, 2, 2, 3)]),
+    Case("maxpool2d_unbatched", "MaxPool2d", dict(kernel_size=2, return_indices=True), [(1, 2, 2)]),
+    Case("avgpool1d_pad_nocount", "AvgPool1d", dict(kernel_size=3, stride=2, padding=1,
+                                                    count_include_pad=False), [(1, 1, 4)]),
+    Case("avgpool1d_ceil", "AvgPool1d", dict(kernel_size=2, stride=2, ceil_mode=True), [(1, 2, 5)]),
+    Case("avgpool1d_ceil_pad", "AvgPool1d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+         [(1, 1, 6)]),
+    Case("avgpool1d_ceil_pad_nocount", "AvgPool1d", dict(kernel_size=3, stride=2, padding=1,
+                                                         ceil_mode=True, count_include_pad=False),
+         [(1, 1, 6)]),
+    Case("avgpool1d_len1", "AvgPool1d", dict(kernel_size=1), [(1, 1, 1)]),
+    Case("avgpool2d_pad_count", "AvgPool2d", dict(kernel_size=2, padding=1), [(1, 1, 1, 3)]),
+    Case("avgpool2d_pad_nocount", "AvgPool2d", dict(kernel_size=3, stride=1, padding=1,
+                                                    count_include_pad=False), [(1, 2, 2, 2)]),
+    Case("avgpool2d_ceil", "AvgPool2d", dict(kernel_size=2, ceil_mode=True), [(1, 1, 3, 3)]),
+    Case("avgpool2d_ceil_pad_nocount", "AvgPool2d", dict(kernel_size=3, stride=2, padding=1,
+                                                         ceil_mode=True, count_include_pad=False),
+         [(1, 1, 4, 6)]),
+    Case("avgpool2d_divisor", "AvgPool2d", dict(kernel_size=2, divisor_override=3), [(1, 1, 2, 4)]),
+    Case("adaavg1d_1", "AdaptiveAvgPool1d", dict(output_size=1), [(1, 1, 1)]),
+    Case("adaavg1d_nondiv", "AdaptiveAvgPool1d", dict(output_size=3), [(1, 2, 5)]),
+    Case("adaavg1d_up", "AdaptiveAvgPool1d", dict(output_size=4), [(1, 1, 3)]),
+    Case("adaavg2d_1", "AdaptiveAvgPool2d", dict(output_size=1), [(1, 1, 1, 1)]),
+    Case("adaavg2d_nondiv", "AdaptiveAvgPool2d", dict(output_size=(2, 3)), [(1, 1, 3, 5)]),
+    Case("adaavg2d_none", "AdaptiveAvgPool2d", dict(output_size=(None, 2)), [(1, 1, 3, 5)]),
+    Case("adaavg2d_unbatched", "AdaptiveAvgPool2d", dict(output_size=2), [(1, 3, 3)]),
+    Case("adamax1d_1", "AdaptiveMaxPool1d", dict(output_size=1), [(1, 1, 1)]),
+    Case("adamax1d_nondiv", "AdaptiveMaxPool1d", dict(output_size=3, return_indices=True), [(1, 2, 5)]),
+    Case("adamax2d_1", "AdaptiveMaxPool2d", dict(output_size=1), [(1, 1, 1, 1)]),
+    Case("adamax2d_nondiv", "AdaptiveMaxPool2d", dict(output_size=(2, 3), return_indices=True),
+         [(1, 1, 3, 5)]),
+    Case("adamax2d_unbatched", "AdaptiveMaxPool2d", dict(output_size=(None, 2), return_indices=True),
+         [(2, 1, 3)]),
+    Case("adamax2d_unbatched_div", "AdaptiveMaxPool2d", dict(output_size=1), [(1, 2, 2)]),
+    Case("adamax2d_up", "AdaptiveMaxPool2d", dict(output_size=(3, 2)), [(1, 1, 2, 1)]),
+    # ------------------------------------------------------------------ normalization
+    Case("bn1d_train_2d", "BatchNorm1d", dict(num_features=3), [(2, 3)]),
+    Case("bn1d_train_3d_b1", "BatchNorm1d", dict(num_features=1), [(1, 1, 3)]),
+    Case("bn1d_train_len1", "BatchNorm1d", dict(num_features=2, momentum=None), [(3, 2, 1)]),
+    Case("bn1d_eval_b1", "BatchNorm1d", dict(num_features=2), [(1, 2)], train=False),
+    Case("bn1d_noaffine", "BatchNorm1d", dict(num_features=2, affine=False), [(2, 2, 2)]),
+    Case("bn1d_notrack", "BatchNorm1d", dict(num_features=2, track_running_stats=False), [(3, 2)]),
+    Case("bn1d_notrack_eval", "BatchNorm1d", dict(num_features=2, track_running_stats=False), [(3, 2)],
+         train=False),
+    Case("bn2d_train_b1", "BatchNorm2d", dict(num_features=1), [(1, 1, 2, 2)]),
+    Case("bn2d_momentum_none", "BatchNorm2d", dict(num_features=2, momentum=None), [(2, 2, 1, 2)]),
+    Case("bn2d_eval", "BatchNorm2d", dict(num_features=2), [(1, 2, 1, 1)], train=False),
+    Case("bn2d_noaffine_notrack", "BatchNorm2d", dict(num_features=2, affine=False,
+                                                      track_running_stats=False), [(1, 2, 2, 1)]),
+    Case("ln_1", "LayerNorm", dict(normalized_shape=1), [(2, 1)]),
+    Case("ln_2dims", "LayerNorm", dict(normalized_shape=(2, 3)), [(1, 2, 3)]),
+    Case("ln_noaffine", "LayerNorm", dict(normalized_shape=(1, 3), elementwise_affine=False),
+         [(2, 1, 3)]),
+    Case("ln_nobias", "LayerNorm", dict(normalized_shape=3, bias=False), [(3,)]),
+    Case("gn_groups1", "GroupNorm", dict(num_groups=1, num_channels=3), [(1, 3, 2)]),
+    Case("gn_groups_eq_c", "GroupNorm", dict(num_groups=2, num_channels=2), [(2, 2, 1, 3)]),
+    Case("gn_noaffine_2d", "GroupNorm", dict(num_groups=2, num_channels=4, affine=False), [(1, 4)]),
+    Case("in1d", "InstanceNorm1d", dict(num_features=2), [(1, 2, 3)]),
+    Case("in1d_affine_track", "InstanceNorm1d", dict(num_features=1, affine=True,
+                                                     track_running_stats=True), [(2, 1, 3)]),
+    Case("in1d_track_eval", "InstanceNorm1d", dict(num_features=2, track_running_stats=True),
+         [(1, 2, 3)], train=False),
+    Case("in1d_momentum_none", "InstanceNorm1d", dict(num_features=2, momentum=None,
+                                                      track_running_stats=True), [(2, 2, 2)]),
+    Case("in2d_affine", "InstanceNorm2d", dict(num_features=2, affine=True), [(1, 2, 2, 2)]),
+    Case("in2d_unbatched", "InstanceNorm2d", dict(num_features=1), [(1, 2, 3)]),
+    Case("lrn", "LocalResponseNorm", dict(size=3), [(1, 2, 2)]),
+    Case("lrn_c1", "LocalResponseNorm", dict(size=2, k=2.0), [(1, 1, 2, 2)]),
+    # ------------------------------------------------------------------ embedding
+    Case("emb_single", "Embedding", dict(num_embeddings=3, embedding_dim=1), [_idx(2)]),
+    Case("emb_padding", "Embedding", dict(num_embeddings=4, embedding_dim=2, padding_idx=1),
+         [np.array([[1, 1, 0, 3]])]),
+    Case("emb_padding_neg", "Embedding", dict(num_embeddings=4, embedding_dim=2, padding_idx=-1),
+         [np.array([[3], [2]])]),
+    Case("emb_repeat", "Embedding", dict(num_embeddings=2, embedding_dim=3), [np.array([0, 0, 0, 1])]),
+    Case("emb_0d", "Embedding", dict(num_embeddings=3, embedding_dim=2), [np.array(1)]),
+    Case("emb_maxnorm", "Embedding", dict(num_embeddings=4, embedding_dim=3, max_norm=0.5),
+         [np.array([[0, 2, 2]])]),
+    Case("bag_mean_2d", "EmbeddingBag", dict(num_embeddings=4, embedding_dim=2), [np.array([[1, 3]])]),
+    Case("bag_sum_offsets", "EmbeddingBag", dict(num_embeddings=4, embedding_dim=2, mode="sum"),
+         [_idx(0, 2, 2, 3)], dict(offsets=_idx(0, 1, 1))),
+    Case("bag_max_offsets", "EmbeddingBag", dict(num_embeddings=5, embedding_dim=1, mode="max"),
+         [_idx(0, 4, 3)], dict(offsets=_idx(0, 2))),
+    Case("bag_mean_last", "EmbeddingBag", dict(num_embeddings=4, embedding_dim=2,
+                                               include_last_offset=True), [_idx(1, 2, 3)],
+         dict(offsets=_idx(0, 1, 3))),
+    Case("bag_psw", "EmbeddingBag", dict(num_embeddings=4, embedding_dim=2, mode="sum"),
+         [_idx(1, 2, 1), (3,)], dict(offsets=_idx(0, 1)), names=[None, "per_sample_weights"]),
+    Case("bag_padding", "EmbeddingBag", dict(num_embeddings=4, embedding_dim=2, padding_idx=0),
+         [np.array([[0, 1], [0, 0]])]),
+    # ------------------------------------------------------------------ shape / padding / upsampling
+    Case("pixelshuffle_r1", "PixelShuffle", dict(upscale_factor=1), [(1, 1, 1, 1)]),
+    Case("pixelshuffle", "PixelShuffle", dict(upscale_factor=2), [(1, 4, 1, 2)]),
+    Case("pixelshuffle_3d", "PixelShuffle", dict(upscale_factor=2), [(4, 1, 1)]),
+    Case("pixelunshuffle", "PixelUnshuffle", dict(downscale_factor=2), [(1, 1, 2, 4)]),
+    Case("flatten", "Flatten", dict(), [(1, 1, 2, 1)]),
+    Case("flatten_mid", "Flatten", dict(start_dim=0, end_dim=1), [(1, 3, 1)]),
+    Case("unflatten", "Unflatten", dict(dim=1, unflattened_size=(1, 2, 1)), [(1, 2)]),
+    Case("unflatten_neg", "Unflatten", dict(dim=-1, unflattened_size=(-1, 1)), [(2, 3)]),
+    Case("zeropad1d", "ZeroPad1d", dict(padding=(0, 2)), [(1, 1, 1)]),
+    Case("zeropad2d", "ZeroPad2d", dict(padding=(1, 0, 2, 1)), [(1, 1, 1, 1)]),
+    Case("zeropad2d_neg", "ZeroPad2d", dict(padding=(-1, 1, 0, -1)), [(1, 1, 2, 3)]),
+    Case("zeropad3d", "ZeroPad3d", dict(padding=1), [(1, 1, 1, 1, 1)]),
+    Case("constpad1d", "ConstantPad1d", dict(padding=1, value=2.5), [(1, 2)]),
+    Case("constpad2d", "ConstantPad2d", dict(padding=(0, 1, 1, 0), value=-1.0), [(1, 1, 1, 1)]),
+    Case("constpad3d", "ConstantPad3d", dict(padding=(1, 0, 0, 1, 1, 0), value=0.5), [(1, 1, 1, 2, 1)]),
+    Case("up_nearest_1x1", "Upsample", dict(scale_factor=2, mode="nearest"), [(1, 1, 1, 1)]),
+    Case("up_nearest_size", "Upsample", dict(size=(3, 2), mode="nearest"), [(1, 1, 2, 3)]),
+    Case("up_nearest_1d", "Upsample", dict(scale_factor=3, mode="nearest"), [(1, 2, 2)]),
+    Case("up_bilinear_ac", "Upsample", dict(scale_factor=2, mode="bilinear", align_corners=True),
+         [(1, 1, 2, 1)]),
+    Case("up_bilinear_noac", "Upsample", dict(scale_factor=2, mode="bilinear", align_corners=False),
+         [(1, 1, 1, 2)]),
+    Case("up_bilinear_size", "Upsample", dict(size=(3, 5), mode="bilinear"), [(1, 2, 2, 3)]),
+    Case("up_bilinear_ac_1x1", "Upsample", dict(size=(2, 3), mode="bilinear", align_corners=True),
+         [(1, 1, 1, 1)]),
+    Case("up_linear_1d", "Upsample", dict(scale_factor=2, mode="linear"), [(1, 1, 3)]),
+    Case("up_nearest2d_cls", "UpsamplingNearest2d", dict(scale_factor=2), [(1, 1, 1, 2)]),
+    Case("up_bilinear2d_cls", "UpsamplingBilinear2d", dict(size=(3, 3)), [(1, 1, 2, 2)]),
+    # ------------------------------------------------------------------ activations with state
+    Case("prelu_1", "PReLU", dict(), [(1, 1)]),
+    Case("prelu_c", "PReLU", dict(num_parameters=2), [(1, 2, 1, 2)]),
+    Case("prelu_c_3d", "PReLU", dict(num_parameters=3), [(1, 3, 1)]),
+    Case("softmax_len1", "Softmax", dict(dim=1), [(2, 1)]),
+    Case("logsoftmax_len1", "LogSoftmax", dict(dim=0), [(1, 2)]),
+    Case("cossim_b1", "CosineSimilarity", dict(dim=1), [(1, 3), (1, 3)]),
+    Case("cossim_bcast", "CosineSimilarity", dict(dim=-1), [(2, 1, 3), (1, 2, 3)]),
+    Case("pairdist_b1", "PairwiseDistance", dict(), [(1, 2), (1, 2)]),
+    Case("pairdist_bcast", "PairwiseDistance", dict(p=1.0, keepdim=True), [(3, 2), (1, 2)]),
+]
+
+
+# -------------------------------------------------------------------------- attention / transformer
+def _mha_cases():
+    out = []
+    b = dict(train=False)
+
+    def add(cid, kwargs, shapes, call=None):
+        out.append(Case(cid, "MultiheadAttention", kwargs, shapes, call, **b))
+
+    add("mha_b1_l1_s1", dict(embed_dim=2, num_heads=2), [(1, 1, 2), (1, 1, 2), (1, 1, 2)])
+    add("mha_one_head", dict(embed_dim=3, num_heads=1, batch_first=True), [(1, 2, 3), (1, 1, 3), (1, 1, 3)])
+    add("mha_unbatched", dict(embed_dim=2, num_heads=1), [(1, 2), (3, 2), (3, 2)])
+    add("mha_unbatched_bf", dict(embed_dim=2, num_heads=2, batch_first=True), [(2, 2), (1, 2), (1, 2)])
+    add("mha_kpm_bool", dict(embed_dim=4, num_heads=2), [(2, 1, 4), (3, 1, 4), (3, 1, 4)],
+        dict(key_padding_mask=np.array([[False, True, False]])))
+    add("mha_kpm_float", dict(embed_dim=2, num_heads=1, batch_first=True), [(1, 1, 2), (1, 2, 2), (1, 2, 2)],
+        dict(key_padding_mask=np.array([[0.5, -1.0]])))
+    add("mha_attn_bool_avg_off", dict(embed_dim=4, num_heads=4), [(2, 1, 4), (2, 1, 4), (2, 1, 4)],
+        dict(attn_mask=np.array([[False, True], [False, False]]), average_attn_weights=False))
+    add("mha_attn_float_3d", dict(embed_dim=2, num_heads=2, batch_first=True), [(1, 2, 2), (1, 1, 2), (1, 1, 2)],
+        dict(attn_mask=R.standard_normal((2, 2, 1))))
+    add("mha_no_weights", dict(embed_dim=2, num_heads=1), [(1, 1, 2), (1, 1, 2), (1, 1, 2)],
+        dict(need_weights=False))
+    add("mha_kdim_vdim", dict(embed_dim=2, num_heads=2, kdim=3, vdim=1), [(1, 1, 2), (2, 1, 3), (2, 1, 1)])
+    add("mha_kdim_vdim_bf_kpm", dict(embed_dim=4, num_heads=2, kdim=1, vdim=3, batch_first=True),
+        [(1, 2, 4), (1, 3, 1), (1, 3, 3)], dict(key_padding_mask=np.array([[True, False, False]])))
+    add("mha_bias_kv", dict(embed_dim=2, num_heads=1, add_bias_kv=True), [(1, 1, 2), (1, 1, 2), (1, 1, 2)])
+    add("mha_zero_attn", dict(embed_dim=2, num_heads=2, add_zero_attn=True, batch_first=True),
+        [(1, 1, 2), (1, 1, 2), (1, 1, 2)], dict(average_attn_weights=False))
+    add("mha_biaskv_zero_kpm_mask", dict(embed_dim=2, num_heads=1, add_bias_kv=True, add_zero_attn=True),
+        [(2, 1, 2), (2, 1, 2), (2, 1, 2)],
+        dict(key_padding_mask=np.array([[False, True]]), attn_mask=np.array([[0.0, 1.0], [-1.0, 0.0]])))
+    add("mha_nobias", dict(embed_dim=2, num_heads=1, bias=False), [(1, 2, 2), (1, 2, 2), (1, 2, 2)])
+    add("mha_causal", dict(embed_dim=2, num_heads=1), [(3, 1, 2), (3, 1, 2), (3, 1, 2)],
+        dict(attn_mask=np.triu(np.ones((3, 3), bool), 1), is_causal=True))
+    # d_model 3: a LayerNorm over two features outputs ±1 whatever the input, so its
+    # gradients are rounding noise and cannot be compared.
+    enc = dict(d_model=3, nhead=1, dim_feedforward=3, dropout=0.0)
+    for cid, kw, shape, call in [
+            ("enc_b1_s1", {}, (1, 1, 3), {}),
+            ("enc_norm_first_gelu", dict(norm_first=True, activation="gelu", batch_first=True), (1, 2, 3), {}),
+            ("enc_mask", dict(nhead=3, batch_first=True), (1, 3, 3),
+             dict(src_key_padding_mask=np.array([[False, False, True]]))),
+            ("enc_causal", dict(), (2, 1, 3), dict(src_mask=np.triu(np.full((2, 2), -np.inf), 1))),
+            ("enc_unbatched", dict(norm_first=True), (2, 3), {})]:
+        out.append(Case(cid, "TransformerEncoderLayer", {**enc, **kw}, [shape], call, **b))
+    dec = dict(d_model=3, nhead=3, dim_feedforward=2, dropout=0.0)
+    for cid, kw, shapes, call in [
+            ("dec_b1_s1", {}, [(1, 1, 3), (1, 1, 3)], {}),
+            ("dec_norm_first_gelu", dict(norm_first=True, activation="gelu", batch_first=True),
+             [(1, 2, 3), (1, 3, 3)], dict(tgt_mask=np.array([[0.0, -np.inf], [0.0, 0.0]]))),
+            ("dec_unbatched", dict(nhead=1), [(2, 3), (1, 3)], {}),
+            ("dec_kpm", dict(nhead=1), [(2, 1, 3), (2, 1, 3)],
+             dict(memory_key_padding_mask=np.array([[True, False]]),
+                  tgt_key_padding_mask=np.array([[False, True]])))]:
+        out.append(Case(cid, "TransformerDecoderLayer", {**dec, **kw}, shapes, call, **b))
+    return out
+
+
+CASES += _mha_cases()
+
+
+# -------------------------------------------------------------------------- the comparison
+def _twins(case, dtype):
+    tdt = getattr(torch, np.dtype(dtype).name)
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, case.name)(**case.kwargs).to(tdt)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # default inits leave biases at zero and scales at one: make them matter
+        for name, p in theirs.named_parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=g, dtype=tdt))
+        for name, bf in theirs.named_buffers():
+            if name.endswith("running_mean"):
+                bf.copy_(torch.randn(bf.shape, generator=g, dtype=tdt))
+            elif name.endswith("running_var"):
+                bf.copy_(0.5 + torch.rand(bf.shape, generator=g, dtype=tdt))
+    ours = getattr(nn, case.name)(**case.kwargs).to(dtype)
+    ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()})
+    theirs.train(case.train)
+    ours.train(case.train)
+    return ours, theirs
+
+
+def _outputs(out):
+    return list(out) if isinstance(out, tuple) else [out]
+
+
+def _grad_of(t):
+    return None if t.grad is None else t.grad.numpy()
+
+
+def _run(case, dtype, readonly):
+    if case.skip:
+        pytest.skip(case.skip)
+    ours, theirs = _twins(case, dtype)
+    tol = TOL[dtype]
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(s).astype(dtype) if isinstance(s, tuple) else s.copy()
+              for s in case.inputs]
+    originals = [a.copy() for a in arrays]
+    call = {k: (v.astype(dtype) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v)
+            for k, v in case.call.items()}
+    if readonly:
+        for a in arrays + [v for v in call.values() if isinstance(v, np.ndarray)]:
+            a.flags.writeable = False
+    t_in = [torch.tensor(a, requires_grad=isinstance(s, tuple)) if isinstance(s, tuple)
+            else torch.from_numpy(a.copy()) for a, s in zip(arrays, case.inputs)]
+    n_in = []
+    for a, s in zip(arrays, case.inputs):
+        t = nv.from_numpy(a) if readonly else nv.tensor(a)
+        if isinstance(s, tuple):
+            t.requires_grad_()
+        n_in.append(t)
+    t_call = {k: (torch.from_numpy(v.copy()) if isinstance(v, np.ndarray) else v) for k, v in call.items()}
+    t_pos = [t for t, nm in zip(t_in, case.names) if nm is None]
+    n_pos = [t for t, nm in zip(n_in, case.names) if nm is None]
+    t_call.update({nm: t for t, nm in zip(t_in, case.names) if nm is not None})
+    n_call = dict(call, **{nm: t for t, nm in zip(n_in, case.names) if nm is not None})
+    t_outs = _outputs(theirs(*t_pos, **t_call))
+    n_outs = _outputs(ours(*n_pos, **n_call))
+    assert len(n_outs) == len(t_outs)
+    graded = []
+    for i, (o, to) in enumerate(zip(n_outs, t_outs)):
+        assert (o is None) == (to is None), f"output {i}"
+        if o is None:
+            continue
+        assert tuple(o.shape) == tuple(to.shape), f"output {i} shape {o.shape} vs {tuple(to.shape)}"
+        tv = to.detach().numpy()
+        if tv.dtype.kind == "f":
+            assert o.numpy().dtype == tv.dtype, f"output {i} dtype"
+            np.testing.assert_allclose(o.numpy(), tv, err_msg=f"output {i}", **tol)
+            graded.append((o, to))
+        else:
+            np.testing.assert_array_equal(o.numpy(), tv, err_msg=f"output {i}")
+    for name, bf in theirs.named_buffers():  # running statistics after the step
+        np.testing.assert_allclose(dict(ours.named_buffers())[name].numpy(), bf.numpy(), err_msg=name, **tol)
+
+    if not any(s for s in case.inputs if isinstance(s, tuple)) and not list(theirs.parameters()):
+        return
+    ups = [np.random.default_rng(11 + i).standard_normal(o.shape).astype(dtype) for i, (o, _) in enumerate(graded)]
+    if readonly:  # only the first output, fed its read-only gradient directly
+        graded, ups = graded[:1], ups[:1]
+        ups[0].flags.writeable = False
+        graded[0][0].backward(nv.from_numpy(ups[0]))
+    else:
+        kept = [u.copy() for u in ups]
+        loss = None
+        for (o, _), u in zip(graded, ups):
+            term = (o * nv.tensor(u)).sum()
+            loss = term if loss is None else loss + term
+        loss.backward()
+        for u, k in zip(ups, kept):
+            np.testing.assert_array_equal(u, k)
+    torch.autograd.backward([to for _, to in graded], [torch.from_numpy(u.copy()) for u in ups])
+
+    for i, (n, t, s) in enumerate(zip(n_in, t_in, case.inputs)):
+        if isinstance(s, tuple):
+            assert n.grad is not None, f"input {i} got no gradient"
+            np.testing.assert_allclose(n.grad.numpy(), t.grad.numpy(), err_msg=f"input {i} grad", **tol)
+    ours_p = dict(ours.named_parameters())
+    for name, p in theirs.named_parameters():
+        got, want = _grad_of(ours_p[name]), (None if p.grad is None else p.grad.numpy())
+        if want is None:
+            assert got is None or not got.any(), name
+        else:
+            assert got is not None, f"{name} got no gradient"
+            np.testing.assert_allclose(got, want, err_msg=f"{name} grad", **tol)
+    for a, k in zip(arrays, originals):  # the inputs are never written to
+        np.testing.assert_array_equal(a, k)
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_layer_matches_torch(case, dtype):
+    _run(case, dtype, readonly=False)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_read_only_inputs_and_upstream_gradient(case):
+    _run(case, np.float64, readonly=True)
