@@ -28,10 +28,11 @@ class Case:
     ``call``: keyword arguments of the forward call (arrays are converted per framework).
     """
 
-    def __init__(self, cid, name, kwargs, inputs, call=None, train=True, skip=None, names=None):
+    def __init__(self, cid, name, kwargs, inputs, call=None, train=True, skip=None, names=None, pack=None):
         self.cid, self.name, self.kwargs, self.inputs = cid, name, kwargs, inputs
         self.call, self.train, self.skip = call or {}, train, skip
         self.names = names or [None] * len(inputs)   # keyword for an input passed by name
+        self.pack = pack                             # positional inputs -> the positional arguments
 
     def __repr__(self):
         return self.cid
@@ -331,11 +332,93 @@ def _mha_cases():
 CASES += _mha_cases()
 
 
+# -------------------------------------------------------------------------- recurrent
+def _hc(a):
+    return (a[0], (a[1], a[2]))
+
+
+CASES += [
+    Case("rnn_all1", "RNN", dict(input_size=1, hidden_size=1), [(1, 1, 1)]),
+    Case("rnn_relu_h0", "RNN", dict(input_size=2, hidden_size=1, nonlinearity="relu"), [(2, 1, 2), (1, 1, 1)]),
+    Case("rnn_bi_2layer_bf", "RNN", dict(input_size=1, hidden_size=2, num_layers=2, bidirectional=True,
+                                         batch_first=True), [(1, 2, 1), (4, 1, 2)]),
+    Case("rnn_unbatched_nobias", "RNN", dict(input_size=2, hidden_size=1, bias=False), [(3, 2), (1, 1)]),
+    Case("lstm_all1", "LSTM", dict(input_size=1, hidden_size=1), [(1, 1, 1)]),
+    Case("lstm_h0c0_b1", "LSTM", dict(input_size=2, hidden_size=1), [(2, 1, 2), (1, 1, 1), (1, 1, 1)],
+         pack=_hc),
+    Case("lstm_bi_2layer", "LSTM", dict(input_size=1, hidden_size=1, num_layers=2, bidirectional=True),
+         [(2, 1, 1), (4, 1, 1), (4, 1, 1)], pack=_hc),
+    Case("lstm_proj", "LSTM", dict(input_size=2, hidden_size=2, proj_size=1, batch_first=True),
+         [(1, 3, 2), (1, 1, 1), (1, 1, 2)], pack=_hc),
+    Case("lstm_proj_bi", "LSTM", dict(input_size=1, hidden_size=3, proj_size=1, bidirectional=True,
+                                      num_layers=2), [(2, 1, 1)]),
+    Case("lstm_unbatched", "LSTM", dict(input_size=1, hidden_size=2), [(1, 1), (1, 2), (1, 2)], pack=_hc),
+    Case("gru_all1", "GRU", dict(input_size=1, hidden_size=1), [(1, 1, 1)]),
+    Case("gru_h0_bi", "GRU", dict(input_size=2, hidden_size=1, bidirectional=True, batch_first=True),
+         [(1, 2, 2), (2, 1, 1)]),
+    Case("gru_2layer_unbatched", "GRU", dict(input_size=1, hidden_size=2, num_layers=2), [(2, 1), (2, 2)]),
+    Case("rnncell_b1", "RNNCell", dict(input_size=1, hidden_size=1), [(1, 1), (1, 1)]),
+    Case("rnncell_unbatched_relu", "RNNCell", dict(input_size=2, hidden_size=1, nonlinearity="relu"), [(2,)]),
+    Case("lstmcell_b1", "LSTMCell", dict(input_size=1, hidden_size=1), [(1, 1), (1, 1), (1, 1)],
+         pack=lambda a: (a[0], (a[1], a[2]))),
+    Case("lstmcell_unbatched", "LSTMCell", dict(input_size=2, hidden_size=1, bias=False), [(2,), (1,), (1,)],
+         pack=lambda a: (a[0], (a[1], a[2]))),
+    Case("lstmcell_nohx", "LSTMCell", dict(input_size=2, hidden_size=2), [(1, 2)]),
+    Case("grucell_b1", "GRUCell", dict(input_size=1, hidden_size=1), [(1, 1), (1, 1)]),
+    Case("grucell_unbatched", "GRUCell", dict(input_size=1, hidden_size=2), [(1,)]),
+]
+
+# -------------------------------------------------------------------------- activations (0-d and size 1)
+_ACTS = [("ReLU", {}), ("ReLU6", {}), ("LeakyReLU", dict(negative_slope=0.2)), ("ELU", dict(alpha=0.5)),
+         ("SELU", {}), ("GELU", {}), ("GELU", dict(approximate="tanh")), ("SiLU", {}), ("Sigmoid", {}),
+         ("Tanh", {}), ("Softplus", dict(beta=2.0, threshold=0.5)), ("Softsign", {}),
+         ("Hardtanh", dict(min_val=-0.5, max_val=0.2)), ("Identity", {})]
+CASES += [Case(f"{n.lower()}_{i}_{'x'.join(map(str, sh)) or 'scalar'}", n, kw, [sh])
+          for i, (n, kw) in enumerate(_ACTS) for sh in [(), (1, 1)]]
+CASES += [
+    Case("softmax_0d", "Softmax", dict(dim=0), [()]),
+    Case("logsoftmax_0d", "LogSoftmax", dict(dim=-1), [()]),
+    Case("softmax_1d_len1", "Softmax", dict(dim=-1), [(1,)]),
+    Case("prelu_0d", "PReLU", dict(), [()]),
+    Case("dropout_eval", "Dropout", dict(p=0.5), [(1, 1)], train=False),
+    Case("dropout_p0", "Dropout", dict(p=0.0), [(1, 2)]),
+    Case("dropout2d_eval", "Dropout2d", dict(p=0.3), [(1, 1, 1, 1)], train=False),
+    Case("dropout1d_eval", "Dropout1d", dict(), [(1, 1, 2)], train=False),
+]
+
+
+# -------------------------------------------------------------------------- composites (inplace activations
+# after a layer, whole transformer stacks)
+def _seq(*mods):
+    return lambda ns: ns.Sequential(*[m(ns) for m in mods])
+
+
+CASES += [
+    Case("seq_linear_relu_inplace", _seq(lambda ns: ns.Linear(2, 1), lambda ns: ns.ReLU(inplace=True)), {},
+         [(1, 2)]),
+    Case("seq_conv_bn_relu_inplace", _seq(lambda ns: ns.Conv2d(1, 2, 1), lambda ns: ns.BatchNorm2d(2),
+                                          lambda ns: ns.ReLU(inplace=True)), {}, [(2, 1, 1, 2)]),
+    Case("seq_linear_elu_inplace", _seq(lambda ns: ns.Linear(1, 1), lambda ns: ns.ELU(inplace=True),
+                                        lambda ns: ns.Linear(1, 1), lambda ns: ns.SiLU(inplace=True)), {}, [(1, 1)]),
+    Case("seq_ln_hardtanh_inplace", _seq(lambda ns: ns.LayerNorm(3), lambda ns: ns.Hardtanh(-0.5, 0.5, inplace=True)),
+         {}, [(1, 3)]),
+    Case("enc_stack_norm", lambda ns: ns.TransformerEncoder(
+        ns.TransformerEncoderLayer(3, 1, 4, dropout=0.0), 2, norm=ns.LayerNorm(3), enable_nested_tensor=False),
+        {}, [(2, 1, 3)], train=False),
+    Case("dec_stack", lambda ns: ns.TransformerDecoder(
+        ns.TransformerDecoderLayer(3, 3, 2, dropout=0.0, batch_first=True, norm_first=True), 2), {},
+        [(1, 1, 3), (1, 2, 3)], train=False),
+    Case("transformer_b1", lambda ns: ns.Transformer(3, 1, 1, 1, 4, dropout=0.0), {}, [(2, 1, 3), (1, 1, 3)],
+         train=False),
+]
+
+
 # -------------------------------------------------------------------------- the comparison
 def _twins(case, dtype):
     tdt = getattr(torch, np.dtype(dtype).name)
     torch.manual_seed(0)
-    theirs = getattr(torch.nn, case.name)(**case.kwargs).to(tdt)
+    build = case.name if callable(case.name) else (lambda ns: getattr(ns, case.name)(**case.kwargs))
+    theirs = build(torch.nn).to(tdt)
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():  # default inits leave biases at zero and scales at one: make them matter
         for name, p in theirs.named_parameters():
@@ -345,7 +428,7 @@ def _twins(case, dtype):
                 bf.copy_(torch.randn(bf.shape, generator=g, dtype=tdt))
             elif name.endswith("running_var"):
                 bf.copy_(0.5 + torch.rand(bf.shape, generator=g, dtype=tdt))
-    ours = getattr(nn, case.name)(**case.kwargs).to(dtype)
+    ours = build(nn).to(dtype)
     ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()})
     theirs.train(case.train)
     ours.train(case.train)
@@ -353,7 +436,10 @@ def _twins(case, dtype):
 
 
 def _outputs(out):
-    return list(out) if isinstance(out, tuple) else [out]
+    """The output's tensors in order, nested tuples (an LSTM's (h, c)) flattened."""
+    if isinstance(out, tuple):
+        return [t for o in out for t in _outputs(o)]
+    return [out]
 
 
 def _grad_of(t):
@@ -387,6 +473,8 @@ def _run(case, dtype, readonly):
     n_pos = [t for t, nm in zip(n_in, case.names) if nm is None]
     t_call.update({nm: t for t, nm in zip(t_in, case.names) if nm is not None})
     n_call = dict(call, **{nm: t for t, nm in zip(n_in, case.names) if nm is not None})
+    if case.pack is not None:
+        t_pos, n_pos = case.pack(t_pos), case.pack(n_pos)
     t_outs = _outputs(theirs(*t_pos, **t_call))
     n_outs = _outputs(ours(*n_pos, **n_call))
     assert len(n_outs) == len(t_outs)
@@ -414,15 +502,29 @@ def _run(case, dtype, readonly):
         ups[0].flags.writeable = False
         graded[0][0].backward(nv.from_numpy(ups[0]))
     else:
-        kept = [u.copy() for u in ups]
-        loss = None
-        for (o, _), u in zip(graded, ups):
-            term = (o * nv.tensor(u)).sum()
+        # Outputs of one shape are added before the weighting, so the backward hands every
+        # one of them the same gradient array (the h_n + c_n pattern): none may write into it.
+        groups = {}
+        for (o, to), u in zip(graded, ups):
+            groups.setdefault(tuple(o.shape), []).append((o, to, u))
+        loss, tloss = None, None
+        for members in groups.values():
+            o = members[0][0]
+            to = members[0][1]
+            for o2, to2, _ in members[1:]:
+                o, to = o + o2, to + to2
+            u = members[0][2]
+            term, tterm = (o * nv.tensor(u)).sum(), (to * torch.from_numpy(u.copy())).sum()
             loss = term if loss is None else loss + term
+            tloss = tterm if tloss is None else tloss + tterm
+        kept = [u.copy() for u in ups]
         loss.backward()
         for u, k in zip(ups, kept):
             np.testing.assert_array_equal(u, k)
-    torch.autograd.backward([to for _, to in graded], [torch.from_numpy(u.copy()) for u in ups])
+    if readonly:
+        torch.autograd.backward([graded[0][1]], [torch.from_numpy(ups[0].copy())])
+    else:
+        tloss.backward()
 
     for i, (n, t, s) in enumerate(zip(n_in, t_in, case.inputs)):
         if isinstance(s, tuple):
