@@ -497,10 +497,21 @@ def _run(case, dtype, readonly):
     if not any(s for s in case.inputs if isinstance(s, tuple)) and not list(theirs.parameters()):
         return
     ups = [np.random.default_rng(11 + i).standard_normal(o.shape).astype(dtype) for i, (o, _) in enumerate(graded)]
-    if readonly:  # only the first output, fed its read-only gradient directly
-        graded, ups = graded[:1], ups[:1]
-        ups[0].flags.writeable = False
-        graded[0][0].backward(nv.from_numpy(ups[0]))
+    if readonly:
+        # Read-only upstream gradients; outputs of one shape get the very same array (what a
+        # broadcast .sum() or one tensor fed to two outputs gives a backward).
+        shared = {}
+        ups = [shared.setdefault(tuple(o.shape), u) for (o, _), u in zip(graded, ups)]
+        for u in ups:
+            u.flags.writeable = False
+        if len(graded) == 1:
+            graded[0][0].backward(nv.from_numpy(ups[0]))
+        else:
+            leaves = [t for t, sh in zip(n_in, case.inputs) if isinstance(sh, tuple)] + list(ours.parameters())
+            got = nv.autograd.grad([o for o, _ in graded], leaves, [nv.from_numpy(u) for u in ups],
+                                   allow_unused=True)
+            for leaf, gr in zip(leaves, got):
+                leaf.grad = gr
     else:
         # Outputs of one shape are added before the weighting, so the backward hands every
         # one of them the same gradient array (the h_n + c_n pattern): none may write into it.
@@ -522,7 +533,7 @@ def _run(case, dtype, readonly):
         for u, k in zip(ups, kept):
             np.testing.assert_array_equal(u, k)
     if readonly:
-        torch.autograd.backward([graded[0][1]], [torch.from_numpy(ups[0].copy())])
+        torch.autograd.backward([to for _, to in graded], [torch.from_numpy(u.copy()) for u in ups])
     else:
         tloss.backward()
 
