@@ -505,17 +505,19 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
 
 
 def adaptive_avg_pool1d(input, output_size):  # noqa: A002
-    """Average pooling of (N, C, L) to a fixed length (PyTorch's bins).
+    """Average pooling of (N, C, L) or (C, L) to a fixed length (PyTorch's bins).
 
     Example:
         >>> import nerve as nv
         >>> adaptive_avg_pool1d(nv.tensor([[[1.0, 2.0, 3.0, 4.0]]]), 2).tolist()
         [[[1.5, 3.5]]]
     """
-    if input.ndim != 3:
-        raise RuntimeError(f"adaptive_avg_pool1d: expected (N, C, L), got shape {tuple(input.shape)}")
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"adaptive_avg_pool1d: expected (N, C, L) or (C, L), got shape {tuple(input.shape)}")
     Lo = int(output_size[0] if isinstance(output_size, (tuple, list)) else output_size)
-    return Separable.apply(input, None, _on_device(_adaptive_matrix(input.shape[2], Lo, input.dtype), input))
+    x = input if input.ndim == 3 else input.reshape(1, *input.shape)
+    out = Separable.apply(x, None, _on_device(_adaptive_matrix(x.shape[2], Lo, x.dtype), x))
+    return out if input.ndim == 3 else out.reshape(*out.shape[1:])
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
