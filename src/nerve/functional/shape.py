@@ -380,10 +380,13 @@ def view(x, *shape):
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge dimensions start_dim..end_dim into one."""
     nd = x.ndim
-    if nd == 0:
-        return Reshape.apply(x, (1,))
     s = normalize_dim(start_dim, nd, "flatten")
     e = normalize_dim(end_dim, nd, "flatten")
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor of "
+                           f"shape {tuple(x.shape)}; swap them")
+    if nd == 0:
+        return Reshape.apply(x, (1,))
     shp = x.shape
     new = shp[:s] + (-1,) + shp[e + 1:] if e >= s else shp
     if e >= s:

@@ -27,7 +27,7 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, input):  # noqa: A002
-        if input.ndim <= self.start_dim and self.start_dim >= 0:
+        if 0 < input.ndim <= self.start_dim:
             # e.g. (N,) with start_dim=1: nothing to merge; torch returns the input too.
             return input
         return F.flatten(input, self.start_dim, self.end_dim)
