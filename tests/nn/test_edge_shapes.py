@@ -125,6 +125,11 @@ CASES = [
     Case("convT2d_groups_dil", "ConvTranspose2d", dict(in_channels=2, out_channels=2, kernel_size=2,
                                                        groups=2, dilation=2, stride=2, bias=False),
          [(2, 2, 1, 2)]),
+    Case("convT1d_outpad_lt_dil", "ConvTranspose1d", dict(in_channels=1, out_channels=1, kernel_size=2,
+                                                          dilation=2, output_padding=1), [(1, 1, 3)]),
+    Case("convT2d_outpad_lt_dil", "ConvTranspose2d", dict(in_channels=1, out_channels=1, kernel_size=2,
+                                                          stride=(1, 2), dilation=(3, 1), output_padding=(2, 1)),
+         [(1, 1, 2, 2)]),
     Case("convT2d_unbatched", "ConvTranspose2d", dict(in_channels=1, out_channels=1, kernel_size=2),
          [(1, 1, 1)]),
     # ------------------------------------------------------------------ pooling
@@ -161,6 +166,7 @@ CASES = [
     Case("adaavg1d_1", "AdaptiveAvgPool1d", dict(output_size=1), [(1, 1, 1)]),
     Case("adaavg1d_nondiv", "AdaptiveAvgPool1d", dict(output_size=3), [(1, 2, 5)]),
     Case("adaavg1d_up", "AdaptiveAvgPool1d", dict(output_size=4), [(1, 1, 3)]),
+    Case("adaavg1d_unbatched", "AdaptiveAvgPool1d", dict(output_size=2), [(1, 3)]),
     Case("adaavg2d_1", "AdaptiveAvgPool2d", dict(output_size=1), [(1, 1, 1, 1)]),
     Case("adaavg2d_nondiv", "AdaptiveAvgPool2d", dict(output_size=(2, 3)), [(1, 1, 3, 5)]),
     Case("adaavg2d_none", "AdaptiveAvgPool2d", dict(output_size=(None, 2)), [(1, 1, 3, 5)]),
@@ -214,6 +220,7 @@ CASES = [
     Case("emb_padding_neg", "Embedding", dict(num_embeddings=4, embedding_dim=2, padding_idx=-1),
          [np.array([[3], [2]])]),
     Case("emb_repeat", "Embedding", dict(num_embeddings=2, embedding_dim=3), [np.array([0, 0, 0, 1])]),
+    Case("emb_int32", "Embedding", dict(num_embeddings=3, embedding_dim=2), [np.array([1, 2, 1], np.int32)]),
     Case("emb_0d", "Embedding", dict(num_embeddings=3, embedding_dim=2), [np.array(1)]),
     Case("emb_maxnorm", "Embedding", dict(num_embeddings=4, embedding_dim=3, max_norm=0.5),
          [np.array([[0, 2, 2]])]),
@@ -236,6 +243,8 @@ CASES = [
     Case("pixelunshuffle", "PixelUnshuffle", dict(downscale_factor=2), [(1, 1, 2, 4)]),
     Case("flatten", "Flatten", dict(), [(1, 1, 2, 1)]),
     Case("flatten_mid", "Flatten", dict(start_dim=0, end_dim=1), [(1, 3, 1)]),
+    Case("flatten_0d", "Flatten", dict(start_dim=0), [()]),
+    Case("flatten_0d_neg", "Flatten", dict(start_dim=-1, end_dim=0), [()]),
     Case("unflatten", "Unflatten", dict(dim=1, unflattened_size=(1, 2, 1)), [(1, 2)]),
     Case("unflatten_neg", "Unflatten", dict(dim=-1, unflattened_size=(-1, 1)), [(2, 3)]),
     Case("zeropad1d", "ZeroPad1d", dict(padding=(0, 2)), [(1, 1, 1)]),
@@ -561,3 +570,16 @@ def test_layer_matches_torch(case, dtype):
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_read_only_inputs_and_upstream_gradient(case):
     _run(case, np.float64, readonly=True)
+
+
+# -------------------------------------------------------------------------- torch refuses, so must nerve
+@pytest.mark.parametrize("name,kwargs,shape", [
+    ("Flatten", dict(start_dim=2, end_dim=1), (1, 2, 3)),
+    ("Flatten", dict(start_dim=-1, end_dim=0), (1, 2)),
+    ("Flatten", dict(start_dim=1), ()),
+], ids=["flatten_start_after_end", "flatten_neg_start_after_end", "flatten_0d_start1"])
+def test_refuses_what_torch_refuses(name, kwargs, shape):
+    with pytest.raises(Exception):
+        getattr(torch.nn, name)(**kwargs)(torch.zeros(shape))
+    with pytest.raises((RuntimeError, ValueError, IndexError)):
+        getattr(nn, name)(**kwargs)(nv.zeros(*shape))
