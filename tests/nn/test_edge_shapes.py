@@ -38,6 +38,17 @@ class Case:
         return self.cid
 
 
+class D:
+    """A differentiable input with given values (ties, zeros, extremes) instead of random ones."""
+
+    def __init__(self, a):
+        self.a = np.asarray(a, dtype=np.float64)
+
+
+def _diff(s):
+    return isinstance(s, (tuple, D))
+
+
 def _idx(*a):
     return np.array(a, dtype=np.int64)
 
@@ -396,6 +407,39 @@ CASES += [
 ]
 
 
+# -------------------------------------------------------------------------- edge values: ties, zeros,
+# kinks (the subgradient torch picks), constant inputs, -inf
+_KINKS = D([[0.0, 1.0, -1.0, 6.0, -0.5, 0.2, 0.25]])
+CASES += [
+    Case("maxpool1d_ties", "MaxPool1d", dict(kernel_size=2, stride=1, return_indices=True),
+         [D([[[1.0, 1.0, 0.0, 1.0]]])]),
+    Case("maxpool2d_ties_pad", "MaxPool2d", dict(kernel_size=2, stride=1, padding=1, return_indices=True),
+         [D(np.ones((1, 1, 2, 3)))]),
+    Case("maxpool2d_ties_ceil", "MaxPool2d", dict(kernel_size=2, stride=2, ceil_mode=True, return_indices=True),
+         [D([[[[2.0, 2.0, 2.0], [2.0, 2.0, 1.0], [0.0, 2.0, 2.0]]]])]),
+    Case("adamax1d_ties", "AdaptiveMaxPool1d", dict(output_size=2, return_indices=True), [D(np.ones((1, 1, 3)))]),
+    Case("adamax2d_ties", "AdaptiveMaxPool2d", dict(output_size=(2, 3), return_indices=True),
+         [D(np.ones((1, 1, 3, 5)))]),
+    Case("cossim_zero_vec", "CosineSimilarity", dict(dim=1), [D(np.zeros((1, 3))), (1, 3)]),
+    Case("pairdist_same", "PairwiseDistance", dict(), [D([[1.0, 2.0]]), D([[1.0, 2.0]])]),
+    Case("ln_constant", "LayerNorm", dict(normalized_shape=3), [D(np.full((2, 3), 0.5))]),
+    Case("gn_constant", "GroupNorm", dict(num_groups=1, num_channels=2), [D(np.ones((1, 2, 2)))]),
+    Case("bn_constant_channel", "BatchNorm1d", dict(num_features=2), [D([[1.0, 0.0], [1.0, 2.0]])]),
+    Case("in_constant", "InstanceNorm1d", dict(num_features=1, affine=True), [D(np.ones((1, 1, 3)))]),
+    Case("softmax_neg_inf", "Softmax", dict(dim=-1), [D([[-np.inf, 0.0, 1.0]])]),
+    Case("logsoftmax_neg_inf", "LogSoftmax", dict(dim=-1), [D([[-np.inf, 0.0, 1.0]])]),
+    Case("softmax_big", "Softmax", dict(dim=0), [D([1000.0, -1000.0, 999.0])]),
+]
+CASES += [Case(f"{n.lower()}_{i}_kinks", n, kw, [_KINKS]) for i, (n, kw) in enumerate(_ACTS)]
+CASES += [
+    Case("prelu_kinks", "PReLU", dict(), [_KINKS]),
+    Case("softplus_at_threshold", "Softplus", dict(beta=2.0, threshold=1.0), [D([0.5, 0.4999, 0.5001, 30.0])]),
+    Case("hardtanh_bounds", "Hardtanh", dict(), [D([-1.0, 1.0, 0.0])]),
+    Case("emb_maxnorm_small_rows", "Embedding", dict(num_embeddings=3, embedding_dim=2, max_norm=100.0,
+                                                     norm_type=1.0), [np.array([0, 0, 2])]),
+]
+
+
 # -------------------------------------------------------------------------- composites (inplace activations
 # after a layer, whole transformer stacks)
 def _seq(*mods):
@@ -461,20 +505,20 @@ def _run(case, dtype, readonly):
     ours, theirs = _twins(case, dtype)
     tol = TOL[dtype]
     rng = np.random.default_rng(7)
-    arrays = [rng.standard_normal(s).astype(dtype) if isinstance(s, tuple) else s.copy()
-              for s in case.inputs]
+    arrays = [rng.standard_normal(s).astype(dtype) if isinstance(s, tuple)
+              else s.a.astype(dtype) if isinstance(s, D) else s.copy() for s in case.inputs]
     originals = [a.copy() for a in arrays]
     call = {k: (v.astype(dtype) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v)
             for k, v in case.call.items()}
     if readonly:
         for a in arrays + [v for v in call.values() if isinstance(v, np.ndarray)]:
             a.flags.writeable = False
-    t_in = [torch.tensor(a, requires_grad=isinstance(s, tuple)) if isinstance(s, tuple)
+    t_in = [torch.tensor(a, requires_grad=True) if _diff(s)
             else torch.from_numpy(a.copy()) for a, s in zip(arrays, case.inputs)]
     n_in = []
     for a, s in zip(arrays, case.inputs):
         t = nv.from_numpy(a) if readonly else nv.tensor(a)
-        if isinstance(s, tuple):
+        if _diff(s):
             t.requires_grad_()
         n_in.append(t)
     t_call = {k: (torch.from_numpy(v.copy()) if isinstance(v, np.ndarray) else v) for k, v in call.items()}
@@ -503,7 +547,7 @@ def _run(case, dtype, readonly):
     for name, bf in theirs.named_buffers():  # running statistics after the step
         np.testing.assert_allclose(dict(ours.named_buffers())[name].numpy(), bf.numpy(), err_msg=name, **tol)
 
-    if not any(s for s in case.inputs if isinstance(s, tuple)) and not list(theirs.parameters()):
+    if not any(_diff(s) for s in case.inputs) and not list(theirs.parameters()):
         return
     ups = [np.random.default_rng(11 + i).standard_normal(o.shape).astype(dtype) for i, (o, _) in enumerate(graded)]
     if readonly:
@@ -516,7 +560,7 @@ def _run(case, dtype, readonly):
         if len(graded) == 1:
             graded[0][0].backward(nv.from_numpy(ups[0]))
         else:
-            leaves = [t for t, sh in zip(n_in, case.inputs) if isinstance(sh, tuple)] + list(ours.parameters())
+            leaves = [t for t, sh in zip(n_in, case.inputs) if _diff(sh)] + list(ours.parameters())
             got = nv.autograd.grad([o for o, _ in graded], leaves, [nv.from_numpy(u) for u in ups],
                                    allow_unused=True)
             for leaf, gr in zip(leaves, got):
@@ -547,7 +591,7 @@ def _run(case, dtype, readonly):
         tloss.backward()
 
     for i, (n, t, s) in enumerate(zip(n_in, t_in, case.inputs)):
-        if isinstance(s, tuple):
+        if _diff(s):
             assert n.grad is not None, f"input {i} got no gradient"
             np.testing.assert_allclose(n.grad.numpy(), t.grad.numpy(), err_msg=f"input {i} grad", **tol)
     ours_p = dict(ours.named_parameters())
