@@ -499,14 +499,29 @@ def _grad_of(t):
     return None if t.grad is None else t.grad.numpy()
 
 
-def _run(case, dtype, readonly):
+def _strided(a):
+    """The same values as a non-contiguous view (every other element of a bigger array),
+    Fortran-ordered for the 2-D ones."""
+    if a.ndim == 2 and a.dtype.kind == "f":
+        return np.asfortranarray(a)
+    big = np.zeros(a.shape + (2,), dtype=a.dtype)
+    big[..., 1] = a
+    return big[..., 1]
+
+
+def _run(case, dtype, readonly, calls=1, strided=False):
+    """Compare one case; ``calls=2`` runs the layer twice on different inputs before one
+    backward (nothing kept from the first call may be overwritten by the second)."""
     if case.skip:
         pytest.skip(case.skip)
     ours, theirs = _twins(case, dtype)
     tol = TOL[dtype]
     rng = np.random.default_rng(7)
+    specs = list(case.inputs) * calls
     arrays = [rng.standard_normal(s).astype(dtype) if isinstance(s, tuple)
-              else s.a.astype(dtype) if isinstance(s, D) else s.copy() for s in case.inputs]
+              else s.a.astype(dtype) if isinstance(s, D) else s.copy() for s in specs]
+    if strided:
+        arrays = [_strided(a) for a in arrays]
     originals = [a.copy() for a in arrays]
     call = {k: (v.astype(dtype) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v)
             for k, v in case.call.items()}
@@ -514,22 +529,26 @@ def _run(case, dtype, readonly):
         for a in arrays + [v for v in call.values() if isinstance(v, np.ndarray)]:
             a.flags.writeable = False
     t_in = [torch.tensor(a, requires_grad=True) if _diff(s)
-            else torch.from_numpy(a.copy()) for a, s in zip(arrays, case.inputs)]
+            else torch.from_numpy(a.copy()) for a, s in zip(arrays, specs)]
     n_in = []
-    for a, s in zip(arrays, case.inputs):
-        t = nv.from_numpy(a) if readonly else nv.tensor(a)
+    for a, s in zip(arrays, specs):
+        t = nv.from_numpy(a) if readonly or strided else nv.tensor(a)
         if _diff(s):
             t.requires_grad_()
         n_in.append(t)
-    t_call = {k: (torch.from_numpy(v.copy()) if isinstance(v, np.ndarray) else v) for k, v in call.items()}
-    t_pos = [t for t, nm in zip(t_in, case.names) if nm is None]
-    n_pos = [t for t, nm in zip(n_in, case.names) if nm is None]
-    t_call.update({nm: t for t, nm in zip(t_in, case.names) if nm is not None})
-    n_call = dict(call, **{nm: t for t, nm in zip(n_in, case.names) if nm is not None})
-    if case.pack is not None:
-        t_pos, n_pos = case.pack(t_pos), case.pack(n_pos)
-    t_outs = _outputs(theirs(*t_pos, **t_call))
-    n_outs = _outputs(ours(*n_pos, **n_call))
+    t_outs, n_outs = [], []
+    k = len(case.inputs)
+    for c in range(calls):
+        t_one, n_one = t_in[c * k:(c + 1) * k], n_in[c * k:(c + 1) * k]
+        t_call = {k2: (torch.from_numpy(v.copy()) if isinstance(v, np.ndarray) else v) for k2, v in call.items()}
+        t_pos = [t for t, nm in zip(t_one, case.names) if nm is None]
+        n_pos = [t for t, nm in zip(n_one, case.names) if nm is None]
+        t_call.update({nm: t for t, nm in zip(t_one, case.names) if nm is not None})
+        n_call = dict(call, **{nm: t for t, nm in zip(n_one, case.names) if nm is not None})
+        if case.pack is not None:
+            t_pos, n_pos = case.pack(t_pos), case.pack(n_pos)
+        t_outs += _outputs(theirs(*t_pos, **t_call))
+        n_outs += _outputs(ours(*n_pos, **n_call))
     assert len(n_outs) == len(t_outs)
     graded = []
     for i, (o, to) in enumerate(zip(n_outs, t_outs)):
@@ -560,7 +579,7 @@ def _run(case, dtype, readonly):
         if len(graded) == 1:
             graded[0][0].backward(nv.from_numpy(ups[0]))
         else:
-            leaves = [t for t, sh in zip(n_in, case.inputs) if _diff(sh)] + list(ours.parameters())
+            leaves = [t for t, sh in zip(n_in, specs) if _diff(sh)] + list(ours.parameters())
             got = nv.autograd.grad([o for o, _ in graded], leaves, [nv.from_numpy(u) for u in ups],
                                    allow_unused=True)
             for leaf, gr in zip(leaves, got):
@@ -590,7 +609,7 @@ def _run(case, dtype, readonly):
     else:
         tloss.backward()
 
-    for i, (n, t, s) in enumerate(zip(n_in, t_in, case.inputs)):
+    for i, (n, t, s) in enumerate(zip(n_in, t_in, specs)):
         if _diff(s):
             assert n.grad is not None, f"input {i} got no gradient"
             np.testing.assert_allclose(n.grad.numpy(), t.grad.numpy(), err_msg=f"input {i} grad", **tol)
@@ -614,6 +633,16 @@ def test_layer_matches_torch(case, dtype):
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_read_only_inputs_and_upstream_gradient(case):
     _run(case, np.float64, readonly=True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_non_contiguous_inputs(case):
+    _run(case, np.float64, readonly=False, strided=True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_two_calls_before_one_backward(case):
+    _run(case, np.float64, readonly=False, calls=2)
 
 
 # -------------------------------------------------------------------------- torch refuses, so must nerve
