@@ -598,12 +598,18 @@ def _strided(a):
     return big[..., 1]
 
 
-def _run(case, dtype, readonly, calls=1, strided=False):
+def _run(case, dtype, readonly, calls=1, strided=False, frozen=None):
     """Compare one case; ``calls=2`` runs the layer twice on different inputs before one
     backward (nothing kept from the first call may be overwritten by the second)."""
     if case.skip:
         pytest.skip(case.skip)
     ours, theirs = _twins(case, dtype)
+    if frozen == "params" and not list(theirs.parameters()):
+        pytest.skip("no parameters to freeze")
+    if frozen == "params":      # every other parameter frozen: the needs_input_grad branches
+        for (_, p), (_, q) in list(zip(ours.named_parameters(), theirs.named_parameters()))[::2]:
+            p.requires_grad_(False)
+            q.requires_grad_(False)
     tol = TOL[dtype]
     rng = np.random.default_rng(7)
     specs = list(case.inputs) * calls
@@ -617,12 +623,13 @@ def _run(case, dtype, readonly, calls=1, strided=False):
     if readonly:
         for a in arrays + [v for v in call.values() if isinstance(v, np.ndarray)]:
             a.flags.writeable = False
-    t_in = [torch.tensor(a, requires_grad=True) if _diff(s)
-            else torch.from_numpy(a.copy()) for a, s in zip(arrays, specs)]
+    wants = [_diff(s) and frozen != "inputs" for s in specs]
+    t_in = [torch.tensor(a, requires_grad=w) if _diff(s)
+            else torch.from_numpy(a.copy()) for a, s, w in zip(arrays, specs, wants)]
     n_in = []
-    for a, s in zip(arrays, specs):
+    for a, w in zip(arrays, wants):
         t = nv.from_numpy(a) if readonly or strided else nv.tensor(a)
-        if _diff(s):
+        if w:
             t.requires_grad_()
         n_in.append(t)
     t_outs, n_outs = [], []
@@ -655,7 +662,7 @@ def _run(case, dtype, readonly, calls=1, strided=False):
     for name, bf in theirs.named_buffers():  # running statistics after the step
         np.testing.assert_allclose(dict(ours.named_buffers())[name].numpy(), bf.numpy(), err_msg=name, **tol)
 
-    if not any(_diff(s) for s in case.inputs) and not list(theirs.parameters()):
+    if not any(wants) and not any(p.requires_grad for p in theirs.parameters()):
         return
     ups = [np.random.default_rng(11 + i).standard_normal(o.shape).astype(dtype) for i, (o, _) in enumerate(graded)]
     if readonly:
@@ -668,7 +675,8 @@ def _run(case, dtype, readonly, calls=1, strided=False):
         if len(graded) == 1:
             graded[0][0].backward(nv.from_numpy(ups[0]))
         else:
-            leaves = [t for t, sh in zip(n_in, specs) if _diff(sh)] + list(ours.parameters())
+            leaves = ([t for t, w in zip(n_in, wants) if w]
+                      + [p for p in ours.parameters() if p.requires_grad])
             got = nv.autograd.grad([o for o, _ in graded], leaves, [nv.from_numpy(u) for u in ups],
                                    allow_unused=True)
             for leaf, gr in zip(leaves, got):
@@ -698,8 +706,8 @@ def _run(case, dtype, readonly, calls=1, strided=False):
     else:
         tloss.backward()
 
-    for i, (n, t, s) in enumerate(zip(n_in, t_in, specs)):
-        if _diff(s):
+    for i, (n, t, w) in enumerate(zip(n_in, t_in, wants)):
+        if w:
             assert n.grad is not None, f"input {i} got no gradient"
             np.testing.assert_allclose(n.grad.numpy(), t.grad.numpy(), err_msg=f"input {i} grad", **tol)
     ours_p = dict(ours.named_parameters())
@@ -727,6 +735,13 @@ def test_read_only_inputs_and_upstream_gradient(case):
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_non_contiguous_inputs(case):
     _run(case, np.float64, readonly=False, strided=True)
+
+
+@pytest.mark.parametrize("frozen", ["inputs", "params"])
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_partly_frozen(case, frozen):
+    """Only some leaves need a gradient: the backward's skipped branches must not matter."""
+    _run(case, np.float64, readonly=False, frozen=frozen)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
