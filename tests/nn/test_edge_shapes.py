@@ -588,6 +588,16 @@ def _grad_of(t):
     return None if t.grad is None else t.grad.numpy()
 
 
+def _call(case, layer, tensors, call, conv):
+    """Run ``layer`` on the case's inputs (positional, by keyword or packed) → flat outputs."""
+    kw = {k: (conv(v) if isinstance(v, np.ndarray) else v) for k, v in call.items()}
+    pos = [t for t, nm in zip(tensors, case.names) if nm is None]
+    kw.update({nm: t for t, nm in zip(tensors, case.names) if nm is not None})
+    if case.pack is not None:
+        pos = case.pack(pos)
+    return _outputs(layer(*pos, **kw))
+
+
 def _strided(a):
     """The same values as a non-contiguous view (every other element of a bigger array),
     Fortran-ordered for the 2-D ones."""
@@ -635,16 +645,8 @@ def _run(case, dtype, readonly, calls=1, strided=False, frozen=None):
     t_outs, n_outs = [], []
     k = len(case.inputs)
     for c in range(calls):
-        t_one, n_one = t_in[c * k:(c + 1) * k], n_in[c * k:(c + 1) * k]
-        t_call = {k2: (torch.from_numpy(v.copy()) if isinstance(v, np.ndarray) else v) for k2, v in call.items()}
-        t_pos = [t for t, nm in zip(t_one, case.names) if nm is None]
-        n_pos = [t for t, nm in zip(n_one, case.names) if nm is None]
-        t_call.update({nm: t for t, nm in zip(t_one, case.names) if nm is not None})
-        n_call = dict(call, **{nm: t for t, nm in zip(n_one, case.names) if nm is not None})
-        if case.pack is not None:
-            t_pos, n_pos = case.pack(t_pos), case.pack(n_pos)
-        t_outs += _outputs(theirs(*t_pos, **t_call))
-        n_outs += _outputs(ours(*n_pos, **n_call))
+        t_outs += _call(case, theirs, t_in[c * k:(c + 1) * k], call, lambda v: torch.from_numpy(v.copy()))
+        n_outs += _call(case, ours, n_in[c * k:(c + 1) * k], call, lambda v: v)
     assert len(n_outs) == len(t_outs)
     graded = []
     for i, (o, to) in enumerate(zip(n_outs, t_outs)):
@@ -760,3 +762,64 @@ def test_refuses_what_torch_refuses(name, kwargs, shape):
         getattr(torch.nn, name)(**kwargs)(torch.zeros(shape))
     with pytest.raises((RuntimeError, ValueError, IndexError)):
         getattr(nn, name)(**kwargs)(nv.zeros(*shape))
+
+
+# -------------------------------------------------------------------------- second order
+# torch has no double backward for these; elsewhere a first gradient without a graph is
+# right only where the second derivative vanishes (piecewise-linear layers).
+_NO_TORCH_2ND = ("bag_psw",)
+# At a kink the second derivative is a convention (which side's formula); torch's is not
+# worth copying for a measure-zero set.
+_KINK_2ND = {"cossim_zero_vec", "elu_3_kinks", "selu_4_kinks", "softplus_10_kinks", "prelu_kinks",
+             "softplus_at_threshold"}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if any(_diff(s) for s in c.inputs)], ids=repr)
+def test_second_order(case):
+    """grad(out·w, inputs, create_graph) · v, differentiated again w.r.t. inputs and parameters."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel  # the fused kernels have no double backward
+
+    with sdpa_kernel(SDPBackend.MATH):
+        _second_order(case)
+
+
+def _second_order(case):
+    if case.cid.startswith(_NO_TORCH_2ND):
+        pytest.skip("torch has no double backward for per_sample_weights")
+    if case.cid in _KINK_2ND:
+        pytest.skip("inputs sit on a kink, where the second derivative is a convention")
+    ours, theirs = _twins(case, np.float64)
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(s) if isinstance(s, tuple) else s.a.copy() if isinstance(s, D) else s.copy()
+              for s in case.inputs]
+    t_in = [torch.tensor(a, requires_grad=_diff(s)) if _diff(s) else torch.from_numpy(a.copy())
+            for a, s in zip(arrays, case.inputs)]
+    n_in = [nv.tensor(a, requires_grad=_diff(s)) for a, s in zip(arrays, case.inputs)]
+    t_outs = [o for o in _call(case, theirs, t_in, case.call, lambda v: torch.from_numpy(v.copy()))
+              if o is not None and o.dtype.is_floating_point]
+    n_outs = [o for o in _call(case, ours, n_in, case.call, lambda v: v)
+              if o is not None and o.numpy().dtype.kind == "f"]
+    ws = [np.random.default_rng(3 + i).standard_normal(tuple(o.shape)) for i, o in enumerate(t_outs)]
+    t_loss = sum((o * torch.from_numpy(w)).sum() for o, w in zip(t_outs, ws))
+    n_loss = n_outs[0] * 0.0
+    for o, w in zip(n_outs, ws):
+        n_loss = (o * nv.tensor(w)).sum() + n_loss.sum()
+    tx = [t for t, s in zip(t_in, case.inputs) if _diff(s)]
+    nx = [t for t, s in zip(n_in, case.inputs) if _diff(s)]
+    t_g = torch.autograd.grad(t_loss, tx, create_graph=True, allow_unused=True)
+    n_g = nv.autograd.grad(n_loss, nx, create_graph=True, allow_unused=True)
+    vs = [np.random.default_rng(50 + i).standard_normal(tuple(t.shape)) for i, t in enumerate(tx)]
+    for a, b in zip(n_g, t_g):  # the first order again, through the create_graph path
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-9, atol=1e-11)
+    t_terms = [(g * torch.from_numpy(v)).sum() for g, v in zip(t_g, vs) if g is not None and g.requires_grad]
+    n_terms = [(g * nv.tensor(v)).sum() for g, v in zip(n_g, vs) if g is not None and g.requires_grad]
+    if not t_terms:
+        pytest.skip("torch's first gradient has no graph here either")
+    t_leaves, n_leaves = tx + list(theirs.parameters()), nx + list(ours.parameters())
+    t_2 = torch.autograd.grad(sum(t_terms), t_leaves, allow_unused=True)
+    n_2 = (nv.autograd.grad(sum(n_terms[1:], n_terms[0]), n_leaves, allow_unused=True) if n_terms
+           else [None] * len(n_leaves))
+    for i, (a, b) in enumerate(zip(n_2, t_2)):
+        want = np.zeros(tuple(t_leaves[i].shape)) if b is None else b.detach().numpy(force=True)
+        got = np.zeros_like(want) if a is None else a.numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10, err_msg=f"leaf {i}")
