@@ -823,3 +823,23 @@ def _second_order(case):
         want = np.zeros(tuple(t_leaves[i].shape)) if b is None else b.detach().numpy(force=True)
         got = np.zeros_like(want) if a is None else a.numpy()
         np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10, err_msg=f"leaf {i}")
+
+
+@pytest.mark.parametrize("name,kwargs,torch_refuses", [
+    ("AdaptiveAvgPool2d", dict(output_size=1), True), ("AdaptiveAvgPool1d", dict(output_size=1), True),
+    ("Upsample", dict(scale_factor=2, mode="bilinear"), True),
+    # torch floors the integer average (2.75 -> 2) and LRN promotes to float; nerve refuses
+    # these too, with the same sentence, rather than a NumPy casting error
+    ("AvgPool2d", dict(kernel_size=2), False), ("AvgPool1d", dict(kernel_size=2), False),
+    ("LocalResponseNorm", dict(size=2), False),
+])
+def test_averaging_layers_refuse_integer_input(name, kwargs, torch_refuses):
+    """nerve used to return truncated averages here (adaptive 2.75 -> 0, bilinear all ones)."""
+    x = np.array([[[[1, 2], [3, 5]]]])
+    if name.endswith("1d"):
+        x = x[0]
+    if torch_refuses:
+        with pytest.raises((RuntimeError, NotImplementedError)):
+            getattr(torch.nn, name)(**kwargs)(torch.from_numpy(x))
+    with pytest.raises(TypeError, match="floating-point"):
+        getattr(nn, name)(**kwargs)(nv.tensor(x))

@@ -451,6 +451,9 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):  # noqa: A00
                            f"got shape {tuple(input.shape)}")
     if int(size) < 1:
         raise ValueError(f"local_response_norm: size must be positive, got {size}")
+    if getattr(input.dtype, "kind", "f") not in "fc":
+        raise TypeError(f"local_response_norm needs a floating-point tensor, got dtype {input.dtype}; convert "
+                        f"it with .float() (or .double()) first")
     return LocalResponseNorm.apply(input, int(size), float(alpha), float(beta), float(k))
 
 

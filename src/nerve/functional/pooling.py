@@ -59,6 +59,14 @@ def pool_output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil
     return out
 
 
+def _need_float(input, op):  # noqa: A002
+    """Averages and interpolation weights are fractions: integer input would be truncated."""
+    dt = np.dtype(input.dtype)
+    if dt.kind not in "fc":
+        raise TypeError(f"{op} needs a floating-point tensor, got dtype {dt}; convert it with .float() "
+                        f"(or .double()) first")
+
+
 def _window(start, stride, count):
     return slice(start, start + stride * (count - 1) + 1, stride)
 
@@ -403,6 +411,7 @@ def _avg_divisor(x_hw, kernel, stride, padding, out_hw, count_include_pad, divis
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,  # noqa: A002
               nd, op):
+    _need_float(input, op)
     x, undo = _as4d(input, nd, op)
     kernel, stride, padding, _, out_hw = _pool_args(x.shape[2:], kernel_size, stride, padding, 1,
                                                     ceil_mode, nd, op)
@@ -494,6 +503,7 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
         >>> adaptive_avg_pool2d(nv.arange(16.0).reshape(1, 1, 4, 4), 1).tolist()
         [[[[7.5]]]]
     """
+    _need_float(input, "adaptive_avg_pool2d")
     x, undo = _as4d(input, 2, "adaptive_avg_pool2d")
     H, W = x.shape[2:]
     Ho, Wo = _out_pair(output_size, (H, W), "adaptive_avg_pool2d")
@@ -514,6 +524,7 @@ def adaptive_avg_pool1d(input, output_size):  # noqa: A002
     """
     if input.ndim not in (2, 3):
         raise RuntimeError(f"adaptive_avg_pool1d: expected (N, C, L) or (C, L), got shape {tuple(input.shape)}")
+    _need_float(input, "adaptive_avg_pool1d")
     Lo = int(output_size[0] if isinstance(output_size, (tuple, list)) else output_size)
     x = input if input.ndim == 3 else input.reshape(1, *input.shape)
     out = Separable.apply(x, None, _on_device(_adaptive_matrix(x.shape[2], Lo, x.dtype), x))
@@ -749,6 +760,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if nd == 1:
             return Gather2d.apply(input, None, idx[0], None, mats[0])
         return Gather2d.apply(input, idx[0], idx[1], mats[0], mats[1])
+    _need_float(input, f"interpolate (mode {mode!r})")
     ac = bool(align_corners)
     mats = [_on_device(_linear_matrix(n, o, ac, s, np.dtype(dtype)), input)
             for n, o, s in zip(in_sz, out_sz, scales)]
