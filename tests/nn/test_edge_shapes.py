@@ -388,6 +388,31 @@ CASES += [
     Case("grucell_unbatched", "GRUCell", dict(input_size=1, hidden_size=2), [(1,)]),
 ]
 
+def _packed(lengths, batch_first=False, enforce_sorted=True, state=0):
+    """pack_padded_sequence of the first input (each framework its own), then ``state`` more
+    inputs as h0 (1) or (h0, c0) (2)."""
+    def pack(a):
+        from nerve.nn.utils.rnn import pack_padded_sequence as nerve_pack
+
+        fn = torch.nn.utils.rnn.pack_padded_sequence if isinstance(a[0], torch.Tensor) else nerve_pack
+        p = fn(a[0], lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
+        return (p,) + ((a[1],) if state == 1 else ((a[1], a[2]),) if state == 2 else ())
+    return pack
+
+
+CASES += [
+    Case("packed_lstm_b1", "LSTM", dict(input_size=1, hidden_size=1), [(2, 1, 1)], pack=_packed([2])),
+    Case("packed_lstm_len1", "LSTM", dict(input_size=2, hidden_size=1, bidirectional=True),
+         [(1, 3, 2), (2, 3, 1), (2, 3, 1)], pack=_packed([1, 1, 1], state=2)),
+    Case("packed_gru_unsorted_bf", "GRU", dict(input_size=1, hidden_size=2, batch_first=True, num_layers=2),
+         [(3, 3, 1), (2, 3, 2)], pack=_packed([1, 3, 2], batch_first=True, enforce_sorted=False, state=1)),
+    Case("packed_rnn_equal", "RNN", dict(input_size=1, hidden_size=1, bidirectional=True, num_layers=2),
+         [(2, 2, 1)], pack=_packed([2, 2], enforce_sorted=False)),
+    Case("packed_lstm_proj_unsorted", "LSTM", dict(input_size=1, hidden_size=2, proj_size=1, bidirectional=True),
+         [(3, 2, 1), (2, 2, 1), (2, 2, 2)], pack=_packed([1, 3], enforce_sorted=False, state=2)),
+]
+
+
 # -------------------------------------------------------------------------- activations (0-d and size 1)
 _ACTS = [("ReLU", {}), ("ReLU6", {}), ("LeakyReLU", dict(negative_slope=0.2)), ("ELU", dict(alpha=0.5)),
          ("SELU", {}), ("GELU", {}), ("GELU", dict(approximate="tanh")), ("SiLU", {}), ("Sigmoid", {}),
