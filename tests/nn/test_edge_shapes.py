@@ -554,6 +554,35 @@ CASES += [
 ]
 
 
+# -------------------------------------------------------------------------- empty batches (N = 0)
+CASES += [
+    Case("empty_linear", "Linear", dict(in_features=2, out_features=3), [(0, 2)]),
+    Case("empty_linear_in0", "Linear", dict(in_features=0, out_features=2), [(2, 0)]),
+    Case("empty_conv1d", "Conv1d", dict(in_channels=1, out_channels=2, kernel_size=2), [(0, 1, 3)]),
+    Case("empty_conv2d", "Conv2d", dict(in_channels=1, out_channels=2, kernel_size=2, padding=1), [(0, 1, 3, 3)]),
+    Case("empty_convT2d", "ConvTranspose2d", dict(in_channels=1, out_channels=2, kernel_size=2), [(0, 1, 2, 2)]),
+    Case("empty_maxpool2d", "MaxPool2d", dict(kernel_size=2), [(0, 1, 2, 2)]),
+    Case("empty_avgpool2d", "AvgPool2d", dict(kernel_size=2), [(0, 1, 2, 2)]),
+    Case("empty_adaavg2d", "AdaptiveAvgPool2d", dict(output_size=1), [(0, 1, 2, 2)]),
+    Case("empty_adamax2d", "AdaptiveMaxPool2d", dict(output_size=(2, 1)), [(0, 1, 3, 2)]),
+    Case("empty_ln", "LayerNorm", dict(normalized_shape=3), [(0, 3)]),
+    Case("empty_gn", "GroupNorm", dict(num_groups=1, num_channels=2), [(0, 2, 3)]),
+    Case("empty_in", "InstanceNorm1d", dict(num_features=2), [(0, 2, 3)]),  # torch fails with affine
+    Case("empty_bn_eval", "BatchNorm1d", dict(num_features=2), [(0, 2)], train=False),
+    Case("empty_emb", "Embedding", dict(num_embeddings=3, embedding_dim=2), [np.zeros((2, 0), np.int64)]),
+    Case("empty_mha", "MultiheadAttention", dict(embed_dim=2, num_heads=1, batch_first=True),
+         [(0, 1, 2), (0, 1, 2), (0, 1, 2)], train=False),
+    Case("empty_lstm_batch", "LSTM", dict(input_size=1, hidden_size=2), [(2, 0, 1)]),
+    Case("empty_gru_batch", "GRU", dict(input_size=1, hidden_size=2), [(2, 0, 1)]),
+    Case("empty_lstmcell", "LSTMCell", dict(input_size=1, hidden_size=2), [(0, 1)]),
+    Case("empty_upsample", "Upsample", dict(scale_factor=2, mode="bilinear"), [(0, 1, 2, 2)]),
+    Case("empty_prelu", "PReLU", dict(num_parameters=2), [(0, 2)]),
+    Case("empty_lrn", "LocalResponseNorm", dict(size=2), [(0, 2, 2)]),
+    Case("empty_enc", "TransformerEncoderLayer", dict(d_model=3, nhead=1, dim_feedforward=2, dropout=0.0,
+                                                      batch_first=True), [(0, 2, 3)], train=False),
+]
+
+
 # -------------------------------------------------------------------------- composites (inplace activations
 # after a layer, whole transformer stacks)
 def _seq(*mods):

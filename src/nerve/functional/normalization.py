@@ -55,6 +55,17 @@ def _prod(t):
     return out
 
 
+def _empty_affine(input, weight, bias, shape):  # noqa: A002
+    """An empty batch stays empty (as in PyTorch), still passing through γ and β so that
+    they receive a zero gradient, as torch gives them, rather than none."""
+    out = input.reshape(input.shape)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
 def _reduce_to(xp, a, shape):
     """Sum ``a`` down to ``shape`` (the affine parameters' broadcast shape), as a new array.
 
@@ -244,7 +255,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         _check_param(p, C, name, "batch_norm")
     shape = (1, C) + (1,) * (input.ndim - 2)
     if input._data.size == 0:
-        return input.reshape(input.shape)      # an empty batch stays empty (as in PyTorch)
+        return _empty_affine(input, weight, bias, shape)
     if training or running_mean is None or running_var is None:
         axes = (0,) + tuple(range(2, input.ndim))
         M = input._data.size // C if C else 0
@@ -294,7 +305,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
         return AffineStats.apply(input, weight, bias, _data(running_mean), _data(running_var), shape, eps)
     if input._data.size == 0:
-        return input.reshape(input.shape)      # an empty batch stays empty
+        return _empty_affine(input, weight, bias, shape)
     axes = tuple(range(2, input.ndim))
     M = input._data.size // (N * C)
     if M <= 1:
@@ -371,7 +382,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
         _check_param(p, C, name, "group_norm")
     shape = (1, C) + (1,) * (input.ndim - 2)
     if input._data.size == 0:
-        return input.reshape(input.shape)
+        return _empty_affine(input, weight, bias, shape)
     return Normalize.apply(input, weight, bias, (N, G, input._data.size // (N * G)), (2,), shape, eps, None)
 
 
