@@ -64,7 +64,9 @@ class Attention(Function):
         ctx.P = P
         W = P if drop is None else P * drop
         out = xp.matmul(W, v)                                              # (…, L, Ev)
-        ctx.save_for_backward(q, k, v, fmask)
+        # The returned weights are P itself when there is no dropout: saving them as well lets
+        # the engine see an in-place change of that output (which would corrupt ctx.P).
+        ctx.save_for_backward(q, k, v, fmask, *((W,) if with_weights else ()))
         return (out, W) if with_weights else out
 
     def _recompute(ctx, q, k, fmask):
@@ -82,7 +84,7 @@ class Attention(Function):
         return E / den
 
     def backward(ctx, grad, gW=None):
-        q, k, v, fmask = ctx.saved
+        q, k, v, fmask = ctx.saved[:4]
         xp = ctx.xp
         need = ctx.needs_input_grad
         P = xp.reuse(ctx.P, lambda: ctx._recompute(q, k, fmask))
