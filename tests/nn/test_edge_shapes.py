@@ -897,3 +897,82 @@ def test_averaging_layers_refuse_integer_input(name, kwargs, torch_refuses):
             getattr(torch.nn, name)(**kwargs)(torch.from_numpy(x))
     with pytest.raises(TypeError, match="floating-point"):
         getattr(nn, name)(**kwargs)(nv.tensor(x))
+
+
+# -------------------------------------------------------------------------- changed after the forward
+def _mutated(case, where):
+    """Run the layer on non-leaf copies of the inputs, then add 0.5 in place to the inputs
+    (``where='input'``) or to the float outputs (nerve only; torch, the reference, changes
+    nothing); backward of Σ out·w. Returns ('raise', message) or ('ok', [input grads] +
+    [parameter grads]) per framework."""
+    ours, theirs = _twins(case, np.float64)
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(s) if isinstance(s, tuple) else s.a.copy() if isinstance(s, D) else s.copy()
+              for s in case.inputs]
+    results = []
+    for layer, lib in ((theirs, "torch"), (ours, "nerve")):
+        leaves, ins = [], []
+        for a, s in zip(arrays, case.inputs):
+            if _diff(s):
+                leaf = torch.tensor(a, requires_grad=True) if lib == "torch" else nv.tensor(a, requires_grad=True)
+                leaves.append(leaf)
+                ins.append(leaf * 1.0)
+            else:
+                ins.append(torch.from_numpy(a.copy()) if lib == "torch" else nv.tensor(a))
+        conv = (lambda v: torch.from_numpy(v.copy())) if lib == "torch" else (lambda v: v)
+        try:
+            outs = [o for o in _call(case, layer, ins, case.call, conv)
+                    if o is not None and (o.dtype.is_floating_point if lib == "torch" else o.numpy().dtype.kind == "f")]
+            if lib == "torch":
+                pass
+            elif where == "input":
+                for t, s in zip(ins, case.inputs):
+                    if _diff(s):
+                        t.add_(0.5)
+            else:
+                for o in outs:
+                    o.add_(0.5)
+            loss = None
+            for i, o in enumerate(outs):
+                w = np.random.default_rng(11 + i).standard_normal(tuple(o.shape))
+                term = (o * (torch.from_numpy(w) if lib == "torch" else nv.tensor(w))).sum()
+                loss = term if loss is None else loss + term
+            loss.backward()
+        except RuntimeError as e:
+            results.append(("raise", str(e)))
+            continue
+        params = list(layer.parameters())
+        results.append(("ok", [None if t.grad is None else t.grad.numpy() for t in leaves + params]))
+    return results
+
+
+@pytest.mark.parametrize("where", ["input", "output"])
+@pytest.mark.parametrize("case", [c for c in CASES if any(_diff(s) for s in c.inputs)], ids=repr)
+def test_changed_after_forward(case, where):
+    """Changing a tensor the backward needs must raise, never give a silently wrong gradient:
+    nerve either refuses or gives the gradients of the unchanged forward (adding 0.5 to an
+    output does not change them)."""
+    (t_kind, t_res), (n_kind, n_res) = _mutated(case, where)
+    assert t_kind == "ok", t_res
+    if n_kind == "raise":
+        assert "in-place" in n_res or "inplace" in n_res, n_res
+        return
+    for i, (a, b) in enumerate(zip(n_res, t_res)):
+        if b is None:
+            assert a is None or not np.any(a), f"leaf {i}"
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11, err_msg=f"leaf {i}")
+
+
+def test_in_place_write_through_an_empty_view():
+    """An in-place op on an empty view of a recorded tensor (an empty batch's conv output, a
+    zero-width slice) used to raise 'cannot be located in its base'; torch just does it."""
+    b = nv.ones(3, 4, requires_grad=True) * 1.0
+    b[:, 1:1].mul_(2.0)
+    (b * 3.0).sum().backward()
+    conv = nn.Conv1d(1, 2, 2)
+    x = nv.zeros(0, 1, 3, requires_grad=True)
+    out = conv(x)
+    out.add_(1.0)
+    out.sum().backward()
+    assert x.grad.shape == (0, 1, 3) and not conv.weight.grad.numpy().any()

@@ -167,6 +167,8 @@ def _positions(base, view, name):
     if not (isinstance(base, np.ndarray) and isinstance(view, np.ndarray)):
         raise RuntimeError(f"{name}: writing through a view while recording gradients is only "
                            "supported for NumPy arrays; write into the base with indexing")
+    if view.size == 0:             # nothing to locate (an empty batch): no positions
+        return np.zeros(view.shape, dtype=np.int64)
     b0 = base.__array_interface__["data"][0]
     v0 = view.__array_interface__["data"][0]
     ba = _addresses(base, 0).reshape(-1)
