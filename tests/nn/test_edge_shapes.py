@@ -929,6 +929,10 @@ def _mutated(case, where):
                 for t, s in zip(ins, case.inputs):
                     if _diff(s):
                         t.add_(0.5)
+            elif where == "param":
+                with nv.no_grad():
+                    for prm in layer.parameters():
+                        prm.add_(0.5)
             else:
                 for o in outs:
                     o.add_(0.5)
@@ -942,11 +946,11 @@ def _mutated(case, where):
             results.append(("raise", str(e)))
             continue
         params = list(layer.parameters())
-        results.append(("ok", [None if t.grad is None else t.grad.numpy() for t in leaves + params]))
+        results.append(("ok", [None if t.grad is None else t.grad.numpy().copy() for t in leaves + params]))
     return results
 
 
-@pytest.mark.parametrize("where", ["input", "output"])
+@pytest.mark.parametrize("where", ["input", "output", "param"])
 @pytest.mark.parametrize("case", [c for c in CASES if any(_diff(s) for s in c.inputs)], ids=repr)
 def test_changed_after_forward(case, where):
     """Changing a tensor the backward needs must raise, never give a silently wrong gradient:
