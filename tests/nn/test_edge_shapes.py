@@ -980,3 +980,30 @@ def test_in_place_write_through_an_empty_view():
     out.add_(1.0)
     out.sum().backward()
     assert x.grad.shape == (0, 1, 3) and not conv.weight.grad.numpy().any()
+
+
+# -------------------------------------------------------------------------- float16 forward
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_float16_forward(case):
+    """Half precision keeps its dtype and the values torch gives (to half precision)."""
+    ours, theirs = _twins(case, np.float16)
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(s).astype(np.float16) if isinstance(s, tuple)
+              else s.a.astype(np.float16) if isinstance(s, D) else s.copy() for s in case.inputs]
+    call = {k: (v.astype(np.float16) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v)
+            for k, v in case.call.items()}
+    try:
+        t_outs = _call(case, theirs, [torch.from_numpy(a.copy()) for a in arrays], call,
+                       lambda v: torch.from_numpy(v.copy()))
+    except (RuntimeError, NotImplementedError) as e:
+        pytest.skip(f"torch has no float16 CPU kernel here: {str(e)[:60]}")
+    n_outs = _call(case, ours, [nv.tensor(a) for a in arrays], call, lambda v: v)
+    for i, (a, b) in enumerate(zip(n_outs, t_outs)):
+        if b is None:
+            assert a is None
+            continue
+        want = b.detach().numpy()
+        assert a.numpy().dtype == want.dtype, f"output {i}"
+        if want.dtype.kind == "f":
+            np.testing.assert_allclose(a.numpy().astype(np.float64), want.astype(np.float64), rtol=2e-2, atol=2e-2,
+                                       err_msg=f"output {i}")

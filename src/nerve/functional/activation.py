@@ -177,6 +177,10 @@ def _erf_kernel(x, complement):
     x = xp.asarray(x)
     if x.dtype.kind != "f":
         x = x.astype(np.float32)
+    if x.dtype not in (np.float32, np.float64):
+        # float16 (or longdouble): the bit trick below reinterprets float32/float64 words, so
+        # a float16 array would be read two elements at a time. Work in float32.
+        return _erf_kernel(x.astype(np.float32), complement).astype(x.dtype)
     if x.ndim == 0:
         return _erf_kernel(x.reshape(1), complement).reshape(())
     ax = xp.abs(x)
