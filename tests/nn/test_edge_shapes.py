@@ -687,7 +687,8 @@ def _run(case, dtype, readonly, calls=1, strided=False, frozen=None):
     if readonly:
         for a in arrays + [v for v in call.values() if isinstance(v, np.ndarray)]:
             a.flags.writeable = False
-    wants = [_diff(s) and frozen != "inputs" for s in specs]
+    wants = [_diff(s) and frozen != "inputs" and not (frozen == "first" and i % len(case.inputs) == 0)
+             for i, s in enumerate(specs)]
     t_in = [torch.tensor(a, requires_grad=w) if _diff(s)
             else torch.from_numpy(a.copy()) for a, s, w in zip(arrays, specs, wants)]
     n_in = []
@@ -796,8 +797,17 @@ def test_non_contiguous_inputs(case):
 @pytest.mark.parametrize("frozen", ["inputs", "params"])
 @pytest.mark.parametrize("case", CASES, ids=repr)
 def test_partly_frozen(case, frozen):
-    """Only some leaves need a gradient: the backward's skipped branches must not matter."""
+    """Only some leaves need a gradient (no input; every other parameter): the skipped
+    branches of the backward must not matter."""
     _run(case, np.float64, readonly=False, frozen=frozen)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if sum(_diff(s) for s in c.inputs) > 1], ids=repr)
+def test_first_input_frozen(case):
+    """All inputs but the first need a gradient (h0 but not x, key and value but not query)."""
+    _run(case, np.float64, readonly=False, frozen="first")
+
+
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
