@@ -932,7 +932,10 @@ def _mutated(case, where):
             if _diff(s):
                 leaf = torch.tensor(a, requires_grad=True) if lib == "torch" else nv.tensor(a, requires_grad=True)
                 leaves.append(leaf)
-                ins.append(leaf * 1.0)
+                # "alias": the input comes from exp, which keeps its output for the backward;
+                # a layer whose output shares the input's memory (Flatten, Identity, a 1x1
+                # pool) must let the engine see the change made through it.
+                ins.append(leaf.exp() if where == "alias" else leaf * 1.0)
             else:
                 ins.append(torch.from_numpy(a.copy()) if lib == "torch" else nv.tensor(a))
         conv = (lambda v: torch.from_numpy(v.copy())) if lib == "torch" else (lambda v: v)
@@ -949,7 +952,7 @@ def _mutated(case, where):
                 with nv.no_grad():
                     for prm in layer.parameters():
                         prm.add_(0.5)
-            else:
+            else:  # "output", "alias"
                 for o in outs:
                     o.add_(0.5)
             loss = None
@@ -966,7 +969,7 @@ def _mutated(case, where):
     return results
 
 
-@pytest.mark.parametrize("where", ["input", "output", "param"])
+@pytest.mark.parametrize("where", ["input", "output", "param", "alias"])
 @pytest.mark.parametrize("case", [c for c in CASES if any(_diff(s) for s in c.inputs)], ids=repr)
 def test_changed_after_forward(case, where):
     """Changing a tensor the backward needs must raise, never give a silently wrong gradient:
