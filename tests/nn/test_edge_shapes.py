@@ -714,6 +714,9 @@ def _run(case, dtype, readonly, calls=1, strided=False, frozen=None):
             graded.append((o, to))
         else:
             np.testing.assert_array_equal(o.numpy(), tv, err_msg=f"output {i}")
+    for name, prm in theirs.named_parameters():  # Embedding(max_norm) renormalizes rows in place
+        np.testing.assert_allclose(dict(ours.named_parameters())[name].numpy(), prm.detach().numpy(),
+                                   err_msg=f"{name} after the forward", **tol)
     for name, bf in theirs.named_buffers():  # running statistics after the step
         np.testing.assert_allclose(dict(ours.named_buffers())[name].numpy(), bf.numpy(), err_msg=name, **tol)
 
