@@ -554,6 +554,20 @@ CASES += [
 ]
 
 
+CASES += [
+    Case("convT2d_output_size", "ConvTranspose2d", dict(in_channels=1, out_channels=1, kernel_size=3, stride=2,
+                                                        padding=1), [(1, 1, 2, 2)], dict(output_size=(4, 3))),
+    Case("convT1d_output_size", "ConvTranspose1d", dict(in_channels=1, out_channels=2, kernel_size=2, stride=3),
+         [(1, 1, 2)], dict(output_size=[6])),
+    Case("convT2d_output_size_full", "ConvTranspose2d", dict(in_channels=1, out_channels=1, kernel_size=2,
+                                                             stride=2), [(1, 1, 1, 1)],
+         dict(output_size=(1, 1, 3, 3))),
+    Case("convT1d_output_size_unbatched", "ConvTranspose1d", dict(in_channels=1, out_channels=1, kernel_size=3,
+                                                                  stride=2, dilation=2), [(1, 2)],
+         dict(output_size=(1, 7))),
+]
+
+
 # -------------------------------------------------------------------------- empty batches (N = 0)
 CASES += [
     Case("empty_linear", "Linear", dict(in_features=2, out_features=3), [(0, 2)]),
@@ -1029,3 +1043,12 @@ def test_float16_forward(case):
         if want.dtype.kind == "f":
             np.testing.assert_allclose(a.numpy().astype(np.float64), want.astype(np.float64), rtol=2e-2, atol=2e-2,
                                        err_msg=f"output {i}")
+
+
+@pytest.mark.parametrize("size", [(5, 3), (2, 3), (4,)], ids=["too_big", "too_small", "wrong_rank"])
+def test_conv_transpose_output_size_out_of_reach(size):
+    kw = dict(in_channels=1, out_channels=1, kernel_size=3, stride=2, padding=1)
+    with pytest.raises(ValueError):
+        torch.nn.ConvTranspose2d(**kw)(torch.zeros(1, 1, 2, 2), output_size=size)
+    with pytest.raises(ValueError, match="output_size"):
+        nn.ConvTranspose2d(**kw)(nv.zeros(1, 1, 2, 2), output_size=size)

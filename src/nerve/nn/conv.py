@@ -142,10 +142,13 @@ class _ConvNd(Module):
         return s
 
     def forward(self, input):  # noqa: A002
+        return self._apply_conv(input)
+
+    def _apply_conv(self, input, **conv_kw):  # noqa: A002
         unbatched = input.ndim == self._nd + 1
         x = input.reshape(1, *input.shape) if unbatched else input
         try:
-            out = self._conv(x)
+            out = self._conv(x, **conv_kw)
         except (RuntimeError, ValueError) as e:
             raise type(e)(self._explain(x, e)) from e
         return out.reshape(*out.shape[1:]) if unbatched else out
@@ -255,8 +258,37 @@ class ConvTranspose2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, device, dtype, output_padding)
 
-    def _conv(self, x):
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+    def forward(self, input, output_size=None):  # noqa: A002
+        """``output_size`` (the spatial sizes, optionally with N and C in front) picks the
+        output_padding that gives exactly that size, as PyTorch: a stride-s convolution maps
+        s neighbouring sizes to one, so its transpose needs to be told which to restore."""
+        if output_size is None:
+            return self._apply_conv(input)
+        return self._apply_conv(input, output_padding=self._output_padding_for(input, output_size))
+
+    def _output_padding_for(self, input, output_size):  # noqa: A002
+        name = type(self).__name__
+        size = [int(v) for v in output_size]
+        if len(size) == self._nd + 2 or (len(size) == self._nd + 1 and input.ndim == self._nd + 1):
+            size = size[-self._nd:]
+        if len(size) != self._nd:
+            raise ValueError(f"{name}: output_size must have {self._nd} spatial sizes (optionally after N and "
+                             f"C), got {tuple(output_size)!r}")
+        pads = []
+        for d in range(self._nd):
+            n_in = input.shape[input.ndim - self._nd + d]
+            smallest = ((n_in - 1) * self.stride[d] - 2 * self.padding[d]
+                        + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            largest = smallest + self.stride[d] - 1
+            if not smallest <= size[d] <= largest:
+                raise ValueError(f"{name}: output_size {tuple(size)} is out of reach for input of shape "
+                                 f"{tuple(input.shape)}: dimension {d} can be {smallest} to {largest}")
+            pads.append(size[d] - smallest)
+        return tuple(pads)
+
+    def _conv(self, x, output_padding=None):
+        op = self.output_padding if output_padding is None else output_padding
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, op,
                                   self.groups, self.dilation)
 
 
@@ -271,6 +303,7 @@ class ConvTranspose1d(ConvTranspose2d):
 
     _nd = 1
 
-    def _conv(self, x):
+    def _conv(self, x, output_padding=None):
+        op = self.output_padding if output_padding is None else output_padding
         return F.conv_transpose1d(x, self.weight, self.bias, self.stride[0], self.padding[0],
-                                  self.output_padding[0], self.groups, self.dilation[0])
+                                  op[0], self.groups, self.dilation[0])
