@@ -568,6 +568,21 @@ CASES += [
 ]
 
 
+_CAUSAL3 = np.triu(np.full((3, 3), -np.inf), 1)
+CASES += [
+    Case("enc_is_causal", "TransformerEncoderLayer", dict(d_model=3, nhead=1, dim_feedforward=2, dropout=0.0),
+         [(3, 1, 3)], dict(src_mask=_CAUSAL3, is_causal=True), train=False),
+    Case("dec_tgt_is_causal", "TransformerDecoderLayer", dict(d_model=3, nhead=1, dim_feedforward=2, dropout=0.0,
+                                                              batch_first=True),
+         [(1, 3, 3), (1, 2, 3)], dict(tgt_mask=_CAUSAL3, tgt_is_causal=True), train=False),
+    Case("enc_stack_is_causal", lambda ns: ns.TransformerEncoder(
+        ns.TransformerEncoderLayer(3, 1, 2, dropout=0.0, batch_first=True), 1, enable_nested_tensor=False), {},
+        [(1, 3, 3)], dict(mask=_CAUSAL3, is_causal=True), train=False),
+    Case("transformer_is_causal", lambda ns: ns.Transformer(3, 1, 1, 1, 2, dropout=0.0), {},
+         [(2, 1, 3), (3, 1, 3)], dict(tgt_mask=_CAUSAL3, tgt_is_causal=True), train=False),
+]
+
+
 # -------------------------------------------------------------------------- empty batches (N = 0)
 CASES += [
     Case("empty_linear", "Linear", dict(in_features=2, out_features=3), [(0, 2)]),
@@ -1052,3 +1067,10 @@ def test_conv_transpose_output_size_out_of_reach(size):
         torch.nn.ConvTranspose2d(**kw)(torch.zeros(1, 1, 2, 2), output_size=size)
     with pytest.raises(ValueError, match="output_size"):
         nn.ConvTranspose2d(**kw)(nv.zeros(1, 1, 2, 2), output_size=size)
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_square_subsequent_mask(n):
+    want = torch.nn.Transformer.generate_square_subsequent_mask(n, dtype=torch.float64).numpy()
+    got = nn.Transformer.generate_square_subsequent_mask(n, dtype=np.float64)
+    np.testing.assert_array_equal(np.asarray(getattr(got, "numpy", lambda: got)()), want)
