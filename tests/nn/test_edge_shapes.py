@@ -583,6 +583,21 @@ CASES += [
 ]
 
 
+_SELF = dict(pack=lambda a: (a[0], a[0], a[0]), train=False)   # one tensor as query, key and value
+_KV = dict(pack=lambda a: (a[0], a[1], a[1]), train=False)      # key is value (encoder memory)
+CASES += [
+    Case("mha_self_b1_l1", "MultiheadAttention", dict(embed_dim=2, num_heads=2), [(1, 1, 2)], **_SELF),
+    Case("mha_self_bf_kpm", "MultiheadAttention", dict(embed_dim=3, num_heads=1, batch_first=True), [(1, 2, 3)],
+         dict(key_padding_mask=np.array([[False, True]]), average_attn_weights=False), **_SELF),
+    Case("mha_self_unbatched_nobias", "MultiheadAttention", dict(embed_dim=2, num_heads=1, bias=False), [(3, 2)],
+         dict(need_weights=False), **_SELF),
+    Case("mha_self_bias_kv", "MultiheadAttention", dict(embed_dim=2, num_heads=2, add_bias_kv=True,
+                                                        add_zero_attn=True), [(2, 1, 2)], **_SELF),
+    Case("mha_kv_same", "MultiheadAttention", dict(embed_dim=2, num_heads=1, batch_first=True),
+         [(1, 1, 2), (1, 3, 2)], **_KV),
+]
+
+
 # -------------------------------------------------------------------------- empty batches (N = 0)
 CASES += [
     Case("empty_linear", "Linear", dict(in_features=2, out_features=3), [(0, 2)]),
