@@ -1,14 +1,25 @@
 """Edge-shape sweep of the nn layers against PyTorch.
 
-Size-one dimensions (batch, channels, spatial, sequence, heads) and rarely used options are
-where a transpose that is already contiguous, a squeeze that drops the wrong axis or an
-in-place update of a view hides. For each case the torch layer is built, its state_dict is
-loaded into the nerve twin (same names), both run on the same input, and the outputs, every
-input gradient, every parameter gradient and the buffers afterwards (running statistics) are
-compared, in float64 (tight) and float32. A second run feeds read-only input arrays and a
-read-only upstream gradient: nothing may try to write into them, and the gradients must be the
-same. The upstream gradient of the first run must also come back unchanged.
+Size-one dimensions (batch, channels, spatial, sequence, heads), empty batches and rarely
+used options are where a transpose that is already contiguous, a reduction with nothing to
+reduce or an in-place update of a view hides. For each case the torch layer is built, its
+state_dict is loaded into the nerve twin (same names), both run on the same input, and the
+outputs, every input gradient, every parameter gradient, the parameters and buffers after the
+forward (running statistics, max_norm) are compared, in float64 (tight) and float32. Variants
+of every case:
+
+* read-only input arrays and read-only upstream gradients (outputs of one shape share one);
+* outputs of one shape added before the weighting (one gradient array handed to several);
+* non-contiguous (strided, Fortran-ordered) inputs;
+* two calls before one backward;
+* frozen inputs, every other parameter frozen, all inputs but the first frozen;
+* second order (create_graph) against torch;
+* inputs, outputs or parameters changed in place after the forward: nerve must raise or give
+  the gradients of the unchanged forward, never a silently wrong one;
+* float16 forward.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -16,7 +27,7 @@ import nerve as nv
 from nerve import nn
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore::UserWarning:torch.*")]  # torch's own notes
 
 TOL = {np.float64: dict(rtol=1e-9, atol=1e-11), np.float32: dict(rtol=2e-4, atol=2e-5)}
 
@@ -841,7 +852,9 @@ def test_non_contiguous_inputs(case):
 
 def _has_params(case):
     build = case.name if callable(case.name) else (lambda ns: getattr(ns, case.name)(**case.kwargs))
-    return bool(list(build(torch.nn).parameters()))
+    with warnings.catch_warnings():  # torch's notes at collection time
+        warnings.simplefilter("ignore")
+        return bool(list(build(torch.nn).parameters()))
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
@@ -1022,6 +1035,8 @@ def test_changed_after_forward(case, where):
     """Changing a tensor the backward needs must raise, never give a silently wrong gradient:
     nerve either refuses or gives the gradients of the unchanged forward (adding 0.5 to an
     output does not change them)."""
+    if where == "alias" and any(isinstance(s, D) and np.abs(s.a).max() > 50 for s in case.inputs):
+        pytest.skip("exp of these inputs overflows")
     (t_kind, t_res), (n_kind, n_res) = _mutated(case, where)
     assert t_kind == "ok", t_res
     if n_kind == "raise":
