@@ -560,6 +560,13 @@ CASES += [
     Case("up_linear_ac", "Upsample", dict(size=4, mode="linear", align_corners=True), [(1, 1, 1)]),
     Case("up_linear_frac", "Upsample", dict(scale_factor=2.5, mode="linear"), [(1, 1, 2)]),
     Case("up_nearest_1d_size", "Upsample", dict(size=5, mode="nearest"), [(1, 1, 3)]),
+    Case("up_bilinear_ac_to_1", "Upsample", dict(size=(1, 1), mode="bilinear", align_corners=True),
+         [(1, 1, 3, 2)]),
+    Case("up_bilinear_to_1", "Upsample", dict(size=(1, 2), mode="bilinear"), [(1, 1, 3, 2)]),
+    Case("up_nearest_half", "Upsample", dict(scale_factor=0.5, mode="nearest"), [(1, 1, 3, 5)]),
+    Case("up_linear_ac_to_1", "Upsample", dict(size=1, mode="linear", align_corners=True), [(1, 2, 4)]),
+    Case("up_bilinear_scale_ac", "Upsample", dict(scale_factor=(1.5, 3.0), mode="bilinear", align_corners=True),
+         [(1, 1, 2, 1)]),
     Case("pixelshuffle_5d", "PixelShuffle", dict(upscale_factor=2), [(1, 1, 4, 1, 1)]),
     Case("pixelunshuffle_5d", "PixelUnshuffle", dict(downscale_factor=1), [(2, 1, 1, 1, 1)]),
 ]
