@@ -531,6 +531,19 @@ CASES += [
          [_idx(1, 2)], dict(offsets=_idx(0, 0, 2))),
     Case("bag_empty_bag_max", "EmbeddingBag", dict(num_embeddings=3, embedding_dim=2, mode="max"),
          [_idx(1)], dict(offsets=_idx(0, 1))),
+    Case("bag_psw_2d", "EmbeddingBag", dict(num_embeddings=4, embedding_dim=2, mode="sum"),
+         [np.array([[1, 3, 1]]), (1, 3)], names=[None, "per_sample_weights"]),
+    Case("bag_max_maxnorm", "EmbeddingBag", dict(num_embeddings=3, embedding_dim=2, max_norm=0.4, mode="max"),
+         [_idx(0, 2, 2)], dict(offsets=_idx(0, 1))),
+    Case("emb_scale_freq", "Embedding", dict(num_embeddings=4, embedding_dim=2, scale_grad_by_freq=True),
+         [np.array([[1, 1, 3], [1, 0, 3]])]),
+    Case("emb_scale_freq_pad", "Embedding", dict(num_embeddings=4, embedding_dim=1, scale_grad_by_freq=True,
+                                                 padding_idx=1), [np.array([1, 1, 2])]),
+    Case("bag_scale_freq", "EmbeddingBag", dict(num_embeddings=3, embedding_dim=2, scale_grad_by_freq=True,
+                                                mode="sum"), [np.array([[0, 0], [0, 2]])],
+         skip="torch 2.13's CPU embedding_bag divides by wrong counts (pytorch/pytorch#190063: for [[1, 2], "
+              "[0, 0]] row 1, seen once, gets 1/2); nerve divides by the true frequency, as nn.Embedding does"),
+
     Case("bag_maxnorm", "EmbeddingBag", dict(num_embeddings=3, embedding_dim=2, max_norm=0.2, mode="sum"),
          [np.array([[0, 0]])]),
     Case("mha_3d_bool_b1", "MultiheadAttention", dict(embed_dim=4, num_heads=2), [(2, 1, 4), (3, 1, 4), (3, 1, 4)],
@@ -1111,3 +1124,21 @@ def test_square_subsequent_mask(n):
     want = torch.nn.Transformer.generate_square_subsequent_mask(n, dtype=torch.float64).numpy()
     got = nn.Transformer.generate_square_subsequent_mask(n, dtype=np.float64)
     np.testing.assert_array_equal(np.asarray(getattr(got, "numpy", lambda: got)()), want)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_embedding_bag_scale_grad_by_freq_uses_true_counts(mode):
+    """The oracle is torch's nn.Embedding (which counts right) reduced per bag: torch 2.13's
+    own CPU EmbeddingBag gives a row seen once in [[0, 2, 0]] a factor 1/2 (pytorch#190063)."""
+    idx = np.array([[0, 2, 0], [1, 0, 2]])
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(3, 2, scale_grad_by_freq=True).double()
+    out_t = getattr(emb(torch.from_numpy(idx)), mode)(1)
+    g = np.random.default_rng(0).standard_normal(out_t.shape)
+    out_t.backward(torch.from_numpy(g))
+    bag = nn.EmbeddingBag(3, 2, mode=mode, scale_grad_by_freq=True).double()
+    bag.load_state_dict({"weight": emb.weight.detach().numpy().copy()})
+    out_n = bag(nv.tensor(idx))
+    np.testing.assert_allclose(out_n.numpy(), out_t.detach().numpy(), rtol=1e-12)
+    out_n.backward(nv.tensor(g))
+    np.testing.assert_allclose(bag.weight.grad.numpy(), emb.weight.grad.numpy(), rtol=1e-12)
