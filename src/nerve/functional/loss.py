@@ -1146,7 +1146,9 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, *, reduction="mean
     cos = dot / (sq1 * sq2).sqrt()
     pos = cos * -1.0 + 1.0
     over = cos - float(margin)
-    neg = where(over.data > 0, over, 0.0)
+    # NOTE: `>=` as torch's clamp_min: at cos = margin exactly (a zero vector against the
+    # default margin 0, or orthogonal pairs) the gradient flows.
+    neg = where(over.data >= 0, over, 0.0)
     loss = where(t == 1, pos, neg)
     return _reduce_composed(loss, reduction, input1.dtype)
 
