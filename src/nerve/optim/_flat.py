@@ -40,6 +40,7 @@ class FlatGroup:
     """A parameter group run as one concatenated array (see the module docstring)."""
 
     def __init__(self, opt, group, params, state):
+        self.opt = opt
         self.group = group
         self.params = params
         self.shapes = [p._data.shape for p in params]
@@ -120,15 +121,22 @@ class FlatGroup:
                     s[key] = value
 
     def step(self, update):
-        """One update of the whole group; False (and nothing done) if it no longer applies."""
+        """One update of the whole group; False (and nothing done) if it no longer applies,
+        None (nothing done) if the optimizer's state was cleared or replaced since the last
+        step, so that the group must be built again from what ``opt.state`` now holds."""
         params = self.params
         if self.group["params"] is not params or len(params) != len(self.shapes):
             return False  # the group's list was replaced or edited
         grads = []
-        for p in params:
+        state_of = self.opt.state
+        for p, s in zip(params, self.param_states):
             g = p._grad
             if g is None:
                 return False
+            if state_of.get(p) is not s:
+                # ``opt.state.clear()``, ``opt.state = {}`` or one entry replaced: the flat
+                # buffers no longer are the optimizer's state (PyTorch would start afresh).
+                return None
             grads.append(g._data.reshape(-1))
         np.concatenate(grads, out=self.G)
         views = self.param_views
