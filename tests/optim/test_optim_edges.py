@@ -1,6 +1,7 @@
 """Optimizers at the switches between the group fast path (_flat.py) and the per-tensor loop,
 against PyTorch: a gradient missing for a few steps, a group added mid-run, a state dict
-loaded mid-run (nerve's own and torch's), ``zero_grad(set_to_none=False)``, mixed dtypes in
+loaded mid-run (nerve's own and torch's), the state emptied mid-run,
+``zero_grad(set_to_none=False)``, mixed dtypes in
 one group, a parameter's storage replaced, learning rates changed by a scheduler and by hand.
 
 nerve and torch run in lock step on the problem of ``problem.py`` plus a fourth parameter
@@ -9,6 +10,7 @@ agree to ~1 ulp growth (torch fuses multiply-adds, NumPy cannot).
 """
 from __future__ import annotations
 
+import collections
 import numpy as np
 import pytest
 
@@ -138,6 +140,28 @@ def test_state_loaded_mid_run(name, kw, source):
                 side.opt.load_state_dict(other.opt.state_dict())
         return None
     lockstep(name, kw, event)
+
+
+@pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("how", ["clear", "replace", "one"])
+def test_state_reset_mid_run_starts_afresh(name, kw, how):
+    # Resetting an optimizer (after pruning, a restart) by emptying its state: the group's flat
+    # buffers must not carry the old moments on, and state_dict must see the new state.
+    def event(k, side, other):
+        if k in (4, 9):
+            if how == "clear":
+                side.opt.state.clear()
+            elif how == "replace":
+                side.opt.state = {} if side.fw == "nerve" else collections.defaultdict(dict)
+            else:
+                side.opt.state.pop(side.params[k % 3], None)  # torch keeps none for plain SGD
+        return None
+    ours, theirs = lockstep(name, kw, event)
+    sd, tsd = ours.opt.state_dict()["state"], theirs.opt.state_dict()["state"]
+    assert sorted(sd) == [0, 1, 2]
+    for i, tstate in tsd.items():
+        if "step" in tstate:
+            assert sd[i]["step"] == int(tstate["step"].item())
 
 
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
