@@ -372,12 +372,16 @@ class CrossEntropy(Function):
         elif valid is not None:
             wt = valid.astype(x.dtype)
         ctx.wt, ctx.valid = wt, valid
+        if valid is not None:
+            # An ignored row counts 0 whatever its logits: masked (-inf) logits would make
+            # inf·0 = NaN if the row were multiplied by its zero weight instead.
+            nll = xp.where(valid, nll, 0)
         loss = nll if wt is None else nll * wt
         if smoothing:
             W = C if w is None else w.sum()
             smooth = lse * W - zw
             if valid is not None:
-                smooth *= valid
+                smooth = xp.where(valid, smooth, 0)
             loss = loss * (1 - smoothing) + smooth * (smoothing / C)
         loss = _poison(xp, loss, t_raw, C, ignore_index)
         if reduction == "mean":
@@ -458,6 +462,8 @@ class NLL(Function):
             wt = valid.astype(x.dtype)
         ctx.t, ctx.wt, ctx.reduction, ctx.shape = t, wt, reduction, x.shape
         loss = -x[xp.arange(M), t]
+        if valid is not None:
+            loss = xp.where(valid, loss, 0)  # an ignored row is 0 even where its x is -inf
         if wt is not None:
             loss *= wt
         loss = _poison(xp, loss, t_raw, C, ignore_index)
