@@ -156,6 +156,10 @@ for s in _pair_shapes():
     case(f"l1-{sid}", "l1_loss", G(d), G(d * 0 + d.flat[0] if d.size else d))  # a tie
     case(f"smooth_l1-{sid}", "smooth_l1_loss", G(_n(*s, scale=2)), G(_n(*s)))
     case(f"huber-{sid}", "huber_loss", G(_n(*s, scale=2)), G(_n(*s)))
+case("mse-target-bcast", "mse_loss", G(_n(3, 4)), G(_n(3, 1)))
+case("l1-input-bcast", "l1_loss", G(_n(1, 4)), G(_n(3, 4)))
+case("huber-both-bcast", "huber_loss", G(_n(3, 1)), G(_n(1, 4, scale=3)))
+case("smooth_l1-0d-target", "smooth_l1_loss", G(_n(2, 3)), G(np.float64(0.4)))
 case("smooth_l1-beta0", "smooth_l1_loss", G(_n(4)), G(_n(4)), beta=0.0)
 case("smooth_l1-beta2.5", "smooth_l1_loss", G(_n(2, 3, scale=3)), G(_n(2, 3)), beta=2.5)
 case("huber-delta0.3", "huber_loss", G(_n(2, 3, scale=3)), G(_n(2, 3)), delta=0.3)
@@ -191,6 +195,16 @@ case("ce-extreme", "cross_entropy", G([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e
      C(np.array([1, 2, 0])))
 case("ce-extreme-smooth", "cross_entropy", G([[1e4, -1e4, 0.0], [-1e4, 1e4, -1e4]]),
      C(np.array([1, 1])), label_smoothing=0.1)
+case("ce-masked-neginf", "cross_entropy", G([[0.0, -np.inf, 1.0], [-np.inf, 2.0, -np.inf]]), C(np.array([0, 1])))
+case("ce-masked-neginf-weight-ignore", "cross_entropy", G([[0.0, -np.inf, 1.0], [-np.inf, 2.0, -np.inf]]),
+     C(np.array([2, 0])), weight=C([0.5, 2.0, 1.5]), ignore_index=0)
+case("ce-masked-row-ignored", "cross_entropy", G([[0.0, -np.inf, 1.0], [-np.inf, -np.inf, -np.inf]]),
+     C(np.array([0, -100])))
+case("ce-masked-row-ignored-smooth", "cross_entropy", G([[0.0, -1.0, 1.0], [-np.inf, 3.0, -np.inf]]),
+     C(np.array([0, -100])), label_smoothing=0.1)
+case("nll-neginf-ignored", "nll_loss", G([[-0.5, -np.inf, -1.0], [-np.inf, 0.0, -np.inf]]), C(np.array([2, -100])))
+case("nll-neginf-ignored-weight", "nll_loss", G([[-0.5, -np.inf, -1.0], [-np.inf, 0.0, -np.inf]]),
+     C(np.array([2, 0])), weight=C([1.0, 2.0, 3.0]), ignore_index=0)
 case("ce-probs", "cross_entropy", G(_n(4, 5)), C(_probs(4, 5)))
 case("ce-probs-b1", "cross_entropy", G(_n(1, 5)), C(_probs(1, 5)))
 case("ce-probs-1d", "cross_entropy", G(_n(5)), C(_probs(5, axis=0)))
