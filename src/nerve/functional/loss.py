@@ -63,9 +63,16 @@ def _reduce(xp, loss, reduction):
     return loss.mean()
 
 
+def _empty_mean(loss):
+    """The 'mean' of an empty loss Tensor: NaN, as in PyTorch, but still part of the graph, so
+    that ``backward()`` runs (and leaves empty gradients) instead of raising."""
+    return loss.sum() + float("nan")
+
+
 def _scale(grad, reduction, n):
     """d(reduced)/d(elementwise loss) times the upstream gradient."""
-    return grad / n if reduction == "mean" else grad
+    # max(n, 1): an empty batch has no gradient entries to scale (and no 0-division warning)
+    return grad / max(n, 1) if reduction == "mean" else grad
 
 
 def _as_target(op, x, target):
@@ -565,7 +572,7 @@ def _cross_entropy_probs(input, target, weight, reduction, smoothing):  # noqa: 
         return -prod.sum()
     n = input.numel() // C if C else 0
     if n == 0:
-        return _wrap(np.asarray(np.nan, dtype=input.dtype))
+        return _empty_mean(prod)
     return -prod.sum() / n
 
 
@@ -780,7 +787,7 @@ def _hinge(op, input, target, margin, reduction, power):  # noqa: A002
         return h
     if reduction == "sum":
         return h.sum()
-    return h.mean() if h.numel() else _wrap(np.asarray(np.nan, dtype=input.dtype))
+    return h.mean() if h.numel() else _empty_mean(h)
 
 
 def hinge_loss(input, target, *, margin=1.0, reduction="mean"):  # noqa: A002
@@ -886,7 +893,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction=
         return loss if input.ndim == 2 else loss.reshape(())
     if reduction == "sum":
         return loss.sum()
-    return loss.mean() if N else _wrap(np.asarray(np.nan, dtype=input.dtype))
+    return loss.mean() if N else _empty_mean(loss)
 
 
 def multilabel_margin_loss(input, target, *, reduction="mean"):  # noqa: A002
@@ -941,7 +948,7 @@ def multilabel_margin_loss(input, target, *, reduction="mean"):  # noqa: A002
         return loss if input.ndim == 2 else loss.reshape(())
     if reduction == "sum":
         return loss.sum()
-    return loss.mean() if N else _wrap(np.asarray(np.nan, dtype=input.dtype))
+    return loss.mean() if N else _empty_mean(loss)
 
 
 # ------------------------------------------------------------- embedding losses
@@ -952,7 +959,7 @@ def _reduce_composed(loss, reduction, dtype):
         return loss
     if reduction == "sum":
         return loss.sum()
-    return loss.mean() if loss.numel() else _wrap(np.asarray(np.nan, dtype=dtype))
+    return loss.mean() if loss.numel() else _empty_mean(loss)
 
 
 def _embedding_pair(op, a, b, names=("x1", "x2")):
@@ -1196,6 +1203,8 @@ def kl_div(input, target, *, reduction="mean", log_target=False):  # noqa: A002
     if reduction == "sum":
         return loss.sum()
     if reduction == "batchmean":
+        if input.ndim and input.shape[0] == 0:
+            return _empty_mean(loss)
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
     return loss.mean()
 
