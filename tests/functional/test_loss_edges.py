@@ -304,6 +304,21 @@ case("cosemb-orthogonal-tie", "cosine_embedding_loss", G([[1.0, 0.0], [0.0, 2.0]
 case("triplet-tie", "triplet_margin_loss", G([[0.0, 0.0]]), G([[3.0, 4.0]]), G([[0.0, 6.0]]), margin=1.0,
      eps=0.0)
 
+# empty batches: 'mean' of nothing is NaN, 'sum' 0, 'none' empty; gradients empty
+case("empty-mse", "mse_loss", G(np.zeros((0, 3))), G(np.zeros((0, 3))))
+case("empty-huber", "huber_loss", G(np.zeros((0,))), G(np.zeros((0,))))
+case("empty-ce", "cross_entropy", G(np.zeros((0, 3))), C(np.zeros(0, np.int64)))
+case("empty-ce-kdim-weight", "cross_entropy", G(np.zeros((0, 3, 2))), C(np.zeros((0, 2), np.int64)),
+     weight=C([1.0, 2.0, 3.0]), label_smoothing=0.1)
+case("empty-ce-probs", "cross_entropy", G(np.zeros((0, 3))), C(np.zeros((0, 3))))
+case("empty-nll", "nll_loss", G(np.zeros((0, 3))), C(np.zeros(0, np.int64)))
+case("empty-bce", "binary_cross_entropy", G(np.zeros((0, 2))), C(np.zeros((0, 2))))
+case("empty-bcel", "binary_cross_entropy_with_logits", G(np.zeros((0, 2))), C(np.zeros((0, 2))),
+     pos_weight=C([1.0, 2.0]))
+case("empty-kl", "kl_div", G(np.zeros((0, 3))), G(np.zeros((0, 3))))
+case("empty-triplet", "triplet_margin_loss", G(np.zeros((0, 3))), G(np.zeros((0, 3))), G(np.zeros((0, 3))))
+case("empty-cosemb", "cosine_embedding_loss", G(np.zeros((0, 3))), G(np.zeros((0, 3))), C(np.zeros(0, np.int64)))
+
 REDUCTIONS = ("none", "mean", "sum")
 PARAMS = [(cid, name, args, kw, red) for cid, name, args, kw in CASES for red in REDUCTIONS]
 PARAMS += [(f"{cid}", name, args, kw, "batchmean") for cid, name, args, kw in CASES if name == "kl_div"]
@@ -325,3 +340,16 @@ RO = [(cid, name, args, kw, red) for cid, name, args, kw in FIRST.values() for r
 @pytest.mark.parametrize("cid,name,args,kw,reduction", RO, ids=[f"{p[0]}-{p[4]}" for p in RO])
 def test_read_only_inputs_and_upstream(cid, name, args, kw, reduction):
     _compare(name, args, dict(kw, reduction=reduction), np.float64, readonly=True)
+
+
+@pytest.mark.parametrize("name,target", [("multi_margin_loss", np.zeros(0, np.int64)),
+                                         ("multilabel_margin_loss", np.zeros((0, 3), np.int64))])
+def test_margin_losses_of_an_empty_batch(name, target):
+    # torch 2.13 returns uninitialised memory here, so the reference is the definition:
+    # the mean of nothing is NaN, the sum 0, and backward runs with empty gradients.
+    for reduction, want in (("mean", np.nan), ("sum", 0.0), ("none", np.zeros(0))):
+        x = nv.tensor(np.zeros((0, 3)), requires_grad=True)
+        out = getattr(NF, name)(x, nv.tensor(target), reduction=reduction)
+        np.testing.assert_array_equal(out.numpy(), want)
+        out.sum().backward()
+        assert x.grad.shape == (0, 3)
