@@ -198,12 +198,17 @@ def test_a_parameters_storage_replaced_mid_run(name, kw):
 
 
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
-@pytest.mark.parametrize("how", ["scheduler", "by-hand"])
+@pytest.mark.parametrize("how", ["scheduler", "by-hand", "one-cycle"])
 def test_lr_changed_mid_run(name, kw, how):
+    if how == "one-cycle" and (name in ("Adagrad", "Adadelta", "Rprop", "ASGD")
+                               or (name == "RMSprop" and not kw.get("momentum"))):
+        pytest.skip("torch refuses: no momentum/beta1 to cycle, or no momentum buffer made at start")
     def event(k, side, other):
+        lib = optim.lr_scheduler if side.fw == "nerve" else torch.optim.lr_scheduler
         if how == "scheduler" and k == 0:
-            lib = optim.lr_scheduler if side.fw == "nerve" else torch.optim.lr_scheduler
             side.sched = lib.StepLR(side.opt, step_size=3, gamma=0.5)
+        if how == "one-cycle" and k == 2:  # made mid-run; cycles momentum/beta1 where there is one
+            side.sched = lib.OneCycleLR(side.opt, max_lr=kw.get("lr", 0.01) * 3, total_steps=STEPS)
         if how == "by-hand" and k in (4, 9):
             for g in side.opt.param_groups:
                 g["lr"] *= 0.3 if k == 4 else 4.0
