@@ -165,6 +165,27 @@ def test_state_reset_mid_run_starts_afresh(name, kw, how):
 
 
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
+def test_state_entries_replaced_mid_run_are_used(name, kw):
+    # opt.state[p][key] = new array (a partial reset), and the step count set back for all
+    def event(k, side, other):
+        if side.fw == "torch":
+            return None
+        tW = other.params[0]
+        tstate = other.opt.state.get(tW, {})
+        if k == 5:
+            for key, tval in list(tstate.items()):
+                if torch.is_tensor(tval) and tuple(tval.shape) == (3, 4):
+                    other.opt.state[tW][key] = tval.detach().clone() * 0.5
+                    side.opt.state[side.params[0]][key] = side.opt.state[side.params[0]][key] * 0.5
+        if k == 9 and "step" in tstate:
+            for tp, p in zip(other.params[:3], side.params[:3]):
+                other.opt.state[tp]["step"] = torch.tensor(3.0)
+                side.opt.state[p]["step"] = 3
+        return None
+    lockstep(name, kw, event)
+
+
+@pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
 def test_zero_grad_keeping_zeros_and_a_starved_parameter(name, kw):
     def event(k, side, other):
         side.use_u = k % 4 != 1  # u is out of the loss on some steps: its gradient stays zero
