@@ -353,3 +353,24 @@ def test_margin_losses_of_an_empty_batch(name, target):
         np.testing.assert_array_equal(out.numpy(), want)
         out.sum().backward()
         assert x.grad.shape == (0, 3)
+
+
+# distances the embedding losses are built on (no reduction argument)
+DIST = [
+    ("pd-b1", "pairwise_distance", (G(_n(1, 3)), G(_n(1, 3))), {}),
+    ("pd-1d", "pairwise_distance", (G(_n(3)), G(_n(3))), {}),
+    ("pd-bcast", "pairwise_distance", (G(_n(4, 3)), G(_n(1, 3))), dict(keepdim=True)),
+    ("pd-same-rows-p1", "pairwise_distance", (G(X_SAME), G(X_SAME)), dict(p=1.0)),
+    ("pd-p-inf", "pairwise_distance", (G(_n(4, 3)), G(_n(4, 3))), dict(p=float("inf"))),
+    ("pd-p3-eps0", "pairwise_distance", (G(_n(4, 3)), G(_n(4, 3))), dict(p=3.0, eps=0.0)),
+    ("cs-b1", "cosine_similarity", (G(_n(1, 3)), G(_n(1, 3))), {}),
+    ("cs-1d", "cosine_similarity", (G(_n(3)), G(_n(3))), dict(dim=0)),
+    ("cs-zero", "cosine_similarity", (G([[0.0, 0.0], [1.0, 2.0]]), G([[1.0, 1.0], [0.0, 0.0]])), {}),
+    ("cs-bcast-dim-last", "cosine_similarity", (G(_n(2, 1, 3)), G(_n(1, 4, 3))), dict(dim=-1)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("cid,name,args,kw", DIST, ids=[d[0] for d in DIST])
+def test_distances_match_torch(cid, name, args, kw, dtype):
+    _compare(name, args, kw, dtype)
