@@ -330,11 +330,8 @@ def test_matches_torch(cid, name, args, kw, reduction, dtype):
     _compare(name, args, dict(kw, reduction=reduction), dtype)
 
 
-# One case per loss with read-only inputs, targets, weights and (for 'none') upstream gradient.
-FIRST = {}
-for _cid, _name, _args, _kw in CASES:
-    FIRST.setdefault(_name, (_cid, _name, _args, _kw))
-RO = [(cid, name, args, kw, red) for cid, name, args, kw in FIRST.values() for red in ("none", "mean")]
+# Every case with read-only inputs, targets, weights and (for 'none') upstream gradient.
+RO = [(cid, name, args, kw, red) for cid, name, args, kw in CASES for red in ("none", "mean")]
 
 
 @pytest.mark.parametrize("cid,name,args,kw,reduction", RO, ids=[f"{p[0]}-{p[4]}" for p in RO])
@@ -374,3 +371,46 @@ DIST = [
 @pytest.mark.parametrize("cid,name,args,kw", DIST, ids=[d[0] for d in DIST])
 def test_distances_match_torch(cid, name, args, kw, dtype):
     _compare(name, args, kw, dtype)
+
+
+# Second derivatives (a gradient penalty through the loss): d/dx Σ (dL/dx · c)², c fixed.
+def _double(fw, name, args, kw, dtype):
+    leaves = []
+    if fw == "nerve":
+        a = [_to_nerve(v, dtype, False, leaves) for v in args]
+        k = {key: _to_nerve(v, dtype, False, leaves) for key, v in kw.items()}
+        out = getattr(NF, name)(*a, **k)
+        up = nv.tensor(np.full(tuple(out.shape), 0.75, dtype=dtype))
+        g = nv.autograd.grad(out, leaves[0], up, create_graph=True)[0]
+        c = nv.tensor(np.linspace(0.5, 1.5, g.numel()).reshape(tuple(g.shape)).astype(dtype))
+        ((g * c) ** 2).sum().backward()
+        return leaves[0].grad.numpy()
+    a = [_to_torch(v, dtype, leaves) for v in args]
+    k = {key: _to_torch(v, dtype, leaves) for key, v in kw.items()}
+    out = getattr(TF, name)(*a, **k)
+    up = torch.full(tuple(out.shape), 0.75, dtype=out.dtype)
+    g = torch.autograd.grad(out, leaves[0], up, create_graph=True)[0]
+    c = torch.tensor(np.linspace(0.5, 1.5, g.numel()).reshape(tuple(g.shape)).astype(dtype))
+    ((g * c) ** 2).sum().backward()
+    return leaves[0].grad.numpy()
+
+
+# nll_loss and kl_div are linear in their input (no second derivative; torch then hands back
+# a ZeroTensor or None, nerve a gradient that needs no graph), so they are left out.
+SMOOTH = {"mse_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "binary_cross_entropy",
+          "binary_cross_entropy_with_logits", "triplet_margin_loss", "cosine_embedding_loss"}
+SECOND = [(cid, name, args, kw, red) for cid, name, args, kw in CASES if name in SMOOTH
+          and "extreme" not in cid and "inf" not in cid and "empty" not in cid and "at-" not in cid
+          and "zero" not in cid and "_loose" not in kw and "ignore-all" not in cid and "beta0" not in cid
+          and "p1" not in cid
+          for red in ("none", "mean")]
+
+
+@pytest.mark.parametrize("cid,name,args,kw,reduction", SECOND, ids=[f"{p[0]}-{p[4]}" for p in SECOND])
+def test_second_derivatives_match_torch(cid, name, args, kw, reduction):
+    kw = dict(kw, reduction=reduction)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = _double("nerve", name, args, kw, np.float64)
+        theirs = _double("torch", name, args, kw, np.float64)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-10)
