@@ -194,9 +194,10 @@ def test_zero_grad_keeping_zeros_and_a_starved_parameter(name, kw):
 
 
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
-def test_mixed_dtypes_in_one_group(name, kw):
-    lockstep(name, kw, dtypes=(np.float32, np.float64, np.float64, np.float32), first_group=4,
-             rtol=2e-5, atol=2e-6)
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64, np.float64, np.float32), (np.float32,) * 4],
+                         ids=["mixed", "all-float32"])
+def test_float32_and_mixed_dtypes_in_one_group(name, kw, dtypes):
+    lockstep(name, kw, dtypes=dtypes, first_group=4, rtol=2e-5, atol=2e-6)
 
 
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
