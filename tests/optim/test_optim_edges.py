@@ -64,7 +64,7 @@ class Side:
             self.opt = getattr(optim, name)(self.params[:first_group], **kw)
         else:
             self.params = [torch.tensor(a, requires_grad=True) for a in arrays]
-            self.opt = getattr(torch.optim, name)(self.params[:first_group], foreach=False, **kw)
+            self.opt = getattr(torch.optim, name)(self.params[:first_group], **dict(dict(foreach=False), **kw))
         self.use_u = True
 
     def loss(self):
@@ -335,3 +335,28 @@ def test_clip_grad_norm_with_a_gradless_parameter_mixed_dtypes_and_an_empty_one(
     for p, t in zip(ours, theirs):
         if t.grad is not None:
             np.testing.assert_array_equal(p.grad.numpy(), t.grad.numpy())
+
+
+# ------------------------------------------------------------ PyTorch's constructor flags
+@pytest.mark.parametrize("name,kw", CONFIGS, ids=IDS)
+def test_torchs_flags_are_accepted_by_every_optimizer(name, kw):
+    """Code written for PyTorch passes foreach=/fused=/capturable=; where torch accepts one,
+    nerve must too (they select kernels, not results)."""
+    import inspect  # noqa: PLC0415
+
+    flags = {"foreach": False, "fused": False, "capturable": False, "differentiable": False}
+    tparams = inspect.signature(getattr(torch.optim, name)).parameters
+    given = {k: v for k, v in flags.items() if k in tparams}
+    lockstep(name, dict(kw, **given), steps=3)
+    with pytest.raises(ValueError, match="differentiable"):
+        getattr(optim, name)(P.nerve_params(), **dict(kw, differentiable=True))
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_with_decoupled_weight_decay_is_adamw_as_in_torch(amsgrad):
+    kw = dict(lr=0.01, weight_decay=0.1, amsgrad=amsgrad, decoupled_weight_decay=True)
+    ours, theirs = lockstep("Adam", kw)
+    assert ours.opt.state_dict()["param_groups"][0]["decoupled_weight_decay"] is True
+    # and AdamW's groups say so, as torch's do, so that a torch AdamW checkpoint loads as one
+    w = Side("nerve", "AdamW", dict(lr=0.01))
+    assert w.opt.param_groups[0]["decoupled_weight_decay"] is True
