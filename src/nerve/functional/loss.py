@@ -175,15 +175,30 @@ class Huber(_PointwiseLoss):
         return xp.where(xp.abs(d) < delta, d, xp.sign(d) * delta)
 
 
-def _pointwise(cls, op, input, target, reduction, param=None):  # noqa: A002
+def _pointwise(cls, op, input, target, reduction, param=None, weight=None, mean="weight"):  # noqa: A002
     _check_reduction(op, reduction)
     _check_float_input(op, input)
     t = target if isinstance(target, Tensor) and target.dtype.kind == "f" else _as_target(op, input, target)
     _warn_broadcast(op, input, t)
-    return cls.apply(input, t, reduction, param)
+    if weight is None:
+        return cls.apply(input, t, reduction, param)
+    # Per-element weights, as torch 2.13: the weighted terms are summed, and the 'mean'
+    # divides by the total weight (mean="weight": mse, l1) or by the count (huber).
+    w = weight if isinstance(weight, Tensor) else _wrap(_const(weight, input))
+    if tuple(w.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: weight must have the input's shape {tuple(input.shape)}, got "
+                         f"{tuple(w.shape)}; give one weight per element")
+    loss = cls.apply(input, t, "none", param) * w
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if loss.numel() == 0:
+        return _empty_mean(loss)
+    return loss.sum() / w.sum() if mean == "weight" else loss.mean()
 
 
-def mse_loss(input, target, *, reduction="mean"):  # noqa: A002
+def mse_loss(input, target, *, reduction="mean", weight=None):  # noqa: A002
     """Mean squared error: ``mean((input - target)²)``.
 
     The gradient with respect to the input is ``2·(input - target)/N`` for the mean.
@@ -192,24 +207,29 @@ def mse_loss(input, target, *, reduction="mean"):  # noqa: A002
         input: predictions, any shape.
         target: same shape as ``input`` (broadcasting works but warns).
         reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (elementwise).
+        weight: optional per-element weights of the input's shape; the mean then divides
+            the weighted sum by the sum of the weights (as PyTorch).
 
     Example:
         >>> import nerve as nv
         >>> nv.functional.mse_loss(nv.tensor([1.0, 2.0]), nv.tensor([0.0, 4.0])).item()
         2.5
     """
-    return _pointwise(MSE, "mse_loss", input, target, reduction)
+    return _pointwise(MSE, "mse_loss", input, target, reduction, weight=weight)
 
 
-def l1_loss(input, target, *, reduction="mean"):  # noqa: A002
+def l1_loss(input, target, *, reduction="mean", weight=None):  # noqa: A002
     """Mean absolute error: ``mean(|input - target|)``; the gradient at a tie is 0.
+
+    ``weight`` (optional, the input's shape) weights each element; the mean then divides
+    by the sum of the weights, as PyTorch's.
 
     Example:
         >>> import nerve as nv
         >>> nv.functional.l1_loss(nv.tensor([1.0, 2.0]), nv.tensor([0.0, 4.0])).item()
         1.5
     """
-    return _pointwise(L1, "l1_loss", input, target, reduction)
+    return _pointwise(L1, "l1_loss", input, target, reduction, weight=weight)
 
 
 def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):  # noqa: A002
@@ -229,10 +249,12 @@ def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):  # noqa: A002
     return _pointwise(SmoothL1, "smooth_l1_loss", input, target, reduction, float(beta))
 
 
-def huber_loss(input, target, *, reduction="mean", delta=1.0):  # noqa: A002
+def huber_loss(input, target, *, reduction="mean", delta=1.0, weight=None):  # noqa: A002
     """Huber loss: ``0.5·d²`` if ``|d| < delta`` else ``delta·(|d| - delta/2)``.
 
     The gradient is ``d`` clipped to ``[-delta, delta]``: large errors pull with a bounded force.
+    ``weight`` (optional, the input's shape) weights each element; unlike ``mse_loss`` the
+    mean stays the plain mean of the weighted terms, as in PyTorch.
 
     Example:
         >>> import nerve as nv
@@ -241,7 +263,7 @@ def huber_loss(input, target, *, reduction="mean", delta=1.0):  # noqa: A002
     """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    return _pointwise(Huber, "huber_loss", input, target, reduction, float(delta))
+    return _pointwise(Huber, "huber_loss", input, target, reduction, float(delta), weight, mean="count")
 
 
 # ------------------------------------------------------------ class-index losses
