@@ -160,6 +160,11 @@ case("mse-target-bcast", "mse_loss", G(_n(3, 4)), G(_n(3, 1)))
 case("l1-input-bcast", "l1_loss", G(_n(1, 4)), G(_n(3, 4)))
 case("huber-both-bcast", "huber_loss", G(_n(3, 1)), G(_n(1, 4, scale=3)))
 case("smooth_l1-0d-target", "smooth_l1_loss", G(_n(2, 3)), G(np.float64(0.4)))
+# per-element weights (torch 2.13): mse/l1 divide the mean by the total weight, huber by N
+for _nm in ("mse_loss", "l1_loss", "huber_loss"):
+    case(f"{_nm}-weight", _nm, G(_n(3, 4, scale=2)), G(_n(3, 4)), weight=C(_u(3, 4, lo=0.1, hi=2)))
+    case(f"{_nm}-weight-grad-b1", _nm, G(_n(1, 2, scale=2)), G(_n(1, 2)), weight=G(_u(1, 2, lo=0.1, hi=2)))
+    case(f"{_nm}-weight-bcast-target", _nm, G(_n(3, 4, scale=2)), G(_n(1, 4)), weight=C(_u(3, 4, lo=0.1, hi=2)))
 case("smooth_l1-beta0", "smooth_l1_loss", G(_n(4)), G(_n(4)), beta=0.0)
 case("smooth_l1-beta2.5", "smooth_l1_loss", G(_n(2, 3, scale=3)), G(_n(2, 3)), beta=2.5)
 case("huber-delta0.3", "huber_loss", G(_n(2, 3, scale=3)), G(_n(2, 3)), delta=0.3)
