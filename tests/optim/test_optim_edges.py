@@ -360,3 +360,79 @@ def test_adam_with_decoupled_weight_decay_is_adamw_as_in_torch(amsgrad):
     # and AdamW's groups say so, as torch's do, so that a torch AdamW checkpoint loads as one
     w = Side("nerve", "AdamW", dict(lr=0.01))
     assert w.opt.param_groups[0]["decoupled_weight_decay"] is True
+
+
+# ---------------------------------------------------------------- schedulers at their edges
+# each maker builds its scheduler from the library it is given (nerve's or torch's)
+SCHED = [
+    ("StepLR-1", lambda L, o: L.StepLR(o, step_size=1, gamma=0.5)),
+    ("StepLR-gamma1", lambda L, o: L.StepLR(o, step_size=3, gamma=1.0)),
+    ("MultiStepLR-repeated", lambda L, o: L.MultiStepLR(o, milestones=[2, 2, 5, 9], gamma=0.3)),
+    ("ExponentialLR", lambda L, o: L.ExponentialLR(o, gamma=0.8)),
+    ("Cosine-Tmax1", lambda L, o: L.CosineAnnealingLR(o, T_max=1, eta_min=0.01)),
+    ("Cosine-past-Tmax", lambda L, o: L.CosineAnnealingLR(o, T_max=7, eta_min=0.001)),
+    ("LambdaLR-per-group", lambda L, o: L.LambdaLR(o, [lambda e: 0.9 ** e, lambda e: 1 / (e + 1)])),
+    ("MultiplicativeLR", lambda L, o: L.MultiplicativeLR(o, lambda e: 0.95)),
+    ("LinearLR-0-to-1", lambda L, o: L.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=4)),
+    ("LinearLR-down", lambda L, o: L.LinearLR(o, start_factor=1.0, end_factor=0.2, total_iters=10)),
+    ("ConstantLR", lambda L, o: L.ConstantLR(o, factor=0.5, total_iters=3)),
+    ("PolynomialLR", lambda L, o: L.PolynomialLR(o, total_iters=8, power=2.0)),
+    ("WarmRestarts-Tmult2", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001)),
+    ("OneCycle-linear", lambda L, o: L.OneCycleLR(o, max_lr=[0.5, 0.2], total_steps=25, anneal_strategy="linear",
+                                                  pct_start=0.2, cycle_momentum=False)),
+    ("OneCycle-3phase", lambda L, o: L.OneCycleLR(o, max_lr=0.4, total_steps=25, three_phase=True,
+                                                  div_factor=10, final_div_factor=100)),
+    ("Sequential", lambda L, o: L.SequentialLR(o, [L.LinearLR(o, start_factor=0.2, total_iters=3),
+                                                    L.ExponentialLR(o, gamma=0.9)], milestones=[5])),
+    ("Chained", lambda L, o: L.ChainedScheduler([L.ConstantLR(o, factor=0.5, total_iters=4),
+                                                 L.ExponentialLR(o, gamma=0.9)])),
+]
+
+
+@pytest.mark.parametrize("cid,make", SCHED, ids=[c[0] for c in SCHED])
+def test_scheduler_lr_sequences_match_torch(cid, make):
+    seqs = []
+    for fw in ("nerve", "torch"):
+        if fw == "nerve":
+            ps = [nv.tensor(np.ones(2), requires_grad=True), nv.tensor(np.ones(3), requires_grad=True)]
+            opt = optim.SGD([{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.05}], lr=0.1, momentum=0.9)
+            lib = optim.lr_scheduler
+        else:
+            ps = [torch.ones(2, requires_grad=True), torch.ones(3, requires_grad=True)]
+            opt = torch.optim.SGD([{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.05}], lr=0.1, momentum=0.9)
+            lib = torch.optim.lr_scheduler
+        sched = make(lib, opt)
+        seq = []
+        for _ in range(24):
+            seq.append([g["lr"] for g in opt.param_groups] + [float(v) for v in sched.get_last_lr()]
+                       + [g["momentum"] for g in opt.param_groups])  # OneCycleLR cycles it
+            opt.step()
+            sched.step()
+        seqs.append(np.array(seq, dtype=np.float64))
+    np.testing.assert_allclose(seqs[0], seqs[1], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("mode,threshold_mode", [("min", "rel"), ("max", "abs"), ("min", "abs")])
+def test_reduce_on_plateau_with_cooldown_and_min_lr_per_group_matches_torch(mode, threshold_mode):
+    metrics = [5.0, 4.0, 4.0, 3.9999, 4.1, 4.0, 4.0, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 2.9, 2.9, 2.9, 2.9]
+    if mode == "max":
+        metrics = [-m for m in metrics]
+    seqs = []
+    for fw in ("nerve", "torch"):
+        if fw == "nerve":
+            ps = [nv.tensor(np.ones(2), requires_grad=True), nv.tensor(np.ones(3), requires_grad=True)]
+            opt = optim.SGD([{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.05}], lr=0.1)
+            lib = optim.lr_scheduler
+        else:
+            ps = [torch.ones(2, requires_grad=True), torch.ones(3, requires_grad=True)]
+            opt = torch.optim.SGD([{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.05}], lr=0.1)
+            lib = torch.optim.lr_scheduler
+        sched = lib.ReduceLROnPlateau(opt, mode=mode, factor=0.5, patience=1, threshold=1e-3,
+                                      threshold_mode=threshold_mode, cooldown=2, min_lr=[0.02, 0.0], eps=1e-4)
+        seq = []
+        for m in metrics:
+            opt.step()
+            sched.step(m)
+            seq.append([g["lr"] for g in opt.param_groups])
+        seqs.append(np.array(seq))
+    np.testing.assert_allclose(seqs[0], seqs[1], rtol=1e-12)
