@@ -1022,8 +1022,9 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         Σ x1·x2 / (max(‖x1‖₂, eps) · max(‖x2‖₂, eps))
 
     Each norm is clamped on its own, so a zero vector scores 0 (and vectors shorter than
-    ``eps`` score below their true cosine: their norms count as ``eps``). ``x1`` and ``x2`` broadcast against each other first; ``dim`` indexes the
-    broadcast shape and is removed from the result.
+    ``eps`` score below their true cosine: their norms count as ``eps``). ``x1`` and ``x2``
+    broadcast against each other first; ``dim`` indexes the broadcast shape and is removed
+    from the result.
 
     Example:
         >>> import nerve as nv
