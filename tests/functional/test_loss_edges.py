@@ -24,10 +24,11 @@ TF = torch.nn.functional
 
 
 class G:
-    """An input that takes a gradient."""
+    """An input that takes a gradient (``fortran=True``: held column-major, not contiguous)."""
 
-    def __init__(self, a):
+    def __init__(self, a, fortran=False):
         self.a = np.asarray(a, dtype=np.float64)
+        self.fortran = fortran
 
 
 class C:
@@ -44,7 +45,11 @@ def _cast(a, dtype):
 def _to_nerve(v, dtype, readonly, leaves):
     if isinstance(v, (G, C)):
         a = _cast(v.a, dtype).copy()
-        if readonly:
+        if getattr(v, "fortran", False):
+            a = np.asfortranarray(a)
+            assert a.ndim < 2 or not a.flags.c_contiguous
+            t = nv.from_numpy(a)
+        elif readonly:
             a.flags.writeable = False
             t = nv.from_numpy(a)
         else:
@@ -323,6 +328,23 @@ case("empty-bcel", "binary_cross_entropy_with_logits", G(np.zeros((0, 2))), C(np
 case("empty-kl", "kl_div", G(np.zeros((0, 3))), G(np.zeros((0, 3))))
 case("empty-triplet", "triplet_margin_loss", G(np.zeros((0, 3))), G(np.zeros((0, 3))), G(np.zeros((0, 3))))
 case("empty-cosemb", "cosine_embedding_loss", G(np.zeros((0, 3))), G(np.zeros((0, 3))), C(np.zeros(0, np.int64)))
+
+# column-major (non-contiguous) inputs: the fused kernels must not assume C order
+case("F-ce", "cross_entropy", G(_n(5, 4), fortran=True), C(_idx(4, 5)))
+case("F-ce-kdim", "cross_entropy", G(_n(2, 4, 3), fortran=True), C(_idx(4, 2, 3)), weight=C(_u(4)),
+     label_smoothing=0.1)
+case("F-ce-probs", "cross_entropy", G(_n(5, 4), fortran=True), C(_probs(5, 4)))
+case("F-nll", "nll_loss", G(_logp(5, 4), fortran=True), C(_idx(4, 5)))
+case("F-bce", "binary_cross_entropy", G(_u(5, 4), fortran=True), C(_u(5, 4, lo=0, hi=1)))
+case("F-bcel", "binary_cross_entropy_with_logits", G(_n(5, 4), fortran=True), C(_u(5, 4, lo=0, hi=1)),
+     pos_weight=C(_u(4, lo=0.5, hi=2)))
+case("F-mse", "mse_loss", G(_n(5, 4), fortran=True), G(_n(5, 4), fortran=True))
+case("F-kl", "kl_div", G(_logp(5, 4), fortran=True), G(_probs(5, 4)))
+case("F-mm", "multi_margin_loss", G(_n(5, 4), fortran=True), C(_idx(4, 5)))
+case("F-mlm", "multilabel_margin_loss", G(_n(2, 4), fortran=True), C(np.array([[3, 0, -1, 1], [2, -1, 0, 0]])))
+case("F-triplet", "triplet_margin_loss", G(_n(5, 4), fortran=True), G(_n(5, 4)), G(_n(5, 4), fortran=True))
+case("F-cosemb", "cosine_embedding_loss", G(_n(5, 4), fortran=True), G(_n(5, 4), fortran=True),
+     C(np.array([1, -1, 1, -1, -1])))
 
 REDUCTIONS = ("none", "mean", "sum")
 PARAMS = [(cid, name, args, kw, red) for cid, name, args, kw in CASES for red in REDUCTIONS]
