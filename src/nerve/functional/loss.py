@@ -63,9 +63,16 @@ def _reduce(xp, loss, reduction):
     return loss.mean()
 
 
+def _empty_mean(loss):
+    """The 'mean' of an empty loss Tensor: NaN, as in PyTorch, but still part of the graph, so
+    that ``backward()`` runs (and leaves empty gradients) instead of raising."""
+    return loss.sum() + float("nan")
+
+
 def _scale(grad, reduction, n):
     """d(reduced)/d(elementwise loss) times the upstream gradient."""
-    return grad / n if reduction == "mean" else grad
+    # max(n, 1): an empty batch has no gradient entries to scale (and no 0-division warning)
+    return grad / max(n, 1) if reduction == "mean" else grad
 
 
 def _as_target(op, x, target):
@@ -168,15 +175,30 @@ class Huber(_PointwiseLoss):
         return xp.where(xp.abs(d) < delta, d, xp.sign(d) * delta)
 
 
-def _pointwise(cls, op, input, target, reduction, param=None):  # noqa: A002
+def _pointwise(cls, op, input, target, reduction, param=None, weight=None, mean="weight"):  # noqa: A002
     _check_reduction(op, reduction)
     _check_float_input(op, input)
     t = target if isinstance(target, Tensor) and target.dtype.kind == "f" else _as_target(op, input, target)
     _warn_broadcast(op, input, t)
-    return cls.apply(input, t, reduction, param)
+    if weight is None:
+        return cls.apply(input, t, reduction, param)
+    # Per-element weights, as torch 2.13: the weighted terms are summed, and the 'mean'
+    # divides by the total weight (mean="weight": mse, l1) or by the count (huber).
+    w = weight if isinstance(weight, Tensor) else _wrap(_const(weight, input))
+    if tuple(w.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: weight must have the input's shape {tuple(input.shape)}, got "
+                         f"{tuple(w.shape)}; give one weight per element")
+    loss = cls.apply(input, t, "none", param) * w
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if loss.numel() == 0:
+        return _empty_mean(loss)
+    return loss.sum() / w.sum() if mean == "weight" else loss.mean()
 
 
-def mse_loss(input, target, *, reduction="mean"):  # noqa: A002
+def mse_loss(input, target, *, reduction="mean", weight=None):  # noqa: A002
     """Mean squared error: ``mean((input - target)²)``.
 
     The gradient with respect to the input is ``2·(input - target)/N`` for the mean.
@@ -185,24 +207,29 @@ def mse_loss(input, target, *, reduction="mean"):  # noqa: A002
         input: predictions, any shape.
         target: same shape as ``input`` (broadcasting works but warns).
         reduction: ``'mean'`` (default), ``'sum'`` or ``'none'`` (elementwise).
+        weight: optional per-element weights of the input's shape; the mean then divides
+            the weighted sum by the sum of the weights (as PyTorch).
 
     Example:
         >>> import nerve as nv
         >>> nv.functional.mse_loss(nv.tensor([1.0, 2.0]), nv.tensor([0.0, 4.0])).item()
         2.5
     """
-    return _pointwise(MSE, "mse_loss", input, target, reduction)
+    return _pointwise(MSE, "mse_loss", input, target, reduction, weight=weight)
 
 
-def l1_loss(input, target, *, reduction="mean"):  # noqa: A002
+def l1_loss(input, target, *, reduction="mean", weight=None):  # noqa: A002
     """Mean absolute error: ``mean(|input - target|)``; the gradient at a tie is 0.
+
+    ``weight`` (optional, the input's shape) weights each element; the mean then divides
+    by the sum of the weights, as PyTorch's.
 
     Example:
         >>> import nerve as nv
         >>> nv.functional.l1_loss(nv.tensor([1.0, 2.0]), nv.tensor([0.0, 4.0])).item()
         1.5
     """
-    return _pointwise(L1, "l1_loss", input, target, reduction)
+    return _pointwise(L1, "l1_loss", input, target, reduction, weight=weight)
 
 
 def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):  # noqa: A002
@@ -222,10 +249,12 @@ def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):  # noqa: A002
     return _pointwise(SmoothL1, "smooth_l1_loss", input, target, reduction, float(beta))
 
 
-def huber_loss(input, target, *, reduction="mean", delta=1.0):  # noqa: A002
+def huber_loss(input, target, *, reduction="mean", delta=1.0, weight=None):  # noqa: A002
     """Huber loss: ``0.5·d²`` if ``|d| < delta`` else ``delta·(|d| - delta/2)``.
 
     The gradient is ``d`` clipped to ``[-delta, delta]``: large errors pull with a bounded force.
+    ``weight`` (optional, the input's shape) weights each element; unlike ``mse_loss`` the
+    mean stays the plain mean of the weighted terms, as in PyTorch.
 
     Example:
         >>> import nerve as nv
@@ -234,7 +263,7 @@ def huber_loss(input, target, *, reduction="mean", delta=1.0):  # noqa: A002
     """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    return _pointwise(Huber, "huber_loss", input, target, reduction, float(delta))
+    return _pointwise(Huber, "huber_loss", input, target, reduction, float(delta), weight, mean="count")
 
 
 # ------------------------------------------------------------ class-index losses
@@ -372,12 +401,16 @@ class CrossEntropy(Function):
         elif valid is not None:
             wt = valid.astype(x.dtype)
         ctx.wt, ctx.valid = wt, valid
+        if valid is not None:
+            # An ignored row counts 0 whatever its logits: masked (-inf) logits would make
+            # inf·0 = NaN if the row were multiplied by its zero weight instead.
+            nll = xp.where(valid, nll, 0)
         loss = nll if wt is None else nll * wt
         if smoothing:
             W = C if w is None else w.sum()
             smooth = lse * W - zw
             if valid is not None:
-                smooth *= valid
+                smooth = xp.where(valid, smooth, 0)
             loss = loss * (1 - smoothing) + smooth * (smoothing / C)
         loss = _poison(xp, loss, t_raw, C, ignore_index)
         if reduction == "mean":
@@ -458,6 +491,8 @@ class NLL(Function):
             wt = valid.astype(x.dtype)
         ctx.t, ctx.wt, ctx.reduction, ctx.shape = t, wt, reduction, x.shape
         loss = -x[xp.arange(M), t]
+        if valid is not None:
+            loss = xp.where(valid, loss, 0)  # an ignored row is 0 even where its x is -inf
         if wt is not None:
             loss *= wt
         loss = _poison(xp, loss, t_raw, C, ignore_index)
@@ -559,7 +594,7 @@ def _cross_entropy_probs(input, target, weight, reduction, smoothing):  # noqa: 
         return -prod.sum()
     n = input.numel() // C if C else 0
     if n == 0:
-        return _wrap(np.asarray(np.nan, dtype=input.dtype))
+        return _empty_mean(prod)
     return -prod.sum() / n
 
 
@@ -774,7 +809,7 @@ def _hinge(op, input, target, margin, reduction, power):  # noqa: A002
         return h
     if reduction == "sum":
         return h.sum()
-    return h.mean() if h.numel() else _wrap(np.asarray(np.nan, dtype=input.dtype))
+    return h.mean() if h.numel() else _empty_mean(h)
 
 
 def hinge_loss(input, target, *, margin=1.0, reduction="mean"):  # noqa: A002
@@ -880,7 +915,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction=
         return loss if input.ndim == 2 else loss.reshape(())
     if reduction == "sum":
         return loss.sum()
-    return loss.mean() if N else _wrap(np.asarray(np.nan, dtype=input.dtype))
+    return loss.mean() if N else _empty_mean(loss)
 
 
 def multilabel_margin_loss(input, target, *, reduction="mean"):  # noqa: A002
@@ -935,7 +970,7 @@ def multilabel_margin_loss(input, target, *, reduction="mean"):  # noqa: A002
         return loss if input.ndim == 2 else loss.reshape(())
     if reduction == "sum":
         return loss.sum()
-    return loss.mean() if N else _wrap(np.asarray(np.nan, dtype=input.dtype))
+    return loss.mean() if N else _empty_mean(loss)
 
 
 # ------------------------------------------------------------- embedding losses
@@ -946,7 +981,7 @@ def _reduce_composed(loss, reduction, dtype):
         return loss
     if reduction == "sum":
         return loss.sum()
-    return loss.mean() if loss.numel() else _wrap(np.asarray(np.nan, dtype=dtype))
+    return loss.mean() if loss.numel() else _empty_mean(loss)
 
 
 def _embedding_pair(op, a, b, names=("x1", "x2")):
@@ -986,9 +1021,10 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
         Σ x1·x2 / (max(‖x1‖₂, eps) · max(‖x2‖₂, eps))
 
-    Each norm is clamped on its own, so two tiny parallel vectors still score 1 and a zero
-    vector scores 0. ``x1`` and ``x2`` broadcast against each other first; ``dim`` indexes the
-    broadcast shape and is removed from the result.
+    Each norm is clamped on its own, so a zero vector scores 0 (and vectors shorter than
+    ``eps`` score below their true cosine: their norms count as ``eps``). ``x1`` and ``x2``
+    broadcast against each other first; ``dim`` indexes the broadcast shape and is removed
+    from the result.
 
     Example:
         >>> import nerve as nv
@@ -1146,7 +1182,9 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, *, reduction="mean
     cos = dot / (sq1 * sq2).sqrt()
     pos = cos * -1.0 + 1.0
     over = cos - float(margin)
-    neg = where(over.data > 0, over, 0.0)
+    # NOTE: `>=` as torch's clamp_min: at cos = margin exactly (a zero vector against the
+    # default margin 0, or orthogonal pairs) the gradient flows.
+    neg = where(over.data >= 0, over, 0.0)
     loss = where(t == 1, pos, neg)
     return _reduce_composed(loss, reduction, input1.dtype)
 
@@ -1188,6 +1226,8 @@ def kl_div(input, target, *, reduction="mean", log_target=False):  # noqa: A002
     if reduction == "sum":
         return loss.sum()
     if reduction == "batchmean":
+        if input.ndim and input.shape[0] == 0:
+            return _empty_mean(loss)
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
     return loss.mean()
 

@@ -16,7 +16,10 @@ array is swapped (``p.data = ...``, ``module.double()``) the group re-adopts it.
 
 The state buffers live in flat arrays too, and each parameter's ``state[p]`` holds views
 into them, so ``opt.state[p]``, ``state_dict()`` and the per-tensor path (used as soon as
-a step has a parameter without a gradient) see the same numbers.
+a step has a parameter without a gradient) see the same numbers. Writing into those views
+changes the flat state; replacing an entry (``opt.state[p]["exp_avg"] = ...``, ``["step"] =
+0``) or emptying ``opt.state`` makes the next step build the group again from what the
+state then holds, as the per-tensor path would use it.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ class FlatGroup:
     """A parameter group run as one concatenated array (see the module docstring)."""
 
     def __init__(self, opt, group, params, state):
+        self.opt = opt
         self.group = group
         self.params = params
         self.shapes = [p._data.shape for p in params]
@@ -52,6 +56,7 @@ class FlatGroup:
         self.param_views = self._views(self.P)
         self.state = state
         self.param_states = [opt.state.setdefault(p, {}) for p in params]
+        self.expected = [{} for _ in params]  # what _sync_views last put in each param_state
         self.seen = {}
         self._sync_views()
 
@@ -106,29 +111,42 @@ class FlatGroup:
     def _sync_views(self):
         """Point every per-tensor state at the flat state: slices of its arrays, its scalars."""
         param_states = self.param_states
+        expected = self.expected
         seen = self.seen
         for key, value in self.state.items():
             if seen.get(key, _UNSET) is value and (value is None or type(value) is not int):
                 continue  # the same buffer (or None) as last step: the views already point at it
             if _is_array(value):
                 seen[key] = value  # a buffer made (or remade) by update()
-                for s, v in zip(param_states, self._views(value)):
-                    s[key] = v
+                for s, e, v in zip(param_states, expected, self._views(value)):
+                    s[key] = e[key] = v
             else:
                 seen[key] = value
-                for s in param_states:
-                    s[key] = value
+                for s, e in zip(param_states, expected):
+                    s[key] = e[key] = value
 
     def step(self, update):
-        """One update of the whole group; False (and nothing done) if it no longer applies."""
+        """One update of the whole group; False (and nothing done) if it no longer applies,
+        None (nothing done) if the optimizer's state was cleared or replaced since the last
+        step, so that the group must be built again from what ``opt.state`` now holds."""
         params = self.params
         if self.group["params"] is not params or len(params) != len(self.shapes):
             return False  # the group's list was replaced or edited
         grads = []
-        for p in params:
+        state_of = self.opt.state
+        for p, s, e in zip(params, self.param_states, self.expected):
             g = p._grad
             if g is None:
                 return False
+            if state_of.get(p) is not s:
+                # ``opt.state.clear()``, ``opt.state = {}`` or one entry replaced: the flat
+                # buffers no longer are the optimizer's state (PyTorch would start afresh).
+                return None
+            for key, v in e.items():
+                if s.get(key, _UNSET) is not v:
+                    # ``opt.state[p]["exp_avg"] = ...`` or ``["step"] = 0``: the new value
+                    # must be used (PyTorch would), so the group is built again around it.
+                    return None
             grads.append(g._data.reshape(-1))
         np.concatenate(grads, out=self.G)
         views = self.param_views

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, effective_grad
+from .optimizer import Optimizer, effective_grad, torch_only_flags
 
 __all__ = ["Adagrad"]
 
@@ -27,6 +27,8 @@ class Adagrad(Optimizer):
         initial_accumulator_value: starting value of G (default 0).
         eps: added to √G for numerical stability (default 1e-10).
         maximize: ascend the objective instead (default False).
+        foreach, fused, capturable: PyTorch's speed switches, accepted and ignored;
+            ``differentiable=True`` is refused.
 
     Example:
         >>> import nerve as nv
@@ -40,10 +42,11 @@ class Adagrad(Optimizer):
     elementwise = True
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                 eps=1e-10, *, maximize=False):
+                 eps=1e-10, *, foreach=None, maximize=False, differentiable=False, fused=None):
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps,
                         maximize=maximize)
+        torch_only_flags(self, differentiable)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, check_betas, decayed_grad, ema_sq_
+from .optimizer import Optimizer, check_betas, decayed_grad, ema_sq_, torch_only_flags
 
 __all__ = ["Adam", "AdamW"]
 
@@ -29,6 +29,10 @@ class Adam(Optimizer):
             for the decoupled form.
         amsgrad: normalise by the largest second moment seen so far (default False).
         maximize: ascend the objective instead (default False).
+        decoupled_weight_decay: shrink the weights directly instead (``AdamW``'s rule;
+            default False), as PyTorch's argument of the same name.
+        foreach, fused, capturable: PyTorch's speed switches, accepted and ignored (one
+            NumPy code path); ``differentiable=True`` is refused.
 
     Example:
         >>> import nerve as nv
@@ -44,9 +48,14 @@ class Adam(Optimizer):
     elementwise = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=None):
+        if decoupled_weight_decay is None:
+            decoupled_weight_decay = type(self).decoupled_weight_decay
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize)
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=bool(decoupled_weight_decay))
+        torch_only_flags(self, differentiable, capturable)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
@@ -64,7 +73,9 @@ class Adam(Optimizer):
         state["step"] = step = state["step"] + 1
         lr = group["lr"]
         beta1, beta2 = group["betas"]
-        d = decayed_grad(param, grad, state, group, self.decoupled_weight_decay)
+        # a checkpoint from before the group held the switch: the class's rule
+        decoupled = group.get("decoupled_weight_decay", self.decoupled_weight_decay)
+        d = decayed_grad(param, grad, state, group, decoupled)
         tmp = state["_tmp"]
         exp_avg = state["exp_avg"]
         exp_avg_sq = state["exp_avg_sq"]
@@ -106,6 +117,7 @@ class AdamW(Adam):
         weight_decay: decoupled decay coefficient (default 1e-2).
         amsgrad: use the AMSGrad maximum (default False).
         maximize: ascend the objective instead (default False).
+        foreach, fused, capturable: accepted for PyTorch compatibility and ignored.
 
     Example:
         >>> import nerve as nv
@@ -119,6 +131,8 @@ class AdamW(Adam):
     decoupled_weight_decay = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize)
+                         amsgrad=amsgrad, maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, decoupled_weight_decay=True)

@@ -213,9 +213,15 @@ class Optimizer:
                     if fast is not None:
                         flat[id(group)] = fast
                 if fast:
-                    if fast.group is group and fast.step(update):
+                    done = fast.group is group and fast.step(update)
+                    if done is None:  # the state was cleared or replaced: build the group again
+                        fast = FlatGroup.build(self, group)
+                        flat[id(group)] = fast
+                        done = fast.step(update) if fast else fast
+                    if done:
                         continue
-                    flat[id(group)] = False  # from now on the per-tensor path (its state is shared)
+                    if done is not None:
+                        flat[id(group)] = False  # from now on the per-tensor path (its state is shared)
             for p in group["params"]:
                 g = p._grad
                 if g is None:

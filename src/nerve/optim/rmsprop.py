@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, effective_grad
+from .optimizer import Optimizer, effective_grad, torch_only_flags
 
 __all__ = ["RMSprop"]
 
@@ -29,6 +29,8 @@ class RMSprop(Optimizer):
         centered: normalise by an estimate of the gradient's variance instead of its
             raw second moment (default False).
         maximize: ascend the objective instead (default False).
+        foreach, fused, capturable: PyTorch's speed switches, accepted and ignored;
+            ``differentiable=True`` is refused.
 
     Example:
         >>> import nerve as nv
@@ -42,9 +44,11 @@ class RMSprop(Optimizer):
     elementwise = True
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False):
+                 centered=False, *, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                         momentum=momentum, centered=centered, maximize=maximize)
+        torch_only_flags(self, differentiable, capturable)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):

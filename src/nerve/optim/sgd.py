@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, copy_of, effective_grad
+from .optimizer import Optimizer, copy_of, effective_grad, torch_only_flags
 
 __all__ = ["SGD"]
 
@@ -26,6 +26,8 @@ class SGD(Optimizer):
         weight_decay: L2 coefficient added to the gradient (default 0).
         nesterov: use Nesterov momentum (needs momentum > 0 and dampening = 0).
         maximize: ascend the objective instead of descending it (default False).
+        foreach, fused, capturable: PyTorch's speed switches, accepted and ignored;
+            ``differentiable=True`` is refused.
 
     Example:
         >>> import nerve as nv
@@ -42,9 +44,10 @@ class SGD(Optimizer):
     elementwise = True
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False, fused=None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        torch_only_flags(self, differentiable)
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group):
