@@ -246,8 +246,9 @@ class Tensor:
                 "use .any() or .all()")
         return bool(self._data)
 
-    def __hash__(self):
-        return id(self)
+    # Identity hashing (``==`` is elementwise, so equal values never mean the same key), in C:
+    # optimizers and the engine look tensors up in dicts on every step.
+    __hash__ = object.__hash__
 
     def __float__(self):
         return float(self.item())
