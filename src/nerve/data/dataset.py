@@ -304,20 +304,32 @@ class ConcatDataset(Dataset):
     def get_batch(self, indices: np.ndarray):
         # Fetch each part from its dataset with one fancy-index, then scatter the parts
         # back into the requested order.
+        # Negative indices count from the end of the whole concatenation (as ds[-1] does),
+        # not from the end of the first part: make them non-negative before locating them.
+        indices = as_index_array(indices, len(self), "ConcatDataset batch indices")
         bounds = np.asarray(self.cumulative_sizes)
         which = np.searchsorted(bounds, indices, side="right")  # (B,) dataset id per index
         starts = np.concatenate([[0], bounds[:-1]])
-        parts, out = [], None
+        parts, single = [], False
         for d in np.unique(which):
             pos = np.flatnonzero(which == d)
-            parts.append((pos, self.datasets[d].get_batch(indices[pos] - starts[d])))
-        single = not isinstance(parts[0][1], (list, tuple))
-        for pos, batch in parts:
-            fields = [batch] if single else list(batch)
-            if out is None:
-                out = [np.empty((len(indices),) + f.shape[1:], dtype=f.dtype) for f in fields]
-            for o, f in zip(out, fields):
+            batch = self.datasets[d].get_batch(indices[pos] - starts[d])
+            single = not isinstance(batch, (list, tuple))
+            parts.append((pos, [batch] if single else list(batch)))
+        out = []
+        for k in range(len(parts[0][1])):
+            fields = [f[k] for _, f in parts]
+            # Like default_collate's np.stack: parts must agree in shape, and the batch takes
+            # the dtype all parts promote to (never the first part's, which would truncate
+            # the others' values, e.g. float labels cast to int).
+            shapes = {np.shape(f)[1:] for f in fields}
+            if len(shapes) > 1:
+                raise ValueError(f"ConcatDataset: field {k} has per-sample shapes {sorted(shapes)} "
+                                 "in different datasets; make them agree or pass a collate_fn")
+            o = np.empty((len(indices),) + shapes.pop(), dtype=np.result_type(*fields))
+            for (pos, _), f in zip(parts, fields):
                 o[pos] = f
+            out.append(o)
         return out[0] if single else out
 
 
