@@ -40,12 +40,19 @@ def _collate_arrays(batch):
         return np.stack(batch)
     if isinstance(elem, np.generic):
         return np.asarray(batch)
-    if isinstance(elem, bool):
-        return np.asarray(batch, dtype=np.bool_)
-    if isinstance(elem, Integral):
-        return np.asarray(batch, dtype=np.int64)
-    if isinstance(elem, float):
-        return np.asarray(batch, dtype=get_default_dtype())
+    if isinstance(elem, (bool, Integral, float)):
+        # The dtype comes from every sample, not the first one: [1, 2.5] is a float batch
+        # (casting it to int64 would silently give [1, 2]) and [True, 2] an int batch, as
+        # torch.tensor(batch) decides.
+        arr = np.asarray(batch)
+        if arr.dtype.kind == "b":
+            return arr
+        if arr.dtype.kind in "iu":
+            return arr.astype(np.int64, copy=False)
+        if arr.dtype.kind == "f":
+            return arr.astype(get_default_dtype(), copy=False)
+        raise TypeError(f"default_collate: cannot batch the numbers {batch[:5]!r} (dtype "
+                        f"{arr.dtype}); give samples of one numeric type or pass a collate_fn")
     raise TypeError(f"default_collate: cannot batch samples of type {type(elem).__name__}")
 
 
