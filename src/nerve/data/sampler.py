@@ -163,7 +163,9 @@ class WeightedRandomSampler(_GeneratorState, Sampler):
         if self.replacement:
             # Inverse-CDF sampling: one searchsorted for the whole epoch.
             cdf = np.cumsum(self._p)
-            cdf[-1] = 1.0
+            # Rounding can leave the sum short of 1; the last sample with a non-zero weight
+            # must own the top of [0, 1), or a draw just below 1 would land on a zero weight.
+            cdf[np.flatnonzero(self._p)[-1]:] = 1.0
             u = self.generator.random(self.num_samples)
             return np.searchsorted(cdf, u, side="right").astype(np.int64)
         return self.generator.choice(len(self._p), size=self.num_samples, replace=False,
