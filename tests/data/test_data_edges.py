@@ -1,0 +1,191 @@
+"""Edge-case sweep of the data pipeline against torch.utils.data semantics and the raw files.
+
+Each test here guards a behaviour where a mistake would give a wrong batch or a wrong image
+with no error: batch counts and coverage, collate dtypes, negative indices, dtype promotion
+across concatenated datasets, split sizes, and the exact bytes of the MNIST files.
+"""
+import gzip
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nerve.data import (ConcatDataset, DataLoader, Subset, TensorDataset, WeightedRandomSampler,
+                        default_collate, random_split)
+
+DATA = Path(os.environ.get("NERVE_DATA_DIR", "/nonexistent"))
+
+
+def _arr(t):
+    return np.asarray(t.numpy())
+
+
+# ----------------------------------------------------------------------------- DataLoader
+
+@pytest.mark.torch
+def test_loader_batches_match_torch_for_every_combination():
+    torch = pytest.importorskip("torch")
+    import torch.utils.data as tud
+
+    for n, bs, drop, shuffle in itertools.product([1, 5, 6, 7], [1, 2, 3, 8], [False, True],
+                                                  [False, True]):
+        x = np.arange(2 * n, dtype=np.float32).reshape(n, 2)
+        y = np.arange(n)
+        ours = DataLoader(TensorDataset(x, y), batch_size=bs, drop_last=drop, shuffle=shuffle, seed=0)
+        ref = tud.DataLoader(tud.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+                             batch_size=bs, drop_last=drop, shuffle=shuffle)
+        sizes = [len(yb) for _, yb in ours]
+        assert len(ours) == len(ref) == len(sizes), (n, bs, drop, shuffle)
+        assert sizes == [len(yb) for _, yb in ref], (n, bs, drop, shuffle)
+        seen = np.concatenate([_arr(yb) for _, yb in ours]) if sizes else np.zeros(0, int)
+        assert len(np.unique(seen)) == len(seen)  # nothing twice within an epoch
+        if not drop:
+            assert sorted(seen.tolist()) == list(range(n))
+        for xb, yb in ours:  # rows stay with their labels
+            np.testing.assert_array_equal(_arr(xb), x[_arr(yb)])
+
+
+def test_empty_dataset_gives_no_batches():
+    ds = TensorDataset(np.zeros((0, 3), np.float32))
+    loader = DataLoader(ds, batch_size=4)
+    assert len(loader) == 0 and list(loader) == []
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("batch", [
+    [(1, 2.0, True), (3, 4.0, False)],
+    [1, 2.5],             # an int first, a float later: a float batch, never truncated to [1, 2]
+    [True, 2],            # a bool first, an int later: an int batch, never [True, True]
+    [np.int64(3), 4],
+    [np.float64(1.0), np.float64(2.0)],
+    [np.array([1, 2], np.uint8), np.array([3, 4], np.uint8)],
+    [[np.int32(1), [2, 3]], [np.int32(4), [5, 6]]],
+])
+def test_default_collate_values_and_dtypes_match_torch(batch):
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import default_collate as torch_collate
+
+    def flat(o):
+        if isinstance(o, (list, tuple)):
+            return [leaf for a in o for leaf in flat(a)]
+        return [o]
+
+    ours, ref = flat(default_collate(batch)), flat(torch_collate(batch))
+    assert len(ours) == len(ref)
+    for a, b in zip(ours, ref):
+        a, b = _arr(a), b.numpy()
+        np.testing.assert_array_equal(a, b)
+        if b.dtype == np.float64 and a.dtype == np.float32:
+            continue  # documented: Python floats become the default dtype (float32), torch float64
+        assert a.dtype.kind == b.dtype.kind and (a.dtype == b.dtype or b.dtype == np.float32)
+
+
+def test_default_collate_dicts_strings_and_bad_numbers():
+    out = default_collate([{"a": np.float32(1.5), "s": "x"}, {"a": np.float32(2.5), "s": "y"}])
+    assert out["s"] == ["x", "y"] and _arr(out["a"]).dtype == np.float32
+    np.testing.assert_array_equal(_arr(default_collate([1, 2.5])), [1.0, 2.5])
+    with pytest.raises(TypeError, match="cannot batch"):
+        default_collate([1, "a"])
+
+
+# ----------------------------------------------------------------------------- datasets
+
+def test_concat_batch_path_negative_indices_count_from_the_end_of_the_whole():
+    ds = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 14))])
+    want = [int(ds[i][0].item()) for i in (-1, 0, -6, -4)]
+    assert want == [13, 0, 1, 10]
+    (got,) = next(iter(DataLoader(ds, batch_sampler=[[-1, 0, -6, -4]])))
+    assert _arr(got).tolist() == want
+    with pytest.raises(IndexError, match="out of range"):
+        ds.get_batch(np.array([7]))
+
+
+def test_concat_batch_path_promotes_dtypes_like_collate():
+    ds = ConcatDataset([TensorDataset(np.array([1, 2])), TensorDataset(np.array([0.5, 0.25]))])
+    (fast,) = next(iter(DataLoader(ds, batch_size=4)))
+    (slow,) = default_collate([ds[i] for i in range(4)])
+    np.testing.assert_array_equal(_arr(fast), [1.0, 2.0, 0.5, 0.25])
+    assert _arr(fast).dtype == _arr(slow).dtype == np.float64
+
+
+def test_concat_batch_path_refuses_mismatched_shapes():
+    for a, b in (((2, 1), (2, 3)), ((2, 3), (2, 1))):  # (2, 1) would broadcast silently
+        ds = ConcatDataset([TensorDataset(np.ones(a)), TensorDataset(np.zeros(b))])
+        with pytest.raises(ValueError, match="per-sample shapes"):
+            next(iter(DataLoader(ds, batch_size=4)))
+
+
+def test_subset_negative_indices():
+    base = TensorDataset(np.arange(5))
+    sub = Subset(base, [-1, 0])
+    assert [int(sub[i][0].item()) for i in range(2)] == [4, 0]
+    assert _arr(next(iter(DataLoader(sub, batch_size=2)))[0]).tolist() == [4, 0]
+    assert int(sub[-1][0].item()) == 0
+
+
+@pytest.mark.torch
+def test_random_split_sizes_match_torch():
+    torch = pytest.importorskip("torch")
+    import warnings
+
+    for n, fr in itertools.product([1, 5, 7, 10, 11, 13, 101],
+                                   [[0.8, 0.2], [1 / 3] * 3, [0.1, 0.2, 0.7], [0.333, 0.333, 0.334],
+                                    [1.0, 0.0]]):
+        parts = random_split(TensorDataset(np.arange(n)), fr, seed=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = torch.utils.data.random_split(range(n), fr)
+        assert [len(p) for p in parts] == [len(p) for p in ref], (n, fr)
+        idx = np.concatenate([p.indices for p in parts])
+        assert sorted(idx.tolist()) == list(range(n))
+
+
+def test_weighted_sampler_never_draws_zero_weights_and_matches_proportions():
+    s = WeightedRandomSampler([0.0, 1.0, 3.0, 0.0], 20000, seed=0)
+    counts = np.bincount(list(s), minlength=4)
+    assert counts[0] == counts[3] == 0
+    assert abs(counts[2] / counts.sum() - 0.75) < 0.02
+    # Rounding leaves this cumulative sum at 1 - 2e-16 before the trailing zero weight: a draw
+    # just below 1 must still land on the last non-zero weight.
+    w = [0.6706244146936303, 0.6471895115742501, 0.6153851114812539, 0.38367755426188344,
+         0.997209935789211, 0.9808353387762301, 0.6855419844806947, 0.0]
+
+    class NearlyOne:
+        def random(self, n):
+            return np.full(n, 1 - 2.0 ** -53)
+
+    s = WeightedRandomSampler(w, 3, seed=0)
+    s.generator = NearlyOne()
+    assert list(s) == [6, 6, 6]
+
+
+# ----------------------------------------------------------------------------- MNIST bytes
+
+def _raw_idx(path):
+    raw = gzip.decompress(path.read_bytes())
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+@pytest.mark.skipif(not (DATA / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz").is_file(),
+                    reason="the dataset files are not in NERVE_DATA_DIR")
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+def test_readers_give_the_exact_bytes_of_the_idx_files(name):
+    from nerve.data.datasets import MNIST, FashionMNIST
+
+    cls = MNIST if name == "mnist" else FashionMNIST
+    images = _raw_idx(DATA / name / "t10k-images-idx3-ubyte.gz")
+    labels = _raw_idx(DATA / name / "t10k-labels-idx1-ubyte.gz")
+    raw = cls(train=False, download=False, dtype="uint8")
+    np.testing.assert_array_equal(raw.data[:, 0], images)
+    np.testing.assert_array_equal(raw.targets, labels)
+    scaled = cls(train=False, download=False)
+    np.testing.assert_array_equal(scaled.data[:, 0], images.astype(np.float32) / 255)
+    x, y = scaled[0]
+    assert y == int(labels[0]) and float(x.sum()) == pytest.approx(images[0].sum() / 255, rel=1e-6)
+    xb, yb = next(iter(DataLoader(raw, batch_size=10000)))
+    np.testing.assert_array_equal(_arr(xb)[:, 0], images)
+    np.testing.assert_array_equal(_arr(yb), labels)
