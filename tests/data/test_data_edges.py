@@ -189,3 +189,60 @@ def test_readers_give_the_exact_bytes_of_the_idx_files(name):
     xb, yb = next(iter(DataLoader(raw, batch_size=10000)))
     np.testing.assert_array_equal(_arr(xb)[:, 0], images)
     np.testing.assert_array_equal(_arr(yb), labels)
+
+
+# ----------------------------------------------------------------------------- transforms
+
+@pytest.mark.torch
+def test_resize_of_uint8_rounds_like_torch_interpolate_and_stays_uint8():
+    torch = pytest.importorskip("torch")
+    from nerve.data import Resize
+
+    x = np.random.default_rng(0).integers(0, 256, (2, 3, 5, 7), dtype=np.uint8)
+    for size in [(8, 4), (10, 14), (3, 3)]:
+        out = Resize(size)(x)
+        ref = torch.nn.functional.interpolate(torch.from_numpy(x).double(), size=size,
+                                              mode="bilinear", align_corners=False)
+        assert out.dtype == np.uint8
+        # torch's own uint8 kernel uses fixed-point weights; against exact arithmetic the
+        # result is round-half-to-even of the float64 interpolation
+        np.testing.assert_array_equal(out, np.clip(np.rint(ref.numpy()), 0, 255))
+
+
+@pytest.mark.skipif(not (DATA / "mnist" / "t10k-labels-idx1-ubyte.gz").is_file(),
+                    reason="the dataset files are not in NERVE_DATA_DIR")
+def test_uint8_mnist_resized_or_rotated_then_to_tensor_lies_in_unit_range():
+    # torchvision's MNIST -> Resize -> ToTensor gives [0, 1]; a float32 0..255 image from the
+    # resize used to pass through ToTensor unscaled.
+    from nerve.data import Compose, MNIST, RandomRotation, Resize, ToTensor
+
+    ds = MNIST(train=False, download=False, dtype="uint8", transform=Compose([Resize(32), ToTensor()]))
+    assert ds.data.shape == (10000, 1, 32, 32) and ds.data.dtype == np.float32
+    assert ds.data.max() == 1.0 and ds.data.min() == 0.0
+    rot = MNIST(train=False, download=False, dtype="uint8",
+                transform=Compose([RandomRotation(20, interpolation="bilinear", seed=0), ToTensor()]))
+    xb, _ = next(iter(DataLoader(rot, batch_size=256)))
+    assert _arr(xb).dtype == np.float32 and 0.0 <= _arr(xb).min() and _arr(xb).max() <= 1.0
+
+
+def test_to_tensor_scales_uint8_only_and_moves_channels_first():
+    from nerve.data import ToTensor
+
+    img = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    out = ToTensor()(img)
+    assert out.shape == (3, 2, 4) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, img.transpose(2, 0, 1).astype(np.float32) / np.float32(255))
+    f = np.linspace(-2, 3, 24).reshape(2, 4, 3)
+    np.testing.assert_array_equal(ToTensor()(f), f.transpose(2, 0, 1))  # floats left alone
+
+
+@pytest.mark.torch
+def test_normalize_per_channel_matches_torchvision_formula():
+    torch = pytest.importorskip("torch")
+    from nerve.data import Normalize
+
+    x = np.random.default_rng(1).random((4, 3, 5, 5)).astype(np.float32)
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    ref = (torch.from_numpy(x) - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)
+    np.testing.assert_allclose(Normalize(mean, std)(x), ref.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(Normalize(mean, std)(x[0]), ref.numpy()[0], rtol=1e-6, atol=1e-6)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dataset import _resolve_generator
-from .transforms import Transform, resize_bilinear
+from .transforms import Transform, cast_like, resize_bilinear
 
 
 def _pair(size, name):
@@ -144,8 +144,7 @@ def _bilinear_boxes(x, tops, lefts, heights, widths, size):
     wy, wx = wy[:, :, None, None], wx[:, None, :, None]
     out = (g(y0, x0) * (1 - wy) * (1 - wx) + g(y0, x1) * (1 - wy) * wx
            + g(y1, x0) * wy * (1 - wx) + g(y1, x1) * wy * wx)
-    dtype = x.dtype if x.dtype.kind == "f" else np.float32
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2)).astype(dtype)
+    return np.ascontiguousarray(cast_like(out.transpose(0, 3, 1, 2), x.dtype))
 
 
 def resized_crop(x, top, left, height, width, size):
@@ -208,7 +207,7 @@ def _sample(x, src_y, src_x, fill, interpolation):
     f = _fill_array(fill, c, np.float64)
     out = (_gather(x, y0, x0, f) * ((1 - fy) * (1 - fx)) + _gather(x, y0, x0 + 1, f) * ((1 - fy) * fx)
            + _gather(x, y0 + 1, x0, f) * (fy * (1 - fx)) + _gather(x, y0 + 1, x0 + 1, f) * (fy * fx))
-    return out.astype(x.dtype if x.dtype.kind == "f" else np.float32)
+    return cast_like(out, x.dtype)
 
 
 def _per_image(value, n, name):
@@ -298,8 +297,8 @@ def affine(x, angle=0.0, translate=(0, 0), scale=1.0, shear=0.0, fill=0, interpo
         scale: zoom factor > 0, a number or ``(N,)``.
         shear: degrees; a number shears along x only, ``(sx, sy)`` along both, ``(N, 2)`` per image.
         fill: value for uncovered pixels, a number or one per channel.
-        interpolation: ``'nearest'`` (keeps the dtype) or ``'bilinear'`` (float dtypes kept,
-            integers give float32).
+        interpolation: ``'nearest'`` or ``'bilinear'``; both keep the dtype (bilinear rounds
+            integer pixels back to integers, as torchvision does for uint8 images).
 
     Returns:
         An array of the same shape as ``x``.

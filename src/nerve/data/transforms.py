@@ -25,6 +25,24 @@ def _scale01(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def cast_like(out: np.ndarray, dtype) -> np.ndarray:
+    """Interpolated values ``out`` (float) back in the input's ``dtype``, as torchvision does.
+
+    Float dtypes are kept; integer images (uint8 pixels) are rounded to the nearest integer
+    and clipped to the dtype's range, so a uint8 image stays a uint8 image in 0..255 (and a
+    later ``ToTensor`` / ``Scale01`` still scales it to [0, 1]); bool images threshold at 0.5.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return out.astype(dtype, copy=False)
+    if dtype.kind == "b":
+        return out >= 0.5
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.clip(np.rint(out), info.min, info.max).astype(dtype)
+    return out.astype(np.float32)
+
+
 class Transform:
     """Base class: subclasses implement ``__call__(x)``; set ``deterministic`` truthfully."""
 
@@ -103,7 +121,9 @@ def resize_bilinear(images, size) -> np.ndarray:
     """Resize a batch ``(..., H, W)`` to ``(..., *size)`` with bilinear interpolation.
 
     Bilinear resizing is separable, so the whole batch is two matrix products:
-    ``out = R @ x @ C.T`` with ``R`` ``(H_out, H)`` and ``C`` ``(W_out, W)``.
+    ``out = R @ x @ C.T`` with ``R`` ``(H_out, H)`` and ``C`` ``(W_out, W)``. Float input
+    keeps its dtype; integer input (uint8 pixels) is rounded back to its dtype, as
+    ``torch.nn.functional.interpolate`` and torchvision do for uint8 images.
 
     Example:
         >>> import numpy as np
@@ -115,7 +135,7 @@ def resize_bilinear(images, size) -> np.ndarray:
     r = bilinear_matrix(x.shape[-2], int(h_out))
     c = bilinear_matrix(x.shape[-1], int(w_out))
     out = np.matmul(np.matmul(r, x.astype(np.float64)), c.T)  # (..., H_out, W_out)
-    return out.astype(x.dtype if x.dtype.kind == "f" else np.float32)
+    return cast_like(out, x.dtype)
 
 
 def _is_pil(x) -> bool:
