@@ -6,9 +6,11 @@ Targets may be ``(N,)`` or ``(N, D)`` (several outputs). With several outputs,
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from ._checks import check_nonempty, check_same_length, to_numpy
+from ._checks import UndefinedMetricWarning, check_nonempty, check_same_length, to_numpy
 
 
 def _pair(y_true, y_pred, fn):
@@ -82,7 +84,8 @@ def r2_score(y_true, y_pred, *, multioutput="uniform_average"):
 
     ``R² = 1 - sum_n (y_n - ŷ_n)^2 / sum_n (y_n - mean(y))^2``. 1 is perfect, 0 is as good
     as predicting the mean, and it can be negative. For a constant target (zero variance)
-    it is 1.0 when the predictions are exact and 0.0 otherwise (scikit-learn's rule).
+    it is 1.0 when the predictions are exact and 0.0 otherwise (scikit-learn's rule); with a
+    single sample it is NaN, with an ``UndefinedMetricWarning`` (scikit-learn's too).
 
     Example:
         >>> r2_score([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
@@ -92,6 +95,13 @@ def r2_score(y_true, y_pred, *, multioutput="uniform_average"):
     """
     fn = "r2_score"
     yt, yp = _pair(y_true, y_pred, fn)
+    if len(yt) < 2:
+        # One sample has no variance to explain; scikit-learn returns NaN with a warning
+        # rather than the 1.0 / 0.0 of the constant-target rule.
+        warnings.warn(f"{fn}: R² is undefined for fewer than two samples (got {len(yt)}); "
+                      "returning NaN", UndefinedMetricWarning, stacklevel=2)
+        nan = np.full(yt.shape[1], np.nan)
+        return nan if multioutput == "raw_values" else float("nan")
     ss_res = ((yt - yp) ** 2).sum(axis=0)
     ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
     ok = ss_tot != 0
