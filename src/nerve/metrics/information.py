@@ -22,7 +22,9 @@ def log_loss(y_true, y_prob, *, labels=None, normalize: bool = True):
         y_prob: ``(N, C)`` probabilities whose rows sum to 1, or ``(N,)`` probabilities of the
             positive (larger) class of a binary problem.
         labels: the class of each column (default: sorted unique ``y_true``, which then must
-            hold at least two classes).
+            hold at least two classes). The columns follow the order given here; scikit-learn
+            instead sorts ``labels`` and reads the columns in sorted order (with a warning), so
+            the two differ for unsorted ``labels``.
         normalize: if False, return the sum instead of the mean.
 
     Example:
