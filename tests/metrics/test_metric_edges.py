@@ -172,3 +172,14 @@ def test_bleu_edges_match_sacrebleu():
             want = sacrebleu.corpus_bleu(hyp, [ref], smooth_method=smooth).score
             got = M.corpus_bleu(hyp, ref, smooth=smooth)
             assert got == pytest.approx(want, abs=1e-9), (hyp, ref, smooth)
+
+
+def test_scores_need_column_index_targets():
+    # argmax of (N, C) scores is a column index; a label outside 0..C-1 used to count as a miss
+    scores = [[0.1, 0.9], [0.8, 0.2]]
+    assert M.accuracy([1, 0], scores) == 1.0
+    for fn in (lambda: M.accuracy([1, 2], scores), lambda: M.confusion_matrix([1, 2], scores),
+               lambda: M.f1_score(["b", "a"], scores, average="macro"),
+               lambda: M.ConfusionMatrix(num_classes=3).update([1, 2], scores)):
+        with pytest.raises(ValueError, match="column index"):
+            fn()

@@ -78,6 +78,17 @@ def label_pair(y_true, y_pred, fn: str):
     check_nonempty(len(yt), fn)
     _check_discrete(yt, "y_true", fn)
     _check_discrete(yp, "y_pred", fn)
+    scores = to_numpy(y_pred, "y_pred", fn)
+    if scores.ndim == 2 and scores.shape[1] > 1:
+        # The argmax of (N, C) scores is a column index, so y_true must hold column indices
+        # too: a label outside 0..C-1 (say 1..C, or strings) could never match and would be
+        # counted as a silent miss.
+        c = scores.shape[1]
+        bad = ~np.isin(yt, np.arange(c)) if yt.dtype.kind in "iufb" else np.ones(len(yt), bool)
+        if np.any(bad):
+            raise ValueError(f"{fn}: y_pred is ({len(yp)}, {c}) scores, whose argmax is a column "
+                             f"index 0..{c - 1}, but y_true holds {yt[bad][0].item()!r}; map the "
+                             "labels to column indices or pass predicted labels")
     return yt, yp
 
 
