@@ -246,3 +246,16 @@ def test_normalize_per_channel_matches_torchvision_formula():
     ref = (torch.from_numpy(x) - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)
     np.testing.assert_allclose(Normalize(mean, std)(x), ref.numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(Normalize(mean, std)(x[0]), ref.numpy()[0], rtol=1e-6, atol=1e-6)
+
+
+def test_save_image_writes_uint8_pixels_unchanged_and_floats_scaled(tmp_path):
+    from PIL import Image
+
+    from nerve.data import save_image
+
+    u = np.random.default_rng(0).integers(0, 256, (1, 1, 5, 6), dtype=np.uint8)
+    got = np.asarray(Image.open(save_image(u, tmp_path / "u.png")))
+    np.testing.assert_array_equal(got[..., 0], u[0, 0])  # was saturated: every pixel > 0 became 255
+    f = u.astype(np.float32) / 255
+    got = np.asarray(Image.open(save_image(f, tmp_path / "f.png")))
+    np.testing.assert_array_equal(got[..., 0], u[0, 0])

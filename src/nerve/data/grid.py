@@ -103,8 +103,9 @@ def make_grid(tensor, nrow: int = 8, padding: int = 2, normalize: bool = False,
 def save_image(tensor, fp, format: str | None = None, **grid_kwargs):  # noqa: A002
     """Write ``make_grid(tensor, **grid_kwargs)`` as an 8-bit image file and return its path.
 
-    Pixel values are taken to lie in [0, 1] (pass ``normalize=True`` otherwise) and rounded as
-    torchvision does: ``clip(x * 255 + 0.5, 0, 255)`` truncated to uint8. The file is written to a
+    Float pixel values are taken to lie in [0, 1] (pass ``normalize=True`` otherwise) and rounded
+    as torchvision does: ``clip(x * 255 + 0.5, 0, 255)`` truncated to uint8. uint8 pixels
+    (0..255) are written as they are. The file is written to a
     temporary name and renamed into place, so an interrupted save never leaves a broken file.
     """
     from pathlib import Path  # noqa: PLC0415
@@ -117,7 +118,12 @@ def save_image(tensor, fp, format: str | None = None, **grid_kwargs):  # noqa: A
         raise ImportError("save_image writes files with Pillow, which is not installed; install it "
                           "with: pip install 'nerve[train]'") from None
     grid, _ = _as_array(make_grid(tensor, **grid_kwargs))
-    pixels = np.clip(grid * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    if _as_array(tensor)[0].dtype == np.uint8 and not grid_kwargs.get("normalize", False):
+        # uint8 pixels are 0..255 already: scaling them by 255 again would saturate every
+        # non-black pixel to white
+        pixels = np.clip(grid, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    else:
+        pixels = np.clip(grid * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
     if pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
     elif pixels.shape[2] not in (3, 4):
