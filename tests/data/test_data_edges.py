@@ -259,3 +259,68 @@ def test_save_image_writes_uint8_pixels_unchanged_and_floats_scaled(tmp_path):
     f = u.astype(np.float32) / 255
     got = np.asarray(Image.open(save_image(f, tmp_path / "f.png")))
     np.testing.assert_array_equal(got[..., 0], u[0, 0])
+
+
+def test_random_augmentation_is_seeded_and_keeps_labels_with_images():
+    from nerve.data import ArrayDataset, Compose, RandomCrop, RandomHorizontalFlip, RandomRotation
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (40, 1, 8, 8), dtype=np.uint8)
+    y = np.arange(40)
+    x[:, 0, 0, 0] = y  # each image carries its own label in a corner pixel
+
+    class Store(ArrayDataset):
+        def __init__(self, transform):
+            self.data, self.targets = x.copy(), y.copy()
+            self._set_transforms(transform, None)
+
+    def epoch(seed):
+        aug = Compose([RandomCrop(8, padding=2, seed=seed), RandomHorizontalFlip(seed=seed),
+                       RandomRotation(15, seed=seed)])
+        return [(_arr(a), _arr(b)) for a, b in DataLoader(Store(aug), batch_size=16, shuffle=True, seed=3)]
+
+    a, b, c = epoch(0), epoch(0), epoch(1)
+    assert all(np.array_equal(p[0], q[0]) and np.array_equal(p[1], q[1]) for p, q in zip(a, b))
+    assert not all(np.array_equal(p[0], q[0]) for p, q in zip(a, c))
+    labels = np.concatenate([lb for _, lb in a])
+    assert sorted(labels.tolist()) == list(range(40))
+    plain = [(_arr(a), _arr(b)) for a, b in DataLoader(Store(None), batch_size=16, shuffle=True, seed=3)]
+    for (xa, ya), (xp, yp) in zip(a, plain):  # same shuffled order, and labels still match images
+        np.testing.assert_array_equal(ya, yp)
+        np.testing.assert_array_equal(xp[:, 0, 0, 0], yp)
+
+
+def test_vision_pipeline_is_reproducible_under_manual_seed():
+    import nerve as nv
+    from PIL import Image
+    from nerve.vision import transforms as T
+
+    img = Image.fromarray(np.arange(8 * 8 * 3, dtype=np.uint8).reshape(8, 8, 3))
+    pipe = T.Compose([T.RandomCrop(8, padding=2), T.RandomHorizontalFlip(), T.RandomRotation(15),
+                      T.ColorJitter(0.3, 0.3, 0.3, 0.1), T.ToTensor()])
+
+    def run():
+        nv.manual_seed(3)
+        return np.stack([pipe(img).numpy() for _ in range(4)])
+
+    a, b = run(), run()
+    assert np.array_equal(a, b) and not np.array_equal(a[0], a[1])
+    assert a.dtype == np.float32 and 0.0 <= a.min() and a.max() <= 1.0
+
+
+@pytest.mark.torch
+def test_distributed_and_batch_samplers_match_torch_without_shuffle():
+    pytest.importorskip("torch")
+    import torch.utils.data as tud
+
+    from nerve.data import BatchSampler, DistributedSampler, SequentialSampler
+
+    for n, r, drop in itertools.product(range(1, 10), range(1, 4), [False, True]):
+        for rank in range(r):
+            ours = DistributedSampler(range(n), num_replicas=r, rank=rank, shuffle=False, drop_last=drop)
+            ref = tud.DistributedSampler(range(n), num_replicas=r, rank=rank, shuffle=False, drop_last=drop)
+            assert list(ours) == list(ref) and len(ours) == len(ref)
+    for n, bs, drop in itertools.product(range(0, 8), range(1, 4), [False, True]):
+        ours = BatchSampler(SequentialSampler(range(n)), bs, drop)
+        ref = tud.BatchSampler(tud.SequentialSampler(range(n)), bs, drop)
+        assert list(ours) == list(ref) and len(ours) == len(ref)
