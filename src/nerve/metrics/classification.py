@@ -580,7 +580,9 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
     """A plain-text table of precision, recall, F1 and support for each class.
 
     Below the classes come three summary rows: overall accuracy, the unweighted mean over
-    classes ("macro mean") and the support-weighted mean ("weighted mean").
+    classes ("macro mean") and the support-weighted mean ("weighted mean"). When ``labels``
+    leaves out a class that occurs, the accuracy row (about every sample) gives way to a
+    "micro mean" over the listed classes, as in scikit-learn.
 
     Args:
         y_true, y_pred: labels (or ``(N, C)`` scores for ``y_pred``).
@@ -616,14 +618,21 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
                 "f1": float(per["f-score"][i]), "support": int(true[i])}
             for i, n in enumerate(names)}
     total = int(true.sum())
+    # Accuracy describes every sample; when ``labels`` leaves some classes out, the rows cover
+    # only part of the samples, so (as scikit-learn does) a micro mean over the listed classes
+    # replaces the accuracy row.
+    micro_is_accuracy = labels is None or set(unique_labels(yt, yp).tolist()) <= set(chosen.tolist())
     summary = {}
-    for avg, title in (("macro", "macro mean"), ("weighted", "weighted mean")):
+    averages = (("macro", "macro mean"), ("weighted", "weighted mean"))
+    if not micro_is_accuracy:
+        averages = (("micro", "micro mean"),) + averages
+    for avg, title in averages:
         s = scores_from_counts(tp, pred, true, average=avg, zero_division=zero_division, fn=fn)
         summary[title] = {"precision": s["precision"], "recall": s["recall"],
                           "f1": s["f-score"], "support": total}
     acc = float(np.count_nonzero(yt == yp) / len(yt))
     if output_dict:
-        return {**rows, "accuracy": acc, **summary}
+        return {**rows, **({"accuracy": acc} if micro_is_accuracy else {}), **summary}
 
     width = max(len("weighted mean"), *(len(n) for n in names)) + 2
     col = max(digits + 6, 9)
@@ -636,8 +645,9 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
                 + f"{r['support']:{col}d}")
 
     out = [header] + [line(n, r) for n, r in rows.items()] + [""]
-    out.append("accuracy".ljust(width) + " " * (2 * col) + f"{acc:{col}.{digits}f}"
-               + f"{total:{col}d}")
+    if micro_is_accuracy:
+        out.append("accuracy".ljust(width) + " " * (2 * col) + f"{acc:{col}.{digits}f}"
+                   + f"{total:{col}d}")
     out += [line(n, r) for n, r in summary.items()]
     return "\n".join(out)
 
