@@ -189,6 +189,13 @@ def test_readers_give_the_exact_bytes_of_the_idx_files(name):
     xb, yb = next(iter(DataLoader(raw, batch_size=10000)))
     np.testing.assert_array_equal(_arr(xb)[:, 0], images)
     np.testing.assert_array_equal(_arr(yb), labels)
+    from nerve.vision import datasets as vd  # torchvision-style items: (PIL image, int)
+
+    tv = (vd.MNIST if name == "mnist" else vd.FashionMNIST)(train=False, download=False)
+    for i in (0, 1234, 9999):
+        img, label = tv[i]
+        np.testing.assert_array_equal(np.asarray(img), images[i])
+        assert label == int(labels[i]) and isinstance(label, int)
 
 
 # ----------------------------------------------------------------------------- transforms
