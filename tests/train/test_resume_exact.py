@@ -287,3 +287,49 @@ def test_a_save_that_fails_half_way_keeps_the_previous_checkpoint(tmp_path, monk
     assert json.loads((tmp_path / "ck" / "checkpoint.json").read_text())["epoch"] == 1
     save_checkpoint(tmp_path / "ck", model, opt, epoch=2)  # the next save cleans up the leftovers
     assert [p.name for p in tmp_path.iterdir()] == ["ck"]
+
+
+@pytest.mark.slow
+def test_nerve_train_killed_after_one_epoch_and_resumed_equals_two_epochs_in_one_go(tmp_path):
+    """`nerve train` on a MNIST subset: 2 epochs straight, and 1 epoch, SIGKILL, `--resume`."""
+    import signal
+    import time
+
+    data_dir = os.environ.get("NERVE_DATA_DIR")
+    if not data_dir or not (Path(data_dir) / "mnist").is_dir():
+        pytest.skip("needs MNIST under $NERVE_DATA_DIR/mnist")
+    args = [sys.executable, "-m", "nerve", "train", "--dataset", "mnist", "--limit", "8000", "--epochs", "2",
+            "--batch-size", "4", "--seed", "5", "--quiet"]
+
+    def run(*extra):
+        r = subprocess.run([*args[:4], *extra] if extra[:1] == ("--resume",) else [*args, *extra], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return r
+
+    run("--out", "straight")
+    p = subprocess.Popen([*args, "--out", "killed"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    meta = tmp_path / "killed" / "checkpoint" / "last" / "checkpoint.json"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and p.poll() is None:
+        try:
+            if json.loads(meta.read_text())["epoch"] >= 1:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.005)
+    assert p.poll() is None, "the run ended before it could be killed; give it more samples"
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=60)
+    assert json.loads(meta.read_text())["epoch"] == 1  # so the resume trains the second epoch
+    run("--resume", "killed")
+    want = nv.io.load_state_dict(tmp_path / "straight" / "model.safetensors")
+    got = nv.io.load_state_dict(tmp_path / "killed" / "model.safetensors")
+    assert list(got) == list(want)
+    for k in want:
+        assert got[k].dtype == want[k].dtype and got[k].tobytes() == want[k].tobytes(), k
+    history = [json.loads((tmp_path / name / "history.json").read_text()) for name in ("straight", "killed")]
+    assert history[0] == history[1] and len(history[0]["epoch"]) == 2
+    assert json.loads((tmp_path / "killed" / "config.json").read_text())["results"] == \
+        json.loads((tmp_path / "straight" / "config.json").read_text())["results"]
