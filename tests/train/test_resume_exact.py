@@ -357,3 +357,25 @@ def test_a_loader_whose_sampler_has_its_own_generator_resumes_the_same_order(tmp
     plain = DataLoader(ds, batch_size=16, shuffle=True, seed=2)  # built differently: said, not silent
     with pytest.warns(UserWarning, match="whose sampler had its own generator, but this one's sampler has none"):
         plain.load_state_dict(dl.state_dict())
+
+
+def test_nerve_train_resume_after_a_kill_between_the_checkpoint_renames(tmp_path):
+    """Killed after setting the old checkpoint aside, before renaming the new one into place:
+    `--resume` used to find no checkpoint/last and silently start the run over."""
+    import nerve.train.checkpoint as ck
+
+    cmd = [sys.executable, "-m", "nerve", "train", "--dataset", "digits", "--epochs", "2", "--batch-size", "32",
+           "--val-fraction", "0", "--out", "r"]
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    want = nv.io.load_state_dict(tmp_path / "r" / "model.safetensors")
+    manifest = tmp_path / "r" / "manifest.json"
+    manifest.write_text(json.dumps(dict(json.loads(manifest.read_text()), status="running")))
+    last = tmp_path / "r" / "checkpoint" / "last"
+    last.rename(last.parent / ".last.old-0123456789abcdef")  # the state between the two renames
+    r = subprocess.run([*cmd[:4], "--resume", "r"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "resuming r from epoch 2" in r.stderr, r.stderr
+    assert ck.is_checkpoint(last) and not list(last.parent.glob(".last.old-*"))
+    got = nv.io.load_state_dict(tmp_path / "r" / "model.safetensors")
+    assert all(got[k].tobytes() == want[k].tobytes() for k in want)

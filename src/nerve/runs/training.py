@@ -350,7 +350,11 @@ def keep_last_epoch(run, model) -> int:
     """
     from ..io import load_weights  # noqa: PLC0415
 
+    from ..train.checkpoint import recover_interrupted_save  # noqa: PLC0415
+
     last = run.path / "checkpoint" / "last"
+    if getattr(run, "writes", True):
+        recover_interrupted_save(last)
     if not getattr(run, "writes", True):  # a rank other than 0: rank 0 keeps the weights
         return checkpoint_epoch(last) if (last / "checkpoint.json").is_file() else 0
     if not (last / "checkpoint.json").is_file():
@@ -429,7 +433,10 @@ def resume_point(run):
     if run.status == "complete":  # also a run from before manifests: nothing is unfinished
         raise RunError(f"{run.path} is complete ({run.config.get('epochs')} epochs); nothing to resume. "
                        "For a longer run, train a new one with --epochs")
+    from ..train.checkpoint import recover_interrupted_save  # noqa: PLC0415
+
     checkpoint = run.path / "checkpoint" / "last"
+    recover_interrupted_save(checkpoint)  # killed in the middle of replacing it: the previous one
     return checkpoint if (checkpoint / "checkpoint.json").is_file() else None
 
 

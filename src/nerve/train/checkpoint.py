@@ -213,6 +213,24 @@ def _previous(directory: Path):
     return olds[-1] if olds else None
 
 
+def recover_interrupted_save(directory) -> bool:
+    """Finish undoing a save stopped between its two renames; True if ``directory`` was restored.
+
+    ``save_checkpoint`` sets the previous checkpoint aside (``.<name>.old-<token>``) and then
+    renames the new one into place. A process killed between the two leaves no folder under
+    the real name; code that only looks there would take the run for one with no checkpoint
+    and start it over. This puts the previous checkpoint back under ``directory``.
+    """
+    directory = Path(directory)
+    if directory.exists():
+        return False
+    previous = _previous(directory)
+    if previous is None:
+        return False
+    os.rename(previous, directory)
+    return True
+
+
 def is_checkpoint(directory) -> bool:
     return (Path(directory) / META_FILE).is_file()
 
