@@ -359,6 +359,7 @@ def test_a_loader_whose_sampler_has_its_own_generator_resumes_the_same_order(tmp
         plain.load_state_dict(dl.state_dict())
 
 
+@pytest.mark.slow
 def test_nerve_train_resume_after_a_kill_between_the_checkpoint_renames(tmp_path):
     """Killed after setting the old checkpoint aside, before renaming the new one into place:
     `--resume` used to find no checkpoint/last and silently start the run over."""
@@ -379,3 +380,36 @@ def test_nerve_train_resume_after_a_kill_between_the_checkpoint_renames(tmp_path
     assert ck.is_checkpoint(last) and not list(last.parent.glob(".last.old-*"))
     got = nv.io.load_state_dict(tmp_path / "r" / "model.safetensors")
     assert all(got[k].tobytes() == want[k].tobytes() for k in want)
+
+
+def test_a_failed_save_into_a_folder_shared_with_other_files_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    # Such a folder is written in place (not swapped whole): model.safetensors used to be
+    # replaced before state.safetensors failed, leaving a mix no load accepts.
+    import nerve.train.checkpoint as ck
+
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "notes.txt").write_text("mine")
+    model, opt, _ = _small(optim.Adam)
+    save_checkpoint(tmp_path / "ck", model, opt, epoch=1)
+    saved = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    model(nv.ones(4, 3)).sum().backward()
+    opt.step()
+    real = ck.save_safetensors
+
+    def failing(tensors, path, metadata=None):
+        if ck.STATE_FILE in Path(path).name:  # also under a temporary name
+            raise OSError("disk full")
+        return real(tensors, path, metadata)
+
+    monkeypatch.setattr(ck, "save_safetensors", failing)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(tmp_path / "ck", model, opt, epoch=2)
+    monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["checkpoint.json", "model.safetensors",
+                                                                     "notes.txt", "state.safetensors"]
+    model2, opt2, _ = _small(optim.Adam)
+    assert load_checkpoint(tmp_path / "ck", model2, opt2)["epoch"] == 1
+    assert all(np.array_equal(saved[k], v.numpy()) for k, v in model2.state_dict().items())
+    save_checkpoint(tmp_path / "ck", model, opt, epoch=2)
+    assert load_checkpoint(tmp_path / "ck", model2, opt2)["epoch"] == 2
+    assert (tmp_path / "ck" / "notes.txt").read_text() == "mine"

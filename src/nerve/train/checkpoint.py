@@ -149,23 +149,36 @@ def save_checkpoint(directory, model, optimizer=None, scheduler=None, epoch: int
     }
     arrays: dict = {}
     encoded = encode_state(state, arrays)
-    save_safetensors(model.state_dict(), directory / MODEL_FILE, {_TOKEN: token})
-    save_safetensors(arrays, directory / STATE_FILE, {_TOKEN: token})
-    meta = {
-        "format": FORMAT,
-        "version": VERSION,
-        "token": token,
-        "epoch": int(epoch),
-        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "model_class": type(model).__name__,
-        "optimizer_class": type(optimizer).__name__ if optimizer is not None else None,
-        "scheduler_class": type(scheduler).__name__ if scheduler is not None else None,
-        "state": encoded,
-        # A flipped bit inside an array leaves a well-formed file that would load as a
-        # silently different model; the digests turn that into an error on load.
-        "sha256": {name: _sha256(directory / name) for name in (MODEL_FILE, STATE_FILE)},
-    }
-    save_json(meta, directory / META_FILE)
+    # In a folder shared with other files (no swap) the three files are first written under
+    # temporary names and only renamed over the old ones once all are complete, so a save
+    # that fails half-way (disk full) leaves the previous checkpoint whole.
+    where = {name: directory / (name if swap else f".{name}.{token}.tmp") for name in _OWN_FILES}
+    try:
+        save_safetensors(model.state_dict(), where[MODEL_FILE], {_TOKEN: token})
+        save_safetensors(arrays, where[STATE_FILE], {_TOKEN: token})
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "token": token,
+            "epoch": int(epoch),
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "model_class": type(model).__name__,
+            "optimizer_class": type(optimizer).__name__ if optimizer is not None else None,
+            "scheduler_class": type(scheduler).__name__ if scheduler is not None else None,
+            "state": encoded,
+            # A flipped bit inside an array leaves a well-formed file that would load as a
+            # silently different model; the digests turn that into an error on load.
+            "sha256": {name: _sha256(where[name]) for name in (MODEL_FILE, STATE_FILE)},
+        }
+        save_json(meta, where[META_FILE])
+    except BaseException:
+        if not swap:
+            for path in where.values():
+                path.unlink(missing_ok=True)
+        raise
+    if not swap:
+        for name in (MODEL_FILE, STATE_FILE, META_FILE):  # checkpoint.json last, as always
+            os.replace(where[name], directory / name)
     if swap:
         _swap_into_place(directory, final, token)
     return final
