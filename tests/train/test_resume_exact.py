@@ -413,3 +413,18 @@ def test_a_failed_save_into_a_folder_shared_with_other_files_keeps_the_previous_
     save_checkpoint(tmp_path / "ck", model, opt, epoch=2)
     assert load_checkpoint(tmp_path / "ck", model2, opt2)["epoch"] == 2
     assert (tmp_path / "ck" / "notes.txt").read_text() == "mine"
+
+
+def test_a_run_stopped_early_is_not_resumed_past_its_end(tmp_path):
+    # EarlyStopping ended the run at some epoch; resuming its last checkpoint used to train on,
+    # giving a run that never existed (and skipping restore_best_weights' end of training).
+    case = CASES["adam-amsgrad-steplr"]
+    stop = EarlyStopping(monitor="loss", patience=0, min_delta=10.0)  # stops after the second epoch
+    t, dl = build(case, tmp_path / "a", extra_callbacks=[stop])
+    t.fit(dl, 5)
+    assert t.epoch == 2
+    t2, dl = build(case, tmp_path / "b", extra_callbacks=[EarlyStopping(monitor="loss", patience=0, min_delta=10.0)])
+    before = {k: v.numpy().copy() for k, v in t2.model.state_dict().items()}
+    with pytest.raises(ValueError, match="ends a run that a callback stopped early"):
+        t2.fit(dl, 5, resume_from=tmp_path / "a" / "last")
+    assert all(np.array_equal(before[k], v.numpy()) for k, v in t2.model.state_dict().items())

@@ -281,6 +281,14 @@ class Trainer:
         cbs = CallbackList([self.history, *self.callbacks, *([self._sched_cb] if self._sched_cb else [])],
                            self)
         if resume_from is not None:
+            stopped = _saved_extra(resume_from).get("stopped_early")
+            if stopped:
+                # The run this checkpoint belongs to ended here (EarlyStopping, the doctor's
+                # stop_on_error): training on would give a run that never existed.
+                raise ValueError(f"the checkpoint in {resume_from} ends a run that a callback stopped early "
+                                 "(stop_training, e.g. EarlyStopping), so there is nothing to resume; to "
+                                 "train it further, load its weights with nerve.train.load_checkpoint("
+                                 "directory, model) and start a new fit")
             self.load_checkpoint(resume_from)
             if epochs <= self.epoch:
                 raise ValueError(f"the checkpoint in {resume_from} has already completed {self.epoch} "
@@ -511,7 +519,8 @@ class Trainer:
             directory, _unwrap(self.model), self.optimizer, self.scheduler, epoch=self.epoch,
             loaders={"train": self.train_loader, "val": self.val_loader}, history=self.history,
             extra={"global_step": self.global_step, "callbacks": self._callback_states(),
-                   "user": extra, "steps_into_epoch": self._steps_into_epoch})
+                   "user": extra, "steps_into_epoch": self._steps_into_epoch,
+                   "stopped_early": bool(self.stop_training)})
 
     def load_checkpoint(self, directory) -> dict:
         """Restore a checkpoint saved by ``save_checkpoint``; returns the user ``extra`` values.
@@ -572,11 +581,18 @@ def _match_callback_states(saved: dict, callbacks) -> dict:
     return out
 
 
-def _steps_into_epoch(directory):
-    """``(completed epochs, batches done)`` for a checkpoint saved inside an epoch, else None."""
+def _saved_extra(directory) -> dict:
+    """The Trainer's own values in a checkpoint's JSON (read before anything is restored), plus
+    its ``epoch``; empty if the file is missing or damaged (load_checkpoint then says so)."""
     try:
         meta = json.loads((Path(directory) / "checkpoint.json").read_text(encoding="utf-8"))
-        inside = meta["state"]["extra"]["steps_into_epoch"]
-        return None if inside is None else (int(meta["epoch"]), int(inside))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # missing or damaged: load_checkpoint reports it
+        return dict(meta["state"]["extra"], epoch=int(meta["epoch"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _steps_into_epoch(directory):
+    """``(completed epochs, batches done)`` for a checkpoint saved inside an epoch, else None."""
+    extra = _saved_extra(directory)
+    inside = extra.get("steps_into_epoch")
+    return None if inside is None else (extra["epoch"], int(inside))
