@@ -415,16 +415,19 @@ def test_a_failed_save_into_a_folder_shared_with_other_files_keeps_the_previous_
     assert (tmp_path / "ck" / "notes.txt").read_text() == "mine"
 
 
-def test_a_run_stopped_early_is_not_resumed_past_its_end(tmp_path):
-    # EarlyStopping ended the run at some epoch; resuming its last checkpoint used to train on,
-    # giving a run that never existed (and skipping restore_best_weights' end of training).
+@pytest.mark.parametrize("restore", [False, True])
+def test_a_run_stopped_early_resumes_to_the_same_end(tmp_path, restore):
+    # EarlyStopping ended the run; resuming its last checkpoint used to train on past that
+    # epoch, giving a run that never existed (and skipping restore_best_weights at its end).
     case = CASES["adam-amsgrad-steplr"]
-    stop = EarlyStopping(monitor="loss", patience=0, min_delta=10.0)  # stops after the second epoch
-    t, dl = build(case, tmp_path / "a", extra_callbacks=[stop])
-    t.fit(dl, 5)
-    assert t.epoch == 2
-    t2, dl = build(case, tmp_path / "b", extra_callbacks=[EarlyStopping(monitor="loss", patience=0, min_delta=10.0)])
-    before = {k: v.numpy().copy() for k, v in t2.model.state_dict().items()}
-    with pytest.raises(ValueError, match="ends a run that a callback stopped early"):
-        t2.fit(dl, 5, resume_from=tmp_path / "a" / "last")
-    assert all(np.array_equal(before[k], v.numpy()) for k, v in t2.model.state_dict().items())
+
+    def stopper():  # improves once, then stops at the second epoch
+        return EarlyStopping(monitor="loss", patience=0, min_delta=10.0, restore_best_weights=restore)
+
+    t1, dl = build(case, tmp_path / "a", extra_callbacks=[stopper()])
+    t1.fit(dl, 5)
+    assert t1.epoch == 2
+    t2, dl = build(case, tmp_path / "b", extra_callbacks=[stopper()])
+    h = t2.fit(dl, 5, resume_from=tmp_path / "a" / "last")
+    assert t2.epoch == 2 and h.epoch == [0, 1]
+    assert_same_training_state(t1, t2)

@@ -281,14 +281,6 @@ class Trainer:
         cbs = CallbackList([self.history, *self.callbacks, *([self._sched_cb] if self._sched_cb else [])],
                            self)
         if resume_from is not None:
-            stopped = _saved_extra(resume_from).get("stopped_early")
-            if stopped:
-                # The run this checkpoint belongs to ended here (EarlyStopping, the doctor's
-                # stop_on_error): training on would give a run that never existed.
-                raise ValueError(f"the checkpoint in {resume_from} ends a run that a callback stopped early "
-                                 "(stop_training, e.g. EarlyStopping), so there is nothing to resume; to "
-                                 "train it further, load its weights with nerve.train.load_checkpoint("
-                                 "directory, model) and start a new fit")
             self.load_checkpoint(resume_from)
             if epochs <= self.epoch:
                 raise ValueError(f"the checkpoint in {resume_from} has already completed {self.epoch} "
@@ -309,6 +301,8 @@ class Trainer:
         cbs.on_train_begin({})
         try:
             for epoch in range(self.epoch, epochs):
+                if self.stop_training:  # a callback ended the run in on_train_begin (a resumed early stop)
+                    break
                 sampler = getattr(train_loader, "sampler", None)
                 if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle, equal on all ranks
                     sampler.set_epoch(epoch)
@@ -519,8 +513,7 @@ class Trainer:
             directory, _unwrap(self.model), self.optimizer, self.scheduler, epoch=self.epoch,
             loaders={"train": self.train_loader, "val": self.val_loader}, history=self.history,
             extra={"global_step": self.global_step, "callbacks": self._callback_states(),
-                   "user": extra, "steps_into_epoch": self._steps_into_epoch,
-                   "stopped_early": bool(self.stop_training)})
+                   "user": extra, "steps_into_epoch": self._steps_into_epoch})
 
     def load_checkpoint(self, directory) -> dict:
         """Restore a checkpoint saved by ``save_checkpoint``; returns the user ``extra`` values.
