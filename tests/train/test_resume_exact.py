@@ -431,3 +431,60 @@ def test_a_run_stopped_early_resumes_to_the_same_end(tmp_path, restore):
     h = t2.fit(dl, 5, resume_from=tmp_path / "a" / "last")
     assert t2.epoch == 2 and h.epoch == [0, 1]
     assert_same_training_state(t1, t2)
+
+
+SCHEDULERS = {
+    "StepLR": lambda o: S.StepLR(o, 2, 0.5),
+    "MultiStepLR": lambda o: S.MultiStepLR(o, [2, 5], 0.3),
+    "ExponentialLR": lambda o: S.ExponentialLR(o, 0.9),
+    "CosineAnnealingLR": lambda o: S.CosineAnnealingLR(o, 5, eta_min=0.01),
+    "LinearLR": lambda o: S.LinearLR(o, 0.1, 1.0, 4),
+    "ConstantLR": lambda o: S.ConstantLR(o, 0.5, 3),
+    "PolynomialLR": lambda o: S.PolynomialLR(o, 6, 2.0),
+    "OneCycleLR": lambda o: S.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=12),
+    "CosineAnnealingWarmRestarts": lambda o: S.CosineAnnealingWarmRestarts(o, 3, 2),
+    "SequentialLR": lambda o: S.SequentialLR(o, [S.LinearLR(o, 0.1, 1.0, 3), S.ExponentialLR(o, 0.8)], [3]),
+    "ChainedScheduler": lambda o: S.ChainedScheduler([S.ConstantLR(o, 0.5, 3), S.ExponentialLR(o, 0.9)]),
+    "ReduceLROnPlateau": lambda o: S.ReduceLROnPlateau(o, patience=1, factor=0.5, cooldown=1),
+}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_every_scheduler_continues_exactly_from_a_checkpoint(tmp_path, name):
+    """Two parameter groups with their own lr, SGD momentum (OneCycle cycles it), 4 steps, a
+    checkpoint, then 6 more: the lr of each group and the weights equal a run of 10."""
+    metric = [1.0, 0.9, 0.95, 0.97, 0.99, 0.8, 0.85, 0.9, 0.91, 0.92]
+
+    def make():
+        w = nv.tensor(np.ones(3, np.float32), requires_grad=True)
+        b = nv.tensor(np.ones(2, np.float32), requires_grad=True)
+        opt = optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.2}], lr=0.1, momentum=0.9)
+        return (w, b), opt, SCHEDULERS[name](opt)
+
+    def run(params, opt, sched, steps):
+        lrs = []
+        for i in steps:
+            for p in params:
+                p.grad = nv.ones(*p.shape) * (i + 1)
+            opt.step()
+            sched.step(metric[i]) if name == "ReduceLROnPlateau" else sched.step()
+            lrs.append([g["lr"] for g in opt.param_groups])
+        return lrs
+
+    params, opt, sched = make()
+    want = run(params, opt, sched, range(10))
+    params, opt, sched = make()
+    run(params, opt, sched, range(4))
+
+    class Holder(nn.Module):  # the two tensors as a "model" whose weights the checkpoint carries
+        def __init__(self, w, b):
+            super().__init__()
+            self.register_buffer("w", w)
+            self.register_buffer("b", b)
+
+    save_checkpoint(tmp_path / "ck", Holder(*params), opt, sched, epoch=4)
+    params2, opt2, sched2 = make()
+    load_checkpoint(tmp_path / "ck", Holder(*params2), opt2, sched2)
+    assert run(params2, opt2, sched2, range(4, 10)) == want[4:]
+    run(params, opt, sched, range(4, 10))
+    assert all(a.numpy().tobytes() == b.numpy().tobytes() for a, b in zip(params, params2))
