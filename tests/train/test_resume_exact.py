@@ -488,3 +488,19 @@ def test_every_scheduler_continues_exactly_from_a_checkpoint(tmp_path, name):
     assert run(params2, opt2, sched2, range(4, 10)) == want[4:]
     run(params, opt, sched, range(4, 10))
     assert all(a.numpy().tobytes() == b.numpy().tobytes() for a, b in zip(params, params2))
+
+
+def test_nerve_train_resume_refuses_an_option_written_with_its_default_value(tmp_path, capsys, monkeypatch):
+    # `--optimizer adam` (the default) given to resume an SGD run was taken for "not given" and
+    # silently ignored: the run went on with SGD.
+    from nerve.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--optimizer", "sgd", "--seed", "3",
+                 "--limit", "200", "--val-fraction", "0", "--out", "r", "--quiet"]) == 0
+    capsys.readouterr()
+    for extra, name in ((["--optimizer", "adam"], "--optimizer"), (["--seed=0"], "--seed"),
+                        (["--model", "seed-mlp"], "--model")):
+        assert main(["train", "--resume", "r", *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"--resume continues r with the settings it recorded; drop {name} " in err, err
