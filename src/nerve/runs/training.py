@@ -349,13 +349,12 @@ def keep_last_epoch(run, model) -> int:
     Returns that epoch, or 0 when no epoch finished (then the run keeps no weights at all).
     """
     from ..io import load_weights  # noqa: PLC0415
-
     from ..train.checkpoint import recover_interrupted_save  # noqa: PLC0415
 
     last = run.path / "checkpoint" / "last"
     if getattr(run, "writes", True):
-        recover_interrupted_save(last)
-    if not getattr(run, "writes", True):  # a rank other than 0: rank 0 keeps the weights
+        recover_interrupted_save(last)  # killed in the middle of replacing it: the previous one
+    else:  # a rank other than 0: rank 0 keeps the weights
         return checkpoint_epoch(last) if (last / "checkpoint.json").is_file() else 0
     if not (last / "checkpoint.json").is_file():
         (run.path / "model.safetensors").unlink(missing_ok=True)

@@ -520,7 +520,7 @@ class Trainer:
 
         Refuses (before changing anything) a checkpoint saved in the middle of an epoch.
         """
-        inside = _steps_into_epoch(directory)
+        inside = _saved_mid_epoch(directory)
         if inside is not None:
             # The loader has already drawn that epoch's order and its metrics are half summed,
             # so continuing "from the epoch's start" would silently train differently.
@@ -584,7 +584,7 @@ def _saved_extra(directory) -> dict:
         return {}
 
 
-def _steps_into_epoch(directory):
+def _saved_mid_epoch(directory):
     """``(completed epochs, batches done)`` for a checkpoint saved inside an epoch, else None."""
     extra = _saved_extra(directory)
     inside = extra.get("steps_into_epoch")
