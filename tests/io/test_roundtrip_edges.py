@@ -205,3 +205,19 @@ def test_a_name_missing_for_a_weight_that_is_not_shared_is_still_refused(tmp_pat
     save_safetensors(sd, tmp_path / "w.safetensors")
     with pytest.raises(nv.io.StateDictError, match=r"missing 1 tensor\(s\): 1.weight"):
         load_weights(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)), tmp_path / "w.safetensors")
+
+
+def test_a_flipped_bit_in_a_nerve_save_file_is_an_error_naming_the_file(tmp_path):
+    nv.manual_seed(0)
+    model = nn.Linear(6, 5)
+    path = tmp_path / "w.pt"
+    nv.save({"model": model.state_dict(), "epoch": 3}, path)
+    assert nv.load(path)["epoch"] == 3
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01  # inside the last array: still well-formed safetensors, just another number
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=f"{path.name} is damaged: its arrays no longer match the SHA-256"):
+        nv.load(path)
+    # a plain safetensors file written elsewhere carries no digest and loads as before
+    save_safetensors({"w": np.ones(3, np.float32)}, tmp_path / "plain.safetensors")
+    assert nv.load(tmp_path / "plain.safetensors")["w"].tolist() == [1.0, 1.0, 1.0]
