@@ -221,3 +221,15 @@ def test_a_flipped_bit_in_a_nerve_save_file_is_an_error_naming_the_file(tmp_path
     # a plain safetensors file written elsewhere carries no digest and loads as before
     save_safetensors({"w": np.ones(3, np.float32)}, tmp_path / "plain.safetensors")
     assert nv.load(tmp_path / "plain.safetensors")["w"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_flipped_bit_in_a_weight_file_is_an_error_naming_the_file(tmp_path):
+    nv.manual_seed(0)
+    model = nn.Linear(6, 5)
+    path = tmp_path / "w.safetensors"
+    save_state_dict(model, path)
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="w.safetensors is damaged: its arrays no longer match the SHA-256"):
+        load_weights(nn.Linear(6, 5), path)

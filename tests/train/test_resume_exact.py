@@ -236,7 +236,7 @@ def test_a_flipped_bit_in_a_checkpoint_is_an_error_naming_the_file(tmp_path, nam
     data[-3] ^= 0x10  # inside the last array: the file stays well-formed safetensors
     path.write_bytes(bytes(data))
     model2, opt2, _ = _small(optim.Adam)
-    with pytest.raises(ValueError, match=f"{name} is damaged: its contents no longer match the SHA-256"):
+    with pytest.raises(ValueError, match=f"{name} is damaged: its (contents|arrays) no longer match the SHA-256"):
         load_checkpoint(tmp_path / "ck", model2, opt2)
 
 

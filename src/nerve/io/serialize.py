@@ -5,8 +5,8 @@ The file format (one file, an ordinary ``.safetensors``):
 * every array leaf (a Tensor or a NumPy array, including NumPy scalars) is one safetensors
   entry named ``"0"``, ``"1"``, ... in the order the leaves are met; the same Tensor object
   met twice is stored once;
-* a SHA-256 of the leaves (names, dtypes, shapes, bytes) is kept under ``"nerve.sha256"``;
-  :func:`load` checks it, so damaged bytes are an error rather than different numbers;
+* like every safetensors file nerve writes, it carries a SHA-256 of its arrays that loading
+  checks (see :func:`nerve.io.tensors.save_safetensors`);
 * the structure around the leaves is JSON in the header metadata under ``"nerve.object"``,
   next to ``"nerve.format": "object-v1"``. JSON ``null``, booleans, integers, finite floats
   and strings stand for themselves; everything else is an object with a ``"type"`` tag:
@@ -32,10 +32,8 @@ and the older single-stream format) through the allow-list reader of
 from __future__ import annotations
 
 import collections
-import hashlib
 import json
 import math
-import sys
 import zipfile
 from numbers import Integral
 from pathlib import Path
@@ -50,7 +48,6 @@ __all__ = ["save", "load", "OBJECT_KEY", "FORMAT"]
 OBJECT_KEY = "nerve.object"
 FORMAT_KEY = "nerve.format"
 FORMAT = "object-v1"
-DIGEST_KEY = "nerve.sha256"
 
 _SUPPORTED = ("Tensor, NumPy array or scalar, dict, OrderedDict, list, tuple, int, float, bool, str "
               "or None")
@@ -147,24 +144,8 @@ def save(obj, f) -> Path:
         raise TypeError(f"nerve.save writes to a file path (str or Path), got {type(f).__name__}")
     enc = _Encoder()
     structure = enc.encode(obj, [])
-    meta = {FORMAT_KEY: FORMAT, OBJECT_KEY: json.dumps(structure, allow_nan=False),
-            DIGEST_KEY: _digest(enc.arrays)}
+    meta = {FORMAT_KEY: FORMAT, OBJECT_KEY: json.dumps(structure, allow_nan=False)}
     return save_safetensors(enc.arrays, f, meta)
-
-
-def _digest(arrays: dict) -> str:
-    """SHA-256 over every entry's name, dtype, shape and little-endian bytes.
-
-    A flipped bit inside an array leaves a well-formed safetensors file that would load as
-    silently different numbers; :func:`load` compares this digest and says so instead."""
-    h = hashlib.sha256()
-    for key in sorted(arrays, key=lambda k: (len(k), k)):  # "0", "1", ... "10": the order of the leaves
-        a = np.asarray(arrays[key])
-        if a.dtype.byteorder == ">" or (a.dtype.byteorder == "=" and sys.byteorder == "big"):
-            a = a.astype(a.dtype.newbyteorder("<"))
-        h.update(f"{key}|{a.dtype.str.lstrip('<>=|')}|{a.shape}|".encode())
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
 
 
 def _decode(node, arrays, tensors):
@@ -284,10 +265,6 @@ def load(f, map_location=None, weights_only=True, *, rename=None, **kwargs):
     check_safetensors_file(path)
     arrays, meta = load_safetensors(path)
     if meta.get(FORMAT_KEY) == FORMAT and OBJECT_KEY in meta:
-        want = meta.get(DIGEST_KEY)  # files from before digests have none
-        if want is not None and _digest(arrays) != want:
-            raise ValueError(f"{path} is damaged: its arrays no longer match the SHA-256 recorded when "
-                             "it was saved; use another copy")
         if rename is not None:
             raise ValueError("rename applies to plain safetensors files; this file was written by "
                              "nerve.save and loads with its own structure")
