@@ -536,7 +536,9 @@ class Trainer:
         self.epoch = info["epoch"]
         self.global_step = extra.get("global_step", 0)
         saved = _match_callback_states(extra.get("callbacks", {}), self.callbacks)
-        unused = set(saved.pop(None, ()))
+        # States of callbacks that only keep files (checkpoints, logs) do not change training;
+        # leaving those callbacks out of a resumed fit is common and needs no warning.
+        unused = {k for k in saved.pop(None, ()) if k.split(":", 1)[-1] not in _FILE_ONLY_CALLBACKS}
         for cb, state in saved.items():
             cb.load_state_dict(state)
         if unused:
@@ -546,6 +548,9 @@ class Trainer:
                           stacklevel=2)
         self.resumed = True
         return extra.get("user")
+
+
+_FILE_ONLY_CALLBACKS = {"ModelCheckpoint", "CSVLogger", "JSONLogger"}
 
 
 def _match_callback_states(saved: dict, callbacks) -> dict:
