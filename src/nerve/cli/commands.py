@@ -101,10 +101,14 @@ def train_defaults() -> dict:
 def _check_resume_args(run, args, allowed=("quiet", "diagnose")) -> None:
     """Refuse any ``nerve train`` option given with ``--resume`` other than ``allowed``: a
     resumed run continues with the settings it recorded. An option counts as given when its
-    value differs from the parser's default (read from the parser itself, so the two agree)."""
+    value differs from the parser's default (read from the parser itself, so the two agree), or
+    when it is written on the command line (``--optimizer adam`` for an SGD run is the default
+    value, but silently continuing with SGD would not be what was asked)."""
     defaults = train_defaults()
+    written = {a.split("=", 1)[0][2:].replace("-", "_") for a in getattr(args, "argv", None) or ()
+               if a.startswith("--")}
     explicit = [k for k, v in vars(args).items()
-                if k not in _RESUME_INTERNAL and k not in allowed and v != defaults.get(k)]
+                if k not in _RESUME_INTERNAL and k not in allowed and (v != defaults.get(k) or k in written)]
     if explicit:
         only = " and ".join("--" + a for a in allowed)
         raise UsageError(f"--resume continues {run.path} with the settings it recorded; drop "

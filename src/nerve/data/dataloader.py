@@ -15,6 +15,7 @@ so a resumed run sees exactly the same next epoch.
 from __future__ import annotations
 
 import collections.abc
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -267,13 +268,25 @@ class DataLoader:
         for idx in self._index_batches():
             yield collate([ds[i] for i in idx.tolist()])
 
+    def _sampler_generator(self):
+        """The generator of a given sampler when it is not the loader's own (a sampler built with
+        its own seed next to a loader ``seed=``): that one decides the order, so it is saved too."""
+        inner = self.sampler if self.sampler is not None else getattr(self.batch_sampler, "sampler", None)
+        gen = getattr(inner, "generator", None)
+        return gen if isinstance(gen, np.random.Generator) and gen is not self.generator else None
+
     def state_dict(self) -> dict:
         """The shuffling generator's state (``bit_generator.state``), for exact resume.
 
         Restoring it with :meth:`load_state_dict` on a loader over the same data makes the
-        next epoch's order identical to the one the saved loader would have produced.
+        next epoch's order identical to the one the saved loader would have produced. A
+        sampler with a generator of its own has that state saved under ``"sampler"``.
         """
-        return self.generator.bit_generator.state
+        state = dict(self.generator.bit_generator.state)
+        own = self._sampler_generator()
+        if own is not None:
+            state["sampler"] = own.bit_generator.state
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state returned by :meth:`state_dict`."""
@@ -284,7 +297,18 @@ class DataLoader:
         if state["bit_generator"] != name:
             raise ValueError(f"DataLoader.load_state_dict: the state is for a {state['bit_generator']} "
                              f"generator, this loader uses {name}")
+        state = dict(state)
+        sampler_state = state.pop("sampler", None)
+        own = self._sampler_generator()
+        if (sampler_state is None) != (own is None):
+            warnings.warn("DataLoader.load_state_dict: the state was saved by a loader "
+                          + ("whose sampler had its own generator, but this one's sampler has none"
+                             if own is None else "without the state of its sampler's own generator")
+                          + ", so the next epoch's order will differ from the saved run's; build the "
+                          "loader as the saved one was", stacklevel=2)
         self.generator.bit_generator.state = state
+        if own is not None:
+            own.bit_generator.state = sampler_state
 
     def __repr__(self):
         if self._iterable:

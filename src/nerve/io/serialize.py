@@ -5,6 +5,8 @@ The file format (one file, an ordinary ``.safetensors``):
 * every array leaf (a Tensor or a NumPy array, including NumPy scalars) is one safetensors
   entry named ``"0"``, ``"1"``, ... in the order the leaves are met; the same Tensor object
   met twice is stored once;
+* like every safetensors file nerve writes, it carries a SHA-256 of its arrays that loading
+  checks (see :func:`nerve.io.tensors.save_safetensors`);
 * the structure around the leaves is JSON in the header metadata under ``"nerve.object"``,
   next to ``"nerve.format": "object-v1"``. JSON ``null``, booleans, integers, finite floats
   and strings stand for themselves; everything else is an object with a ``"type"`` tag:

@@ -48,10 +48,22 @@ def _fmt(names, limit=8):
     return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
+def _shared_name_present(model, name, arrays) -> bool:
+    """True if ``model``'s tensor called ``name`` also goes by another name found in ``arrays``."""
+    try:
+        own = model.state_dict(keep_vars=True)
+    except (AttributeError, TypeError):
+        return False  # a plain dict: no sharing to know of
+    tensor = own.get(name)
+    return tensor is not None and any(t is tensor and k in arrays for k, t in own.items() if k != name)
+
+
 def check_state_dict(model, arrays: dict, strict: bool = True, source: str = "the weights") -> None:
     """Raise ``StateDictError`` listing every missing, unexpected or wrong-shape entry."""
     target = _state_of(model)
-    missing = [k for k in target if k not in arrays]
+    # A weight shared by two layers has two names; a file may hold it under one only
+    # (safetensors.torch.save_model drops the duplicates), which loads it all the same.
+    missing = [k for k in target if k not in arrays and not _shared_name_present(model, k, arrays)]
     unexpected = [k for k in arrays if k not in target]
     wrong = [f"{k}: {source} has {tuple(arrays[k].shape)}, the model has {tuple(target[k].shape)}"
              for k in target if k in arrays and tuple(arrays[k].shape) != tuple(target[k].shape)]

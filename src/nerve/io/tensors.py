@@ -5,8 +5,10 @@ by every major framework, so a nerve weight file opens in PyTorch or JAX as well
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,8 @@ from .atomic import write_bytes
 # Key order is kept in the header metadata so a loaded dict lists layers as they were saved
 # (safetensors itself sorts the entries).
 _ORDER_KEY = "nerve.order"
+# A digest of the arrays, so that damaged bytes are an error instead of different numbers.
+_DIGEST_KEY = "nerve.sha256"
 _MAX_HEADER = 100 * 1024 * 1024
 
 
@@ -27,6 +31,22 @@ def _import_safetensors():
         raise ImportError("reading and writing weight files needs the safetensors package: "
                           "pip install 'nerve[io]' (or 'nerve[train]')") from e
     return st_numpy, safe_open
+
+
+def array_digest(arrays: dict) -> str:
+    """SHA-256 over every entry's name, dtype, shape and little-endian bytes.
+
+    Entries are taken in name order ("0", "1", ... "10" counted as numbers). A flipped bit
+    inside an array leaves a well-formed safetensors file that would load as silently
+    different numbers; readers compare this digest and say so instead."""
+    h = hashlib.sha256()
+    for key in sorted(arrays, key=lambda k: (len(k), k)):
+        a = np.asarray(arrays[key])
+        if a.dtype.byteorder == ">" or (a.dtype.byteorder == "=" and sys.byteorder == "big"):
+            a = a.astype(a.dtype.newbyteorder("<"))
+        h.update(f"{key}|{a.dtype.str.lstrip('<>=|')}|{a.shape}|".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
 
 
 def to_numpy(value, name: str = "value") -> np.ndarray:
@@ -55,7 +75,8 @@ def save_safetensors(tensors: dict, path, metadata: dict | None = None) -> Path:
         path: the file to write (its folder must exist).
         metadata: optional ``str -> str`` pairs stored in the header.
 
-    Returns the path written.
+    Returns the path written. The header also records the saved order and a SHA-256 of the
+    arrays (``nerve.sha256``), which :func:`load_safetensors` checks.
 
     Example:
         >>> import numpy as np, tempfile, pathlib
@@ -80,6 +101,7 @@ def save_safetensors(tensors: dict, path, metadata: dict | None = None) -> Path:
                             "encode other values with json.dumps first")
         meta[k] = v
     meta[_ORDER_KEY] = json.dumps(list(arrays))
+    meta[_DIGEST_KEY] = array_digest(arrays)
     path = Path(path)
     write_bytes(path, st_numpy.save(arrays, metadata=meta))
     return path
@@ -144,7 +166,8 @@ def load_safetensors(path) -> tuple[dict, dict]:
 
     Arrays come back in the order they were saved; bfloat16 entries (from PyTorch or JAX)
     are widened to float32, exactly. Raises ``FileNotFoundError`` for a missing
-    file and ``ValueError`` for a file that is not (or no longer) valid safetensors.
+    file and ``ValueError`` for a file that is not (or no longer) valid safetensors, or whose
+    arrays no longer match the SHA-256 that :func:`save_safetensors` recorded.
     """
     _, safe_open = _import_safetensors()
     path = check_safetensors_file(path)
@@ -159,6 +182,10 @@ def load_safetensors(path) -> tuple[dict, dict]:
     # With ml_dtypes loaded (onnx and JAX import it), NumPy does have a bfloat16 type and
     # safetensors returns it; nerve computes in float32/64, so widen those too (exact).
     arrays = {k: (a.astype(np.float32) if a.dtype.name == "bfloat16" else a) for k, a in arrays.items()}
+    want = meta.pop(_DIGEST_KEY, None)  # files from other writers (or older nerve) have none
+    if want is not None and array_digest(arrays) != want:
+        raise ValueError(f"{path} is damaged: its arrays no longer match the SHA-256 recorded when it "
+                         "was saved; use another copy")
     order = meta.pop(_ORDER_KEY, None)
     if order is not None:
         try:

@@ -349,9 +349,12 @@ def keep_last_epoch(run, model) -> int:
     Returns that epoch, or 0 when no epoch finished (then the run keeps no weights at all).
     """
     from ..io import load_weights  # noqa: PLC0415
+    from ..train.checkpoint import recover_interrupted_save  # noqa: PLC0415
 
     last = run.path / "checkpoint" / "last"
-    if not getattr(run, "writes", True):  # a rank other than 0: rank 0 keeps the weights
+    if getattr(run, "writes", True):
+        recover_interrupted_save(last)  # killed in the middle of replacing it: the previous one
+    else:  # a rank other than 0: rank 0 keeps the weights
         return checkpoint_epoch(last) if (last / "checkpoint.json").is_file() else 0
     if not (last / "checkpoint.json").is_file():
         (run.path / "model.safetensors").unlink(missing_ok=True)
@@ -429,7 +432,10 @@ def resume_point(run):
     if run.status == "complete":  # also a run from before manifests: nothing is unfinished
         raise RunError(f"{run.path} is complete ({run.config.get('epochs')} epochs); nothing to resume. "
                        "For a longer run, train a new one with --epochs")
+    from ..train.checkpoint import recover_interrupted_save  # noqa: PLC0415
+
     checkpoint = run.path / "checkpoint" / "last"
+    recover_interrupted_save(checkpoint)  # killed in the middle of replacing it: the previous one
     return checkpoint if (checkpoint / "checkpoint.json").is_file() else None
 
 

@@ -338,6 +338,10 @@ class EarlyStopping(Callback):
     def on_train_begin(self, logs=None):
         if self.trainer is None or not self.trainer.resumed:
             self._reset()
+        elif self.stopped_epoch is not None:
+            # Resuming the checkpoint of a run this callback ended: the run stays ended (no
+            # epoch past its stop), and restore_best_weights still applies at the end.
+            self.trainer.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         value = _monitored(logs or {}, self.monitor, "EarlyStopping")

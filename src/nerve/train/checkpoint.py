@@ -18,6 +18,7 @@ load instead of silently mixing two epochs.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import secrets
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import load_json, load_safetensors, load_weights, save_json, save_safetensors
+from ..io.state import check_state_dict
 
 FORMAT = "nerve.checkpoint"
 VERSION = 1
@@ -147,26 +149,50 @@ def save_checkpoint(directory, model, optimizer=None, scheduler=None, epoch: int
     }
     arrays: dict = {}
     encoded = encode_state(state, arrays)
-    save_safetensors(model.state_dict(), directory / MODEL_FILE, {_TOKEN: token})
-    save_safetensors(arrays, directory / STATE_FILE, {_TOKEN: token})
-    meta = {
-        "format": FORMAT,
-        "version": VERSION,
-        "token": token,
-        "epoch": int(epoch),
-        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "model_class": type(model).__name__,
-        "optimizer_class": type(optimizer).__name__ if optimizer is not None else None,
-        "scheduler_class": type(scheduler).__name__ if scheduler is not None else None,
-        "state": encoded,
-    }
-    save_json(meta, directory / META_FILE)
+    # In a folder shared with other files (no swap) the three files are first written under
+    # temporary names and only renamed over the old ones once all are complete, so a save
+    # that fails half-way (disk full) leaves the previous checkpoint whole.
+    where = {name: directory / (name if swap else f".{name}.{token}.tmp") for name in _OWN_FILES}
+    try:
+        save_safetensors(model.state_dict(), where[MODEL_FILE], {_TOKEN: token})
+        save_safetensors(arrays, where[STATE_FILE], {_TOKEN: token})
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "token": token,
+            "epoch": int(epoch),
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "model_class": type(model).__name__,
+            "optimizer_class": type(optimizer).__name__ if optimizer is not None else None,
+            "scheduler_class": type(scheduler).__name__ if scheduler is not None else None,
+            "state": encoded,
+            # A flipped bit inside an array leaves a well-formed file that would load as a
+            # silently different model; the digests turn that into an error on load.
+            "sha256": {name: _sha256(where[name]) for name in (MODEL_FILE, STATE_FILE)},
+        }
+        save_json(meta, where[META_FILE])
+    except BaseException:
+        if not swap:
+            for path in where.values():
+                path.unlink(missing_ok=True)
+        raise
+    if not swap:
+        for name in (MODEL_FILE, STATE_FILE, META_FILE):  # checkpoint.json last, as always
+            os.replace(where[name], directory / name)
     if swap:
         _swap_into_place(directory, final, token)
     return final
 
 
 _OWN_FILES = {MODEL_FILE, STATE_FILE, META_FILE}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _only_checkpoint_files(directory: Path) -> bool:
@@ -200,6 +226,24 @@ def _previous(directory: Path):
     return olds[-1] if olds else None
 
 
+def recover_interrupted_save(directory) -> bool:
+    """Finish undoing a save stopped between its two renames; True if ``directory`` was restored.
+
+    ``save_checkpoint`` sets the previous checkpoint aside (``.<name>.old-<token>``) and then
+    renames the new one into place. A process killed between the two leaves no folder under
+    the real name; code that only looks there would take the run for one with no checkpoint
+    and start it over. This puts the previous checkpoint back under ``directory``.
+    """
+    directory = Path(directory)
+    if directory.exists():
+        return False
+    previous = _previous(directory)
+    if previous is None:
+        return False
+    os.rename(previous, directory)
+    return True
+
+
 def is_checkpoint(directory) -> bool:
     return (Path(directory) / META_FILE).is_file()
 
@@ -227,6 +271,11 @@ def read_checkpoint(directory) -> tuple[dict, dict, dict]:
         if m.get(_TOKEN) != meta["token"]:
             raise ValueError(f"checkpoint {directory} is inconsistent: {name} belongs to a different "
                              f"save than {META_FILE} (an interrupted write?); use an earlier checkpoint")
+    for name, want in (meta.get("sha256") or {}).items():  # checkpoints from before digests have none
+        if name in (MODEL_FILE, STATE_FILE) and (directory / name).is_file() \
+                and _sha256(directory / name) != want:
+            raise ValueError(f"{directory / name} is damaged: its contents no longer match the SHA-256 "
+                             f"recorded in {META_FILE} when it was saved; use an earlier checkpoint")
     state = decode_state(meta["state"], state_arrays)
     return meta, state, model_arrays
 
@@ -243,15 +292,27 @@ def load_checkpoint(directory, model=None, optimizer=None, scheduler=None, loade
     from ..random import set_rng_state  # noqa: PLC0415
 
     meta, state, model_arrays = read_checkpoint(directory)
-    if model is not None:
-        load_weights(model, model_arrays)
+    # Every check first, so that a refused checkpoint leaves the given objects untouched.
+    if model is not None:  # here so that the error names the file (load_weights sees a dict)
+        check_state_dict(model, model_arrays, source=str(Path(directory) / MODEL_FILE))
     for label, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
         if obj is None:
             continue
         if state[label] is None:
             raise ValueError(f"checkpoint {directory} has no {label} state, but a {label} "
                              f"({type(obj).__name__}) was given to restore")
-        obj.load_state_dict(state[label])
+        saved_class = meta.get(f"{label}_class")
+        if saved_class is not None and saved_class != type(obj).__name__:
+            # Another rule's state would load without complaint and then fail on a missing
+            # hyperparameter, or (StepLR into CosineAnnealingLR) run on with mixed settings.
+            raise ValueError(f"checkpoint {directory} holds {label} state of {saved_class}, but the "
+                             f"{label} given to restore it into is {type(obj).__name__}; resume with "
+                             f"{saved_class}, or load only the model weights to start a new {label}")
+    if model is not None:
+        load_weights(model, model_arrays)
+    for label, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
+        if obj is not None:
+            obj.load_state_dict(state[label])
     for name, loader in (loaders or {}).items():
         if loader is None or not hasattr(loader, "load_state_dict"):
             continue

@@ -7,7 +7,9 @@ the callbacks; ``evaluate`` and ``predict`` run the model without recording a gr
 from __future__ import annotations
 
 import copy
+import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -245,6 +247,7 @@ class Trainer:
         self.epochs = None      # the target of the current fit
         self.global_step = 0    # optimizer updates so far
         self.steps_per_epoch = None
+        self._steps_into_epoch = None  # batches done in the running epoch; None between epochs
         self.train_loader = self.val_loader = None
         self._sched_cb = None
         if scheduler is not None:
@@ -298,11 +301,17 @@ class Trainer:
         cbs.on_train_begin({})
         try:
             for epoch in range(self.epoch, epochs):
+                if self.stop_training:  # a callback ended the run in on_train_begin (a resumed early stop)
+                    break
                 sampler = getattr(train_loader, "sampler", None)
                 if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle, equal on all ranks
                     sampler.set_epoch(epoch)
                 cbs.on_epoch_begin(epoch, {})
-                logs = self._train_epoch(train_loader, cbs, epoch, params, clip)
+                self._steps_into_epoch = 0
+                try:
+                    logs = self._train_epoch(train_loader, cbs, epoch, params, clip)
+                finally:
+                    self._steps_into_epoch = None
                 if val_loader is not None:
                     for k, v in self.evaluate(val_loader).items():
                         logs["val_" + k] = v
@@ -338,6 +347,7 @@ class Trainer:
                 out_data = out._data
             else:
                 value, out_data = self._tbptt_batch(x, y, step, epoch, params, clip)
+            self._steps_into_epoch = step + 1
             n = len(y)
             loss_sum += value * n
             seen += n
@@ -503,20 +513,84 @@ class Trainer:
             directory, _unwrap(self.model), self.optimizer, self.scheduler, epoch=self.epoch,
             loaders={"train": self.train_loader, "val": self.val_loader}, history=self.history,
             extra={"global_step": self.global_step, "callbacks": self._callback_states(),
-                   "user": extra})
+                   "user": extra, "steps_into_epoch": self._steps_into_epoch})
 
     def load_checkpoint(self, directory) -> dict:
-        """Restore a checkpoint saved by ``save_checkpoint``; returns the user ``extra`` values."""
+        """Restore a checkpoint saved by ``save_checkpoint``; returns the user ``extra`` values.
+
+        Refuses (before changing anything) a checkpoint saved in the middle of an epoch.
+        """
+        inside = _saved_mid_epoch(directory)
+        if inside is not None:
+            # The loader has already drawn that epoch's order and its metrics are half summed,
+            # so continuing "from the epoch's start" would silently train differently.
+            raise ValueError(f"the checkpoint in {directory} was saved after {inside[1]} batches of "
+                             f"epoch {inside[0] + 1}, inside the epoch; the Trainer resumes only from the "
+                             "end of an epoch (where ModelCheckpoint saves). Resume from such a "
+                             "checkpoint, or load just the weights with nerve.train.load_checkpoint("
+                             "directory, model)")
         info = load_checkpoint(directory, _unwrap(self.model), self.optimizer, self.scheduler,
                                loaders={"train": self.train_loader, "val": self.val_loader},
                                history=self.history)
         extra = info["extra"] or {}
         self.epoch = info["epoch"]
         self.global_step = extra.get("global_step", 0)
-        saved = extra.get("callbacks", {})
-        for i, cb in enumerate(self.callbacks):
-            key = f"{i}:{type(cb).__name__}"
-            if key in saved and hasattr(cb, "load_state_dict"):
-                cb.load_state_dict(saved[key])
+        saved = _match_callback_states(extra.get("callbacks", {}), self.callbacks)
+        # States of callbacks that only keep files (checkpoints, logs) do not change training;
+        # leaving those callbacks out of a resumed fit is common and needs no warning.
+        unused = {k for k in saved.pop(None, ()) if k.split(":", 1)[-1] not in _FILE_ONLY_CALLBACKS}
+        for cb, state in saved.items():
+            cb.load_state_dict(state)
+        if unused:
+            warnings.warn(f"checkpoint {directory} holds the state of callback(s) "
+                          f"{', '.join(sorted(unused))} that this Trainer does not have; they were not "
+                          "restored. Pass the same callbacks as the run that saved it to resume exactly",
+                          stacklevel=2)
         self.resumed = True
         return extra.get("user")
+
+
+_FILE_ONLY_CALLBACKS = {"ModelCheckpoint", "CSVLogger", "JSONLogger"}
+
+
+def _match_callback_states(saved: dict, callbacks) -> dict:
+    """Pair saved callback states (keys ``"<index>:<class name>"``) with ``callbacks``.
+
+    A state goes to the callback of the same class and the same rank among the callbacks of
+    that class (the first ``EarlyStopping`` gets the first saved ``EarlyStopping`` state), so
+    adding, removing or reordering callbacks of other classes on resume cannot hand a state
+    to the wrong callback or drop it. Returns ``{callback: state}``, plus the keys of the
+    states no callback took under ``None``.
+    """
+    by_class: dict = {}
+    for key in sorted(saved, key=lambda k: int(k.split(":", 1)[0]) if k.split(":", 1)[0].isdigit() else -1):
+        by_class.setdefault(key.split(":", 1)[-1], []).append(key)
+    out: dict = {}
+    taken = set()
+    for cb in callbacks:
+        if not hasattr(cb, "load_state_dict"):
+            continue
+        keys = by_class.get(type(cb).__name__)
+        if keys:
+            key = keys.pop(0)
+            taken.add(key)
+            out[cb] = saved[key]
+    out[None] = [k for k in saved if k not in taken]
+    return out
+
+
+def _saved_extra(directory) -> dict:
+    """The Trainer's own values in a checkpoint's JSON (read before anything is restored), plus
+    its ``epoch``; empty if the file is missing or damaged (load_checkpoint then says so)."""
+    try:
+        meta = json.loads((Path(directory) / "checkpoint.json").read_text(encoding="utf-8"))
+        return dict(meta["state"]["extra"], epoch=int(meta["epoch"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _saved_mid_epoch(directory):
+    """``(completed epochs, batches done)`` for a checkpoint saved inside an epoch, else None."""
+    extra = _saved_extra(directory)
+    inside = extra.get("steps_into_epoch")
+    return None if inside is None else (extra["epoch"], int(inside))
