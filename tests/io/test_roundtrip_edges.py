@@ -233,3 +233,16 @@ def test_a_flipped_bit_in_a_weight_file_is_an_error_naming_the_file(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="w.safetensors is damaged: its arrays no longer match the SHA-256"):
         load_weights(nn.Linear(6, 5), path)
+
+
+def test_a_bfloat16_array_saved_by_nerve_loads_widened_without_a_false_damage_report(tmp_path):
+    """The recorded SHA-256 covers the bytes as stored (bfloat16); loading checks it before
+    widening to float32, so an intact file is never reported damaged."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    from nerve.io.tensors import load_safetensors, save_safetensors
+
+    a = np.array([1.5, -2.25, 3.0], dtype=ml_dtypes.bfloat16)
+    path = save_safetensors({"w": a}, tmp_path / "b.safetensors")
+    arrays, _ = load_safetensors(path)
+    assert arrays["w"].dtype == np.float32
+    np.testing.assert_array_equal(arrays["w"], a.astype(np.float32))

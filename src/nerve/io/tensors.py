@@ -179,13 +179,14 @@ def load_safetensors(path) -> tuple[dict, dict]:
         if "bfloat16" not in str(e).lower():
             raise ValueError(f"{path} is not a valid safetensors file ({e})") from e
         arrays, meta = _load_widening_bfloat16(path)
+        meta.pop(_DIGEST_KEY, None)  # the digest covers the bfloat16 bytes, which are gone now
+    want = meta.pop(_DIGEST_KEY, None)  # files from other writers (or older nerve) have none
+    if want is not None and array_digest(arrays) != want:  # checked on the arrays as stored
+        raise ValueError(f"{path} is damaged: its arrays no longer match the SHA-256 recorded when it "
+                         "was saved; use another copy")
     # With ml_dtypes loaded (onnx and JAX import it), NumPy does have a bfloat16 type and
     # safetensors returns it; nerve computes in float32/64, so widen those too (exact).
     arrays = {k: (a.astype(np.float32) if a.dtype.name == "bfloat16" else a) for k, a in arrays.items()}
-    want = meta.pop(_DIGEST_KEY, None)  # files from other writers (or older nerve) have none
-    if want is not None and array_digest(arrays) != want:
-        raise ValueError(f"{path} is damaged: its arrays no longer match the SHA-256 recorded when it "
-                         "was saved; use another copy")
     order = meta.pop(_ORDER_KEY, None)
     if order is not None:
         try:
