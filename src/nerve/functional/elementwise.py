@@ -228,21 +228,45 @@ class Cos(Function):
 
 
 class Clamp(Function):
-    """clamp(x, min, max). The gradient passes where min <= x <= max (bounds included)."""
+    """clamp(x, min, max) = minimum(maximum(x, min), max); the bounds may be tensors.
+
+    Gradients follow PyTorch: x gets it where min <= x <= max (bounds included), ``min``
+    where x < min < max, ``max`` where x > max or max < min (then max wins everywhere).
+    An integer x with a float bound gives a float result, as in PyTorch.
+    """
 
     def forward(ctx, x, lo, hi):
         xp = ctx.xp
-        mask = xp.ones(x.shape, dtype=bool)
-        if lo is not None:
-            mask &= x >= lo
+        x0 = x
         if hi is not None:
-            mask &= x <= hi
-        ctx.save_for_backward(mask)
-        return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+            x, hi = coerce_pair(x, hi)
+        if lo is not None:
+            x, lo = coerce_pair(x, lo)
+        # result dtype: x's after promotion, widened only by bounds that have dimensions
+        dims = [b for b in (lo, hi) if getattr(b, "ndim", 0) > 0]
+        dt = np.result_type(x, *dims) if dims else x.dtype
+        out = x
+        if lo is not None:
+            out = xp.maximum(out, lo)
+        if hi is not None:
+            out = xp.minimum(out, hi)
+        n = ctx.needs_input_grad
+        if lo is not None and hi is not None:
+            masks = ((x >= lo) & (x <= hi), (x < lo) & (lo < hi) if n[1] else None,
+                     (x > hi) | (hi < lo) if n[2] else None)
+        elif lo is not None:
+            masks = (x >= lo, x < lo if n[1] else None, None)
+        else:
+            masks = (x <= hi, None, x > hi if n[2] else None)
+        ctx.shapes = (x0.shape, _shape(lo), _shape(hi))
+        ctx.save_for_backward(*masks)
+        return xp.asarray(out).astype(dt, copy=False)
 
     def backward(ctx, grad):
-        (mask,) = ctx.saved
-        return ctx.xp.where(mask, grad, 0), None, None
+        xp = ctx.xp
+        n = ctx.needs_input_grad
+        return tuple(xp.unbroadcast(xp.where(m, grad, 0), s) if need and m is not None else None
+                     for need, m, s in zip(n, ctx.saved, ctx.shapes))
 
 
 class Maximum(Function):
@@ -417,7 +441,7 @@ def clamp(x, min=None, max=None):  # noqa: A002
     """Limit values to [min, max]; either bound may be None."""
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min or max")
-    return Clamp.apply(x, data_of(min), data_of(max))
+    return Clamp.apply(x, min, max)
 
 
 clip = clamp
