@@ -106,7 +106,9 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """x ** y. d/dx = y·x^(y−1); d/dy = x^y·log(x) (taken as 0 where x = 0, as in PyTorch)."""
+    """x ** y. d/dx = y·x^(y−1), taken as 0 where y = 0 (so 0**0 passes 0, not NaN);
+    d/dy = x^y·log(x), taken as 0 where x = 0 and y >= 0, NaN for a negative base: all as in
+    PyTorch."""
 
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
@@ -125,10 +127,21 @@ class Pow(Function):
         n = ctx.needs_input_grad
         gx = gy = None
         if n[0]:
-            gx = ub(grad * y * x ** (y - 1), _shape(x))
+            with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** negative is inf, as torch
+                if hasattr(y, "shape"):
+                    gx = ub(xp.where(y == 0, 0, grad * y * x ** (y - 1)), _shape(x))
+                elif y == 0:
+                    gx = ub(grad * 0, _shape(x))
+                else:
+                    gx = ub(grad * y * x ** (y - 1), _shape(x))
         if n[1]:
-            safe = xp.where(x > 0, x, 1.0) if hasattr(x, "shape") else (x if x > 0 else 1.0)
-            gy = ub(grad * out * xp.log(safe), _shape(y))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if hasattr(x, "shape"):
+                    term = xp.where((x == 0) & (y >= 0), 0, out * xp.log(x))
+                else:  # a Python number as base
+                    lg = float(np.log(np.float64(x)))
+                    term = xp.where(y >= 0, 0, out * lg) if x == 0 else out * lg
+            gy = ub(grad * term, _shape(y))
         return gx, gy
 
 
