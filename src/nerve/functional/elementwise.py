@@ -18,11 +18,26 @@ from ..autograd.namespace import register_extra
 from ..backend import get_array_module
 from ..backend import to_device as _move  # array-level; `to_device` below is the op
 from ._errors import broadcast_error
+from ..autograd.tensor import get_default_dtype
 from ._util import Tensor, _wrap, coerce_pair, data_of
 
 
 def _shape(v):
     return getattr(v, "shape", ())
+
+
+def _intlike(v):
+    """True for bool/integer arrays and Python or NumPy integers (not floats)."""
+    dt = getattr(v, "dtype", None)
+    return dt.kind in "biu" if dt is not None else isinstance(v, (int, np.integer))
+
+
+def _floating(x):
+    """A bool/integer tensor as the default float dtype (as torch's float-only math does);
+    NumPy would pick float64, or float16 for bool and uint8."""
+    if isinstance(x, Tensor) and x.dtype.kind in "biu":
+        return cast(x, get_default_dtype())
+    return x
 
 
 class Add(Function):
@@ -80,8 +95,8 @@ class Mul(Function):
 class Div(Function):
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
-        if getattr(x, "dtype", np.dtype(float)).kind in "biu" and getattr(y, "dtype", np.dtype(float)).kind in "biu":
-            x = x.astype(np.float32) if hasattr(x, "astype") else float(x)  # true division
+        if _intlike(x) and _intlike(y):  # true division, in the default float dtype as torch
+            x, y = (v.astype(get_default_dtype()) if hasattr(v, "astype") else float(v) for v in (x, y))
         ctx.save_for_backward(x, y)
         try:
             return x / y
@@ -407,23 +422,23 @@ def pow(x, exponent):  # noqa: A001  (mirrors torch.pow)
 
 
 def exp(x):
-    return Exp.apply(x)
+    return Exp.apply(_floating(x))
 
 
 def log(x):
-    return Log.apply(x)
+    return Log.apply(_floating(x))
 
 
 def log1p(x):
-    return Log1p.apply(x)
+    return Log1p.apply(_floating(x))
 
 
 def sqrt(x):
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x))
 
 
 def rsqrt(x):
-    return Rsqrt.apply(x)
+    return Rsqrt.apply(_floating(x))
 
 
 def abs(x):  # noqa: A001
@@ -435,11 +450,11 @@ def sign(x):
 
 
 def sin(x):
-    return Sin.apply(x)
+    return Sin.apply(_floating(x))
 
 
 def cos(x):
-    return Cos.apply(x)
+    return Cos.apply(_floating(x))
 
 
 def square(x):
@@ -447,7 +462,7 @@ def square(x):
 
 
 def reciprocal(x):
-    return Div.apply(1.0, x)
+    return Div.apply(1.0, _floating(x))
 
 
 def clamp(x, min=None, max=None):  # noqa: A002
