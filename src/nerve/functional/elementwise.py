@@ -297,6 +297,22 @@ class Clamp(Function):
                      for need, m, s in zip(n, ctx.saved, ctx.shapes))
 
 
+def _pick_grads(ctx, grad, x, y, x_loses, y_loses):
+    """Gradients of maximum/minimum: all to the winner, half each on a tie, and (as torch)
+    all to both where a NaN makes neither win."""
+    n = ctx.needs_input_grad
+    half = (x == y) * 0.5
+    out = []
+    for need, v, loses in ((n[0], x, x_loses), (n[1], y, y_loses)):
+        if need:
+            w = 1 - half - loses
+            w = w.astype(grad.dtype) if hasattr(w, "astype") else w
+            out.append(ctx.xp.unbroadcast(grad * w, _shape(v)))
+        else:
+            out.append(None)
+    return tuple(out)
+
+
 class Maximum(Function):
     """Elementwise max; ties split the gradient equally, as in PyTorch."""
 
@@ -310,14 +326,7 @@ class Maximum(Function):
 
     def backward(ctx, grad):
         x, y = ctx.saved
-        xp = ctx.xp
-        ub = xp.unbroadcast
-        # weight of x: 1 where x wins, 1/2 on ties, 0 where y wins (in grad's dtype)
-        w = (x > y) + (x == y) * 0.5
-        w = w.astype(grad.dtype) if hasattr(w, "astype") else w
-        n = ctx.needs_input_grad
-        return (ub(grad * w, _shape(x)) if n[0] else None,
-                ub(grad * (1 - w), _shape(y)) if n[1] else None)
+        return _pick_grads(ctx, grad, x, y, x < y, x > y)
 
 
 class Minimum(Function):
@@ -331,13 +340,7 @@ class Minimum(Function):
 
     def backward(ctx, grad):
         x, y = ctx.saved
-        xp = ctx.xp
-        ub = xp.unbroadcast
-        w = (x < y) + (x == y) * 0.5
-        w = w.astype(grad.dtype) if hasattr(w, "astype") else w
-        n = ctx.needs_input_grad
-        return (ub(grad * w, _shape(x)) if n[0] else None,
-                ub(grad * (1 - w), _shape(y)) if n[1] else None)
+        return _pick_grads(ctx, grad, x, y, x > y, x < y)
 
 
 class Where(Function):
