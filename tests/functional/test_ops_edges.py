@@ -252,6 +252,13 @@ case("masked_fill-tensor-value", lambda L, x, v: L.masked_fill(x, torch_or_nv(L,
      X34, np.float64(1.5), tfn=lambda L, x, v: x.masked_fill(torch.tensor([True, False, True, True]), v))
 case("index_put-accumulate-dup", lambda L, x, v: L.index_put(x, (torch_or_nv(L, I(0, 0, 2)),), v, accumulate=True),
      X34, _n(3, 4), tfn=lambda L, x, v: x.index_put((torch.tensor([0, 0, 2]),), v, accumulate=True))
+case("index_put-accumulate-2d-dup-bcast",
+     lambda L, x, v: L.index_put(x, (torch_or_nv(L, I(1, 1, -1)), torch_or_nv(L, I(0, 0, 3))), v, accumulate=True),
+     X34, np.float64(0.7), tfn=lambda L, x, v: x.index_put((torch.tensor([1, 1, -1]), torch.tensor([0, 0, 3])), v,
+                                                            accumulate=True))
+case("index_put-accumulate-mask",
+     lambda L, x, v: L.index_put(x, (torch_or_nv(L, B(True, False, True)),), v, accumulate=True),
+     X34, _n(4), tfn=lambda L, x, v: x.index_put((torch.tensor([True, False, True]),), v, accumulate=True))
 case("index_put-unique", lambda L, x, v: L.index_put(x, (torch_or_nv(L, I(2, -3)),), v),
      X34, _n(2, 4), tfn=lambda L, x, v: x.index_put((torch.tensor([2, -3]),), v))
 
@@ -482,7 +489,6 @@ for beta, alpha in ((0.0, 1.0), (0.0, 2.0), (0.5, -1.5), (1.0, 0.0)):
          nan_in, _n(3, 2, 4), _n(3, 4, 2))
 case("addmm-bcast-input", lambda L, i, x, y: L.addmm(i, x, y, beta=2.0), _n(2), NC(_n(3, 4), "T"), _n(4, 2))
 case("baddbmm-bcast-input", lambda L, i, x, y: L.baddbmm(i, x, y), _n(1, 2), _n(2, 3, 1), _n(2, 1, 2))
-case("outer", lambda L, x, y: L.outer(x, y), _n(3), _n(2), tfn=lambda L, x, y: torch.outer(x, y))
 for o in (None, 1, 2, float("inf"), -float("inf"), 0, 3):
     case(f"vector_norm-ord{o}", lambda L, x, o=o: (L.vector_norm(x, 2 if o is None else o, dim=1) if L is F
                                                  else torch.linalg.vector_norm(x, 2 if o is None else o, dim=1)),
