@@ -444,6 +444,20 @@ case("f32-plus-int-tensor", lambda L, x, y: x + y, _n(3), np.array([1, 2, 3]))
 case("int-tensor-plus-f", lambda L, x, y: y * x, _n(3), np.array([1, 2, 3], dtype=np.int32))
 case("f32-plus-f64-0d", lambda L, x, y: x + y, _n(3), np.float64(2.0), dtypes=(np.float32,),
      tfn=lambda L, x, y: x + y.double())
+# NumPy scalars and 0-d tensors are weak (they change the dtype only when of a higher kind)
+case("f32-times-np-float64", lambda L, x: x * np.float64(0.5) + np.sqrt(2.0) - np.float64(1) / x, X34,
+     dtypes=(np.float32,))
+case("f32-where-np-float64", lambda L, x: L.where(x > 0, x, np.float64(-1.0)), X34, dtypes=(np.float32,))
+case("f32-max-np-float64", lambda L, x: L.maximum(x, torch_or_nv(L, np.float64(0.1))) ** np.float64(2.0), X34,
+     dtypes=(np.float32,))
+case("f32-plus-0d-f64-tensor", lambda L, x: x + torch_or_nv(L, np.float64(0.5)), X34, dtypes=(np.float32,))
+case("int32-plus-np-int64", lambda L, x: x + np.int64(3), np.array([1, 2], dtype=np.int32))
+case("int32-plus-0d-int64", lambda L, x: x * torch_or_nv(L, np.int64(3)), np.array([1, 2], dtype=np.int32))
+case("int64-plus-0d-f64", lambda L, x: x + torch_or_nv(L, np.float64(0.5)), np.array([1, 2]))
+case("uint8-plus-int8", lambda L, x: x + torch_or_nv(L, np.array([-1, 1], dtype=np.int8)),
+     np.array([1, 2], dtype=np.uint8))
+case("where-two-floats", lambda L, x: L.where(x > 0, 1.0, -1.0), X34)
+case("where-two-ints", lambda L, x: L.where(x > 0, 1, -1), X34)
 case("cmp-int-float", lambda L, x: x < 1.5, np.array([1, 2]))
 case("eq-bool-int", lambda L, x, y: x == y, B(True, False), np.array([1, 1]))
 case("sum-int", lambda L, x: L.sum(x), np.array([1, 2], dtype=np.int32))
@@ -501,6 +515,102 @@ case("linalg_norm-vec-dim", lambda L, x: (L.linalg_norm(x, 3, dim=-1) if L is F 
      X34)
 case("linalg_norm-zero", lambda L, x: (L.linalg_norm(x, dim=(0, 1)) if L is F else torch.linalg.norm(x, dim=(0, 1))),
      np.zeros((2, 2)))
+
+
+# in-place Tensor methods through views ----------------------------------------------------
+def _ip(body):
+    """``y = x * 1``, then ``body(y, *rest)`` mutates y (through views), then return y."""
+    def fn(L, x, *rest):
+        y = x * 1
+        body(y, *rest)
+        return y
+    return fn
+
+
+case("iadd-T-view", _ip(lambda y, v: y.t().add_(v)), X34, _n(4, 3))
+case("mul_-row-view", _ip(lambda y, v: y[1].mul_(v)), X34, _n(4))
+case("chained-setitem", _ip(lambda y, v: y[1].__setitem__(2, v)), X34, np.float64(0.3))
+case("setitem-through-T", _ip(lambda y, v: y.t().__setitem__((slice(1, 3),), v)), X34, _n(3))
+case("iadd-strided-view", _ip(lambda y, v: y[:, ::2].add_(v)), X34, _n(3, 1))
+case("getitem-iadd-unique", _ip(lambda y, v: y.__setitem__(I(2, 0), y[I(2, 0)] + v)), X34, _n(2, 4))
+case("clamp_-view", _ip(lambda y: y[:, 1:3].clamp_(-0.2, 0.2)), X34)
+case("div_-view-then-read", lambda L, x, v: _ip(lambda y, w: y[0].div_(w))(L, x, v) * x, X34, _n(4) + 3.0)
+case("addcmul_-view", _ip(lambda y, a, b: y[1:].addcmul_(a, b, value=0.5)), X34, _n(2, 4), _n(4))
+case("pow_-view", _ip(lambda y: y[0].pow_(2)), X34)
+case("zero_-view", _ip(lambda y: y[:, 0].zero_()), X34)
+case("fill_-0d", _ip(lambda y: y[1, 1].fill_(3.0)), X34)
+case("copy_-bcast", _ip(lambda y, v: y[:2].copy_(v)), X34, _n(4))
+case("masked_fill_-view", _ip(lambda y: y.t().masked_fill_(torch_or_nv(F if isinstance(y, nv.Tensor) else torch,
+                                                                       B(True, False, True)), 0.0)), X34)
+case("index_fill_-dup", _ip(lambda y: y.index_fill_(0, torch_or_nv(F if isinstance(y, nv.Tensor) else torch,
+                                                                    I(2, 2)), -1.0)), X34)
+case("scatter_-value", _ip(lambda y: y.scatter_(1, torch_or_nv(F if isinstance(y, nv.Tensor) else torch,
+                                                               I(3, 0, 1).reshape(3, 1)), 0.0)), X34)
+case("lerp_", _ip(lambda y, e: y.lerp_(e, 0.25)), X34, _n(4))
+case("sub_-alpha", _ip(lambda y, v: y.sub_(v, alpha=3)), X34, _n(3, 1))
+
+# sorting with ties ---------------------------------------------------------------------------
+TS = np.array([[2.0, 1.0, 2.0, 1.0, 0.5], [3.0, 3.0, 3.0, -1.0, 3.0]])
+case("sort-ties-stable", lambda L, x: L.sort(x, 1, stable=True), TS,
+     tfn=lambda L, x: torch.sort(x, dim=1, stable=True))
+case("sort-desc-stable", lambda L, x: L.sort(x, -1, descending=True, stable=True), TS,
+     tfn=lambda L, x: torch.sort(x, dim=-1, descending=True, stable=True))
+case("argsort-stable-T", lambda L, x: L.argsort(x, 0, stable=True), NC(TS, "T"),
+     tfn=lambda L, x: torch.argsort(x, dim=0, stable=True))
+case("sort-values-T", lambda L, x: L.sort(x, 0)[0], NC(_n(3, 4), "T"))
+case("topk-distinct", lambda L, x: L.topk(x, 2, 1), _n(3, 5))
+case("topk-smallest", lambda L, x: L.topk(x, 3, 0, largest=False), NC(_n(4, 3), "S"))
+case("topk-k0", lambda L, x: L.topk(x, 0, 1), _n(3, 5))
+# topk among ties: which tied index torch picks is unspecified, so no gradient check there
+case("kthvalue-distinct", lambda L, x: L.kthvalue(x, 2, 1), _n(3, 5))
+case("kthvalue-keep-neg", lambda L, x: L.kthvalue(x, 1, -2, keepdim=True), _n(3, 5))
+
+# more reductions and dtypes ----------------------------------------------------------------
+case("sum-dtype-f64", lambda L, x: L.sum(x, 0, dtype=torch.float64 if L is torch else nv.float64), X34,
+     dtypes=(np.float32,))
+case("sum-int-dtype-f32", lambda L, x: L.sum(x, dtype=torch.float32 if L is torch else nv.float32),
+     np.array([1, 2, 3]))
+case("cumsum-int-dtype", lambda L, x: L.cumsum(x, 0, dtype=torch.float32 if L is torch else nv.float32),
+     np.array([1, 2, 3]))
+case("prod-dtype", lambda L, x: L.prod(x, 0, dtype=torch.float64 if L is torch else nv.float64), X34,
+     dtypes=(np.float32,))
+case("prod-keep-neg", lambda L, x: L.prod(x, -1, keepdim=True), Z1)
+case("prod-empty", lambda L, x: L.prod(x, 1), _n(2, 0))
+case("cumprod-empty", lambda L, x: L.cumprod(x, 1), _n(2, 0))
+case("logsumexp-empty", lambda L, x: L.logsumexp(x, 1), _n(2, 0))
+case("logsumexp-posinf", lambda L, x: L.logsumexp(x, 1), np.array([[np.inf, 1.0], [np.inf, -np.inf]]))
+case("mean-empty", lambda L, x: L.mean(x, 1), _n(2, 0))
+case("amax-empty-other-dim", lambda L, x: L.amax(x, 0), _n(2, 0))
+case("max-keepdim-0d", lambda L, x: L.max(x, 0, keepdim=True), np.float64(1.0))
+case("argmax-0d", lambda L, x: L.argmax(x), np.float64(1.0))
+case("sum-0d-dim", lambda L, x: L.sum(x, 0), np.float64(1.5))
+case("sum-0d-dim-neg", lambda L, x: L.sum(x, -1, keepdim=True), np.float64(1.5))
+case("mean-dim-list", lambda L, x: L.mean(x, [0, 1]), X234)
+case("var-unbiased-kw", lambda L, x: L.var(x, 0, unbiased=False), X34)
+case("std-all", lambda L, x: L.std(x), X34)
+case("std-all-c0-zero", lambda L, x: L.std(x, correction=0), np.full((2, 2), 3.0))
+case("norm-dim-tuple-zero", lambda L, x: L.norm(x, dim=(0, 1)), np.zeros((2, 2, 2)))
+case("norm-fro-keep", lambda L, x: L.norm(x, "fro", dim=(0, 1), keepdim=True), X234)
+case("where-scalars", lambda L, x: L.where(x > 0, 1.0, -1.0) * x, _n(4))
+case("where-cond-only", lambda L, x: L.where(x > 0), _n(2, 3))
+case("nonzero", lambda L, x: L.nonzero(x), np.array([[0.0, 1.0], [2.0, 0.0]]))
+case("nonzero-tuple", lambda L, x: L.nonzero(x, as_tuple=True), np.array([[0.0, 1.0], [2.0, 0.0]]))
+case("getitem-list-idx", lambda L, x: x[[0, 0, 2]], X34)
+# a nested list is one index array, as NumPy and as torch announces for after its
+# deprecation (torch 2.13 still reads it as a tuple, with a warning)
+case("getitem-nested-list-idx", lambda L, x: x[[[0, 1], [2, 2]]], X34,
+     tfn=lambda L, x: x[torch.tensor([[0, 1], [2, 2]])])
+case("getitem-tuple-of-lists", lambda L, x: x[[0, 0], [1, 1]], X34)
+case("expand_as-T", lambda L, x, y: x[:, :1].expand_as(y), NC(X34, "T"), _n(3, 4))
+case("view-neg1-0d", lambda L, x: x.view(-1), np.float64(2.0))
+case("reshape-empty", lambda L, x: x.reshape(0, 5, 2), _n(0, 2))
+case("mT-batched", lambda L, x: x.mT, X234)
+case("diff-append-int-n", lambda L, x, a: L.diff(x, n=3, dim=-1, append=a), X34, _n(3, 2))
+case("type_as-int", lambda L, x, y: x.type_as(y), np.array([1, 2]), _n(2))
+case("to-dtype-grad", lambda L, x: x.to(torch.float64 if L is torch else nv.float64) * 2, X34,
+     dtypes=(np.float32,))
+case("float-of-int", lambda L, x: x.float() / 2, np.array([1, 3]))
+case("abs-negzero-grad", lambda L, x: L.abs(x) * x, np.array([-0.0, 0.0, -1.0]))
 
 
 def torch_or_nv(L, a):

@@ -26,6 +26,10 @@ def _shape(v):
     return getattr(v, "shape", ())
 
 
+def _is_array(v):
+    return hasattr(v, "dtype") and hasattr(v, "ndim") and not isinstance(v, np.generic)
+
+
 def _intlike(v):
     """True for bool/integer arrays and Python or NumPy integers (not floats)."""
     dt = getattr(v, "dtype", None)
@@ -350,6 +354,9 @@ class Where(Function):
         x, y = coerce_pair(x, y)
         ctx.sx, ctx.sy = _shape(x), _shape(y)
         ctx.save_for_backward(cond)
+        if not (_is_array(x) or _is_array(y)):  # two numbers: torch's dtypes
+            x, y = (v.item() if isinstance(v, np.generic) else v for v in (x, y))
+            x, y = (np.asarray(v, dtype=get_default_dtype()) if isinstance(v, float) else v for v in (x, y))
         try:
             return ctx.xp.where(cond, x, y)
         except ValueError:
