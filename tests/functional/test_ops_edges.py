@@ -617,6 +617,13 @@ def torch_or_nv(L, a):
     return torch.from_numpy(np.asarray(a)) if L is torch else nv.tensor(a)
 
 
+def test_int_to_negative_int_power_says_so():
+    with pytest.raises(RuntimeError, match="negative integer power"):
+        F.pow(nv.tensor([1, 2]), -1)
+    with pytest.raises(RuntimeError, match="cannot broadcast"):
+        F.pow(nv.tensor([1.0, 2.0]), nv.tensor([1.0, 2.0, 3.0]))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("fn,tfn,inputs,loose,dtypes", CASES)
 def test_matches_torch(fn, tfn, inputs, loose, dtypes, dtype):

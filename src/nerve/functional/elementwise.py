@@ -133,7 +133,10 @@ class Pow(Function):
         x, y = coerce_pair(x, y)
         try:
             out = x ** y
-        except ValueError:
+        except ValueError as e:
+            if "negative integer powers" in str(e):
+                raise RuntimeError("pow: an integer tensor cannot be raised to a negative integer power; "
+                                   "make the base a float tensor first (x.float() ** y)") from None
             raise broadcast_error("pow", _shape(x), _shape(y)) from None
         # the output is needed only for d/dy (so pow_ with a constant exponent saves no result)
         ctx.save_for_backward(x, y, out if ctx.needs_input_grad[1] else None)
