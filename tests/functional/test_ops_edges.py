@@ -613,6 +613,33 @@ case("float-of-int", lambda L, x: x.float() / 2, np.array([1, 3]))
 case("abs-negzero-grad", lambda L, x: L.abs(x) * x, np.array([-0.0, 0.0, -1.0]))
 
 
+# index ops: smaller index than input, broadcast-view inputs, 0-d -----------------------------
+case("gather-index-smaller", lambda L, x: L.gather(x, 1, torch_or_nv(L, I(1, 1, 0, 2).reshape(2, 2))), X34)
+case("gather-B", lambda L, x: L.gather(x, 0, torch_or_nv(L, I(0, 2, 1, 1).reshape(1, 4))), NC(_n(1, 4), "B"))
+case("gather-0d", lambda L, x: L.gather(x, 0, torch_or_nv(L, np.int64(0))), np.float64(2.0))
+case("scatter_add-index-smaller", lambda L, x, s: L.scatter_add(x, 0, torch_or_nv(L, I(2, 2, 0).reshape(3, 1)), s),
+     X34, _n(3, 1))  # torch's backward needs src shaped as the index
+case("scatter_add-B-src", lambda L, x, s: L.scatter_add(x, 1, torch_or_nv(L, I(1, 1, 1, 1, 0, 0, 3, 3, 2, 2, 2, 2).reshape(3, 4)), s),
+     X34, NC(_n(1, 4), "B"))
+case("index_select-B", lambda L, x: L.index_select(x, 1, torch_or_nv(L, I(0, 0, 3))), NC(_n(1, 4), "B"))
+case("index_add-B-source", lambda L, x, s: L.index_add(x, 0, torch_or_nv(L, I(1, 1, 1)), s),
+     X34, NC(_n(1, 4), "B"))
+case("index_select-0d-input", lambda L, x: L.index_select(x, 0, torch_or_nv(L, I(0))), np.float64(2.0))
+case("masked_fill-B", lambda L, x: L.masked_fill(x, torch_or_nv(L, B(True, False, True, False)), 1.0),
+     NC(_n(1, 4), "B"))
+case("getitem-mask-B", lambda L, x: x[torch_or_nv(L, np.eye(3, 4, dtype=bool))], NC(_n(1, 4), "B"))
+case("setitem-B-base", _set((slice(None), 0)), NC(_n(1, 4), "B"), _n(3))
+case("einsum-B", lambda L, x, y: L.einsum("ij,jk->ik", x, y), NC(_n(1, 4), "B"), NC(_n(4, 2), "T"))
+case("einsum-transpose-out", lambda L, x: L.einsum("ij->ji", x), NC(X34, "S"))
+case("einsum-three-ops", lambda L, x, y, z: L.einsum("i,ij,j->", x, y, z), _n(3), X34, _n(4))
+case("einsum-batch-repeat", lambda L, x, y: L.einsum("bij,bjk->bik", x, y), _n(1, 2, 3), _n(3, 3, 2))
+case("bmm-empty-batch", lambda L, x, y: L.bmm(x, y), _n(0, 2, 3), _n(0, 3, 1))
+case("matmul-1d-1d-empty", lambda L, x, y: L.matmul(x, y), _n(0), _n(0))
+case("tril-1row", lambda L, x: L.tril(x, 1), _n(1, 4))
+case("triu-empty", lambda L, x: L.triu(x), _n(0, 3))
+case("triu-batch-T", lambda L, x: L.triu(x, -1), NC(X234, "T"))
+
+
 def torch_or_nv(L, a):
     return torch.from_numpy(np.asarray(a)) if L is torch else nv.tensor(a)
 
