@@ -640,8 +640,40 @@ case("triu-empty", lambda L, x: L.triu(x), _n(0, 3))
 case("triu-batch-T", lambda L, x: L.triu(x, -1), NC(X234, "T"))
 
 
+# one input used twice (its gradient sums over both uses) --------------------------------
+case("twice-maximum-self", lambda L, x: L.maximum(x, x), X34)
+case("twice-minimum-T", lambda L, x: L.minimum(x[:3, :3], x[:3, :3].t()), X34)
+case("twice-matmul-T", lambda L, x: L.matmul(x, x.t()), NC(X34, "T"))
+case("twice-where", lambda L, x: L.where(x > 0, x, x * 2), X34)
+case("twice-cat", lambda L, x: L.cat([x, x[1:], x], 0), X34)
+case("twice-stack-views", lambda L, x: L.stack([x[0], x[-1], x[0]]), X34)
+case("twice-index_add-self", lambda L, x: L.index_add(x, 0, torch_or_nv(L, I(0, 0, 1)), x), X34)
+case("twice-scatter_add-self", lambda L, x: L.scatter_add(x, 1, torch_or_nv(L, I(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3)
+                                                                             .reshape(3, 4)), x), X34)
+case("twice-einsum", lambda L, x: L.einsum("ij,kj->ik", x, x), X34)
+case("twice-pow-self", lambda L, x: L.pow(L.abs(x) + 0.5, x), X34)
+case("twice-clamp-self-bounds", lambda L, x: L.clamp(x, x - 0.1, x * 2), X34)
+case("twice-addmm", lambda L, x: L.addmm(x[:, :3], x, x.t()[:, :3]), X34)
+case("twice-getitem-overlap", lambda L, x: x[1:] * x[:-1], X34)
+case("twice-masked_fill-then-mul", lambda L, x: L.masked_fill(x, x > 0, 0.0) * x, X34)
+
+
 def torch_or_nv(L, a):
     return torch.from_numpy(np.asarray(a)) if L is torch else nv.tensor(a)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x, lo, hi: F.clamp(x, lo, hi) ** 2,
+    lambda x, lo, hi: F.clamp(x * x, min=lo) * hi,
+    lambda x, lo, hi: F.pow(x.abs() + 0.5, lo) * F.maximum(x, hi) ** 2,
+    lambda x, lo, hi: F.minimum(x * x, hi) * F.where(x > 0, lo, x),
+], ids=["clamp-tensor-bounds", "clamp-min-tensor", "pow-maximum", "minimum-where"])
+def test_second_order_of_the_fixed_ops(fn):
+    r = np.random.default_rng(3)
+    x = nv.tensor(r.uniform(-2, 2, 6), requires_grad=True)
+    lo = nv.tensor(r.uniform(-1, 0, 6), requires_grad=True)
+    hi = nv.tensor(r.uniform(0.2, 1, 6), requires_grad=True)
+    assert nv.autograd.gradgradcheck(fn, (x, lo, hi))
 
 
 def test_int_to_negative_int_power_says_so():
