@@ -299,6 +299,7 @@ for lay in ("B",):
 case("squeeze-all", lambda L, x: L.squeeze(x), _n(1, 3, 1))
 case("squeeze-nonunit", lambda L, x: L.squeeze(x, 1), _n(1, 3, 1))
 case("squeeze-0d", lambda L, x: L.squeeze(x, 0), np.float64(2.0))
+case("movedim-0d", lambda L, x: L.movedim(x, 0, -1), np.float64(2.0))
 case("unsqueeze-0d", lambda L, x: L.unsqueeze(x, -1), np.float64(2.0))
 case("cat-empty-1d", lambda L, x, y: L.cat([x, y], 0), _n(0), _n(3))
 case("stack-size1", lambda L, x: L.stack([x], 0), _n(1, 1))
