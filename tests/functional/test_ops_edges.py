@@ -459,6 +459,10 @@ case("uint8-plus-int8", lambda L, x: x + torch_or_nv(L, np.array([-1, 1], dtype=
      np.array([1, 2], dtype=np.uint8))
 case("where-two-floats", lambda L, x: L.where(x > 0, 1.0, -1.0), X34)
 case("where-two-ints", lambda L, x: L.where(x > 0, 1, -1), X34)
+case("add-alpha-int32-bool", lambda L, x, y: L.add(x, y, alpha=2), np.array([1, 2], dtype=np.int32), B(True, False))
+case("add-alpha-bool-bool", lambda L, x, y: L.add(x, y, alpha=2), B(True, False), B(False, False))
+case("sub-alpha-0d-f64-int", lambda L, y: L.sub(torch_or_nv(L, np.float64(1.0)), y, alpha=-1.5),
+     np.array([1, 2], dtype=np.int32))
 case("cmp-int-float", lambda L, x: x < 1.5, np.array([1, 2]))
 case("eq-bool-int", lambda L, x, y: x == y, B(True, False), np.array([1, 1]))
 case("sum-int", lambda L, x: L.sum(x), np.array([1, 2], dtype=np.int32))

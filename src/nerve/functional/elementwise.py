@@ -409,13 +409,27 @@ class ToDevice(Function):
 
 
 # ---------------------------------------------------------------- functional API
+def _times_alpha(x, y, alpha, op):
+    """``y * alpha`` in the dtype of ``x op y``: as in torch, alpha never changes the result
+    dtype (bool + bool·2 stays bool, int32 + bool·2 stays int32)."""
+    if alpha == 1 or not isinstance(y, Tensor):
+        return y if alpha == 1 else y * alpha
+    a, b = coerce_pair(data_of(x), y._data)
+    dt = b.dtype
+    if dt.kind in "biu" and isinstance(alpha, float):
+        raise RuntimeError(f"{op}: alpha={alpha!r} is a float but the inputs are {dt} (integral); "
+                           "give an integer alpha or float inputs")
+    ys = y * alpha
+    return ys if ys.dtype == dt else cast(ys, dt)
+
+
 def add(x, y, alpha=1):
     """x + alpha·y with broadcasting."""
-    return Add.apply(x, y if alpha == 1 else y * alpha)
+    return Add.apply(x, _times_alpha(x, y, alpha, "add"))
 
 
 def sub(x, y, alpha=1):
-    return Sub.apply(x, y if alpha == 1 else y * alpha)
+    return Sub.apply(x, _times_alpha(x, y, alpha, "sub"))
 
 
 def mul(x, y):
