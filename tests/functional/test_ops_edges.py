@@ -182,7 +182,7 @@ def B(*v):
     return np.array(v, dtype=bool)
 
 
-def _set(idx, value_fn=None):
+def _set(idx):
     """``y = x * 1; y[idx] = v; return y``; ``v`` from the second input when given."""
     def fn(L, x, *v):
         y = x * 1
@@ -226,7 +226,8 @@ case("setitem-neg-step", _set((slice(None, None, -2),)), X34, _n(2, 4), tfn=_set
 case("setitem-T", _set((slice(None), slice(1, 3))), NC(X34, "T"), _n(3, 1))
 case("setitem-mask-allfalse", _set(np.zeros((3, 4), bool)), X34, _n(0))
 case("setitem-empty-idx", _set(I()), X34, _n(4))
-case("setitem-into-zeros", lambda L, v: _set((slice(None), I(1, 3)))(L, (torch if L is torch else nv).zeros(2, 4, dtype=v.dtype), v),
+case("setitem-into-zeros",
+     lambda L, v: _set((slice(None), I(1, 3)))(L, (torch if L is torch else nv).zeros(2, 4, dtype=v.dtype), v),
      _n(2, 2))
 case("setitem-int-float-value", lambda L, x: _set(0)(L, x), np.array([[1, 2], [3, 4]]))
 case("setitem-f32-f64-value", lambda L, x: _set(0)(L, x, torch_or_nv(L, np.array([0.1, 0.2]))), _n(2, 2),
@@ -243,7 +244,8 @@ case("gather-neg-dim", lambda L, x: L.gather(x, -1, torch_or_nv(L, I(1, 1).resha
 case("gather-empty", lambda L, x: L.gather(x, 1, torch_or_nv(L, np.zeros((3, 0), np.int64))), X34)
 case("scatter_add-dup", lambda L, x, s: L.scatter_add(x, 1, torch_or_nv(L, I(0, 0, 1, 1, 3, 3).reshape(3, 2)), s),
      X34, _n(3, 2))
-case("scatter_add-dim0-dup", lambda L, x, s: L.scatter_add(x, 0, torch_or_nv(L, I(2, 2, 2, 2, 0, 0, 0, 0).reshape(2, 4)), s),
+case("scatter_add-dim0-dup",
+     lambda L, x, s: L.scatter_add(x, 0, torch_or_nv(L, I(2, 2, 2, 2, 0, 0, 0, 0).reshape(2, 4)), s),
      NC(X34, "T"), _n(2, 4))
 case("scatter-src-unique", lambda L, x, s: L.scatter(x, 1, torch_or_nv(L, I(3, 0, 1, 2, 0, 3).reshape(3, 2)), s),
      X34, _n(3, 2))
@@ -632,7 +634,8 @@ case("gather-B", lambda L, x: L.gather(x, 0, torch_or_nv(L, I(0, 2, 1, 1).reshap
 case("gather-0d", lambda L, x: L.gather(x, 0, torch_or_nv(L, np.int64(0))), np.float64(2.0))
 case("scatter_add-index-smaller", lambda L, x, s: L.scatter_add(x, 0, torch_or_nv(L, I(2, 2, 0).reshape(3, 1)), s),
      X34, _n(3, 1))  # torch's backward needs src shaped as the index
-case("scatter_add-B-src", lambda L, x, s: L.scatter_add(x, 1, torch_or_nv(L, I(1, 1, 1, 1, 0, 0, 3, 3, 2, 2, 2, 2).reshape(3, 4)), s),
+case("scatter_add-B-src",
+     lambda L, x, s: L.scatter_add(x, 1, torch_or_nv(L, I(1, 1, 1, 1, 0, 0, 3, 3, 2, 2, 2, 2).reshape(3, 4)), s),
      X34, NC(_n(1, 4), "B"))
 case("index_select-B", lambda L, x: L.index_select(x, 1, torch_or_nv(L, I(0, 0, 3))), NC(_n(1, 4), "B"))
 case("index_add-B-source", lambda L, x, s: L.index_add(x, 0, torch_or_nv(L, I(1, 1, 1)), s),
