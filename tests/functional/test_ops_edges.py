@@ -362,6 +362,13 @@ case("logsumexp-neginf", lambda L, x: L.logsumexp(x, 1),
      np.array([[-np.inf, -np.inf], [0.0, -np.inf], [1.0, 2.0]]))
 case("logsumexp-multi", lambda L, x: L.logsumexp(x, (0, -1), keepdim=True), X234)
 case("logsumexp-big", lambda L, x: L.logsumexp(x, 0), np.array([1000.0, -1000.0]))
+NEGINF = np.array([[-np.inf, 0.0, 1.0], [-np.inf, -np.inf, -np.inf], [1e4, -1e4, 1e4]])
+case("softmax-neginf", lambda L, x: L.softmax(x, -1), NEGINF)
+case("log_softmax-neginf", lambda L, x: L.log_softmax(x, 1), NEGINF)
+case("softmax-dim0-T", lambda L, x: L.softmax(x, 0), NC(NEGINF, "T"))
+case("softmax-size1", lambda L, x: L.softmax(x, 1), _n(3, 1))
+case("softmax-0d", lambda L, x: L.softmax(x, 0), np.float64(2.0))
+case("log_softmax-empty", lambda L, x: L.log_softmax(x, 0), _n(0, 3))
 case("norm-zero", lambda L, x: L.norm(x), np.zeros((2, 3)))
 case("norm-zero-dim", lambda L, x: L.norm(x, dim=1), np.array([[0.0, 0.0], [3.0, 4.0]]))
 case("norm-p1-zero", lambda L, x: L.norm(x, p=1, dim=1), np.array([[0.0, 0.0], [3.0, -4.0]]))
@@ -561,6 +568,9 @@ case("index_fill_-dup", _ip(lambda y: y.index_fill_(0, torch_or_nv(F if isinstan
                                                                     I(2, 2)), -1.0)), X34)
 case("scatter_-value", _ip(lambda y: y.scatter_(1, torch_or_nv(F if isinstance(y, nv.Tensor) else torch,
                                                                I(3, 0, 1).reshape(3, 1)), 0.0)), X34)
+case("clamp_min_-tensor", _ip(lambda y, m: y.clamp_min_(m)), X34, _n(4))
+case("clamp_max_-view-tensor", _ip(lambda y, m: y[1:].clamp_max_(m)), X34, _n(2, 1))
+case("addcdiv_-view", _ip(lambda y, a, b: y.t().addcdiv_(a, b, value=-2)), X34, _n(4, 3), _n(3) + 3)
 case("lerp_", _ip(lambda y, e: y.lerp_(e, 0.25)), X34, _n(4))
 case("sub_-alpha", _ip(lambda y, v: y.sub_(v, alpha=3)), X34, _n(3, 1))
 
