@@ -373,6 +373,9 @@ case("norm-zero", lambda L, x: L.norm(x), np.zeros((2, 3)))
 case("norm-zero-dim", lambda L, x: L.norm(x, dim=1), np.array([[0.0, 0.0], [3.0, 4.0]]))
 case("norm-p1-zero", lambda L, x: L.norm(x, p=1, dim=1), np.array([[0.0, 0.0], [3.0, -4.0]]))
 case("norm-inf-ties", lambda L, x: L.norm(x, p=float("inf"), dim=1), np.array([[2.0, -2.0], [3.0, -4.0]]))
+ZROW = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, -2.0]])
+for _p in (3, 0.5, 1.5, -1):
+    case(f"norm-p{_p}-zero-row", lambda L, x, p=_p: L.norm(x, p=p, dim=1), ZROW)
 case("norm-p3", lambda L, x: L.norm(x, p=3, dim=0), X34)
 for corr in (0, 1):
     case(f"var-c{corr}", lambda L, x, c=corr: L.var(x, 1, correction=c), X34)
