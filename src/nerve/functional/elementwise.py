@@ -18,11 +18,30 @@ from ..autograd.namespace import register_extra
 from ..backend import get_array_module
 from ..backend import to_device as _move  # array-level; `to_device` below is the op
 from ._errors import broadcast_error
+from ..autograd.tensor import get_default_dtype
 from ._util import Tensor, _wrap, coerce_pair, data_of
 
 
 def _shape(v):
     return getattr(v, "shape", ())
+
+
+def _is_array(v):
+    return hasattr(v, "dtype") and hasattr(v, "ndim") and not isinstance(v, np.generic)
+
+
+def _intlike(v):
+    """True for bool/integer arrays and Python or NumPy integers (not floats)."""
+    dt = getattr(v, "dtype", None)
+    return dt.kind in "biu" if dt is not None else isinstance(v, (int, np.integer))
+
+
+def _floating(x):
+    """A bool/integer tensor as the default float dtype (as torch's float-only math does);
+    NumPy would pick float64, or float16 for bool and uint8."""
+    if isinstance(x, Tensor) and x.dtype.kind in "biu":
+        return cast(x, get_default_dtype())
+    return x
 
 
 class Add(Function):
@@ -80,8 +99,8 @@ class Mul(Function):
 class Div(Function):
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
-        if getattr(x, "dtype", np.dtype(float)).kind in "biu" and getattr(y, "dtype", np.dtype(float)).kind in "biu":
-            x = x.astype(np.float32) if hasattr(x, "astype") else float(x)  # true division
+        if _intlike(x) and _intlike(y):  # true division, in the default float dtype as torch
+            x, y = (v.astype(get_default_dtype()) if hasattr(v, "astype") else float(v) for v in (x, y))
         ctx.save_for_backward(x, y)
         try:
             return x / y
@@ -106,13 +125,18 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """x ** y. d/dx = y·x^(y−1); d/dy = x^y·log(x) (taken as 0 where x = 0, as in PyTorch)."""
+    """x ** y. d/dx = y·x^(y−1), taken as 0 where y = 0 (so 0**0 passes 0, not NaN);
+    d/dy = x^y·log(x), taken as 0 where x = 0 and y >= 0, NaN for a negative base: all as in
+    PyTorch."""
 
     def forward(ctx, x, y):
         x, y = coerce_pair(x, y)
         try:
             out = x ** y
-        except ValueError:
+        except ValueError as e:
+            if "negative integer powers" in str(e):
+                raise RuntimeError("pow: an integer tensor cannot be raised to a negative integer power; "
+                                   "make the base a float tensor first (x.float() ** y)") from None
             raise broadcast_error("pow", _shape(x), _shape(y)) from None
         # the output is needed only for d/dy (so pow_ with a constant exponent saves no result)
         ctx.save_for_backward(x, y, out if ctx.needs_input_grad[1] else None)
@@ -125,10 +149,21 @@ class Pow(Function):
         n = ctx.needs_input_grad
         gx = gy = None
         if n[0]:
-            gx = ub(grad * y * x ** (y - 1), _shape(x))
+            with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** negative is inf, as torch
+                if hasattr(y, "shape"):
+                    gx = ub(xp.where(y == 0, 0, grad * y * x ** (y - 1)), _shape(x))
+                elif y == 0:
+                    gx = ub(grad * 0, _shape(x))
+                else:
+                    gx = ub(grad * y * x ** (y - 1), _shape(x))
         if n[1]:
-            safe = xp.where(x > 0, x, 1.0) if hasattr(x, "shape") else (x if x > 0 else 1.0)
-            gy = ub(grad * out * xp.log(safe), _shape(y))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if hasattr(x, "shape"):
+                    term = xp.where((x == 0) & (y >= 0), 0, out * xp.log(x))
+                else:  # a Python number as base
+                    lg = float(np.log(np.float64(x)))
+                    term = xp.where(y >= 0, 0, out * lg) if x == 0 else out * lg
+            gy = ub(grad * term, _shape(y))
         return gx, gy
 
 
@@ -228,21 +263,61 @@ class Cos(Function):
 
 
 class Clamp(Function):
-    """clamp(x, min, max). The gradient passes where min <= x <= max (bounds included)."""
+    """clamp(x, min, max) = minimum(maximum(x, min), max); the bounds may be tensors.
+
+    Gradients follow PyTorch: x gets it where min <= x <= max (bounds included), ``min``
+    where x < min < max, ``max`` where x > max or max < min (then max wins everywhere).
+    An integer x with a float bound gives a float result, as in PyTorch.
+    """
 
     def forward(ctx, x, lo, hi):
         xp = ctx.xp
-        mask = xp.ones(x.shape, dtype=bool)
-        if lo is not None:
-            mask &= x >= lo
+        x0 = x
         if hi is not None:
-            mask &= x <= hi
-        ctx.save_for_backward(mask)
-        return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+            x, hi = coerce_pair(x, hi)
+        if lo is not None:
+            x, lo = coerce_pair(x, lo)
+        # result dtype: x's after promotion, widened only by bounds that have dimensions
+        dims = [b for b in (lo, hi) if getattr(b, "ndim", 0) > 0]
+        dt = np.result_type(x, *dims) if dims else x.dtype
+        out = x
+        if lo is not None:
+            out = xp.maximum(out, lo)
+        if hi is not None:
+            out = xp.minimum(out, hi)
+        n = ctx.needs_input_grad
+        if lo is not None and hi is not None:
+            masks = ((x >= lo) & (x <= hi), (x < lo) & (lo < hi) if n[1] else None,
+                     (x > hi) | (hi < lo) if n[2] else None)
+        elif lo is not None:
+            masks = (x >= lo, x < lo if n[1] else None, None)
+        else:
+            masks = (x <= hi, None, x > hi if n[2] else None)
+        ctx.shapes = (x0.shape, _shape(lo), _shape(hi))
+        ctx.save_for_backward(*masks)
+        return xp.asarray(out).astype(dt, copy=False)
 
     def backward(ctx, grad):
-        (mask,) = ctx.saved
-        return ctx.xp.where(mask, grad, 0), None, None
+        xp = ctx.xp
+        n = ctx.needs_input_grad
+        return tuple(xp.unbroadcast(xp.where(m, grad, 0), s) if need and m is not None else None
+                     for need, m, s in zip(n, ctx.saved, ctx.shapes))
+
+
+def _pick_grads(ctx, grad, x, y, x_loses, y_loses):
+    """Gradients of maximum/minimum: all to the winner, half each on a tie, and (as torch)
+    all to both where a NaN makes neither win."""
+    n = ctx.needs_input_grad
+    half = (x == y) * 0.5
+    out = []
+    for need, v, loses in ((n[0], x, x_loses), (n[1], y, y_loses)):
+        if need:
+            w = 1 - half - loses
+            w = w.astype(grad.dtype) if hasattr(w, "astype") else w
+            out.append(ctx.xp.unbroadcast(grad * w, _shape(v)))
+        else:
+            out.append(None)
+    return tuple(out)
 
 
 class Maximum(Function):
@@ -258,14 +333,7 @@ class Maximum(Function):
 
     def backward(ctx, grad):
         x, y = ctx.saved
-        xp = ctx.xp
-        ub = xp.unbroadcast
-        # weight of x: 1 where x wins, 1/2 on ties, 0 where y wins (in grad's dtype)
-        w = (x > y) + (x == y) * 0.5
-        w = w.astype(grad.dtype) if hasattr(w, "astype") else w
-        n = ctx.needs_input_grad
-        return (ub(grad * w, _shape(x)) if n[0] else None,
-                ub(grad * (1 - w), _shape(y)) if n[1] else None)
+        return _pick_grads(ctx, grad, x, y, x < y, x > y)
 
 
 class Minimum(Function):
@@ -279,13 +347,7 @@ class Minimum(Function):
 
     def backward(ctx, grad):
         x, y = ctx.saved
-        xp = ctx.xp
-        ub = xp.unbroadcast
-        w = (x < y) + (x == y) * 0.5
-        w = w.astype(grad.dtype) if hasattr(w, "astype") else w
-        n = ctx.needs_input_grad
-        return (ub(grad * w, _shape(x)) if n[0] else None,
-                ub(grad * (1 - w), _shape(y)) if n[1] else None)
+        return _pick_grads(ctx, grad, x, y, x > y, x < y)
 
 
 class Where(Function):
@@ -295,6 +357,9 @@ class Where(Function):
         x, y = coerce_pair(x, y)
         ctx.sx, ctx.sy = _shape(x), _shape(y)
         ctx.save_for_backward(cond)
+        if not (_is_array(x) or _is_array(y)):  # two numbers: torch's dtypes
+            x, y = (v.item() if isinstance(v, np.generic) else v for v in (x, y))
+            x, y = (np.asarray(v, dtype=get_default_dtype()) if isinstance(v, float) else v for v in (x, y))
         try:
             return ctx.xp.where(cond, x, y)
         except ValueError:
@@ -344,13 +409,27 @@ class ToDevice(Function):
 
 
 # ---------------------------------------------------------------- functional API
+def _times_alpha(x, y, alpha, op):
+    """``y * alpha`` in the dtype of ``x op y``: as in torch, alpha never changes the result
+    dtype (bool + bool·2 stays bool, int32 + bool·2 stays int32)."""
+    if alpha == 1 or not isinstance(y, Tensor):
+        return y if alpha == 1 else y * alpha
+    a, b = coerce_pair(data_of(x), y._data)
+    dt = b.dtype
+    if dt.kind in "biu" and isinstance(alpha, float):
+        raise RuntimeError(f"{op}: alpha={alpha!r} is a float but the inputs are {dt} (integral); "
+                           "give an integer alpha or float inputs")
+    ys = y * alpha
+    return ys if ys.dtype == dt else cast(ys, dt)
+
+
 def add(x, y, alpha=1):
     """x + alpha·y with broadcasting."""
-    return Add.apply(x, y if alpha == 1 else y * alpha)
+    return Add.apply(x, _times_alpha(x, y, alpha, "add"))
 
 
 def sub(x, y, alpha=1):
-    return Sub.apply(x, y if alpha == 1 else y * alpha)
+    return Sub.apply(x, _times_alpha(x, y, alpha, "sub"))
 
 
 def mul(x, y):
@@ -370,23 +449,23 @@ def pow(x, exponent):  # noqa: A001  (mirrors torch.pow)
 
 
 def exp(x):
-    return Exp.apply(x)
+    return Exp.apply(_floating(x))
 
 
 def log(x):
-    return Log.apply(x)
+    return Log.apply(_floating(x))
 
 
 def log1p(x):
-    return Log1p.apply(x)
+    return Log1p.apply(_floating(x))
 
 
 def sqrt(x):
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x))
 
 
 def rsqrt(x):
-    return Rsqrt.apply(x)
+    return Rsqrt.apply(_floating(x))
 
 
 def abs(x):  # noqa: A001
@@ -398,11 +477,11 @@ def sign(x):
 
 
 def sin(x):
-    return Sin.apply(x)
+    return Sin.apply(_floating(x))
 
 
 def cos(x):
-    return Cos.apply(x)
+    return Cos.apply(_floating(x))
 
 
 def square(x):
@@ -410,14 +489,14 @@ def square(x):
 
 
 def reciprocal(x):
-    return Div.apply(1.0, x)
+    return Div.apply(1.0, _floating(x))
 
 
 def clamp(x, min=None, max=None):  # noqa: A002
     """Limit values to [min, max]; either bound may be None."""
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min or max")
-    return Clamp.apply(x, data_of(min), data_of(max))
+    return Clamp.apply(x, min, max)
 
 
 clip = clamp

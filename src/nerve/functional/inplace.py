@@ -26,7 +26,7 @@ from ._util import normalize_dim
 from .activation import relu, sigmoid, tanh
 from .elementwise import (abs, add, clamp, cos, div, exp, log, log1p, mul, neg, pow,  # noqa: A004
                           reciprocal, sin, sqrt, square, sub)
-from .shape import _index_data, masked_fill
+from .shape import IndexAddTo, _index_data, broadcast_to, masked_fill
 
 __all__ = ["fill", "index_put", "scatter", "index_fill"]
 
@@ -235,12 +235,26 @@ def fill(x, value):
     return Fill.apply(x, value)
 
 
-def index_put(x, idx, value):
-    """``x`` with ``x[idx] = value`` as a new tensor; gradients reach both."""
+def index_put(x, idx, value, accumulate=False):
+    """``x`` with ``x[idx] = value`` as a new tensor; gradients reach both.
+
+    ``accumulate=True`` adds instead (``x[idx] += value``), and a position that ``idx``
+    names more than once receives every value, as ``torch.Tensor.index_put``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.zeros(3).index_put((nv.tensor([0, 0, 2]),), nv.tensor(1.0), accumulate=True).tolist()
+        [2.0, 0.0, 1.0]
+    """
     idx = _index_data(idx)
     if isinstance(value, Tensor) and value.dtype != x.dtype:
         value = value.to(dtype=x.dtype)
     try:
+        if accumulate:
+            if not isinstance(value, Tensor):
+                value = Tensor(np.asarray(value, dtype=x.dtype))
+            slot = np.broadcast_to(np.empty((), dtype=np.int8), tuple(x.shape))[idx].shape
+            return add(x, IndexAddTo.apply(broadcast_to(value, slot), tuple(x.shape), idx))
         return IndexPut.apply(x, value, idx)
     except (ValueError, IndexError) as e:
         raise RuntimeError(f"x[idx] = value on a tensor of shape {fmt_shape(x.shape)}: {e}") from None

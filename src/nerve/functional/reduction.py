@@ -706,6 +706,17 @@ def any(x, dim=None, keepdim=False):  # noqa: A001
 
 
 # ---------------------------------------------------------------------------- norm
+class CountNonzero(Function):
+    """The 0-"norm": how many elements are non-zero. Piecewise constant, so its gradient is
+    0 everywhere; it stays in the graph (as in torch) so a loss built on it still backprops."""
+
+    def forward(ctx, x, axes, keepdim):
+        return ctx.xp.asarray((x != 0).sum(axis=axes, keepdims=keepdim, dtype=x.dtype))
+
+    def backward(ctx, grad):
+        return None, None, None  # nothing flows back: the engine treats it as a zero gradient
+
+
 class VectorNorm(Function):
     """‖x‖_p = (Σ |x|^p)^(1/p) over ``axes`` for a finite p ∉ {0}.
 
@@ -778,8 +789,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         _need_elements(x, axes, "norm")
         return AMax.apply(_abs(x), axes, keepdim, p < 0)
     if p == 0:
-        d = x._data
-        return _wrap(get_array_module(d).asarray((d != 0).sum(axis=axes, keepdims=keepdim, dtype=d.dtype)))
+        return CountNonzero.apply(x, axes, keepdim)
     if p == 1:
         from .elementwise import abs as _abs  # noqa: PLC0415
 

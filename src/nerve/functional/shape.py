@@ -693,6 +693,8 @@ def movedim(x, source, destination):
     if len(src) != len(dst):
         raise ValueError(f"movedim: source {source} and destination {destination} must have the "
                          "same number of dimensions")
+    if x.ndim == 0:  # dims 0 and -1 of a 0-d tensor name the tensor itself, as in torch
+        return Permute.apply(x, ())
     order = [d for d in range(x.ndim) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
