@@ -19,7 +19,10 @@ into them, so ``opt.state[p]``, ``state_dict()`` and the per-tensor path (used a
 a step has a parameter without a gradient) see the same numbers. Writing into those views
 changes the flat state; replacing an entry (``opt.state[p]["exp_avg"] = ...``, ``["step"] =
 0``) or emptying ``opt.state`` makes the next step build the group again from what the
-state then holds, as the per-tensor path would use it.
+state then holds, as the per-tensor path would use it. To notice those changes without
+looking at every entry on every step, ``opt.state`` and the per-parameter dicts of a group
+are :class:`CountingDict`\ s: each change made through a dict method bumps a counter, and a
+step compares two counters (a plain dict put in ``opt.state`` is checked entry by entry).
 """
 from __future__ import annotations
 
@@ -33,6 +36,60 @@ MAX_MEAN_SIZE = 1 << 15
 
 
 _UNSET = object()
+
+
+class CountingDict(dict):
+    """A dict that counts the changes made through its methods in ``counter[0]``.
+
+    Several dicts may share one counter (a flat group's per-parameter states do), so one
+    comparison tells whether any of them changed. Reads cost what a dict's cost.
+    """
+
+    __slots__ = ("counter",)
+
+    def __init__(self, *args, counter=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.counter = [0] if counter is None else counter
+
+    def __setitem__(self, key, value):
+        self.counter[0] += 1
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key):
+        self.counter[0] += 1
+        dict.__delitem__(self, key)
+
+    def clear(self):
+        self.counter[0] += 1
+        dict.clear(self)
+
+    def pop(self, *args):
+        self.counter[0] += 1
+        return dict.pop(self, *args)
+
+    def popitem(self):
+        self.counter[0] += 1
+        return dict.popitem(self)
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self.counter[0] += 1
+        return dict.setdefault(self, key, default)
+
+    def update(self, *args, **kwargs):
+        self.counter[0] += 1
+        dict.update(self, *args, **kwargs)
+
+    def __ior__(self, other):
+        self.counter[0] += 1
+        return dict.__ior__(self, other)
+
+    def __reduce__(self):  # copy, deepcopy and pickle keep the entries and the shared counter
+        return (_counting_dict, (dict(self), self.counter))
+
+
+def _counting_dict(entries, counter):
+    return CountingDict(entries, counter=counter)
 
 
 def _is_array(v):
@@ -55,10 +112,24 @@ class FlatGroup:
         self.G = np.empty_like(like, shape=(total,))
         self.param_views = self._views(self.P)
         self.state = state
-        self.param_states = [opt.state.setdefault(p, {}) for p in params]
-        self.expected = [{} for _ in params]  # what _sync_views last put in each param_state
+        # Each parameter's state dict becomes a CountingDict sharing the group's counter (its
+        # entries kept), so a step sees a replaced entry by comparing one number.
+        self.counter = [0]
+        states = opt.state
+        self.param_states = []
+        for p in params:
+            s = CountingDict(states.get(p) or (), counter=self.counter)
+            states[p] = s
+            self.param_states.append(s)
         self.seen = {}
         self._sync_views()
+        self._remember()
+
+    def _remember(self):
+        """Note the counters after the group's own writes; a later difference is the user's."""
+        self.counted = self.counter[0]
+        self.states = st = self.opt.state
+        self.states_counted = st.counter[0] if type(st) is CountingDict else None
 
     @classmethod
     def build(cls, opt, group):
@@ -109,21 +180,35 @@ class FlatGroup:
         return [flat[o[i]:o[i + 1]].reshape(s) for i, s in enumerate(self.shapes)]
 
     def _sync_views(self):
-        """Point every per-tensor state at the flat state: slices of its arrays, its scalars."""
+        """Point every per-tensor state at the flat state: slices of its arrays, its scalars.
+        (Written with dict.__setitem__: the group's own writes do not count as changes.)"""
         param_states = self.param_states
-        expected = self.expected
         seen = self.seen
+        put = dict.__setitem__
         for key, value in self.state.items():
             if seen.get(key, _UNSET) is value and (value is None or type(value) is not int):
                 continue  # the same buffer (or None) as last step: the views already point at it
             if _is_array(value):
                 seen[key] = value  # a buffer made (or remade) by update()
-                for s, e, v in zip(param_states, expected, self._views(value)):
-                    s[key] = e[key] = v
+                for s, v in zip(param_states, self._views(value)):
+                    put(s, key, v)
             else:
                 seen[key] = value
-                for s, e in zip(param_states, expected):
-                    s[key] = e[key] = value
+                for s in param_states:
+                    put(s, key, value)
+
+    def _state_changed(self):
+        """True if the user changed ``opt.state`` since the last step: cleared or replaced it,
+        replaced or removed a parameter's entry, or replaced a value in one."""
+        if self.counter[0] != self.counted:
+            return True  # an entry of one of the group's per-parameter dicts was replaced
+        st = self.opt.state
+        if st is not self.states:
+            return True  # opt.state = {...}
+        if self.states_counted is not None:
+            return st.counter[0] != self.states_counted
+        # a plain dict the user put there: look at every parameter's entry
+        return any(st.get(p) is not s for p, s in zip(self.params, self.param_states))
 
     def step(self, update):
         """One update of the whole group; False (and nothing done) if it no longer applies,
@@ -133,21 +218,17 @@ class FlatGroup:
         if self.group["params"] is not params or len(params) != len(self.shapes):
             return False  # the group's list was replaced or edited
         grads = []
-        state_of = self.opt.state
-        for p, s, e in zip(params, self.param_states, self.expected):
+        for p in params:
             g = p._grad
             if g is None:
                 return False
-            if state_of.get(p) is not s:
-                # ``opt.state.clear()``, ``opt.state = {}`` or one entry replaced: the flat
-                # buffers no longer are the optimizer's state (PyTorch would start afresh).
-                return None
-            for key, v in e.items():
-                if s.get(key, _UNSET) is not v:
-                    # ``opt.state[p]["exp_avg"] = ...`` or ``["step"] = 0``: the new value
-                    # must be used (PyTorch would), so the group is built again around it.
-                    return None
             grads.append(g._data.reshape(-1))
+        if self._state_changed():
+            # ``opt.state.clear()``, ``opt.state = {}``, an entry replaced, or a value in one
+            # (``["exp_avg"] = ...``, ``["step"] = 0``): the flat buffers no longer are the
+            # optimizer's state, so the group is built again from what it now holds (PyTorch
+            # uses the new values too).
+            return None
         np.concatenate(grads, out=self.G)
         views = self.param_views
         for p, v in zip(params, views):
@@ -158,6 +239,7 @@ class FlatGroup:
         update(self.P, self.G, self.state, self.group)  # writes straight into every parameter
         _bump(params[0])  # the group's parameters share one storage, so one version counter
         self._sync_views()
+        self._remember()
         return True
 
     def _adopt_params(self):

@@ -22,7 +22,7 @@ import numpy as np
 from .. import backend
 from ..autograd.grad_mode import enable_grad
 from ..autograd.tensor import Tensor, _bump
-from ._flat import FlatGroup
+from ._flat import CountingDict, FlatGroup
 
 __all__ = ["Optimizer", "required"]
 
@@ -82,7 +82,7 @@ class Optimizer:
         self._flat = {}  # id(group) -> FlatGroup, or False where the per-tensor path is used
         self.defaults = dict(defaults)
         self._check_hyperparameters(self.defaults)
-        self.state = {}
+        self.state = CountingDict()  # the flat fast path notices changes by its counter
         self.param_groups = []
         if isinstance(params, Tensor):
             raise TypeError(
@@ -310,7 +310,7 @@ class Optimizer:
         self.param_groups = new_groups
         self._flat = {}
         groups_of = {id(p): g for g in new_groups for p in g["params"]}
-        self.state = {}
+        self.state = CountingDict()  # the flat fast path notices changes by its counter
         for idx, saved in state_dict["state"].items():
             idx = int(idx)
             if idx not in by_index:
