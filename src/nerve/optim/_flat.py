@@ -21,7 +21,7 @@ changes the flat state; replacing an entry (``opt.state[p]["exp_avg"] = ...``, `
 0``) or emptying ``opt.state`` makes the next step build the group again from what the
 state then holds, as the per-tensor path would use it. To notice those changes without
 looking at every entry on every step, ``opt.state`` and the per-parameter dicts of a group
-are :class:`CountingDict`\ s: each change made through a dict method bumps a counter, and a
+are CountingDict objects: each change made through a dict method bumps a counter, and a
 step compares two counters (a plain dict put in ``opt.state`` is checked entry by entry).
 """
 from __future__ import annotations
