@@ -51,6 +51,17 @@ def coerce_pair(x, y):
     ``np.float64(2)`` or a 0-d float64 tensor stays float32 and int32 + 5 stays int32, while
     int + 0.5 becomes the default float dtype. NumPy alone would widen the first two.
     """
+    # The common cases first, at the cost of two attribute reads: one dtype on both sides, or
+    # a float array with a Python number (neither can change the dtype).
+    dx = getattr(x, "dtype", None)
+    dy = getattr(y, "dtype", None)
+    if dx is not None:
+        if dx == dy:
+            return x, y
+        if dy is None and dx.kind == "f" and type(y) in (float, int):
+            return x, y
+    elif dy is not None and dy.kind == "f" and type(x) in (float, int):
+        return x, y
     dims, zeros, scalars = [], [], []
     for v in (x, y):
         if isinstance(v, np.ndarray) or (hasattr(v, "dtype") and hasattr(v, "ndim") and not isinstance(v, np.generic)):
