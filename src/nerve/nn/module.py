@@ -338,7 +338,9 @@ class Module:
     register_module = add_module
 
     def _check_name(self, name, kind, allow_digits=False):
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name must be a string, got {type(name).__name__} {name!r}")
+        if not name:
             raise KeyError(f"{kind} name must be a non-empty string, got {name!r}")
         if "." in name:
             raise KeyError(f"{kind} name {name!r} may not contain '.': dots separate nested names")
@@ -347,6 +349,13 @@ class Module:
             raise KeyError(f"cannot register {kind} {name!r}: {type(self).__name__} already has a "
                            "method or class attribute of that name")
         d = self.__dict__
+        own = {"parameter": d["_parameters"], "buffer": d["_buffers"], "module": d["_modules"]}
+        for other, reg in own.items():
+            if other != kind and name in reg:
+                # as in PyTorch: register_* never silently turns one kind of state into another
+                raise KeyError(f"cannot register {kind} {name!r}: {type(self).__name__} already has a "
+                               f"{other} of that name; delete it first (del self.{name}) or pick "
+                               "another name")
         if name in d and not (name in d["_parameters"] or name in d["_buffers"] or name in d["_modules"]):
             raise KeyError(f"cannot register {kind} {name!r}: {type(self).__name__} already has a plain "
                            f"attribute of that name; delete it first (del self.{name}) or pick another name")

@@ -1,0 +1,199 @@
+"""Edge sweep of the ``nn.Module`` contract against PyTorch (the test oracle).
+
+Each check builds the same thing with ``torch`` and with ``nerve`` through one function
+that takes the library as ``L`` and compares what comes out: names, orders, values, and
+whether (and with which exception type) the call fails.
+"""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import nerve as nv
+
+pytestmark = pytest.mark.torch
+torch = pytest.importorskip("torch")
+
+
+def _run(fn, lib):
+    try:
+        return fn(lib)
+    except Exception as e:  # noqa: BLE001  the exception type is part of the contract
+        return ("raises", type(e).__name__)
+
+
+def same(fn):
+    """Run ``fn`` with torch and with nerve; both results (or exception types) must agree."""
+    want, got = _run(fn, torch), _run(fn, nv)
+    assert got == want, f"torch gave {want!r}, nerve gave {got!r}"
+    return got
+
+
+def _dt(t):
+    return str(t.dtype).replace("torch.", "")
+
+
+def _tied(L):
+    class M(L.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = L.nn.Linear(2, 2)
+            self.b = L.nn.Linear(2, 2)
+            self.b.weight = self.a.weight      # a tied parameter
+            self.c = self.a                    # a module used twice
+    return M()
+
+
+# ---------------------------------------------------------------- walking the tree
+def test_names_orders_and_deduplication_of_tied_state():
+    same(lambda L: [n for n, _ in _tied(L).named_parameters()])
+    same(lambda L: [n for n, _ in _tied(L).named_parameters(remove_duplicate=False)])
+    same(lambda L: [n for n, _ in _tied(L).named_modules()])
+    same(lambda L: [n for n, _ in _tied(L).named_modules(remove_duplicate=False)])
+    same(lambda L: [n for n, _ in _tied(L).named_children()])
+    same(lambda L: len(list(_tied(L).parameters())))
+    same(lambda L: list(_tied(L).state_dict()))
+    same(lambda L: [n for n, _ in L.nn.Linear(2, 2).named_parameters(prefix="x", recurse=False)])
+    same(lambda L: [n for n, _ in L.nn.Sequential(L.nn.Linear(2, 2)).named_modules(prefix="x")])
+    same(lambda L: [n for n, _ in L.nn.Sequential(L.nn.BatchNorm1d(2)).named_buffers(prefix="p")])
+    same(lambda L: [n for n, _ in L.nn.Sequential(L.nn.BatchNorm1d(2)).named_buffers(recurse=False)])
+
+
+def _optional_state(L):
+    m = L.nn.Linear(2, 2)
+    m.register_buffer("scratch", L.zeros(2), persistent=False)
+    m.register_buffer("absent", None)
+    m.register_parameter("gone", None)
+    return m
+
+
+def test_state_dict_leaves_out_non_persistent_and_none_entries():
+    same(lambda L: list(_optional_state(L).state_dict()))
+    same(lambda L: [n for n, _ in _optional_state(L).named_buffers()])
+    same(lambda L: [n for n, _ in _optional_state(L).named_parameters()])
+
+
+# ---------------------------------------------------------------- loading
+def test_load_state_dict_return_value_casting_assign_and_errors():
+    def partial(L):
+        r = L.nn.Linear(2, 2).load_state_dict({"weight": L.zeros(2, 2), "extra": L.zeros(1)},
+                                              strict=False)
+        return list(r.missing_keys), list(r.unexpected_keys), r._fields
+    same(partial)
+    same(lambda L: repr(L.nn.Linear(2, 2).load_state_dict(L.nn.Linear(2, 2).state_dict())))
+
+    def cast(L):   # float64 values into float32 parameters: copied with a cast
+        m = L.nn.Linear(2, 2)
+        m.load_state_dict({"weight": L.tensor(np.full((2, 2), 1.5)), "bias": L.tensor(np.zeros(2))})
+        return _dt(m.weight), float(m.weight.sum().item())
+    same(cast)
+
+    def assign(L):
+        m = L.nn.Linear(2, 2)
+        m.load_state_dict({"weight": L.tensor(np.ones((2, 2))), "bias": L.tensor(np.zeros(2))},
+                          assign=True)
+        return _dt(m.weight), type(m.weight).__name__, m.weight.requires_grad, len(list(m.parameters()))
+    same(assign)
+    # a wrong shape is an error even with strict=False; a missing key only with strict=True
+    assert same(lambda L: L.nn.Linear(2, 2).load_state_dict(
+        {"weight": L.zeros(3, 2), "bias": L.zeros(2)}, strict=False))[0] == "raises"
+    assert same(lambda L: L.nn.Linear(2, 2).load_state_dict({"weight": L.zeros(2, 2)}))[0] == "raises"
+
+    def tied(L):
+        m = _tied(L)
+        m.load_state_dict({k: L.ones(v.shape) * (i + 1) for i, (k, v) in enumerate(m.state_dict().items())})
+        return float(m.b.weight.sum().item()), float(m.a.bias.sum().item())
+    same(tied)
+
+    def metadata(L):   # torch's _metadata attribute on the mapping is ignored
+        sd = OrderedDict(L.nn.Linear(2, 2).state_dict())
+        sd._metadata = {"": {"version": 1}}
+        return list(L.nn.Linear(2, 2).load_state_dict(sd))
+    same(metadata)
+
+    def counter(L):
+        m = L.nn.BatchNorm1d(2)
+        sd = m.state_dict()
+        sd["num_batches_tracked"] = L.tensor(5)
+        m.load_state_dict(sd)
+        return int(m.num_batches_tracked.item()), _dt(m.num_batches_tracked)
+    same(counter)
+
+
+# ---------------------------------------------------------------- modes, grads, dtype
+def test_modes_grads_apply_and_dtype_conversion():
+    def modes(L):
+        m = L.nn.Sequential(L.nn.Dropout(), L.nn.Sequential(L.nn.Dropout()))
+        m.eval()
+        a = [x.training for x in m.modules()]
+        m[1].train()
+        return a + [x.training for x in m.modules()]
+    same(modes)
+    assert same(lambda L: L.nn.Linear(1, 1).train(1)) == ("raises", "ValueError")
+
+    def frozen(L):
+        m = L.nn.Linear(2, 2)
+        return m.requires_grad_(False) is m, [p.requires_grad for p in m.parameters()]
+    same(frozen)
+
+    def zero(L):
+        m = L.nn.Linear(2, 2)
+        m(L.ones(1, 2)).sum().backward()
+        m.zero_grad(set_to_none=False)
+        kept = float(m.weight.grad.abs().sum().item())
+        m.zero_grad()
+        return kept, m.weight.grad
+    same(zero)
+
+    def order(L):
+        seen = []
+        m = L.nn.Sequential(L.nn.Linear(1, 1), L.nn.Sequential(L.nn.ReLU(), L.nn.Tanh()))
+        m.apply(lambda x: seen.append(type(x).__name__))
+        return seen
+    same(order)
+
+    def dtypes(L):
+        m = L.nn.BatchNorm1d(2)
+        m(L.ones(3, 2)).sum().backward()
+        out = []
+        for conv in (m.double, m.half, m.float):
+            conv()
+            out.append([_dt(t) for t in list(m.parameters()) + list(m.buffers())] + [_dt(m.weight.grad)])
+        return out
+    same(dtypes)
+    assert same(lambda L: L.nn.Linear(1, 1).to(L.int64)) == ("raises", "TypeError")
+
+
+# ---------------------------------------------------------------- registration
+def test_registration_never_turns_one_kind_of_state_into_another():
+    def buffer_over_param(L):
+        L.nn.Linear(1, 1).register_buffer("weight", L.zeros(1))
+    assert same(buffer_over_param) == ("raises", "KeyError")
+
+    def param_over_buffer(L):
+        L.nn.BatchNorm1d(1).register_parameter("running_mean", L.nn.Parameter(L.zeros(1)))
+    assert same(param_over_buffer) == ("raises", "KeyError")
+
+    def module_over_param(L):
+        L.nn.Linear(1, 1).add_module("weight", L.nn.ReLU())
+    assert same(module_over_param) == ("raises", "KeyError")
+
+    def none_param_over_buffer(L):
+        L.nn.BatchNorm1d(1).register_parameter("running_var", None)
+    assert same(none_param_over_buffer) == ("raises", "KeyError")
+
+    def plain_attr(L):
+        m = L.nn.Linear(1, 1)
+        m.foo = 3
+        m.register_buffer("foo", L.zeros(1))
+    assert same(plain_attr) == ("raises", "KeyError")
+    assert same(lambda L: L.nn.Linear(1, 1).register_buffer("a.b", L.zeros(1))) == ("raises", "KeyError")
+    assert same(lambda L: L.nn.Linear(1, 1).register_buffer("", L.zeros(1))) == ("raises", "KeyError")
+    assert same(lambda L: L.nn.Linear(1, 1).register_buffer(3, L.zeros(1))) == ("raises", "TypeError")
+    assert same(lambda L: L.nn.Linear(1, 1).add_module("a.b", L.nn.ReLU())) == ("raises", "KeyError")
+
+
+# ---------------------------------------------------------------- hooks
+
+
+# ---------------------------------------------------------------- containers
