@@ -84,9 +84,13 @@ def test_assignment_rules_and_errors():
     m.bias = None
     assert m.bias is None and "bias" in m._parameters
     assert [n for n, _ in m.named_parameters()] == ["weight"]
-    # re-assigning a name as another kind moves it between registries
-    m.weight = nn.Identity()
-    assert "weight" in m._modules and "weight" not in m._parameters
+    # as in PyTorch: a parameter's name takes only a Parameter or None (a Module is refused),
+    # while a buffer's name may be re-assigned a Module, which moves it between registries
+    with pytest.raises(TypeError, match="nn.Parameter"):
+        m.weight = nn.Identity()
+    m.register_buffer("scale", nv.ones(1))
+    m.scale = nn.Identity()
+    assert "scale" in m._modules and "scale" not in m._buffers
 
     class Forgot(nn.Module):
         def __init__(self):

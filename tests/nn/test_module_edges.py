@@ -193,6 +193,35 @@ def test_registration_never_turns_one_kind_of_state_into_another():
     assert same(lambda L: L.nn.Linear(1, 1).add_module("a.b", L.nn.ReLU())) == ("raises", "KeyError")
 
 
+def test_setattr_rules_match_torch():
+    def module_onto_param(L):
+        m = L.nn.Linear(1, 1)
+        m.weight = L.nn.ReLU()
+    assert same(module_onto_param) == ("raises", "TypeError")
+
+    def tensor_onto_param(L):
+        m = L.nn.Linear(1, 1)
+        m.weight = L.zeros(1, 1)
+    assert same(tensor_onto_param) == ("raises", "TypeError")
+
+    def kinds(L):
+        m = L.nn.BatchNorm1d(1)
+        m.plain = L.zeros(1)                       # a plain attribute, not a buffer
+        m.extra = L.nn.Parameter(L.zeros(1))
+        m.running_mean = L.ones(1)                 # a buffer keeps its registration
+        m.running_var = L.nn.ReLU()                # a buffer's name may become a module
+        m.bias = None
+        return ([n for n, _ in m.named_parameters()], [n for n, _ in m.named_buffers()],
+                list(m._modules), list(m.state_dict()), "plain" in m._buffers)
+    same(kinds)
+
+    def delete(L):
+        m = L.nn.Linear(1, 1)
+        del m.weight
+        return [n for n, _ in m.named_parameters()], hasattr(m, "weight")
+    same(delete)
+
+
 # ---------------------------------------------------------------- hooks
 
 

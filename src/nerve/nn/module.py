@@ -220,15 +220,9 @@ class Module:
             params[name] = value
             d[name] = value
             _bump()
-        elif isinstance(value, Module):
-            if params is None:
-                self._require_init()
-            if name not in d["_modules"]:
-                self._forget(name)
-            d["_modules"][name] = value
-            d[name] = value
-            _bump()
         elif params is not None and name in params:
+            # checked before the Module case, as in PyTorch: a Module assigned to a
+            # parameter's name is an error, not a silent swap of the parameter for a layer
             if value is not None:
                 raise TypeError(
                     f"cannot assign a {type(value).__name__} to parameter '{name}' of "
@@ -236,6 +230,14 @@ class Module:
                     f"update values in place with self.{name}.data[...] = ...)")
             params[name] = None
             d[name] = None
+            _bump()
+        elif isinstance(value, Module):
+            if params is None:
+                self._require_init()
+            if name not in d["_modules"]:
+                self._forget(name)
+            d["_modules"][name] = value
+            d[name] = value
             _bump()
         elif params is not None and name in d["_modules"]:
             if value is not None:
