@@ -222,6 +222,16 @@ def test_setattr_rules_match_torch():
     same(delete)
 
 
+def test_get_submodule_parameter_buffer():
+    seq = lambda L: L.nn.Sequential(L.nn.BatchNorm1d(3))  # noqa: E731
+    same(lambda L: tuple(seq(L).get_buffer("0.running_var").shape))
+    same(lambda L: tuple(seq(L).get_parameter("0.bias").shape))
+    same(lambda L: type(seq(L).get_submodule("0")).__name__)
+    for bad in (lambda L: seq(L).get_buffer("0.weight"), lambda L: seq(L).get_buffer("1.running_var"),
+                lambda L: seq(L).get_parameter("0.foo"), lambda L: seq(L).get_submodule("0.weight")):
+        assert same(bad) == ("raises", "AttributeError")
+
+
 # ---------------------------------------------------------------- hooks
 
 

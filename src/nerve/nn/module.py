@@ -455,6 +455,15 @@ class Module:
                                  f"are {list(mod._parameters)}")
         return mod._parameters[name]
 
+    def get_buffer(self, target):
+        """The buffer at dotted path ``target`` (``"0.running_mean"``)."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{type(mod).__name__} has no buffer '{name}'; its buffers "
+                                 f"are {list(mod._buffers)}")
+        return mod._buffers[name]
+
     def num_parameters(self, trainable_only=False):
         """How many numbers the model learns: the sum of ``p.numel()`` over unique parameters.
 
