@@ -232,6 +232,28 @@ def test_get_submodule_parameter_buffer():
         assert same(bad) == ("raises", "AttributeError")
 
 
+def test_repr_nesting_and_multiline_extra_repr():
+    same(lambda L: repr(L.nn.Sequential(L.nn.Linear(1, 2), L.nn.Sequential(L.nn.ReLU()))))
+
+    def multi(L):
+        class M(L.nn.Module):
+            def extra_repr(self):
+                return "a=1\nb=2"
+        return repr(M())
+    same(multi)
+
+    def with_child(L):
+        class M(L.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.act = L.nn.ReLU()
+
+            def extra_repr(self):
+                return "a=1"
+        return repr(M())
+    same(with_child)
+
+
 # ---------------------------------------------------------------- hooks
 
 
