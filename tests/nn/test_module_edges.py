@@ -255,6 +255,60 @@ def test_repr_nesting_and_multiline_extra_repr():
 
 
 # ---------------------------------------------------------------- hooks
+def test_forward_hook_options_prepend_kwargs_always_call():
+    def prepend(L):
+        m, log = L.nn.Linear(2, 2), []
+        m.register_forward_pre_hook(lambda mod, a: log.append("pre1"))
+        m.register_forward_pre_hook(lambda mod, a: log.append("pre0"), prepend=True)
+        m.register_forward_hook(lambda mod, a, o: log.append("f1"))
+        m.register_forward_hook(lambda mod, a, o: log.append("f0"), prepend=True)
+        m(L.ones(1, 2))
+        return log
+    same(prepend)
+
+    def kwargs(L):
+        class M(L.nn.Module):
+            def forward(self, x, scale=1.0):
+                return x * scale
+        m, log = M(), []
+        m.register_forward_pre_hook(lambda mod, a, kw: (a, {**kw, "scale": kw["scale"] + 1}),
+                                    with_kwargs=True)
+        h = m.register_forward_hook(lambda mod, a, kw, o: log.append((kw["scale"], float(o.sum().item()))),
+                                    with_kwargs=True)
+        out = float(m(L.ones(2), scale=2.0).sum().item())
+        h.remove()
+        m(L.ones(2), scale=2.0)
+        return out, log
+    same(kwargs)
+
+    def always(L):
+        class Boom(L.nn.Module):
+            def forward(self, x):
+                raise RuntimeError("boom")
+        m, log = Boom(), []
+        m.register_forward_hook(lambda mod, a, o: log.append(("always", o)), always_call=True)
+        m.register_forward_hook(lambda mod, a, o: log.append(("plain", o)))
+        with pytest.raises(RuntimeError):
+            m(L.ones(1))
+        return log
+    same(always)
+
+    def replace_and_self_remove(L):
+        m = L.nn.Linear(2, 2)
+        with L.no_grad():
+            m.weight.copy_(L.tensor([[1.0, 2.0], [3.0, 4.0]]))
+            m.bias.zero_()
+        calls = []
+
+        def once(mod, a, o):
+            calls.append(1)
+            handle.remove()
+            return o + 1
+        m.register_forward_pre_hook(lambda mod, a: a[0] * 2)
+        handle = m.register_forward_hook(once)
+        first = m(L.ones(1, 2)).detach().tolist()
+        return first, m(L.ones(1, 2)).detach().tolist(), calls
+    same(replace_and_self_remove)
 
 
 # ---------------------------------------------------------------- containers

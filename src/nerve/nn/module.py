@@ -55,13 +55,16 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, module, hooks_dict):
+    def __init__(self, module, hooks_dict, extra_dicts=()):
         self.id = next(RemovableHandle._ids)
         self._module = module
         self._hooks_dict = hooks_dict
+        self._extra_dicts = tuple(extra_dicts)   # per-hook flags (with_kwargs, always_call)
 
     def remove(self):
         self._hooks_dict.pop(self.id, None)
+        for d in self._extra_dicts:
+            d.pop(self.id, None)
         self._module._update_has_hooks()
 
     def __enter__(self):
@@ -156,36 +159,90 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args, kwargs):
-        for hook in tuple(self._forward_pre_hooks.values()):
-            res = hook(self, args)
-            if res is not None:
-                args = res if isinstance(res, tuple) else (res,)
-        out = self.forward(*args, **kwargs)
-        for hook in tuple(self._forward_hooks.values()):
-            res = hook(self, args, out)
-            if res is not None:
-                out = res
-        return out
+        d = self.__dict__
+        pre_kw = d.get("_forward_pre_hooks_with_kwargs", ())
+        post_kw = d.get("_forward_hooks_with_kwargs", ())
+        always = d.get("_forward_hooks_always_called", ())
+        called = set()
+        try:
+            for hid, hook in tuple(self._forward_pre_hooks.items()):
+                if hid in pre_kw:
+                    res = hook(self, args, kwargs)
+                    if res is not None:
+                        if not (isinstance(res, tuple) and len(res) == 2):
+                            raise RuntimeError(
+                                "a forward pre-hook registered with with_kwargs=True must return "
+                                f"None or a tuple (args, kwargs), got {type(res).__name__}")
+                        args, kwargs = res
+                        args = args if isinstance(args, tuple) else (args,)
+                else:
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
+            out = self.forward(*args, **kwargs)
+            for hid, hook in tuple(self._forward_hooks.items()):
+                called.add(hid)
+                res = hook(self, args, kwargs, out) if hid in post_kw else hook(self, args, out)
+                if res is not None:
+                    out = res
+            return out
+        except Exception:
+            # hooks registered with always_call=True still run (with output None) when
+            # forward or an earlier hook raised, as in PyTorch; the error then propagates
+            for hid, hook in tuple(self._forward_hooks.items()):
+                if hid in always and hid not in called:
+                    try:
+                        hook(self, args, kwargs, None) if hid in post_kw else hook(self, args, None)
+                    except Exception:  # noqa: BLE001,S110  the original error matters more
+                        pass
+            raise
 
     def _update_has_hooks(self):
         self.__dict__["_has_hooks"] = bool(self._forward_hooks or self._forward_pre_hooks)
 
-    def register_forward_pre_hook(self, hook):
-        """Call ``hook(module, args)`` before every ``forward``.
-
-        The hook may return a replacement for ``args`` (a tuple, or a single value that
-        is wrapped in one). Returns a handle whose ``remove()`` unregisters it.
-        """
+    def _add_hook(self, hooks, hook, prepend, flags):
+        """Put ``hook`` into the dict ``hooks`` (first when ``prepend``); ``flags`` maps the
+        name of each per-hook flag dict to whether this hook has that flag."""
         self._require_init()
-        handle = RemovableHandle(self, self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+        d = self.__dict__
+        extra = []
+        for attr, on in flags.items():
+            if attr not in d:
+                d[attr] = {}
+            extra.append(d[attr])
+        handle = RemovableHandle(self, hooks, extra)
+        for attr, on in flags.items():
+            if on:
+                d[attr][handle.id] = True
+        if prepend:
+            rest = list(hooks.items())
+            hooks.clear()
+            hooks[handle.id] = hook
+            hooks.update(rest)
+        else:
+            hooks[handle.id] = hook
         self._update_has_hooks()
         return handle
 
-    def register_forward_hook(self, hook):
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before every ``forward``.
+
+        The hook may return a replacement for ``args`` (a tuple, or a single value that
+        is wrapped in one). With ``with_kwargs=True`` it is called as
+        ``hook(module, args, kwargs)`` and may return a replacement ``(args, kwargs)``.
+        ``prepend=True`` runs it before the hooks already registered. Returns a handle
+        whose ``remove()`` unregisters it.
+        """
+        return self._add_hook(self._forward_pre_hooks, hook, prepend,
+                              {"_forward_pre_hooks_with_kwargs": with_kwargs})
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
         """Call ``hook(module, args, output)`` after every ``forward``.
 
-        The hook may return a replacement output. Returns a handle with ``remove()``.
+        The hook may return a replacement output. With ``with_kwargs=True`` it is called
+        as ``hook(module, args, kwargs, output)``; ``prepend=True`` runs it before the
+        hooks already registered; ``always_call=True`` runs it (with output None) even
+        when ``forward`` raises. Returns a handle with ``remove()``.
 
         Example:
             >>> import nerve as nv
@@ -196,11 +253,9 @@ class Module:
             >>> seen
             [(4, 3)]
         """
-        self._require_init()
-        handle = RemovableHandle(self, self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        self._update_has_hooks()
-        return handle
+        return self._add_hook(self._forward_hooks, hook, prepend,
+                              {"_forward_hooks_with_kwargs": with_kwargs,
+                               "_forward_hooks_always_called": always_call})
 
     # ----------------------------------------------------------- registration
     def _require_init(self):
