@@ -312,3 +312,75 @@ def test_forward_hook_options_prepend_kwargs_always_call():
 
 
 # ---------------------------------------------------------------- containers
+def test_sequential_operations():
+    def ops(L):
+        s = L.nn.Sequential(L.nn.ReLU(), L.nn.Tanh(), L.nn.Sigmoid(), L.nn.ReLU6())
+        r = [len(s), type(s[-1]).__name__, [type(x).__name__ for x in s[1:3]], list(s[1:3]._modules)]
+        del s[1]
+        r.append(list(s._modules))
+        s.insert(1, L.nn.ELU())
+        s.append(L.nn.GELU())
+        s.extend([L.nn.SELU()])
+        r.append([type(x).__name__ for x in s])
+        del s[1:3]
+        r.append((list(s._modules), [type(x).__name__ for x in s]))
+        r.append(type(s.pop(0)).__name__)
+        s[0] = L.nn.Tanh()
+        r.append([type(x).__name__ for x in s])
+        r.append(len(s + L.nn.Sequential(L.nn.ReLU())))
+        return r
+    same(ops)
+
+    def named(L):
+        s = L.nn.Sequential(OrderedDict([("a", L.nn.Linear(1, 1)), ("b", L.nn.ReLU())]))
+        r = [list(s.state_dict()), type(s[0]).__name__, list(s[0:1]._modules)]
+        s.append(L.nn.Tanh())
+        r.append(list(s._modules))
+        del s[0]
+        r.append(list(s._modules))
+        return r
+    same(named)
+
+    def in_place_add(L):
+        s = L.nn.Sequential(L.nn.ReLU())
+        alias = s
+        s += L.nn.Sequential(L.nn.Tanh())
+        return alias is s, [type(x).__name__ for x in alias]
+    same(in_place_add)
+
+    def repeat(L):
+        s = L.nn.Sequential(L.nn.Linear(1, 1), L.nn.ReLU())
+        t, u = s * 2, 2 * s
+        return len(t), len(u), t[0] is t[2], list(t._modules), len(list(t.parameters()))
+    same(repeat)
+
+
+def test_module_list_and_dict_operations():
+    def mlist(L):
+        ml = L.nn.ModuleList([L.nn.Linear(1, 1), L.nn.ReLU()])
+        r = [list(ml.state_dict())]
+        ml.insert(0, L.nn.Tanh())
+        ml.insert(10, L.nn.GELU())
+        r.append([type(x).__name__ for x in ml])
+        del ml[0:2]
+        r.append(list(ml._modules))
+        r.append(type(ml[1:]).__name__)
+        ml += [L.nn.SELU()]
+        r.append(type(ml.pop(1)).__name__)
+        ml[-1] = L.nn.Sigmoid()
+        r.append(([type(x).__name__ for x in ml], list(ml._modules)))
+        return r
+    same(mlist)
+
+    def mdict(L):
+        d = L.nn.ModuleDict({"b": L.nn.Linear(1, 1), "a": L.nn.ReLU()})
+        r = [list(d.keys()), list(d.state_dict())]
+        d.update([("c", L.nn.Tanh())])
+        r.append(list(d))
+        r.append(type(d.pop("b")).__name__)
+        r.append((list(d), "a" in d))
+        d["x"] = L.nn.Linear(1, 1)
+        r.append(list(d.state_dict()))
+        d.clear()
+        return r + [len(d)]
+    same(mdict)

@@ -143,6 +143,22 @@ class Sequential(_IndexedModules):
             return NotImplemented
         return Sequential(*self, *other)
 
+    def __iadd__(self, other):
+        # in place, as in PyTorch: other references to this Sequential see the new layers
+        if not isinstance(other, Sequential):
+            return NotImplemented
+        for m in list(other):
+            self.append(m)
+        return self
+
+    def __mul__(self, n):
+        """``seq * n``: a Sequential repeating these layers n times (the same layers, shared)."""
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            raise ValueError(f"Sequential can only be multiplied by a positive int, got {n!r}")
+        return Sequential(*(list(self) * n))
+
+    __rmul__ = __mul__
+
 
 class ModuleList(_IndexedModules):
     """A list of modules whose parameters are registered (a plain Python list would hide them).
