@@ -384,3 +384,46 @@ def test_module_list_and_dict_operations():
         d.clear()
         return r + [len(d)]
     same(mdict)
+
+
+def test_parameter_list_and_dict_operations():
+    def plist(L):
+        p = L.nn.ParameterList([L.nn.Parameter(L.ones(1)), L.zeros(2)])
+        r = [list(p.state_dict()), type(p[1]).__name__, p[1].requires_grad]
+        p.append(L.ones(3))
+        p.extend([L.ones(4)])
+        p[0] = L.ones(5)
+        r += [list(p.state_dict()), type(p[1:]).__name__, p[-1].shape[0], p[0].shape[0]]
+        return r
+    same(plist)
+
+    def pdict(L):
+        # a plain dict is taken in sorted key order (torch does), which fixes parameters() order
+        p = L.nn.ParameterDict({"b": L.nn.Parameter(L.ones(1)), "a": L.zeros(2)})
+        r = [list(p.state_dict()), [tuple(v.shape) for v in p.parameters()], type(p["a"]).__name__]
+        p.update({"d": L.ones(1), "c": L.ones(3)})
+        r.append(list(p))
+        p.update(OrderedDict([("z", L.ones(1)), ("y", L.ones(1))]))
+        r.append(list(p))
+        del p["b"]
+        r.append((type(p.pop("a")).__name__, list(p.keys())))
+        return r
+    same(pdict)
+
+    def nested(L):
+        class M(L.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.d = L.nn.ParameterDict({"w": L.ones(2)})
+                self.l = L.nn.ParameterList([L.ones(1)])
+        return list(M().state_dict())
+    same(nested)
+
+
+def test_parameters_to_vector_round_trip():
+    def flat(L):
+        m = L.nn.Linear(2, 2)
+        v = L.nn.utils.parameters_to_vector(m.parameters())
+        L.nn.utils.vector_to_parameters(L.arange(6).float(), m.parameters())
+        return tuple(v.shape), m.weight.detach().tolist(), m.bias.detach().tolist()
+    same(flat)

@@ -355,9 +355,33 @@ class ParameterDict(Module):
         return self._parameters.items()
 
     def update(self, values):
-        items = values.items() if hasattr(values, "items") else values
+        """Add or replace entries from a mapping or an iterable of (key, value) pairs.
+
+        A plain ``dict`` is added in sorted key order, as PyTorch does, so the parameter
+        order (and ``parameters()``, optimizer state, flattened vectors) matches a torch
+        model built from the same dict; an OrderedDict or ParameterDict keeps its order.
+        """
+        if isinstance(values, (OrderedDict, ParameterDict)):
+            items = values.items()
+        elif hasattr(values, "items"):
+            items = sorted(values.items())
+        else:
+            items = values
         for k, v in items:
             self[k] = v
+
+    def pop(self, key):
+        """Remove ``key`` and return its parameter."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def clear(self):
+        for k in list(self._parameters):
+            del self[k]
 
     def extra_repr(self):
         return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)}" for k, p in self.items())
