@@ -427,3 +427,65 @@ def test_parameters_to_vector_round_trip():
         L.nn.utils.vector_to_parameters(L.arange(6).float(), m.parameters())
         return tuple(v.shape), m.weight.detach().tolist(), m.bias.detach().tolist()
     same(flat)
+
+
+def _arr(g, L):
+    if g is None:
+        return None
+    return np.round(np.asarray(g.detach().numpy() if L is torch else g.numpy(), dtype=np.float64), 3).tolist()
+
+
+def _net(L):
+    w1 = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], dtype=np.float32)
+    w2 = np.array([[1.0, -2.0]], dtype=np.float32)
+    net = L.nn.Sequential(L.nn.Linear(3, 2), L.nn.Tanh(), L.nn.Linear(2, 1))
+    with L.no_grad():
+        net[0].weight.copy_(L.tensor(w1))
+        net[0].bias.copy_(L.tensor([0.1, -0.2]))
+        net[2].weight.copy_(L.tensor(w2))
+        net[2].bias.zero_()
+    return net
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")   # torch warns when no input requires grad
+def test_full_backward_hooks_see_and_replace_the_same_gradients_as_torch():
+    def run(L, x_grad, replace):
+        net, log = _net(L), []
+
+        def pre(mod, grad_output):
+            log.append(("pre", type(mod).__name__, [_arr(g, L) for g in grad_output]))
+            if replace:
+                return tuple(g * 2 for g in grad_output)
+
+        def full(mod, grad_input, grad_output):
+            log.append(("full", type(mod).__name__, [_arr(g, L) for g in grad_input],
+                        [_arr(g, L) for g in grad_output]))
+            if replace and grad_input[0] is not None:
+                return (grad_input[0] + 1,)
+        handles = [net[1].register_full_backward_pre_hook(pre), net[1].register_full_backward_hook(full),
+                   net[0].register_full_backward_hook(full), net.register_full_backward_hook(full)]
+        x = L.tensor([[1.0, 2.0, -1.0], [0.5, -0.5, 3.0]], requires_grad=x_grad)
+        net(x).pow(2).sum().backward()
+        out = [log, _arr(net[0].weight.grad, L), _arr(net[0].bias.grad, L),
+               _arr(x.grad, L) if x_grad else None]
+        for h in handles:
+            h.remove()
+        net.zero_grad()
+        net(x).sum().backward()   # removed hooks stay silent
+        return out + [len(log)]
+    same(lambda L: run(L, True, False))
+    same(lambda L: run(L, False, False))
+    same(lambda L: run(L, True, True))
+
+    def two_outputs(L):
+        class Split(L.nn.Module):
+            def forward(self, x, y):
+                return x * 2, x * y
+        m, log = Split(), []
+        m.register_full_backward_hook(
+            lambda mod, gi, go: log.append(([_arr(g, L) for g in gi], [_arr(g, L) for g in go])))
+        x = L.tensor([1.0, 2.0], requires_grad=True)
+        a, b = m(x, L.tensor([3.0, 4.0]))
+        (a.sum() + (b * b).sum()).backward()
+        return log, _arr(x.grad, L)
+    same(two_outputs)

@@ -26,6 +26,8 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from .. import backend
+from ..autograd import grad_mode
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from .parameter import Parameter
 
@@ -105,6 +107,111 @@ def _parse_to_args(args, kwargs):
     return device, dtype
 
 
+class _BackwardHookFn(Function):
+    """Identity on the tensors it is given; its backward hands their gradients to a callback
+    (which may replace them). Full backward hooks sit on a module's inputs and outputs."""
+
+    @staticmethod
+    def forward(ctx, callback, *tensors):
+        ctx.callback = callback
+        return tensors
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, *ctx.callback(grads))
+
+
+class _BackwardHookState:
+    """One forward call's bookkeeping for the module's full backward (pre-)hooks."""
+
+    def __init__(self, module):
+        self.module = module
+        self.grad_output = None
+        self.n_inputs = 0
+        self.input_idx = None      # positions of the inputs whose gradient is tracked
+        self._slots = ()
+        self._untracked = {}
+
+    def setup_inputs(self, args):
+        tensors = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        self.n_inputs = len(tensors)
+        idx = [i for i in tensors if args[i].requires_grad]
+        if not grad_mode.is_grad_enabled() or not idx:
+            return args
+        self.input_idx = idx
+        # grad_input has one entry per tensor argument; as in torch, one that needs no
+        # gradient gets zeros (when another input does need one)
+        slots = tensors
+        self._untracked = {i: args[i] for i in tensors if i not in idx}
+        new = _BackwardHookFn.apply(self._on_input_grads, *(args[i] for i in idx))
+        args = list(args)
+        for i, t in zip(idx, new):
+            args[i] = t
+        self._slots = slots
+        return tuple(args)
+
+    def _pack(self, grads):
+        by_pos = dict(zip(self.input_idx or (), grads))
+        for i, a in self._untracked.items():
+            by_pos[i] = Tensor(backend.get_array_module(a._data).zeros_like(a._data))
+        return tuple(by_pos.get(i) for i in self._slots)
+
+    def _run_full_hooks(self, grad_input):
+        m = self.module
+        for hook in tuple(m._backward_hooks.values()):
+            res = hook(m, grad_input, self.grad_output)
+            if res is None:
+                continue
+            if self.input_idx is None:
+                raise RuntimeError("a full backward hook returned a grad_input, but no input of "
+                                   f"{type(m).__name__} requires grad; return None instead")
+            res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+            if len(res) != len(grad_input):
+                raise RuntimeError(f"a full backward hook returned {len(res)} gradients, expected "
+                                   f"{len(grad_input)} (one per tensor argument)")
+            grad_input = res
+        return grad_input
+
+    def _on_input_grads(self, grads):
+        grad_input = self._run_full_hooks(self._pack(grads))
+        by_pos = dict(zip(self._slots, grad_input))
+        return tuple(by_pos[i] for i in self.input_idx)
+
+    def setup_outputs(self, out):
+        if not grad_mode.is_grad_enabled():
+            return out
+        single = isinstance(out, Tensor)
+        outs = (out,) if single else tuple(out) if isinstance(out, (tuple, list)) else None
+        if outs is None:
+            return out
+        idx = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
+        if not idx:
+            return out
+        new = _BackwardHookFn.apply(self._on_output_grads, *(outs[i] for i in idx))
+        outs = list(outs)
+        for i, t in zip(idx, new):
+            outs[i] = t
+        if single:
+            return outs[0]
+        return type(out)(outs) if isinstance(out, list) else tuple(outs)
+
+    def _on_output_grads(self, grads):
+        m = self.module
+        grads = tuple(grads)
+        for hook in tuple(m._backward_pre_hooks.values()):
+            res = hook(m, grads)
+            if res is not None:
+                res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
+                if len(res) != len(grads):
+                    raise RuntimeError(f"a backward pre-hook returned {len(res)} gradients, "
+                                       f"expected {len(grads)} (one per output)")
+                grads = res
+        self.grad_output = grads
+        if self.input_idx is None:   # no input needs a gradient: the hooks run now
+            self._run_full_hooks((None,) * self.n_inputs)
+        return grads
+
+
 class Module:
     """Base class for layers and models: subclass it, declare state in ``__init__``,
     compute in ``forward``.
@@ -146,6 +253,8 @@ class Module:
         d["_modules"] = {}
         d["_forward_hooks"] = {}
         d["_forward_pre_hooks"] = {}
+        d["_backward_hooks"] = {}
+        d["_backward_pre_hooks"] = {}
         d["_has_hooks"] = False
 
     # ----------------------------------------------------------------- calling
@@ -179,12 +288,18 @@ class Module:
                     res = hook(self, args)
                     if res is not None:
                         args = res if isinstance(res, tuple) else (res,)
+            bw = None
+            if d.get("_backward_hooks") or d.get("_backward_pre_hooks"):
+                bw = _BackwardHookState(self)
+                args = bw.setup_inputs(args)
             out = self.forward(*args, **kwargs)
             for hid, hook in tuple(self._forward_hooks.items()):
                 called.add(hid)
                 res = hook(self, args, kwargs, out) if hid in post_kw else hook(self, args, out)
                 if res is not None:
                     out = res
+            if bw is not None:
+                out = bw.setup_outputs(out)
             return out
         except Exception:
             # hooks registered with always_call=True still run (with output None) when
@@ -198,7 +313,9 @@ class Module:
             raise
 
     def _update_has_hooks(self):
-        self.__dict__["_has_hooks"] = bool(self._forward_hooks or self._forward_pre_hooks)
+        d = self.__dict__
+        d["_has_hooks"] = bool(self._forward_hooks or self._forward_pre_hooks
+                               or d.get("_backward_hooks") or d.get("_backward_pre_hooks"))
 
     def _add_hook(self, hooks, hook, prepend, flags):
         """Put ``hook`` into the dict ``hooks`` (first when ``prepend``); ``flags`` maps the
@@ -256,6 +373,26 @@ class Module:
         return self._add_hook(self._forward_hooks, hook, prepend,
                               {"_forward_hooks_with_kwargs": with_kwargs,
                                "_forward_hooks_always_called": always_call})
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when gradients reach this module's inputs.
+
+        ``grad_output`` holds the gradients of the outputs (tensors that require grad),
+        ``grad_input`` one entry per tensor argument of the call (None where that input
+        needs no gradient). The hook may return a replacement ``grad_input`` tuple.
+        Returns a handle with ``remove()``.
+        """
+        self._require_init()
+        self.__dict__.setdefault("_backward_hooks", {})
+        return self._add_hook(self._backward_hooks, hook, prepend, {})
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradients of this module's outputs are
+        known, before its inputs' gradients are computed; it may return a replacement
+        ``grad_output``. Returns a handle with ``remove()``."""
+        self._require_init()
+        self.__dict__.setdefault("_backward_pre_hooks", {})
+        return self._add_hook(self._backward_pre_hooks, hook, prepend, {})
 
     # ----------------------------------------------------------- registration
     def _require_init(self):
