@@ -489,3 +489,15 @@ def test_full_backward_hooks_see_and_replace_the_same_gradients_as_torch():
         (a.sum() + (b * b).sum()).backward()
         return log, _arr(x.grad, L)
     same(two_outputs)
+
+
+def test_load_state_dict_takes_a_one_element_vector_into_a_scalar_buffer():
+    def old_checkpoint(L):   # older torch saved num_batches_tracked with shape (1,)
+        m = L.nn.BatchNorm1d(2)
+        sd = m.state_dict()
+        sd["num_batches_tracked"] = L.tensor([5])
+        m.load_state_dict(sd)
+        return int(m.num_batches_tracked.item()), tuple(m.num_batches_tracked.shape)
+    same(old_checkpoint)
+    assert same(lambda L: L.nn.BatchNorm1d(2).load_state_dict(
+        {**L.nn.BatchNorm1d(2).state_dict(), "num_batches_tracked": L.tensor([5, 6])}))[0] == "raises"

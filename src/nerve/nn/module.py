@@ -871,6 +871,8 @@ class Module:
                 except Exception as e:  # noqa: BLE001
                     raise TypeError(f"state_dict['{k}'] is a {type(v).__name__}; expected a Tensor "
                                     "or a NumPy array") from e
+            if target.ndim == 0 and tuple(arr.shape) == (1,):
+                arr = arr.reshape(())   # as torch: older checkpoints stored scalars with shape (1,)
             if tuple(arr.shape) != tuple(target.shape):
                 mismatched.append((k, tuple(arr.shape), tuple(target.shape)))
                 continue
