@@ -501,3 +501,12 @@ def test_load_state_dict_takes_a_one_element_vector_into_a_scalar_buffer():
     same(old_checkpoint)
     assert same(lambda L: L.nn.BatchNorm1d(2).load_state_dict(
         {**L.nn.BatchNorm1d(2).state_dict(), "num_batches_tracked": L.tensor([5, 6])}))[0] == "raises"
+
+
+def test_type_casts_integer_buffers_too_unlike_to():
+    def cast(L, how):
+        m = L.nn.BatchNorm1d(2)
+        getattr(m, how)(L.float64)
+        return [_dt(t) for t in list(m.parameters()) + list(m.buffers())]
+    same(lambda L: cast(L, "type"))
+    same(lambda L: cast(L, "to"))

@@ -814,7 +814,11 @@ class Module:
         return self.to(dtype=np.float16)
 
     def type(self, dst_type):
-        return self.to(dtype=dst_type)
+        """Cast every parameter and buffer to ``dst_type`` -- integer buffers too, as torch's
+        ``Module.type`` does (``to(dtype)`` leaves them alone); returns self."""
+        _, dtype = _parse_to_args((), {"dtype": dst_type})
+        return self._apply_arrays(lambda a: a.astype(dtype) if a.dtype != dtype else a,
+                                  floating_only=False)
 
     # --------------------------------------------------------------- state
     def state_dict(self, destination=None, prefix="", keep_vars=False):
