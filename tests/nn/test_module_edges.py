@@ -510,3 +510,34 @@ def test_type_casts_integer_buffers_too_unlike_to():
         return [_dt(t) for t in list(m.parameters()) + list(m.buffers())]
     same(lambda L: cast(L, "type"))
     same(lambda L: cast(L, "to"))
+
+
+def test_load_state_dict_assign_shares_the_state_dicts_storage():
+    def shared(L):
+        m = L.nn.Linear(2, 2)
+        src = {"weight": L.ones(2, 2), "bias": L.ones(2)}
+        m.load_state_dict(src, assign=True)
+        src["weight"].mul_(3)                     # seen through the model's parameter
+        with L.no_grad():
+            m.bias.add_(1)                        # and the other way round
+        return float(m.weight.sum().item()), float(src["bias"].sum().item()), m.weight.requires_grad
+    same(shared)
+
+    def trains(L):   # a parameter taken over from a plain tensor still learns
+        m = L.nn.Linear(2, 1)
+        m.load_state_dict({"weight": L.tensor([[1.0, 2.0]]), "bias": L.tensor([0.5])}, assign=True)
+        opt = L.optim.SGD(m.parameters(), lr=0.1)
+        m(L.tensor([[1.0, -1.0]])).pow(2).sum().backward()
+        opt.step()
+        return m.weight.detach().tolist(), m.bias.detach().tolist()
+    same(trains)
+
+
+def test_load_state_dict_assign_copies_a_read_only_array():
+    w = np.ones((2, 2), dtype=np.float32)
+    w.flags.writeable = False                     # as a memory-mapped checkpoint gives it
+    m = nv.nn.Linear(2, 2)
+    m.load_state_dict({"weight": w, "bias": np.zeros(2, np.float32)}, assign=True)
+    assert m.weight._data is not w and m.weight._data.flags.writeable
+    m.weight.data.mul_(2)                         # training can write to it
+    assert float(m.weight.sum().item()) == 8.0 and w.sum() == 4.0

@@ -847,7 +847,8 @@ class Module:
             state_dict: a mapping of dotted name → Tensor or NumPy array.
             strict: require the keys to match exactly (default True). With ``strict=False``
                 missing and unexpected keys are tolerated and reported.
-            assign: replace the arrays instead of copying into them (the stored dtype wins).
+            assign: make the state dict's arrays the model's storage instead of copying into
+                them (the stored dtype wins; the two then share memory, as in torch).
 
         Returns:
             a named tuple ``(missing_keys, unexpected_keys)``.
@@ -880,7 +881,7 @@ class Module:
             if tuple(arr.shape) != tuple(target.shape):
                 mismatched.append((k, tuple(arr.shape), tuple(target.shape)))
                 continue
-            pending.append((target, arr))
+            pending.append((target, arr, v))
         problems = []
         if strict and missing:
             problems.append("  missing keys (in the model, not in the state dict): "
@@ -900,11 +901,22 @@ class Module:
                            "only the matching keys")
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n"
                                + "\n".join(problems) + "\nFix: " + "; ".join(fix) + ".")
-        for target, arr in pending:
-            if backend.get_array_module(arr) is not backend.get_array_module(target._data):
+        for target, arr, v in pending:
+            moved = backend.get_array_module(arr) is not backend.get_array_module(target._data)
+            if moved:
                 arr = backend.to_device(arr, target.device)
             if assign:
-                target._data = arr.copy()
+                # as torch: the model takes the state dict's storage (no second copy of the
+                # weights); a read-only array (a memory-mapped file) is copied so training
+                # can write to it
+                flags = getattr(arr, "flags", None)
+                if flags is not None and not flags.writeable:
+                    arr = arr.copy()
+                elif isinstance(v, Tensor) and not moved and arr is v._data:
+                    if v._vc is None:
+                        v._vc = [0, 0]
+                    target._vc = v._vc   # one storage, one version counter
+                target._data = arr
             else:
                 target._data[...] = arr
         return _IncompatibleKeys(missing, unexpected)
