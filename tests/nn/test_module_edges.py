@@ -541,3 +541,41 @@ def test_load_state_dict_assign_copies_a_read_only_array():
     assert m.weight._data is not w and m.weight._data.flags.writeable
     m.weight.data.mul_(2)                         # training can write to it
     assert float(m.weight.sum().item()) == 8.0 and w.sum() == 4.0
+
+
+def _counting(L):
+    class Counter(L.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = L.nn.Linear(1, 1)
+            self.steps = 0
+
+        def get_extra_state(self):
+            return {"steps": self.steps}
+
+        def set_extra_state(self, state):
+            self.steps = state["steps"]
+    return Counter
+
+
+def test_extra_state_is_saved_and_restored():
+    def round_trip(L):
+        Counter = _counting(L)
+        a = L.nn.Sequential(Counter(), L.nn.ReLU())
+        a[0].steps = 7
+        sd = a.state_dict()
+        b = L.nn.Sequential(Counter(), L.nn.ReLU())
+        r = b.load_state_dict(sd)
+        return list(sd), sd["0._extra_state"], b[0].steps, list(r.missing_keys)
+    same(round_trip)
+
+    def missing(L):
+        sd = {k: v for k, v in L.nn.Sequential(_counting(L)()).state_dict().items() if "extra" not in k}
+        r = L.nn.Sequential(_counting(L)()).load_state_dict(sd, strict=False)
+        return list(r.missing_keys), list(r.unexpected_keys)
+    same(missing)
+
+    def unexpected(L):   # a plain module does not take an '_extra_state' entry
+        sd = {**L.nn.Linear(1, 1).state_dict(), "_extra_state": 3}
+        return list(L.nn.Linear(1, 1).load_state_dict(sd, strict=False).unexpected_keys)
+    same(unexpected)

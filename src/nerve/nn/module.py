@@ -39,6 +39,9 @@ _structure_version = itertools.count()
 _version = [next(_structure_version)]
 
 
+_EXTRA_STATE = "_extra_state"   # the state_dict key of get_extra_state()'s value, as in torch
+
+
 def _bump():
     _version[0] = next(_structure_version)
 
@@ -827,6 +830,9 @@ class Module:
         The tensors share memory with the model (detached unless ``keep_vars``); copy them
         (or save them to a file) to keep a snapshot.
         """
+        return self._collect_state(destination, prefix, keep_vars, extra=True)
+
+    def _collect_state(self, destination, prefix, keep_vars, extra):
         out = OrderedDict() if destination is None else destination
         # A module used twice is saved under both names, as in PyTorch, so checkpoints
         # interoperate; loading writes the same values twice.
@@ -838,7 +844,21 @@ class Module:
             for name, b in m._buffers.items():
                 if b is not None and name not in m._non_persistent_buffers:
                     out[head + name] = b if keep_vars else b.detach()
+            if extra and type(m).get_extra_state is not Module.get_extra_state:
+                out[head + _EXTRA_STATE] = m.get_extra_state()
         return out
+
+    def get_extra_state(self):
+        """Override to save extra (non-tensor) state: ``state_dict`` stores what this returns
+        under the key ``'_extra_state'``, and ``load_state_dict`` hands it back to
+        ``set_extra_state``. Override both."""
+        raise RuntimeError(f"{type(self).__name__}.get_extra_state() was called but is not "
+                           "overridden; define get_extra_state and set_extra_state together")
+
+    def set_extra_state(self, state):
+        """Override to restore what ``get_extra_state`` returned (see there)."""
+        raise RuntimeError(f"{type(self).__name__}.set_extra_state() was called but is not "
+                           "overridden; define get_extra_state and set_extra_state together")
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy values from ``state_dict`` into this model's parameters and buffers.
@@ -860,9 +880,14 @@ class Module:
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict expects a mapping of name -> tensor, got "
                             f"{type(state_dict).__name__}")
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        own = self._collect_state(None, "", True, extra=False)
+        # modules that override set_extra_state take their '_extra_state' entry (torch's rule)
+        extra = OrderedDict()
+        for mod_prefix, m in self.named_modules(remove_duplicate=False):
+            if type(m).set_extra_state is not Module.set_extra_state:
+                extra[(f"{mod_prefix}." if mod_prefix else "") + _EXTRA_STATE] = m
+        missing = [k for k in itertools.chain(own, extra) if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own and k not in extra]
         mismatched = []
         pending = []
         for k, target in own.items():
@@ -901,6 +926,9 @@ class Module:
                            "only the matching keys")
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n"
                                + "\n".join(problems) + "\nFix: " + "; ".join(fix) + ".")
+        for k, m in extra.items():
+            if k in state_dict:
+                m.set_extra_state(state_dict[k])
         for target, arr, v in pending:
             moved = backend.get_array_module(arr) is not backend.get_array_module(target._data)
             if moved:
