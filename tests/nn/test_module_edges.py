@@ -579,3 +579,27 @@ def test_extra_state_is_saved_and_restored():
         sd = {**L.nn.Linear(1, 1).state_dict(), "_extra_state": 3}
         return list(L.nn.Linear(1, 1).load_state_dict(sd, strict=False).unexpected_keys)
     same(unexpected)
+
+
+def test_set_submodule_and_parameter_list_iadd():
+    def swap(L):
+        net = L.nn.Sequential(L.nn.Linear(1, 2), L.nn.Sequential(L.nn.ReLU(), L.nn.Linear(2, 1)))
+        net.set_submodule("1.0", L.nn.Tanh())
+        net.set_submodule("1.extra", L.nn.Sigmoid())
+        return repr(net), [n for n, _ in net.named_parameters()]
+    same(swap)
+    assert same(lambda L: L.nn.Sequential(L.nn.Linear(1, 1)).set_submodule("0.weight", L.nn.ReLU())) \
+        == ("raises", "AttributeError")
+    assert same(lambda L: L.nn.Sequential(L.nn.Linear(1, 1)).set_submodule("2.a", L.nn.ReLU())) \
+        == ("raises", "AttributeError")
+    assert same(lambda L: L.nn.Sequential(L.nn.Linear(1, 1)).set_submodule("x", L.nn.ReLU(), strict=True)) \
+        == ("raises", "AttributeError")
+    assert same(lambda L: L.nn.Sequential(L.nn.Linear(1, 1)).set_submodule("", L.nn.ReLU())) \
+        == ("raises", "ValueError")
+
+    def grow(L):
+        p = L.nn.ParameterList([L.ones(1)])
+        alias = p
+        p += [L.ones(2)]
+        return alias is p, list(p.state_dict())
+    same(grow)

@@ -304,6 +304,9 @@ class ParameterList(Module):
             self.append(v)
         return self
 
+    def __iadd__(self, values):
+        return self.extend(values)
+
     def extra_repr(self):
         return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)}" for i, p in enumerate(self))
 

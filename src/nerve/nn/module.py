@@ -642,6 +642,28 @@ class Module:
             mod = nxt
         return mod
 
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at dotted path ``target`` (``"encoder.0"``), replacing what is there.
+
+        The parent must exist; with ``strict=True`` the attribute must exist too. A name
+        held by a parameter, buffer or plain attribute is refused (AttributeError).
+        """
+        if not target:
+            raise ValueError("set_submodule needs a non-empty target such as 'layer.0'")
+        if not isinstance(module, Module):
+            raise ValueError(f"set_submodule('{target}', ...) needs an nn.Module, got "
+                             f"{type(module).__name__}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        d = parent.__dict__
+        if name in d and name not in d["_modules"]:
+            raise AttributeError(f"`{name}` is not an nn.Module (looking up '{target}'); "
+                                 "pick another name")
+        if strict and name not in d["_modules"]:
+            raise AttributeError(f"{type(parent).__name__} has no sub-module '{name}' (strict=True); "
+                                 f"its sub-modules are {list(d['_modules'])}")
+        setattr(parent, name, module)
+
     def get_parameter(self, target):
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
