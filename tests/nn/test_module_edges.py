@@ -603,3 +603,27 @@ def test_set_submodule_and_parameter_list_iadd():
         p += [L.ones(2)]
         return alias is p, list(p.state_dict())
     same(grow)
+
+
+def test_train_calls_each_childs_own_train():
+    def frozen_bn(L):
+        class Backbone(L.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = L.nn.Linear(2, 2)
+                self.bn = L.nn.BatchNorm1d(2)
+
+            def train(self, mode=True):   # a common pattern: BatchNorm stays in eval mode
+                super().train(mode)
+                self.bn.eval()
+                return self
+
+            def forward(self, x):
+                return self.bn(self.fc(x))
+        net = L.nn.Sequential(Backbone(), L.nn.ReLU())
+        net.eval()
+        net.train()
+        before = net[0].bn.running_mean.tolist()
+        net(L.tensor([[1.0, 2.0], [3.0, -4.0]]))
+        return [m.training for m in net.modules()], net[0].bn.running_mean.tolist() == before
+    same(frozen_bn)

@@ -694,8 +694,11 @@ class Module:
         """Set training mode on this module and every module inside it; returns self."""
         if not isinstance(mode, bool):
             raise ValueError(f"train(mode) expects a bool, got {mode!r}")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+        # each child's own train() is called (not just its flag set), as in torch, so a
+        # sub-module that overrides train() -- to keep its BatchNorm frozen, say -- is obeyed
+        self.__dict__["training"] = mode
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self):
