@@ -1,0 +1,195 @@
+"""Edge sweep of nerve.classic against scikit-learn: awkward shapes, labels and refits, where a
+silently different answer would otherwise go unnoticed. Small data; the whole file runs in a few
+seconds."""
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+import sklearn.linear_model as sk_lin  # noqa: E402
+import sklearn.svm as sk_svm  # noqa: E402
+from sklearn.decomposition import SparseCoder as SkSparseCoder  # noqa: E402
+
+from nerve import classic  # noqa: E402
+
+# The perceptron on these non-separable labels stops at max_iter, as scikit-learn's does.
+pytestmark = pytest.mark.filterwarnings("ignore::nerve.classic.ConvergenceWarning")
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(24, 3))
+Y_REG = X @ np.array([1.0, 2.0, -1.0]) + 0.3 + 0.1 * RNG.normal(size=24)
+Y_BIN = (X[:, 0] + 0.5 * RNG.normal(size=24) > 0).astype(int)
+Y_3 = np.digitize(X[:, 0], [-0.5, 0.5])
+
+REG_DATA = {
+    "one_feature": (X[:, :1], Y_REG),
+    "wide": (RNG.normal(size=(5, 10)), RNG.normal(size=5)),
+    "constant_feature": (np.c_[X, np.ones(24)], Y_REG),
+    "float32": (X.astype(np.float32), Y_REG.astype(np.float32)),
+    "two_samples": (X[:2], Y_REG[:2]),
+}
+
+LABELS = {
+    "int": Y_BIN,
+    "strings": np.where(Y_BIN, "yes", "no"),
+    "non_contiguous": np.where(Y_BIN, 7, -3),
+    "floats": Y_BIN.astype(float) + 2.0,
+    "three": Y_3,
+    "three_strings": np.array(["c", "a", "b"])[Y_3],
+}
+
+
+def _close(a, b, tol):
+    np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("case", sorted(REG_DATA))
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_penalised_regression_matches_sklearn_at_the_edges(case, fit_intercept):
+    Xc, yc = REG_DATA[case]
+    for alpha in (1.0, 3.5):
+        n = classic.Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(Xc, yc)
+        s = sk_lin.Ridge(alpha=alpha, fit_intercept=fit_intercept).fit(Xc, yc)
+        _close(n.coef_, s.coef_, 1e-6)
+        _close(n.intercept_, s.intercept_, 1e-6)
+        _close(n.predict(Xc), s.predict(Xc), 1e-5)
+        opts = dict(alpha=alpha / 10, fit_intercept=fit_intercept, tol=1e-12, max_iter=20000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for ours, theirs in ((classic.Lasso(**opts), sk_lin.Lasso(**opts)),
+                                 (classic.ElasticNet(l1_ratio=0.3, **opts),
+                                  sk_lin.ElasticNet(l1_ratio=0.3, **opts))):
+                ours.fit(Xc, yc)
+                theirs.fit(Xc, yc)
+                _close(ours.coef_, theirs.coef_, 1e-5)
+                _close(ours.intercept_, theirs.intercept_, 1e-5)
+
+
+@pytest.mark.parametrize("labels", sorted(LABELS))
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_logistic_regression_labels_and_probabilities_match_sklearn(labels, fit_intercept):
+    y = LABELS[labels]
+    for C in (0.1, 10.0):
+        n = classic.LogisticRegression(C=C, fit_intercept=fit_intercept).fit(X, y)
+        s = sk_lin.LogisticRegression(C=C, fit_intercept=fit_intercept, tol=1e-10,
+                                      max_iter=1000).fit(X, y)
+        assert n.classes_.tolist() == s.classes_.tolist()
+        _close(n.coef_, s.coef_, 1e-4)
+        _close(n.intercept_, s.intercept_, 1e-4)
+        _close(n.predict_proba(X), s.predict_proba(X), 1e-5)
+        _close(n.decision_function(X), s.decision_function(X), 1e-4)
+        pred = n.predict(X)
+        assert pred.dtype == s.predict(X).dtype and (pred == s.predict(X)).all()
+        assert n.score(X, y) == s.score(X, y)
+
+
+@pytest.mark.parametrize("labels", sorted(LABELS))
+def test_kernel_svm_and_perceptron_labels_match_sklearn(labels):
+    y = LABELS[labels]
+    for kernel in ("rbf", "linear", "poly"):
+        n = classic.KernelSVM(C=1.0, kernel=kernel, tol=1e-6).fit(X, y)
+        s = sk_svm.SVC(C=1.0, kernel=kernel, tol=1e-6).fit(X, y)
+        assert n.classes_.tolist() == s.classes_.tolist()
+        _close(n.decision_function(X), s.decision_function(X), 1e-3)
+        assert (n.predict(X) == s.predict(X)).all()
+    for fi in (True, False):
+        n = classic.Perceptron(shuffle=False, fit_intercept=fi).fit(X, y)
+        s = sk_lin.Perceptron(shuffle=False, fit_intercept=fi, tol=None, max_iter=1000).fit(X, y)
+        _close(n.coef_, s.coef_, 1e-12)
+        _close(n.intercept_, s.intercept_, 1e-12)
+        assert (n.predict(X) == s.predict(X)).all()
+
+
+def test_one_sample_per_class():
+    Xs = np.array([[0.0, 1.0], [2.0, 3.0], [5.0, 1.0]])
+    ys = np.array([2, 0, 1])
+    for ours, theirs in ((classic.LogisticRegression(), sk_lin.LogisticRegression(tol=1e-10)),
+                         (classic.KernelSVM(), sk_svm.SVC())):
+        ours.fit(Xs, ys)
+        theirs.fit(Xs, ys)
+        assert (ours.predict(Xs) == theirs.predict(Xs)).all()
+        _close(ours.decision_function(Xs), theirs.decision_function(Xs), 1e-6)
+
+
+def test_softmax_regression_matches_sklearn_multinomial():
+    n = classic.SoftmaxRegression(C=0.5).fit(X, Y_3)
+    s = sk_lin.LogisticRegression(C=0.5, tol=1e-10, max_iter=1000).fit(X, Y_3)
+    _close(n.coef_, s.coef_, 1e-6)
+    _close(n.predict_proba(X), s.predict_proba(X), 1e-6)
+    # two classes: the documented C ↔ 2C correspondence with the binary model
+    n = classic.SoftmaxRegression(C=0.5).fit(X, Y_BIN)
+    s = sk_lin.LogisticRegression(C=1.0, tol=1e-10, max_iter=1000).fit(X, Y_BIN)
+    _close(n.coef_[1] - n.coef_[0], s.coef_[0], 1e-6)
+    _close(n.decision_function(X), s.decision_function(X), 1e-6)
+
+
+@pytest.mark.parametrize("gamma", ["scale", "auto", 0.3])
+def test_kernel_svm_gamma_on_one_feature_and_constant_columns(gamma):
+    for Xg in (X[:, :1], np.c_[X, np.ones(24)], X.astype(np.float32)):
+        n = classic.KernelSVM(gamma=gamma, tol=1e-6).fit(Xg, Y_BIN)
+        s = sk_svm.SVC(gamma=gamma, tol=1e-6).fit(Xg, Y_BIN)
+        _close(n.decision_function(Xg), s.decision_function(Xg), 1e-3)
+        assert sorted(n.support_.tolist()) == sorted(s.support_.tolist())
+
+
+def test_score_with_sample_weight_matches_sklearn():
+    from sklearn.metrics import accuracy_score, r2_score
+
+    w = RNG.uniform(0, 2, size=24)
+    w[:5] = 0.0
+    clf = classic.LogisticRegression(C=0.05).fit(X, LABELS["strings"])
+    assert clf.score(X, LABELS["strings"], sample_weight=w) == pytest.approx(
+        accuracy_score(LABELS["strings"], clf.predict(X), sample_weight=w))
+    Y2 = np.c_[Y_REG, Y_REG ** 2]
+    reg = classic.Ridge(alpha=10.0).fit(X, Y2)
+    assert reg.score(X, Y2, sample_weight=w) == pytest.approx(
+        r2_score(Y2, reg.predict(X), sample_weight=w))
+
+
+def test_sparse_coder_matches_sklearn_lasso_cd():
+    D = RNG.normal(size=(4, 6))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    Xs = RNG.normal(size=(5, 6))
+    for alpha in (0.1, 1.0):
+        s = SkSparseCoder(D, transform_algorithm="lasso_cd", transform_alpha=alpha,
+                          transform_max_iter=10000).transform(Xs)
+        n = classic.SparseCoder(D, alpha=alpha, max_iter=100000, tol=1e-12).fit(Xs).transform(Xs)
+        _close(n, s, 1e-6)
+
+
+ALL_CLASSIFIERS = [classic.LogisticRegression, classic.SoftmaxRegression, classic.Perceptron,
+                   classic.LinearSVM, classic.KernelSVM]
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSIFIERS + [classic.Ridge, classic.Lasso])
+def test_bad_input_raises_clear_errors(cls):
+    bad = {"nan": np.r_[X[:-1], [[np.nan, 0, 0]]], "inf": np.r_[X[:-1], [[np.inf, 0, 0]]]}
+    for name, Xb in bad.items():
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            cls().fit(Xb, Y_BIN)
+    with pytest.raises(ValueError, match="sample"):
+        cls().fit(np.zeros((0, 3)), np.zeros(0))
+    with pytest.raises(classic.NotFittedError, match="not fitted"):
+        cls().predict(X)
+    fitted = cls().fit(X, Y_BIN)
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(X[:, :2])
+    if cls in ALL_CLASSIFIERS:
+        with pytest.raises(ValueError, match="1 class"):
+            cls().fit(X, np.zeros(24))
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSIFIERS)
+def test_refit_leaves_no_attribute_of_the_previous_fit(cls):
+    """A refit on new data must look exactly like a fresh fit: same fitted attributes, none
+    left over from the earlier problem (LinearSVM kept a binary fit's support_/dual_coef_ and
+    KernelSVM its dual_coef_/intercept_ after a three-class refit)."""
+    seed = {"random_state": 0} if "random_state" in cls().get_params() else {}
+    est = cls(**seed).fit(X, Y_BIN)
+    est.fit(X[:, :2], Y_3)
+    fresh = cls(**seed).fit(X[:, :2], Y_3)
+    fitted = {k for k in vars(est) if k.endswith("_") and not k.startswith("_")}
+    assert fitted == {k for k in vars(fresh) if k.endswith("_") and not k.startswith("_")}
+    for k in fitted:
+        np.testing.assert_array_equal(np.asarray(getattr(est, k)), np.asarray(getattr(fresh, k)))
