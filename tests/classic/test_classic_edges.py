@@ -193,3 +193,20 @@ def test_refit_leaves_no_attribute_of_the_previous_fit(cls):
     assert fitted == {k for k in vars(fresh) if k.endswith("_") and not k.startswith("_")}
     for k in fitted:
         np.testing.assert_array_equal(np.asarray(getattr(est, k)), np.asarray(getattr(fresh, k)))
+
+
+def test_ridge_takes_one_alpha_per_target_as_sklearn():
+    """sklearn's Ridge accepts alpha of shape (n_targets,); nerve raised a bare TypeError."""
+    Y2 = np.c_[Y_REG, RNG.normal(size=24)]
+    for alpha in ([1.0, 50.0], [3.0], np.array(2.0)):
+        n = classic.Ridge(alpha=alpha).fit(X, Y2)
+        s = sk_lin.Ridge(alpha=alpha).fit(X, Y2)
+        _close(n.coef_, s.coef_, 1e-10)
+        _close(n.intercept_, s.intercept_, 1e-10)
+    wide, Yw = RNG.normal(size=(4, 7)), RNG.normal(size=(4, 2))
+    _close(classic.Ridge(alpha=[0.5, 5.0]).fit(wide, Yw).coef_,
+           sk_lin.Ridge(alpha=[0.5, 5.0]).fit(wide, Yw).coef_, 1e-10)
+    with pytest.raises(ValueError, match="one value per target"):
+        classic.Ridge(alpha=[1.0, 2.0, 3.0]).fit(X, Y2)
+    with pytest.raises(ValueError, match="solver='closed'"):
+        classic.Ridge(alpha=[1.0, 2.0], solver="sgd").fit(X, Y2)

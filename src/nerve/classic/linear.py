@@ -56,7 +56,8 @@ class Ridge(_LinearRegressor):
     gradient norm falls below ``tol``.
 
     Args:
-        alpha: penalty strength ≥ 0; larger alpha shrinks ‖w‖ monotonically.
+        alpha: penalty strength ≥ 0; larger alpha shrinks ‖w‖ monotonically. With a 2-D
+            target, also one value per target column (shape (k,)), as scikit-learn's Ridge.
         fit_intercept: learn b (unpenalised).
         solver: ``'closed'`` or ``'sgd'``.
         max_iter, tol, batch_size, learning_rate, random_state: for ``'sgd'``.
@@ -92,9 +93,20 @@ class Ridge(_LinearRegressor):
         _check_alpha(self, self.alpha)
         if self.solver not in ("closed", "sgd"):
             raise ValueError(f"Ridge: solver must be 'closed' or 'sgd', got {self.solver!r}")
+        alphas = np.asarray(self.alpha, dtype=np.float64)
+        if alphas.ndim > 1 or (alphas.ndim == 1 and len(alphas) not in (1, *y.shape[1:2])):
+            raise ValueError(f"Ridge: alpha must be a number or hold one value per target "
+                             f"({y.shape[1] if y.ndim == 2 else 1}), got shape {alphas.shape}")
         Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept)
-        if self.solver == "closed":
-            W = self._closed(Xc, yc)
+        if alphas.ndim == 1 and len(alphas) > 1:
+            if self.solver != "closed":
+                raise ValueError("Ridge: one alpha per target needs solver='closed'; pass a "
+                                 "single alpha for solver='sgd'")
+            # one penalty per target column: an independent ridge problem for each
+            W = np.column_stack([self._closed(Xc, yc[:, j], a) for j, a in enumerate(alphas)])
+            self.n_iter_ = 1
+        elif self.solver == "closed":
+            W = self._closed(Xc, yc, float(alphas.ravel()[0]))
             self.n_iter_ = 1                                  # one linear solve
         else:
             W = self._sgd(Xc, yc)
@@ -105,9 +117,9 @@ class Ridge(_LinearRegressor):
             self.intercept_ = float(self.intercept_)
         return self
 
-    def _closed(self, X, y):
+    def _closed(self, X, y, a):
         n, p = X.shape
-        a = float(self.alpha)
+        a = float(a)
         try:
             if p <= n:
                 return np.linalg.solve(X.T @ X + a * np.eye(p), X.T @ y)      # (p,) or (p, k)
@@ -123,7 +135,7 @@ class Ridge(_LinearRegressor):
 
         n, p = X.shape
         Y = y.reshape(n, -1)
-        a = float(self.alpha)
+        a = float(np.asarray(self.alpha, dtype=np.float64).ravel()[0])
         L = 2 * (np.linalg.norm(X, 2) ** 2 + a) / n
         lr = self.learning_rate if self.learning_rate is not None else 1.0 / max(L, 1e-12)
         w = Parameter(np.zeros((p, Y.shape[1])))
