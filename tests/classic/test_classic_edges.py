@@ -210,3 +210,23 @@ def test_ridge_takes_one_alpha_per_target_as_sklearn():
         classic.Ridge(alpha=[1.0, 2.0, 3.0]).fit(X, Y2)
     with pytest.raises(ValueError, match="solver='closed'"):
         classic.Ridge(alpha=[1.0, 2.0], solver="sgd").fit(X, Y2)
+
+
+@pytest.mark.parametrize("C", [1e-12, 1e-9, 1e-6])
+def test_logistic_regression_small_C_still_fits_the_intercept(C):
+    """With C → 0 the weights vanish but the unpenalised intercept must still reach the log class
+    ratio; an absolute gradient tolerance stopped Newton early (at C = 1e-12 the intercept stayed
+    0, so every probability was 1/K)."""
+    for y in (Y_BIN, Y_3):
+        counts = np.bincount(y)
+        logs = np.log(counts)
+        want = [logs[1] - logs[0]] if len(counts) == 2 else logs - logs.mean()
+        for cls in (classic.LogisticRegression, classic.SoftmaxRegression):
+            est = cls(C=C).fit(X, y)
+            b = est.intercept_
+            got = [b[1] - b[0]] if cls is classic.SoftmaxRegression and len(counts) == 2 else b
+            _close(got, want, 1e-6)
+            _close(est.predict_proba(X).mean(axis=0), counts / counts.sum(), 1e-6)
+    n = classic.LogisticRegression(C=1e-6).fit(X, Y_3)
+    s = sk_lin.LogisticRegression(C=1e-6, tol=1e-12, max_iter=10000).fit(X, Y_3)
+    _close(n.intercept_, s.intercept_, 1e-6)

@@ -81,10 +81,10 @@ class _NewtonFit:
             g = C * Xa.T @ (q - t) + pen * th
             H = C * (Xa.T * (q * (1 - q))) @ Xa + np.diag(pen)
             if fi:
-                H[-1, -1] += 1e-12                              # keep H invertible on separable data
+                H[-1, -1] += 1e-12 * C                          # keep H invertible on separable data
             return f, g, H
 
-        th, self.n_iter_, ok = _newton(fgh, np.zeros(Xa.shape[1]), int(self.max_iter), self.tol)
+        th, self.n_iter_, ok = _newton(fgh, np.zeros(Xa.shape[1]), int(self.max_iter), self._gtol())
         self._report(ok)
         return (th[:-1], th[-1]) if fi else (th, 0.0)
 
@@ -116,16 +116,23 @@ class _NewtonFit:
             H += np.diag(pen)
             # NOTE: softmax is unchanged by adding one constant to every intercept, so H is
             # singular along that direction; a tiny ridge there picks the centred solution.
-            H += 1e-10 * np.eye(K * q)
+            H += 1e-10 * C * np.eye(K * q)
             return f, g, H
 
-        th, self.n_iter_, ok = _newton(fgh, np.zeros(K * q), int(self.max_iter), self.tol)
+        th, self.n_iter_, ok = _newton(fgh, np.zeros(K * q), int(self.max_iter), self._gtol())
         self._report(ok)
         W = th.reshape(K, q)
         if fi:
             b = W[:, -1] - W[:, -1].mean()
             return W[:, :-1].copy(), b
         return W, np.zeros(K)
+
+    def _gtol(self):
+        # NOTE: the data term is C·Σ loss, so with C < 1 the whole gradient shrinks with C and an
+        # absolute tol would stop Newton at once (at C = 1e-12 the unpenalised intercept stayed 0
+        # instead of the log class ratio). Below C = 1 the test is on the gradient divided by C,
+        # the gradient of Σ loss + ‖w‖²/(2C).
+        return float(self.tol) * min(float(self.C), 1.0)
 
     def _report(self, ok):
         if not ok:
@@ -143,7 +150,8 @@ class LogisticRegression(_NewtonFit, _LinearClassifier):
         C: inverse penalty strength (> 0); the loss is summed, so larger data weighs more.
         fit_intercept: learn the (unpenalised) intercept.
         max_iter: Newton iterations.
-        tol: stop when max|∇| ≤ tol.
+        tol: stop when max|∇| ≤ tol·min(C, 1) (for C < 1, the gradient of the objective
+            divided by C, so a small C still fits the unpenalised intercept fully).
 
     Example:
         >>> import numpy as np
