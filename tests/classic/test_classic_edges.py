@@ -230,3 +230,45 @@ def test_logistic_regression_small_C_still_fits_the_intercept(C):
     n = classic.LogisticRegression(C=1e-6).fit(X, Y_3)
     s = sk_lin.LogisticRegression(C=1e-6, tol=1e-12, max_iter=10000).fit(X, Y_3)
     _close(n.intercept_, s.intercept_, 1e-6)
+
+
+WEIGHTS = {
+    "ones": np.ones(24),
+    "zeros_and_fractions": np.r_[np.zeros(5), np.linspace(0.1, 3.0, 19)],
+    "all_equal": np.full(24, 2.5),
+}
+
+
+@pytest.mark.parametrize("weights", sorted(WEIGHTS))
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sample_weight_matches_sklearn(weights, fit_intercept):
+    """sample_weight in fit (scikit-learn's Ridge and LogisticRegression take it; nerve raised
+    TypeError), zero, fractional and all-equal weights included."""
+    w = WEIGHTS[weights]
+    Y2 = np.c_[Y_REG, RNG.normal(size=24)]
+    for y in (Y_REG, Y2):
+        n = classic.Ridge(alpha=2.0, fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
+        s = sk_lin.Ridge(alpha=2.0, fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
+        _close(n.coef_, s.coef_, 1e-10)
+        _close(n.intercept_, s.intercept_, 1e-10)
+    for y in (Y_BIN, LABELS["three_strings"]):
+        n = classic.LogisticRegression(C=3.0, fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
+        s = sk_lin.LogisticRegression(C=3.0, fit_intercept=fit_intercept, tol=1e-12,
+                                      max_iter=10000).fit(X, y, sample_weight=w)
+        _close(n.coef_, s.coef_, 1e-6)
+        _close(n.intercept_, s.intercept_, 1e-6)
+    n = classic.SoftmaxRegression(C=3.0, fit_intercept=fit_intercept).fit(X, Y_3, sample_weight=w)
+    s = sk_lin.LogisticRegression(C=3.0, fit_intercept=fit_intercept, tol=1e-12,
+                                  max_iter=10000).fit(X, Y_3, sample_weight=w)
+    _close(n.coef_, s.coef_, 1e-6)
+
+
+def test_sample_weight_errors():
+    for bad, match in (([1.0] * 5, "shape"), (-np.ones(24), ">= 0"), (np.zeros(24), "all zero"),
+                       (np.r_[np.nan, np.ones(23)], ">= 0")):
+        for est in (classic.Ridge(), classic.LogisticRegression()):
+            with pytest.raises(ValueError, match=match):
+                est.fit(X, Y_BIN, sample_weight=bad)
+    w = WEIGHTS["zeros_and_fractions"]
+    _close(classic.Ridge(alpha=2.0, solver="sgd").fit(X, Y_REG, sample_weight=w).coef_,
+           sk_lin.Ridge(alpha=2.0).fit(X, Y_REG, sample_weight=w).coef_, 1e-6)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BaseEstimator, ConvergenceWarning, RegressorMixin, check_random_state, _warn
+from .base import (BaseEstimator, ConvergenceWarning, RegressorMixin, check_random_state,
+                   check_sample_weight, _warn)
 
 __all__ = ["Ridge", "ElasticNet", "Lasso", "soft_threshold"]
 
@@ -25,11 +26,11 @@ def soft_threshold(z, t):
     return np.sign(z) * np.maximum(np.abs(z) - t, 0.0)
 
 
-def _center(X, y, fit_intercept):
+def _center(X, y, fit_intercept, sample_weight=None):
     if not fit_intercept:
         return X, y, np.zeros(X.shape[1]), np.zeros(y.shape[1:]) if y.ndim > 1 else 0.0
-    x_mean = X.mean(axis=0)
-    y_mean = y.mean(axis=0)
+    x_mean = np.average(X, axis=0, weights=sample_weight)
+    y_mean = np.average(y, axis=0, weights=sample_weight)
     return X - x_mean, y - y_mean, x_mean, y_mean
 
 
@@ -62,6 +63,10 @@ class Ridge(_LinearRegressor):
         solver: ``'closed'`` or ``'sgd'``.
         max_iter, tol, batch_size, learning_rate, random_state: for ``'sgd'``.
 
+    ``fit(X, y, sample_weight)`` weighs row i's squared error by sample_weight[i] (scikit-learn's
+    weighted objective: means weighted too, so a weight of 2 equals a duplicated row; both
+    solvers fit rows scaled by √sample_weight[i]).
+
     Attributes: ``coef_`` (p,) or (k, p), ``intercept_`` float or (k,), ``n_iter_`` (epochs of SGD;
     1 for the closed form).
 
@@ -88,16 +93,21 @@ class Ridge(_LinearRegressor):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         X, y = self._validate_fit(X, y, y_numeric=True, multi_output=True)
         _check_alpha(self, self.alpha)
         if self.solver not in ("closed", "sgd"):
             raise ValueError(f"Ridge: solver must be 'closed' or 'sgd', got {self.solver!r}")
+        sw = None if sample_weight is None else check_sample_weight(sample_weight, len(X), self)
         alphas = np.asarray(self.alpha, dtype=np.float64)
         if alphas.ndim > 1 or (alphas.ndim == 1 and len(alphas) not in (1, *y.shape[1:2])):
             raise ValueError(f"Ridge: alpha must be a number or hold one value per target "
                              f"({y.shape[1] if y.ndim == 2 else 1}), got shape {alphas.shape}")
-        Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept)
+        Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept, sw)
+        if sw is not None:
+            # Σ w_i r_i² = ‖√w ⊙ r‖²: rows scaled by √w_i turn it into the plain problem
+            root = np.sqrt(sw)
+            Xc, yc = Xc * root[:, None], yc * root.reshape((-1,) + (1,) * (yc.ndim - 1))
         if alphas.ndim == 1 and len(alphas) > 1:
             if self.solver != "closed":
                 raise ValueError("Ridge: one alpha per target needs solver='closed'; pass a "

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin, _warn
+from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin, _warn,
+                   check_sample_weight)
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -62,8 +63,8 @@ class _NewtonFit:
             raise ValueError(f"{type(self).__name__}: max_iter must be a positive integer, got "
                              f"{self.max_iter!r}")
 
-    def _fit_binary(self, X, t):
-        """t ∈ {0, 1}. Returns w (p,), b."""
+    def _fit_binary(self, X, t, sw):
+        """t ∈ {0, 1}, sw (n,) sample weights. Returns w (p,), b."""
         n, p = X.shape
         C, fi = float(self.C), self.fit_intercept
         Xa = np.hstack([X, np.ones((n, 1))]) if fi else X
@@ -75,11 +76,11 @@ class _NewtonFit:
         def fgh(th):
             z = Xa @ th
             m = s * z
-            loss = np.logaddexp(0, -m).sum()
+            loss = (sw * np.logaddexp(0, -m)).sum()
             f = C * loss + 0.5 * (pen * th * th).sum()
             q = 0.5 * (1 + np.tanh(0.5 * z))                 # σ(z), stable
-            g = C * Xa.T @ (q - t) + pen * th
-            H = C * (Xa.T * (q * (1 - q))) @ Xa + np.diag(pen)
+            g = C * Xa.T @ (sw * (q - t)) + pen * th
+            H = C * (Xa.T * (sw * q * (1 - q))) @ Xa + np.diag(pen)
             if fi:
                 H[-1, -1] += 1e-12 * C                          # keep H invertible on separable data
             return f, g, H
@@ -88,7 +89,7 @@ class _NewtonFit:
         self._report(ok)
         return (th[:-1], th[-1]) if fi else (th, 0.0)
 
-    def _fit_multinomial(self, X, idx, K):
+    def _fit_multinomial(self, X, idx, K, sw):
         n, p = X.shape
         C, fi = float(self.C), self.fit_intercept
         Xa = np.hstack([X, np.ones((n, 1))]) if fi else X
@@ -104,15 +105,17 @@ class _NewtonFit:
             W = th.reshape(K, q)
             logP = _log_softmax(Xa @ W.T)                      # (n, K)
             P = np.exp(logP)
-            f = -C * (logP * Y).sum() + 0.5 * (pen * th * th).sum()
-            g = (C * (P - Y).T @ Xa).ravel() + pen * th
+            f = -C * (sw[:, None] * logP * Y).sum() + 0.5 * (pen * th * th).sum()
+            g = (C * ((P - Y) * sw[:, None]).T @ Xa).ravel() + pen * th
             # H[(k,a),(l,b)] = C·Σ_i (δ_kl p_ik − p_ik p_il) x_ia x_ib + penalty: with
             # A[i, k, a] = p_ik x_ia the off-diagonal part is one matrix product, −C·AᵀA.
+            # (sample weights: row i of A counts w_i times, so A is scaled by √w_i.)
             A = (P[:, :, None] * Xa[:, None, :]).reshape(n, K * q)
-            H = -C * (A.T @ A)
+            Aw = A * np.sqrt(sw)[:, None]
+            H = -C * (Aw.T @ Aw)
             for k in range(K):
                 blk = slice(k * q, (k + 1) * q)
-                H[blk, blk] += C * (A[:, blk].T @ Xa)
+                H[blk, blk] += C * ((A[:, blk] * sw[:, None]).T @ Xa)
             H += np.diag(pen)
             # NOTE: softmax is unchanged by adding one constant to every intercept, so H is
             # singular along that direction; a tiny ridge there picks the centred solution.
@@ -166,16 +169,18 @@ class LogisticRegression(_NewtonFit, _LinearClassifier):
         self.max_iter = max_iter
         self.tol = tol
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Fit; ``sample_weight`` (n,) multiplies each sample's loss (C·Σ w_i·loss_i)."""
         X, y = self._validate_fit(X, y)
         self._check_common()
+        sw = check_sample_weight(sample_weight, len(X), self)
         idx = self._encode_classes(y)
         K = len(self.classes_)
         if K == 2:
-            w, b = self._fit_binary(X, idx.astype(np.float64))
+            w, b = self._fit_binary(X, idx.astype(np.float64), sw)
             self.coef_, self.intercept_ = w[None, :], np.array([b])
         else:
-            self.coef_, self.intercept_ = self._fit_multinomial(X, idx, K)
+            self.coef_, self.intercept_ = self._fit_multinomial(X, idx, K, sw)
         return self
 
     def predict_proba(self, X):
@@ -209,11 +214,13 @@ class SoftmaxRegression(_NewtonFit, _LinearClassifier):
         self.max_iter = max_iter
         self.tol = tol
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Fit; ``sample_weight`` (n,) multiplies each sample's loss (C·Σ w_i·loss_i)."""
         X, y = self._validate_fit(X, y)
         self._check_common()
+        sw = check_sample_weight(sample_weight, len(X), self)
         idx = self._encode_classes(y)
-        self.coef_, self.intercept_ = self._fit_multinomial(X, idx, len(self.classes_))
+        self.coef_, self.intercept_ = self._fit_multinomial(X, idx, len(self.classes_), sw)
         return self
 
     def _logits(self, X):
