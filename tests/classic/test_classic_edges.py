@@ -272,3 +272,19 @@ def test_sample_weight_errors():
     w = WEIGHTS["zeros_and_fractions"]
     _close(classic.Ridge(alpha=2.0, solver="sgd").fit(X, Y_REG, sample_weight=w).coef_,
            sk_lin.Ridge(alpha=2.0).fit(X, Y_REG, sample_weight=w).coef_, 1e-6)
+
+
+def test_ridge_alpha_zero_gives_the_minimum_norm_solution():
+    """Duplicate columns make least squares non-unique; solve() on the singular XᵀX mostly did
+    not raise and returned an arbitrary solution (up to 0.19 off LinearRegression's
+    minimum-norm one for one seed in five)."""
+    for seed in range(16):
+        rng = np.random.default_rng(seed)
+        Xs = rng.normal(size=(20, 3)) if seed % 4 else rng.normal(size=(4, 9))
+        Xd = np.c_[Xs, Xs[:, :1]]
+        yd = rng.normal(size=len(Xd))
+        for fi in (True, False):
+            n = classic.Ridge(alpha=0.0, fit_intercept=fi).fit(Xd, yd)
+            s = sk_lin.LinearRegression(fit_intercept=fi).fit(Xd, yd)
+            _close(n.coef_, s.coef_, 1e-8)
+            _close(n.intercept_, s.intercept_, 1e-8)

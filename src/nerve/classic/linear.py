@@ -59,6 +59,8 @@ class Ridge(_LinearRegressor):
     Args:
         alpha: penalty strength ≥ 0; larger alpha shrinks ‖w‖ monotonically. With a 2-D
             target, also one value per target column (shape (k,)), as scikit-learn's Ridge.
+            alpha = 0 is ordinary least squares with the minimum-norm coefficients when they
+            are not unique (collinear columns, p > n), as scikit-learn's LinearRegression.
         fit_intercept: learn b (unpenalised).
         solver: ``'closed'`` or ``'sgd'``.
         max_iter, tol, batch_size, learning_rate, random_state: for ``'sgd'``.
@@ -130,12 +132,17 @@ class Ridge(_LinearRegressor):
     def _closed(self, X, y, a):
         n, p = X.shape
         a = float(a)
+        if a == 0.0:
+            # No penalty: with collinear columns (or p > n) the solution is not unique, and
+            # solve() on the numerically singular XᵀX rarely raises: it returns one arbitrary
+            # solution, often with huge opposite coefficients. Take the minimum-norm one,
+            # scikit-learn's LinearRegression's.
+            return np.linalg.lstsq(X, y, rcond=None)[0]
         try:
             if p <= n:
                 return np.linalg.solve(X.T @ X + a * np.eye(p), X.T @ y)      # (p,) or (p, k)
             return X.T @ np.linalg.solve(X @ X.T + a * np.eye(n), y)          # the dual form
         except np.linalg.LinAlgError:
-            # alpha = 0 with collinear columns: the minimum-norm least-squares solution.
             return np.linalg.lstsq(X, y, rcond=None)[0]
 
     def _sgd(self, X, y):
