@@ -288,3 +288,40 @@ def test_ridge_alpha_zero_gives_the_minimum_norm_solution():
             s = sk_lin.LinearRegression(fit_intercept=fi).fit(Xd, yd)
             _close(n.coef_, s.coef_, 1e-8)
             _close(n.intercept_, s.intercept_, 1e-8)
+
+
+def test_dictionary_learning_transform_is_the_documented_lasso():
+    """The documented convention: transform is the lasso code (scikit-learn's
+    transform_algorithm='lasso_cd' with the same alpha), not scikit-learn's default OMP."""
+    from sklearn.decomposition import DictionaryLearning as SkDictionaryLearning
+
+    Xs = RNG.normal(size=(30, 6))
+    ours = classic.DictionaryLearning(n_components=4, alpha=0.5, max_iter=20,
+                                      random_state=0).fit(Xs)
+    theirs = SkDictionaryLearning(n_components=4, max_iter=2, transform_algorithm="lasso_cd",
+                                  transform_alpha=0.5, transform_max_iter=10000).fit(Xs)
+    theirs.components_ = ours.components_
+    _close(ours.transform(Xs), theirs.transform(Xs), 1e-6)
+    assert "omp" in classic.DictionaryLearning.__doc__
+
+
+@pytest.mark.parametrize("labels", ["int", "three_strings"])
+def test_linear_svm_without_intercept_matches_linear_svc(labels):
+    """With fit_intercept=False, LinearSVM's problem (½‖w‖² + C·Σ hinge, one-vs-rest for K ≥ 3)
+    is exactly LinearSVC(loss='hinge', fit_intercept=False)'s."""
+    y = LABELS[labels]
+    for C in (0.1, 10.0):
+        n = classic.LinearSVM(C=C, fit_intercept=False, tol=1e-7, max_iter=200000).fit(X, y)
+        s = sk_svm.LinearSVC(C=C, loss="hinge", fit_intercept=False, tol=1e-10,
+                             max_iter=1000000).fit(X, y)
+        _close(n.coef_, s.coef_, 1e-5)
+        assert (n.predict(X) == s.predict(X)).all()
+
+
+def test_perceptron_eta0_scales_weights_as_sklearn():
+    for eta0 in (0.1, 2.5):
+        n = classic.Perceptron(eta0=eta0, shuffle=False).fit(X, LABELS["three"])
+        s = sk_lin.Perceptron(eta0=eta0, shuffle=False, tol=None, max_iter=1000).fit(
+            X, LABELS["three"])
+        _close(n.coef_, s.coef_, 1e-10)
+        _close(n.intercept_, s.intercept_, 1e-10)
