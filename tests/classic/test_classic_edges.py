@@ -242,8 +242,8 @@ WEIGHTS = {
 @pytest.mark.parametrize("weights", sorted(WEIGHTS))
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_sample_weight_matches_sklearn(weights, fit_intercept):
-    """sample_weight in fit (scikit-learn's Ridge and LogisticRegression take it; nerve raised
-    TypeError), zero, fractional and all-equal weights included."""
+    """sample_weight in fit (scikit-learn's Ridge, Lasso, ElasticNet and LogisticRegression take
+    it; nerve raised TypeError), zero, fractional and all-equal weights included."""
     w = WEIGHTS[weights]
     Y2 = np.c_[Y_REG, RNG.normal(size=24)]
     for y in (Y_REG, Y2):
@@ -251,6 +251,14 @@ def test_sample_weight_matches_sklearn(weights, fit_intercept):
         s = sk_lin.Ridge(alpha=2.0, fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
         _close(n.coef_, s.coef_, 1e-10)
         _close(n.intercept_, s.intercept_, 1e-10)
+    opts = dict(alpha=0.05, fit_intercept=fit_intercept, tol=1e-12, max_iter=10000)
+    for ours, theirs in ((classic.Lasso(**opts), sk_lin.Lasso(**opts)),
+                         (classic.ElasticNet(l1_ratio=0.3, **opts),
+                          sk_lin.ElasticNet(l1_ratio=0.3, **opts))):
+        ours.fit(X, Y_REG, sample_weight=w)
+        theirs.fit(X, Y_REG, sample_weight=w)
+        _close(ours.coef_, theirs.coef_, 1e-9)
+        _close(ours.intercept_, theirs.intercept_, 1e-9)
     for y in (Y_BIN, LABELS["three_strings"]):
         n = classic.LogisticRegression(C=3.0, fit_intercept=fit_intercept).fit(X, y, sample_weight=w)
         s = sk_lin.LogisticRegression(C=3.0, fit_intercept=fit_intercept, tol=1e-12,

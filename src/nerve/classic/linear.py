@@ -213,16 +213,23 @@ class ElasticNet(_LinearRegressor):
         self.selection = selection
         self.random_state = random_state
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Fit by coordinate descent. ``sample_weight`` (n,) weighs each squared error; as in
+        scikit-learn the weights are rescaled to sum to n, so the data term is
+        1/(2·Σw)·Σ w_i·r_i² and alpha keeps its meaning."""
         X, y = self._validate_fit(X, y, y_numeric=True)
         _check_alpha(self, self.alpha)
+        sw = None if sample_weight is None else check_sample_weight(sample_weight, len(X), self)
         if not 0 <= self.l1_ratio <= 1:
             raise ValueError(f"{type(self).__name__}: l1_ratio must be in [0, 1], got "
                              f"{self.l1_ratio!r}")
         if self.selection not in ("cyclic", "random"):
             raise ValueError(f"{type(self).__name__}: selection must be 'cyclic' or 'random', got "
                              f"{self.selection!r}")
-        Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept)
+        Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept, sw)
+        if sw is not None:
+            root = np.sqrt(sw * (len(X) / sw.sum()))          # weights rescaled to sum to n
+            Xc, yc = Xc * root[:, None], yc * root
         w, gap, n_iter = self._coordinate_descent(np.asfortranarray(Xc), yc)
         self.coef_, self.dual_gap_, self.n_iter_ = w, gap, n_iter
         self.intercept_ = float(y_mean - x_mean @ w) if self.fit_intercept else 0.0
