@@ -333,3 +333,18 @@ def test_perceptron_eta0_scales_weights_as_sklearn():
             X, LABELS["three"])
         _close(n.coef_, s.coef_, 1e-10)
         _close(n.intercept_, s.intercept_, 1e-10)
+
+
+@pytest.mark.parametrize("make", [
+    lambda rs: classic.Perceptron(random_state=rs),
+    lambda rs: classic.LinearSVM(solver="primal", max_iter=200, random_state=rs),
+    lambda rs: classic.ElasticNet(alpha=0.05, selection="random", random_state=rs),
+    lambda rs: classic.DictionaryLearning(n_components=3, max_iter=5, random_state=rs),
+], ids=["Perceptron", "LinearSVM-primal", "ElasticNet-random", "DictionaryLearning"])
+def test_random_state_reproducible(make):
+    y = Y_REG if "ElasticNet" in repr(make(0)) else Y_3
+    attr = "components_" if "Dictionary" in repr(make(0)) else "coef_"
+    first = getattr(make(7).fit(X, y), attr)
+    np.testing.assert_array_equal(first, getattr(make(7).fit(X, y), attr))
+    legacy = [getattr(make(np.random.RandomState(3)).fit(X, y), attr) for _ in range(2)]
+    np.testing.assert_array_equal(legacy[0], legacy[1])
