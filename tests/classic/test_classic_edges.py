@@ -348,3 +348,24 @@ def test_random_state_reproducible(make):
     np.testing.assert_array_equal(first, getattr(make(7).fit(X, y), attr))
     legacy = [getattr(make(np.random.RandomState(3)).fit(X, y), attr) for _ in range(2)]
     np.testing.assert_array_equal(legacy[0], legacy[1])
+
+
+@pytest.mark.parametrize("labels,weights", [
+    ("int", "balanced"), ("int", {0: 3.0}), ("int", {1: 0.5, 0: 2}),
+    ("three_strings", "balanced"), ("three_strings", {"a": 2.5}),
+    ("three_strings", {"b": 0.2, "c": 4})])
+def test_logistic_regression_class_weight_matches_sklearn(labels, weights):
+    y = LABELS[labels]
+    for sw in (None, WEIGHTS["zeros_and_fractions"]):
+        n = classic.LogisticRegression(class_weight=weights).fit(X, y, sample_weight=sw)
+        s = sk_lin.LogisticRegression(class_weight=weights, tol=1e-12, max_iter=10000).fit(
+            X, y, sample_weight=sw)
+        _close(n.coef_, s.coef_, 1e-6)
+        _close(n.intercept_, s.intercept_, 1e-6)
+
+
+def test_logistic_regression_class_weight_errors():
+    with pytest.raises(ValueError, match="'zz'"):
+        classic.LogisticRegression(class_weight={"zz": 1.0}).fit(X, LABELS["strings"])
+    with pytest.raises(ValueError, match="balanced"):
+        classic.LogisticRegression(class_weight="even").fit(X, Y_BIN)

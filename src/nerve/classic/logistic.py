@@ -155,6 +155,9 @@ class LogisticRegression(_NewtonFit, _LinearClassifier):
         max_iter: Newton iterations.
         tol: stop when max|∇| ≤ tol·min(C, 1) (for C < 1, the gradient of the objective
             divided by C, so a small C still fits the unpenalised intercept fully).
+        class_weight: None, a dict {label: weight} (labels not named weigh 1) or
+            ``'balanced'`` (Σw / (K·the class's Σw), w the sample weights, 1 by default);
+            multiplies each sample's loss, on top of ``sample_weight``, as scikit-learn's.
 
     Example:
         >>> import numpy as np
@@ -163,11 +166,12 @@ class LogisticRegression(_NewtonFit, _LinearClassifier):
         [0, 1]
     """
 
-    def __init__(self, C=1.0, *, fit_intercept=True, max_iter=100, tol=1e-8):
+    def __init__(self, C=1.0, *, fit_intercept=True, max_iter=100, tol=1e-8, class_weight=None):
         self.C = C
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
+        self.class_weight = class_weight
 
     def fit(self, X, y, sample_weight=None):
         """Fit; ``sample_weight`` (n,) multiplies each sample's loss (C·Σ w_i·loss_i)."""
@@ -176,12 +180,34 @@ class LogisticRegression(_NewtonFit, _LinearClassifier):
         sw = check_sample_weight(sample_weight, len(X), self)
         idx = self._encode_classes(y)
         K = len(self.classes_)
+        sw = sw * self._class_weights(idx, sw)[idx]
         if K == 2:
             w, b = self._fit_binary(X, idx.astype(np.float64), sw)
             self.coef_, self.intercept_ = w[None, :], np.array([b])
         else:
             self.coef_, self.intercept_ = self._fit_multinomial(X, idx, K, sw)
         return self
+
+    def _class_weights(self, idx, sw):
+        """(K,) weight per class from ``class_weight`` ('balanced' counts with sample weights)."""
+        K = len(self.classes_)
+        cw = self.class_weight
+        if cw is None:
+            return np.ones(K)
+        if isinstance(cw, str) and cw == "balanced":
+            counts = np.bincount(idx, weights=sw, minlength=K)
+            return counts.sum() / (K * counts)
+        if not isinstance(cw, dict):
+            raise ValueError(f"LogisticRegression: class_weight must be None, 'balanced' or a dict "
+                             f"{{label: weight}}, got {cw!r}")
+        out = np.ones(K)
+        labels = self.classes_.tolist()
+        for label, weight in cw.items():
+            if label not in labels:
+                raise ValueError(f"LogisticRegression: class_weight names the label {label!r}, "
+                                 f"which is not in the training labels {labels!r}")
+            out[labels.index(label)] = float(weight)
+        return out
 
     def predict_proba(self, X):
         """(n, K) class probabilities, columns in the order of ``classes_``."""
