@@ -369,3 +369,24 @@ def test_logistic_regression_class_weight_errors():
         classic.LogisticRegression(class_weight={"zz": 1.0}).fit(X, LABELS["strings"])
     with pytest.raises(ValueError, match="balanced"):
         classic.LogisticRegression(class_weight="even").fit(X, Y_BIN)
+
+
+def test_regressor_score_with_column_targets_matches_sklearn():
+    """R² of a (n, 1) target against (n,) predictions (or the reverse) broadcast to an (n, n)
+    table: 0.92 came out as -0.85, silently."""
+    from sklearn.metrics import r2_score
+
+    col = Y_REG.reshape(-1, 1)
+    flat_fit = classic.Ridge().fit(X, Y_REG)
+    col_fit = classic.Ridge().fit(X, col)
+    want = r2_score(Y_REG, flat_fit.predict(X))
+    for est, target in ((flat_fit, col), (col_fit, Y_REG), (col_fit, list(Y_REG)),
+                        (flat_fit, Y_REG)):
+        assert est.score(X, target) == pytest.approx(want, abs=1e-12)
+        assert est.score(X, target) == pytest.approx(
+            sk_lin.Ridge().fit(X, Y_REG).score(X, target), abs=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        col_fit.score(X, np.c_[Y_REG, Y_REG])
+    for est in (classic.Lasso(alpha=0.01), classic.ElasticNet(alpha=0.01)):
+        est.fit(X, Y_REG)
+        assert est.score(X, col) == pytest.approx(r2_score(Y_REG, est.predict(X)), abs=1e-12)

@@ -407,9 +407,17 @@ class RegressorMixin:
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²."""
         y = np.asarray(y, dtype=np.float64)
-        pred = self.predict(X)
+        pred = np.asarray(self.predict(X), dtype=np.float64)
+        # Compare as (n, k) columns, as scikit-learn's r2_score: a (n, 1) target against (n,)
+        # predictions (or the reverse) would otherwise broadcast to an (n, n) table and give a
+        # silently wrong score.
+        y = y.reshape(len(y), -1)
+        pred = pred.reshape(len(pred), -1)
+        if y.shape != pred.shape:
+            raise ValueError(f"{type(self).__name__}.score: y has shape {y.shape} but the "
+                             f"predictions have {pred.shape}; pass one target column per output")
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
-        w = w.reshape((-1,) + (1,) * (y.ndim - 1))
+        w = w.reshape(-1, 1)
         num = (w * (y - pred) ** 2).sum(axis=0)
         den = (w * (y - np.average(y, axis=0, weights=w.ravel())) ** 2).sum(axis=0)
         r2 = np.where(den > 0, 1 - num / np.where(den > 0, den, 1), np.where(num == 0, 1.0, 0.0))
