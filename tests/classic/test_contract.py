@@ -20,7 +20,7 @@ from nerve import classic  # noqa: E402
 # Estimators as the checks see them: iteration counts cut so the suite stays fast (the checks'
 # data sets are small and need no more).
 ESTIMATORS = [
-    classic.Ridge(), classic.Ridge(solver="sgd", max_iter=300, tol=1e-6),
+    classic.Ridge(), classic.Ridge(solver="sgd", max_iter=2000, tol=1e-12),
     classic.Lasso(alpha=0.1), classic.ElasticNet(alpha=0.1, l1_ratio=0.3),
     classic.LogisticRegression(), classic.SoftmaxRegression(),
     classic.Perceptron(max_iter=30, random_state=0),

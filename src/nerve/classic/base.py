@@ -26,7 +26,8 @@ import numpy as np
 
 __all__ = ["BaseEstimator", "ClassifierMixin", "LinearClassifierMixin", "RegressorMixin", "TransformerMixin",
            "NotFittedError", "ConvergenceWarning", "DataConversionWarning", "check_array",
-           "check_X_y", "check_is_fitted", "check_random_state", "check_classification_targets"]
+           "check_X_y", "check_is_fitted", "check_random_state", "check_classification_targets",
+           "check_sample_weight"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -181,6 +182,27 @@ def check_X_y(X, y, *, estimator=None, y_numeric=False, multi_output=False, dtyp
                          f"samples: X has {len(X)} rows but y has {len(y)} entries; give one "
                          "target per row.")
     return X, y
+
+
+def check_sample_weight(sample_weight, n, estimator=None):
+    """``sample_weight`` as a float64 array of shape (n,) (None: all ones), or a ValueError:
+    the weights must be finite, non-negative and not all zero."""
+    who = _name(estimator)
+    if sample_weight is None:
+        return np.ones(n)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim == 0:
+        w = np.full(n, float(w))
+    if w.shape != (n,):
+        raise ValueError(f"{who}: sample_weight must have shape ({n},), one weight per sample, "
+                         f"got shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{who}: sample_weight must be finite and >= 0, got min "
+                         f"{np.nanmin(w) if w.size else None!r}; drop those rows instead")
+    if n and not w.sum() > 0:
+        raise ValueError(f"{who}: sample_weight is all zero, so no sample counts; give at "
+                         "least one sample a positive weight")
+    return w
 
 
 def check_classification_targets(y, estimator=None):
@@ -385,9 +407,17 @@ class RegressorMixin:
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²."""
         y = np.asarray(y, dtype=np.float64)
-        pred = self.predict(X)
+        pred = np.asarray(self.predict(X), dtype=np.float64)
+        # Compare as (n, k) columns, as scikit-learn's r2_score: a (n, 1) target against (n,)
+        # predictions (or the reverse) would otherwise broadcast to an (n, n) table and give a
+        # silently wrong score.
+        y = y.reshape(len(y), -1)
+        pred = pred.reshape(len(pred), -1)
+        if y.shape != pred.shape:
+            raise ValueError(f"{type(self).__name__}.score: y has shape {y.shape} but the "
+                             f"predictions have {pred.shape}; pass one target column per output")
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
-        w = w.reshape((-1,) + (1,) * (y.ndim - 1))
+        w = w.reshape(-1, 1)
         num = (w * (y - pred) ** 2).sum(axis=0)
         den = (w * (y - np.average(y, axis=0, weights=w.ravel())) ** 2).sum(axis=0)
         r2 = np.where(den > 0, 1 - num / np.where(den > 0, den, 1), np.where(num == 0, 1.0, 0.0))

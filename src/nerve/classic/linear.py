@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BaseEstimator, ConvergenceWarning, RegressorMixin, check_random_state, _warn
+from .base import (BaseEstimator, ConvergenceWarning, RegressorMixin, check_random_state,
+                   check_sample_weight, _warn)
 
 __all__ = ["Ridge", "ElasticNet", "Lasso", "soft_threshold"]
 
@@ -25,11 +26,11 @@ def soft_threshold(z, t):
     return np.sign(z) * np.maximum(np.abs(z) - t, 0.0)
 
 
-def _center(X, y, fit_intercept):
+def _center(X, y, fit_intercept, sample_weight=None):
     if not fit_intercept:
         return X, y, np.zeros(X.shape[1]), np.zeros(y.shape[1:]) if y.ndim > 1 else 0.0
-    x_mean = X.mean(axis=0)
-    y_mean = y.mean(axis=0)
+    x_mean = np.average(X, axis=0, weights=sample_weight)
+    y_mean = np.average(y, axis=0, weights=sample_weight)
     return X - x_mean, y - y_mean, x_mean, y_mean
 
 
@@ -56,10 +57,17 @@ class Ridge(_LinearRegressor):
     gradient norm falls below ``tol``.
 
     Args:
-        alpha: penalty strength ≥ 0; larger alpha shrinks ‖w‖ monotonically.
+        alpha: penalty strength ≥ 0; larger alpha shrinks ‖w‖ monotonically. With a 2-D
+            target, also one value per target column (shape (k,)), as scikit-learn's Ridge.
+            alpha = 0 is ordinary least squares with the minimum-norm coefficients when they
+            are not unique (collinear columns, p > n), as scikit-learn's LinearRegression.
         fit_intercept: learn b (unpenalised).
         solver: ``'closed'`` or ``'sgd'``.
         max_iter, tol, batch_size, learning_rate, random_state: for ``'sgd'``.
+
+    ``fit(X, y, sample_weight)`` weighs row i's squared error by sample_weight[i] (scikit-learn's
+    weighted objective: means weighted too, so a weight of 2 equals a duplicated row; both
+    solvers fit rows scaled by √sample_weight[i]).
 
     Attributes: ``coef_`` (p,) or (k, p), ``intercept_`` float or (k,), ``n_iter_`` (epochs of SGD;
     1 for the closed form).
@@ -87,14 +95,30 @@ class Ridge(_LinearRegressor):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         X, y = self._validate_fit(X, y, y_numeric=True, multi_output=True)
         _check_alpha(self, self.alpha)
         if self.solver not in ("closed", "sgd"):
             raise ValueError(f"Ridge: solver must be 'closed' or 'sgd', got {self.solver!r}")
-        Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept)
-        if self.solver == "closed":
-            W = self._closed(Xc, yc)
+        sw = None if sample_weight is None else check_sample_weight(sample_weight, len(X), self)
+        alphas = np.asarray(self.alpha, dtype=np.float64)
+        if alphas.ndim > 1 or (alphas.ndim == 1 and len(alphas) not in (1, *y.shape[1:2])):
+            raise ValueError(f"Ridge: alpha must be a number or hold one value per target "
+                             f"({y.shape[1] if y.ndim == 2 else 1}), got shape {alphas.shape}")
+        Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept, sw)
+        if sw is not None:
+            # Σ w_i r_i² = ‖√w ⊙ r‖²: rows scaled by √w_i turn it into the plain problem
+            root = np.sqrt(sw)
+            Xc, yc = Xc * root[:, None], yc * root.reshape((-1,) + (1,) * (yc.ndim - 1))
+        if alphas.ndim == 1 and len(alphas) > 1:
+            if self.solver != "closed":
+                raise ValueError("Ridge: one alpha per target needs solver='closed'; pass a "
+                                 "single alpha for solver='sgd'")
+            # one penalty per target column: an independent ridge problem for each
+            W = np.column_stack([self._closed(Xc, yc[:, j], a) for j, a in enumerate(alphas)])
+            self.n_iter_ = 1
+        elif self.solver == "closed":
+            W = self._closed(Xc, yc, float(alphas.ravel()[0]))
             self.n_iter_ = 1                                  # one linear solve
         else:
             W = self._sgd(Xc, yc)
@@ -105,15 +129,20 @@ class Ridge(_LinearRegressor):
             self.intercept_ = float(self.intercept_)
         return self
 
-    def _closed(self, X, y):
+    def _closed(self, X, y, a):
         n, p = X.shape
-        a = float(self.alpha)
+        a = float(a)
+        if a == 0.0:
+            # No penalty: with collinear columns (or p > n) the solution is not unique, and
+            # solve() on the numerically singular XᵀX rarely raises: it returns one arbitrary
+            # solution, often with huge opposite coefficients. Take the minimum-norm one,
+            # scikit-learn's LinearRegression's.
+            return np.linalg.lstsq(X, y, rcond=None)[0]
         try:
             if p <= n:
                 return np.linalg.solve(X.T @ X + a * np.eye(p), X.T @ y)      # (p,) or (p, k)
             return X.T @ np.linalg.solve(X @ X.T + a * np.eye(n), y)          # the dual form
         except np.linalg.LinAlgError:
-            # alpha = 0 with collinear columns: the minimum-norm least-squares solution.
             return np.linalg.lstsq(X, y, rcond=None)[0]
 
     def _sgd(self, X, y):
@@ -123,7 +152,7 @@ class Ridge(_LinearRegressor):
 
         n, p = X.shape
         Y = y.reshape(n, -1)
-        a = float(self.alpha)
+        a = float(np.asarray(self.alpha, dtype=np.float64).ravel()[0])
         L = 2 * (np.linalg.norm(X, 2) ** 2 + a) / n
         lr = self.learning_rate if self.learning_rate is not None else 1.0 / max(L, 1e-12)
         w = Parameter(np.zeros((p, Y.shape[1])))
@@ -184,16 +213,23 @@ class ElasticNet(_LinearRegressor):
         self.selection = selection
         self.random_state = random_state
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Fit by coordinate descent. ``sample_weight`` (n,) weighs each squared error; as in
+        scikit-learn the weights are rescaled to sum to n, so the data term is
+        1/(2·Σw)·Σ w_i·r_i² and alpha keeps its meaning."""
         X, y = self._validate_fit(X, y, y_numeric=True)
         _check_alpha(self, self.alpha)
+        sw = None if sample_weight is None else check_sample_weight(sample_weight, len(X), self)
         if not 0 <= self.l1_ratio <= 1:
             raise ValueError(f"{type(self).__name__}: l1_ratio must be in [0, 1], got "
                              f"{self.l1_ratio!r}")
         if self.selection not in ("cyclic", "random"):
             raise ValueError(f"{type(self).__name__}: selection must be 'cyclic' or 'random', got "
                              f"{self.selection!r}")
-        Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept)
+        Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept, sw)
+        if sw is not None:
+            root = np.sqrt(sw * (len(X) / sw.sum()))          # weights rescaled to sum to n
+            Xc, yc = Xc * root[:, None], yc * root
         w, gap, n_iter = self._coordinate_descent(np.asfortranarray(Xc), yc)
         self.coef_, self.dual_gap_, self.n_iter_ = w, gap, n_iter
         self.intercept_ = float(y_mean - x_mean @ w) if self.fit_intercept else 0.0

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin, _warn
+from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin, _warn,
+                   check_sample_weight)
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -62,8 +63,8 @@ class _NewtonFit:
             raise ValueError(f"{type(self).__name__}: max_iter must be a positive integer, got "
                              f"{self.max_iter!r}")
 
-    def _fit_binary(self, X, t):
-        """t ∈ {0, 1}. Returns w (p,), b."""
+    def _fit_binary(self, X, t, sw):
+        """t ∈ {0, 1}, sw (n,) sample weights. Returns w (p,), b."""
         n, p = X.shape
         C, fi = float(self.C), self.fit_intercept
         Xa = np.hstack([X, np.ones((n, 1))]) if fi else X
@@ -75,20 +76,20 @@ class _NewtonFit:
         def fgh(th):
             z = Xa @ th
             m = s * z
-            loss = np.logaddexp(0, -m).sum()
+            loss = (sw * np.logaddexp(0, -m)).sum()
             f = C * loss + 0.5 * (pen * th * th).sum()
             q = 0.5 * (1 + np.tanh(0.5 * z))                 # σ(z), stable
-            g = C * Xa.T @ (q - t) + pen * th
-            H = C * (Xa.T * (q * (1 - q))) @ Xa + np.diag(pen)
+            g = C * Xa.T @ (sw * (q - t)) + pen * th
+            H = C * (Xa.T * (sw * q * (1 - q))) @ Xa + np.diag(pen)
             if fi:
-                H[-1, -1] += 1e-12                              # keep H invertible on separable data
+                H[-1, -1] += 1e-12 * C                          # keep H invertible on separable data
             return f, g, H
 
-        th, self.n_iter_, ok = _newton(fgh, np.zeros(Xa.shape[1]), int(self.max_iter), self.tol)
+        th, self.n_iter_, ok = _newton(fgh, np.zeros(Xa.shape[1]), int(self.max_iter), self._gtol())
         self._report(ok)
         return (th[:-1], th[-1]) if fi else (th, 0.0)
 
-    def _fit_multinomial(self, X, idx, K):
+    def _fit_multinomial(self, X, idx, K, sw):
         n, p = X.shape
         C, fi = float(self.C), self.fit_intercept
         Xa = np.hstack([X, np.ones((n, 1))]) if fi else X
@@ -104,28 +105,37 @@ class _NewtonFit:
             W = th.reshape(K, q)
             logP = _log_softmax(Xa @ W.T)                      # (n, K)
             P = np.exp(logP)
-            f = -C * (logP * Y).sum() + 0.5 * (pen * th * th).sum()
-            g = (C * (P - Y).T @ Xa).ravel() + pen * th
+            f = -C * (sw[:, None] * logP * Y).sum() + 0.5 * (pen * th * th).sum()
+            g = (C * ((P - Y) * sw[:, None]).T @ Xa).ravel() + pen * th
             # H[(k,a),(l,b)] = C·Σ_i (δ_kl p_ik − p_ik p_il) x_ia x_ib + penalty: with
             # A[i, k, a] = p_ik x_ia the off-diagonal part is one matrix product, −C·AᵀA.
+            # (sample weights: row i of A counts w_i times, so A is scaled by √w_i.)
             A = (P[:, :, None] * Xa[:, None, :]).reshape(n, K * q)
-            H = -C * (A.T @ A)
+            Aw = A * np.sqrt(sw)[:, None]
+            H = -C * (Aw.T @ Aw)
             for k in range(K):
                 blk = slice(k * q, (k + 1) * q)
-                H[blk, blk] += C * (A[:, blk].T @ Xa)
+                H[blk, blk] += C * ((A[:, blk] * sw[:, None]).T @ Xa)
             H += np.diag(pen)
             # NOTE: softmax is unchanged by adding one constant to every intercept, so H is
             # singular along that direction; a tiny ridge there picks the centred solution.
-            H += 1e-10 * np.eye(K * q)
+            H += 1e-10 * C * np.eye(K * q)
             return f, g, H
 
-        th, self.n_iter_, ok = _newton(fgh, np.zeros(K * q), int(self.max_iter), self.tol)
+        th, self.n_iter_, ok = _newton(fgh, np.zeros(K * q), int(self.max_iter), self._gtol())
         self._report(ok)
         W = th.reshape(K, q)
         if fi:
             b = W[:, -1] - W[:, -1].mean()
             return W[:, :-1].copy(), b
         return W, np.zeros(K)
+
+    def _gtol(self):
+        # NOTE: the data term is C·Σ loss, so with C < 1 the whole gradient shrinks with C and an
+        # absolute tol would stop Newton at once (at C = 1e-12 the unpenalised intercept stayed 0
+        # instead of the log class ratio). Below C = 1 the test is on the gradient divided by C,
+        # the gradient of Σ loss + ‖w‖²/(2C).
+        return float(self.tol) * min(float(self.C), 1.0)
 
     def _report(self, ok):
         if not ok:
@@ -143,7 +153,11 @@ class LogisticRegression(_NewtonFit, _LinearClassifier):
         C: inverse penalty strength (> 0); the loss is summed, so larger data weighs more.
         fit_intercept: learn the (unpenalised) intercept.
         max_iter: Newton iterations.
-        tol: stop when max|∇| ≤ tol.
+        tol: stop when max|∇| ≤ tol·min(C, 1) (for C < 1, the gradient of the objective
+            divided by C, so a small C still fits the unpenalised intercept fully).
+        class_weight: None, a dict {label: weight} (labels not named weigh 1) or
+            ``'balanced'`` (Σw / (K·the class's Σw), w the sample weights, 1 by default);
+            multiplies each sample's loss, on top of ``sample_weight``, as scikit-learn's.
 
     Example:
         >>> import numpy as np
@@ -152,23 +166,48 @@ class LogisticRegression(_NewtonFit, _LinearClassifier):
         [0, 1]
     """
 
-    def __init__(self, C=1.0, *, fit_intercept=True, max_iter=100, tol=1e-8):
+    def __init__(self, C=1.0, *, fit_intercept=True, max_iter=100, tol=1e-8, class_weight=None):
         self.C = C
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
+        self.class_weight = class_weight
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Fit; ``sample_weight`` (n,) multiplies each sample's loss (C·Σ w_i·loss_i)."""
         X, y = self._validate_fit(X, y)
         self._check_common()
+        sw = check_sample_weight(sample_weight, len(X), self)
         idx = self._encode_classes(y)
         K = len(self.classes_)
+        sw = sw * self._class_weights(idx, sw)[idx]
         if K == 2:
-            w, b = self._fit_binary(X, idx.astype(np.float64))
+            w, b = self._fit_binary(X, idx.astype(np.float64), sw)
             self.coef_, self.intercept_ = w[None, :], np.array([b])
         else:
-            self.coef_, self.intercept_ = self._fit_multinomial(X, idx, K)
+            self.coef_, self.intercept_ = self._fit_multinomial(X, idx, K, sw)
         return self
+
+    def _class_weights(self, idx, sw):
+        """(K,) weight per class from ``class_weight`` ('balanced' counts with sample weights)."""
+        K = len(self.classes_)
+        cw = self.class_weight
+        if cw is None:
+            return np.ones(K)
+        if isinstance(cw, str) and cw == "balanced":
+            counts = np.bincount(idx, weights=sw, minlength=K)
+            return counts.sum() / (K * counts)
+        if not isinstance(cw, dict):
+            raise ValueError(f"LogisticRegression: class_weight must be None, 'balanced' or a dict "
+                             f"{{label: weight}}, got {cw!r}")
+        out = np.ones(K)
+        labels = self.classes_.tolist()
+        for label, weight in cw.items():
+            if label not in labels:
+                raise ValueError(f"LogisticRegression: class_weight names the label {label!r}, "
+                                 f"which is not in the training labels {labels!r}")
+            out[labels.index(label)] = float(weight)
+        return out
 
     def predict_proba(self, X):
         """(n, K) class probabilities, columns in the order of ``classes_``."""
@@ -201,11 +240,13 @@ class SoftmaxRegression(_NewtonFit, _LinearClassifier):
         self.max_iter = max_iter
         self.tol = tol
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Fit; ``sample_weight`` (n,) multiplies each sample's loss (C·Σ w_i·loss_i)."""
         X, y = self._validate_fit(X, y)
         self._check_common()
+        sw = check_sample_weight(sample_weight, len(X), self)
         idx = self._encode_classes(y)
-        self.coef_, self.intercept_ = self._fit_multinomial(X, idx, len(self.classes_))
+        self.coef_, self.intercept_ = self._fit_multinomial(X, idx, len(self.classes_), sw)
         return self
 
     def _logits(self, X):

@@ -144,6 +144,11 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
     re-seeded with the worst-reconstructed signal). Stops when the objective's relative decrease
     is below ``tol``.
 
+    The fitting objective is scikit-learn's ``DictionaryLearning`` one, but ``transform`` differs
+    from its default on purpose: nerve codes by the same lasso (FISTA, ``transform_alpha``), where
+    scikit-learn's default is orthogonal matching pursuit (``transform_algorithm='omp'``); compare
+    with scikit-learn's ``transform_algorithm='lasso_cd'`` and ``transform_alpha=alpha``.
+
     Args:
         n_components: k, the number of atoms (k > p makes the dictionary overcomplete).
         alpha: the L1 weight during fitting; ``transform_alpha`` (default: alpha) in transform.

@@ -126,6 +126,10 @@ class LinearSVM(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"LinearSVM: max_iter must be a positive integer, got {self.max_iter!r}")
         idx = self._encode_classes(y)
         K = len(self.classes_)
+        # A refit must not keep a previous two-class fit's support vectors (they are only set
+        # for two classes, so a later K ≥ 3 fit would silently report the old ones).
+        for stale in ("support_", "dual_coef_"):
+            self.__dict__.pop(stale, None)
         rng = check_random_state(self.random_state)
         units = [1] if K == 2 else range(K)
         W, B, self.n_iter_, converged = [], [], 0, True
@@ -361,6 +365,10 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
             raise ValueError("KernelSVM: decision_function_shape must be 'ovr' or 'ovo', got "
                              f"{self.decision_function_shape!r}")
         idx = self._encode_classes(y)
+        # dual_coef_ and intercept_ describe a two-class fit only: drop a previous fit's so a
+        # K ≥ 3 refit does not silently report the old problem's values.
+        for stale in ("dual_coef_", "intercept_"):
+            self.__dict__.pop(stale, None)
         p = X.shape[1]
         if isinstance(self.gamma, str):
             if self.gamma == "scale":
