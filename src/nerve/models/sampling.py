@@ -75,7 +75,11 @@ def sample_logits(logits, temperature=1.0, top_k=None, top_p=None, generator=Non
         raise ValueError(f"logits must be (N, V), got shape {z.shape}")
     if temperature == 0:
         return z.argmax(axis=1).astype(np.int64)
-    z = filter_logits(z / temperature, top_k, top_p)
+    # Shift each row's maximum to 0 before dividing: a tiny temperature then sends the other
+    # logits to -inf, never the maximum to +inf (inf - inf would be NaN and pick token 0).
+    with np.errstate(over="ignore"):
+        z = (z - z.max(axis=1, keepdims=True)) / temperature
+    z = filter_logits(z, top_k, top_p)
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     rng = _rng(generator)
