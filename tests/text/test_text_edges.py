@@ -290,3 +290,24 @@ def test_beam_edges_one_item_max_len_one_and_bad_sizes(tiny_s2s):
     for bad in [dict(beam_width=0, max_len=3), dict(beam_width=2, max_len=0)]:
         with pytest.raises(ValueError):
             tiny_s2s.beam_search(SRC, bos=BOS, eos=EOS, **bad)
+
+
+class _TopOfUnitInterval(np.random.Generator):
+    """A generator whose uniform draws are all 1 − 2⁻⁵³, the largest double below 1."""
+
+    def random(self, size=None, *args, **kwargs):
+        return np.full(size, 1.0 - 2.0 ** -53)
+
+
+def test_a_uniform_draw_just_below_one_never_picks_a_filtered_token():
+    from nerve.models.sampling import filter_logits
+    g = _TopOfUnitInterval(np.random.PCG64(0))
+    r = np.random.default_rng(0)
+    for _ in range(300):
+        V = int(r.integers(3, 60))
+        z = r.normal(size=(2, V)) * 3
+        k = int(r.integers(1, V))
+        for kw in (dict(top_k=k), dict(top_p=0.7)):
+            tok = sample_logits(z, 1.0, generator=g, **kw)
+            kept = np.isfinite(filter_logits(z, **kw))
+            assert kept[np.arange(2), tok].all(), (kw, tok)

@@ -85,8 +85,11 @@ def sample_logits(logits, temperature=1.0, top_k=None, top_p=None, generator=Non
     rng = _rng(generator)
     u = rng.random((z.shape[0], 1))
     cdf = np.cumsum(p, axis=1)
-    cdf[:, -1] = np.inf                       # rounding can leave the total a hair below 1
-    return (cdf <= u).sum(axis=1).astype(np.int64)
+    idx = (cdf <= u).sum(axis=1)
+    # Rounding can leave the total a hair below 1, so a u just under 1 may run past the last
+    # token that has any probability; clamp to it (never a filtered token, never V).
+    last = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
+    return np.minimum(idx, last).astype(np.int64)
 
 
 def _rng(generator):
