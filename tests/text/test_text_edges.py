@@ -311,3 +311,11 @@ def test_a_uniform_draw_just_below_one_never_picks_a_filtered_token():
             tok = sample_logits(z, 1.0, generator=g, **kw)
             kept = np.isfinite(filter_logits(z, **kw))
             assert kept[np.arange(2), tok].all(), (kw, tok)
+
+
+def test_bpe_decode_refuses_ids_outside_the_table():
+    tok = BPETokenizer.train(["low lower"], vocab_size=260)
+    assert tok.decode([len(tok) - 1]) == tok.token_bytes(len(tok) - 1).decode()
+    for bad in (-1, -len(tok), len(tok)):
+        with pytest.raises(IndexError, match=str(bad)):
+            tok.decode([108, bad])
