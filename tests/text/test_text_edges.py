@@ -319,3 +319,59 @@ def test_bpe_decode_refuses_ids_outside_the_table():
     for bad in (-1, -len(tok), len(tok)):
         with pytest.raises(IndexError, match=str(bad)):
             tok.decode([108, bad])
+
+
+def test_bpe_encode_equals_the_merges_applied_in_training_order():
+    from nerve.text.bpe import _merge
+    r = np.random.default_rng(0)
+    for _ in range(8):
+        words = ["".join(r.choice(list("aab"), size=r.integers(1, 9))) for _ in range(40)]
+        tok = BPETokenizer.train([" ".join(words)], vocab_size=256 + 25)
+        for w in set(words) | {"aaaaaaa", "abababa", "baaab"}:
+            syms = list(w.encode())
+            for i, m in enumerate(tok.merges):        # training replays every merge in order
+                syms = _merge(syms, m, 256 + i)
+            assert tok.encode(w) == syms, w
+
+
+def test_sentiment_corpus_labels_match_their_words_and_balance():
+    from nerve.text import corpus
+    texts, labels = corpus.make_sentiment_corpus(400, seed=3)
+    assert labels.sum() == 200 and len(texts) == 400
+    pos = set(corpus.POSITIVE) | set(corpus.POS_VERBS)
+    neg = set(corpus.NEGATIVE) | set(corpus.NEG_VERBS)
+    for text, y in zip(texts, labels):
+        words = set(BagOfWords().build_analyzer()(text))
+        assert bool(words & pos) == bool(y) and bool(words & neg) == (not y), text
+    t7, y7 = corpus.make_sentiment_corpus(7, seed=1)
+    assert y7.sum() == 3 and t7 == corpus.make_sentiment_corpus(7, seed=1)[0]
+    assert corpus.make_sentiment_corpus(0)[0] == []
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_char_rnn_stateful_generation_equals_rereading_the_whole_context(cell):
+    from nerve.models.charlstm import char_rnn
+    nv.manual_seed(0)
+    m = char_rnn(vocab_size=11, embedding_dim=5, hidden_size=7, num_layers=2, cell=cell)
+    prompt = np.array([[1, 2, 3], [4, 5, 6]])
+    out = m.generate(prompt, 8, temperature=0).numpy()
+    ids = prompt
+    with nv.no_grad():
+        for _ in range(8):
+            ids = np.concatenate([ids, m(ids).numpy()[:, -1].argmax(1)[:, None]], 1)
+    np.testing.assert_array_equal(out, ids)
+    a = m.generate(prompt, 8, temperature=0.9, top_k=5, generator=4).numpy()
+    np.testing.assert_array_equal(a, m.generate(prompt, 8, temperature=0.9, top_k=5, generator=4).numpy())
+
+
+def test_beam_ties_go_to_the_lowest_token_id_as_greedy_argmax_does():
+    nv.manual_seed(2)
+    net = s2s.seq2seq(src_vocab=10, tgt_vocab=5, embed_dim=6, hidden_size=6)
+    net.decoder.out.weight.data[...] = 0.0
+    net.decoder.out.bias.data[...] = np.array([1.0, 3.0, 3.0, 0.0, 3.0], dtype=np.float32)
+    g = net.greedy_decode(SRC, 4, bos=BOS, eos=0)
+    assert (g.tokens == 1).all() and (g.lengths == 4).all()   # 1, 2 and 4 tie: the lowest id
+    for B in (1, 2, 3):
+        out = net.beam_search(SRC, B, 4, bos=BOS, eos=0)
+        np.testing.assert_array_equal(out.tokens, g.tokens)
+        np.testing.assert_allclose(out.scores, g.scores, rtol=0, atol=1e-9)
