@@ -375,3 +375,15 @@ def test_beam_ties_go_to_the_lowest_token_id_as_greedy_argmax_does():
         out = net.beam_search(SRC, B, 4, bos=BOS, eos=0)
         np.testing.assert_array_equal(out.tokens, g.tokens)
         np.testing.assert_allclose(out.scores, g.scores, rtol=0, atol=1e-9)
+
+
+def test_seq2seq_refuses_padding_before_real_tokens(tiny_s2s):
+    right = tiny_s2s.greedy_decode(np.array([[3, 4, 0, 0]]), 3, bos=BOS, eos=EOS)
+    assert right.attention[0, 0, 2:].sum() == 0.0
+    for src in ([[0, 0, 3, 4]], [[3, 0, 4, 0]], [[3, 4, 5, 6], [0, 7, 0, 0]]):
+        with pytest.raises(ValueError, match="padding id 0 before a real token"):
+            tiny_s2s.greedy_decode(np.array(src), 3, bos=BOS, eos=EOS)
+        with pytest.raises(ValueError, match="padding id 0 before a real token"):
+            tiny_s2s(np.array(src), np.ones((len(src), 3), np.int64))
+    # with explicit lengths the caller says where each row ends: no check on the pad id
+    tiny_s2s.greedy_decode(np.array([[3, 0, 4, 0]]), 3, bos=BOS, eos=EOS, src_lengths=[3])
