@@ -387,3 +387,11 @@ def test_seq2seq_refuses_padding_before_real_tokens(tiny_s2s):
             tiny_s2s(np.array(src), np.ones((len(src), 3), np.int64))
     # with explicit lengths the caller says where each row ends: no check on the pad id
     tiny_s2s.greedy_decode(np.array([[3, 0, 4, 0]]), 3, bos=BOS, eos=EOS, src_lengths=[3])
+
+
+@pytest.mark.parametrize("kw", [dict(temperature=0), dict(temperature=1.0), dict(temperature=0.5, top_k=2),
+                                dict(temperature=1.0, top_p=0.9)])
+def test_nan_logits_are_refused_rather_than_sampled_as_token_zero(kw):
+    z = np.array([[0.1, 2.0, 0.3], [0.5, np.nan, 0.2]])
+    with pytest.raises(ValueError, match=r"NaN in row\(s\) \[1\]"):
+        sample_logits(z, generator=0, **kw)
