@@ -395,3 +395,11 @@ def test_nan_logits_are_refused_rather_than_sampled_as_token_zero(kw):
     z = np.array([[0.1, 2.0, 0.3], [0.5, np.nan, 0.2]])
     with pytest.raises(ValueError, match=r"NaN in row\(s\) \[1\]"):
         sample_logits(z, generator=0, **kw)
+
+
+def test_mask_tokens_needs_a_mask_token():
+    v = Vocab(["a", "b"], specials=("<pad>", "<unk>"))
+    with pytest.raises(ValueError, match="no '<mask>' token"):
+        mask_tokens(np.array([[2, 3]]), v)
+    inputs, labels = mask_tokens(np.array([[2, 3, 0]]), v, mask_prob=1.0, mask_id=1, generator=np.random.default_rng(0))
+    assert labels.tolist() == [[2, 3, IGNORE_INDEX]] and inputs[0, 2] == 0

@@ -36,7 +36,11 @@ def mask_tokens(ids, vocab, mask_prob: float = 0.15, generator=None, special_ids
     if not 0.0 <= mask_prob <= 1.0:
         raise ValueError(f"mask_prob must lie in [0, 1], got {mask_prob}")
     if vocab is not None:
-        mask_id = vocab.stoi[vocab.mask] if mask_id is None else mask_id
+        if mask_id is None:
+            if vocab.mask not in vocab.stoi:
+                raise ValueError(f"the vocabulary has no {vocab.mask!r} token; build it with that "
+                                 "special, or pass mask_id")
+            mask_id = vocab.stoi[vocab.mask]
         vocab_size = len(vocab) if vocab_size is None else vocab_size
         special_ids = vocab.special_ids if special_ids is None else special_ids
     if mask_id is None or vocab_size is None:
