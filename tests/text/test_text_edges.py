@@ -97,7 +97,7 @@ UNSEEN = ["bb zz yy", "", "nothing known here"]
 
 @pytest.mark.parametrize("kw", [dict(), dict(max_features=3), dict(max_features=5, min_df=2),
                                 dict(max_df=0.3), dict(binary=True), dict(lowercase=False),
-                                dict(ngram_range=(1, 3), max_features=7), dict(min_df=0.2, max_df=3),
+                                dict(max_features=4), dict(ngram_range=(1, 3), max_features=7), dict(min_df=0.2, max_df=3),
                                 dict(token_pattern=r"(?u)\b\w+\b")])
 def test_bag_of_words_matches_sklearn(kw):
     sk = pytest.importorskip("sklearn.feature_extraction.text")
@@ -393,8 +393,13 @@ def test_seq2seq_refuses_padding_before_real_tokens(tiny_s2s):
                                 dict(temperature=1.0, top_p=0.9)])
 def test_nan_logits_are_refused_rather_than_sampled_as_token_zero(kw):
     z = np.array([[0.1, 2.0, 0.3], [0.5, np.nan, 0.2]])
-    with pytest.raises(ValueError, match=r"NaN in row\(s\) \[1\]"):
+    with pytest.raises(ValueError, match=r"NaN or \+inf in row\(s\) \[1\]"):
         sample_logits(z, generator=0, **kw)
+    z = np.array([[np.inf, 2.0, 0.3], [0.5, -np.inf, 0.2]])
+    with pytest.raises(ValueError, match=r"NaN or \+inf in row\(s\) \[0\]"):
+        sample_logits(z, generator=0, **kw)
+    z[0, 0] = -np.inf                                   # -inf is a token ruled out: fine
+    assert sample_logits(z, generator=0, **kw)[0] in (1, 2)
 
 
 def test_mask_tokens_needs_a_mask_token():

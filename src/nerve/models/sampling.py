@@ -73,10 +73,11 @@ def sample_logits(logits, temperature=1.0, top_k=None, top_p=None, generator=Non
     z = np.asarray(logits, dtype=np.float64)
     if z.ndim != 2:
         raise ValueError(f"logits must be (N, V), got shape {z.shape}")
-    if np.isnan(z).any():
-        rows = np.flatnonzero(np.isnan(z).any(axis=1))
-        raise ValueError(f"logits hold NaN in row(s) {rows[:5].tolist()}: no token can be chosen "
-                         "(has the model diverged?)")
+    bad = np.isnan(z) | (z == np.inf)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=1))
+        raise ValueError(f"logits hold NaN or +inf in row(s) {rows[:5].tolist()}: no token can be "
+                         "chosen (has the model diverged?)")
     if temperature == 0:
         return z.argmax(axis=1).astype(np.int64)
     # Shift each row's maximum to 0 before dividing: a tiny temperature then sends the other
