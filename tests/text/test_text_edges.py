@@ -408,3 +408,14 @@ def test_mask_tokens_needs_a_mask_token():
         mask_tokens(np.array([[2, 3]]), v)
     inputs, labels = mask_tokens(np.array([[2, 3, 0]]), v, mask_prob=1.0, mask_id=1, generator=np.random.default_rng(0))
     assert labels.tolist() == [[2, 3, IGNORE_INDEX]] and inputs[0, 2] == 0
+
+
+@pytest.mark.parametrize("special_ids", [[0], (0,), np.array([0]), np.array([0, 2]), nv.tensor([0])])
+def test_mask_tokens_never_picks_specials_given_as_any_sequence(special_ids):
+    ids = np.array([[0, 5, 6, 0, 7, 0]])
+    inputs, labels = mask_tokens(ids, None, mask_prob=1.0, mask_id=1, vocab_size=10,
+                                 special_ids=special_ids.numpy() if isinstance(special_ids, nv.Tensor)
+                                 else special_ids, generator=np.random.default_rng(0))
+    pads = ids == 0
+    assert (labels[pads] == IGNORE_INDEX).all() and (inputs[pads] == 0).all()
+    assert (labels[~pads] == ids[~pads]).all()
