@@ -419,3 +419,10 @@ def test_mask_tokens_never_picks_specials_given_as_any_sequence(special_ids):
     pads = ids == 0
     assert (labels[pads] == IGNORE_INDEX).all() and (inputs[pads] == 0).all()
     assert (labels[~pads] == ids[~pads]).all()
+
+
+@pytest.mark.parametrize("temperature", [0, 1.0])
+def test_a_row_with_every_token_ruled_out_is_refused(temperature):
+    z = np.array([[0.1, 2.0, 0.3], [-np.inf, -np.inf, -np.inf]])
+    with pytest.raises(ValueError, match=r"every logit is -inf in row\(s\) \[1\]"):
+        sample_logits(z, temperature, generator=0)

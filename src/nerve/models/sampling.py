@@ -78,6 +78,9 @@ def sample_logits(logits, temperature=1.0, top_k=None, top_p=None, generator=Non
         rows = np.flatnonzero(bad.any(axis=1))
         raise ValueError(f"logits hold NaN or +inf in row(s) {rows[:5].tolist()}: no token can be "
                          "chosen (has the model diverged?)")
+    if z.shape[1] == 0 or (z == -np.inf).all(axis=1).any():
+        rows = np.flatnonzero((z == -np.inf).all(axis=1)) if z.shape[1] else np.arange(len(z))
+        raise ValueError(f"every logit is -inf in row(s) {rows[:5].tolist()}: no token is allowed")
     if temperature == 0:
         return z.argmax(axis=1).astype(np.int64)
     # Shift each row's maximum to 0 before dividing: a tiny temperature then sends the other
