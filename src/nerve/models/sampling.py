@@ -73,16 +73,31 @@ def sample_logits(logits, temperature=1.0, top_k=None, top_p=None, generator=Non
     z = np.asarray(logits, dtype=np.float64)
     if z.ndim != 2:
         raise ValueError(f"logits must be (N, V), got shape {z.shape}")
+    bad = np.isnan(z) | (z == np.inf)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=1))
+        raise ValueError(f"logits hold NaN or +inf in row(s) {rows[:5].tolist()}: no token can be "
+                         "chosen (has the model diverged?)")
+    if z.shape[1] == 0 or (z == -np.inf).all(axis=1).any():
+        rows = np.flatnonzero((z == -np.inf).all(axis=1)) if z.shape[1] else np.arange(len(z))
+        raise ValueError(f"every logit is -inf in row(s) {rows[:5].tolist()}: no token is allowed")
     if temperature == 0:
         return z.argmax(axis=1).astype(np.int64)
-    z = filter_logits(z / temperature, top_k, top_p)
+    # Shift each row's maximum to 0 before dividing: a tiny temperature then sends the other
+    # logits to -inf, never the maximum to +inf (inf - inf would be NaN and pick token 0).
+    with np.errstate(over="ignore"):
+        z = (z - z.max(axis=1, keepdims=True)) / temperature
+    z = filter_logits(z, top_k, top_p)
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     rng = _rng(generator)
     u = rng.random((z.shape[0], 1))
     cdf = np.cumsum(p, axis=1)
-    cdf[:, -1] = np.inf                       # rounding can leave the total a hair below 1
-    return (cdf <= u).sum(axis=1).astype(np.int64)
+    idx = (cdf <= u).sum(axis=1)
+    # Rounding can leave the total a hair below 1, so a u just under 1 may run past the last
+    # token that has any probability; clamp to it (never a filtered token, never V).
+    last = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
+    return np.minimum(idx, last).astype(np.int64)
 
 
 def _rng(generator):

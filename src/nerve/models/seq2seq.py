@@ -195,7 +195,16 @@ class Seq2Seq(nn.Module):
         if src_lengths is not None:
             lengths = np.asarray(getattr(src_lengths, "_data", src_lengths), dtype=np.int64).reshape(-1)
         elif self.encoder.pad_idx is not None:
-            lengths = (src._data != self.encoder.pad_idx).sum(axis=1)
+            real = src._data != self.encoder.pad_idx
+            lengths = real.sum(axis=1)
+            # the lengths only describe the rows if every pad comes after the last real token;
+            # left or inner padding would have the encoder read the pads and drop real tokens
+            prefix = np.arange(real.shape[1])[None, :] < lengths[:, None]
+            if lengths.min() >= 1 and not np.array_equal(real, prefix):
+                bad = int(np.flatnonzero((real != prefix).any(axis=1))[0])
+                raise ValueError(f"Seq2Seq: source row {bad} has the padding id {self.encoder.pad_idx} "
+                                 f"before a real token ({src._data[bad].tolist()}); pad at the end of "
+                                 "each row, or pass src_lengths")
         else:
             return None, None
         N, S = src.shape

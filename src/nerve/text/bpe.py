@@ -114,8 +114,18 @@ class BPETokenizer:
         return out
 
     def decode(self, ids, errors: str = "replace") -> str:
-        """The text of ``ids``; ``decode(encode(t)) == t`` for every string ``t``."""
-        return b"".join(self._vocab[int(i)] for i in ids).decode("utf-8", errors=errors)
+        """The text of ``ids``; ``decode(encode(t)) == t`` for every string ``t``.
+
+        An id outside ``[0, len(self))`` raises IndexError (a negative id must not silently read
+        from the end of the table)."""
+        vocab, n = self._vocab, len(self._vocab)
+        out = []
+        for i in ids:
+            i = int(i)
+            if not 0 <= i < n:
+                raise IndexError(f"id {i} is outside the BPE vocabulary of {n}")
+            out.append(vocab[i])
+        return b"".join(out).decode("utf-8", errors=errors)
 
     def save(self, path) -> Path:
         """Write the merges as JSON, atomically."""

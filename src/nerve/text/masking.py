@@ -36,13 +36,18 @@ def mask_tokens(ids, vocab, mask_prob: float = 0.15, generator=None, special_ids
     if not 0.0 <= mask_prob <= 1.0:
         raise ValueError(f"mask_prob must lie in [0, 1], got {mask_prob}")
     if vocab is not None:
-        mask_id = vocab.stoi[vocab.mask] if mask_id is None else mask_id
+        if mask_id is None:
+            if vocab.mask not in vocab.stoi:
+                raise ValueError(f"the vocabulary has no {vocab.mask!r} token; build it with that "
+                                 "special, or pass mask_id")
+            mask_id = vocab.stoi[vocab.mask]
         vocab_size = len(vocab) if vocab_size is None else vocab_size
         special_ids = vocab.special_ids if special_ids is None else special_ids
     if mask_id is None or vocab_size is None:
         raise ValueError("give a Vocab, or mask_id and vocab_size")
-    special = np.asarray(sorted(set(int(i) for i in (special_ids or ())) | {int(mask_id)}),
-                         dtype=np.int64)
+    # ``special_ids or ()`` would treat an array holding just id 0 (the usual padding) as "none"
+    given = () if special_ids is None else np.asarray(special_ids, dtype=np.int64).reshape(-1)
+    special = np.asarray(sorted(set(int(i) for i in given) | {int(mask_id)}), dtype=np.int64)
     ordinary = np.setdiff1d(np.arange(vocab_size, dtype=np.int64), special)
     if len(ordinary) == 0:
         raise ValueError("the vocabulary has no ordinary (non-special) ids to draw from")

@@ -127,7 +127,15 @@ class Vocab:
         return token in self.stoi
 
     def __getitem__(self, token: str) -> int:
-        return self.stoi.get(token, self.unk_id)
+        """The id of ``token``: ``<unk>``'s id when it is missing, a KeyError if the vocabulary has no
+        ``<unk>`` (rather than a silent None)."""
+        i = self.stoi.get(token)
+        if i is None:
+            i = self.unk_id
+            if i is None:
+                raise KeyError(f"token {token!r} is not in the vocabulary, which has no {self.unk!r} "
+                               "to stand for it; add it or include the unknown token in specials")
+        return i
 
     @property
     def unk_id(self) -> int:
@@ -144,7 +152,7 @@ class Vocab:
         """Ids of ``tokens``; a token not in the vocabulary becomes ``<unk>``'s id."""
         unk = self.unk_id
         if unk is None:
-            return [self.stoi[t] for t in tokens]
+            return [self[t] for t in tokens]
         return [self.stoi.get(t, unk) for t in tokens]
 
     def decode(self, ids) -> list[str]:
