@@ -131,7 +131,9 @@ def test_a_hung_rank_times_out_with_a_clear_error(tmp_path):
     p = mpirun(["hang"], tmp_path, env_extra={"TEST_TIMEOUT": "3"}, check=False, timeout=90)
     assert p.returncode != 0
     assert p.seconds < 40, p.seconds                          # not the 120 s the rank sleeps
-    assert "did not complete within 3 s" in p.stderr and "NERVE_DIST_TIMEOUT" in p.stderr
+    err = (tmp_path / "hang-rank0.error").read_text()
+    assert err.startswith("DistributedTimeoutError"), (err, p.stderr[-4000:])
+    assert "did not complete within 3 s" in err and "NERVE_DIST_TIMEOUT" in err, err
 
 
 def test_a_dead_rank_ends_the_job_and_the_checkpoint_still_loads(tmp_path):
