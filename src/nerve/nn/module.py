@@ -664,22 +664,22 @@ class Module:
                                  f"its sub-modules are {list(d['_modules'])}")
         setattr(parent, name, module)
 
-    def get_parameter(self, target):
+    def _get_entry(self, target, registry, kind):
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
-        if name not in mod._parameters:
-            raise AttributeError(f"{type(mod).__name__} has no parameter '{name}'; its parameters "
-                                 f"are {list(mod._parameters)}")
-        return mod._parameters[name]
+        entries = mod.__dict__[registry]
+        if name not in entries:
+            raise AttributeError(f"{type(mod).__name__} has no {kind} '{name}'; its {kind}s "
+                                 f"are {list(entries)}")
+        return entries[name]
+
+    def get_parameter(self, target):
+        """The parameter at dotted path ``target`` (``"0.weight"``)."""
+        return self._get_entry(target, "_parameters", "parameter")
 
     def get_buffer(self, target):
         """The buffer at dotted path ``target`` (``"0.running_mean"``)."""
-        mod_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(mod_path)
-        if name not in mod._buffers:
-            raise AttributeError(f"{type(mod).__name__} has no buffer '{name}'; its buffers "
-                                 f"are {list(mod._buffers)}")
-        return mod._buffers[name]
+        return self._get_entry(target, "_buffers", "buffer")
 
     def num_parameters(self, trainable_only=False):
         """How many numbers the model learns: the sum of ``p.numel()`` over unique parameters.
