@@ -292,7 +292,7 @@ class Module:
                     if res is not None:
                         args = res if isinstance(res, tuple) else (res,)
             bw = None
-            if d.get("_backward_hooks") or d.get("_backward_pre_hooks"):
+            if d["_backward_hooks"] or d["_backward_pre_hooks"]:
                 bw = _BackwardHookState(self)
                 args = bw.setup_inputs(args)
             out = self.forward(*args, **kwargs)
@@ -318,7 +318,7 @@ class Module:
     def _update_has_hooks(self):
         d = self.__dict__
         d["_has_hooks"] = bool(self._forward_hooks or self._forward_pre_hooks
-                               or d.get("_backward_hooks") or d.get("_backward_pre_hooks"))
+                               or d["_backward_hooks"] or d["_backward_pre_hooks"])
 
     def _add_hook(self, hooks, hook, prepend, flags):
         """Put ``hook`` into the dict ``hooks`` (first when ``prepend``); ``flags`` maps the
@@ -386,7 +386,6 @@ class Module:
         Returns a handle with ``remove()``.
         """
         self._require_init()
-        self.__dict__.setdefault("_backward_hooks", {})
         return self._add_hook(self._backward_hooks, hook, prepend, {})
 
     def register_full_backward_pre_hook(self, hook, prepend=False):
@@ -394,7 +393,6 @@ class Module:
         known, before its inputs' gradients are computed; it may return a replacement
         ``grad_output``. Returns a handle with ``remove()``."""
         self._require_init()
-        self.__dict__.setdefault("_backward_pre_hooks", {})
         return self._add_hook(self._backward_pre_hooks, hook, prepend, {})
 
     # ----------------------------------------------------------- registration
