@@ -258,6 +258,24 @@ def test_wrong_shapes_name_the_file_the_key_and_both_shapes(tmp_path):
         load_checkpoint(tmp_path / "ck", nn.Linear(3, 4))
 
 
+def _save_failing_at_the_state_file(monkeypatch, folder, model, opt, epoch, fails):
+    """Save a checkpoint whose optimizer-state file cannot be written (``fails(file name)``:
+    "disk full"), check that the save raises, then put the real writer back."""
+    import nerve.train.checkpoint as ck
+
+    real = ck.save_safetensors
+
+    def failing(tensors, path, metadata=None):
+        if fails(Path(path).name):
+            raise OSError("disk full")
+        return real(tensors, path, metadata)
+
+    monkeypatch.setattr(ck, "save_safetensors", failing)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(folder, model, opt, epoch=epoch)
+    monkeypatch.undo()
+
+
 def test_a_save_that_fails_half_way_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     import nerve.train.checkpoint as ck
 
@@ -268,17 +286,8 @@ def test_a_save_that_fails_half_way_keeps_the_previous_checkpoint(tmp_path, monk
     saved = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     model(nv.ones(4, 3)).sum().backward()
     opt.step()
-    real = ck.save_safetensors
-
-    def failing(tensors, path, metadata=None):
-        if Path(path).name == ck.STATE_FILE:
-            raise OSError("disk full")
-        return real(tensors, path, metadata)
-
-    monkeypatch.setattr(ck, "save_safetensors", failing)
-    with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(tmp_path / "ck", model, opt, epoch=2)
-    monkeypatch.undo()
+    _save_failing_at_the_state_file(monkeypatch, tmp_path / "ck", model, opt, 2,
+                                    lambda name: name == ck.STATE_FILE)
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["checkpoint.json", "model.safetensors",
                                                                      "state.safetensors"]
     model2, opt2, _ = _small(optim.Adam)
@@ -394,17 +403,8 @@ def test_a_failed_save_into_a_folder_shared_with_other_files_keeps_the_previous_
     saved = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     model(nv.ones(4, 3)).sum().backward()
     opt.step()
-    real = ck.save_safetensors
-
-    def failing(tensors, path, metadata=None):
-        if ck.STATE_FILE in Path(path).name:  # also under a temporary name
-            raise OSError("disk full")
-        return real(tensors, path, metadata)
-
-    monkeypatch.setattr(ck, "save_safetensors", failing)
-    with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(tmp_path / "ck", model, opt, epoch=2)
-    monkeypatch.undo()
+    _save_failing_at_the_state_file(monkeypatch, tmp_path / "ck", model, opt, 2,
+                                    lambda name: ck.STATE_FILE in name)  # also a temporary name
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["checkpoint.json", "model.safetensors",
                                                                      "notes.txt", "state.safetensors"]
     model2, opt2, _ = _small(optim.Adam)
