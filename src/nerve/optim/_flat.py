@@ -128,8 +128,8 @@ class FlatGroup:
     def _remember(self):
         """Note the counters after the group's own writes; a later difference is the user's."""
         self.counted = self.counter[0]
-        self.states = st = self.opt.state
-        self.states_counted = st.counter[0] if type(st) is CountingDict else None
+        self.opt_state = st = self.opt.state
+        self.opt_state_counted = st.counter[0] if type(st) is CountingDict else None
 
     @classmethod
     def build(cls, opt, group):
@@ -203,10 +203,10 @@ class FlatGroup:
         if self.counter[0] != self.counted:
             return True  # an entry of one of the group's per-parameter dicts was replaced
         st = self.opt.state
-        if st is not self.states:
+        if st is not self.opt_state:
             return True  # opt.state = {...}
-        if self.states_counted is not None:
-            return st.counter[0] != self.states_counted
+        if self.opt_state_counted is not None:
+            return st.counter[0] != self.opt_state_counted
         # a plain dict the user put there: look at every parameter's entry
         return any(st.get(p) is not s for p, s in zip(self.params, self.param_states))
 
