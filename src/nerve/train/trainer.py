@@ -535,11 +535,11 @@ class Trainer:
         extra = info["extra"] or {}
         self.epoch = info["epoch"]
         self.global_step = extra.get("global_step", 0)
-        saved = _match_callback_states(extra.get("callbacks", {}), self.callbacks)
+        matched, left = _match_callback_states(extra.get("callbacks", {}), self.callbacks)
         # States of callbacks that only keep files (checkpoints, logs) do not change training;
         # leaving those callbacks out of a resumed fit is common and needs no warning.
-        unused = {k for k in saved.pop(None, ()) if k.split(":", 1)[-1] not in _FILE_ONLY_CALLBACKS}
-        for cb, state in saved.items():
+        unused = {k for k in left if k.split(":", 1)[-1] not in _FILE_ONLY_CALLBACKS}
+        for cb, state in matched.items():
             cb.load_state_dict(state)
         if unused:
             warnings.warn(f"checkpoint {directory} holds the state of callback(s) "
@@ -553,30 +553,27 @@ class Trainer:
 _FILE_ONLY_CALLBACKS = {"ModelCheckpoint", "CSVLogger", "JSONLogger"}
 
 
-def _match_callback_states(saved: dict, callbacks) -> dict:
+def _match_callback_states(saved: dict, callbacks):
     """Pair saved callback states (keys ``"<index>:<class name>"``) with ``callbacks``.
 
     A state goes to the callback of the same class and the same rank among the callbacks of
     that class (the first ``EarlyStopping`` gets the first saved ``EarlyStopping`` state), so
     adding, removing or reordering callbacks of other classes on resume cannot hand a state
-    to the wrong callback or drop it. Returns ``{callback: state}``, plus the keys of the
-    states no callback took under ``None``.
+    to the wrong callback or drop it. Returns ``({callback: state}, keys no callback took)``.
     """
+    def index(key):
+        head = key.split(":", 1)[0]
+        return int(head) if head.isdigit() else -1
+
     by_class: dict = {}
-    for key in sorted(saved, key=lambda k: int(k.split(":", 1)[0]) if k.split(":", 1)[0].isdigit() else -1):
+    for key in sorted(saved, key=index):
         by_class.setdefault(key.split(":", 1)[-1], []).append(key)
-    out: dict = {}
-    taken = set()
+    matched = {}
     for cb in callbacks:
-        if not hasattr(cb, "load_state_dict"):
-            continue
         keys = by_class.get(type(cb).__name__)
-        if keys:
-            key = keys.pop(0)
-            taken.add(key)
-            out[cb] = saved[key]
-    out[None] = [k for k in saved if k not in taken]
-    return out
+        if keys and hasattr(cb, "load_state_dict"):
+            matched[cb] = saved[keys.pop(0)]
+    return matched, [k for keys in by_class.values() for k in keys]
 
 
 def _saved_extra(directory) -> dict:
