@@ -709,23 +709,44 @@ def test_a_diverging_run_stops_keeps_its_last_finite_epoch_and_says_so(tmp_path)
 RESUMABLE = ["train", "--dataset", "digits", "--epochs", "6", "--batch-size", "4", "--quiet"]  # shifts on
 
 
+# Runs ``nerve`` with one test-only change: once the checkpoint of epoch N is written, the next
+# batch announces itself in a file and waits there, so the signal lands inside epoch N + 1 however
+# loaded the machine is (polling the checkpoint raced a fast run to its end under a busy suite).
+_PAUSE_AFTER_EPOCH = """
+import sys, time
+from pathlib import Path
+from nerve.cli import main
+from nerve.train.callbacks import ModelCheckpoint
+epoch, ready = int(sys.argv[1]), Path(sys.argv[2])
+saved = ModelCheckpoint.on_epoch_end
+def on_epoch_end(self, e, logs=None):
+    saved(self, e, logs)
+    self._pause = e + 1 >= epoch and not ready.exists()
+def on_batch_begin(self, step, logs=None):
+    if getattr(self, "_pause", False):
+        ready.write_text("waiting")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise SystemExit("the test never sent its signal")
+ModelCheckpoint.on_epoch_end, ModelCheckpoint.on_batch_begin = on_epoch_end, on_batch_begin
+raise SystemExit(main(sys.argv[3:]))
+"""
+
+
 def _stop_after_epoch(tmp_path, out, sig, epoch=2):
-    """Start a run and send ``sig`` once its checkpoint holds ``epoch`` finished epochs."""
+    """Start a run and send ``sig`` inside the epoch after ``epoch`` finished epochs were saved."""
     import signal
     import time
-    env = dict(os.environ)
-    p = subprocess.Popen([sys.executable, "-m", "nerve", *RESUMABLE, "--out", out], cwd=tmp_path, env=env,
+    ready = tmp_path / f"{out}.ready"
+    p = subprocess.Popen([sys.executable, "-c", _PAUSE_AFTER_EPOCH, str(epoch), str(ready), *RESUMABLE,
+                          "--out", out], cwd=tmp_path, env=dict(os.environ),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    meta = tmp_path / out / "checkpoint" / "last" / "checkpoint.json"
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and p.poll() is None:
-        try:
-            if json.loads(meta.read_text())["epoch"] >= epoch:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
+    while time.monotonic() < deadline and p.poll() is None and not ready.exists():
         time.sleep(0.01)
-    assert p.poll() is None, "the run finished before it could be stopped; make it longer"
+    assert ready.exists() and p.poll() is None, p.communicate()[1] if p.poll() is not None else "no pause"
+    assert json.loads((tmp_path / out / "checkpoint" / "last" / "checkpoint.json").read_text())["epoch"] == epoch
     p.send_signal(sig)
     out_text, err = p.communicate(timeout=120)
     assert sig != signal.SIGKILL or p.returncode == -signal.SIGKILL
@@ -751,7 +772,7 @@ def test_resume_after_sigkill_and_after_ctrl_c_is_bit_identical(tmp_path):
     manifest = _strict_json(tmp_path / "stopped" / "manifest.json")
     assert manifest["status"] == "interrupted"
     kept_epoch = int(lines[0].split("keeps epoch ")[1].split()[0])
-    assert kept_epoch >= 2 and len(_strict_json(tmp_path / "stopped" / "history.json")["epoch"]) == kept_epoch
+    assert kept_epoch == 2 and len(_strict_json(tmp_path / "stopped" / "history.json")["epoch"]) == kept_epoch
     assert nerve("evaluate", "stopped", cwd=tmp_path).returncode == 0  # the kept epoch is usable meanwhile
 
     for name in ("killed", "stopped"):
