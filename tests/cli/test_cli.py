@@ -709,43 +709,15 @@ def test_a_diverging_run_stops_keeps_its_last_finite_epoch_and_says_so(tmp_path)
 RESUMABLE = ["train", "--dataset", "digits", "--epochs", "6", "--batch-size", "4", "--quiet"]  # shifts on
 
 
-# Runs ``nerve`` with one test-only change: once the checkpoint of epoch N is written, the next
-# batch announces itself in a file and waits there, so the signal lands inside epoch N + 1 however
-# loaded the machine is (polling the checkpoint raced a fast run to its end under a busy suite).
-_PAUSE_AFTER_EPOCH = """
-import sys, time
-from pathlib import Path
-from nerve.cli import main
-from nerve.train.callbacks import ModelCheckpoint
-epoch, ready = int(sys.argv[1]), Path(sys.argv[2])
-saved = ModelCheckpoint.on_epoch_end
-def on_epoch_end(self, e, logs=None):
-    saved(self, e, logs)
-    self._pause = e + 1 >= epoch and not ready.exists()
-def on_batch_begin(self, step, logs=None):
-    if getattr(self, "_pause", False):
-        ready.write_text("waiting")
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            time.sleep(0.01)
-        raise SystemExit("the test never sent its signal")
-ModelCheckpoint.on_epoch_end, ModelCheckpoint.on_batch_begin = on_epoch_end, on_batch_begin
-raise SystemExit(main(sys.argv[3:]))
-"""
-
-
 def _stop_after_epoch(tmp_path, out, sig, epoch=2):
     """Start a run and send ``sig`` inside the epoch after ``epoch`` finished epochs were saved."""
     import signal
-    import time
-    ready = tmp_path / f"{out}.ready"
-    p = subprocess.Popen([sys.executable, "-c", _PAUSE_AFTER_EPOCH, str(epoch), str(ready), *RESUMABLE,
-                          "--out", out], cwd=tmp_path, env=dict(os.environ),
+
+    from pause_run import paused_env, wait_paused
+    env, ready = paused_env(tmp_path, epoch)
+    p = subprocess.Popen([sys.executable, "-m", "nerve", *RESUMABLE, "--out", out], cwd=tmp_path, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and p.poll() is None and not ready.exists():
-        time.sleep(0.01)
-    assert ready.exists() and p.poll() is None, p.communicate()[1] if p.poll() is not None else "no pause"
+    wait_paused(p, ready)
     assert json.loads((tmp_path / out / "checkpoint" / "last" / "checkpoint.json").read_text())["epoch"] == epoch
     p.send_signal(sig)
     out_text, err = p.communicate(timeout=120)

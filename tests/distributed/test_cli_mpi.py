@@ -43,19 +43,13 @@ def test_train_on_two_processes_then_resume_on_one(tmp_path):
     assert config["sampler"] == "distributed" and config["results"]["test_accuracy"] > 0.9
 
     # the same run, stopped with Ctrl-C (to the whole process group, as a terminal does) ...
+    from pause_run import paused_env, wait_paused
+    env, ready = paused_env(tmp_path, 2, _env())
     p = subprocess.Popen([sys.executable, "-m", "nerve", *ARGS, "--nproc", "2", "--out", "part"], cwd=tmp_path,
-                         env=_env(), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
-    meta = tmp_path / "part" / "checkpoint" / "last" / "checkpoint.json"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and p.poll() is None:
-        try:
-            if json.loads(meta.read_text())["epoch"] >= 2:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.01)
-    assert p.poll() is None, "the run finished before it could be stopped"
+    wait_paused(p, ready)
+    time.sleep(0.5)  # the other rank reaches the same batch (it cannot pass it alone: DDP's all-reduce)
     os.killpg(p.pid, signal.SIGINT)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130 and "nerve: interrupted; part keeps epoch" in err

@@ -302,7 +302,6 @@ def test_a_save_that_fails_half_way_keeps_the_previous_checkpoint(tmp_path, monk
 def test_nerve_train_killed_after_one_epoch_and_resumed_equals_two_epochs_in_one_go(tmp_path):
     """`nerve train` on a MNIST subset: 2 epochs straight, and 1 epoch, SIGKILL, `--resume`."""
     import signal
-    import time
 
     data_dir = os.environ.get("NERVE_DATA_DIR")
     if not data_dir or not (Path(data_dir) / "mnist").is_dir():
@@ -317,18 +316,12 @@ def test_nerve_train_killed_after_one_epoch_and_resumed_equals_two_epochs_in_one
         return r
 
     run("--out", "straight")
-    p = subprocess.Popen([*args, "--out", "killed"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+    from pause_run import paused_env, wait_paused
+    env, ready = paused_env(tmp_path, 1)
+    p = subprocess.Popen([*args, "--out", "killed"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
     meta = tmp_path / "killed" / "checkpoint" / "last" / "checkpoint.json"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and p.poll() is None:
-        try:
-            if json.loads(meta.read_text())["epoch"] >= 1:
-                break
-        except (OSError, ValueError, KeyError):
-            pass
-        time.sleep(0.005)
-    assert p.poll() is None, "the run ended before it could be killed; give it more samples"
+    wait_paused(p, ready)
     p.send_signal(signal.SIGKILL)
     p.communicate(timeout=60)
     assert json.loads(meta.read_text())["epoch"] == 1  # so the resume trains the second epoch
