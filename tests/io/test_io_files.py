@@ -108,13 +108,16 @@ def test_atomic_write_keeps_old_file_when_the_block_fails(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys, time
+    from pathlib import Path
     from nerve.io import atomic_write
-    path, payload = sys.argv[1], open(sys.argv[2], "rb").read()
+    path, payload, ready = sys.argv[1], open(sys.argv[2], "rb").read(), Path(sys.argv[3])
     with atomic_write(path) as f:
         for i in range(0, len(payload), 4096):
             f.write(payload[i:i + 4096])
             f.flush()
-            time.sleep(0.002)
+            if i == 16 * 4096:  # 64 KiB are on disk: say so, and wait there to be killed
+                ready.write_text("writing")
+                time.sleep(120)
 """)
 
 
@@ -122,24 +125,28 @@ def test_killed_writer_leaves_previous_file_intact(tmp_path):
     target = tmp_path / "model.safetensors"
     old = {"w": np.arange(10, dtype=np.float32)}
     save_safetensors(old, target)
-    # A valid new file of ~2 MB, written in 4 KiB pieces with pauses (~1 s in total).
+    # A valid new file of ~2 MB; the writer stops after its first 64 KiB until it is killed, so
+    # the kill lands mid-write however loaded the machine is.
     staging = tmp_path / "staging"
     staging.mkdir()
     save_safetensors({"w": np.ones(500_000, np.float32)}, staging / "new.safetensors")
-    script = tmp_path / "writer.py"
+    script = staging / "writer.py"
     script.write_text(WRITER)
-    proc = subprocess.Popen([sys.executable, str(script), str(target), str(staging / "new.safetensors")])
+    ready = staging / "ready"
+    proc = subprocess.Popen([sys.executable, str(script), str(target), str(staging / "new.safetensors"),
+                             str(ready)])
     try:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            temps = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-            if temps and temps[0].stat().st_size > 64 * 1024:
-                break
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None and not ready.exists():
             time.sleep(0.01)
-        else:
-            pytest.fail("the writer never started writing")
+        if not ready.exists():
+            pytest.fail(f"the writer never reached 64 KiB (exit status {proc.poll()})")
+        temps = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        assert temps and temps[0].stat().st_size > 64 * 1024
         os.kill(proc.pid, signal.SIGKILL)
     finally:
+        if proc.poll() is None:
+            proc.kill()
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
     loaded, _ = load_safetensors(target)
