@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 import types
 import warnings
 from bisect import bisect_right
@@ -327,6 +328,24 @@ class StepLR(LRScheduler):
         return [step_lr(self.last_epoch, b, self.step_size, self.gamma) for b in self.base_lrs]
 
 
+def _milestone_list(who, milestones):
+    """The milestones as ints; a fractional or non-numeric one is an error, not truncated.
+
+    (PyTorch keeps ``2.5`` or ``"3"`` as given, and since the epoch never equals them the
+    decay silently never happens.)
+    """
+    if isinstance(milestones, (str, bytes)):
+        raise TypeError(f"{who}: milestones must be a list of ints, got the string {milestones!r}")
+    out = []
+    for m in milestones:
+        if isinstance(m, bool) or not isinstance(m, numbers.Real):
+            raise TypeError(f"{who}: milestones must be ints, got {m!r} ({type(m).__name__})")
+        if not float(m).is_integer():
+            raise ValueError(f"{who}: milestones must be whole epochs, got {m!r}; round it to an int")
+        out.append(int(m))
+    return out
+
+
 class MultiStepLR(LRScheduler):
     """Multiply the lr by ``gamma`` at each milestone epoch (see ``multistep_lr``).
 
@@ -546,6 +565,20 @@ class LinearLR(LRScheduler):
                 for b in self.base_lrs]
 
 
+def _undo_initial_steps(schedulers):
+    """Take back the epoch each scheduler's constructor counted, into nested Sequential/Chained ones.
+
+    A SequentialLR or ChainedScheduler given as a member is not itself rewound: the
+    schedulers inside it are (as in PyTorch), so a nested SequentialLR starts its own first
+    scheduler at epoch 0 and a ChainedScheduler (which has no epoch of its own) works at all.
+    """
+    for s in schedulers:
+        if hasattr(s, "_schedulers"):
+            _undo_initial_steps(s._schedulers)
+        elif hasattr(s, "last_epoch"):
+            s.last_epoch -= 1
+
+
 class SequentialLR(LRScheduler):
     """Run schedulers one after another, switching at the given milestone epochs.
 
@@ -585,14 +618,18 @@ class SequentialLR(LRScheduler):
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR: {len(schedulers)} schedulers need {len(schedulers) - 1} "
                              f"milestones, got {len(milestones)}")
+        milestones = _milestone_list("SequentialLR", milestones)
+        if any(b < a for a, b in zip(milestones, milestones[1:])):
+            # PyTorch does not check, and its bisection then picks schedulers at random epochs.
+            raise ValueError(f"SequentialLR: milestones must be in increasing order, got {milestones}; "
+                             "list the switch epochs in the order the schedulers run")
         self._schedulers = list(schedulers)
         self._milestones = list(milestones)
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:  # undo the constructors' initial steps
             group["lr"] = group["initial_lr"]
-        for s in self._schedulers:
-            s.last_epoch -= 1
+        _undo_initial_steps(self._schedulers)
         first = self._schedulers[bisect_right(self._milestones, 0)]
         first._initial_step()
         self._last_lr = first.get_last_lr()
