@@ -194,6 +194,24 @@ def _check_optimizer(optimizer, who):
         raise TypeError(f"{who} needs a nerve.optim.Optimizer, got {type(optimizer).__name__}")
 
 
+def _check_positive_int(who, name, value):
+    """Raise ``ValueError`` unless ``value`` is a positive integer (NumPy integers included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _check_gamma(who, gamma):
+    """Raise ``ValueError`` for a negative decay factor.
+
+    PyTorch accepts it and then drives the lr negative (every other decay flips its sign),
+    which turns descent into ascent without any error; nerve refuses it up front.
+    """
+    if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not gamma >= 0:
+        raise ValueError(f"{who}: gamma must be a number >= 0 (the factor the lr is multiplied by), "
+                         f"got {gamma!r}")
+
+
 def _per_group(name, value, optimizer):
     """``value`` repeated for each parameter group, or checked to have one entry per group."""
     n = len(optimizer.param_groups)
@@ -313,9 +331,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if not isinstance(step_size, int) or step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
-        self.step_size = step_size
+        self.step_size = _check_positive_int("StepLR", "step_size", step_size)
+        _check_gamma("StepLR", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -367,9 +384,19 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
-        self.milestones = Counter(int(m) for m in milestones)
+        self.milestones = Counter(_milestone_list("MultiStepLR", milestones))
+        _check_gamma("MultiStepLR", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    def load_state_dict(self, state_dict):
+        """Restore a state saved by ``state_dict()``.
+
+        A state that went through a JSON checkpoint holds the milestones as a plain dict;
+        they are turned back into a ``Counter`` (which ``step(epoch)`` needs).
+        """
+        super().load_state_dict(state_dict)
+        self.milestones = Counter({int(m): int(n) for m, n in dict(self.milestones).items()})
 
     def get_lr(self):
         if self.last_epoch not in self.milestones:
@@ -400,6 +427,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
+        _check_gamma("ExponentialLR", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
