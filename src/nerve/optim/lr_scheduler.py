@@ -146,11 +146,17 @@ def _one_cycle_phases(total_steps, pct_start, three_phase):
 
 def _one_cycle_at(step, phases):
     """(phase, pct) for ``step``: the phase it falls in and how far through it is."""
+    # PyTorch divides by zero when a phase has no length (pct_start·total_steps == 1, or
+    # pct_start == 1 at the final step()). Such a phase only covers the point where the next
+    # one starts from its end value, so it is skipped; a last phase of no length is complete.
     start = 0.0
     for i, phase in enumerate(phases):
         end = phase[0]
-        if step <= end or i == len(phases) - 1:
-            return phase, (step - start) / (end - start)
+        last = i == len(phases) - 1
+        if end == start and not last:
+            continue
+        if step <= end or last:
+            return phase, (1.0 if end == start else (step - start) / (end - start))
         start = end
     raise AssertionError("unreachable")
 
@@ -920,8 +926,10 @@ class ConstantLR(LRScheduler):
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
         if not 0 <= factor <= 1:
             raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
+        # PyTorch accepts total_iters=0 and then keeps the lr scaled for ever (the opposite of
+        # its closed form); a constant phase needs at least one epoch.
         self.factor = factor
-        self.total_iters = total_iters
+        self.total_iters = _check_positive_int("ConstantLR", "total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -929,6 +937,10 @@ class ConstantLR(LRScheduler):
             return [lr * self.factor for lr in self._current()]
         if self.last_epoch != self.total_iters:
             return self._current()
+        if self.factor == 0:
+            # The lr is 0 and dividing by the factor cannot restore it (PyTorch raises
+            # ZeroDivisionError here): go back to the closed form, the base lr.
+            return list(self.base_lrs)
         return [lr * (1.0 / self.factor) for lr in self._current()]
 
     def _get_closed_form_lr(self):
