@@ -725,8 +725,9 @@ class ReduceLROnPlateau(LRScheduler):
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
-        if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor!r}")
+        if not 0 <= factor < 1.0:
+            # (PyTorch only checks < 1; a negative factor would set the lr to min_lr at once.)
+            raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1), got {factor!r}")
         _check_optimizer(optimizer, "ReduceLROnPlateau")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
@@ -1077,6 +1078,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}")
         if not isinstance(T_mult, int) or T_mult < 1:
             raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}")
+        if isinstance(eta_min, bool) or not isinstance(eta_min, numbers.Real):
+            raise ValueError(f"CosineAnnealingWarmRestarts: eta_min must be a number (the lowest lr), "
+                             f"got {eta_min!r} of type {type(eta_min).__name__}")
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
