@@ -110,6 +110,24 @@ CASES = {
                                                                  three_phase=True)),
     "OneCycleLR-no-momentum": ("adam", lambda S, o: S.OneCycleLR(o, 0.01, total_steps=60,
                                                                  cycle_momentum=False)),
+    "CyclicLR-triangular": ("sgd", lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_up=7)),
+    "CyclicLR-triangular2-down": ("sgd", lambda S, o: S.CyclicLR(
+        o, [0.01, 0.002, 0.001], [0.1, 0.05, 0.02], step_size_up=4, step_size_down=9, mode="triangular2",
+        base_momentum=[0.7, 0.8, 0.85], max_momentum=[0.95, 0.9, 0.9])),
+    "CyclicLR-exp_range": ("sgd", lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_up=5, mode="exp_range",
+                                                          gamma=0.97)),
+    "CyclicLR-scale_fn-cycle": ("sgd", lambda S, o: S.CyclicLR(
+        o, 0.01, 0.1, step_size_up=3, step_size_down=2, scale_fn=lambda c: 1 / c, mode="ignored")),
+    "CyclicLR-scale_fn-iterations": ("sgd", lambda S, o: S.CyclicLR(
+        o, 0.01, 0.1, step_size_up=6, scale_fn=lambda t: 0.99 ** t, scale_mode="iterations")),
+    "CyclicLR-float-steps-down0": ("sgd", lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_up=4.5,
+                                                                  step_size_down=0)),
+    "CyclicLR-adam-beta1": ("adam", lambda S, o: S.CyclicLR(o, 0.001, 0.01, step_size_up=8,
+                                                            base_momentum=0.85, max_momentum=0.95)),
+    "CyclicLR-no-momentum": ("adam", lambda S, o: S.CyclicLR(o, 0.001, 0.01, step_size_up=8,
+                                                             cycle_momentum=False)),
+    "CyclicLR-after-another-scheduler": ("sgd", lambda S, o: [S.ExponentialLR(o, 0.5),
+                                                              S.CyclicLR(o, 0.01, 0.1, step_size_up=5)][1]),
     "ChainedScheduler": ("sgd", lambda S, o: S.ChainedScheduler(
         [S.LinearLR(o, 0.1, 1.0, 10), S.CosineAnnealingLR(o, 20, 0.0005), S.StepLR(o, 7, 0.8)])),
     "SequentialLR-3": ("sgd", lambda S, o: S.SequentialLR(
@@ -214,6 +232,8 @@ RESUMABLE = {
     "MultiplicativeLR": lambda S, o, **k: S.MultiplicativeLR(o, lambda e: 0.9, **k),
     "WarmRestarts": lambda S, o, **k: S.CosineAnnealingWarmRestarts(o, 3, 2, 0.001, **k),
     "OneCycleLR": lambda S, o, **k: S.OneCycleLR(o, [1.0, 0.5, 0.2], total_steps=40, three_phase=True, **k),
+    "CyclicLR": lambda S, o, **k: S.CyclicLR(o, 0.01, [0.1, 0.05, 0.02], step_size_up=4, step_size_down=6,
+                                             mode="triangular2", **k),
     "SequentialLR": lambda S, o: S.SequentialLR(o, [S.LinearLR(o, 0.1, 1.0, 10), S.ExponentialLR(o, 0.9)],
                                                 [10]),
     "ChainedScheduler": lambda S, o: S.ChainedScheduler([S.LinearLR(o, 0.1, 1.0, 10),
@@ -356,7 +376,10 @@ def _trajectory(lib, kind, make, n=50):
     ("sgd", lambda S, o: S.OneCycleLR(o, [0.1, 0.05, 0.02], total_steps=50, three_phase=True)),
     ("adam", lambda S, o: S.OneCycleLR(o, 0.05, total_steps=50)),
     ("sgd", lambda S, o: S.CosineAnnealingLR(o, 13, 0.001)),
-], ids=["onecycle-sgd-momentum", "onecycle-adam-beta1", "cosine-sgd"])
+    ("sgd", lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_up=6, mode="exp_range", gamma=0.98)),
+    ("adam", lambda S, o: S.CyclicLR(o, 0.001, 0.05, step_size_up=6)),
+], ids=["onecycle-sgd-momentum", "onecycle-adam-beta1", "cosine-sgd", "cyclic-sgd-momentum",
+        "cyclic-adam-beta1"])
 def test_the_optimizer_follows_the_scheduled_lr_and_momentum(kind, make):
     ours, theirs = _trajectory(nv, kind, make), _trajectory(torch, kind, make)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-13)
@@ -476,6 +499,15 @@ BAD = [
     (lambda S, o: S.SequentialLR(o, [S.ExponentialLR(o, 0.9), S.StepLR(o, 2)], [5, 9]), ValueError,
      "2 schedulers need 1 milestones, got 2", ValueError),
     (lambda S, o: S.SequentialLR(o, [], []), ValueError, "needs at least one scheduler", ValueError),
+    (lambda S, o: S.CyclicLR(o, 0.01, 0.1, mode="up"), ValueError,
+     "mode must be 'triangular', 'triangular2' or 'exp_range' .*got 'up'", ValueError),
+    (lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_up=0), ValueError, "step_size_up must be a number > 0",
+     ZeroDivisionError),
+    (lambda S, o: S.CyclicLR(o, 0.01, 0.1, step_size_down=-2), ValueError, "step_size_down must be a number",
+     None),
+    (lambda S, o: S.CyclicLR(o, [0.01, 0.01], 0.1), ValueError, "base_lr has 2 values", ValueError),
+    (lambda S, o: S.CyclicLR(o, 0.01, 0.1, max_momentum=[0.9]), ValueError, "max_momentum has 1 values",
+     ValueError),
     (lambda S, o: S.ChainedScheduler([]), ValueError, "needs at least one scheduler", ValueError),
     (lambda S, o: S.ChainedScheduler([S.ReduceLROnPlateau(o)]), ValueError, "cannot be chained", ValueError),
     (lambda S, o: S.StepLR("opt", 3), TypeError, "needs a nerve.optim.Optimizer, got str", TypeError),
@@ -570,3 +602,44 @@ def test_constant_lr_with_factor_zero_returns_to_the_base_lr():
     assert ours[3:, :3].tolist() == [list(LRS)] * 3
     closed = [[ls.constant_lr(t, b, 0.0, 3) for b in LRS] for t in range(6)]
     assert ours[:, :3].tolist() == closed
+
+
+# ------------------------------------------------------------------ CyclicLR extras
+class _Halving:
+    """A scale_fn object: its attribute is state that state_dict keeps."""
+
+    def __init__(self):
+        self.base = 0.5
+
+    def __call__(self, cycle):
+        return self.base ** (cycle - 1)
+
+
+def test_cyclic_scale_fn_object_state_round_trips_like_torch():
+    def make(S, o):
+        return S.CyclicLR(o, 0.01, 0.1, step_size_up=3, scale_fn=_Halving())
+
+    for lib in (nv, torch):
+        sched = make(lib.optim.lr_scheduler, _opt(lib))
+        state = sched.state_dict()
+        assert state["_scale_fn_custom"] == {"base": 0.5}
+        other = make(lib.optim.lr_scheduler, _opt(lib))
+        other._scale_fn_custom.base = 0.9
+        other.load_state_dict(state)
+        assert other._scale_fn_custom.base == 0.5
+    _same(_resumed(nv, make), _resumed(torch, make))
+    plain = ls.CyclicLR(_opt(nv), 0.01, 0.1, scale_fn=lambda c: 1.0)
+    assert plain.state_dict()["_scale_fn_custom"] is None  # code, not state
+
+
+def test_cyclic_lr_function_is_the_class_schedule():
+    kw = dict(step_size_up=4, step_size_down=6, mode="exp_range", gamma=0.95)
+    trace = _trace(nv, "sgd", lambda S, o: S.CyclicLR(o, 0.01, 0.1, cycle_momentum=False, **kw), steps=40)
+    assert trace[:, 0].tolist() == [ls.cyclic_lr(t, 0.01, 0.1, **kw) for t in range(40)]
+
+
+def test_cyclic_needs_momentum_to_cycle_it_like_torch():
+    for lib in (nv, torch):
+        p = nv.tensor([1.0], requires_grad=True) if lib is nv else torch.tensor([1.0], requires_grad=True)
+        with pytest.raises(ValueError, match="momentum"):
+            lib.optim.lr_scheduler.CyclicLR(lib.optim.Adagrad([p], lr=0.1), 0.01, 0.1)

@@ -35,9 +35,9 @@ from .optimizer import Optimizer
 __all__ = [
     "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
     "LinearLR", "SequentialLR", "ReduceLROnPlateau", "OneCycleLR", "ConstantLR", "PolynomialLR",
-    "MultiplicativeLR", "ChainedScheduler", "CosineAnnealingWarmRestarts",
+    "MultiplicativeLR", "ChainedScheduler", "CosineAnnealingWarmRestarts", "CyclicLR",
     "step_lr", "multistep_lr", "exponential_lr", "cosine_annealing", "linear_lr", "constant_lr",
-    "polynomial_lr", "cosine_warm_restarts", "one_cycle_lr", "one_cycle_momentum",
+    "polynomial_lr", "cosine_warm_restarts", "one_cycle_lr", "one_cycle_momentum", "cyclic_lr",
 ]
 
 
@@ -190,6 +190,47 @@ def one_cycle_momentum(step, total_steps, base_momentum=0.85, max_momentum=0.95,
     values = {"base": base_momentum, "max": max_momentum}
     phase, pct = _one_cycle_at(step, _one_cycle_phases(total_steps, pct_start, three_phase))
     return _anneal(anneal_strategy, values[phase[3]], values[phase[4]], pct)
+
+
+def _cyclic_position(step, step_size_up, step_size_down):
+    """(cycle number from 1, height in [0, 1]): 0 at the cycle's start and end, 1 at its top."""
+    total = step_size_up + step_size_down
+    up_share = step_size_up / total
+    cycle = math.floor(1 + step / total)
+    x = 1.0 + step / total - cycle  # how far through the cycle, in [0, 1)
+    height = x / up_share if x <= up_share else (x - 1) / (up_share - 1)
+    return cycle, height
+
+
+_CYCLIC_SCALES = {  # mode -> (amplitude scale as a function of its argument, what the argument is)
+    "triangular": (lambda gamma, x: 1.0, "cycle"),
+    "triangular2": (lambda gamma, x: 1 / (2.0 ** (x - 1)), "cycle"),
+    "exp_range": (lambda gamma, x: gamma ** x, "iterations"),
+}
+
+
+def cyclic_lr(step, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+              gamma=1.0, scale_fn=None, scale_mode="cycle"):
+    """The cyclical learning rate (Smith, 2017) at ``step``: between ``base_lr`` and ``max_lr``.
+
+    Each cycle climbs linearly for ``step_size_up`` steps and falls back for
+    ``step_size_down`` (default: the same). The climb's height is scaled by ``scale_fn``
+    of the cycle number (``scale_mode='cycle'``) or of the step (``'iterations'``); the
+    modes ``'triangular'`` (no scaling), ``'triangular2'`` (halved every cycle) and
+    ``'exp_range'`` (``gamma**step``) pick one.
+
+    >>> [cyclic_lr(t, 0.1, 0.5, step_size_up=2) for t in range(5)]
+    [0.1, 0.30000000000000004, 0.5, 0.30000000000000004, 0.1]
+    """
+    step_size_up = float(step_size_up)
+    step_size_down = step_size_up if step_size_down is None else float(step_size_down)
+    cycle, height = _cyclic_position(step, step_size_up, step_size_down)
+    if scale_fn is None:
+        fn, scale_mode = _CYCLIC_SCALES[mode]
+        scale = fn(gamma, cycle if scale_mode == "cycle" else step)
+    else:
+        scale = scale_fn(cycle if scale_mode == "cycle" else step)
+    return base_lr + (max_lr - base_lr) * height * scale
 
 
 # ------------------------------------------------------------------------------------------
@@ -1118,3 +1159,131 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = self._current()
+
+
+class CyclicLR(LRScheduler):
+    """Cycle the lr between ``base_lr`` and ``max_lr`` (Smith, 2017), the momentum opposite.
+
+    Step it once per *batch*. Each cycle rises linearly for ``step_size_up`` steps and
+    falls for ``step_size_down``; ``mode`` (or a custom ``scale_fn``) shrinks the
+    amplitude over time (see ``cyclic_lr``). With ``cycle_momentum`` the momentum (SGD's
+    ``momentum`` or Adam's β₁) goes from ``max_momentum`` down to ``base_momentum`` while
+    the lr goes up, and back.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        base_lr: the lowest lr, or one per group (it replaces the groups' lrs).
+        max_lr: the highest lr, or one per group.
+        step_size_up: steps from the bottom of a cycle to its top (default 2000).
+        step_size_down: steps from the top back down (default: ``step_size_up``).
+        mode: ``'triangular'`` (default), ``'triangular2'`` or ``'exp_range'``; ignored
+            when ``scale_fn`` is given.
+        gamma: the per-step factor of ``'exp_range'`` (default 1.0).
+        scale_fn: a custom amplitude scale, a function of one number.
+        scale_mode: what ``scale_fn`` receives: ``'cycle'`` (the cycle number, from 1) or
+            ``'iterations'`` (the step).
+        cycle_momentum: also cycle the momentum (default True).
+        base_momentum: the momentum at the lr's top (default 0.8), or one per group.
+        max_momentum: the momentum at the lr's bottom (default 0.9), or one per group.
+        last_epoch: for resuming, the number of the last batch (default -1).
+
+    Only a callable *object* given as ``scale_fn`` keeps its attributes in ``state_dict``;
+    a plain function is code, not state, and is not saved.
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0, momentum=0.9)
+        >>> sched = nv.optim.lr_scheduler.CyclicLR(opt, base_lr=0.1, max_lr=0.5, step_size_up=2)
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 12)); opt.step(); sched.step()
+        >>> lrs
+        [0.1, 0.3, 0.5, 0.3, 0.1]
+    """
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True,
+                 base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        _check_optimizer(optimizer, "CyclicLR")
+        self.optimizer = optimizer
+        base_lrs = _per_group("base_lr", base_lr, optimizer)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = lr
+        self.max_lrs = _per_group("max_lr", max_lr, optimizer)
+        if isinstance(step_size_up, bool) or not isinstance(step_size_up, numbers.Real) or not step_size_up > 0:
+            # (PyTorch accepts 0 and then divides 0 by 0 on the first step.)
+            raise ValueError(f"CyclicLR: step_size_up must be a number > 0, got {step_size_up!r}")
+        if step_size_down is not None and (isinstance(step_size_down, bool)
+                                           or not isinstance(step_size_down, numbers.Real)
+                                           or not step_size_down >= 0):
+            raise ValueError(f"CyclicLR: step_size_down must be a number >= 0 (or None for "
+                             f"step_size_up), got {step_size_down!r}")
+        self.step_size_up = float(step_size_up)
+        self.step_size_down = self.step_size_up if step_size_down is None else float(step_size_down)
+        if scale_fn is None and mode not in _CYCLIC_SCALES:
+            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' "
+                             f"(or give scale_fn), got {mode!r}")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"CyclicLR: scale_fn must be callable, got {type(scale_fn).__name__}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        _check_gamma("CyclicLR", gamma)
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        # a built-in mode decides what its scale is a function of, as in PyTorch
+        self.scale_mode = scale_mode if scale_fn is not None else _CYCLIC_SCALES[mode][1]
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            defaults = optimizer.defaults
+            if "momentum" not in defaults and "betas" not in defaults:
+                raise ValueError(f"CyclicLR: cycle_momentum=True needs an optimizer with momentum or "
+                                 f"betas, and {type(optimizer).__name__} has neither; pass "
+                                 "cycle_momentum=False")
+            self.use_beta1 = "betas" in defaults
+            self.base_momentums = _per_group("base_momentum", base_momentum, optimizer)
+            self.max_momentums = _per_group("max_momentum", max_momentum, optimizer)
+            if last_epoch == -1:
+                for group, top, base in zip(optimizer.param_groups, self.max_momentums,
+                                            self.base_momentums):
+                    self._set_momentum(group, top)
+                    group["max_momentum"] = top
+                    group["base_momentum"] = base
+        super().__init__(optimizer, last_epoch)
+        # Set after the initial step, as PyTorch does: that step used the groups' initial_lr
+        # (their base_lr, unless an earlier scheduler had already recorded one).
+        self.base_lrs = base_lrs
+
+    _set_momentum = OneCycleLR._set_momentum
+
+    def scale_fn(self, x):
+        """The amplitude scale at ``x`` (a cycle number or a step, as ``scale_mode`` says)."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        return _CYCLIC_SCALES[self.mode][0](self.gamma, x)
+
+    def get_lr(self):
+        cycle, height = _cyclic_position(self.last_epoch, self.step_size_up, self.step_size_down)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [b + (m - b) * height * scale for b, m in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, b, m in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                self._set_momentum(group, m - (m - b) * height * scale)
+        return lrs
+
+    def state_dict(self):
+        """Everything but the optimizer; a custom scale_fn is kept as its attributes, if an object."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_scale_fn_custom")}
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = (None if fn is None or isinstance(fn, types.FunctionType)
+                                     else dict(fn.__dict__))
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Restore a state saved by ``state_dict()`` (a custom scale_fn object gets its attributes back)."""
+        state = dict(state_dict)
+        saved = state.pop("_scale_fn_custom", None)
+        self.__dict__.update(state)
+        if saved is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(saved)
