@@ -219,6 +219,34 @@ def test_explicit_epochs_match_torch(make, stepper):
     _compare("sgd", make, stepper=stepper)
 
 
+@pytest.mark.parametrize("T_0,T_mult,wrong_in_torch", [(1, 3, [121]), (1, 10, [111]), (2, 3, [242]),
+                                                        (3, 2, []), (1, 7, [])])
+def test_warm_restarts_explicit_epoch_restarts_exactly_at_each_cycle_start(T_0, T_mult, wrong_in_torch):
+    # torch finds the cycle of step(epoch) with a float log, which at some restarts lands just
+    # below a whole number: it then gives the bottom of the old cycle (eta_min) instead of the
+    # top of the new one. nerve agrees with step-by-step stepping and the closed form everywhere.
+    def at(lib, epochs):
+        opt = _opt(lib)
+        sched = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0, T_mult)
+        out = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for e in epochs:
+                sched.step(e)
+                out.append(sched.get_last_lr()[0])
+        return np.array(out)
+
+    epochs = list(range(400)) + [e - 0.25 for e in range(1, 400)]
+    ours, theirs = at(nv, epochs), at(torch, epochs)
+    closed = [ls.cosine_warm_restarts(e, LRS[0], T_0, T_mult) for e in epochs]
+    np.testing.assert_allclose(ours, closed, rtol=1e-12, atol=1e-15)
+    stepped = _trace(nv, "sgd", lambda S, o: S.CosineAnnealingWarmRestarts(o, T_0, T_mult), steps=400)
+    np.testing.assert_allclose(ours[:400], stepped[:, 0], rtol=1e-9, atol=1e-15)
+    differ = sorted(e for e, a, b in zip(epochs, ours, theirs) if not math.isclose(a, b, rel_tol=1e-12))
+    assert differ == wrong_in_torch
+    assert all(theirs[e] == 0.0 and ours[e] == LRS[0] for e in wrong_in_torch)
+
+
 # ------------------------------------------------------------------ resuming
 RESUMABLE = {
     "StepLR": lambda S, o, **k: S.StepLR(o, 3, 0.7, **k),

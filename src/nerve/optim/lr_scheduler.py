@@ -1150,7 +1150,17 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                     self.T_cur = epoch % self.T_0
                 else:
                     n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    # The float log can fall just short of a whole number exactly at a restart
+                    # (log(243, 3) = 4.999...), and PyTorch then puts epoch 121 of T_0=1,
+                    # T_mult=3 at the bottom of the old cycle instead of the top of the new one.
+                    # Cycle k starts at T_0·(1 + T_mult + ... + T_mult^(k-1)), an exact integer.
+                    def cycle_start(k):
+                        return self.T_0 * (self.T_mult ** k - 1) // (self.T_mult - 1)
+                    while cycle_start(n + 1) <= epoch:
+                        n += 1
+                    while n > 0 and cycle_start(n) > epoch:
+                        n -= 1
+                    self.T_cur = epoch - cycle_start(n)
                     self.T_i = self.T_0 * self.T_mult ** n
             else:
                 self.T_i = self.T_0
