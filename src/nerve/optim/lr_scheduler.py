@@ -342,9 +342,22 @@ class LRScheduler:
             self.last_epoch = epoch
             closed = getattr(self, "_get_closed_form_lr", None)
             values = closed() if closed is not None else self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, values):
+        self._set_lrs(values)
+
+    def _set_lrs(self, values):
+        """Write one lr per group; a count that does not match is an error, never a partial update."""
+        values = list(values)
+        groups = self.optimizer.param_groups
+        if len(values) != len(groups):
+            # e.g. optimizer.add_param_group() after the scheduler was built: a schedule kept
+            # per group (base lrs, lambdas) has nothing for the new group. PyTorch raises a
+            # bare zip() error here; a silent zip would leave that group unscheduled.
+            raise ValueError(f"{type(self).__name__} computed {len(values)} learning rates but the "
+                             f"optimizer has {len(groups)} parameter groups; a group added after the "
+                             "scheduler was built needs a new scheduler (build it after add_param_group)")
+        for group, lr in zip(groups, values):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = [group["lr"] for group in groups]
 
     def state_dict(self):
         """Everything but the optimizer, as a dict (``load_state_dict`` restores it)."""
@@ -1166,9 +1179,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_0
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = self._current()
+        self._set_lrs(self.get_lr())
 
 
 class CyclicLR(LRScheduler):
