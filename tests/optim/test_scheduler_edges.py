@@ -523,8 +523,9 @@ BAD = [
     (lambda S, o: S.PolynomialLR(o, 0), ValueError, "total_iters must be > 0, got 0", None),
     (lambda S, o: S.LambdaLR(o, [lambda e: 1.0] * 2), ValueError, "got 2 lr_lambdas for 3 parameter groups",
      ValueError),
-    (lambda S, o: S.MultiplicativeLR(o, [lambda e: 1.0] * 4), ValueError, "got 4 lr_lambdas for 3", ValueError),
-    (lambda S, o: S.MultiplicativeLR(o, [0.5] * 3), TypeError, "lr_lambda must be callable, got float",
+    (lambda S, o: S.MultiplicativeLR(o, [lambda e: 1.0] * 4), ValueError, "MultiplicativeLR: got 4 lr_lambdas",
+     ValueError),
+    (lambda S, o: S.MultiplicativeLR(o, [0.5] * 3), TypeError, "MultiplicativeLR: lr_lambda must be callable",
      TypeError),
     (lambda S, o: S.CosineAnnealingWarmRestarts(o, 2.0), ValueError, "T_0 must be a positive int, got 2.0",
      ValueError),
@@ -574,6 +575,8 @@ BAD = [
     (lambda S, o: S.ChainedScheduler([]), ValueError, "needs at least one scheduler", ValueError),
     (lambda S, o: S.ChainedScheduler([S.ReduceLROnPlateau(o)]), ValueError, "cannot be chained", ValueError),
     (lambda S, o: S.StepLR("opt", 3), TypeError, "needs a nerve.optim.Optimizer, got str", TypeError),
+    (lambda S, o: S.LambdaLR("opt", lambda e: 1.0), TypeError, "LambdaLR needs a nerve.optim.Optimizer",
+     AttributeError),
     (lambda S, o: S.StepLR(o, 3, last_epoch=4), KeyError, "has no 'initial_lr'", KeyError),
 ]
 

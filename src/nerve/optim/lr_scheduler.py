@@ -570,18 +570,20 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        who = type(self).__name__  # also MultiplicativeLR
+        _check_optimizer(optimizer, who)
         self.optimizer = optimizer
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(f"LambdaLR: got {len(lr_lambda)} lr_lambdas for {n} parameter groups; "
+                raise ValueError(f"{who}: got {len(lr_lambda)} lr_lambdas for {n} parameter groups; "
                                  "give one per group, or a single function for all")
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * n
         for fn in self.lr_lambdas:
             if not callable(fn):
-                raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(fn).__name__}")
+                raise TypeError(f"{who}: lr_lambda must be callable, got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -1232,7 +1234,8 @@ class CyclicLR(LRScheduler):
             for group, lr in zip(optimizer.param_groups, base_lrs):
                 group["lr"] = lr
         self.max_lrs = _per_group("max_lr", max_lr, optimizer)
-        if isinstance(step_size_up, bool) or not isinstance(step_size_up, numbers.Real) or not step_size_up > 0:
+        if (isinstance(step_size_up, bool) or not isinstance(step_size_up, numbers.Real)
+                or not step_size_up > 0):
             # (PyTorch accepts 0 and then divides 0 by 0 on the first step.)
             raise ValueError(f"CyclicLR: step_size_up must be a number > 0, got {step_size_up!r}")
         if step_size_down is not None and (isinstance(step_size_down, bool)
