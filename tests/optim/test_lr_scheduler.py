@@ -262,7 +262,7 @@ def test_lambda_lr_saves_callable_objects_but_not_functions():
     (lambda o: ls.CosineAnnealingLR(o, T_max=0), "T_max must be > 0, got 0"),
     (lambda o: ls.LinearLR(o, start_factor=0), r"start_factor must be in \(0, 1\], got 0"),
     (lambda o: ls.LinearLR(o, end_factor=1.5), r"end_factor must be in \[0, 1\], got 1.5"),
-    (lambda o: ls.ReduceLROnPlateau(o, factor=1.0), "factor must be < 1, got 1.0"),
+    (lambda o: ls.ReduceLROnPlateau(o, factor=1.0), r"factor must be in \[0, 1\), got 1.0"),
     (lambda o: ls.ReduceLROnPlateau(o, mode="up"), "mode must be 'min' or 'max', got 'up'"),
     (lambda o: ls.ReduceLROnPlateau(o, threshold_mode="x"), "threshold_mode must be 'rel' or 'abs'"),
     (lambda o: ls.OneCycleLR(o, max_lr=1.0), "needs total_steps, or both epochs and steps_per_epoch"),

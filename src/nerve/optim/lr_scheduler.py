@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 import types
 import warnings
 from bisect import bisect_right
@@ -34,9 +35,9 @@ from .optimizer import Optimizer
 __all__ = [
     "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
     "LinearLR", "SequentialLR", "ReduceLROnPlateau", "OneCycleLR", "ConstantLR", "PolynomialLR",
-    "MultiplicativeLR", "ChainedScheduler", "CosineAnnealingWarmRestarts",
+    "MultiplicativeLR", "ChainedScheduler", "CosineAnnealingWarmRestarts", "CyclicLR",
     "step_lr", "multistep_lr", "exponential_lr", "cosine_annealing", "linear_lr", "constant_lr",
-    "polynomial_lr", "cosine_warm_restarts", "one_cycle_lr", "one_cycle_momentum",
+    "polynomial_lr", "cosine_warm_restarts", "one_cycle_lr", "one_cycle_momentum", "cyclic_lr",
 ]
 
 
@@ -145,11 +146,17 @@ def _one_cycle_phases(total_steps, pct_start, three_phase):
 
 def _one_cycle_at(step, phases):
     """(phase, pct) for ``step``: the phase it falls in and how far through it is."""
+    # PyTorch divides by zero when a phase has no length (pct_start·total_steps == 1, or
+    # pct_start == 1 at the final step()). Such a phase only covers the point where the next
+    # one starts from its end value, so it is skipped; a last phase of no length is complete.
     start = 0.0
     for i, phase in enumerate(phases):
         end = phase[0]
-        if step <= end or i == len(phases) - 1:
-            return phase, (step - start) / (end - start)
+        last = i == len(phases) - 1
+        if end == start and not last:
+            continue
+        if step <= end or last:
+            return phase, (1.0 if end == start else (step - start) / (end - start))
         start = end
     raise AssertionError("unreachable")
 
@@ -185,12 +192,71 @@ def one_cycle_momentum(step, total_steps, base_momentum=0.85, max_momentum=0.95,
     return _anneal(anneal_strategy, values[phase[3]], values[phase[4]], pct)
 
 
+def _cyclic_position(step, step_size_up, step_size_down):
+    """(cycle number from 1, height in [0, 1]): 0 at the cycle's start and end, 1 at its top."""
+    total = step_size_up + step_size_down
+    up_share = step_size_up / total
+    cycle = math.floor(1 + step / total)
+    x = 1.0 + step / total - cycle  # how far through the cycle, in [0, 1)
+    height = x / up_share if x <= up_share else (x - 1) / (up_share - 1)
+    return cycle, height
+
+
+_CYCLIC_SCALES = {  # mode -> (amplitude scale as a function of its argument, what the argument is)
+    "triangular": (lambda gamma, x: 1.0, "cycle"),
+    "triangular2": (lambda gamma, x: 1 / (2.0 ** (x - 1)), "cycle"),
+    "exp_range": (lambda gamma, x: gamma ** x, "iterations"),
+}
+
+
+def cyclic_lr(step, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+              gamma=1.0, scale_fn=None, scale_mode="cycle"):
+    """The cyclical learning rate (Smith, 2017) at ``step``: between ``base_lr`` and ``max_lr``.
+
+    Each cycle climbs linearly for ``step_size_up`` steps and falls back for
+    ``step_size_down`` (default: the same). The climb's height is scaled by ``scale_fn``
+    of the cycle number (``scale_mode='cycle'``) or of the step (``'iterations'``); the
+    modes ``'triangular'`` (no scaling), ``'triangular2'`` (halved every cycle) and
+    ``'exp_range'`` (``gamma**step``) pick one.
+
+    >>> [cyclic_lr(t, 0.1, 0.5, step_size_up=2) for t in range(5)]
+    [0.1, 0.30000000000000004, 0.5, 0.30000000000000004, 0.1]
+    """
+    step_size_up = float(step_size_up)
+    step_size_down = step_size_up if step_size_down is None else float(step_size_down)
+    cycle, height = _cyclic_position(step, step_size_up, step_size_down)
+    if scale_fn is None:
+        fn, scale_mode = _CYCLIC_SCALES[mode]
+        scale = fn(gamma, cycle if scale_mode == "cycle" else step)
+    else:
+        scale = scale_fn(cycle if scale_mode == "cycle" else step)
+    return base_lr + (max_lr - base_lr) * height * scale
+
+
 # ------------------------------------------------------------------------------------------
 # Scheduler classes
 # ------------------------------------------------------------------------------------------
 def _check_optimizer(optimizer, who):
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{who} needs a nerve.optim.Optimizer, got {type(optimizer).__name__}")
+
+
+def _check_positive_int(who, name, value):
+    """Raise ``ValueError`` unless ``value`` is a positive integer (NumPy integers included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _check_gamma(who, gamma):
+    """Raise ``ValueError`` for a negative decay factor.
+
+    PyTorch accepts it and then drives the lr negative (every other decay flips its sign),
+    which turns descent into ascent without any error; nerve refuses it up front.
+    """
+    if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not gamma >= 0:
+        raise ValueError(f"{who}: gamma must be a number >= 0 (the factor the lr is multiplied by), "
+                         f"got {gamma!r}")
 
 
 def _per_group(name, value, optimizer):
@@ -276,9 +342,22 @@ class LRScheduler:
             self.last_epoch = epoch
             closed = getattr(self, "_get_closed_form_lr", None)
             values = closed() if closed is not None else self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, values):
+        self._set_lrs(values)
+
+    def _set_lrs(self, values):
+        """Write one lr per group; a count that does not match is an error, never a partial update."""
+        values = list(values)
+        groups = self.optimizer.param_groups
+        if len(values) != len(groups):
+            # e.g. optimizer.add_param_group() after the scheduler was built: a schedule kept
+            # per group (base lrs, lambdas) has nothing for the new group. PyTorch raises a
+            # bare zip() error here; a silent zip would leave that group unscheduled.
+            raise ValueError(f"{type(self).__name__} computed {len(values)} learning rates but the "
+                             f"optimizer has {len(groups)} parameter groups; a group added after the "
+                             "scheduler was built needs a new scheduler (build it after add_param_group)")
+        for group, lr in zip(groups, values):
             group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = [group["lr"] for group in groups]
 
     def state_dict(self):
         """Everything but the optimizer, as a dict (``load_state_dict`` restores it)."""
@@ -312,9 +391,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if not isinstance(step_size, int) or step_size <= 0:
-            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
-        self.step_size = step_size
+        self.step_size = _check_positive_int("StepLR", "step_size", step_size)
+        _check_gamma("StepLR", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -325,6 +403,24 @@ class StepLR(LRScheduler):
 
     def _get_closed_form_lr(self):
         return [step_lr(self.last_epoch, b, self.step_size, self.gamma) for b in self.base_lrs]
+
+
+def _milestone_list(who, milestones):
+    """The milestones as ints; a fractional or non-numeric one is an error, not truncated.
+
+    (PyTorch keeps ``2.5`` or ``"3"`` as given, and since the epoch never equals them the
+    decay silently never happens.)
+    """
+    if isinstance(milestones, (str, bytes)):
+        raise TypeError(f"{who}: milestones must be a list of ints, got the string {milestones!r}")
+    out = []
+    for m in milestones:
+        if isinstance(m, bool) or not isinstance(m, numbers.Real):
+            raise TypeError(f"{who}: milestones must be ints, got {m!r} ({type(m).__name__})")
+        if not float(m).is_integer():
+            raise ValueError(f"{who}: milestones must be whole epochs, got {m!r}; round it to an int")
+        out.append(int(m))
+    return out
 
 
 class MultiStepLR(LRScheduler):
@@ -348,9 +444,19 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
-        self.milestones = Counter(int(m) for m in milestones)
+        self.milestones = Counter(_milestone_list("MultiStepLR", milestones))
+        _check_gamma("MultiStepLR", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    def load_state_dict(self, state_dict):
+        """Restore a state saved by ``state_dict()``.
+
+        A state that went through a JSON checkpoint holds the milestones as a plain dict;
+        they are turned back into a ``Counter`` (which ``step(epoch)`` needs).
+        """
+        super().load_state_dict(state_dict)
+        self.milestones = Counter({int(m): int(n) for m, n in dict(self.milestones).items()})
 
     def get_lr(self):
         if self.last_epoch not in self.milestones:
@@ -381,6 +487,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
+        _check_gamma("ExponentialLR", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -463,18 +570,20 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        who = type(self).__name__  # also MultiplicativeLR
+        _check_optimizer(optimizer, who)
         self.optimizer = optimizer
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
-                raise ValueError(f"LambdaLR: got {len(lr_lambda)} lr_lambdas for {n} parameter groups; "
+                raise ValueError(f"{who}: got {len(lr_lambda)} lr_lambdas for {n} parameter groups; "
                                  "give one per group, or a single function for all")
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * n
         for fn in self.lr_lambdas:
             if not callable(fn):
-                raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(fn).__name__}")
+                raise TypeError(f"{who}: lr_lambda must be callable, got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -546,6 +655,20 @@ class LinearLR(LRScheduler):
                 for b in self.base_lrs]
 
 
+def _undo_initial_steps(schedulers):
+    """Take back the epoch each scheduler's constructor counted, into nested Sequential/Chained ones.
+
+    A SequentialLR or ChainedScheduler given as a member is not itself rewound: the
+    schedulers inside it are (as in PyTorch), so a nested SequentialLR starts its own first
+    scheduler at epoch 0 and a ChainedScheduler (which has no epoch of its own) works at all.
+    """
+    for s in schedulers:
+        if hasattr(s, "_schedulers"):
+            _undo_initial_steps(s._schedulers)
+        elif hasattr(s, "last_epoch"):
+            s.last_epoch -= 1
+
+
 class SequentialLR(LRScheduler):
     """Run schedulers one after another, switching at the given milestone epochs.
 
@@ -585,14 +708,18 @@ class SequentialLR(LRScheduler):
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR: {len(schedulers)} schedulers need {len(schedulers) - 1} "
                              f"milestones, got {len(milestones)}")
+        milestones = _milestone_list("SequentialLR", milestones)
+        if any(b < a for a, b in zip(milestones, milestones[1:])):
+            # PyTorch does not check, and its bisection then picks schedulers at random epochs.
+            raise ValueError(f"SequentialLR: milestones must be in increasing order, got {milestones}; "
+                             "list the switch epochs in the order the schedulers run")
         self._schedulers = list(schedulers)
         self._milestones = list(milestones)
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:  # undo the constructors' initial steps
             group["lr"] = group["initial_lr"]
-        for s in self._schedulers:
-            s.last_epoch -= 1
+        _undo_initial_steps(self._schedulers)
         first = self._schedulers[bisect_right(self._milestones, 0)]
         first._initial_step()
         self._last_lr = first.get_last_lr()
@@ -654,8 +781,9 @@ class ReduceLROnPlateau(LRScheduler):
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
-        if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor!r}")
+        if not 0 <= factor < 1.0:
+            # (PyTorch only checks < 1; a negative factor would set the lr to min_lr at once.)
+            raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1), got {factor!r}")
         _check_optimizer(optimizer, "ReduceLROnPlateau")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
@@ -855,8 +983,10 @@ class ConstantLR(LRScheduler):
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
         if not 0 <= factor <= 1:
             raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
+        # PyTorch accepts total_iters=0 and then keeps the lr scaled for ever (the opposite of
+        # its closed form); a constant phase needs at least one epoch.
         self.factor = factor
-        self.total_iters = total_iters
+        self.total_iters = _check_positive_int("ConstantLR", "total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -864,6 +994,10 @@ class ConstantLR(LRScheduler):
             return [lr * self.factor for lr in self._current()]
         if self.last_epoch != self.total_iters:
             return self._current()
+        if self.factor == 0:
+            # The lr is 0 and dividing by the factor cannot restore it (PyTorch raises
+            # ZeroDivisionError here): go back to the closed form, the base lr.
+            return list(self.base_lrs)
         return [lr * (1.0 / self.factor) for lr in self._current()]
 
     def _get_closed_form_lr(self):
@@ -1000,6 +1134,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got {T_0!r}")
         if not isinstance(T_mult, int) or T_mult < 1:
             raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got {T_mult!r}")
+        if isinstance(eta_min, bool) or not isinstance(eta_min, numbers.Real):
+            raise ValueError(f"CosineAnnealingWarmRestarts: eta_min must be a number (the lowest lr), "
+                             f"got {eta_min!r} of type {type(eta_min).__name__}")
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -1028,12 +1165,149 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                     self.T_cur = epoch % self.T_0
                 else:
                     n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
-                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    # The float log can fall just short of a whole number exactly at a restart
+                    # (log(243, 3) = 4.999...), and PyTorch then puts epoch 121 of T_0=1,
+                    # T_mult=3 at the bottom of the old cycle instead of the top of the new one.
+                    # Cycle k starts at T_0·(1 + T_mult + ... + T_mult^(k-1)), an exact integer.
+                    def cycle_start(k):
+                        return self.T_0 * (self.T_mult ** k - 1) // (self.T_mult - 1)
+                    while cycle_start(n + 1) <= epoch:
+                        n += 1
+                    while n > 0 and cycle_start(n) > epoch:
+                        n -= 1
+                    self.T_cur = epoch - cycle_start(n)
                     self.T_i = self.T_0 * self.T_mult ** n
             else:
                 self.T_i = self.T_0
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = self._current()
+        self._set_lrs(self.get_lr())
+
+
+class CyclicLR(LRScheduler):
+    """Cycle the lr between ``base_lr`` and ``max_lr`` (Smith, 2017), the momentum opposite.
+
+    Step it once per *batch*. Each cycle rises linearly for ``step_size_up`` steps and
+    falls for ``step_size_down``; ``mode`` (or a custom ``scale_fn``) shrinks the
+    amplitude over time (see ``cyclic_lr``). With ``cycle_momentum`` the momentum (SGD's
+    ``momentum`` or Adam's β₁) goes from ``max_momentum`` down to ``base_momentum`` while
+    the lr goes up, and back.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        base_lr: the lowest lr, or one per group (it replaces the groups' lrs).
+        max_lr: the highest lr, or one per group.
+        step_size_up: steps from the bottom of a cycle to its top (default 2000).
+        step_size_down: steps from the top back down (default: ``step_size_up``).
+        mode: ``'triangular'`` (default), ``'triangular2'`` or ``'exp_range'``; ignored
+            when ``scale_fn`` is given.
+        gamma: the per-step factor of ``'exp_range'`` (default 1.0).
+        scale_fn: a custom amplitude scale, a function of one number.
+        scale_mode: what ``scale_fn`` receives: ``'cycle'`` (the cycle number, from 1) or
+            ``'iterations'`` (the step).
+        cycle_momentum: also cycle the momentum (default True).
+        base_momentum: the momentum at the lr's top (default 0.8), or one per group.
+        max_momentum: the momentum at the lr's bottom (default 0.9), or one per group.
+        last_epoch: for resuming, the number of the last batch (default -1).
+
+    Only a callable *object* given as ``scale_fn`` keeps its attributes in ``state_dict``;
+    a plain function is code, not state, and is not saved.
+
+    Example:
+        >>> import nerve as nv
+        >>> opt = nv.optim.SGD([nv.tensor([0.0], requires_grad=True)], lr=1.0, momentum=0.9)
+        >>> sched = nv.optim.lr_scheduler.CyclicLR(opt, base_lr=0.1, max_lr=0.5, step_size_up=2)
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 12)); opt.step(); sched.step()
+        >>> lrs
+        [0.1, 0.3, 0.5, 0.3, 0.1]
+    """
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True,
+                 base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        _check_optimizer(optimizer, "CyclicLR")
+        self.optimizer = optimizer
+        base_lrs = _per_group("base_lr", base_lr, optimizer)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = lr
+        self.max_lrs = _per_group("max_lr", max_lr, optimizer)
+        if (isinstance(step_size_up, bool) or not isinstance(step_size_up, numbers.Real)
+                or not step_size_up > 0):
+            # (PyTorch accepts 0 and then divides 0 by 0 on the first step.)
+            raise ValueError(f"CyclicLR: step_size_up must be a number > 0, got {step_size_up!r}")
+        if step_size_down is not None and (isinstance(step_size_down, bool)
+                                           or not isinstance(step_size_down, numbers.Real)
+                                           or not step_size_down >= 0):
+            raise ValueError(f"CyclicLR: step_size_down must be a number >= 0 (or None for "
+                             f"step_size_up), got {step_size_down!r}")
+        self.step_size_up = float(step_size_up)
+        self.step_size_down = self.step_size_up if step_size_down is None else float(step_size_down)
+        if scale_fn is None and mode not in _CYCLIC_SCALES:
+            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' "
+                             f"(or give scale_fn), got {mode!r}")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"CyclicLR: scale_fn must be callable, got {type(scale_fn).__name__}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        _check_gamma("CyclicLR", gamma)
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        # a built-in mode decides what its scale is a function of, as in PyTorch
+        self.scale_mode = scale_mode if scale_fn is not None else _CYCLIC_SCALES[mode][1]
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            defaults = optimizer.defaults
+            if "momentum" not in defaults and "betas" not in defaults:
+                raise ValueError(f"CyclicLR: cycle_momentum=True needs an optimizer with momentum or "
+                                 f"betas, and {type(optimizer).__name__} has neither; pass "
+                                 "cycle_momentum=False")
+            self.use_beta1 = "betas" in defaults
+            self.base_momentums = _per_group("base_momentum", base_momentum, optimizer)
+            self.max_momentums = _per_group("max_momentum", max_momentum, optimizer)
+            if last_epoch == -1:
+                for group, top, base in zip(optimizer.param_groups, self.max_momentums,
+                                            self.base_momentums):
+                    self._set_momentum(group, top)
+                    group["max_momentum"] = top
+                    group["base_momentum"] = base
+        super().__init__(optimizer, last_epoch)
+        # Set after the initial step, as PyTorch does: that step used the groups' initial_lr
+        # (their base_lr, unless an earlier scheduler had already recorded one).
+        self.base_lrs = base_lrs
+
+    _set_momentum = OneCycleLR._set_momentum
+
+    def scale_fn(self, x):
+        """The amplitude scale at ``x`` (a cycle number or a step, as ``scale_mode`` says)."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        return _CYCLIC_SCALES[self.mode][0](self.gamma, x)
+
+    def get_lr(self):
+        cycle, height = _cyclic_position(self.last_epoch, self.step_size_up, self.step_size_down)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [b + (m - b) * height * scale for b, m in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, b, m in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                self._set_momentum(group, m - (m - b) * height * scale)
+        return lrs
+
+    def state_dict(self):
+        """Everything but the optimizer; a custom scale_fn is kept as its attributes, if an object."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_scale_fn_custom")}
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = (None if fn is None or isinstance(fn, types.FunctionType)
+                                     else dict(fn.__dict__))
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Restore a state saved by ``state_dict()`` (a custom scale_fn object gets its attributes back)."""
+        state = dict(state_dict)
+        saved = state.pop("_scale_fn_custom", None)
+        self.__dict__.update(state)
+        if saved is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(saved)
