@@ -79,10 +79,20 @@ def _pil_to_chw(img):
     mode = img.mode
     a = np.asarray(img)
     chw = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+    palette = img.palette.mode if mode in ("P", "PA") and img.palette is not None else None
 
     def back(x):
-        x = np.ascontiguousarray(x)
-        return Image.fromarray(x[0] if a.ndim == 2 else x.transpose(1, 2, 0), mode=mode)
+        x = np.ascontiguousarray(x[0] if a.ndim == 2 else x.transpose(1, 2, 0))
+        # Let Pillow name the mode from the dtype and channel count: forcing mode='1' on a bool
+        # array misreads its bytes, and 'I;16' refuses a uint16 array given that mode.
+        out = Image.fromarray(x)
+        if palette is not None:          # 'P' / 'PA': the indices come back as 'L' / 'LA'
+            out.putpalette(img.getpalette(palette), palette)
+            if "transparency" in img.info:
+                out.info["transparency"] = img.info["transparency"]
+        elif out.mode != mode:           # CMYK, YCbCr, HSV, LAB ...: same bytes, named mode
+            out = Image.fromarray(x, mode=mode)
+        return out
 
     return chw, back
 
