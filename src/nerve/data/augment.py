@@ -119,9 +119,10 @@ def _rotate_batch(x, angles, fill, interpolation="nearest"):
 def rotate(x, angle, fill=0, interpolation="nearest"):
     """Rotate counter-clockwise (as displayed) by ``angle`` degrees about the centre, same size.
 
-    Multiples of 90 degrees are exact (``np.rot90``, any shape); other angles are
-    ``affine(x, angle, fill=fill, interpolation=interpolation)``, which fills the uncovered
-    corners with ``fill``.
+    Half turns, and quarter turns of square images, are exact (``np.rot90``); other angles,
+    and quarter turns of non-square images (which must keep their height and width, as
+    torchvision's and Pillow's ``expand=False`` do), are ``affine(x, angle, fill=fill,
+    interpolation=interpolation)``, which fills the uncovered parts with ``fill``.
 
     Example:
         >>> import numpy as np
@@ -130,7 +131,9 @@ def rotate(x, angle, fill=0, interpolation="nearest"):
     """
     x = np.asarray(x)
     if float(angle) % 90 == 0:
-        return np.ascontiguousarray(np.rot90(x, k=int(angle // 90) % 4, axes=(-2, -1)))
+        k = int(angle // 90) % 4
+        if k % 2 == 0 or x.shape[-2] == x.shape[-1]:   # np.rot90 swaps height and width
+            return np.ascontiguousarray(np.rot90(x, k=k, axes=(-2, -1)))
     return affine(x, angle, fill=fill, interpolation=interpolation)
 
 
