@@ -242,6 +242,13 @@ def test_crops_larger_than_the_image():
     # CenterCrop pads torchvision's way: (crop - size) // 2 before, the rest after
     assert T.CenterCrop((5, 4))(x)[0].tolist() == [[0, 0, 0, 0], [1, 2, 3, 0], [4, 5, 6, 0],
                                                  [0, 0, 0, 0], [0, 0, 0, 0]]
+    # nerve.data's CenterCrop on a PIL image pads the same way (it used to round -1.5 to -2 and
+    # put the odd row above the image, shifting it down by one)
+    from nerve.data import CenterCrop as DataCenterCrop
+    img = Image.fromarray(x[0].astype(np.uint8))
+    for size in ((5, 4), (5, 6), (4, 3), (1, 2), (3, 5)):
+        assert np.array_equal(np.asarray(DataCenterCrop(size)(img)), T.CenterCrop(size)(x)[0]), size
+    assert np.asarray(DataCenterCrop((5, 6))(img))[1].tolist() == [0, 1, 2, 3, 0, 0]
     with pytest.raises(ValueError, match="larger"):
         T.RandomCrop((3, 3))(x)
     # pad_if_needed pads the missing amount on both sides of that axis (as torchvision does)

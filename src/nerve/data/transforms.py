@@ -181,6 +181,17 @@ class Resize(Transform):
         return resize_bilinear(x, self._target(*x.shape[-2:]))
 
 
+def center_offset(size: int, crop: int) -> int:
+    """Where a centred ``crop`` starts along an axis of ``size`` pixels, torchvision's way.
+
+    A smaller crop starts at ``round((size - crop) / 2)``; a larger one is the image padded
+    with ``(crop - size) // 2`` pixels before it (the odd pixel goes after), which is the
+    negative offset ``-((crop - size) // 2)``. (Rounding ``(size - crop) / 2`` there instead
+    would put the odd pixel before the image for some sizes and shift it by one.)
+    """
+    return -((crop - size) // 2) if crop > size else int(round((size - crop) / 2.0))
+
+
 class CenterCrop(Transform):
     """Cut the central ``size`` window (``int`` for a square); PIL images stay PIL images.
 
@@ -196,7 +207,8 @@ class CenterCrop(Transform):
     def __call__(self, img):
         h, w = self.size
         if _is_pil(img):
-            top, left = int(round((img.height - h) / 2.0)), int(round((img.width - w) / 2.0))
+            # outside the image Pillow's crop reads zeros: a larger crop is zero-padded
+            top, left = center_offset(img.height, h), center_offset(img.width, w)
             return img.crop((left, top, left + w, top + h))
         from .augment import center_crop  # noqa: PLC0415
 

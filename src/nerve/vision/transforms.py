@@ -481,9 +481,7 @@ class CenterCrop(_Geometric):
         (h, w), (ch, cw) = size, self.size
         # An image smaller than the crop is first zero-padded to it, torchvision's way (the odd
         # pixel goes bottom/right); a negative offset here means exactly that padding.
-        top = -((ch - h) // 2) if ch > h else int(round((h - ch) / 2.0))
-        left = -((cw - w) // 2) if cw > w else int(round((w - cw) / 2.0))
-        return top, left, ch, cw
+        return _dt.center_offset(h, ch), _dt.center_offset(w, cw), ch, cw
 
     def apply(self, img, p):
         return _crop_any(img, *p)
