@@ -484,3 +484,21 @@ def test_truncated_real_labels_file_is_a_clear_error(tmp_path, monkeypatch):
     lbl.write_bytes(lbl.read_bytes()[:-100])
     with pytest.raises(DatasetFileError, match="t10k-labels"):
         MNIST(root=root.parent, train=False, download=False)
+
+
+def test_read_image_takes_photos_as_displayed_by_their_exif_orientation(tmp_path):
+    # A phone stores a portrait photo sideways with an EXIF orientation tag; viewers turn it
+    # upright, and read_image used to read it sideways (a digit on its side).
+    from nerve.data.images import read_image
+    stored = np.zeros((20, 28), np.uint8)                  # stored: 20 rows, 28 columns
+    stored[2:8, 3:10] = 255
+    shown = {1: stored, 2: stored[:, ::-1], 3: stored[::-1, ::-1], 6: np.rot90(stored, -1),
+             8: np.rot90(stored, 1)}                       # 6: turn clockwise to view, 8: anticlockwise
+    for tag, want in shown.items():
+        exif = Image.Exif()
+        exif[0x0112] = tag
+        path = tmp_path / f"o{tag}.png"
+        Image.fromarray(stored).save(path, exif=exif)
+        x, notes = read_image(path, size=(want.shape[1], want.shape[0]), invert="never")
+        assert np.array_equal(x, want / np.float32(255)), tag
+        assert any("EXIF" in n for n in notes) == (tag != 1), tag
