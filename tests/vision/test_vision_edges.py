@@ -502,3 +502,17 @@ def test_read_image_takes_photos_as_displayed_by_their_exif_orientation(tmp_path
         x, notes = read_image(path, size=(want.shape[1], want.shape[0]), invert="never")
         assert np.array_equal(x, want / np.float32(255)), tag
         assert any("EXIF" in n for n in notes) == (tag != 1), tag
+
+
+def test_to_pil_image_float_values_never_wrap_and_mode_f_keeps_them():
+    # mode='F' handed float64 pixels to Pillow's float32 mode, which read their bytes as
+    # float32 (0.25, 2.5 came back as 0.0, 1.625)
+    for dtype in (np.float64, np.float32):
+        img = T.ToPILImage(mode="F")(nv.tensor(np.array([[[0.25, 2.5]]], dtype)))
+        assert img.mode == "F" and np.asarray(img).tolist() == [[0.25, 2.5]], dtype
+    # in [0, 1]: x * 255 truncated, as torchvision; outside it saturates instead of wrapping
+    # (1.004 * 255 = 256.02 used to wrap to 0, a white pixel turned black)
+    px = np.array([[[0.0, 0.999, 1.0, 1.004, 1.5, -0.2, 0.5]]], np.float32)
+    assert np.asarray(T.ToPILImage()(nv.tensor(px))).tolist() == [[0, 254, 255, 255, 255, 0, 127]]
+    back = T.ToTensor()(T.ToPILImage()(nv.tensor(np.full((3, 2, 2), 0.2, np.float32))))
+    assert np.array_equal(back._data, np.full((3, 2, 2), np.uint8(0.2 * 255) / np.float32(255), np.float32))

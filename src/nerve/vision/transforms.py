@@ -252,8 +252,10 @@ class PILToTensor(Transform):
 class ToPILImage(Transform):
     """A Tensor ``(C, H, W)`` or array ``(H, W, C)`` to a PIL image, as torchvision converts them.
 
-    Float values are multiplied by 255 and truncated to uint8 (so keep them in [0, 1]); one
-    channel gives mode ``'L'``, three ``'RGB'``, four ``'RGBA'``; ``mode`` forces another.
+    Float values are multiplied by 255 and truncated to uint8, as torchvision does; values
+    outside [0, 1] saturate at black or white instead of wrapping around (1.004 * 255 would
+    wrap to 0). One channel gives mode ``'L'``, three ``'RGB'``, four ``'RGBA'``; ``mode``
+    forces another, and ``mode='F'`` keeps one float channel as float32 values.
 
     Example:
         >>> import nerve as nv
@@ -284,7 +286,9 @@ class ToPILImage(Transform):
             raise ValueError(f"ToPILImage: an image needs 1 to 4 channels, got {a.shape[-1]} "
                              f"(is a (C, H, W) array passed where (H, W, C) is expected?)")
         if a.dtype.kind == "f" and self.mode != "F":
-            a = (a * 255).astype(np.uint8)
+            a = np.clip(a * 255, 0, 255).astype(np.uint8)
+        elif a.dtype.kind == "f":
+            a = a.astype(np.float32)   # Pillow's 'F' is float32: other floats would be misread
         elif a.dtype == np.bool_:
             a = a.astype(np.uint8) * 255
         a = np.ascontiguousarray(a)
