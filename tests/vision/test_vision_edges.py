@@ -516,3 +516,35 @@ def test_to_pil_image_float_values_never_wrap_and_mode_f_keeps_them():
     assert np.asarray(T.ToPILImage()(nv.tensor(px))).tolist() == [[0, 254, 255, 255, 255, 0, 127]]
     back = T.ToTensor()(T.ToPILImage()(nv.tensor(np.full((3, 2, 2), 0.2, np.float32))))
     assert np.array_equal(back._data, np.full((3, 2, 2), np.uint8(0.2 * 255) / np.float32(255), np.float32))
+
+
+@needs_files
+def test_torchvision_style_random_transforms_draw_per_sample_in_array_datasets():
+    # nerve.data's readers run random transforms on whole batches; a torchvision-style transform
+    # draws once per call, so a batch of 64 came back all flipped or none flipped.
+    from nerve.data import DataLoader
+    from nerve.data.datasets import MNIST
+    base = MNIST(train=False, download=False)
+    ds = MNIST(train=False, download=False, transform=T.Compose([T.RandomHorizontalFlip(0.5),
+                                                                 T.Normalize((0.5,), (0.5,))]))
+    nv.manual_seed(0)
+    x, y = next(iter(DataLoader(ds, batch_size=64)))
+    x = x.numpy()
+    want = (base.data[:64] - 0.5) / 0.5
+    flipped = np.array([np.allclose(x[i], want[i][..., ::-1]) for i in range(64)])
+    kept = np.array([np.allclose(x[i], want[i]) for i in range(64)])
+    assert np.all(flipped | kept) and 16 <= flipped.sum() <= 48       # each image drew for itself
+    assert y.numpy().tolist() == base.targets[:64].tolist()              # labels stay with their images
+    nv.manual_seed(0)
+    again = next(iter(DataLoader(ds, batch_size=64)))[0].numpy()
+    assert np.array_equal(again, x)
+    crop = MNIST(train=False, download=False, transform=T.RandomCrop(28, padding=4))
+    nv.manual_seed(1)
+    xs = crop.get_batch(np.arange(16))[0]
+    assert xs.shape == (16, 1, 28, 28)
+    padded = np.pad(base.data[:16, 0], ((0, 0), (4, 4), (4, 4)))
+    offsets = [[(t, l) for t in range(9) for l in range(9)
+                if np.array_equal(xs[i, 0], padded[i, t:t + 28, l:l + 28])] for i in range(16)]
+    assert all(offsets)                                                  # every item is a real window
+    assert len({o[0] for o in offsets}) > 1                              # not one window for all
+    assert ds[3][0].shape == (1, 28, 28)

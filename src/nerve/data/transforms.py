@@ -381,6 +381,19 @@ def for_channel_first_store(transform):
     return transform
 
 
+def draws_per_call(transform) -> bool:
+    """Whether ``transform`` (or a step of a :class:`Compose`) follows torchvision's contract of
+    one random draw per call (``per_sample = True``, e.g. ``nerve.vision.transforms.RandomCrop``).
+
+    Such a transform given a whole batch would flip, crop or jitter every sample the same
+    way, so a dataset calls it once per sample instead (torchvision transforms each item on
+    its own). nerve.data's augmentations draw per image inside a batch and need no such care.
+    """
+    if isinstance(transform, Compose):
+        return any(draws_per_call(t) for t in transform.transforms)
+    return bool(getattr(transform, "per_sample", False))
+
+
 def split_deterministic(transform):
     """Split a transform into ``(at_load, at_access)``: the deterministic part to apply once to
     the stored array and the rest to apply to every fetched batch (either may be None)."""

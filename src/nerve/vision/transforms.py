@@ -513,6 +513,7 @@ class RandomCrop(_Geometric):
         (1, 28, 28)
     """
 
+    per_sample = True   # one random draw per call: datasets call it once per sample
     moves_pixels = True
 
     def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant"):
@@ -610,6 +611,7 @@ class RandomResizedCrop(_Geometric):
         (3, 8, 8)
     """
 
+    per_sample = True   # one random draw per call: datasets call it once per sample
     moves_pixels = True
 
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
@@ -660,6 +662,7 @@ class RandomHorizontalFlip(_Geometric):
         [[[3, 2, 1]]]
     """
 
+    per_sample = True   # one random draw per call: datasets call it once per sample
     moves_pixels = True
     _axis = -1
 
@@ -707,6 +710,8 @@ class RandomRotation(Transform):
         >>> RandomRotation((90, 90))(np.array([[[1, 2], [3, 4]]])).tolist()
         [[[2, 4], [1, 3]]]
     """
+
+    per_sample = True   # one random draw per call: datasets call it once per sample
 
     def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False, center=None, fill=0):
         if isinstance(degrees, numbers.Number):
@@ -861,6 +866,8 @@ class ColorJitter(Transform):
         >>> ColorJitter(brightness=(2.0, 2.0))(np.full((3, 1, 1), 0.25, np.float32)).ravel().tolist()
         [0.5, 0.5, 0.5]
     """
+
+    per_sample = True   # one random draw per call: datasets call it once per sample
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
         self.brightness = self._range(brightness, "brightness")
