@@ -548,3 +548,18 @@ def test_torchvision_style_random_transforms_draw_per_sample_in_array_datasets()
     assert all(offsets)                                                  # every item is a real window
     assert len({o[0] for o in offsets}) > 1                              # not one window for all
     assert ds[3][0].shape == (1, 28, 28)
+
+
+def test_normalize_passes_the_gradient_to_its_input():
+    # Normalize unwrapped Tensors to arrays, so an input being optimised (or a model that
+    # normalises inside forward) got no gradient and no error.
+    x = nv.tensor(np.random.default_rng(0).random((2, 3, 4, 4)).astype(np.float32), requires_grad=True)
+    std = (0.5, 0.25, 0.125)
+    y = T.Normalize((0.1, 0.2, 0.3), std)(x)
+    assert y.requires_grad and np.array_equal(y._data, T.Normalize((0.1, 0.2, 0.3), std)(x.numpy()))
+    (y * y).sum().backward()
+    want = 2 * y._data / np.array(std, np.float32).reshape(3, 1, 1)
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-6)
+    one = nv.tensor(np.ones((3, 2, 2), np.float32), requires_grad=True)
+    T.Normalize([0.5], [0.25])(one).sum().backward()
+    assert np.allclose(one.grad.numpy(), 4.0)

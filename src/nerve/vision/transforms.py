@@ -303,6 +303,9 @@ class ToPILImage(Transform):
 class Normalize(Transform):
     """``(x - mean[c]) / std[c]`` per channel of a float image tensor ``(..., C, H, W)``.
 
+    On a Tensor that requires grad the result is part of the graph (the gradient reaches the
+    input, ``1 / std[c]`` per element); ``inplace=True`` overwrites the input's values instead.
+
     Example:
         >>> import nerve as nv
         >>> Normalize([0.5], [0.25])(nv.ones(1, 1, 2)).tolist()
@@ -335,6 +338,13 @@ class Normalize(Transform):
         if self.inplace and isinstance(tensor, Tensor):
             tensor._data[...] = out
             return tensor
+        if isinstance(tensor, Tensor) and tensor.requires_grad:
+            # inside a model (or an input being optimised) the gradient must reach the input, as
+            # it does through torchvision's Normalize: the same arithmetic on Tensors
+            shape = (-1, 1, 1) if c > 1 else (1, 1, 1)
+            mean = np.broadcast_to(self._impl.mean, (c,)).astype(x.dtype).reshape(shape)
+            std = np.broadcast_to(self._impl.std, (c,)).astype(x.dtype).reshape(shape)
+            return (tensor - Tensor(mean)) / Tensor(std)
         return wrap(out)
 
 
