@@ -196,6 +196,24 @@ def test_crop_and_pad_keep_pil_modes_and_pixels():
     assert T.RandomResizedCrop(3)(pal).mode == "P"
 
 
+def test_center_crop_of_every_pil_mode_equals_pillows_crop():
+    rgb = Image.fromarray(_rgb(3, 4, seed=5))
+    deep = np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000
+    images = {m: rgb.convert(m) for m in ("1", "L", "P", "RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr",
+                                         "LAB", "HSV", "LA", "La", "I", "F")}
+    images["PA"] = rgb.convert("RGBA").convert("PA")
+    images["I;16"] = Image.fromarray(deep)
+    images["I;16B"] = Image.frombytes("I;16B", (4, 3), deep.astype(">u2").tobytes())
+    images["I;16L"] = Image.frombytes("I;16L", (4, 3), deep.astype("<u2").tobytes())
+    for mode, img in images.items():
+        assert img.mode == mode
+        out = T.CenterCrop(2)(img)                       # top round(0.5) = 0, left round(1.0) = 1
+        ref = img.crop((1, 0, 3, 2))
+        assert out.mode == mode and out.tobytes() == ref.tobytes(), mode
+        if mode in ("P", "PA"):
+            assert out.getpalette() == img.getpalette(), mode
+
+
 def test_per_channel_fill_paints_each_channel():
     # np.pad reads a sequence of constants as (before, after) pairs, so fill=(7, 9) used to
     # put 7 on the top/left and 9 on the bottom/right of every channel.

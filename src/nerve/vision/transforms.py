@@ -90,8 +90,8 @@ def _pil_to_chw(img):
             out.putpalette(img.getpalette(palette), palette)
             if "transparency" in img.info:
                 out.info["transparency"] = img.info["transparency"]
-        elif out.mode != mode:           # CMYK, YCbCr, HSV, LAB ...: same bytes, named mode
-            out = Image.fromarray(x, mode=mode)
+        elif out.mode != mode:           # CMYK, YCbCr, LAB, I;16L ...: the same bytes, in that mode
+            out = Image.frombytes(mode, (x.shape[1], x.shape[0]), x.tobytes())
         return out
 
     return chw, back
