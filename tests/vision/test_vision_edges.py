@@ -66,6 +66,10 @@ def test_to_tensor_on_every_pil_mode_scales_only_8_bit_pixels():
     assert t32._data.dtype == np.int32 and t32._data.ravel().tolist() == [0, 1000, 40000, 65535]
     tf = T.ToTensor()(Image.fromarray(np.array([[0.25, 3.5]], np.float32)))
     assert tf._data.dtype == np.float32 and tf.tolist() == [[[0.25, 3.5]]]
+    # nerve.data's array ToTensor gives a one-bit image as floats too (it kept it bool)
+    from nerve.data import ToTensor as DataToTensor
+    bits = DataToTensor()(one_bit)
+    assert bits.dtype == np.float32 and bits.tolist() == [[[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]]
 
 
 @pytest.mark.torch

@@ -75,8 +75,9 @@ class ToTensor(Transform):
 
     ``(H, W, C) -> (C, H, W)``, ``(H, W) -> (1, H, W)`` and, for a batch,
     ``(N, H, W, C) -> (N, C, H, W)``, as torchvision's ``ToTensor`` does for one image:
-    uint8 is divided by 255, other dtypes keep their values. The result is a NumPy array
-    (contiguous); the DataLoader turns batches into Tensors. PIL images are accepted.
+    uint8 is divided by 255, bool (one-bit images) becomes 0.0 / 1.0, other dtypes keep their
+    values. The result is a NumPy array (contiguous); the DataLoader turns batches into
+    Tensors. PIL images are accepted.
 
     Example:
         >>> import numpy as np
@@ -95,6 +96,8 @@ class ToTensor(Transform):
         else:
             raise ValueError(f"ToTensor expects (H, W), (H, W, C) or (N, H, W, C) images, got shape {x.shape}")
         x = np.ascontiguousarray(x)
+        if x.dtype == np.bool_:            # a one-bit PIL image: 0.0 / 1.0, as torchvision gives
+            return x.astype(np.float32)
         return _scale01(x) if x.dtype == np.uint8 else x
 
 
