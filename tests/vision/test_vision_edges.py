@@ -347,6 +347,25 @@ def test_grayscale_weights_per_primary():
     assert three.shape == (3, 2, 2) and np.array_equal(three._data[0], three._data[2])
 
 
+def test_adjust_hue_equals_colorsys_and_contrast_blends_with_the_mean_luma():
+    import colorsys
+    x = np.random.default_rng(0).random((3, 4, 5))
+    x[:, 0, 0] = 0.5                                                   # grey: no hue to turn
+    x[:, 0, 1] = (1.0, 0.0, 1.0)
+    for factor in (0.3, -0.45, 0.5, -0.5):
+        ref = np.empty_like(x)
+        for i in range(4):
+            for j in range(5):
+                h, s, v = colorsys.rgb_to_hsv(*x[:, i, j])
+                ref[:, i, j] = colorsys.hsv_to_rgb((h + factor) % 1.0, s, v)
+        np.testing.assert_allclose(T.adjust_hue(x, factor), ref, rtol=0, atol=1e-12)
+    f32 = x.astype(np.float32)
+    luma = (0.2989 * x[0] + 0.587 * x[1] + 0.114 * x[2]).mean()
+    for factor in (0.0, 0.5, 1.7):
+        np.testing.assert_allclose(T.adjust_contrast(f32, factor), np.clip(factor * x + (1 - factor) * luma, 0, 1),
+                                   atol=1e-6)
+
+
 def test_color_jitter_factors_stay_in_their_ranges_and_seed_repeats():
     x = np.full((3, 1, 1), 0.25, np.float32)
     t = T.ColorJitter(brightness=0.5)
