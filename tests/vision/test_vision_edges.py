@@ -494,6 +494,7 @@ def test_idx_reader_refuses_damaged_files(tmp_path):
         "short": good[:-1],                                            # payload truncated
         "long": good + b"\x00",                                        # trailing bytes
         "header": good[:6],                                            # dims cut off
+        "wrap": _idx((65536,) * 4, b""),                              # 2**64 values: wrapped to 0 in int64
     }
     for what, raw in bad.items():
         with pytest.raises(IDXFormatError):
