@@ -133,6 +133,10 @@ def test_resize_int_is_the_shorter_side_in_both_orientations():
     wide, tall = Image.fromarray(_rgb(20, 35)), Image.fromarray(_rgb(35, 20))
     assert T.Resize(10)(wide).size == (17, 10) and T.Resize(10)(tall).size == (10, 17)   # PIL: (w, h)
     assert T.Resize((10, 30))(tall).size == (30, 10)
+    # max_size caps the longer side of an int resize; with an exact (h, w) it used to be ignored
+    assert T.Resize(10, max_size=15)(np.zeros((1, 20, 35), np.float32)).shape == (1, 8, 15)
+    with pytest.raises(ValueError, match="max_size"):
+        T.Resize((10, 30), max_size=20)
     # a batch is resized image by image, each equal to resizing it alone
     batch = np.random.default_rng(0).random((3, 2, 9, 7)).astype(np.float32)
     out = T.Resize((4, 5))(batch)

@@ -431,6 +431,9 @@ class Resize(_Geometric):
                 isinstance(s, numbers.Integral) and s > 0 for s in size)
         if not ok:
             raise ValueError(f"Resize size must be a positive int or (height, width), got {size!r}")
+        if max_size is not None and not (isinstance(size, numbers.Integral) or len(size) == 1):
+            raise ValueError(f"Resize: max_size={max_size} only applies when size is one int (the shorter "
+                             f"side), got size={size!r}; drop max_size or give an int size")
         self.size, self.interpolation = size, _mode_name(interpolation)
         self.max_size, self.antialias = max_size, bool(antialias)
 
