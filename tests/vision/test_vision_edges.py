@@ -117,6 +117,9 @@ def test_normalize_std_zero_raises_and_inplace_is_honoured():
     assert out._data[:, 0, 0].tolist() == [0.5, 1.0, 3.0]
     same = T.Normalize((0.5, 0.25, 0.0), (0.5, 0.5, 0.25), inplace=True)(x)
     assert same is x and x._data[:, 1, 1].tolist() == [0.5, 1.0, 3.0]
+    arr = np.full((2, 3, 1, 1), 0.75, np.float32)                   # arrays too (they were left as they were)
+    assert T.Normalize((0.5, 0.25, 0.0), (0.5, 0.5, 0.25), inplace=True)(arr) is arr
+    assert arr[1, :, 0, 0].tolist() == [0.5, 1.0, 3.0]
     with pytest.raises(ValueError, match="channels"):
         T.Normalize((0.5, 0.5, 0.5), (1, 1, 1))(np.zeros((4, 1, 2, 2), np.float32))   # 1 channel, 3 values
 

@@ -338,6 +338,9 @@ class Normalize(Transform):
         if self.inplace and isinstance(tensor, Tensor):
             tensor._data[...] = out
             return tensor
+        if self.inplace and isinstance(tensor, np.ndarray) and tensor.flags.writeable:
+            tensor[...] = out      # an array is normalised in place too, as the flag promises
+            return tensor
         if isinstance(tensor, Tensor) and tensor.requires_grad:
             # inside a model (or an input being optimised) the gradient must reach the input, as
             # it does through torchvision's Normalize: the same arithmetic on Tensors
