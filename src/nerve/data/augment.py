@@ -63,7 +63,8 @@ def vflip(x):
 def pad(x, padding, fill=0, padding_mode="constant"):
     """Pad the last two axes. ``padding``: int, ``(left/right, top/bottom)`` or
     ``(left, top, right, bottom)`` as in torchvision; ``padding_mode``: ``'constant'``,
-    ``'edge'``, ``'reflect'`` or ``'symmetric'``."""
+    ``'edge'``, ``'reflect'`` or ``'symmetric'``. ``fill`` (constant mode) is a number or one
+    value per channel (the third axis from the end), e.g. ``(255, 0, 0)`` for red borders."""
     x = np.asarray(x)
     p = (padding,) * 4 if isinstance(padding, (int, np.integer)) else tuple(padding)
     if len(p) == 2:
@@ -73,7 +74,19 @@ def pad(x, padding, fill=0, padding_mode="constant"):
     left, top, right, bottom = (int(v) for v in p)
     width = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
     if padding_mode == "constant":
-        return np.pad(x, width, mode="constant", constant_values=fill)
+        f = np.asarray(fill)
+        if f.ndim == 0 or f.size == 1:
+            return np.pad(x, width, mode="constant", constant_values=f.reshape(()).item())
+        # NOTE: np.pad reads a sequence of constants as (before, after) pairs per axis, so a
+        # per-channel fill is laid down here instead: pad with zeros, then paint the border.
+        if f.ndim != 1 or x.ndim < 3 or x.shape[-3] != f.size:
+            raise ValueError(f"fill must be a number or one value per channel ({x.shape[-3] if x.ndim >= 3 else 1}"
+                             f" channels in an image of shape {x.shape}), got {fill!r}")
+        out = np.pad(x, width, mode="constant")
+        border = np.ones(out.shape[-2:], dtype=bool)
+        border[top:top + x.shape[-2], left:left + x.shape[-1]] = False
+        out[..., border] = f.astype(out.dtype)[:, None]
+        return out
     if padding_mode not in ("edge", "reflect", "symmetric"):
         raise ValueError(f"padding_mode must be constant, edge, reflect or symmetric, got {padding_mode!r}")
     return np.pad(x, width, mode=padding_mode)
@@ -106,9 +119,10 @@ def _rotate_batch(x, angles, fill, interpolation="nearest"):
 def rotate(x, angle, fill=0, interpolation="nearest"):
     """Rotate counter-clockwise (as displayed) by ``angle`` degrees about the centre, same size.
 
-    Multiples of 90 degrees are exact (``np.rot90``, any shape); other angles are
-    ``affine(x, angle, fill=fill, interpolation=interpolation)``, which fills the uncovered
-    corners with ``fill``.
+    Half turns, and quarter turns of square images, are exact (``np.rot90``); other angles,
+    and quarter turns of non-square images (which must keep their height and width, as
+    torchvision's and Pillow's ``expand=False`` do), are ``affine(x, angle, fill=fill,
+    interpolation=interpolation)``, which fills the uncovered parts with ``fill``.
 
     Example:
         >>> import numpy as np
@@ -117,7 +131,9 @@ def rotate(x, angle, fill=0, interpolation="nearest"):
     """
     x = np.asarray(x)
     if float(angle) % 90 == 0:
-        return np.ascontiguousarray(np.rot90(x, k=int(angle // 90) % 4, axes=(-2, -1)))
+        k = int(angle // 90) % 4
+        if k % 2 == 0 or x.shape[-2] == x.shape[-1]:   # np.rot90 swaps height and width
+            return np.ascontiguousarray(np.rot90(x, k=k, axes=(-2, -1)))
     return affine(x, angle, fill=fill, interpolation=interpolation)
 
 

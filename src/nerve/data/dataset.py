@@ -183,7 +183,9 @@ class ArrayDataset(Dataset):
     :meth:`_set_transforms`. Deterministic transforms (or the deterministic prefix of a
     ``Compose``) are applied there, once, to the whole arrays; what remains runs on every
     fetched batch, or on a one-sample batch in ``__getitem__``, so transforms always see an
-    array with a leading sample axis.
+    array with a leading sample axis; except torchvision-style random transforms (one draw
+    per call, see :func:`nerve.data.transforms.draws_per_call`), which run on each sample
+    ``(C, H, W)`` of the batch, so every image gets its own draw.
 
     Items are ``(sample array, label)``, the label a Python int when it is a scalar.
     """
@@ -219,7 +221,14 @@ class ArrayDataset(Dataset):
     def get_batch(self, indices: np.ndarray):
         x, y = np.take(self.data, indices, axis=0), np.take(self.targets, indices, axis=0)
         if self.transform is not None:
-            x = self.transform(x)
+            from .transforms import draws_per_call  # noqa: PLC0415
+
+            if draws_per_call(self.transform) and len(x):
+                # one draw per call (torchvision's contract): call it per sample, or every
+                # image of the batch would get the same flip, crop or colour change
+                x = np.stack([np.asarray(self.transform(s)) for s in x])
+            else:
+                x = self.transform(x)
         if self.target_transform is not None:
             y = self.target_transform(y)
         return [x, y]

@@ -85,8 +85,29 @@ def image_to_array(img):
     return x.astype(np.float32), notes
 
 
+_EXIF_ORIENTATION = 0x0112
+
+
+def _upright(img):
+    """``(img as displayed, orientation)``: a photo whose EXIF orientation tag says it is stored
+    turned or mirrored (phones save portrait shots that way) is transposed back; orientation is
+    the tag's value when that happened, else None."""
+    from PIL import ImageOps  # noqa: PLC0415
+
+    try:
+        orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+    except (OSError, SyntaxError, ValueError, TypeError):   # unreadable EXIF: take the pixels as stored
+        return img, None
+    if orientation not in (2, 3, 4, 5, 6, 7, 8):
+        return img, None
+    return ImageOps.exif_transpose(img), orientation
+
+
 def read_image(path, size=(28, 28), invert: str = "auto"):
     """Load an image file as ``size`` float32 pixels in [0, 1], light on dark as in MNIST.
+
+    The pixels are taken as the image is displayed: a file with an EXIF orientation tag (a
+    phone photo taken in portrait) is turned upright first, and a note says so.
 
     Args:
         path: a PNG, JPEG, BMP, GIF, TIFF ... file.
@@ -113,7 +134,10 @@ def read_image(path, size=(28, 28), invert: str = "auto"):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.load()
+                img, orientation = _upright(img)
                 x, notes = image_to_array(img)
+                if orientation:
+                    notes.insert(0, f"turned upright by its EXIF orientation tag ({orientation})")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageError(f"{path} is too large to decode safely ({str(e).split('(')[0].strip() or e}); "
                          f"Pillow's limit is {Image.MAX_IMAGE_PIXELS:,} pixels: shrink the image first") from None

@@ -75,8 +75,9 @@ class ToTensor(Transform):
 
     ``(H, W, C) -> (C, H, W)``, ``(H, W) -> (1, H, W)`` and, for a batch,
     ``(N, H, W, C) -> (N, C, H, W)``, as torchvision's ``ToTensor`` does for one image:
-    uint8 is divided by 255, other dtypes keep their values. The result is a NumPy array
-    (contiguous); the DataLoader turns batches into Tensors. PIL images are accepted.
+    uint8 is divided by 255, bool (one-bit images) becomes 0.0 / 1.0, other dtypes keep their
+    values. The result is a NumPy array (contiguous); the DataLoader turns batches into
+    Tensors. PIL images are accepted.
 
     Example:
         >>> import numpy as np
@@ -95,6 +96,8 @@ class ToTensor(Transform):
         else:
             raise ValueError(f"ToTensor expects (H, W), (H, W, C) or (N, H, W, C) images, got shape {x.shape}")
         x = np.ascontiguousarray(x)
+        if x.dtype == np.bool_:            # a one-bit PIL image: 0.0 / 1.0, as torchvision gives
+            return x.astype(np.float32)
         return _scale01(x) if x.dtype == np.uint8 else x
 
 
@@ -181,6 +184,17 @@ class Resize(Transform):
         return resize_bilinear(x, self._target(*x.shape[-2:]))
 
 
+def center_offset(size: int, crop: int) -> int:
+    """Where a centred ``crop`` starts along an axis of ``size`` pixels, torchvision's way.
+
+    A smaller crop starts at ``round((size - crop) / 2)``; a larger one is the image padded
+    with ``(crop - size) // 2`` pixels before it (the odd pixel goes after), which is the
+    negative offset ``-((crop - size) // 2)``. (Rounding ``(size - crop) / 2`` there instead
+    would put the odd pixel before the image for some sizes and shift it by one.)
+    """
+    return -((crop - size) // 2) if crop > size else int(round((size - crop) / 2.0))
+
+
 class CenterCrop(Transform):
     """Cut the central ``size`` window (``int`` for a square); PIL images stay PIL images.
 
@@ -196,7 +210,8 @@ class CenterCrop(Transform):
     def __call__(self, img):
         h, w = self.size
         if _is_pil(img):
-            top, left = int(round((img.height - h) / 2.0)), int(round((img.width - w) / 2.0))
+            # outside the image Pillow's crop reads zeros: a larger crop is zero-padded
+            top, left = center_offset(img.height, h), center_offset(img.width, w)
             return img.crop((left, top, left + w, top + h))
         from .augment import center_crop  # noqa: PLC0415
 
@@ -367,6 +382,19 @@ def for_channel_first_store(transform):
     if isinstance(transform, Compose):
         return Compose([for_channel_first_store(t) for t in transform.transforms])
     return transform
+
+
+def draws_per_call(transform) -> bool:
+    """Whether ``transform`` (or a step of a :class:`Compose`) follows torchvision's contract of
+    one random draw per call (``per_sample = True``, e.g. ``nerve.vision.transforms.RandomCrop``).
+
+    Such a transform given a whole batch would flip, crop or jitter every sample the same
+    way, so a dataset calls it once per sample instead (torchvision transforms each item on
+    its own). nerve.data's augmentations draw per image inside a batch and need no such care.
+    """
+    if isinstance(transform, Compose):
+        return any(draws_per_call(t) for t in transform.transforms)
+    return bool(getattr(transform, "per_sample", False))
 
 
 def split_deterministic(transform):

@@ -30,7 +30,8 @@ def _arr(boxes, name="boxes"):
     if isinstance(boxes, np.ndarray):
         return boxes, lambda a: a
     if isinstance(boxes, (list, tuple)):
-        return np.asarray(boxes, dtype=np.float32).reshape(-1, 4), lambda a: a
+        a = np.asarray(boxes, dtype=np.float32)
+        return (a.reshape(-1, 4) if name.startswith("boxes") else a), lambda v: v
     raise TypeError(f"{name} must be a Tensor or a NumPy array of shape (K, 4), got {type(boxes).__name__}")
 
 
@@ -42,6 +43,9 @@ def _check(b, name="boxes"):
 
 def box_convert(boxes, in_fmt: str, out_fmt: str):
     """Convert ``(K, 4)`` boxes between ``'xyxy'``, ``'xywh'`` and ``'cxcywh'``.
+
+    The dtype is kept, except that integer boxes converted to or from ``'cxcywh'`` come back
+    as float32 (a centre or a half size can be a half pixel, as torchvision's division gives).
 
     Example:
         >>> import numpy as np
@@ -55,6 +59,12 @@ def box_convert(boxes, in_fmt: str, out_fmt: str):
     b = _check(b)
     if in_fmt == out_fmt:
         return wrap(b.copy())
+    dtype = b.dtype
+    if "cxcywh" in (in_fmt, out_fmt) and b.dtype.kind != "f":
+        # centres and half sizes of integer boxes are halves: compute and return floats, as
+        # torchvision's true division does (casting back would truncate 1.5 to 1)
+        b = b.astype(np.float32)
+        dtype = b.dtype
     a, c = b[:, :2], b[:, 2:]
     if in_fmt == "xywh":
         xyxy = np.concatenate([a, a + c], axis=1)
@@ -69,7 +79,7 @@ def box_convert(boxes, in_fmt: str, out_fmt: str):
         out = np.concatenate([p, q - p], axis=1)
     else:
         out = np.concatenate([(p + q) / 2, q - p], axis=1)
-    return wrap(np.ascontiguousarray(out.astype(b.dtype, copy=False)))
+    return wrap(np.ascontiguousarray(out.astype(dtype, copy=False)))
 
 
 def box_area(boxes):
@@ -155,8 +165,11 @@ def batched_nms(boxes, scores, idxs, iou_threshold: float):
     if len(b) == 0:
         return wrap(np.zeros(0, dtype=np.int64))
     # Shift each category's boxes to a region of its own, so boxes of different categories
-    # cannot overlap, then run one nms over all of them.
-    offsets = i.astype(b.dtype if b.dtype.kind == "f" else np.float64) * (b.max() + 1)
+    # cannot overlap, then run one nms over all of them. The stride is the full coordinate
+    # span: torchvision's ``max + 1`` is too short when coordinates go negative, and lets a
+    # box suppress one of another category.
+    span = float(b.max()) - float(b.min()) + 1.0
+    offsets = i.astype(b.dtype if b.dtype.kind == "f" else np.float64) * span
     return wrap(np.asarray(nms(b + offsets[:, None], scores, iou_threshold)))
 
 

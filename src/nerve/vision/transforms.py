@@ -79,10 +79,20 @@ def _pil_to_chw(img):
     mode = img.mode
     a = np.asarray(img)
     chw = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+    palette = img.palette.mode if mode in ("P", "PA") and img.palette is not None else None
 
     def back(x):
-        x = np.ascontiguousarray(x)
-        return Image.fromarray(x[0] if a.ndim == 2 else x.transpose(1, 2, 0), mode=mode)
+        x = np.ascontiguousarray(x[0] if a.ndim == 2 else x.transpose(1, 2, 0))
+        # Let Pillow name the mode from the dtype and channel count: forcing mode='1' on a bool
+        # array misreads its bytes, and 'I;16' refuses a uint16 array given that mode.
+        out = Image.fromarray(x)
+        if palette is not None:          # 'P' / 'PA': the indices come back as 'L' / 'LA'
+            out.putpalette(img.getpalette(palette), palette)
+            if "transparency" in img.info:
+                out.info["transparency"] = img.info["transparency"]
+        elif out.mode != mode:           # CMYK, YCbCr, LAB, I;16L ...: the same bytes, in that mode
+            out = Image.frombytes(mode, (x.shape[1], x.shape[0]), x.tobytes())
+        return out
 
     return chw, back
 
@@ -242,8 +252,10 @@ class PILToTensor(Transform):
 class ToPILImage(Transform):
     """A Tensor ``(C, H, W)`` or array ``(H, W, C)`` to a PIL image, as torchvision converts them.
 
-    Float values are multiplied by 255 and truncated to uint8 (so keep them in [0, 1]); one
-    channel gives mode ``'L'``, three ``'RGB'``, four ``'RGBA'``; ``mode`` forces another.
+    Float values are multiplied by 255 and truncated to uint8, as torchvision does; values
+    outside [0, 1] saturate at black or white instead of wrapping around (1.004 * 255 would
+    wrap to 0). One channel gives mode ``'L'``, three ``'RGB'``, four ``'RGBA'``; ``mode``
+    forces another, and ``mode='F'`` keeps one float channel as float32 values.
 
     Example:
         >>> import nerve as nv
@@ -274,7 +286,9 @@ class ToPILImage(Transform):
             raise ValueError(f"ToPILImage: an image needs 1 to 4 channels, got {a.shape[-1]} "
                              f"(is a (C, H, W) array passed where (H, W, C) is expected?)")
         if a.dtype.kind == "f" and self.mode != "F":
-            a = (a * 255).astype(np.uint8)
+            a = np.clip(a * 255, 0, 255).astype(np.uint8)
+        elif a.dtype.kind == "f":
+            a = a.astype(np.float32)   # Pillow's 'F' is float32: other floats would be misread
         elif a.dtype == np.bool_:
             a = a.astype(np.uint8) * 255
         a = np.ascontiguousarray(a)
@@ -288,6 +302,9 @@ class ToPILImage(Transform):
 
 class Normalize(Transform):
     """``(x - mean[c]) / std[c]`` per channel of a float image tensor ``(..., C, H, W)``.
+
+    On a Tensor that requires grad the result is part of the graph (the gradient reaches the
+    input, ``1 / std[c]`` per element); ``inplace=True`` overwrites the input's values instead.
 
     Example:
         >>> import nerve as nv
@@ -321,6 +338,16 @@ class Normalize(Transform):
         if self.inplace and isinstance(tensor, Tensor):
             tensor._data[...] = out
             return tensor
+        if self.inplace and isinstance(tensor, np.ndarray) and tensor.flags.writeable:
+            tensor[...] = out      # an array is normalised in place too, as the flag promises
+            return tensor
+        if isinstance(tensor, Tensor) and tensor.requires_grad:
+            # inside a model (or an input being optimised) the gradient must reach the input, as
+            # it does through torchvision's Normalize: the same arithmetic on Tensors
+            shape = (-1, 1, 1) if c > 1 else (1, 1, 1)
+            mean = np.broadcast_to(self._impl.mean, (c,)).astype(x.dtype).reshape(shape)
+            std = np.broadcast_to(self._impl.std, (c,)).astype(x.dtype).reshape(shape)
+            return (tensor - Tensor(mean)) / Tensor(std)
         return wrap(out)
 
 
@@ -407,6 +434,9 @@ class Resize(_Geometric):
                 isinstance(s, numbers.Integral) and s > 0 for s in size)
         if not ok:
             raise ValueError(f"Resize size must be a positive int or (height, width), got {size!r}")
+        if max_size is not None and not (isinstance(size, numbers.Integral) or len(size) == 1):
+            raise ValueError(f"Resize: max_size={max_size} only applies when size is one int (the shorter "
+                             f"side), got size={size!r}; drop max_size or give an int size")
         self.size, self.interpolation = size, _mode_name(interpolation)
         self.max_size, self.antialias = max_size, bool(antialias)
 
@@ -471,9 +501,7 @@ class CenterCrop(_Geometric):
         (h, w), (ch, cw) = size, self.size
         # An image smaller than the crop is first zero-padded to it, torchvision's way (the odd
         # pixel goes bottom/right); a negative offset here means exactly that padding.
-        top = -((ch - h) // 2) if ch > h else int(round((h - ch) / 2.0))
-        left = -((cw - w) // 2) if cw > w else int(round((w - cw) / 2.0))
-        return top, left, ch, cw
+        return _dt.center_offset(h, ch), _dt.center_offset(w, cw), ch, cw
 
     def apply(self, img, p):
         return _crop_any(img, *p)
@@ -501,6 +529,7 @@ class RandomCrop(_Geometric):
         (1, 28, 28)
     """
 
+    per_sample = True   # one random draw per call: datasets call it once per sample
     moves_pixels = True
 
     def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant"):
@@ -598,6 +627,7 @@ class RandomResizedCrop(_Geometric):
         (3, 8, 8)
     """
 
+    per_sample = True   # one random draw per call: datasets call it once per sample
     moves_pixels = True
 
     def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
@@ -648,6 +678,7 @@ class RandomHorizontalFlip(_Geometric):
         [[[3, 2, 1]]]
     """
 
+    per_sample = True   # one random draw per call: datasets call it once per sample
     moves_pixels = True
     _axis = -1
 
@@ -695,6 +726,8 @@ class RandomRotation(Transform):
         >>> RandomRotation((90, 90))(np.array([[[1, 2], [3, 4]]])).tolist()
         [[[2, 4], [1, 3]]]
     """
+
+    per_sample = True   # one random draw per call: datasets call it once per sample
 
     def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False, center=None, fill=0):
         if isinstance(degrees, numbers.Number):
@@ -849,6 +882,8 @@ class ColorJitter(Transform):
         >>> ColorJitter(brightness=(2.0, 2.0))(np.full((3, 1, 1), 0.25, np.float32)).ravel().tolist()
         [0.5, 0.5, 0.5]
     """
+
+    per_sample = True   # one random draw per call: datasets call it once per sample
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
         self.brightness = self._range(brightness, "brightness")

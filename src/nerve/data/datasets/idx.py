@@ -17,6 +17,7 @@ download can never turn silently into a wrong array.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
@@ -92,7 +93,7 @@ def parse_idx(raw: bytes, name: str = "<bytes>", expect_shape=None, expect_dtype
                              f"the file has {len(raw)}")
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize   # Python ints: a forged header cannot wrap to 0
     got = len(raw) - header
     if got != expected:
         what = "truncated" if got < expected else "has trailing bytes"
