@@ -23,7 +23,8 @@ class Normal(Distribution):
     Args:
         loc: the mean μ (Tensor, array or number).
         scale: the standard deviation σ > 0.
-        validate_args: check ``scale > 0`` (and finite parameters) at construction.
+        validate_args: check ``scale > 0`` (and finite parameters) at construction, and that
+            ``log_prob`` values are not NaN.
 
     Example:
         >>> import nerve as nv
@@ -70,6 +71,9 @@ class Normal(Distribution):
         value = _as_tensor(value, "value", self.loc.dtype)
         if self._validate_args:
             self._check_value_shape(value)
+            if np.isnan(_data(value)).any():
+                raise ValueError("Normal.log_prob got a NaN value; the support is the real line (pass "
+                                 "validate_args=False to get NaN back instead)")
         var = self.scale * self.scale
         return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - _HALF_LOG_2PI
 
