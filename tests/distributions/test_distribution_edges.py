@@ -130,6 +130,15 @@ def test_python_float_parameters_take_the_default_dtype_like_torch():
     # a Python number next to a float64 Tensor takes the Tensor's dtype (torch's broadcast_all)
     mixed = Normal(nv.tensor(np.zeros(2)), 1.0)
     assert mixed.scale.dtype == np.float64 and mixed.log_prob(0.5).dtype == np.float64
+    # ... and so does one next to a float64 NumPy array (a float32 scale of 0.1 was off by 1e-7)
+    for make in (lambda D, c: D.Normal(c([0.0, 1.0]), 0.1), lambda D, c: D.Bernoulli(logits=c([0.0, 1.0])),
+                 lambda D, c: D.Normal(0.3, c([0.1, 2.0]))):
+        d = make(ND, np.array)
+        assert all(t.dtype == np.float64 for t in (getattr(d, "scale", None), getattr(d, "loc", None),
+                                                   getattr(d, "logits", None)) if t is not None)
+        ref = make(torch.distributions, lambda a: torch.tensor(a, dtype=torch.float64))
+        x = np.array([0.0, 1.0]) if isinstance(d, Bernoulli) else np.array([0.3, 1.0])
+        np.testing.assert_allclose(d.log_prob(x).numpy(), ref.log_prob(torch.tensor(x)).numpy(), rtol=1e-13)
 
 
 @pytest.mark.torch

@@ -41,8 +41,11 @@ def _default_dtype():
 
 
 def _broadcast_params(names_values):
-    """Tensors broadcast to one shape; plain numbers take the dtype of a Tensor among them."""
+    """Tensors broadcast to one shape; plain numbers take the dtype of a Tensor (or a NumPy
+    float array) among them, so a float64 loc does not get a float32 scale."""
     dtype = next((v.dtype for _, v in names_values if isinstance(v, Tensor)), None)
+    if dtype is None:
+        dtype = next((v.dtype for _, v in names_values if isinstance(v, np.ndarray) and v.dtype.kind == "f"), None)
     tensors = [_as_tensor(v, n, dtype) for n, v in names_values]
     try:
         shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))
