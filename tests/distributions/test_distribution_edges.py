@@ -583,3 +583,32 @@ def test_sample_shape_forms():
     assert Bernoulli(0.5).sample((2, 2)).shape == (2, 2)
     with pytest.raises(ValueError, match="non-negative"):
         d.sample((-1,))
+
+
+class _FixedUniform(np.random.Generator):
+    """A generator whose ``random`` returns one given value everywhere."""
+
+    def __init__(self, u):
+        super().__init__(np.random.PCG64(0))
+        self.u = u
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        return np.full(size, self.u)
+
+
+def test_uniform_draws_at_the_ends_of_zero_unit_pick_a_positive_category():
+    # the largest double below 1 and 0 itself: the last and the first category with positive
+    # weight, in every row, never an index past the end or a zero-weight class
+    w = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0], [3.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+    top, first = [1, 2, 0, 2], [0, 1, 0, 2]
+    for u, want in [(1 - 2.0 ** -53, top), (0.0, first)]:
+        # nv.multinomial offsets row r's draws by r, and u + r rounded up to r + 1 (index 3, or
+        # the next row's first category)
+        got = nv.multinomial(nv.tensor(w), 2, replacement=True, generator=_FixedUniform(u)).numpy()
+        np.testing.assert_array_equal(got, np.repeat(np.array(want)[:, None], 2, axis=1))
+        c = Categorical(nv.tensor(w)).sample((2,), generator=_FixedUniform(u)).numpy()
+        np.testing.assert_array_equal(c, [want, want])
+    b = Bernoulli(nv.tensor(np.array([0.0, 1e-300, 1.0]))).sample(generator=_FixedUniform(0.0)).numpy()
+    np.testing.assert_array_equal(b, [0.0, 1.0, 1.0])
+    b = Bernoulli(nv.tensor(np.array([0.0, 1.0 - 2.0 ** -53, 1.0]))).sample(generator=_FixedUniform(1 - 2.0 ** -53)).numpy()
+    np.testing.assert_array_equal(b, [0.0, 0.0, 1.0])
