@@ -341,6 +341,11 @@ def test_validation_is_on_by_default_and_can_be_turned_off():
         warnings.simplefilter("ignore", RuntimeWarning)
         for make, what in pairs:
             _same(make(ND, lambda a: nv.tensor(np.array(a, dtype=np.float64))), make(TD, c), what=what)
+    # the continuous relaxation: gradients w.r.t. the soft targets and the parameters
+    _parity(lambda D, t, v: D.Bernoulli(logits=t, validate_args=False).log_prob(v), [[0.3, -2.0, 5.0], [0.2, 0.9, 0.5]],
+            what="soft targets, logits")
+    _parity(lambda D, t, v: D.Bernoulli(probs=t, validate_args=False).log_prob(v), [[0.3, 0.0, 1.0], [0.2, 0.9, 0.5]],
+            what="soft targets, probs")
     # an index outside the classes is still an error without validation (torch's gather raises);
     # it must not wrap round to the last class
     with pytest.raises(IndexError, match="class index -1 is outside 0..2"):
@@ -442,7 +447,7 @@ def test_kl_at_the_edges_of_the_support_matches_torch():
     ell = [[0.0, -np.inf, 1.0], [2.0, 0.0, 3.0]]
     other = [[0.0, 1.0, 2.0], [3.0, 2.0, -np.inf]]
     _parity(lambda D, p, q: D.kl_divergence(D.Categorical(logits=p), D.Categorical(logits=q)), [ell, other],
-            grad=False, what="Categorical with -inf logits")
+            what="Categorical with -inf logits")
     # the same distribution: exactly zero
     for d in [Normal(nv.tensor([0.3, -1.0]), nv.tensor([1e-3, 1e3])), Bernoulli(nv.tensor([0.0, 0.4, 1.0])),
               Categorical(nv.tensor([[0.0, 0.25, 0.75]]))]:
