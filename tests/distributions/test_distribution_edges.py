@@ -617,3 +617,43 @@ def test_uniform_draws_at_the_ends_of_zero_unit_pick_a_positive_category():
     np.testing.assert_array_equal(b, [0.0, 1.0, 1.0])
     b = Bernoulli(nv.tensor(np.array([0.0, 1.0 - 2.0 ** -53, 1.0]))).sample(generator=_FixedUniform(1 - 2.0 ** -53)).numpy()
     np.testing.assert_array_equal(b, [0.0, 0.0, 1.0])
+
+
+# ------------------------------------------------------------------------ expand
+EXPANDS = {
+    "Normal": (lambda D, a, b: D.Normal(a, b), lambda: [RNG.normal(size=(3, 1)), RNG.uniform(0.5, 2, size=(1,))],
+               lambda: RNG.normal(size=(2, 3, 4))),
+    "Bernoulli probs": (lambda D, a: D.Bernoulli(probs=a), lambda: [RNG.uniform(0.1, 0.9, size=(3, 1))],
+                        lambda: (RNG.random((2, 3, 4)) < 0.5).astype(np.float64)),
+    "Bernoulli logits": (lambda D, a: D.Bernoulli(logits=a), lambda: [RNG.normal(size=(3, 1))],
+                         lambda: (RNG.random((2, 3, 4)) < 0.5).astype(np.float64)),
+    "Categorical": (lambda D, a: D.Categorical(logits=a), lambda: [RNG.normal(size=(3, 1, 5))],
+                    lambda: RNG.integers(0, 5, size=(2, 3, 4))),
+    "Independent": (lambda D, a, b: D.Independent(D.Normal(a, b), 1), lambda: [RNG.normal(size=(3, 1, 6)), np.ones(6)],
+                    lambda: RNG.normal(size=(2, 3, 4, 6))),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(EXPANDS))
+def test_expand_matches_torch(name):
+    torch = _torch()
+    make, params, value = EXPANDS[name]
+    arrays, v = params(), value()
+
+    def val(D):
+        if name == "Categorical":
+            return _index(D, v)
+        return _value(D, v)
+
+    _parity(lambda D, *ts: make(D, *ts).expand((2, 3, 4)).log_prob(val(D)), arrays, what="log_prob")
+    _parity(lambda D, *ts: make(D, *ts).expand((2, 3, 4)).entropy(), arrays, what="entropy")
+    ours, theirs = _tensors(arrays, np.float64, False)
+    d, td = make(ND, *ours).expand((2, 3, 4)), make(torch.distributions, *theirs).expand((2, 3, 4))
+    assert d.batch_shape == tuple(td.batch_shape) == (2, 3, 4) and d.event_shape == tuple(td.event_shape)
+    assert d.sample((5,)).shape == tuple(td.sample((5,)).shape)
+    assert type(d) is type(make(ND, *ours)) and d._validate_args
+    with pytest.raises(ValueError, match="cannot be expanded"):
+        make(ND, *ours).expand((2, 4))
+    with pytest.raises(RuntimeError):
+        make(torch.distributions, *theirs).expand((2, 4))

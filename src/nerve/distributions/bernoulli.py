@@ -79,6 +79,11 @@ class Bernoulli(Distribution):
     def variance(self) -> Tensor:
         return self.probs * (1 - self.probs)
 
+    def expand(self, batch_shape) -> "Bernoulli":
+        new = self._expanded_copy(batch_shape)
+        new.probs, new.logits = self.probs.expand(*new.batch_shape), self.logits.expand(*new.batch_shape)
+        return new
+
     def sample(self, sample_shape=(), generator=None) -> Tensor:
         shape = self._extended_shape(sample_shape)
         u = _resolve_generator(generator).random(shape)

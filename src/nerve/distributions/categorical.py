@@ -64,6 +64,12 @@ class Categorical(Distribution):
     def variance(self) -> Tensor:
         return Tensor(np.full(self.batch_shape, np.nan, dtype=self.probs.dtype))
 
+    def expand(self, batch_shape) -> "Categorical":
+        new = self._expanded_copy(batch_shape)
+        shape = new.batch_shape + (self.num_classes,)
+        new.probs, new.logits = self.probs.expand(*shape), self.logits.expand(*shape)
+        return new
+
     def sample(self, sample_shape=(), generator=None) -> Tensor:
         shape = self._extended_shape(sample_shape)
         cdf = np.cumsum(_data(self.probs), axis=-1)          # (*batch, K)

@@ -62,6 +62,11 @@ class Normal(Distribution):
     def stddev(self) -> Tensor:
         return self.scale
 
+    def expand(self, batch_shape) -> "Normal":
+        new = self._expanded_copy(batch_shape)
+        new.loc, new.scale = self.loc.expand(*new.batch_shape), self.scale.expand(*new.batch_shape)
+        return new
+
     def rsample(self, sample_shape=(), generator=None) -> Tensor:
         shape = self._extended_shape(sample_shape)
         eps = _resolve_generator(generator).standard_normal(shape).astype(self.loc.dtype, copy=False)
