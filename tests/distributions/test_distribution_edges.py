@@ -294,6 +294,7 @@ BAD = {
     "Normal loc NaN": lambda D, c: D.Normal(c(np.nan), c(1.0)),
     "Normal scale NaN": lambda D, c: D.Normal(c(0.0), c(np.nan)),
     "Normal.log_prob NaN": lambda D, c: D.Normal(c(0.0), c(1.0)).log_prob(c([0.0, np.nan])),
+    "Normal.cdf NaN": lambda D, c: D.Normal(c(0.0), c(1.0)).cdf(c([0.0, np.nan])),
     "Normal.log_prob shape": lambda D, c: D.Normal(c([0.0] * 3), c(1.0)).log_prob(c([0.0, 1.0])),
     "Bernoulli probs < 0": lambda D, c: D.Bernoulli(probs=c([0.5, -0.01])),
     "Bernoulli probs > 1": lambda D, c: D.Bernoulli(probs=c(1.01)),
@@ -657,3 +658,52 @@ def test_expand_matches_torch(name):
         make(ND, *ours).expand((2, 4))
     with pytest.raises(RuntimeError):
         make(torch.distributions, *theirs).expand((2, 4))
+
+
+# ------------------------------------------------------------------------ cdf / icdf
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_normal_cdf_and_icdf_match_torch(dtype):
+    loc, scale = RNG.normal(size=(3, 1)), RNG.uniform(0.3, 2.0, size=(4,))
+    x = RNG.normal(size=(2, 3, 4)) * 2
+    p = RNG.uniform(1e-4, 1 - 1e-4, size=(2, 3, 4))
+    p[0, 0, :] = [0.5, 1e-3, 0.999, 0.25]
+    _parity(lambda D, m, s, v: D.Normal(m, s).cdf(v), [loc, scale, x], dtype, what="cdf")
+    # the quantile's gradient grows like 1/φ(z), so float32 gets a looser check
+    tol = _tol(dtype) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
+    torch = _torch()
+    (m, s, q), (tm, ts, tq) = _tensors([loc, scale, p], dtype, True)
+    out, ref = Normal(m, s).icdf(q), torch.distributions.Normal(tm, ts).icdf(tq)
+    assert out.shape == tuple(ref.shape) and out.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), **tol)
+    out.sum().backward()
+    ref.sum().backward()
+    for a, b in [(m, tm), (s, ts), (q, tq)]:
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **tol)
+    # the round trip, and the ends of [0, 1]
+    d = Normal(nv.tensor(np.array(loc, dtype=dtype)), nv.tensor(np.array(scale, dtype=dtype)))
+    np.testing.assert_allclose(d.cdf(d.icdf(nv.tensor(p.astype(dtype)))).numpy(), p, **tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ends = Normal(0.0, 1.0).icdf(nv.tensor([0.0, 1.0, 1.5, -0.5])).numpy()
+        tends = torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor([0.0, 1.0, 1.5, -0.5])).numpy()
+    np.testing.assert_array_equal(ends, tends)   # -inf, inf, nan, nan
+
+
+def test_normal_cdf_and_icdf_keep_the_far_tails():
+    # torch's ½(1 + erf) is 0 below about -8.3σ and its √2·erfinv(2p − 1) is -inf for p < 1.1e-16;
+    # these tails follow from erfc, to within a few ulps
+    import math
+    special = pytest.importorskip("scipy.special")
+    z = np.array([-38.0, -30.0, -20.0, -10.0, -8.5, -3.0, 0.0, 2.0, 8.0])
+    ref = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in z])   # Φ(-38) = 2.9e-316, subnormal
+    np.testing.assert_allclose(Normal(nv.tensor(0.0, dtype=nv.float64), 1.0).cdf(nv.tensor(z)).numpy(),
+                               ref, rtol=1e-13)
+    p = np.array([5e-324, 1e-310, 1e-300, 1e-200, 1e-100, 1e-20, 1e-10, 0.3, 0.5, 0.9, 1 - 2.0 ** -53])
+    got = Normal(nv.tensor(1.0, dtype=nv.float64), 2.0).icdf(nv.tensor(p)).numpy()
+    np.testing.assert_allclose(got, 1.0 + 2.0 * special.ndtri(p), rtol=1e-14)
+    # the gradient with respect to p is 1/φ(z)
+    q = nv.tensor(np.array([1e-20, 0.2, 0.5]), requires_grad=True)
+    Normal(nv.tensor(0.0, dtype=nv.float64), 1.0).icdf(q).sum().backward()
+    zq = special.ndtri(q.numpy())
+    np.testing.assert_allclose(q.grad.numpy(), np.sqrt(2 * np.pi) * np.exp(zq ** 2 / 2), rtol=1e-12)

@@ -151,6 +151,14 @@ class Distribution:
     def log_prob(self, value) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not define log_prob")
 
+    def cdf(self, value) -> Tensor:
+        """P(X ≤ value), for the distributions that define it (``Normal``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define cdf")
+
+    def icdf(self, value) -> Tensor:
+        """The inverse of ``cdf``: the value below which a fraction ``value`` of the mass lies."""
+        raise NotImplementedError(f"{type(self).__name__} does not define icdf")
+
     def entropy(self) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not define entropy")
 
