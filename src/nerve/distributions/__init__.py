@@ -5,8 +5,9 @@
 * ``Independent(base, n)``: treat the last ``n`` batch axes as one event (diagonal Gaussians);
 * ``kl_divergence(p, q)``: the closed-form KL for the pairs above (``register_kl`` adds more).
 
-Each has ``sample``, ``log_prob``, ``entropy``, ``mean``, ``variance``, ``stddev``,
-``batch_shape`` and ``event_shape``, with the semantics of ``torch.distributions``.
+Each has ``sample``, ``log_prob``, ``entropy``, ``mean``, ``variance``, ``stddev``, ``expand``,
+``batch_shape`` and ``event_shape``, with the semantics of ``torch.distributions``; ``Normal``
+also has ``cdf`` and ``icdf``.
 """
 from .bernoulli import Bernoulli
 from .categorical import Categorical

@@ -20,7 +20,15 @@ def probs_to_logits(probs, binary: bool = False) -> Tensor:
 
 def _bce_with_logits(logits, target):
     # t·softplus(−ℓ) + (1 − t)·softplus(ℓ): equal to softplus(ℓ) − t·ℓ, without its cancellation
-    return target * F.softplus(-logits) + (1 - target) * F.softplus(logits)
+    loss = target * F.softplus(-logits) + (1 - target) * F.softplus(logits)
+    # NOTE: at ℓ = ±inf the outcome is certain, and the term for the other outcome is 0·inf = NaN.
+    # Its true value is 0 (log p(1 | ℓ = +inf) = 0, entropy 0), so set it; torch returns NaN
+    # there, which we take to be a defect rather than a convention.
+    ell, t = np.broadcast_arrays(_data(logits), _data(target))
+    certain = ((ell == np.inf) & (t == 1)) | ((ell == -np.inf) & (t == 0))
+    if certain.any():
+        loss = F.where(Tensor(certain), Tensor(np.zeros((), dtype=loss.dtype)), loss)
+    return loss
 
 
 class Bernoulli(Distribution):
@@ -70,6 +78,11 @@ class Bernoulli(Distribution):
     @property
     def variance(self) -> Tensor:
         return self.probs * (1 - self.probs)
+
+    def expand(self, batch_shape) -> "Bernoulli":
+        new = self._expanded_copy(batch_shape)
+        new.probs, new.logits = self.probs.expand(*new.batch_shape), self.logits.expand(*new.batch_shape)
+        return new
 
     def sample(self, sample_shape=(), generator=None) -> Tensor:
         shape = self._extended_shape(sample_shape)

@@ -48,6 +48,10 @@ class Categorical(Distribution):
             if validate_args and np.isnan(_data(t)).any():
                 raise ValueError("Categorical: logits hold NaN")
             self.logits = t - F.logsumexp(t, -1, keepdim=True)
+            if validate_args and np.isnan(_data(self.logits)).any():
+                # +inf logits or a row of only −inf have no normalised form (torch rejects them too)
+                raise ValueError("Categorical: logits must not be +inf, and each row needs at least one "
+                                 "finite logit; clip the scores before passing them")
             self.probs = F.softmax(t, -1)
         self.num_classes = int(t.shape[-1])
         super().__init__(tuple(t.shape[:-1]), (), validate_args)
@@ -59,6 +63,12 @@ class Categorical(Distribution):
     @property
     def variance(self) -> Tensor:
         return Tensor(np.full(self.batch_shape, np.nan, dtype=self.probs.dtype))
+
+    def expand(self, batch_shape) -> "Categorical":
+        new = self._expanded_copy(batch_shape)
+        shape = new.batch_shape + (self.num_classes,)
+        new.probs, new.logits = self.probs.expand(*shape), self.logits.expand(*shape)
+        return new
 
     def sample(self, sample_shape=(), generator=None) -> Tensor:
         shape = self._extended_shape(sample_shape)
@@ -78,8 +88,16 @@ class Categorical(Distribution):
                 bad = v[(v < 0) | (v >= self.num_classes)].ravel()[0]
                 raise ValueError(f"Categorical.log_prob: class index {bad} is outside 0..{self.num_classes - 1}")
             self._check_value_shape(Tensor(v))
-        onehot = np.eye(self.num_classes, dtype=self.logits.dtype)[v.astype(np.int64)]  # (*value, K)
-        return (self.logits * Tensor(onehot)).sum(-1)
+        idx = v.astype(np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= self.num_classes):
+            # checked even without validation: a negative index must not wrap round to a class
+            bad = idx[(idx < 0) | (idx >= self.num_classes)].ravel()[0]
+            raise IndexError(f"Categorical.log_prob: class index {bad} is outside 0..{self.num_classes - 1}")
+        # pick ℓ_k itself (as torch's gather); a one-hot product would turn a −inf logit of another
+        # class into 0·(−inf) = NaN
+        shape = np.broadcast_shapes(idx.shape, self.batch_shape)
+        logits = self.logits.expand(*shape, self.num_classes)
+        return F.gather(logits, -1, np.broadcast_to(idx, shape)[..., None].copy()).squeeze(-1)
 
     def entropy(self) -> Tensor:
         # NOTE: a class with probability 0 has logit −inf; clamp it so that 0·ℓ is 0, not NaN.

@@ -41,8 +41,11 @@ def _default_dtype():
 
 
 def _broadcast_params(names_values):
-    """Tensors broadcast to one shape; plain numbers take the dtype of a Tensor among them."""
+    """Tensors broadcast to one shape; plain numbers take the dtype of a Tensor (or a NumPy
+    float array) among them, so a float64 loc does not get a float32 scale."""
     dtype = next((v.dtype for _, v in names_values if isinstance(v, Tensor)), None)
+    if dtype is None:
+        dtype = next((v.dtype for _, v in names_values if isinstance(v, np.ndarray) and v.dtype.kind == "f"), None)
     tensors = [_as_tensor(v, n, dtype) for n, v in names_values]
     try:
         shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))
@@ -93,6 +96,30 @@ class Distribution:
         """The shape of a single draw (``()`` for scalar distributions)."""
         return self._event_shape
 
+    def expand(self, batch_shape) -> "Distribution":
+        """A new distribution of the same kind with its parameters broadcast to ``batch_shape``
+        (views, no copies; gradients flow back to the original parameters), as torch's ``expand``.
+
+        ``batch_shape`` must be a shape the current ``batch_shape`` broadcasts to, e.g. (2, 3, 4)
+        from (3, 1); the ``event_shape`` stays as it is.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement expand")
+
+    def _expanded_copy(self, batch_shape):
+        """A shallow copy with ``batch_shape`` set, after checking it is a valid expansion."""
+        shape = _sample_shape(batch_shape)
+        try:
+            ok = np.broadcast_shapes(self._batch_shape, shape) == shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{type(self).__name__}.expand: batch_shape {self._batch_shape} cannot be expanded "
+                             f"to {shape}; only axes of size 1 can grow and new axes go on the left")
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._batch_shape = shape
+        return new
+
     def _extended_shape(self, sample_shape=()):
         return _sample_shape(sample_shape) + self._batch_shape + self._event_shape
 
@@ -123,6 +150,14 @@ class Distribution:
 
     def log_prob(self, value) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not define log_prob")
+
+    def cdf(self, value) -> Tensor:
+        """P(X ≤ value), for the distributions that define it (``Normal``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define cdf")
+
+    def icdf(self, value) -> Tensor:
+        """The inverse of ``cdf``: the value below which a fraction ``value`` of the mass lies."""
+        raise NotImplementedError(f"{type(self).__name__} does not define icdf")
 
     def entropy(self) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not define entropy")

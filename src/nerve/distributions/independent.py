@@ -52,6 +52,12 @@ class Independent(Distribution):
     def variance(self) -> Tensor:
         return self.base_dist.variance
 
+    def expand(self, batch_shape) -> "Independent":
+        new = self._expanded_copy(batch_shape)
+        n = self.reinterpreted_batch_ndims
+        new.base_dist = self.base_dist.expand(new.batch_shape + self.event_shape[:n])
+        return new
+
     def sample(self, sample_shape=(), generator=None) -> Tensor:
         return self.base_dist.sample(sample_shape, generator=generator)
 

@@ -112,7 +112,9 @@ class Div(Function):
         ub = ctx.xp.unbroadcast
         n = ctx.needs_input_grad
         gx = ub(grad / y, _shape(x)) if n[0] else None
-        gy = ub(-grad * x / (y * y), _shape(y)) if n[1] else None
+        # (x / y) / y as torch does: y·y underflows to 0 for |y| below ~1e-19 in float32 (1e-154 in
+        # float64) and turned a finite gradient into inf or NaN
+        gy = ub(-grad * ((x / y) / y), _shape(y)) if n[1] else None
         return gx, gy
 
 

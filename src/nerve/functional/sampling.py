@@ -72,7 +72,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):  # no
         off = np.arange(N, dtype=np.float64)[:, None]
         u = g.random((N, k)) + off                                     # row r draws in [r, r+1)
         flat = np.searchsorted((cdf + off).reshape(-1), u.reshape(-1), side="right")
-        idx = flat.reshape(N, k) - np.arange(N)[:, None] * K
+        # A draw u within rounding of 1 in row r ≥ 1 can round u + r up to r + 1, past the row's
+        # end (index K, or a category of the next row); such a u belongs to the row's last
+        # positive category. Below that, the search never goes past it.
+        idx = np.minimum(flat.reshape(N, k) - np.arange(N)[:, None] * K, last[:, None])
     else:
         if k > K:
             raise RuntimeError(f"{op}: cannot draw {k} samples without replacement from {K} categories; "
