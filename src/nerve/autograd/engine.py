@@ -72,9 +72,14 @@ def _root_grad(t, g, create_graph):
             raise RuntimeError(
                 f"gradient has shape {tuple(g.shape)} but the output has shape {tuple(t.shape)}; "
                 "they must match")
+        dt = t._data.dtype
         if isinstance(g, Tensor):
             # under create_graph a gradient that is itself in a graph stays attached to it
-            return g if create_graph else g._data
+            if create_graph:
+                return g if g.dtype == dt else g.to(dt)
+            g = g._data
+        if g.dtype != dt:
+            g = g.astype(dt)  # as torch: the gradient takes the output's dtype
     if create_graph:
         return _wrap(g)
     return g
@@ -209,10 +214,15 @@ def _call_tensor_style(node, gs, create_graph):
 
 
 def _apply_hooks(hooks, g, create_graph):
-    for h in hooks:
+    for h in tuple(hooks):  # a hook may remove itself (or another) while they run
         gt = g if create_graph else _wrap(g)
         r = h(gt)
         if r is not None:
+            if tuple(r.shape) != tuple(g.shape):
+                raise RuntimeError(
+                    f"hook {getattr(h, '__name__', type(h).__name__)!r} returned a gradient of shape "
+                    f"{tuple(r.shape)} for a tensor of shape {tuple(g.shape)}; a hook must return a "
+                    "gradient of the same shape, or None to keep the one it was given")
             g = r if create_graph else (r._data if isinstance(r, Tensor) else r)
     return g
 
@@ -270,7 +280,12 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     """
     _DEPTH[0] += 1
     try:
-        results = _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture)
+        if create_graph and not grad_mode._enabled:
+            # as torch: create_graph records the backward even when called under no_grad
+            with grad_mode.enable_grad():
+                results = _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture)
+        else:
+            results = _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture)
     except BaseException:
         if _DEPTH[0] == 1:
             _FINAL_CALLBACKS.clear()
@@ -291,14 +306,14 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
     grads = {}
     root_nodes = []
     leaf_seed = []
-    for t, g in zip(roots, grad_roots):
+    for i, (t, g) in enumerate(zip(roots, grad_roots)):
         if not isinstance(t, Tensor):
             raise TypeError(f"backward() needs Tensors, got {type(t).__name__}")
         if t._base is not None:
             _fresh_view(t)
         if not t.requires_grad:
             raise RuntimeError(
-                "element 0 of tensors does not require grad and does not have a grad_fn: "
+                f"element {i} of tensors does not require grad and does not have a grad_fn: "
                 "nothing in its computation asked for gradients. Create the inputs with "
                 "requires_grad=True (or call .requires_grad_()), and make sure the forward pass "
                 "did not run under no_grad().")
@@ -324,8 +339,14 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
                 capture_leaf.setdefault(id(t), []).append(i)
             else:
                 capture_node.setdefault(t._ctx, []).append((i, t._oidx))
-    only = None if inputs is None else {
-        id(t) for t in (inputs if isinstance(inputs, (list, tuple)) else [inputs])}
+    only = wanted = None
+    if inputs is not None:
+        only, wanted = _backward_inputs(inputs)
+        if wanted:  # non-leaf inputs: their gradients are caught at their nodes, as autograd.grad does
+            results = [None] * len(wanted)
+            capture_node = {}
+            for i, t in enumerate(wanted):
+                capture_node.setdefault(t._ctx, []).append((i, t._oidx))
     shared = True  # leaves reached through hooks or autograd.grad always get their own copy
     if plain and not leaf_seed:
         accumulate_leaf = None  # every leaf goes straight to _into_leaf below
@@ -398,14 +419,43 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
                 _add_grad(grads, c, p._oidx, gp)
         if not retain_graph and node.saved:
             node.saved = None
+    if accumulate_leaf is not None:
+        accumulate_leaf.finish()
+    if wanted:
+        for t, gt in zip(wanted, results):
+            if gt is not None:
+                _into_leaf(t, gt, create_graph, True)
+        return None
     return results
 
 
+def _backward_inputs(inputs):
+    """``backward(inputs=...)``: the ids of the leaves to fill, and the non-leaf tensors."""
+    ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    if not ins:
+        raise RuntimeError("backward(inputs=[]): inputs must name at least one tensor to accumulate "
+                           "into; pass inputs=None to fill every leaf's .grad")
+    only, wanted = set(), []
+    for k, t in enumerate(ins):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"backward(inputs=...): input {k} is not a Tensor that requires grad, "
+                               "so it can receive no gradient")
+        if t._ctx is None:
+            only.add(id(t))
+        else:
+            wanted.append(t)
+    return only, wanted
+
+
 def _leaf_accumulator(capture_leaf, results, only, create_graph, shared):
-    """Where a leaf's gradient goes when hooks, autograd.grad or ``inputs`` are involved."""
-    def accumulate_leaf(p, gp):
-        if p._hooks:
-            gp = _apply_hooks(p._hooks, gp, create_graph)
+    """Where a leaf's gradient goes when hooks, autograd.grad or ``inputs`` are involved.
+
+    A leaf with hooks collects its gradient from every use first; its hooks then run once, on
+    the sum, when the pass ends (``accumulate_leaf.finish()``), as PyTorch's do.
+    """
+    pending = {}  # id(leaf) -> [leaf, summed gradient]
+
+    def deliver(p, gp):
         if capture_leaf is not None:
             idx = capture_leaf.get(id(p))
             if idx is not None:
@@ -416,6 +466,21 @@ def _leaf_accumulator(capture_leaf, results, only, create_graph, shared):
             return
         _into_leaf(p, gp, create_graph, shared)
 
+    def accumulate_leaf(p, gp):
+        if p._hooks:
+            e = pending.get(id(p))
+            if e is None:
+                pending[id(p)] = [p, gp]
+            else:
+                e[1] = e[1] + gp
+            return
+        deliver(p, gp)
+
+    def finish():
+        for p, gp in pending.values():
+            deliver(p, _apply_hooks(p._hooks, gp, create_graph) if p._hooks else gp)
+
+    accumulate_leaf.finish = finish
     return accumulate_leaf
 
 
@@ -430,11 +495,13 @@ def _add_grad(grads, node, k, g):
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+         allow_unused=None, materialize_grads=False):
     """Return d(outputs)/d(inputs) without touching any ``.grad``.
 
     Mirrors ``torch.autograd.grad``. ``outputs`` and ``inputs`` may be a Tensor or a
-    sequence of Tensors; the result is always a tuple with one entry per input.
+    sequence of Tensors; the result is always a tuple with one entry per input. An input the
+    outputs do not depend on is an error, unless ``allow_unused=True`` (its entry is None)
+    or ``materialize_grads=True`` (its entry is zeros).
 
     Example:
         >>> import nerve as nv
@@ -444,6 +511,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         >>> g.item(), g2.item()
         (12.0, 12.0)
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("autograd.grad: materialize_grads=True gives zeros for unused inputs, so "
+                         "allow_unused must be True or left out, not False")
+    if allow_unused is None:
+        allow_unused = materialize_grads
     outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if grad_outputs is None:
@@ -463,7 +535,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError(
                     "one of the inputs was not used to compute the outputs, so it has no gradient; "
                     "pass allow_unused=True to get None for it")
-            out.append(None)
+            out.append(_wrap(get_array_module(t._data).zeros_like(t._data)) if materialize_grads else None)
         elif isinstance(r, Tensor):
             out.append(r)
         else:
