@@ -7,6 +7,7 @@ and ``backward``.
 """
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import numpy as np
@@ -138,8 +139,17 @@ class Tensor:
 
     @property
     def grad(self):
-        """The gradient accumulated by ``backward()`` (a Tensor), or None."""
-        return self._grad
+        """The gradient accumulated by ``backward()`` (a Tensor), or None.
+
+        A non-leaf only gets one after ``retain_grad()``; reading it otherwise warns, as torch.
+        """
+        g = self._grad
+        if g is None and self._ctx is not None and not self.retains_grad:
+            warnings.warn(
+                "reading .grad of a non-leaf tensor, which backward() does not fill: it is None. "
+                "Call .retain_grad() on it before backward() to keep its gradient, or read the "
+                ".grad of the leaf tensors instead", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):
@@ -313,32 +323,52 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        hooks = self._hook_list()
+        # retain_grad's hook stays last, so .grad is the gradient after every hook (as torch)
+        pos = len(hooks)
+        while pos and getattr(hooks[pos - 1], "_retains", None) is not None:
+            pos -= 1
+        hooks.insert(pos, hook)
+        return _HookHandle(hooks, hook)
+
+    def _hook_list(self):
+        """The list this tensor's gradient hooks live in (its node's, for a non-leaf)."""
         ctx = self._ctx
         if ctx is not None:
             if ctx.n_out > 1:  # several outputs: hooks are kept per output
                 if ctx.out_hooks is None:
                     ctx.out_hooks = {}
-                hooks = ctx.out_hooks.setdefault(self._oidx, [])
-            else:
-                if ctx.hooks is None:
-                    ctx.hooks = []
-                hooks = ctx.hooks
-        else:
-            if self._hooks is None:
-                self._hooks = []
-            hooks = self._hooks
-        hooks.append(hook)
-        return _HookHandle(hooks, hook)
+                return ctx.out_hooks.setdefault(self._oidx, [])
+            if ctx.hooks is None:
+                ctx.hooks = []
+            return ctx.hooks
+        if self._hooks is None:
+            self._hooks = []
+        return self._hooks
+
+    @property
+    def retains_grad(self):
+        """True for a non-leaf whose ``.grad`` is kept (``retain_grad()`` was called)."""
+        if self._ctx is None:
+            return False
+        return any(getattr(h, "_retains", None) is self for h in self._hook_list())
 
     def retain_grad(self):
-        """Keep ``.grad`` for a non-leaf tensor too."""
+        """Keep ``.grad`` for a non-leaf tensor too (after its hooks have run; calling it again
+        changes nothing). A leaf that requires grad keeps its ``.grad`` anyway."""
         if self._ctx is None:
+            if not self.requires_grad:
+                raise RuntimeError("retain_grad() on a tensor that does not require grad: it will "
+                                   "never get a gradient; set requires_grad=True first")
+            return
+        if self.retains_grad:
             return
 
         def _keep(g, t=self):
             t._grad = g if t._grad is None else t._grad + g
 
-        self.register_hook(_keep)
+        _keep._retains = self
+        self._hook_list().append(_keep)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
