@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 
 _enabled = True  # read directly by Function.apply on the hot path
 
@@ -10,8 +11,48 @@ def is_grad_enabled() -> bool:
     return _enabled
 
 
+def _decorate(make_ctx, fn):
+    """``fn`` run under a fresh ``make_ctx()``; a generator function gets the mode at every
+    resume (each ``next``/``send``/``throw``), not only while it is created, as in torch."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen_wrapper(*args, **kwargs):
+            gen = fn(*args, **kwargs)
+            try:
+                with make_ctx():
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with make_ctx():
+                            gen.close()
+                        raise
+                    except BaseException as exc:  # noqa: BLE001 - handed on to the generator
+                        with make_ctx():
+                            response = gen.throw(exc)
+                    else:
+                        with make_ctx():
+                            response = gen.send(request)
+            except StopIteration as stop:
+                return stop.value
+
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with make_ctx():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 class set_grad_enabled:
-    """Turn graph recording on or off, as a call, a context manager or a decorator."""
+    """Turn graph recording on or off, as a call, a context manager or a decorator.
+
+    As in torch, the mode changes as soon as the object is made (so a plain call works); used
+    as a decorator, the mode is put back at once and applies only while the function runs.
+    """
 
     def __init__(self, mode: bool):
         global _enabled
@@ -20,6 +61,8 @@ class set_grad_enabled:
         _enabled = self.mode
 
     def __enter__(self):
+        global _enabled
+        _enabled = self.mode
         return self
 
     def __exit__(self, *exc):
@@ -27,9 +70,26 @@ class set_grad_enabled:
         _enabled = self.prev
         return False
 
+    def __call__(self, fn):
+        global _enabled
+        _enabled = self.prev  # decorating must not leave the mode switched
+        mode = self.mode
+        return _decorate(lambda: set_grad_enabled(mode), fn)
+
+    def clone(self):
+        return self.__class__(self.mode)
+
 
 class _GradModeContext:
     mode = True
+
+    def __new__(cls, orig_func=None):
+        if orig_func is not None:  # bare @no_grad / @enable_grad, as torch allows
+            if not callable(orig_func):
+                raise TypeError(f"{cls.__name__}() takes no arguments (or a function to decorate), "
+                                f"got {type(orig_func).__name__}")
+            return _decorate(cls, orig_func)
+        return super().__new__(cls)
 
     def __enter__(self):
         global _enabled
@@ -43,12 +103,10 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return fn(*args, **kwargs)
+        return _decorate(self.__class__, fn)
 
-        return wrapper
+    def clone(self):
+        return self.__class__()
 
 
 class no_grad(_GradModeContext):
@@ -116,13 +174,7 @@ class inference_mode:
 
     def __call__(self, fn):
         mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with inference_mode(mode):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return _decorate(lambda: inference_mode(mode), fn)
 
     def clone(self):
         return inference_mode(self.mode)
