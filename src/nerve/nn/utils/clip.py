@@ -92,7 +92,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             "so they cannot be clipped; look for a nan/inf in the loss or a too-large lr, or pass "
             "error_if_nonfinite=False to clip anyway")
     coef = max_norm / (total + 1e-6)
-    if coef < 1:
+    # NOTE: a nan norm gives a nan coef, which scales every gradient to nan, as torch does: the
+    # step is visibly broken instead of half-applied (check the norm, or error_if_nonfinite)
+    if not coef >= 1:
         with np.errstate(invalid="ignore"):  # an inf norm gives coef 0 and inf·0 = nan, as in torch
             for p in params:
                 g = p.grad._data
