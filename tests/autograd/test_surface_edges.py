@@ -121,6 +121,29 @@ def test_retain_grad_sees_the_gradient_after_every_hook_and_only_once():
     _same(prog)
 
 
+def test_retain_grad_follows_an_in_place_op_but_other_hooks_stay():
+    def prog(m):
+        x = _t(m, [1.0, 2.0], True)
+        y = x * 2
+        y.retain_grad()
+        seen = []
+        y.register_hook(lambda g: seen.append(g.detach().clone()))   # the value before mul_
+        z = y + 1                                                     # used before the write
+        y.mul_(3)
+        ((z * _t(m, [2.0, 3.0])).sum() + (y * _t(m, [1.0, 10.0])).sum()).backward()
+        v = (x * 2)[0]
+        v.retain_grad()
+        v._base.mul_(5)                                               # the view's history is replayed
+        (v * 7).backward()
+        w = x * 2
+        w.retain_grad()
+        w[0].mul_(3)                                                  # written through a view
+        (w * _t(m, [1.0, 10.0])).sum().backward()
+        return [y.grad, seen, v.grad, w.grad, x.grad]
+
+    _same(prog)
+
+
 def test_retain_grad_on_a_tensor_without_grad_is_refused():
     for m in (nv, torch):
         with pytest.raises(RuntimeError, match="retain_grad"):

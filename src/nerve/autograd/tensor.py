@@ -543,12 +543,32 @@ def _inplace(t, name, fn, *args):
             _mark_rebase(node, old)  # ops that used t before this write still see old's history
             t._ctx, t._oidx = node, res._oidx
             t.requires_grad = True
+            _move_retained(t, old._ctx, old._oidx)
         return t
     res = fn(t, *args)
     _check_inplace_result(t, res, name)
     _bump(t)
     t._data[...] = res._data
     return t
+
+
+def _move_retained(t, old_ctx, old_oidx):
+    """``t`` got a new history (an in-place op): its retain_grad hook moves to the new node, so
+    ``t.grad`` is the gradient of its new value, as in torch. Its other hooks stay where they
+    were registered (they see the gradient of the value they were registered on)."""
+    if old_ctx is None or old_ctx is t._ctx:
+        return
+    if old_ctx.n_out > 1:
+        hooks = old_ctx.out_hooks.get(old_oidx) if old_ctx.out_hooks else None
+    else:
+        hooks = old_ctx.hooks
+    if not hooks:
+        return
+    for h in hooks:
+        if getattr(h, "_retains", None) is t:
+            hooks.remove(h)
+            t._hook_list().append(h)
+            return
 
 
 def _alias_saved_output(node, arr, t):
