@@ -233,6 +233,19 @@ def test_the_element_that_does_not_require_grad_is_named():
             m.autograd.grad([(x * x).sum(), _t(m, 2.0)], x)
 
 
+def test_autograd_backward_of_several_roots():
+    def prog(m):
+        x = _t(m, [1.0, 2.0], True)
+        m.autograd.backward([(x * x).sum(), x * 3], grad_tensors=[None, _t(m, [1.0, 10.0])])
+        m.autograd.backward((x ** 3).sum())
+        return x.grad
+
+    _same(prog)
+    x = nv.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="2 grad_tensors for 1 tensors"):
+        nv.autograd.backward([x * 2], grad_tensors=[None, None])
+
+
 def test_autograd_grad_grad_outputs_materialize_and_unused():
     def prog(m):
         x = _t(m, [1.0, 2.0], True)
@@ -246,6 +259,9 @@ def test_autograd_grad_grad_outputs_materialize_and_unused():
 
     _same(prog)
     x = nv.tensor([1.0], requires_grad=True)
+    u = nv.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"input 1 \(shape \(2,\)\) was not used"):
+        nv.autograd.grad((x * 2).sum(), [x, u])
     with pytest.raises(ValueError, match="allow_unused"):
         nv.autograd.grad((x * 2).sum(), x, allow_unused=False, materialize_grads=True)
 
@@ -525,6 +541,16 @@ def test_pack_sequence_sorted_and_unsorted():
         b = m.nn.utils.rnn.pack_sequence(_seqs(m), enforce_sorted=False)
         back = m.nn.utils.rnn.unpack_sequence(b)
         return _packed(a) + _packed(b) + [back]
+
+    _same(prog)
+
+
+def test_a_packed_sequence_built_with_sorted_indices_only_unpacks_in_the_callers_order():
+    def prog(m):
+        pk = m.nn.utils.rnn.pack_sequence(_seqs(m), enforce_sorted=False)
+        rebuilt = m.nn.utils.rnn.PackedSequence(pk.data * 2, pk.batch_sizes, pk.sorted_indices)
+        padded, lens = m.nn.utils.rnn.pad_packed_sequence(rebuilt, batch_first=True)
+        return _packed(rebuilt) + [padded, lens, _packed(rebuilt._replace(data=pk.data))]
 
     _same(prog)
 

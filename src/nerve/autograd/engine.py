@@ -494,6 +494,33 @@ def _add_grad(grads, node, k, g):
     lst[k] = g if lst[k] is None else lst[k] + g
 
 
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradients of ``tensors`` (a Tensor or a sequence of them) into the leaves'
+    ``.grad``, in one pass: ``torch.autograd.backward``.
+
+    ``grad_tensors`` gives d(loss)/d(tensor) for each (None for a one-element tensor); the
+    other arguments are those of ``Tensor.backward``.
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.tensor([1.0, 2.0], requires_grad=True)
+        >>> nv.autograd.backward([(x * x).sum(), (3 * x).sum()])
+        >>> x.grad.tolist()
+        [5.0, 7.0]
+    """
+    roots = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    if grad_tensors is None:
+        gs = (None,) * len(roots)
+    elif isinstance(grad_tensors, Tensor):
+        gs = (grad_tensors,)
+    else:
+        gs = tuple(grad_tensors)
+    if len(gs) != len(roots):
+        raise RuntimeError(f"autograd.backward got {len(gs)} grad_tensors for {len(roots)} tensors; "
+                           "give one per tensor (None for a one-element tensor)")
+    run_backward(roots, gs, retain_graph, create_graph, inputs=inputs)
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=None, materialize_grads=False):
     """Return d(outputs)/d(inputs) without touching any ``.grad``.
@@ -529,12 +556,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError("every input to autograd.grad must be a Tensor with requires_grad=True")
     res = run_backward(outs, gos, retain_graph, create_graph, capture=list(ins))
     out = []
-    for t, r in zip(ins, res):
+    for k, (t, r) in enumerate(zip(ins, res)):
         if r is None:
             if not allow_unused:
                 raise RuntimeError(
-                    "one of the inputs was not used to compute the outputs, so it has no gradient; "
-                    "pass allow_unused=True to get None for it")
+                    f"input {k} (shape {tuple(t.shape)}) was not used to compute the outputs, so it "
+                    "has no gradient; pass allow_unused=True to get None for it")
             out.append(_wrap(get_array_module(t._data).zeros_like(t._data)) if materialize_grads else None)
         elif isinstance(r, Tensor):
             out.append(r)
