@@ -66,6 +66,21 @@ def test_a_leaf_hook_runs_once_on_the_summed_gradient_of_every_use():
     assert len(seen) == 1
 
 
+def test_a_leaf_hook_runs_as_soon_as_its_last_use_has_delivered():
+    def prog(m):
+        a = _t(m, [1.0, 2.0], True)
+        w = _t(m, [3.0, 4.0], True)
+        events = []
+        h = a * 2
+        h.register_hook(lambda g: events.append("h"))
+        w.register_hook(lambda g: events.append("w"))      # w's only use is the last op
+        a.register_hook(lambda g: events.append("a"))
+        (h * w).sum().backward()
+        return " ".join(events)
+
+    assert _same(prog) == "w h a"          # in backward order, not all at the end
+
+
 def test_leaf_hooks_in_order_add_one_only_once():
     def prog(m):
         x = _t(m, [1.0, 2.0], True)

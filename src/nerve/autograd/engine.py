@@ -12,7 +12,7 @@ import numpy as np
 from ..backend import get_array_module
 from . import grad_mode
 from .function import history_at
-from .tensor import _MUT, _REBASED, Tensor, _fresh_view, _wrap
+from .tensor import _LEAF_HOOKS, _MUT, _REBASED, Tensor, _fresh_view, _wrap
 
 # Set by nerve.functional: a namespace with xp-like functions that build the graph.
 graph_namespace = None
@@ -24,11 +24,12 @@ _FREED_MSG = (
     "recompute the forward pass.")
 
 
-def _toposort(roots):
+def _toposort(roots, leaf_uses=None):
     """Nodes reachable from ``roots`` in topological order (outputs first).
 
     A node made before an in-place write that rebased one of its inputs depends on that
-    input's history as it was (``history_at``), not on the new one.
+    input's history as it was (``history_at``), not on the new one. With ``leaf_uses`` (a
+    dict), the edges into each leaf that has hooks are counted there, by id.
     """
     order = []
     visited = set()
@@ -50,8 +51,11 @@ def _toposort(roots):
                 c = p._ctx
                 if stale and (c is None or c._stamp > node._stamp):
                     c = history_at(p, node._stamp)[0]
-                if c is not None and c not in visited:
-                    stack.append((c, False))
+                if c is not None:
+                    if c not in visited:
+                        stack.append((c, False))
+                elif leaf_uses is not None and p._hooks:
+                    leaf_uses[id(p)] = leaf_uses.get(id(p), 0) + 1
     order.reverse()
     return order
 
@@ -348,10 +352,18 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
             for i, t in enumerate(wanted):
                 capture_node.setdefault(t._ctx, []).append((i, t._oidx))
     shared = True  # leaves reached through hooks or autograd.grad always get their own copy
+    # Once any leaf has had a hook, count the uses of hooked leaves, so that each one's hooks
+    # run on its whole gradient as soon as its last use has delivered (as torch's AccumulateGrad).
+    leaf_uses = {} if _LEAF_HOOKS[0] else None
     if plain and not leaf_seed:
-        accumulate_leaf = None  # every leaf goes straight to _into_leaf below
+        accumulate_leaf = None  # every leaf goes straight to _into_leaf below (made on need)
     else:
-        accumulate_leaf = _leaf_accumulator(capture_leaf, results, only, create_graph, shared)
+        accumulate_leaf = _leaf_accumulator(capture_leaf, results, only, create_graph, shared,
+                                            leaf_uses)
+    order = _toposort(root_nodes, leaf_uses) if root_nodes else ()  # counts uses first
+    for t, g in leaf_seed:
+        if leaf_uses is not None and t._hooks:
+            leaf_uses[id(t)] = leaf_uses.get(id(t), 0) + 1
     for t, g in leaf_seed:
         if not create_graph:
             g = g.copy()  # never hand the caller's array to .grad
@@ -362,7 +374,7 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
     arrays_only = not create_graph
 
     pop = grads.pop
-    for node in (_toposort(root_nodes) if root_nodes else ()):
+    for node in order:
         g = pop(node, None)
         if g is None:
             continue
@@ -408,7 +420,7 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
                 else:
                     if accumulate_leaf is None:
                         accumulate_leaf = _leaf_accumulator(capture_leaf, results, only,
-                                                            create_graph, shared)
+                                                            create_graph, shared, leaf_uses)
                     accumulate_leaf(p, gp)
             elif c.n_out == 1:
                 if c in grads:
@@ -447,11 +459,12 @@ def _backward_inputs(inputs):
     return only, wanted
 
 
-def _leaf_accumulator(capture_leaf, results, only, create_graph, shared):
+def _leaf_accumulator(capture_leaf, results, only, create_graph, shared, leaf_uses):
     """Where a leaf's gradient goes when hooks, autograd.grad or ``inputs`` are involved.
 
     A leaf with hooks collects its gradient from every use first; its hooks then run once, on
-    the sum, when the pass ends (``accumulate_leaf.finish()``), as PyTorch's do.
+    the sum, as PyTorch's do: when its last counted use (``leaf_uses``) has delivered, or when
+    the pass ends (``accumulate_leaf.finish()``) for a use that delivered nothing.
     """
     pending = {}  # id(leaf) -> [leaf, summed gradient]
 
@@ -468,11 +481,18 @@ def _leaf_accumulator(capture_leaf, results, only, create_graph, shared):
 
     def accumulate_leaf(p, gp):
         if p._hooks:
-            e = pending.get(id(p))
+            key = id(p)
+            e = pending.get(key)
             if e is None:
-                pending[id(p)] = [p, gp]
+                e = pending[key] = [p, gp]
             else:
                 e[1] = e[1] + gp
+            if leaf_uses is not None:
+                left = leaf_uses.get(key, 1) - 1
+                leaf_uses[key] = left
+                if left <= 0:  # its last use: the gradient is complete
+                    del pending[key]
+                    deliver(p, _apply_hooks(p._hooks, e[1], create_graph))
             return
         deliver(p, gp)
 

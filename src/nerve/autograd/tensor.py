@@ -344,6 +344,7 @@ class Tensor:
             return ctx.hooks
         if self._hooks is None:
             self._hooks = []
+            _LEAF_HOOKS[0] = True
         return self._hooks
 
     @property
@@ -438,6 +439,10 @@ def _fresh_view(a):
     if VIEW_REPLAY[0] is not None:
         VIEW_REPLAY[0](a, root)
 
+
+# True once any leaf has had a hook: from then on backward counts the uses of hooked leaves
+# (engine._toposort), so their hooks run once, on the complete gradient.
+_LEAF_HOOKS = [False]
 
 # Set by nerve.functional: replay(view, root) rebuilds a view's history from its root.
 VIEW_REPLAY = [None]
