@@ -241,6 +241,12 @@ def test_gradient_argument_takes_the_outputs_dtype_and_accumulates():
     _same(prog)
 
 
+def test_a_gradient_that_is_not_a_tensor_is_a_type_error():
+    x = nv.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"gradient must be a Tensor of the output's shape \(2,\), got float"):
+        (x * 2).backward(gradient=2.0)
+
+
 def test_the_element_that_does_not_require_grad_is_named():
     for m in (nv, torch):
         x = _t(m, [1.0, 2.0], True)
@@ -372,6 +378,12 @@ def test_nested_modes_and_plain_calls():
                 with m.inference_mode():
                     out.append((x * 1).requires_grad)
                 out.append((x * 1).requires_grad)
+            out.append(m.is_grad_enabled())
+        with m.inference_mode():
+            with m.enable_grad():          # grad mode on, but inference mode still records nothing
+                out += [m.is_grad_enabled(), (x * 1).requires_grad]
+                with m.inference_mode(False):
+                    out.append((x * 1).requires_grad)
             out.append(m.is_grad_enabled())
         m.set_grad_enabled(False)
         out.append((x * 1).requires_grad)

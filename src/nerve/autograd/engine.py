@@ -72,6 +72,9 @@ def _root_grad(t, g, create_graph):
                 "Reduce it first (loss.sum() or loss.mean()), or pass gradient=<tensor of the same shape>.")
         g = get_array_module(t._data).ones(t._data.shape, dtype=t._data.dtype)
     else:
+        if not hasattr(g, "shape"):
+            raise TypeError(f"gradient must be a Tensor of the output's shape {tuple(t.shape)}, got "
+                            f"{type(g).__name__}; wrap it: nv.tensor(...)")
         if tuple(g.shape) != tuple(t.shape):
             raise RuntimeError(
                 f"gradient has shape {tuple(g.shape)} but the output has shape {tuple(t.shape)}; "

@@ -4,11 +4,21 @@ from __future__ import annotations
 import functools
 import inspect
 
-_enabled = True  # read directly by Function.apply on the hot path
+_enabled = True  # record the graph? read directly by Function.apply on the hot path
+_grad = True      # the grad mode is_grad_enabled() reports (no_grad/enable_grad/set_grad_enabled)
+_inference = False
+
+
+def _set(grad, inference):
+    """Set the grad mode and inference mode; recording needs the first without the second (an
+    enable_grad() inside inference_mode() reports grad enabled but records nothing, as torch)."""
+    global _enabled, _grad, _inference
+    _grad, _inference = grad, inference
+    _enabled = grad and not inference
 
 
 def is_grad_enabled() -> bool:
-    return _enabled
+    return _grad
 
 
 def _decorate(make_ctx, fn):
@@ -55,24 +65,20 @@ class set_grad_enabled:
     """
 
     def __init__(self, mode: bool):
-        global _enabled
-        self.prev = _enabled
+        self.prev = _grad
         self.mode = bool(mode)
-        _enabled = self.mode
+        _set(self.mode, _inference)
 
     def __enter__(self):
-        global _enabled
-        _enabled = self.mode
+        _set(self.mode, _inference)
         return self
 
     def __exit__(self, *exc):
-        global _enabled
-        _enabled = self.prev
+        _set(self.prev, _inference)
         return False
 
     def __call__(self, fn):
-        global _enabled
-        _enabled = self.prev  # decorating must not leave the mode switched
+        _set(self.prev, _inference)  # decorating must not leave the mode switched
         mode = self.mode
         return _decorate(lambda: set_grad_enabled(mode), fn)
 
@@ -92,14 +98,12 @@ class _GradModeContext:
         return super().__new__(cls)
 
     def __enter__(self):
-        global _enabled
-        self.prev = _enabled
-        _enabled = self.mode
+        self.prev = _grad
+        _set(self.mode, _inference)
         return self
 
     def __exit__(self, *exc):
-        global _enabled
-        _enabled = self.prev
+        _set(self.prev, _inference)
         return False
 
     def __call__(self, fn):
@@ -125,9 +129,6 @@ class enable_grad(_GradModeContext):
     """Re-enable graph recording inside a ``no_grad`` block."""
 
     mode = True
-
-
-_inference = False
 
 
 def is_inference_mode_enabled() -> bool:
@@ -159,17 +160,14 @@ class inference_mode:
         self.mode = bool(mode)
 
     def __enter__(self):
-        global _enabled, _inference
-        self.prev = (_enabled, _inference)
+        self.prev = (_grad, _inference)
         # As torch's InferenceMode guard: grad mode is the opposite of inference mode,
         # so inference_mode(False) re-enables recording.
-        _inference = self.mode
-        _enabled = not self.mode
+        _set(not self.mode, self.mode)
         return self
 
     def __exit__(self, *exc):
-        global _enabled, _inference
-        _enabled, _inference = self.prev
+        _set(*self.prev)
         return False
 
     def __call__(self, fn):
