@@ -672,3 +672,28 @@ def test_functional_call_strict_and_conflicting_tied_values():
         lin = m.nn.Linear(2, 1).double()
         with pytest.raises(RuntimeError, match="bias"):
             _fcall(m)(lin, {"weight": _t(m, [[1.0, 2.0]])}, _t(m, [[1.0, 1.0]]), strict=True)
+
+
+# ---------------------------------------------------------------------------- spectral_norm
+@pytest.mark.parametrize("layer,shape", [("Linear", (3, 5)), ("ConvTranspose2d", (2, 2, 4, 4))])
+def test_spectral_norm_from_nn_utils_matches_torch_step_by_step(layer, shape):
+    args = (5, 4) if layer == "Linear" else (2, 3, 3)
+    tm = torch.nn.utils.spectral_norm(getattr(torch.nn, layer)(*args).double(), n_power_iterations=2)
+    nm = nv.nn.utils.spectral_norm(getattr(nv.nn, layer)(*args).double(), n_power_iterations=2)
+    nm.load_state_dict({k: nv.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    x = _RNG.standard_normal(shape)
+
+    def prog(m):
+        mod = nm if m is nv else tm
+        out = []
+        for _ in range(2):                              # power iteration runs in training
+            xt = _t(m, x, True)
+            y = mod(xt)
+            (y * y).sum().backward()
+            out += [y, xt.grad, mod.weight_orig.grad.clone(), mod.weight_u.clone(), mod.weight_v.clone()]
+        mod.eval()
+        out.append(mod(_t(m, x)))
+        m.nn.utils.remove_spectral_norm(mod)
+        return out + [mod.weight, " ".join(sorted(mod.state_dict()))]
+
+    _same(prog, atol=1e-10)
