@@ -222,6 +222,29 @@ def test_backward_inputs_fills_only_those_including_a_non_leaf():
     _same(prog)
 
 
+def test_only_the_part_of_the_graph_that_was_asked_for_runs():
+    def prog(m):
+        x = _t(m, [1.0, 2.0], True)
+        w = _t(m, [3.0, 4.0], True)
+        seen = []
+        x.register_hook(lambda g: seen.append("x"))
+        w.register_hook(lambda g: seen.append("w"))
+        y = x * 2
+        y.register_hook(lambda g: seen.append("y"))
+        y.retain_grad()
+        z = y * w
+        z.register_hook(lambda g: seen.append("z"))
+        loss = (z * z).sum()
+        (gw,) = m.autograd.grad(loss, w, retain_graph=True)      # y and x lie off the path to w
+        (gz,) = m.autograd.grad(loss, z, retain_graph=True)      # nothing below z is needed
+        loss.backward(inputs=[w], retain_graph=True)
+        after_inputs = [" ".join(seen), x.grad, y.grad]
+        loss.backward()                                           # now everything runs
+        return [gw, gz] + after_inputs + [" ".join(seen), x.grad, y.grad, w.grad]
+
+    _same(prog)
+
+
 def test_backward_inputs_errors():
     for m in (nv, torch):
         x = _t(m, [1.0, 2.0], True)

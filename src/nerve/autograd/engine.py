@@ -364,6 +364,12 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
         accumulate_leaf = _leaf_accumulator(capture_leaf, results, only, create_graph, shared,
                                             leaf_uses)
     order = _toposort(root_nodes, leaf_uses) if root_nodes else ()  # counts uses first
+    capture_only = None
+    if not plain and order:
+        # autograd.grad / inputs=: run only the nodes on a path to what was asked for, so hooks
+        # and retain_grad elsewhere in the graph stay untouched (as torch)
+        order, capture_only = _prune(order, set(capture_leaf) if capture_leaf is not None else only,
+                                     capture_node or {})
     for t, g in leaf_seed:
         if leaf_uses is not None and t._hooks:
             leaf_uses[id(t)] = leaf_uses.get(id(t), 0) + 1
@@ -390,6 +396,8 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
             if capture_node is not None and node in capture_node:
                 for i, _ in capture_node[node]:
                     results[i] = g
+                if node in capture_only:
+                    continue  # nothing asked for lies below it
             if arrays_only and node.saved is not None and not node.tensor_style:
                 gs = node.backward(g)  # the common case, inline: one output, arrays in and out
             else:
@@ -402,6 +410,8 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
             if capture_node is not None and node in capture_node:
                 for i, k in capture_node[node]:
                     results[i] = g[k]
+                if node in capture_only:
+                    continue
             gs = _call_backward(node, g, create_graph)
         if type(gs) is not tuple:
             gs = (gs,)
@@ -444,6 +454,26 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
     return results
 
 
+def _prune(order, leaf_ids, nodes):
+    """The nodes of ``order`` that lead to a leaf in ``leaf_ids`` or to a node in ``nodes``
+    (in order), and those of ``nodes`` with nothing asked for below them (their gradient is
+    caught, their backward is not run)."""
+    mut = _MUT[0]
+    rebased = _REBASED[0]
+    full = set()
+    for node in reversed(order):  # inputs before the nodes that use them
+        stale = rebased and node._stamp != mut
+        for p in node.parents:
+            c = getattr(p, "_ctx", None)  # constants (numbers, arrays) have none
+            if stale and isinstance(p, Tensor) and (c is None or c._stamp > node._stamp):
+                c = history_at(p, node._stamp)[0]
+            if (id(p) in leaf_ids) if c is None else (c in full or c in nodes):
+                full.add(node)
+                break
+    capture_only = {n for n in nodes if n not in full}
+    return [n for n in order if n in full or n in nodes], capture_only
+
+
 def _backward_inputs(inputs):
     """``backward(inputs=...)``: the ids of the leaves to fill, and the non-leaf tensors."""
     ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
@@ -483,6 +513,11 @@ def _leaf_accumulator(capture_leaf, results, only, create_graph, shared, leaf_us
         _into_leaf(p, gp, create_graph, shared)
 
     def accumulate_leaf(p, gp):
+        if capture_leaf is not None:
+            if id(p) not in capture_leaf:
+                return  # not asked for: its hooks do not run (as torch)
+        elif only is not None and id(p) not in only:
+            return
         if p._hooks:
             key = id(p)
             e = pending.get(key)
