@@ -514,6 +514,26 @@ def test_clip_grad_norm_with_a_nonfinite_gradient(bad):
             m.nn.utils.clip_grad_norm_(ps, 1.0, error_if_nonfinite=True)
 
 
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf])
+def test_get_total_norm_and_clip_grads_with_norm_are_the_two_halves(norm_type):
+    grads = [np.array([1.0, 0.0, -3.0]), None, np.array([[2.0, 0.0], [0.5, 4.0]])]
+
+    def prog(m):
+        a = _params(m, grads, m.float64)
+        b = _params(m, grads, m.float64)
+        total = m.nn.utils.get_total_norm([p.grad for p in a if p.grad is not None],
+                                          norm_type=norm_type)
+        m.nn.utils.clip_grads_with_norm_(a, 1.5, total)
+        whole = m.nn.utils.clip_grad_norm_(b, 1.5, norm_type=norm_type)
+        none = m.nn.utils.get_total_norm([])
+        return [total, whole, [p.grad for p in a], [p.grad for p in b], none,
+                str(none.dtype).replace("torch.", "")]
+
+    _same(prog)
+    with pytest.raises(RuntimeError, match="total norm of order 2.0 of the tensors is nan"):
+        nv.nn.utils.get_total_norm([nv.tensor([math.nan])], error_if_nonfinite=True)
+
+
 def test_clip_grad_value_and_empty_parameters():
     def prog(m):
         ps = _params(m, [np.array([3.0, -4.0, 0.5]), None, np.array([math.nan, -1.0])], m.float32)
