@@ -207,6 +207,36 @@ def test_hooks_under_create_graph_are_differentiated_through():
     _same(prog)
 
 
+def test_post_accumulate_grad_hooks_step_inside_backward():
+    def prog(m):
+        w = _t(m, [1.0, 2.0], True)
+        b = _t(m, [0.5], True)
+        seen = []
+
+        def step(p):                       # an optimizer step fused into backward
+            seen.append(p.grad.clone())
+            with m.no_grad():
+                p.add_(p.grad * -0.1)
+            p.grad = None
+
+        handle = w.register_post_accumulate_grad_hook(step)
+        b.register_post_accumulate_grad_hook(step)
+        x = _t(m, [3.0, 4.0])
+        ((w * x).sum() + (w * w).sum() + b * 3).sum().backward()   # w used twice: one call
+        first = [w.clone(), b.clone(), w.grad, len(seen)]
+        m.autograd.grad((w * x).sum(), w)                          # fills no .grad: no call
+        ((w * x).sum() + b).sum().backward(inputs=[w])             # only w accumulates
+        handle.remove()
+        (w * x).sum().backward()
+        return first + [len(seen), b.grad, w.grad,
+                        sorted([t.tolist() for t in seen], key=len)]
+
+    _same(prog)
+    for m in (nv, torch):
+        with pytest.raises(RuntimeError, match="non-leaf|leaf tensors only"):
+            (_t(m, [1.0], True) * 2).register_post_accumulate_grad_hook(lambda p: None)
+
+
 # ---------------------------------------------------------------------------- backward options
 def test_backward_inputs_fills_only_those_including_a_non_leaf():
     def prog(m):

@@ -12,7 +12,8 @@ import numpy as np
 from ..backend import get_array_module
 from . import grad_mode
 from .function import history_at
-from .tensor import _LEAF_HOOKS, _MUT, _REBASED, Tensor, _fresh_view, _wrap
+from .tensor import (_LEAF_HOOKS, _MUT, _POST_HOOKS, _REBASED, Tensor, _fresh_view, _wrap,
+                     run_post_accumulate_hooks)
 
 # Set by nerve.functional: a namespace with xp-like functions that build the graph.
 graph_namespace = None
@@ -511,6 +512,8 @@ def _leaf_accumulator(capture_leaf, results, only, create_graph, shared, leaf_us
         if only is not None and id(p) not in only:
             return
         _into_leaf(p, gp, create_graph, shared)
+        if _POST_HOOKS:
+            run_post_accumulate_hooks(p)
 
     def accumulate_leaf(p, gp):
         if capture_leaf is not None:

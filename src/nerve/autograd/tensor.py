@@ -331,6 +331,27 @@ class Tensor:
         hooks.insert(pos, hook)
         return _HookHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` right after backward has added this leaf's gradient into
+        ``.grad`` (once per backward, with the complete gradient). For optimizer steps fused
+        into backward. ``autograd.grad`` does not fill ``.grad`` and so does not call it.
+        Returns a handle with ``remove()``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self._ctx is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook works on leaf tensors only (their "
+                               ".grad is what gets accumulated); use register_hook on a non-leaf")
+        key = id(self)
+        entry = _POST_HOOKS.get(key)
+        if entry is None or entry[0]() is not self:
+            entry = _POST_HOOKS[key] = (weakref.ref(self, lambda _, k=key: _POST_HOOKS.pop(k, None)), [])
+        hooks = self._hook_list()
+        if _post_marker not in hooks:
+            hooks.insert(0, _post_marker)  # routes this leaf through the engine's hook path
+        entry[1].append(hook)
+        return _HookHandle(entry[1], hook)
+
     def _hook_list(self):
         """The list this tensor's gradient hooks live in (its node's, for a non-leaf)."""
         ctx = self._ctx
@@ -395,6 +416,24 @@ def _engine():
 
         _ENGINE = engine
     return _ENGINE
+
+
+# id(leaf) -> (weak ref, [hooks]) for register_post_accumulate_grad_hook (keyed by id: a
+# Tensor's == is elementwise, so it cannot be a dict key itself).
+_POST_HOOKS = {}
+
+
+def _post_marker(grad):
+    """A no-op gradient hook standing for a leaf's post-accumulate hooks in its hook list."""
+    return None
+
+
+def run_post_accumulate_hooks(p):
+    """Call the post-accumulate-grad hooks of the leaf ``p`` (after its ``.grad`` changed)."""
+    entry = _POST_HOOKS.get(id(p))
+    if entry is not None and entry[0]() is p:
+        for h in tuple(entry[1]):
+            h(p)
 
 
 class _HookHandle:
