@@ -34,6 +34,7 @@ EXEMPT = {
     "Tensor.backward": "runs the engine; tested in tests/autograd/test_engine.py",
     "Tensor.register_hook": "autograd API; tested in tests/autograd/test_engine.py",
     "Tensor.retain_grad": "autograd API; tested in tests/autograd/test_engine.py",
+    "Tensor.register_post_accumulate_grad_hook": "autograd API; tested in tests/autograd/test_surface_edges.py",
     "Tensor.requires_grad_": "autograd flag; tested in tests/autograd/test_tensor.py",
     "Tensor.detach": "cuts the graph (no gradient by definition); tested in test_tensor.py",
     "Tensor.detach_": "cuts the graph in place; tested in test_tensor.py",

@@ -12,7 +12,8 @@ import numpy as np
 from ..backend import get_array_module
 from . import grad_mode
 from .function import history_at
-from .tensor import _MUT, _REBASED, Tensor, _fresh_view, _wrap
+from .tensor import (_LEAF_HOOKS, _MUT, _POST_HOOKS, _REBASED, Tensor, _fresh_view, _wrap,
+                     run_post_accumulate_hooks)
 
 # Set by nerve.functional: a namespace with xp-like functions that build the graph.
 graph_namespace = None
@@ -24,11 +25,12 @@ _FREED_MSG = (
     "recompute the forward pass.")
 
 
-def _toposort(roots):
+def _toposort(roots, leaf_uses=None):
     """Nodes reachable from ``roots`` in topological order (outputs first).
 
     A node made before an in-place write that rebased one of its inputs depends on that
-    input's history as it was (``history_at``), not on the new one.
+    input's history as it was (``history_at``), not on the new one. With ``leaf_uses`` (a
+    dict), the edges into each leaf that has hooks are counted there, by id.
     """
     order = []
     visited = set()
@@ -50,8 +52,11 @@ def _toposort(roots):
                 c = p._ctx
                 if stale and (c is None or c._stamp > node._stamp):
                     c = history_at(p, node._stamp)[0]
-                if c is not None and c not in visited:
-                    stack.append((c, False))
+                if c is not None:
+                    if c not in visited:
+                        stack.append((c, False))
+                elif leaf_uses is not None and p._hooks:
+                    leaf_uses[id(p)] = leaf_uses.get(id(p), 0) + 1
     order.reverse()
     return order
 
@@ -68,13 +73,21 @@ def _root_grad(t, g, create_graph):
                 "Reduce it first (loss.sum() or loss.mean()), or pass gradient=<tensor of the same shape>.")
         g = get_array_module(t._data).ones(t._data.shape, dtype=t._data.dtype)
     else:
+        if not hasattr(g, "shape"):
+            raise TypeError(f"gradient must be a Tensor of the output's shape {tuple(t.shape)}, got "
+                            f"{type(g).__name__}; wrap it: nv.tensor(...)")
         if tuple(g.shape) != tuple(t.shape):
             raise RuntimeError(
                 f"gradient has shape {tuple(g.shape)} but the output has shape {tuple(t.shape)}; "
                 "they must match")
+        dt = t._data.dtype
         if isinstance(g, Tensor):
             # under create_graph a gradient that is itself in a graph stays attached to it
-            return g if create_graph else g._data
+            if create_graph:
+                return g if g.dtype == dt else g.to(dt)
+            g = g._data
+        if g.dtype != dt:
+            g = g.astype(dt)  # as torch: the gradient takes the output's dtype
     if create_graph:
         return _wrap(g)
     return g
@@ -209,10 +222,15 @@ def _call_tensor_style(node, gs, create_graph):
 
 
 def _apply_hooks(hooks, g, create_graph):
-    for h in hooks:
+    for h in tuple(hooks):  # a hook may remove itself (or another) while they run
         gt = g if create_graph else _wrap(g)
         r = h(gt)
         if r is not None:
+            if tuple(r.shape) != tuple(g.shape):
+                raise RuntimeError(
+                    f"hook {getattr(h, '__name__', type(h).__name__)!r} returned a gradient of shape "
+                    f"{tuple(r.shape)} for a tensor of shape {tuple(g.shape)}; a hook must return a "
+                    "gradient of the same shape, or None to keep the one it was given")
             g = r if create_graph else (r._data if isinstance(r, Tensor) else r)
     return g
 
@@ -270,7 +288,12 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     """
     _DEPTH[0] += 1
     try:
-        results = _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture)
+        if create_graph and not grad_mode._enabled:
+            # as torch: create_graph records the backward even when called under no_grad
+            with grad_mode.enable_grad():
+                results = _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture)
+        else:
+            results = _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture)
     except BaseException:
         if _DEPTH[0] == 1:
             _FINAL_CALLBACKS.clear()
@@ -291,14 +314,14 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
     grads = {}
     root_nodes = []
     leaf_seed = []
-    for t, g in zip(roots, grad_roots):
+    for i, (t, g) in enumerate(zip(roots, grad_roots)):
         if not isinstance(t, Tensor):
             raise TypeError(f"backward() needs Tensors, got {type(t).__name__}")
         if t._base is not None:
             _fresh_view(t)
         if not t.requires_grad:
             raise RuntimeError(
-                "element 0 of tensors does not require grad and does not have a grad_fn: "
+                f"element {i} of tensors does not require grad and does not have a grad_fn: "
                 "nothing in its computation asked for gradients. Create the inputs with "
                 "requires_grad=True (or call .requires_grad_()), and make sure the forward pass "
                 "did not run under no_grad().")
@@ -324,13 +347,33 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
                 capture_leaf.setdefault(id(t), []).append(i)
             else:
                 capture_node.setdefault(t._ctx, []).append((i, t._oidx))
-    only = None if inputs is None else {
-        id(t) for t in (inputs if isinstance(inputs, (list, tuple)) else [inputs])}
+    only = wanted = None
+    if inputs is not None:
+        only, wanted = _backward_inputs(inputs)
+        if wanted:  # non-leaf inputs: their gradients are caught at their nodes, as autograd.grad does
+            results = [None] * len(wanted)
+            capture_node = {}
+            for i, t in enumerate(wanted):
+                capture_node.setdefault(t._ctx, []).append((i, t._oidx))
     shared = True  # leaves reached through hooks or autograd.grad always get their own copy
+    # Once any leaf has had a hook, count the uses of hooked leaves, so that each one's hooks
+    # run on its whole gradient as soon as its last use has delivered (as torch's AccumulateGrad).
+    leaf_uses = {} if _LEAF_HOOKS[0] else None
     if plain and not leaf_seed:
-        accumulate_leaf = None  # every leaf goes straight to _into_leaf below
+        accumulate_leaf = None  # every leaf goes straight to _into_leaf below (made on need)
     else:
-        accumulate_leaf = _leaf_accumulator(capture_leaf, results, only, create_graph, shared)
+        accumulate_leaf = _leaf_accumulator(capture_leaf, results, only, create_graph, shared,
+                                            leaf_uses)
+    order = _toposort(root_nodes, leaf_uses) if root_nodes else ()  # counts uses first
+    capture_only = None
+    if not plain and order:
+        # autograd.grad / inputs=: run only the nodes on a path to what was asked for, so hooks
+        # and retain_grad elsewhere in the graph stay untouched (as torch)
+        order, capture_only = _prune(order, set(capture_leaf) if capture_leaf is not None else only,
+                                     capture_node or {})
+    for t, g in leaf_seed:
+        if leaf_uses is not None and t._hooks:
+            leaf_uses[id(t)] = leaf_uses.get(id(t), 0) + 1
     for t, g in leaf_seed:
         if not create_graph:
             g = g.copy()  # never hand the caller's array to .grad
@@ -341,7 +384,7 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
     arrays_only = not create_graph
 
     pop = grads.pop
-    for node in (_toposort(root_nodes) if root_nodes else ()):
+    for node in order:
         g = pop(node, None)
         if g is None:
             continue
@@ -354,6 +397,8 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
             if capture_node is not None and node in capture_node:
                 for i, _ in capture_node[node]:
                     results[i] = g
+                if node in capture_only:
+                    continue  # nothing asked for lies below it
             if arrays_only and node.saved is not None and not node.tensor_style:
                 gs = node.backward(g)  # the common case, inline: one output, arrays in and out
             else:
@@ -366,6 +411,8 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
             if capture_node is not None and node in capture_node:
                 for i, k in capture_node[node]:
                     results[i] = g[k]
+                if node in capture_only:
+                    continue
             gs = _call_backward(node, g, create_graph)
         if type(gs) is not tuple:
             gs = (gs,)
@@ -387,7 +434,7 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
                 else:
                     if accumulate_leaf is None:
                         accumulate_leaf = _leaf_accumulator(capture_leaf, results, only,
-                                                            create_graph, shared)
+                                                            create_graph, shared, leaf_uses)
                     accumulate_leaf(p, gp)
             elif c.n_out == 1:
                 if c in grads:
@@ -398,14 +445,64 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
                 _add_grad(grads, c, p._oidx, gp)
         if not retain_graph and node.saved:
             node.saved = None
+    if accumulate_leaf is not None:
+        accumulate_leaf.finish()
+    if wanted:
+        for t, gt in zip(wanted, results):
+            if gt is not None:
+                _into_leaf(t, gt, create_graph, True)
+        return None
     return results
 
 
-def _leaf_accumulator(capture_leaf, results, only, create_graph, shared):
-    """Where a leaf's gradient goes when hooks, autograd.grad or ``inputs`` are involved."""
-    def accumulate_leaf(p, gp):
-        if p._hooks:
-            gp = _apply_hooks(p._hooks, gp, create_graph)
+def _prune(order, leaf_ids, nodes):
+    """The nodes of ``order`` that lead to a leaf in ``leaf_ids`` or to a node in ``nodes``
+    (in order), and those of ``nodes`` with nothing asked for below them (their gradient is
+    caught, their backward is not run)."""
+    mut = _MUT[0]
+    rebased = _REBASED[0]
+    full = set()
+    for node in reversed(order):  # inputs before the nodes that use them
+        stale = rebased and node._stamp != mut
+        for p in node.parents:
+            c = getattr(p, "_ctx", None)  # constants (numbers, arrays) have none
+            if stale and isinstance(p, Tensor) and (c is None or c._stamp > node._stamp):
+                c = history_at(p, node._stamp)[0]
+            if (id(p) in leaf_ids) if c is None else (c in full or c in nodes):
+                full.add(node)
+                break
+    capture_only = {n for n in nodes if n not in full}
+    return [n for n in order if n in full or n in nodes], capture_only
+
+
+def _backward_inputs(inputs):
+    """``backward(inputs=...)``: the ids of the leaves to fill, and the non-leaf tensors."""
+    ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    if not ins:
+        raise RuntimeError("backward(inputs=[]): inputs must name at least one tensor to accumulate "
+                           "into; pass inputs=None to fill every leaf's .grad")
+    only, wanted = set(), []
+    for k, t in enumerate(ins):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"backward(inputs=...): input {k} is not a Tensor that requires grad, "
+                               "so it can receive no gradient")
+        if t._ctx is None:
+            only.add(id(t))
+        else:
+            wanted.append(t)
+    return only, wanted
+
+
+def _leaf_accumulator(capture_leaf, results, only, create_graph, shared, leaf_uses):
+    """Where a leaf's gradient goes when hooks, autograd.grad or ``inputs`` are involved.
+
+    A leaf with hooks collects its gradient from every use first; its hooks then run once, on
+    the sum, as PyTorch's do: when its last counted use (``leaf_uses``) has delivered, or when
+    the pass ends (``accumulate_leaf.finish()``) for a use that delivered nothing.
+    """
+    pending = {}  # id(leaf) -> [leaf, summed gradient]
+
+    def deliver(p, gp):
         if capture_leaf is not None:
             idx = capture_leaf.get(id(p))
             if idx is not None:
@@ -415,7 +512,36 @@ def _leaf_accumulator(capture_leaf, results, only, create_graph, shared):
         if only is not None and id(p) not in only:
             return
         _into_leaf(p, gp, create_graph, shared)
+        if _POST_HOOKS:
+            run_post_accumulate_hooks(p)
 
+    def accumulate_leaf(p, gp):
+        if capture_leaf is not None:
+            if id(p) not in capture_leaf:
+                return  # not asked for: its hooks do not run (as torch)
+        elif only is not None and id(p) not in only:
+            return
+        if p._hooks:
+            key = id(p)
+            e = pending.get(key)
+            if e is None:
+                e = pending[key] = [p, gp]
+            else:
+                e[1] = e[1] + gp
+            if leaf_uses is not None:
+                left = leaf_uses.get(key, 1) - 1
+                leaf_uses[key] = left
+                if left <= 0:  # its last use: the gradient is complete
+                    del pending[key]
+                    deliver(p, _apply_hooks(p._hooks, e[1], create_graph))
+            return
+        deliver(p, gp)
+
+    def finish():
+        for p, gp in pending.values():
+            deliver(p, _apply_hooks(p._hooks, gp, create_graph) if p._hooks else gp)
+
+    accumulate_leaf.finish = finish
     return accumulate_leaf
 
 
@@ -429,12 +555,41 @@ def _add_grad(grads, node, k, g):
     lst[k] = g if lst[k] is None else lst[k] + g
 
 
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradients of ``tensors`` (a Tensor or a sequence of them) into the leaves'
+    ``.grad``, in one pass: ``torch.autograd.backward``.
+
+    ``grad_tensors`` gives d(loss)/d(tensor) for each (None for a one-element tensor); the
+    other arguments are those of ``Tensor.backward``.
+
+    Example:
+        >>> import nerve as nv
+        >>> x = nv.tensor([1.0, 2.0], requires_grad=True)
+        >>> nv.autograd.backward([(x * x).sum(), (3 * x).sum()])
+        >>> x.grad.tolist()
+        [5.0, 7.0]
+    """
+    roots = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    if grad_tensors is None:
+        gs = (None,) * len(roots)
+    elif isinstance(grad_tensors, Tensor):
+        gs = (grad_tensors,)
+    else:
+        gs = tuple(grad_tensors)
+    if len(gs) != len(roots):
+        raise RuntimeError(f"autograd.backward got {len(gs)} grad_tensors for {len(roots)} tensors; "
+                           "give one per tensor (None for a one-element tensor)")
+    run_backward(roots, gs, retain_graph, create_graph, inputs=inputs)
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+         allow_unused=None, materialize_grads=False):
     """Return d(outputs)/d(inputs) without touching any ``.grad``.
 
     Mirrors ``torch.autograd.grad``. ``outputs`` and ``inputs`` may be a Tensor or a
-    sequence of Tensors; the result is always a tuple with one entry per input.
+    sequence of Tensors; the result is always a tuple with one entry per input. An input the
+    outputs do not depend on is an error, unless ``allow_unused=True`` (its entry is None)
+    or ``materialize_grads=True`` (its entry is zeros).
 
     Example:
         >>> import nerve as nv
@@ -444,6 +599,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         >>> g.item(), g2.item()
         (12.0, 12.0)
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("autograd.grad: materialize_grads=True gives zeros for unused inputs, so "
+                         "allow_unused must be True or left out, not False")
+    if allow_unused is None:
+        allow_unused = materialize_grads
     outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if grad_outputs is None:
@@ -457,13 +617,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError("every input to autograd.grad must be a Tensor with requires_grad=True")
     res = run_backward(outs, gos, retain_graph, create_graph, capture=list(ins))
     out = []
-    for t, r in zip(ins, res):
+    for k, (t, r) in enumerate(zip(ins, res)):
         if r is None:
             if not allow_unused:
                 raise RuntimeError(
-                    "one of the inputs was not used to compute the outputs, so it has no gradient; "
-                    "pass allow_unused=True to get None for it")
-            out.append(None)
+                    f"input {k} (shape {tuple(t.shape)}) was not used to compute the outputs, so it "
+                    "has no gradient; pass allow_unused=True to get None for it")
+            out.append(_wrap(get_array_module(t._data).zeros_like(t._data)) if materialize_grads else None)
         elif isinstance(r, Tensor):
             out.append(r)
         else:

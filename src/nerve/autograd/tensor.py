@@ -7,6 +7,7 @@ and ``backward``.
 """
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import numpy as np
@@ -138,8 +139,17 @@ class Tensor:
 
     @property
     def grad(self):
-        """The gradient accumulated by ``backward()`` (a Tensor), or None."""
-        return self._grad
+        """The gradient accumulated by ``backward()`` (a Tensor), or None.
+
+        A non-leaf only gets one after ``retain_grad()``; reading it otherwise warns, as torch.
+        """
+        g = self._grad
+        if g is None and self._ctx is not None and not self.retains_grad:
+            warnings.warn(
+                "reading .grad of a non-leaf tensor, which backward() does not fill: it is None. "
+                "Call .retain_grad() on it before backward() to keep its gradient, or read the "
+                ".grad of the leaf tensors instead", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):
@@ -313,32 +323,74 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        hooks = self._hook_list()
+        # retain_grad's hook stays last, so .grad is the gradient after every hook (as torch)
+        pos = len(hooks)
+        while pos and getattr(hooks[pos - 1], "_retains", None) is not None:
+            pos -= 1
+        hooks.insert(pos, hook)
+        return _HookHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` right after backward has added this leaf's gradient into
+        ``.grad`` (once per backward, with the complete gradient). For optimizer steps fused
+        into backward. ``autograd.grad`` does not fill ``.grad`` and so does not call it.
+        Returns a handle with ``remove()``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self._ctx is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook works on leaf tensors only (their "
+                               ".grad is what gets accumulated); use register_hook on a non-leaf")
+        key = id(self)
+        entry = _POST_HOOKS.get(key)
+        if entry is None or entry[0]() is not self:
+            entry = _POST_HOOKS[key] = (weakref.ref(self, lambda _, k=key: _POST_HOOKS.pop(k, None)), [])
+        hooks = self._hook_list()
+        if _post_marker not in hooks:
+            hooks.insert(0, _post_marker)  # routes this leaf through the engine's hook path
+        entry[1].append(hook)
+        return _HookHandle(entry[1], hook)
+
+    def _hook_list(self):
+        """The list this tensor's gradient hooks live in (its node's, for a non-leaf)."""
         ctx = self._ctx
         if ctx is not None:
             if ctx.n_out > 1:  # several outputs: hooks are kept per output
                 if ctx.out_hooks is None:
                     ctx.out_hooks = {}
-                hooks = ctx.out_hooks.setdefault(self._oidx, [])
-            else:
-                if ctx.hooks is None:
-                    ctx.hooks = []
-                hooks = ctx.hooks
-        else:
-            if self._hooks is None:
-                self._hooks = []
-            hooks = self._hooks
-        hooks.append(hook)
-        return _HookHandle(hooks, hook)
+                return ctx.out_hooks.setdefault(self._oidx, [])
+            if ctx.hooks is None:
+                ctx.hooks = []
+            return ctx.hooks
+        if self._hooks is None:
+            self._hooks = []
+            _LEAF_HOOKS[0] = True
+        return self._hooks
+
+    @property
+    def retains_grad(self):
+        """True for a non-leaf whose ``.grad`` is kept (``retain_grad()`` was called)."""
+        if self._ctx is None:
+            return False
+        return any(getattr(h, "_retains", None) is self for h in self._hook_list())
 
     def retain_grad(self):
-        """Keep ``.grad`` for a non-leaf tensor too."""
+        """Keep ``.grad`` for a non-leaf tensor too (after its hooks have run; calling it again
+        changes nothing). A leaf that requires grad keeps its ``.grad`` anyway."""
         if self._ctx is None:
+            if not self.requires_grad:
+                raise RuntimeError("retain_grad() on a tensor that does not require grad: it will "
+                                   "never get a gradient; set requires_grad=True first")
+            return
+        if self.retains_grad:
             return
 
         def _keep(g, t=self):
             t._grad = g if t._grad is None else t._grad + g
 
-        self.register_hook(_keep)
+        _keep._retains = self
+        self._hook_list().append(_keep)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
@@ -364,6 +416,24 @@ def _engine():
 
         _ENGINE = engine
     return _ENGINE
+
+
+# id(leaf) -> (weak ref, [hooks]) for register_post_accumulate_grad_hook (keyed by id: a
+# Tensor's == is elementwise, so it cannot be a dict key itself).
+_POST_HOOKS = {}
+
+
+def _post_marker(grad):
+    """A no-op gradient hook standing for a leaf's post-accumulate hooks in its hook list."""
+    return None
+
+
+def run_post_accumulate_hooks(p):
+    """Call the post-accumulate-grad hooks of the leaf ``p`` (after its ``.grad`` changed)."""
+    entry = _POST_HOOKS.get(id(p))
+    if entry is not None and entry[0]() is p:
+        for h in tuple(entry[1]):
+            h(p)
 
 
 class _HookHandle:
@@ -408,6 +478,10 @@ def _fresh_view(a):
     if VIEW_REPLAY[0] is not None:
         VIEW_REPLAY[0](a, root)
 
+
+# True once any leaf has had a hook: from then on backward counts the uses of hooked leaves
+# (engine._toposort), so their hooks run once, on the complete gradient.
+_LEAF_HOOKS = [False]
 
 # Set by nerve.functional: replay(view, root) rebuilds a view's history from its root.
 VIEW_REPLAY = [None]
@@ -513,12 +587,32 @@ def _inplace(t, name, fn, *args):
             _mark_rebase(node, old)  # ops that used t before this write still see old's history
             t._ctx, t._oidx = node, res._oidx
             t.requires_grad = True
+            _move_retained(t, old._ctx, old._oidx)
         return t
     res = fn(t, *args)
     _check_inplace_result(t, res, name)
     _bump(t)
     t._data[...] = res._data
     return t
+
+
+def _move_retained(t, old_ctx, old_oidx):
+    """``t`` got a new history (an in-place op): its retain_grad hook moves to the new node, so
+    ``t.grad`` is the gradient of its new value, as in torch. Its other hooks stay where they
+    were registered (they see the gradient of the value they were registered on)."""
+    if old_ctx is None or old_ctx is t._ctx:
+        return
+    if old_ctx.n_out > 1:
+        hooks = old_ctx.out_hooks.get(old_oidx) if old_ctx.out_hooks else None
+    else:
+        hooks = old_ctx.hooks
+    if not hooks:
+        return
+    for h in hooks:
+        if getattr(h, "_retains", None) is t:
+            hooks.remove(h)
+            t._hook_list().append(h)
+            return
 
 
 def _alias_saved_output(node, arr, t):

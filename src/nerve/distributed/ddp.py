@@ -155,7 +155,8 @@ class DistributedDataParallel(Module):
         return out
 
     def _expect(self, out):
-        """Count the gradient contributions each parameter will get from ``out``'s graph."""
+        """Count the hook calls each parameter will get from ``out``'s graph: one per parameter
+        it uses, however many times (a leaf's hooks run once, on its summed gradient)."""
         st = self._state
         if st is None:
             st = _StepState(self)
@@ -163,10 +164,13 @@ class DistributedDataParallel(Module):
         roots = [t._ctx for t in _tensors(out) if t._ctx is not None]
         where = self._where
         remaining = st.remaining
+        used = set()
         for node in _toposort(roots) if roots else ():
             for p, need in zip(node.parents, node.needs_input_grad):
                 if need and isinstance(p, Tensor) and p._ctx is None and id(p) in where:
-                    remaining[id(p)] = remaining.get(id(p), 0) + 1
+                    used.add(id(p))
+        for pid in used:
+            remaining[pid] = remaining.get(pid, 0) + 1
 
     # --------------------------------------------------------------- backward
     def _make_hook(self, p):

@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import (_MUT, VIEW_REPLAY, VIEW_WRITER, Tensor, _alias_saved_output, _bump,
-                               _inplace, _mark_rebase, _wrap)
+                               _inplace, _mark_rebase, _move_retained, _wrap)
 from ..backend import get_array_module
 from ..random import default_generator
 from ._errors import fmt_shape
@@ -199,6 +199,7 @@ def _write_through_view(t, base, res, name, old_t):
     node._stamp = _MUT[0]
     _mark_rebase(node, old_b)
     base._ctx, base._oidx, base.requires_grad = node, 0, True
+    _move_retained(base, old_b._ctx, old_b._oidx)
     _rehistory(t, TakeFlat.apply(base, pos), old_t)
 
 
@@ -208,6 +209,7 @@ def _rehistory(t, again, old_t):
     node._stamp = _MUT[0]
     _mark_rebase(node, old_t)
     t._ctx, t._oidx, t.requires_grad = node, 0, True
+    _move_retained(t, old_t._ctx, old_t._oidx)
 
 
 VIEW_WRITER[0] = _write_through_view

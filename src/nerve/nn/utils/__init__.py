@@ -1,7 +1,7 @@
 """Helpers that work on a model's parameters as a whole.
 
 * ``clip_grad_norm_`` / ``clip_grad_value_``: gradient clipping (``nerve.optim``
-  re-exports them).
+  re-exports them); ``get_total_norm`` / ``clip_grads_with_norm_``: its two halves.
 * ``parameters_to_vector`` / ``vector_to_parameters``: flatten parameters into one
   vector and back (for line searches, second-order methods, weight averaging).
 * ``grad_norm``: the total gradient norm, without clipping.
@@ -14,14 +14,15 @@
 from __future__ import annotations
 
 from . import rnn  # noqa: F401
-from .clip import clip_grad_norm_, clip_grad_value_
+from .clip import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert import grad_norm, parameters_to_vector, vector_to_parameters
 from .receptive import receptive_field, receptive_field_probe
 from .stateless import functional_call
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
            "vector_to_parameters", "grad_norm", "spectral_norm", "remove_spectral_norm",
-           "receptive_field", "receptive_field_probe", "functional_call"]
+           "receptive_field", "receptive_field_probe", "functional_call", "get_total_norm",
+           "clip_grads_with_norm_"]
 
 # name -> the module that implements it (imported on first use)
 _ELSEWHERE = {"spectral_norm": "nerve.nn.normalization",

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...autograd.tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
 
 
 def _grads(parameters, fname):
@@ -74,30 +74,91 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         [0.6, 0.8]
     """
     params = _grads(parameters, "clip_grad_norm_")
+    _check_max_norm(max_norm, "clip_grad_norm_")
+    total = _total_norm([p.grad._data for p in params], float(norm_type), error_if_nonfinite,
+                        "clip_grad_norm_", "the gradients")
+    _scale(params, float(max_norm), total)
+    return Tensor(total)
+
+
+def _check_max_norm(max_norm, fname):
     max_norm = float(max_norm)
-    norm_type = float(norm_type)
     if max_norm < 0 or math.isnan(max_norm):
-        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
-    if not params:
-        return Tensor(np.zeros((), dtype=np.float32))
-    norms = [_vector_norm(p.grad._data, norm_type) for p in params]
-    dtype = np.result_type(*[p.grad._data.dtype for p in params])
+        raise ValueError(f"{fname}: max_norm must be >= 0, got {max_norm}")
+
+
+def _total_norm(arrays, norm_type, error_if_nonfinite, fname, what):
+    """The p-norm of all ``arrays`` together, a 0-d array (float32 zero when there are none)."""
+    if not arrays:
+        return np.zeros((), dtype=np.float32)
+    norms = [_vector_norm(a, norm_type) for a in arrays]
+    dtype = np.result_type(*[a.dtype for a in arrays])
     # NOTE: per-tensor norms first, then the norm of those norms, as torch does; each
     # norm is exact in ``dtype`` when passed through a Python float.
     total = np.asarray(_vector_norm(np.array([float(n) for n in norms], dtype=dtype), norm_type),
                        dtype=dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
-            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {float(total)}, "
+            f"{fname}: the total norm of order {norm_type} of {what} is {float(total)}, "
             "so they cannot be clipped; look for a nan/inf in the loss or a too-large lr, or pass "
             "error_if_nonfinite=False to clip anyway")
+    return total
+
+
+def _scale(params, max_norm, total):
     coef = max_norm / (total + 1e-6)
-    if coef < 1:
+    # NOTE: a nan norm gives a nan coef, which scales every gradient to nan, as torch does: the
+    # step is visibly broken instead of half-applied (check the norm, or error_if_nonfinite)
+    if not coef >= 1:
         with np.errstate(invalid="ignore"):  # an inf norm gives coef 0 and inf·0 = nan, as in torch
             for p in params:
                 g = p.grad._data
-                p.grad._data = g * coef.astype(g.dtype)
-    return Tensor(total)
+                p.grad._data = g * np.asarray(coef).astype(g.dtype)
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    r"""The p-norm of the given tensors taken together as one vector, as a 0-d Tensor
+    (``torch.nn.utils.get_total_norm``): the first half of :func:`clip_grad_norm_`.
+
+    Pass the gradients (``[p.grad for p in params if p.grad is not None]``); ``None`` entries
+    are skipped. With no tensors the norm is a float32 zero.
+
+    Example:
+        >>> import nerve as nv
+        >>> get_total_norm([nv.tensor([3.0]), nv.tensor([4.0])]).item()
+        5.0
+    """
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    arrays = []
+    for i, t in enumerate(tensors):
+        if t is None:
+            continue
+        if not isinstance(t, Tensor):
+            raise TypeError(f"get_total_norm expects Tensors (e.g. the gradients), but item {i} is a "
+                            f"{type(t).__name__}")
+        arrays.append(t._data)
+    return Tensor(_total_norm(arrays, float(norm_type), error_if_nonfinite, "get_total_norm",
+                              "the tensors"))
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    r"""Scale the gradients by ``max_norm / (total_norm + 1e-6)`` when that is below 1
+    (``torch.nn.utils.clip_grads_with_norm_``): the second half of :func:`clip_grad_norm_`,
+    for a norm computed elsewhere (:func:`get_total_norm`, or summed over several groups).
+
+    Example:
+        >>> import nerve as nv
+        >>> w = nv.tensor([0.0, 0.0], requires_grad=True)
+        >>> w.grad = nv.tensor([3.0, 4.0])
+        >>> clip_grads_with_norm_([w], 1.0, get_total_norm([w.grad]))
+        >>> [round(v, 4) for v in w.grad.tolist()]
+        [0.6, 0.8]
+    """
+    params = _grads(parameters, "clip_grads_with_norm_")
+    _check_max_norm(max_norm, "clip_grads_with_norm_")
+    total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    _scale(params, float(max_norm), total)
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):

@@ -31,18 +31,29 @@ def _ints(v):
     return np.asarray(v, dtype=np.int64).reshape(-1)
 
 
-class PackedSequence(NamedTuple):
-    """``(data, batch_sizes, sorted_indices, unsorted_indices)``, as PyTorch's.
-
-    data: (Σ lengths, *) the existing steps, time-major; batch_sizes: int64 (T,) how many
-    sequences are still running at each step; sorted_indices: the batch order by decreasing
-    length (None when the input was already sorted); unsorted_indices: its inverse.
-    """
-
+class _PackedFields(NamedTuple):
     data: Tensor
     batch_sizes: Tensor
     sorted_indices: Tensor | None = None
     unsorted_indices: Tensor | None = None
+
+
+class PackedSequence(_PackedFields):
+    """``(data, batch_sizes, sorted_indices, unsorted_indices)``, as PyTorch's.
+
+    data: (Σ lengths, *) the existing steps, time-major; batch_sizes: int64 (T,) how many
+    sequences are still running at each step; sorted_indices: the batch order by decreasing
+    length (None when the input was already sorted); unsorted_indices: its inverse, computed
+    here when only ``sorted_indices`` is given (as torch does), so unpacking restores the
+    caller's order.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
+        if unsorted_indices is None and sorted_indices is not None:
+            unsorted_indices = Tensor(np.argsort(_ints(sorted_indices), kind="stable").astype(np.int64))
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, **kwargs):
         return self._replace(data=self.data.to(*args, **kwargs))
