@@ -374,6 +374,13 @@ class Trainer:
         """Backward, clip and one optimizer step for ``loss``; returns its value."""
         if step == 0 and not (isinstance(loss, Tensor) and loss._data.size == 1):
             raise TypeError(self._loss_error(loss))
+        value = float(loss._data)
+        if not math.isfinite(value):
+            # Checked before the step: a NaN loss has NaN gradients, and stepping on them would
+            # leave the model (and anything restored from it in memory) with NaN weights.
+            raise FloatingPointError(
+                f"the loss became {value} at epoch {epoch + 1}, step {step + 1}; lower the learning "
+                "rate, clip gradients (grad_clip_norm=1.0) or check the inputs for NaN/inf")
         self.optimizer.zero_grad()
         loss.backward()
         for cb in self._after_backward:
@@ -382,11 +389,6 @@ class Trainer:
             clip(params, self.grad_clip_norm)
         self.optimizer.step()
         self.global_step += 1
-        value = float(loss._data)
-        if not math.isfinite(value):
-            raise FloatingPointError(
-                f"the loss became {value} at epoch {epoch + 1}, step {step + 1}; lower the learning "
-                "rate, clip gradients (grad_clip_norm=1.0) or check the inputs for NaN/inf")
         return value
 
     def _tbptt_batch(self, x, y, step, epoch, params, clip):
