@@ -95,6 +95,20 @@ def test_accuracy_and_callable_metrics_count_samples_not_batches():
     assert logs["abs_err"] == [pytest.approx(mae)] and logs["val_abs_err"] == [pytest.approx(mae)]
 
 
+def test_accuracy_reads_class_index_targets_given_as_a_column():
+    # Argmax predictions 0 1 2 1; labels 0 1 2 2 as an (N, 1) column: 3 of 4 right. Taken for
+    # one-hot targets, the column's argmax is 0 everywhere and the accuracy came out as 1/4.
+    out = nv.Tensor(np.array([[2, 0, 0], [0, 2, 0], [0, 0, 2], [0, 2, 0]], np.float32))
+    labels = np.array([0, 1, 2, 2])
+    trainer = Trainer(nn.Identity(), None, lambda o, t: o.mean(), metrics=("accuracy",))
+    loader = [(out, labels.reshape(4, 1))]
+    assert trainer.evaluate(loader)["accuracy"] == pytest.approx(0.75)
+    assert trainer.evaluate([(out, np.eye(3)[labels])])["accuracy"] == pytest.approx(0.75)
+    assert trainer.evaluate([(out, labels)])["accuracy"] == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="one-hot targets of shape"):
+        trainer.evaluate([(out, np.zeros((4, 2)))])
+
+
 class Recorder(nn.Module):
     """y = w x + b that records the inputs (and the mode) of every training-time call."""
 

@@ -25,8 +25,9 @@ from .checkpoint import load_checkpoint, save_checkpoint
 class _Accuracy:
     """Correct predictions and sample count, summed over batches.
 
-    Multi-class outputs ``(N, C)`` are compared by argmax with integer targets ``(N,)`` (or
-    one-hot targets ``(N, C)``); single-column outputs are probabilities cut at 0.5.
+    Multi-class outputs ``(N, C)`` are compared by argmax with integer targets ``(N,)`` or
+    ``(N, 1)`` (or one-hot targets ``(N, C)``); single-column outputs are probabilities cut at
+    0.5.
     """
 
     name = "accuracy"
@@ -38,8 +39,15 @@ class _Accuracy:
     def update(self, out, y):
         if out.ndim >= 2 and out.shape[-1] > 1:
             pred = out.argmax(-1)
-            if y.ndim == out.ndim:  # one-hot or probability targets
-                y = y.argmax(-1)
+            if y.ndim == out.ndim:
+                if y.shape[-1] == out.shape[-1]:  # one-hot or probability targets
+                    y = y.argmax(-1)
+                elif y.shape[-1] == 1:  # class indices in a column: an argmax over it would be all 0
+                    y = y[..., 0]
+                else:
+                    raise ValueError(f"accuracy: outputs of shape {tuple(out.shape)} need class-index "
+                                     f"targets of shape {tuple(out.shape[:-1])} or one-hot targets of "
+                                     f"shape {tuple(out.shape)}, got {tuple(y.shape)}")
         else:
             pred = out.reshape(y.shape) > 0.5
         # On a GPU the count stays a device scalar until compute(): no host round trip per batch.
