@@ -208,6 +208,39 @@ def test_restore_best_weights_also_when_the_run_ends_without_stopping():
         assert v.tobytes() != script.snapshots[3][k].tobytes()
 
 
+def test_early_stopping_baseline_as_keras():
+    # Never beating the baseline 1.0: every epoch counts against the patience (2), so the run
+    # stops after two epochs and restores the better of the two (Keras's documented rule).
+    script = Script(val_loss=[3.0, 2.0, 1.5, 0.5, 0.6])
+    es = EarlyStopping(patience=2, baseline=1.0, restore_best_weights=True)
+    trainer = _fit_scripted([script, es], epochs=5)
+    assert trainer.history.epoch == [0, 1] and es.best_epoch == 1 and es.best == 2.0
+    assert all(v.tobytes() == script.snapshots[1][k].tobytes() for k, v in _weights(trainer.model).items())
+    # Beating it at epoch 1 resets the count: stop two epochs later.
+    es = EarlyStopping(patience=2, baseline=1.0)
+    trainer = _fit_scripted([Script(val_loss=[3.0, 0.9, 0.95, 0.97, 0.5]), es], epochs=5)
+    assert trainer.history.epoch == [0, 1, 2, 3] and es.best_epoch == 1
+    # patience 0: never at the first epoch, then at the first epoch that misses the baseline.
+    es = EarlyStopping(patience=0, baseline=1.0, mode="min")
+    trainer = _fit_scripted([Script(val_loss=[3.0, 2.0, 0.5]), es], epochs=3)
+    assert trainer.history.epoch == [0, 1]
+    # max mode: the baseline is a floor to rise above.
+    es = EarlyStopping(monitor="val_accuracy", patience=1, baseline=0.8)
+    trainer = _fit_scripted([Script(val_accuracy=[0.5, 0.85, 0.84, 0.9]), es], epochs=4)
+    assert trainer.history.epoch == [0, 1, 2] and es.best == 0.85
+
+
+def test_early_stopping_start_from_epoch_ignores_the_warm_up():
+    values = [1.0, 5.0, 4.0, 4.5, 3.0]
+    es = EarlyStopping(monitor="score", patience=0, start_from_epoch=2)
+    trainer = _fit_scripted([Script(score=values), es], epochs=5)
+    assert trainer.history.epoch == [0, 1, 2, 3] and es.best_epoch == 2 and es.best == 4.0
+    es = EarlyStopping(monitor="score", patience=0)
+    assert _fit_scripted([Script(score=values), es], epochs=5).history.epoch == [0, 1]
+    with pytest.raises(ValueError, match="start_from_epoch"):
+        EarlyStopping(start_from_epoch=-1)
+
+
 # ------------------------------------------------------------------ ModelCheckpoint
 def test_model_checkpoint_best_and_last_hold_that_epochs_weights(tmp_path):
     script = Script(val_loss=[3.0, 1.0, 2.0, 0.5, 0.7])

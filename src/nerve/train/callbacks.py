@@ -289,11 +289,14 @@ class _Monitor:
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def improved(self, value: float) -> bool:
+        return self.improved_on(value, self.best)
+
+    def improved_on(self, value: float, reference: float) -> bool:
         if math.isnan(value):
             return False
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
 
 
 # ---------------------------------------------------------------------- EarlyStopping
@@ -304,7 +307,14 @@ class EarlyStopping(Callback):
     Training stops at the end of the epoch that is exactly ``patience`` epochs after the
     best one (with ``patience=0``: at the first epoch that does not improve). With
     ``restore_best_weights=True`` the model ends ``fit`` holding a bit-exact
-    copy of the weights from the best epoch.
+    copy of the weights from the best epoch, whether this callback stopped the run or the
+    run reached its last epoch.
+
+    ``baseline`` and ``start_from_epoch`` follow Keras: with a baseline, an epoch resets the
+    patience count only if it also beats the baseline (so a run that never reaches it stops
+    ``patience`` epochs in, holding its best epoch for ``restore_best_weights``), and epochs
+    before ``start_from_epoch`` are not watched at all (a warm-up). Training never stops at
+    the first epoch of a run.
 
     Args:
         monitor: a key of the epoch logs (default ``"val_loss"``).
@@ -312,12 +322,18 @@ class EarlyStopping(Callback):
         min_delta: smallest change that counts as an improvement.
         mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy-like names).
         restore_best_weights: put the best epoch's weights back when training ends.
+        baseline: a value the monitored quantity has to beat (None: no baseline).
+        start_from_epoch: epochs to wait before watching the value (>= 0).
     """
 
     def __init__(self, monitor="val_loss", patience=0, min_delta=0.0, mode="auto",
-                 restore_best_weights=False):
+                 restore_best_weights=False, baseline=None, start_from_epoch=0):
         if not isinstance(patience, int) or patience < 0:
             raise ValueError(f"patience must be a non-negative integer, got {patience!r}")
+        if isinstance(start_from_epoch, bool) or not isinstance(start_from_epoch, int) or start_from_epoch < 0:
+            raise ValueError(f"start_from_epoch must be a non-negative integer, got {start_from_epoch!r}")
+        self.baseline = None if baseline is None else float(baseline)
+        self.start_from_epoch = start_from_epoch
         self._mon = _Monitor(monitor, mode, min_delta)
         self.monitor = monitor
         self.patience = patience
@@ -344,17 +360,21 @@ class EarlyStopping(Callback):
             self.trainer.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
+        if epoch < self.start_from_epoch:
+            return
         value = _monitored(logs or {}, self.monitor, "EarlyStopping")
         if self._mon.improved(value):
             self._mon.best = value
             self.best_epoch = epoch
-            self.wait = 0
             if self.restore_best_weights:
                 self.best_weights = {k: np.array(v._data, copy=True)
                                      for k, v in self.model.state_dict().items()}
-            return
+            if self.baseline is None or self._mon.improved_on(value, self.baseline):
+                self.wait = 0
+                return
         self.wait += 1
-        if self.wait >= self.patience:
+        # Never at a run's first epoch (Keras's rule; it matters with a baseline or a NaN there).
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
 
