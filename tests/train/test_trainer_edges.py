@@ -436,3 +436,32 @@ def test_keras_categorical_accuracy_takes_the_argmax_with_one_hot_or_sparse_targ
                   metrics=["accuracy"])
     hist = model.fit(x, np.eye(3, dtype=np.float32)[y], epochs=1, batch_size=4, verbose=0)
     assert hist.history["accuracy"] == [pytest.approx(want)]
+
+
+def test_keras_initial_epoch_batch_size_none_and_weighted_validation_data():
+    from nerve import keras
+    from nerve.keras import layers
+
+    x = np.arange(40, dtype=np.float32).reshape(40, 1) / 40
+    y = np.zeros(40, np.float32)
+    seen = []
+
+    class Epochs(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append(epoch)
+
+        def on_batch_end(self, step, logs=None):
+            seen.append(("batch", logs["size"]))
+
+    model = keras.Sequential([layers.Dense(1, input_shape=(1,))])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    hist = model.fit(x, y, epochs=5, initial_epoch=3, batch_size=None, callbacks=[Epochs()], verbose=0)
+    # Keras: epochs 3 and 4 run; batch_size None is 32, so 32 + 8 samples per epoch.
+    assert hist.epoch == [3, 4] and len(hist.history["loss"]) == 2
+    assert seen == [3, ("batch", 32), ("batch", 8), 4, ("batch", 32), ("batch", 8)]
+    assert model.predict(x, batch_size=None, verbose=0).shape == (40, 1)
+    assert np.isfinite(model.evaluate(x, y, batch_size=None, verbose=0))
+    with pytest.raises(ValueError, match="sample weights are not supported"):
+        model.fit(x, y, validation_data=(x, y, np.ones(40)), verbose=0)
+    with pytest.raises(ValueError, match="initial_epoch"):
+        model.fit(x, y, epochs=2, initial_epoch=2, verbose=0)

@@ -339,19 +339,29 @@ class Sequential:
         return x, y
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None, callbacks=None,
-            verbose="auto", shuffle=True):
+            verbose="auto", shuffle=True, initial_epoch=0):
         """Train for ``epochs`` passes and return the ``History`` (``history.history['loss']`` ...).
 
         ``validation_split`` holds out the *last* fraction of ``x`` / ``y`` (before shuffling), as
-        Keras does; ``validation_data=(x_val, y_val)`` gives a separate set. The batches come
-        from a ``DataLoader`` and the loop is :meth:`nerve.train.Trainer.fit`.
+        Keras does; ``validation_data=(x_val, y_val)`` gives a separate set. As in Keras,
+        ``epochs`` is the index to stop at, so ``initial_epoch=2, epochs=5`` runs epochs 2, 3
+        and 4, and ``batch_size=None`` means 32. The batches come from a ``DataLoader`` and
+        the loop is :meth:`nerve.train.Trainer.fit`.
         """
         self.build()
+        batch_size = 32 if batch_size is None else batch_size
         x, y = self._arrays(x, y)
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must lie in [0, 1), got {validation_split}")
         val = None
         if validation_data is not None:
+            if len(validation_data) == 3 and validation_data[2] is not None:
+                # Dropping them silently would report unweighted validation numbers.
+                raise ValueError("validation_data=(x, y, sample_weight): sample weights are not supported "
+                                 "by this facade; pass validation_data=(x_val, y_val)")
+            if len(validation_data) not in (2, 3):
+                raise ValueError(f"validation_data must be (x_val, y_val), got a sequence of "
+                                 f"{len(validation_data)} items")
             val = self._arrays(*validation_data[:2])
         elif validation_split > 0:
             cut = int(len(x) * (1.0 - validation_split))
@@ -362,13 +372,14 @@ class Sequential:
         trainer = self._trainer(callbacks, verbose if verbose != "auto" else 1)
         train_loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
         val_loader = None if val is None else DataLoader(TensorDataset(*val), batch_size=batch_size)
-        self.history = trainer.fit(train_loader, epochs=epochs, val_loader=val_loader)
+        self.history = trainer.fit(train_loader, epochs=epochs, val_loader=val_loader, initial_epoch=initial_epoch)
         self.history.history.pop("lr", None)      # Keras's History holds the losses and metrics only
         return self.history
 
     def evaluate(self, x, y, batch_size=32, verbose="auto", return_dict=False):
         """Loss (and metrics) over ``x`` / ``y``: ``[loss, metric, ...]`` or a scalar without metrics."""
         self.build()
+        batch_size = 32 if batch_size is None else batch_size
         x, y = self._arrays(x, y)
         logs = self._trainer().evaluate(DataLoader(TensorDataset(x, y), batch_size=batch_size))
         if return_dict:
@@ -379,6 +390,7 @@ class Sequential:
     def predict(self, x, batch_size=32, verbose="auto"):
         """The model's outputs for ``x`` as a NumPy array (probabilities after a softmax)."""
         net = self.build()
+        batch_size = 32 if batch_size is None else batch_size
         x, _ = self._arrays(x)
         return Trainer(net, None, lambda o, t: o, metrics=()).predict(x, batch_size=batch_size)
 

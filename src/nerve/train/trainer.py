@@ -263,7 +263,8 @@ class Trainer:
             self._sched_cb.owned = True
 
     # ------------------------------------------------------------------------ fit
-    def fit(self, train_loader, epochs: int, val_loader=None, resume_from=None) -> History:
+    def fit(self, train_loader, epochs: int, val_loader=None, resume_from=None,
+            initial_epoch: int = 0) -> History:
         """Train for ``epochs`` epochs in total and return the ``History``.
 
         Args:
@@ -276,8 +277,17 @@ class Trainer:
                 ``Trainer.save_checkpoint``); weights, optimizer, scheduler, loader and RNG
                 states, history and callback states are restored so training continues
                 exactly as if it had never stopped.
+            initial_epoch: the index of the first epoch (Keras's argument): epochs
+                ``initial_epoch .. epochs - 1`` run, and callbacks and the history see those
+                indices. Nothing is restored; use ``resume_from`` to continue a saved run.
         """
         epochs = _check_positive_int(epochs, "epochs")
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
+                or not 0 <= initial_epoch < epochs:
+            raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}), got {initial_epoch!r}")
+        if initial_epoch and resume_from is not None:
+            raise ValueError("pass initial_epoch or resume_from, not both: a resumed run starts at the "
+                             "checkpoint's epoch")
         if self.optimizer is None:
             raise ValueError("Trainer.fit needs an optimizer; build the Trainer with one, e.g. "
                              "optim.Adam(model.parameters(), lr=1e-3)")
@@ -295,7 +305,7 @@ class Trainer:
                                  f"epochs; epochs={epochs} is the total to reach, so pass a larger value")
         else:
             self.resumed = False
-            self.epoch = 0
+            self.epoch = int(initial_epoch)
             self.global_step = 0
             self.history.reset()
         self.stop_training = False
