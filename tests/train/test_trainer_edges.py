@@ -148,6 +148,16 @@ def test_each_epoch_sees_every_sample_once_with_shuffling(drop_last):
     assert orders[0] != orders[1] or orders[1] != orders[2]          # a new shuffle per epoch
 
 
+def test_a_second_fit_does_not_wipe_the_history_the_first_returned():
+    model = _line()
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.0), nn.MSELoss(), metrics=())
+    first = trainer.fit(_loader(X5, Y5), epochs=2)
+    second = trainer.fit(_loader(X5, Y5, drop_last=True), epochs=1)
+    assert first.epoch == [0, 1] and first["loss"] == [pytest.approx(11.0)] * 2
+    assert second.epoch == [0] and second["loss"] == [pytest.approx(7.5)]
+    assert trainer.history is second
+
+
 # ------------------------------------------------------------------ clipping
 def test_gradient_norm_clipping_happens_after_the_hook_and_before_the_step():
     # One sample x = (3, 4), target 1, w = 0: the MSE gradient is 2 (0 - 1) x = (-6, -8), norm 10.

@@ -296,6 +296,8 @@ class Trainer:
             self.steps_per_epoch = len(train_loader)
         except TypeError:
             self.steps_per_epoch = None
+        # A new History per fit (as Keras): the one an earlier fit returned keeps its epochs.
+        self.history = History()
         cbs = CallbackList([self.history, *self.callbacks, *([self._sched_cb] if self._sched_cb else [])],
                            self)
         if resume_from is not None:
@@ -307,7 +309,6 @@ class Trainer:
             self.resumed = False
             self.epoch = int(initial_epoch)
             self.global_step = 0
-            self.history.reset()
         self.stop_training = False
         clip = None
         if self.grad_clip_norm is not None:
