@@ -404,6 +404,11 @@ def test_keras_validation_split_holds_out_the_last_fraction_before_shuffling():
         assert hist.history["val_loss"] == [pytest.approx(float(np.mean(pred[cut:] ** 2)), rel=1e-5)] * 2
     hist = model.fit(x[:6], y[:6], epochs=1, batch_size=4, validation_data=(x[6:], y[6:]), verbose=0)
     assert hist.history["val_loss"] == [pytest.approx(float(np.mean((w * x[6:, 0] + b) ** 2)), rel=1e-5)]
+    # validation_data overrides validation_split (Keras): training keeps all ten samples.
+    hist = model.fit(x, y, epochs=1, batch_size=4, validation_split=0.5, validation_data=(x[6:], y[6:]),
+                     verbose=0)
+    assert hist.history["loss"] == [pytest.approx(float(np.mean((w * x[:, 0] + b) ** 2)), rel=1e-5)]
+    assert hist.history["val_loss"] == [pytest.approx(float(np.mean((w * x[6:, 0] + b) ** 2)), rel=1e-5)]
 
 
 @pytest.mark.parametrize("activation,loss", [("sigmoid", "binary_crossentropy"), ("sigmoid", "mse"),
