@@ -132,8 +132,11 @@ def test_nan_in_training_is_traced_to_the_module_that_made_it():
     f = doctor.findings[0]
     assert f["severity"] == "error" and f["data"]["module"] == "1" and f["data"]["op"] == "Log"
     assert f["data"]["input_min"] < 0 and f["data"]["input_finite"]
-    # The Trainer refuses a NaN loss before its step, so no NaN weights are left behind to report.
-    assert not doctor.has("diverging") and all(np.isfinite(p._data).all() for p in model.parameters())
+    # The Trainer refuses a NaN loss before its step: the run is reported as diverging at that
+    # step, and the weights it leaves are the last finite ones (no NaN parameters to report).
+    assert doctor.kinds == ["nonfinite", "diverging"]
+    assert "training loss became nan at epoch 1" in doctor.findings[1]["message"]
+    assert all(np.isfinite(p._data).all() for p in model.parameters())
     assert all(not m._forward_hooks for m in model.modules())
 
 

@@ -394,6 +394,10 @@ class TrainingDoctor(Callback):
     def on_train_end(self, logs=None):
         # Trainer.fit raises on a NaN/Inf loss before on_batch_end, so look here as well.
         self._check_nonfinite()
+        stop = (logs or {}).get("nonfinite_loss")
+        if stop is not None:  # the run ended on it, before its step: the weights are still finite
+            self._record("diverging", f"the training loss became {stop['loss']} at epoch {stop['epoch'] + 1}, "
+                         f"step {stop['step'] + 1}, and training stopped there", dict(stop))
         bad = [n for n, p in self.model.named_parameters() if not np.isfinite(p._data).all()]
         if bad:
             self._record("diverging", f"training ended with NaN/Inf in the parameters {bad[:5]}"

@@ -317,6 +317,7 @@ class Trainer:
         if self._sched_cb is not None:  # ReduceLROnPlateau follows val_loss, or loss without validation
             self._sched_cb.monitor = "val_loss" if val_loader is not None else "loss"
 
+        self._nonfinite_loss = None
         cbs.on_train_begin({})
         try:
             for epoch in range(self.epoch, epochs):
@@ -342,7 +343,10 @@ class Trainer:
                 if self.stop_training:
                     break
         finally:
-            cbs.on_train_end({"epoch": self.epoch})
+            end = {"epoch": self.epoch}
+            if self._nonfinite_loss is not None:  # the run stopped on it: say so to the callbacks
+                end["nonfinite_loss"] = self._nonfinite_loss
+            cbs.on_train_end(end)
         return self.history
 
     def _train_epoch(self, loader, cbs, epoch, params, clip):
@@ -397,6 +401,7 @@ class Trainer:
         if not math.isfinite(value):
             # Checked before the step: a NaN loss has NaN gradients, and stepping on them would
             # leave the model (and anything restored from it in memory) with NaN weights.
+            self._nonfinite_loss = {"loss": value, "epoch": epoch, "step": step}
             raise FloatingPointError(
                 f"the loss became {value} at epoch {epoch + 1}, step {step + 1}; lower the learning "
                 "rate, clip gradients (grad_clip_norm=1.0) or check the inputs for NaN/inf")
