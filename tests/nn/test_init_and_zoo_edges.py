@@ -77,6 +77,31 @@ def test_zero_element_tensors_behave_as_torch(name, shape):
         assert ours[0] == theirs[0], f"torch warned={theirs[0]}, nerve warned={ours[0]}"
 
 
+_RANDOM_FILLS = [(n, f) for n, f in _ALL_FILLS if n not in ("constant_", "ones_", "zeros_", "eye_")]
+
+
+@pytest.mark.parametrize("name, fill", _RANDOM_FILLS, ids=[n for n, _ in _RANDOM_FILLS])
+def test_a_nerve_generator_is_accepted_like_torchs_generator_argument(name, fill):
+    """torch code passes ``generator=torch.Generator().manual_seed(s)``; the nerve twin of
+    that object must drive the draw (same seed, same values; global stream untouched)."""
+    fn = {"uniform_": lambda t, g: init.uniform_(t, -0.5, 0.5, generator=g),
+          "normal_": lambda t, g: init.normal_(t, 0.0, 0.3, generator=g),
+          "sparse_": lambda t, g: init.sparse_(t, 0.3, generator=g)}.get(
+        name, lambda t, g: getattr(init, name)(t, generator=g))
+    nv.manual_seed(0)
+    a = fn(nv.empty(12, 9), nv.Generator().manual_seed(4))._data.copy()
+    after_a = nv.rand(3).numpy()
+    nv.manual_seed(0)
+    b = fn(nv.empty(12, 9), nv.Generator().manual_seed(4))._data
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(nv.rand(3).numpy(), after_a)
+    nv.manual_seed(0)
+    np.testing.assert_array_equal(nv.rand(3).numpy(), after_a)     # the global stream was not used
+    np.testing.assert_array_equal(a, fn(nv.empty(12, 9), np.random.default_rng(4))._data)
+    with pytest.raises(TypeError, match="generator"):
+        fn(nv.empty(12, 9), 4)
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("rows, cols, sparsity", [(10, 400, 0.1), (7, 300, 0.33), (9, 200, 0.5),
                                                   (6, 50, 1.0), (5, 40, 0.0), (1000, 30, 0.9)])

@@ -2,8 +2,8 @@
 
 Every function takes a Tensor (usually a Parameter), overwrites its values in place
 outside the graph, and returns it. Random draws come from ``nerve``'s global generator
-(or the ``generator`` argument, a ``numpy.random.Generator``), so ``nv.manual_seed(s)``
-makes them reproducible. The formulas follow ``torch.nn.init``.
+(or the ``generator`` argument: a ``nerve.Generator`` or a ``numpy.random.Generator``),
+so ``nv.manual_seed(s)`` makes them reproducible. The formulas follow ``torch.nn.init``.
 
 fan_in and fan_out: for a weight of shape (out, in, *kernel), the receptive field is
 the product of the kernel dims (1 for a Linear weight), fan_in = in × receptive field
@@ -65,7 +65,9 @@ def _empty_noop(tensor):
 
 
 def _gen(generator):
-    return generator if generator is not None else _random.default_generator()
+    # None → the global stream; a nerve.Generator (torch's ``generator=`` habit) → its own
+    # stream; a numpy Generator as it is. Anything else is refused with a TypeError.
+    return _random.resolve(generator)
 
 
 def calculate_gain(nonlinearity, param=None):
