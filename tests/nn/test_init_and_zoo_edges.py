@@ -77,6 +77,26 @@ def test_zero_element_tensors_behave_as_torch(name, shape):
         assert ours[0] == theirs[0], f"torch warned={theirs[0]}, nerve warned={ours[0]}"
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("name, fill", _ALL_FILLS, ids=[n for n, _ in _ALL_FILLS])
+def test_reinitialising_a_weight_a_graph_saved_makes_backward_refuse_like_torch(name, fill):
+    """torch bumps the version counter even under no_grad, so backward through a product that
+    saved the old weight raises; silently using the new values would give a wrong gradient."""
+    torch = pytest.importorskip("torch")
+    tw = torch.nn.Parameter(torch.ones(12, 9))
+    tx = torch.ones(9, 4, requires_grad=True)
+    ty = (tw @ tx).sum()
+    getattr(torch.nn.init, name)(tw, *{"constant_": (0.25,), "sparse_": (0.3,)}.get(name, ()))
+    with pytest.raises(RuntimeError, match="inplace"):
+        ty.backward()
+    w = nn.Parameter(nv.ones(12, 9))
+    x = nv.ones(9, 4, requires_grad=True)
+    y = (w @ x).sum()
+    fill(w)
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.backward()
+
+
 _RANDOM_FILLS = [(n, f) for n, f in _ALL_FILLS if n not in ("constant_", "ones_", "zeros_", "eye_")]
 
 

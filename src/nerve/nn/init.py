@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import backend
 from .. import random as _random
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, _bump
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
            "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
@@ -49,6 +49,9 @@ def _fill(tensor, values):
     if backend.get_array_module(arr) is not np:
         values = backend.to_device(values, "cuda")
     arr[...] = values.astype(arr.dtype, copy=False) if hasattr(values, "astype") else values
+    # an in-place write, as torch counts it: a graph that saved the old values must refuse
+    # to backpropagate instead of silently using the new ones
+    _bump(tensor)
     return tensor
 
 
@@ -149,6 +152,7 @@ def constant_(tensor, val):
     """Fill with the constant ``val`` (e.g. 0.01 for a bias)."""
     _check(tensor, "constant_")
     tensor._data[...] = val
+    _bump(tensor)
     return tensor
 
 
