@@ -97,6 +97,43 @@ def test_reinitialising_a_weight_a_graph_saved_makes_backward_refuse_like_torch(
         y.backward()
 
 
+@pytest.mark.torch
+def test_filling_a_slice_writes_through_to_the_parameter_as_torch():
+    """The LSTM forget-gate idiom ``constant_(lstm.bias_ih_l0[H:2H], 1.0)`` and per-gate
+    ``orthogonal_(weight_hh[k*H:(k+1)*H])`` must change the parameter itself."""
+    torch = pytest.importorskip("torch")
+    H = 6
+    ours, theirs = nn.LSTM(3, H), torch.nn.LSTM(3, H)
+    init.constant_(ours.bias_ih_l0[H:2 * H], 1.0)
+    torch.nn.init.constant_(theirs.bias_ih_l0[H:2 * H], 1.0)
+    np.testing.assert_array_equal(ours.bias_ih_l0._data[H:2 * H], theirs.bias_ih_l0.detach().numpy()[H:2 * H])
+    assert np.all(ours.bias_ih_l0._data[H:2 * H] == 1) and np.all(np.abs(ours.bias_ih_l0._data[:H]) < 1)
+    w = ours.weight_hh_l0.double()
+    for k in range(4):
+        init.orthogonal_(w[k * H:(k + 1) * H])
+        block = w._data[k * H:(k + 1) * H]
+        np.testing.assert_allclose(block @ block.T, np.eye(H), atol=1e-12)
+    init.zeros_(w[:, 2])
+    assert not w._data[:, 2].any()
+
+
+def test_gpt_initialisation_is_nanogpts():
+    """N(0, 0.02) for embeddings and projections, 0.02/√(2·n_layer) for the residual
+    projections (c_proj), zero biases, LayerNorm γ = 1."""
+    nv.manual_seed(0)
+    net = models.char_gpt(vocab_size=600, block_size=32, n_layer=3, n_embd=96)
+    for name, p in net.named_parameters():
+        a = p._data.astype(np.float64)
+        if name.endswith("c_proj.weight"):
+            assert abs(a.std() / (0.02 / math.sqrt(6)) - 1) < 0.05, name
+        elif name.endswith(".bias"):
+            assert not a.any(), name
+        elif ".ln_" in name or name.startswith("ln_f"):
+            assert np.all(a == 1), name
+        else:
+            assert abs(a.std() / 0.02 - 1) < 0.05 and abs(a.mean()) < 0.002, name
+
+
 _RANDOM_FILLS = [(n, f) for n, f in _ALL_FILLS if n not in ("constant_", "ones_", "zeros_", "eye_")]
 
 
@@ -478,6 +515,10 @@ def _zoo_with_dropout():
                                        dropout=0.5), (ids,)),
         ("gcn", models.get_model("gcn", in_channels=6, hidden=16, num_classes=3, dropout=0.5),
          (nv.tensor(rng.normal(size=(5, 6)), dtype=nv.float32), edge)),
+        ("unet", models.get_model("unet", in_channels=1, num_classes=2, base=4, depth=2),
+         (nv.tensor(rng.normal(size=(2, 1, 8, 8)), dtype=nv.float32),)),
+        ("tiny-inception", models.get_model("tiny-inception", num_classes=3, batch_norm=True),
+         (nv.tensor(rng.normal(size=(2, 3, 8, 8)), dtype=nv.float32),)),
     ]
 
 
