@@ -311,6 +311,9 @@ def _layer_pairs(torch):
     ]
 
 
+SEED = 0
+
+
 def _kurtosis(a):
     a = a - a.mean()
     return float((a ** 4).mean() / (a ** 2).mean() ** 2)
@@ -319,10 +322,10 @@ def _kurtosis(a):
 @pytest.mark.torch
 def test_every_layers_default_initialisation_matches_torchs_distribution():
     """Names, shapes, constants exactly; for random parameters: same family (uniform has
-    kurtosis 1.8, normal 3), max |w| within 2 % for uniform ones, std within 6 %."""
+    kurtosis 1.8, normal 3), max |w| within 2 % for uniform ones, the same std."""
     torch = pytest.importorskip("torch")
-    torch.manual_seed(0)
-    nv.manual_seed(0)
+    torch.manual_seed(SEED)
+    nv.manual_seed(SEED)
     for label, make_ours, make_theirs in _layer_pairs(torch):
         ours, theirs = make_ours(), make_theirs()
         tparams = dict(theirs.named_parameters())
@@ -341,10 +344,13 @@ def test_every_layers_default_initialisation_matches_torchs_distribution():
                 pad = theirs.padding_idx
                 assert not o[pad].any() and not t[pad].any(), where
                 o, t = np.delete(o, pad, 0), np.delete(t, pad, 0)
-            assert abs(_kurtosis(o) - _kurtosis(t)) < 0.35, (where, _kurtosis(o), _kurtosis(t))
+            # tolerances of four standard errors of a two-sample difference (normal case)
+            n = min(o.size, t.size)
+            assert abs(_kurtosis(o) - _kurtosis(t)) < max(0.15, 4 * math.sqrt(48 / n)), \
+                (where, _kurtosis(o), _kurtosis(t))
             if _kurtosis(t) < 2.2:
                 assert abs(np.abs(o).max() / np.abs(t).max() - 1) < 0.02, where
-            assert abs(o.std() / t.std() - 1) < 0.06, (where, o.std(), t.std())
+            assert abs(o.std() / t.std() - 1) < max(0.03, 4 / math.sqrt(n)), (where, o.std(), t.std())
         for name, tb in theirs.named_buffers():
             np.testing.assert_array_equal(dict(ours.named_buffers())[name]._data, tb.numpy(), err_msg=name)
 
