@@ -550,3 +550,39 @@ def test_eval_mode_is_deterministic_and_differs_from_train_mode_across_the_zoo()
         assert not np.allclose(a, train_out), f"{label}: eval() output equals the train-mode output"
         for m in net.modules():
             assert not m.training, f"{label}: eval() left {type(m).__name__} in training mode"
+
+
+_BIG = {"resnet34", "resnet50", "resnet101", "resnet152", "bert-base", "gpt"}
+
+
+def _reachable_modules(obj, seen, found):
+    """Every Module reachable from ``obj`` through attributes, lists, tuples and dicts."""
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, nn.Module):
+        found[id(obj)] = obj
+    if isinstance(obj, (list, tuple)):
+        children = list(obj)
+    elif isinstance(obj, dict):
+        children = list(obj.values())
+    else:
+        children = list(getattr(obj, "__dict__", {}).values())
+    for child in children:
+        if isinstance(child, (nn.Module, list, tuple, dict)):
+            _reachable_modules(child, seen, found)
+
+
+@pytest.mark.parametrize("name", sorted({models.canonical_name(n) for n in models.available()} - _BIG))
+def test_every_zoo_model_registers_all_its_submodules(name):
+    """A layer kept where Module does not see it (a plain attribute list, a dict) would miss
+    eval(), to(), state_dict() and parameters(): dropout left on at test time, weights not saved."""
+    kwargs = {"seq2seq": {"src_vocab": 11, "tgt_vocab": 13}, "seed-cnn": {"image_size": 32}}.get(name, {})
+    net = models.get_model(name, **kwargs)
+    found = {}
+    _reachable_modules(net, set(), found)
+    registered = {id(m) for m in net.modules()}
+    hidden = [type(m).__name__ for k, m in found.items() if k not in registered]
+    assert not hidden, f"{name}: modules outside the registry: {hidden}"
+    net.eval()
+    assert not any(m.training for m in found.values()), name
