@@ -586,3 +586,21 @@ def test_every_zoo_model_registers_all_its_submodules(name):
     assert not hidden, f"{name}: modules outside the registry: {hidden}"
     net.eval()
     assert not any(m.training for m in found.values()), name
+
+
+@pytest.mark.torch
+def test_bert_large_and_gpt2_medium_config_counts_equal_torch_layer_arithmetic():
+    """bert-large (HF BertModel, with pooler): 335,141,888; gpt2-medium (tied head): 354,823,168.
+    Each encoder layer is counted from a torch.nn.TransformerEncoderLayer of the same size, which
+    has the same tensors (Q/K/V/out projections with biases, two FFN linears, two LayerNorms)."""
+    torch = pytest.importorskip("torch")
+
+    with torch.device("meta"):      # shapes only: no 12.6 M random draws
+        layer = sum(p.numel() for p in torch.nn.TransformerEncoderLayer(1024, 16, 4096).parameters())
+    ln = 2 * 1024
+    bert_large = (30522 + 512 + 2) * 1024 + ln + 24 * layer + (1024 * 1024 + 1024)
+    assert bert_large == 335_141_888
+    assert models.config_param_table("bert-large").total == bert_large
+    gpt2_medium = (50257 + 1024) * 1024 + 24 * layer + ln       # final ln_f; head tied to wte
+    assert gpt2_medium == 354_823_168
+    assert models.config_param_table("gpt2-medium").total == gpt2_medium
