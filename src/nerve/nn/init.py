@@ -2,8 +2,8 @@
 
 Every function takes a Tensor (usually a Parameter), overwrites its values in place
 outside the graph, and returns it. Random draws come from ``nerve``'s global generator
-(or the ``generator`` argument, a ``numpy.random.Generator``), so ``nv.manual_seed(s)``
-makes them reproducible. The formulas follow ``torch.nn.init``.
+(or the ``generator`` argument: a ``nerve.Generator`` or a ``numpy.random.Generator``),
+so ``nv.manual_seed(s)`` makes them reproducible. The formulas follow ``torch.nn.init``.
 
 fan_in and fan_out: for a weight of shape (out, in, *kernel), the receptive field is
 the product of the kernel dims (1 for a Linear weight), fan_in = in × receptive field
@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
 from .. import backend
 from .. import random as _random
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, _bump
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
            "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
-           "orthogonal_", "trunc_normal_", "lecun_uniform_", "lecun_normal_",
+           "orthogonal_", "sparse_", "trunc_normal_", "lecun_uniform_", "lecun_normal_",
            "get_initializer"]
 
 _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -48,11 +49,28 @@ def _fill(tensor, values):
     if backend.get_array_module(arr) is not np:
         values = backend.to_device(values, "cuda")
     arr[...] = values.astype(arr.dtype, copy=False) if hasattr(values, "astype") else values
+    # an in-place write, as torch counts it: a graph that saved the old values must refuse
+    # to backpropagate instead of silently using the new ones
+    _bump(tensor)
     return tensor
 
 
+def _empty_noop(tensor):
+    """True (after torch's warning) when ``tensor`` has no elements, so there is nothing to fill.
+
+    torch checks this before computing any fan, so a zero-element bias of shape (0,) is a
+    warning there, not a "needs 2 dimensions" error.
+    """
+    if tensor.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+        return True
+    return False
+
+
 def _gen(generator):
-    return generator if generator is not None else _random.default_generator()
+    # None → the global stream; a nerve.Generator (torch's ``generator=`` habit) → its own
+    # stream; a numpy Generator as it is. Anything else is refused with a TypeError.
+    return _random.resolve(generator)
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -134,6 +152,7 @@ def constant_(tensor, val):
     """Fill with the constant ``val`` (e.g. 0.01 for a bias)."""
     _check(tensor, "constant_")
     tensor._data[...] = val
+    _bump(tensor)
     return tensor
 
 
@@ -203,9 +222,9 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     √(2/6) makes the bound exactly 1/√fan_in.
     """
     _check(tensor, "kaiming_uniform_")
-    fan = _calculate_correct_fan(tensor, mode)
-    if fan == 0:
+    if _empty_noop(tensor):
         return tensor  # an empty weight has nothing to fill
+    fan = _calculate_correct_fan(tensor, mode)
     bound = math.sqrt(3.0) * calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return uniform_(tensor, -bound, bound, generator)
 
@@ -213,9 +232,9 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He et al. (2015): N(0, std²) with std = gain / √fan (√(2/fan_in) for ReLU)."""
     _check(tensor, "kaiming_normal_")
-    fan = _calculate_correct_fan(tensor, mode)
-    if fan == 0:
+    if _empty_noop(tensor):
         return tensor
+    fan = _calculate_correct_fan(tensor, mode)
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), generator)
 
 
@@ -261,6 +280,32 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Martens (2010) sparse init of a 2-D weight: N(0, std²) entries, then in every column
+    ``ceil(sparsity · rows)`` entries, at rows picked at random, are set to zero (torch's rule).
+
+    Example:
+        >>> import nerve as nv
+        >>> w = nv.nn.init.sparse_(nv.empty(10, 4), sparsity=0.25)
+        >>> [int((w.numpy()[:, j] == 0).sum()) for j in range(4)]
+        [3, 3, 3, 3]
+    """
+    _check(tensor, "sparse_")
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_ needs a 2-D tensor, got shape {tuple(tensor.shape)}")
+    if not 0 <= sparsity <= 1:
+        raise ValueError(f"sparse_ needs 0 <= sparsity <= 1 (the fraction of zeros per column), "
+                         f"got {sparsity}")
+    g = _gen(generator)
+    rows, cols = tensor.shape
+    values = g.normal(0.0, std, size=(rows, cols))
+    num_zeros = min(int(math.ceil(sparsity * rows)), rows)
+    # an independent random permutation of the rows for each column: argsort of uniform keys
+    picked = np.argsort(g.random((rows, cols)), axis=0)[:num_zeros]
+    np.put_along_axis(values, picked, 0.0, axis=0)
+    return _fill(tensor, values)
 
 
 def _phi(x):
