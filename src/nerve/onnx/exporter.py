@@ -132,9 +132,12 @@ def _avgpool(g, m, x, v, path):
 
 
 def _adaptive_avg(g, m, x, v, path):
-    size = _pair(m.output_size) if m.output_size is not None else None
+    h, w = v.shape[-2:]
+    size = m.output_size
+    if size is not None:
+        size = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+        size = tuple(int(n) if n is not None else int(full) for n, full in zip(size, (h, w)))  # None keeps it
     if size != (1, 1):
-        h, w = v.shape[-2:]
         if size is None or h % size[0] or w % size[1]:
             raise UnsupportedModuleError(f"{path}: AdaptiveAvgPool2d({m.output_size}) on {h}x{w} maps cannot be "
                                          "exported (only output 1, or sizes that divide the input)")
@@ -179,13 +182,13 @@ def _layernorm(g, m, x, v, path):
 
 def _flatten(g, m, x, v, path):
     start, end = m.start_dim % v.ndim, m.end_dim % v.ndim
-    if end != v.ndim - 1:
-        shape = list(v.shape[:start]) + [-1] + list(v.shape[end + 1:])
-        shape[0] = 0                                  # keep the batch size from the input
-        return g.node("Reshape", [x, g.const(np.array(shape, np.int64), f"{path}.shape")], path)
-    if start == 0:
-        return g.node("Reshape", [x, g.const(np.array([-1], np.int64), f"{path}.shape")], path)
-    return g.node("Flatten", [x], path, axis=int(start))
+    if start == 1 and end == v.ndim - 1:
+        return g.node("Flatten", [x], path, axis=1)
+    # ONNX Flatten always gives a 2-D result, so any other (start, end) is a Reshape: axes
+    # before start_dim are copied from the input (0, which keeps a dynamic batch size), the
+    # merged span is -1 and the axes after end_dim keep their sizes.
+    shape = [0] * start + [-1] + list(v.shape[end + 1:])
+    return g.node("Reshape", [x, g.const(np.array(shape, np.int64), f"{path}.shape")], path)
 
 
 def _pad2d(g, m, x, v, path):
@@ -233,13 +236,14 @@ def _silu(g, m, x, v, path):
 
 
 def _softplus(g, m, x, v, path):
-    if m.beta != 1.0:
-        dt = _np(v).dtype
-        b = g.const(np.array(m.beta, dt), f"{path}.beta")
-        sp = g.node("Softplus", [g.node("Mul", [x, b], path + ".scale")], path + ".softplus")
-        # nerve (as torch) returns x itself where beta * x > threshold; Softplus is close to it there.
-        return g.node("Div", [sp, b], path)
-    return g.node("Softplus", [x], path)
+    dt = _np(v).dtype
+    b = g.const(np.array(m.beta, dt), f"{path}.beta")
+    scaled = g.node("Mul", [x, b], path + ".scale")
+    sp = g.node("Div", [g.node("Softplus", [scaled], path + ".softplus"), b], path + ".div")
+    # nerve (as torch) returns x itself where beta * x > threshold; with a small threshold that
+    # differs from log(1 + e^(beta x)) / beta by far more than rounding, so the branch is kept.
+    linear = g.node("Greater", [scaled, g.const(np.array(m.threshold, dt), f"{path}.threshold")], path + ".linear")
+    return g.node("Where", [linear, x, sp], path)
 
 
 _LEAVES = [
@@ -501,6 +505,10 @@ def export(model, example_input, path, input_names=None, output_names=None, dyna
     opset = int(opset if opset is not None else opset_version)
     if opset < 13:
         raise ValueError(f"opset {opset} is too old; nerve.onnx writes opset 13 or newer")
+    newest = onnx.defs.onnx_opset_version()
+    if opset > newest:
+        raise ValueError(f"opset {opset} is newer than the installed onnx package knows (up to {newest}); "
+                         f"pass opset_version={newest} or lower, or upgrade onnx")
     from ..nn import Module  # noqa: PLC0415
 
     if not isinstance(model, Module):
