@@ -143,12 +143,26 @@ def _load_widening_bfloat16(path) -> tuple[dict, dict]:
     meta = header.pop("__metadata__", None) or {}
     body = memoryview(data)[8 + n:]
     arrays = {}
+    # The format's rule (what the reference reader checks too): the entries tile the data
+    # section exactly, in offset order, with no gap, overlap or trailing byte.
+    spans = sorted((tuple(info["data_offsets"]), name) for name, info in header.items())
+    covered = 0
+    for (begin, end), name in spans:
+        if begin != covered or end < begin:
+            raise ValueError(f"{path}: tensor {name!r} has data offsets [{begin}, {end}] that overlap another "
+                             f"tensor or leave a gap (expected to start at {covered}); the file is damaged")
+        covered = end
+    if covered != len(body):
+        raise ValueError(f"{path}: its tensors cover {covered} of {len(body)} data bytes; the file is "
+                         "truncated or damaged")
     for name, info in header.items():
         begin, end = info["data_offsets"]
         shape, kind = tuple(info["shape"]), info["dtype"]
-        if not 0 <= begin <= end <= len(body):
-            raise ValueError(f"{path}: tensor {name!r} lies outside the file; it is damaged")
         raw = body[begin:end]
+        size = 2 if kind == "BF16" else np.dtype(_DTYPES[kind]).itemsize if kind in _DTYPES else 1
+        if len(raw) % size:
+            raise ValueError(f"{path}: tensor {name!r} has {len(raw)} bytes, not a whole number of {kind} "
+                             "elements; the file is damaged")
         if kind == "BF16":
             arr = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
         elif kind in _DTYPES:
