@@ -307,3 +307,23 @@ def test_nerves_own_bfloat16_reader_checks_the_layout_as_the_reference_does(tmp_
     arrays, _ = _load_widening_bfloat16(good)
     np.testing.assert_array_equal(arrays["w"], [1.5, -2.25])
     np.testing.assert_array_equal(arrays["a"], [1.5, -2.0])
+
+
+def test_loading_weights_after_a_forward_pass_stops_its_backward_as_torch_does():
+    # load_state_dict writes in place (as torch's copy_); a graph built on the old values
+    # must not silently backpropagate through the loaded ones
+    nv.manual_seed(0)
+    model = nn.Linear(3, 2)
+    x = nv.randn(4, 3, requires_grad=True)
+    loss = model(x).sum()
+    model.load_state_dict({"weight": np.ones((2, 3), np.float32), "bias": np.zeros(2, np.float32)})
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
+    tm = torch.nn.Linear(3, 2)
+    tx = torch.randn(4, 3, requires_grad=True)
+    tloss = tm(tx).sum()
+    tm.load_state_dict({"weight": torch.ones(2, 3), "bias": torch.zeros(2)})
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        tloss.backward()
+    model(x).sum().backward()                     # a fresh graph uses the loaded weights
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((4, 3), 2.0, np.float32))
