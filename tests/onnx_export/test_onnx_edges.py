@@ -124,8 +124,7 @@ def test_every_accepted_opset_writes_a_model_that_runs(tmp_path):
 
 def test_clear_refusals_name_the_layer_or_value(tmp_path):
     x = nv.randn(2, 2, 5, 5)
-    cases = [(nn.Sequential(nn.GELU(approximate="tanh")), "approximate='tanh'"),
-             (nn.Sequential(nn.Conv2d(2, 2, 3, padding=1, padding_mode="reflect")), "padding_mode='reflect'"),
+    cases = [(nn.Sequential(nn.Conv2d(2, 2, 3, padding=1, padding_mode="reflect")), "padding_mode='reflect'"),
              (nn.Sequential(nn.Conv2d(2, 2, 1), nn.Embedding(4, 2)), "Embedding at 1"),
              (nn.Sequential(nn.AvgPool2d(2, divisor_override=3)), "divisor_override"),
              (nn.Sequential(nn.AdaptiveAvgPool2d(3)), "AdaptiveAvgPool2d(3)")]
@@ -140,3 +139,25 @@ def test_clear_refusals_name_the_layer_or_value(tmp_path):
         export(nn.Sequential(nn.ReLU()), x, tmp_path / "bad.onnx", opset_version=12)
     with pytest.raises(UnsupportedModuleError, match="LayerNorm needs opset 17"):
         export(nn.Sequential(nn.LayerNorm(5)), x, tmp_path / "bad.onnx", opset_version=16)
+
+
+@pytest.mark.parametrize("opset", [17, 20])
+def test_gelu_tanh_approximation_exports_as_itself(tmp_path, opset):
+    model = nn.Sequential(nn.Linear(4, 8), nn.GELU(approximate="tanh"))
+    with nv.no_grad():
+        model[0].weight._data *= 3
+    _export_and_compare(model, (5, 4), tmp_path / "g.onnx", opset_version=opset)
+    exact = nn.Sequential(nn.GELU())
+    x = np.linspace(-4, 4, 9, dtype=np.float32)[None]
+    assert np.abs(model[1](nv.tensor(x)).numpy() - exact(nv.tensor(x)).numpy()).max() > 1e-4  # they differ
+
+
+@pytest.mark.parametrize("activation", ["relu_module", "gelu_module", "gelu_tanh_module"])
+def test_transformer_layer_with_a_module_activation(tmp_path, activation):
+    act = {"relu_module": nn.ReLU(), "gelu_module": nn.GELU(), "gelu_tanh_module": nn.GELU(approximate="tanh")}
+    nv.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, activation=act[activation], batch_first=True)
+    _export_and_compare(layer, (2, 4, 8), tmp_path / "t.onnx")
+    with pytest.raises(UnsupportedModuleError, match="custom activation"):
+        export(nn.TransformerEncoderLayer(8, 2, 16, activation=nn.Tanh(), batch_first=True), nv.randn(2, 4, 8),
+               tmp_path / "bad.onnx")

@@ -219,11 +219,20 @@ def _clip(g, lo, hi, x, v, path):
 
 
 def _gelu(g, m, x, v, path):
-    if m.approximate != "none":
-        raise UnsupportedModuleError(f"{path}: GELU(approximate='tanh') cannot be exported; use the exact GELU")
+    if m.approximate not in ("none", "tanh"):
+        raise UnsupportedModuleError(f"{path}: GELU(approximate={m.approximate!r}) cannot be exported")
     if g.opset >= 20:
-        return g.node("Gelu", [x], path)
+        return g.node("Gelu", [x], path, approximate=m.approximate)
     dt = _np(v).dtype
+    if m.approximate == "tanh":   # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = g.node("Mul", [g.node("Mul", [x, x], path + ".sq"), x], path + ".cube")
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.const(np.array(0.044715, dt), f"{path}.c")], path + ".cx3")],
+                       path + ".inner")
+        t = g.node("Tanh", [g.node("Mul", [inner, g.const(np.array(math.sqrt(2 / math.pi), dt), f"{path}.k")],
+                                   path + ".scale")], path + ".tanh")
+        one_plus = g.node("Add", [t, g.const(np.array(1.0, dt), f"{path}.one")], path + ".add")
+        half = g.node("Mul", [x, g.const(np.array(0.5, dt), f"{path}.half")], path + ".half")
+        return g.node("Mul", [half, one_plus], path)
     scaled = g.node("Mul", [x, g.const(np.array(1 / math.sqrt(2), dt), f"{path}.rsqrt2")], path + ".scale")
     erf = g.node("Erf", [scaled], path + ".erf")
     one_plus = g.node("Add", [erf, g.const(np.array(1.0, dt), f"{path}.one")], path + ".add")
@@ -338,10 +347,13 @@ def _self_attention(g, a, x, path):
 
 def _encoder_layer_nodes(g, m, x, dtype, path):
     """One TransformerEncoderLayer on batch-major x."""
-    if m.activation is nn.functional.relu:
+    gelu = None
+    if m.activation is nn.functional.relu or type(m.activation) is nn.ReLU:
         act = "relu"
     elif m.activation is nn.functional.gelu:
-        act = "gelu"
+        act, gelu = "gelu", nn.GELU()
+    elif type(m.activation) is nn.GELU:     # a module activation, as torch also accepts
+        act, gelu = "gelu", m.activation
     else:
         raise UnsupportedModuleError(f"{path}: a TransformerEncoderLayer with a custom activation cannot be exported")
 
@@ -352,7 +364,7 @@ def _encoder_layer_nodes(g, m, x, dtype, path):
         if act == "relu":
             t = g.node("Relu", [t], f"{path}.relu")
         else:
-            t = _gelu(g, nn.GELU(), t, np.zeros((), dtype), f"{path}.gelu")
+            t = _gelu(g, gelu, t, np.zeros((), dtype), f"{path}.gelu")
         return _proj(g, t, _np(m.linear2.weight), b2, f"{path}.linear2")
 
     if m.norm_first:
