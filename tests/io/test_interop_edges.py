@@ -327,3 +327,30 @@ def test_loading_weights_after_a_forward_pass_stops_its_backward_as_torch_does()
         tloss.backward()
     model(x).sum().backward()                     # a fresh graph uses the loaded weights
     np.testing.assert_array_equal(x.grad.numpy(), np.full((4, 3), 2.0, np.float32))
+
+
+def test_a_nerve_weight_file_loads_by_name_into_the_torch_twin(tmp_path):
+    nv.manual_seed(3)
+    n = _Twins.nerve_model()
+    ids = np.random.default_rng(0).integers(0, 11, (3, 5))
+    n.train()
+    n(nv.tensor(ids))                            # running statistics move
+    n.eval()
+    save_state_dict(n, tmp_path / "n.safetensors")
+    sd = st_torch.load_file(str(tmp_path / "n.safetensors"))
+    assert sd["bn.num_batches_tracked"].dtype == torch.int64 and int(sd["bn.num_batches_tracked"]) == 1
+    t = _Twins.torch_model()
+    assert t.load_state_dict(sd) == ([], [])     # torch's strict load: every name matches
+    t.eval()
+    with torch.no_grad():
+        want = t(torch.tensor(ids)).numpy()
+    with nv.no_grad():
+        got = n(nv.tensor(ids)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_dtype_numpy_cannot_hold_is_named(tmp_path):
+    st_torch.save_file({"ok": torch.ones(2), "q": torch.tensor([1.0, 2.0]).to(torch.float8_e4m3fn)},
+                       str(tmp_path / "f8.safetensors"))
+    with pytest.raises(ValueError, match="tensor 'q' has dtype F8_E4M3, which nerve cannot read"):
+        load_safetensors(tmp_path / "f8.safetensors")

@@ -175,6 +175,23 @@ def _load_widening_bfloat16(path) -> tuple[dict, dict]:
     return dict(sorted(arrays.items())), meta
 
 
+def _name_unreadable_dtype(path, error):
+    """Raise a clear error if ``path`` is well formed but holds a dtype NumPy has no type for
+    (float8, ...); return quietly otherwise."""
+    try:
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n))
+        odd = [(k, v["dtype"]) for k, v in header.items()
+               if k != "__metadata__" and v["dtype"] not in _DTYPES and v["dtype"] != "BF16"]
+    except Exception:  # noqa: BLE001 - a damaged header: the caller reports that
+        return
+    if odd:
+        name, kind = odd[0]
+        raise ValueError(f"{path}: tensor {name!r} has dtype {kind}, which nerve cannot read (NumPy has no "
+                         "such type); convert it to float32 or float16 before saving") from error
+
+
 def load_safetensors(path) -> tuple[dict, dict]:
     """Read a ``.safetensors`` file into ``(dict of NumPy arrays, metadata dict)``.
 
@@ -191,6 +208,7 @@ def load_safetensors(path) -> tuple[dict, dict]:
             arrays = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises its own error type for damaged files
         if "bfloat16" not in str(e).lower():
+            _name_unreadable_dtype(path, e)
             raise ValueError(f"{path} is not a valid safetensors file ({e})") from e
         arrays, meta = _load_widening_bfloat16(path)
         meta.pop(_DIGEST_KEY, None)  # the digest covers the bfloat16 bytes, which are gone now
