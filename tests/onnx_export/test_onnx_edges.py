@@ -161,3 +161,19 @@ def test_transformer_layer_with_a_module_activation(tmp_path, activation):
     with pytest.raises(UnsupportedModuleError, match="custom activation"):
         export(nn.TransformerEncoderLayer(8, 2, 16, activation=nn.Tanh(), batch_first=True), nv.randn(2, 4, 8),
                tmp_path / "bad.onnx")
+
+
+class _FlattenFrom2(nn.Module):
+    def forward(self, x):
+        return x.reshape(x.shape[0], x.shape[1], -1)
+
+
+def test_a_converter_whose_graph_has_other_shapes_than_the_model_is_an_error(tmp_path):
+    from nerve.onnx import register_converter
+    # a wrong translation (ONNX Flatten is always 2-D): caught by strict shape inference
+    register_converter(_FlattenFrom2, lambda g, m, x, v, path: g.node("Flatten", [x], path, axis=2))
+    with pytest.raises(RuntimeError, match="does not compute the shapes the model does"):
+        export(nn.Sequential(_FlattenFrom2()), nv.randn(2, 3, 4, 5), tmp_path / "bad.onnx",
+               dynamic_axes=_DYN)
+    assert not (tmp_path / "bad.onnx").exists()
+    export(nn.Sequential(_FlattenFrom2()), nv.randn(2, 3, 4, 5), tmp_path / "bad.onnx", check=False)

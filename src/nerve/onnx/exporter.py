@@ -571,6 +571,14 @@ def export(model, example_input, path, input_names=None, output_names=None, dyna
                               ir_version=helper.find_min_ir_version_for(opsets))
     if check:
         onnx.checker.check_model(proto)
+        # Strict shape inference compares what the graph computes with the output shapes taken
+        # from running the model: a translation that reshapes differently (as ONNX Flatten's
+        # always-2-D output once did) is an error here instead of a silently different file.
+        try:
+            onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+        except onnx.shape_inference.InferenceError as e:
+            raise RuntimeError(f"the exported graph does not compute the shapes the model does ({e}); "
+                               "this is a bug in a converter, please report it") from None
     from ..io.atomic import write_bytes  # noqa: PLC0415
 
     write_bytes(path, proto.SerializeToString())
