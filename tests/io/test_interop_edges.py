@@ -354,3 +354,17 @@ def test_a_dtype_numpy_cannot_hold_is_named(tmp_path):
                        str(tmp_path / "f8.safetensors"))
     with pytest.raises(ValueError, match="tensor 'q' has dtype F8_E4M3, which nerve cannot read"):
         load_safetensors(tmp_path / "f8.safetensors")
+
+
+def test_load_weights_accepts_a_scalar_stored_with_shape_one_as_load_state_dict_does(tmp_path):
+    bn = nn.BatchNorm1d(2)
+    sd = {k: v.numpy().copy() for k, v in bn.state_dict().items()}
+    sd["num_batches_tracked"] = np.array([5])        # how older checkpoints stored scalars
+    save_safetensors(sd, tmp_path / "old.safetensors")
+    for source in (sd, tmp_path / "old.safetensors"):
+        bn.num_batches_tracked._data[...] = 0
+        load_weights(bn, source)
+        assert bn.num_batches_tracked.shape == () and int(bn.num_batches_tracked.numpy()) == 5
+    sd["num_batches_tracked"] = np.array([5, 6])
+    with pytest.raises(Exception, match=r"num_batches_tracked: the state dict has \(2,\)"):
+        load_weights(bn, sd)
