@@ -179,3 +179,18 @@ def test_a_converter_whose_graph_has_other_shapes_than_the_model_is_an_error(tmp
                dynamic_axes=_DYN)
     assert not (tmp_path / "bad.onnx").exists()
     export(nn.Sequential(_FlattenFrom2()), nv.randn(2, 3, 4, 5), tmp_path / "bad.onnx", check=False)
+
+
+def test_transformer_encoder_with_dynamic_batch_and_sequence_length(tmp_path):
+    nv.manual_seed(0)
+    model = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, norm_first=True), 2)
+    x = np.random.default_rng(0).normal(size=(2, 4, 8)).astype(np.float32)
+    export(model, nv.tensor(x), tmp_path / "te.onnx",
+           dynamic_axes={"input": {0: "b", 1: "s"}, "output": {0: "b", 1: "s"}})
+    sess = ort.InferenceSession(str(tmp_path / "te.onnx"), providers=["CPUExecutionProvider"])
+    model.eval()
+    for shape in [(1, 1, 8), (3, 9, 8)]:
+        xb = np.random.default_rng(1).normal(size=shape).astype(np.float32)
+        with nv.no_grad():
+            want = model(nv.tensor(xb)).numpy()
+        np.testing.assert_allclose(sess.run(None, {"input": xb})[0], want, atol=1e-5)
