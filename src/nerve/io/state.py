@@ -65,8 +65,10 @@ def check_state_dict(model, arrays: dict, strict: bool = True, source: str = "th
     # (safetensors.torch.save_model drops the duplicates), which loads it all the same.
     missing = [k for k in target if k not in arrays and not _shared_name_present(model, k, arrays)]
     unexpected = [k for k in arrays if k not in target]
+    # a scalar stored with shape (1,) (older checkpoints) fits a 0-d tensor, as in load_state_dict
     wrong = [f"{k}: {source} has {tuple(arrays[k].shape)}, the model has {tuple(target[k].shape)}"
-             for k in target if k in arrays and tuple(arrays[k].shape) != tuple(target[k].shape)]
+             for k in target if k in arrays and tuple(arrays[k].shape) != tuple(target[k].shape)
+             and not (tuple(target[k].shape) == () and tuple(arrays[k].shape) == (1,))]
     problems = []
     if strict and missing:
         problems.append(f"missing {len(missing)} tensor(s): {_fmt(missing)}")

@@ -143,12 +143,26 @@ def _load_widening_bfloat16(path) -> tuple[dict, dict]:
     meta = header.pop("__metadata__", None) or {}
     body = memoryview(data)[8 + n:]
     arrays = {}
+    # The format's rule (what the reference reader checks too): the entries tile the data
+    # section exactly, in offset order, with no gap, overlap or trailing byte.
+    spans = sorted((tuple(info["data_offsets"]), name) for name, info in header.items())
+    covered = 0
+    for (begin, end), name in spans:
+        if begin != covered or end < begin:
+            raise ValueError(f"{path}: tensor {name!r} has data offsets [{begin}, {end}] that overlap another "
+                             f"tensor or leave a gap (expected to start at {covered}); the file is damaged")
+        covered = end
+    if covered != len(body):
+        raise ValueError(f"{path}: its tensors cover {covered} of {len(body)} data bytes; the file is "
+                         "truncated or damaged")
     for name, info in header.items():
         begin, end = info["data_offsets"]
         shape, kind = tuple(info["shape"]), info["dtype"]
-        if not 0 <= begin <= end <= len(body):
-            raise ValueError(f"{path}: tensor {name!r} lies outside the file; it is damaged")
         raw = body[begin:end]
+        size = 2 if kind == "BF16" else np.dtype(_DTYPES[kind]).itemsize if kind in _DTYPES else 1
+        if len(raw) % size:
+            raise ValueError(f"{path}: tensor {name!r} has {len(raw)} bytes, not a whole number of {kind} "
+                             "elements; the file is damaged")
         if kind == "BF16":
             arr = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
         elif kind in _DTYPES:
@@ -159,6 +173,23 @@ def _load_widening_bfloat16(path) -> tuple[dict, dict]:
             raise ValueError(f"{path}: tensor {name!r} has {arr.size} elements for shape {shape}")
         arrays[name] = arr.reshape(shape)
     return dict(sorted(arrays.items())), meta
+
+
+def _name_unreadable_dtype(path, error):
+    """Raise a clear error if ``path`` is well formed but holds a dtype NumPy has no type for
+    (float8, ...); return quietly otherwise."""
+    try:
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n))
+        odd = [(k, v["dtype"]) for k, v in header.items()
+               if k != "__metadata__" and v["dtype"] not in _DTYPES and v["dtype"] != "BF16"]
+    except Exception:  # noqa: BLE001 - a damaged header: the caller reports that
+        return
+    if odd:
+        name, kind = odd[0]
+        raise ValueError(f"{path}: tensor {name!r} has dtype {kind}, which nerve cannot read (NumPy has no "
+                         "such type); convert it to float32 or float16 before saving") from error
 
 
 def load_safetensors(path) -> tuple[dict, dict]:
@@ -177,6 +208,7 @@ def load_safetensors(path) -> tuple[dict, dict]:
             arrays = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises its own error type for damaged files
         if "bfloat16" not in str(e).lower():
+            _name_unreadable_dtype(path, e)
             raise ValueError(f"{path} is not a valid safetensors file ({e})") from e
         arrays, meta = _load_widening_bfloat16(path)
         meta.pop(_DIGEST_KEY, None)  # the digest covers the bfloat16 bytes, which are gone now

@@ -4,7 +4,8 @@
 callable (``os.system``, ``builtins.eval`` ...) and call it while loading. This reader
 runs the pickle through an allow-list, the same set ``torch.load(weights_only=True)``
 accepts: ``collections.OrderedDict`` / ``Counter``, ``torch._utils._rebuild_tensor_v2`` /
-``_rebuild_parameter``, the typed storages of the standard dtypes, ``torch.Size``,
+``_rebuild_tensor_v3`` (uint16/32/64 on an untyped storage) / ``_rebuild_parameter``, the
+typed storages of the standard dtypes, ``torch.Size``,
 ``torch.device`` (as :class:`nerve.device`), the dtype objects, and the primitives and containers pickle builds by itself (``_codecs.encode``
 only for the byte strings protocol 2 writes). Asking for anything else stops the load with
 :class:`UnsafePickleError` before the callable is ever looked up, so nothing in the file runs.
@@ -61,8 +62,10 @@ _DTYPES = {
     "float16": np.float16, "half": np.float16, "bfloat16": np.float32, "int64": np.int64,
     "long": np.int64, "int32": np.int32, "int": np.int32, "int16": np.int16, "short": np.int16,
     "int8": np.int8, "uint8": np.uint8, "bool": np.bool_, "complex64": np.complex64,
-    "complex128": np.complex128,
+    "complex128": np.complex128, "uint16": np.uint16, "uint32": np.uint32, "uint64": np.uint64,
 }
+# torch dtypes NumPy has no type for (torch.save writes them through _rebuild_tensor_v3).
+_UNREPRESENTABLE = ("float8", "float4", "complex32", "chalf", "qint", "quint", "bits")
 
 
 class _StorageType:
@@ -133,6 +136,21 @@ def _rebuild_tensor(storage, storage_offset, size, stride):
     return _Loaded(_strided(storage, storage_offset, size, stride))
 
 
+def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype,
+                       metadata=None):
+    # Used by torch.save for dtypes without a typed storage (uint16/32/64 ...): the storage is
+    # untyped (its bytes), and offset, size and stride count elements of ``dtype``.
+    if not isinstance(storage, _Storage) or storage.array.dtype != np.uint8:
+        raise UnsafePickleError(f"_rebuild_tensor_v3 expects an untyped storage, got {type(storage).__name__}")
+    if not isinstance(dtype, np.dtype):
+        raise UnsafePickleError(f"_rebuild_tensor_v3 expects a dtype, got {type(dtype).__name__}")
+    raw = storage.array
+    if raw.size % dtype.itemsize:
+        raise ValueError(f"a storage of {raw.size} bytes cannot hold {dtype} elements; the file is damaged")
+    typed = raw.view(dtype.newbyteorder("<")).astype(dtype, copy=False)
+    return _Loaded(_strided(_Storage(typed), storage_offset, size, stride), requires_grad)
+
+
 def _rebuild_parameter(data, requires_grad, backward_hooks, *state):
     if not isinstance(data, _Loaded):
         raise UnsafePickleError(f"_rebuild_parameter expects a tensor, got {type(data).__name__}")
@@ -170,6 +188,8 @@ _ALLOWED = {
     ("builtins", "bytearray"): bytearray,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
     ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
+    ("torch.storage", "UntypedStorage"): np.dtype(np.uint8),  # the raw bytes of a storage
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
     ("torch", "Size"): _Size,
@@ -196,6 +216,9 @@ class _Unpickler(pickle.Unpickler):
             return _StorageType(name)
         if module == "torch" and name in _DTYPES:
             return np.dtype(_DTYPES[name])
+        if module == "torch" and name.startswith(_UNREPRESENTABLE):
+            raise ValueError(f"{self._where} holds torch.{name} tensors, which nerve cannot represent "
+                             "(NumPy has no such type); convert them with .float() before torch.save")
         raise UnsafePickleError(
             f"{self._where}: refusing to load: the pickle asks for {module}.{name}, which is not on "
             "the allow-list of tensor data (what torch.load(weights_only=True) accepts: tensors, "
@@ -340,11 +363,11 @@ class _Deferred:
 
 
 class _LazyLoaded:
-    __slots__ = ("key", "offset", "size", "stride", "requires_grad")
+    __slots__ = ("key", "offset", "size", "stride", "requires_grad", "dtype")
 
-    def __init__(self, key, offset, size, stride, requires_grad=False):
+    def __init__(self, key, offset, size, stride, requires_grad=False, dtype=None):
         self.key, self.offset, self.size, self.stride = key, offset, size, stride
-        self.requires_grad = requires_grad
+        self.requires_grad, self.dtype = requires_grad, dtype   # dtype: set for an untyped storage
 
 
 class _LegacyUnpickler(_Unpickler):
@@ -356,6 +379,8 @@ class _LegacyUnpickler(_Unpickler):
             return _lazy_rebuild_v2
         if found is _rebuild_tensor:
             return _lazy_rebuild
+        if found is _rebuild_tensor_v3:
+            return _lazy_rebuild_v3
         if found is _rebuild_parameter:
             return _lazy_parameter
         return found
@@ -371,6 +396,15 @@ def _lazy_rebuild_v2(storage, storage_offset, size, stride, requires_grad=False,
     return _LazyLoaded(storage.key, storage_offset, size, stride, requires_grad)
 
 
+def _lazy_rebuild_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype,
+                     metadata=None):
+    if not isinstance(dtype, np.dtype):
+        raise UnsafePickleError(f"_rebuild_tensor_v3 expects a dtype, got {type(dtype).__name__}")
+    loaded = _lazy_rebuild_v2(storage, storage_offset, size, stride, requires_grad)
+    loaded.dtype = dtype
+    return loaded
+
+
 def _lazy_rebuild(storage, storage_offset, size, stride):
     return _lazy_rebuild_v2(storage, storage_offset, size, stride)
 
@@ -384,6 +418,9 @@ def _lazy_parameter(data, requires_grad, backward_hooks, *state):
 
 def _resolve_deferred(obj, arrays):
     if isinstance(obj, _LazyLoaded):
+        if obj.dtype is not None:
+            return _rebuild_tensor_v3(_Storage(arrays[obj.key]), obj.offset, obj.size, obj.stride,
+                                      obj.requires_grad, None, obj.dtype)
         return _Loaded(_strided(_Storage(arrays[obj.key]), obj.offset, obj.size, obj.stride),
                        obj.requires_grad)
     if isinstance(obj, _Deferred):

@@ -29,6 +29,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.tensor import _bump as _bump_version
 from .parameter import Parameter
 
 __all__ = ["Module", "RemovableHandle"]
@@ -967,9 +968,14 @@ class Module:
                     if v._vc is None:
                         v._vc = [0, 0]
                     target._vc = v._vc   # one storage, one version counter
+                    target._data = arr
+                    continue
                 target._data = arr
             else:
                 target._data[...] = arr
+            # as torch's copy_: an in-place write, so a graph built on the old values refuses
+            # to backpropagate instead of computing gradients with the loaded ones
+            _bump_version(target)
         return _IncompatibleKeys(missing, unexpected)
 
     # --------------------------------------------------------------- summary

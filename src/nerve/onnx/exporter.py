@@ -132,9 +132,12 @@ def _avgpool(g, m, x, v, path):
 
 
 def _adaptive_avg(g, m, x, v, path):
-    size = _pair(m.output_size) if m.output_size is not None else None
+    h, w = v.shape[-2:]
+    size = m.output_size
+    if size is not None:
+        size = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+        size = tuple(int(n) if n is not None else int(full) for n, full in zip(size, (h, w)))  # None keeps it
     if size != (1, 1):
-        h, w = v.shape[-2:]
         if size is None or h % size[0] or w % size[1]:
             raise UnsupportedModuleError(f"{path}: AdaptiveAvgPool2d({m.output_size}) on {h}x{w} maps cannot be "
                                          "exported (only output 1, or sizes that divide the input)")
@@ -179,13 +182,13 @@ def _layernorm(g, m, x, v, path):
 
 def _flatten(g, m, x, v, path):
     start, end = m.start_dim % v.ndim, m.end_dim % v.ndim
-    if end != v.ndim - 1:
-        shape = list(v.shape[:start]) + [-1] + list(v.shape[end + 1:])
-        shape[0] = 0                                  # keep the batch size from the input
-        return g.node("Reshape", [x, g.const(np.array(shape, np.int64), f"{path}.shape")], path)
-    if start == 0:
-        return g.node("Reshape", [x, g.const(np.array([-1], np.int64), f"{path}.shape")], path)
-    return g.node("Flatten", [x], path, axis=int(start))
+    if start == 1 and end == v.ndim - 1:
+        return g.node("Flatten", [x], path, axis=1)
+    # ONNX Flatten always gives a 2-D result, so any other (start, end) is a Reshape: axes
+    # before start_dim are copied from the input (0, which keeps a dynamic batch size), the
+    # merged span is -1 and the axes after end_dim keep their sizes.
+    shape = [0] * start + [-1] + list(v.shape[end + 1:])
+    return g.node("Reshape", [x, g.const(np.array(shape, np.int64), f"{path}.shape")], path)
 
 
 def _pad2d(g, m, x, v, path):
@@ -216,11 +219,20 @@ def _clip(g, lo, hi, x, v, path):
 
 
 def _gelu(g, m, x, v, path):
-    if m.approximate != "none":
-        raise UnsupportedModuleError(f"{path}: GELU(approximate='tanh') cannot be exported; use the exact GELU")
+    if m.approximate not in ("none", "tanh"):
+        raise UnsupportedModuleError(f"{path}: GELU(approximate={m.approximate!r}) cannot be exported")
     if g.opset >= 20:
-        return g.node("Gelu", [x], path)
+        return g.node("Gelu", [x], path, approximate=m.approximate)
     dt = _np(v).dtype
+    if m.approximate == "tanh":   # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = g.node("Mul", [g.node("Mul", [x, x], path + ".sq"), x], path + ".cube")
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.const(np.array(0.044715, dt), f"{path}.c")], path + ".cx3")],
+                       path + ".inner")
+        t = g.node("Tanh", [g.node("Mul", [inner, g.const(np.array(math.sqrt(2 / math.pi), dt), f"{path}.k")],
+                                   path + ".scale")], path + ".tanh")
+        one_plus = g.node("Add", [t, g.const(np.array(1.0, dt), f"{path}.one")], path + ".add")
+        half = g.node("Mul", [x, g.const(np.array(0.5, dt), f"{path}.half")], path + ".half")
+        return g.node("Mul", [half, one_plus], path)
     scaled = g.node("Mul", [x, g.const(np.array(1 / math.sqrt(2), dt), f"{path}.rsqrt2")], path + ".scale")
     erf = g.node("Erf", [scaled], path + ".erf")
     one_plus = g.node("Add", [erf, g.const(np.array(1.0, dt), f"{path}.one")], path + ".add")
@@ -233,13 +245,14 @@ def _silu(g, m, x, v, path):
 
 
 def _softplus(g, m, x, v, path):
-    if m.beta != 1.0:
-        dt = _np(v).dtype
-        b = g.const(np.array(m.beta, dt), f"{path}.beta")
-        sp = g.node("Softplus", [g.node("Mul", [x, b], path + ".scale")], path + ".softplus")
-        # nerve (as torch) returns x itself where beta * x > threshold; Softplus is close to it there.
-        return g.node("Div", [sp, b], path)
-    return g.node("Softplus", [x], path)
+    dt = _np(v).dtype
+    b = g.const(np.array(m.beta, dt), f"{path}.beta")
+    scaled = g.node("Mul", [x, b], path + ".scale")
+    sp = g.node("Div", [g.node("Softplus", [scaled], path + ".softplus"), b], path + ".div")
+    # nerve (as torch) returns x itself where beta * x > threshold; with a small threshold that
+    # differs from log(1 + e^(beta x)) / beta by far more than rounding, so the branch is kept.
+    linear = g.node("Greater", [scaled, g.const(np.array(m.threshold, dt), f"{path}.threshold")], path + ".linear")
+    return g.node("Where", [linear, x, sp], path)
 
 
 _LEAVES = [
@@ -334,10 +347,13 @@ def _self_attention(g, a, x, path):
 
 def _encoder_layer_nodes(g, m, x, dtype, path):
     """One TransformerEncoderLayer on batch-major x."""
-    if m.activation is nn.functional.relu:
+    gelu = None
+    if m.activation is nn.functional.relu or type(m.activation) is nn.ReLU:
         act = "relu"
     elif m.activation is nn.functional.gelu:
-        act = "gelu"
+        act, gelu = "gelu", nn.GELU()
+    elif type(m.activation) is nn.GELU:     # a module activation, as torch also accepts
+        act, gelu = "gelu", m.activation
     else:
         raise UnsupportedModuleError(f"{path}: a TransformerEncoderLayer with a custom activation cannot be exported")
 
@@ -348,7 +364,7 @@ def _encoder_layer_nodes(g, m, x, dtype, path):
         if act == "relu":
             t = g.node("Relu", [t], f"{path}.relu")
         else:
-            t = _gelu(g, nn.GELU(), t, np.zeros((), dtype), f"{path}.gelu")
+            t = _gelu(g, gelu, t, np.zeros((), dtype), f"{path}.gelu")
         return _proj(g, t, _np(m.linear2.weight), b2, f"{path}.linear2")
 
     if m.norm_first:
@@ -479,6 +495,26 @@ def _value_info(helper, onnx, name, value, dynamic):
     return helper.make_tensor_value_info(name, elem, shape)
 
 
+def _check_output_ranks(onnx, helper, proto):
+    """Shape inference on the graph with its outputs' shapes left open: each output must come
+    out with the rank the model's output has. A translation that reshapes differently (as ONNX
+    Flatten's always-2-D output once did) is an error here, not a silently different file.
+    Only ranks are compared: onnx's inference of ceil_mode pooling sizes lacks torch's rule
+    (which onnxruntime follows), so sizes would give false alarms."""
+    probe = onnx.ModelProto()
+    probe.CopyFrom(proto)
+    want = {}
+    for out in probe.graph.output:
+        want[out.name] = len(out.type.tensor_type.shape.dim)
+        out.type.tensor_type.ClearField("shape")
+    inferred = onnx.shape_inference.infer_shapes(probe)
+    for out in inferred.graph.output:
+        t = out.type.tensor_type
+        if t.HasField("shape") and len(t.shape.dim) != want[out.name]:
+            raise RuntimeError(f"the exported graph gives output {out.name!r} {len(t.shape.dim)} dimensions but the "
+                               f"model gives it {want[out.name]}; this is a bug in a converter, please report it")
+
+
 def export(model, example_input, path, input_names=None, output_names=None, dynamic_axes=None,
            opset_version=DEFAULT_OPSET, opset=None, check=True):
     """Write ``model`` as an ONNX file at ``path`` and return the ``onnx.ModelProto``.
@@ -501,6 +537,10 @@ def export(model, example_input, path, input_names=None, output_names=None, dyna
     opset = int(opset if opset is not None else opset_version)
     if opset < 13:
         raise ValueError(f"opset {opset} is too old; nerve.onnx writes opset 13 or newer")
+    newest = onnx.defs.onnx_opset_version()
+    if opset > newest:
+        raise ValueError(f"opset {opset} is newer than the installed onnx package knows (up to {newest}); "
+                         f"pass opset_version={newest} or lower, or upgrade onnx")
     from ..nn import Module  # noqa: PLC0415
 
     if not isinstance(model, Module):
@@ -551,6 +591,7 @@ def export(model, example_input, path, input_names=None, output_names=None, dyna
                               ir_version=helper.find_min_ir_version_for(opsets))
     if check:
         onnx.checker.check_model(proto)
+        _check_output_ranks(onnx, helper, proto)
     from ..io.atomic import write_bytes  # noqa: PLC0415
 
     write_bytes(path, proto.SerializeToString())
