@@ -5,7 +5,8 @@ import numpy as np
 
 from . import backend
 from . import random as _random
-from .autograd.tensor import Tensor, _infer_array, _wrap, get_default_dtype
+from .autograd._coerce import check_numeric
+from .autograd.tensor import Tensor, _infer_array, _wrap, default_complex_dtype, get_default_dtype
 
 
 def _finish(arr, requires_grad, device):
@@ -32,6 +33,16 @@ def _dt(dtype):
     return np.dtype(dtype) if dtype is not None else get_default_dtype()
 
 
+def _float_dt(dtype, fn):
+    """``dtype`` for a continuous random draw: floating point only (an integer dtype would
+    silently round every [0, 1) sample to 0; torch refuses it too)."""
+    dt = _dt(dtype)
+    if dt.kind not in "fc":
+        raise TypeError(f"{fn}: dtype must be floating point, got {dt}; draw floats and convert, or use "
+                        "randint for integers")
+    return dt
+
+
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """Build a tensor from data, always copying it.
 
@@ -54,9 +65,18 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def from_numpy(array):
-    """Wrap a NumPy array without copying: the tensor and the array share memory."""
+    """Wrap a NumPy array without copying: the tensor and the array share memory.
+
+    As ``torch.from_numpy``, the array must hold numbers in the machine's byte order (a
+    big-endian array could only be used through a copy, which would break the sharing).
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    check_numeric(array, array)
+    if not array.dtype.isnative:
+        raise ValueError(
+            f"from_numpy: the array's byte order ({array.dtype.str}) is not the machine's, so it cannot "
+            "be shared; convert it first with array.astype(array.dtype.newbyteorder('='))")
     return _finish(array, False, None)
 
 
@@ -75,7 +95,9 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
         dtype = (np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool)
-                 else np.bool_ if isinstance(fill_value, bool) else get_default_dtype())
+                 else np.bool_ if isinstance(fill_value, bool)
+                 else default_complex_dtype() if isinstance(fill_value, (complex, np.complexfloating))
+                 else get_default_dtype())
     return _finish(np.full(_size((size,) if isinstance(size, int) else (size,)), fill_value, dtype=dtype),
                    requires_grad, device)
 
@@ -84,10 +106,24 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     """Values from start (inclusive) to end (exclusive) by step."""
     if end is None:
         start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    if step == 0:
+        raise ValueError("arange: step must be nonzero, got 0")
+    if (end - start) * step < 0:  # torch refuses rather than returning an empty tensor
+        raise ValueError(f"arange: end={end} cannot be reached from start={start} with step={step}; "
+                         "swap start and end or flip the sign of step")
     if dtype is None:
-        allint = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        allint = all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                     for v in (start, end, step))
         dtype = np.int64 if allint else get_default_dtype()
-    return _finish(np.arange(start, end, step, dtype=dtype), requires_grad, device)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        # start + i*step worked out in float64 and rounded once, as torch: arange(0, 1, 0.1)[9]
+        # is float32(0.9), not the 0.90000004 a float32 running sum gives
+        arr = np.arange(start, end, step, dtype=np.float64).astype(dtype)
+    else:
+        arr = np.arange(start, end, step, dtype=dtype)
+    return _finish(arr, requires_grad, device)
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
@@ -119,13 +155,14 @@ def full_like(x, fill_value, dtype=None, requires_grad=False, device=None):
 def rand(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Uniform samples on [0, 1)."""
     g = _random.resolve(generator)
-    return _finish(g.random(_size(size), dtype=np.float64).astype(_dt(dtype)), requires_grad, device)
+    return _finish(g.random(_size(size), dtype=np.float64).astype(_float_dt(dtype, "rand")),
+                   requires_grad, device)
 
 
 def randn(*size, dtype=None, requires_grad=False, device=None, generator=None):
     """Standard normal samples."""
     g = _random.resolve(generator)
-    return _finish(g.standard_normal(_size(size)).astype(_dt(dtype)), requires_grad, device)
+    return _finish(g.standard_normal(_size(size)).astype(_float_dt(dtype, "randn")), requires_grad, device)
 
 
 def _int_arg(v, name):
