@@ -130,6 +130,62 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
     return _finish(np.linspace(start, end, int(steps), dtype=_dt(dtype)), requires_grad, device)
 
 
+def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, device=None):
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent
+    (``torch.logspace``). Worked out in float64 and rounded once to ``dtype``.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.logspace(0, 2, 3).tolist()
+        [1.0, 10.0, 100.0]
+    """
+    start, end, base = (v.item() if isinstance(v, Tensor) else v for v in (start, end, base))
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"logspace: steps must be a non-negative integer, got {steps!r}")
+    exps = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
+    with np.errstate(over="ignore"):
+        vals = np.power(float(base), exps)
+    return _finish(vals.astype(_dt(dtype)), requires_grad, device)
+
+
+def _tri_indices(fn, np_fn, row, col, offset, dtype):
+    for name, v in (("row", row), ("col", col), ("offset", offset)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{fn}: {name} must be an integer, got {v!r}")
+    if row < 0 or col < 0:
+        raise ValueError(f"{fn}: row and col must be non-negative, got row={row} and col={col}")
+    dt = np.dtype(dtype or np.int64)
+    if dt.kind not in "iu":
+        raise TypeError(f"{fn}: dtype must be an integer type, got {dt}")
+    r, c = np_fn(int(row), int(offset), int(col))
+    return _finish(np.stack([r, c]).astype(dt).reshape(2, -1), False, None)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None):
+    """The (row, column) indices of the lower triangle of a ``row`` x ``col`` matrix, as a
+    2 x N int64 tensor in row-major order (``torch.tril_indices``). ``offset`` shifts the
+    diagonal: positive includes that many diagonals above the main one, negative excludes.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.tril_indices(2, 2).tolist()
+        [[0, 1, 1], [0, 0, 1]]
+    """
+    return _tri_indices("tril_indices", np.tril_indices, row, col, offset, dtype)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None):
+    """The (row, column) indices of the upper triangle of a ``row`` x ``col`` matrix, as a
+    2 x N int64 tensor in row-major order (``torch.triu_indices``).
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.triu_indices(2, 3, 1).tolist()
+        [[0, 0, 1], [1, 2, 2]]
+    """
+    return _tri_indices("triu_indices", np.triu_indices, row, col, offset, dtype)
+
+
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     return _finish(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
 
@@ -267,4 +323,5 @@ def bernoulli(input, p=None, *, generator=None):  # noqa: A002  (PyTorch's param
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "arange",
            "linspace", "eye", "zeros_like", "ones_like", "empty_like", "full_like", "rand",
-           "randn", "randint", "randperm", "rand_like", "randn_like", "bernoulli"]
+           "randn", "randint", "randperm", "rand_like", "randn_like", "bernoulli",
+           "logspace", "tril_indices", "triu_indices"]

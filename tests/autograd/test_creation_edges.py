@@ -280,6 +280,40 @@ def test_ranges_and_filled(case):
     _same(RANGES[case])
 
 
+TRI_LOG = {
+    "tril": lambda m: m.tril_indices(3, 3),
+    "tril_offset": lambda m: m.tril_indices(3, 4, 1),
+    "tril_negative_offset": lambda m: m.tril_indices(4, 3, -1),
+    "tril_offset_past_end": lambda m: m.tril_indices(2, 2, 10),
+    "tril_empty": lambda m: m.tril_indices(0, 3),
+    "tril_negative_row": lambda m: m.tril_indices(-1, 3),
+    "tril_int32": lambda m: m.tril_indices(2, 2, dtype=m.int32),
+    "triu": lambda m: m.triu_indices(3, 3),
+    "triu_offset": lambda m: m.triu_indices(3, 5, 2),
+    "triu_negative_offset": lambda m: m.triu_indices(4, 3, -2),
+    "triu_offset_before_start": lambda m: m.triu_indices(2, 2, -10),
+    "logspace": lambda m: m.logspace(0, 2, 3),
+    "logspace_0": lambda m: m.logspace(0, 1, 0),
+    "logspace_1": lambda m: m.logspace(2, 3, 1),
+    "logspace_base2": lambda m: m.logspace(0, 4, 5, base=2),
+    "logspace_half": lambda m: m.logspace(0, 3, 4, base=0.5),
+    "logspace_int": lambda m: m.logspace(0, 3, 4, dtype=m.int64),
+    "logspace_f32_fraction": lambda m: m.logspace(-1, 1, 7),
+    "logspace_negative_steps": lambda m: m.logspace(0, 1, -1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRI_LOG))
+def test_tri_indices_and_logspace(case):
+    _same(TRI_LOG[case])
+
+
+def test_logspace_float64_close():
+    a = nv.logspace(-3, 1, 9, base=np.e, dtype=nv.float64).numpy()
+    b = torch.logspace(-3, 1, 9, base=np.e, dtype=torch.float64).numpy()
+    np.testing.assert_allclose(a, b, rtol=4e-16)
+
+
 def test_linspace_close_and_endpoints_exact():
     # the interior may differ from torch by an ulp (torch fills the upper half backwards from
     # end); the endpoints must be exact
