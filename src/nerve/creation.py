@@ -107,19 +107,29 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    if dtype is None:
+        allint = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if allint else get_default_dtype()
+    dtype = np.dtype(dtype)
     if step == 0:
         raise ValueError("arange: step must be nonzero, got 0")
     if (end - start) * step < 0:  # torch refuses rather than returning an empty tensor
         raise ValueError(f"arange: end={end} cannot be reached from start={start} with step={step}; "
                          "swap start and end or flip the sign of step")
-    if dtype is None:
-        allint = all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-                     for v in (start, end, step))
-        dtype = np.int64 if allint else get_default_dtype()
-    dtype = np.dtype(dtype)
+    if dtype.kind in "iub":
+        # an integer range: start, end and step are cut to integers (toward zero) first, as
+        # torch does for int64: arange(-2.5, 2.5, dtype=int64) is [-2, -1, 0, 1], and
+        # arange(0, 5, 1.5, dtype=int64) steps by 1. (torch's int32/int16/uint8 kernels size
+        # the result from the float arguments instead, so arange(0, 5, 0.5, dtype=int32) is ten
+        # zeros there; nerve uses the int64 rule for every integer dtype.)
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("arange: an integer dtype cuts the step to a whole number, and this "
+                             "one becomes 0; use a step of at least 1 or a float dtype")
     if dtype.kind == "f":
-        # start + i*step worked out in float64 and rounded once, as torch: arange(0, 1, 0.1)[9]
-        # is float32(0.9), not the 0.90000004 a float32 running sum gives
+        # start + i*step worked out in float64 and rounded once (torch is within an ulp of
+        # this): NumPy's float32 arange steps by float32(start + step) - start, so
+        # arange(1e4, 1e4 + 10, 0.001) ended 0.23 short of where it should
         arr = np.arange(start, end, step, dtype=np.float64).astype(dtype)
     else:
         arr = np.arange(start, end, step, dtype=dtype)

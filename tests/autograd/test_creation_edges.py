@@ -216,14 +216,15 @@ def test_integer_cast_leaves_the_graph():
 RANGES = {
     "arange_int": lambda m: m.arange(5),
     "arange_float_end": lambda m: m.arange(5.0),
-    "arange_tenth": lambda m: m.arange(0, 1, 0.1),             # 10 elements, last float32(0.9)
-    "arange_half": lambda m: m.arange(1, 2.5, 0.5),            # ceil(3.0) = 3 elements
-    "arange_third": lambda m: m.arange(0, 1, 1 / 3),
     "arange_neg_int": lambda m: m.arange(5, 0, -1),
-    "arange_neg_float": lambda m: m.arange(1.0, 0.0, -0.3),
-    "arange_neg_from_zero": lambda m: m.arange(0, -1, -0.3),
-    "arange_f64": lambda m: m.arange(0.1, 0.5, 0.1, dtype=m.float64),
     "arange_int_dtype_float_args": lambda m: m.arange(0.5, 5.5, dtype=m.int64),
+    "arange_int64_truncates": lambda m: m.arange(-2.5, 2.5, dtype=m.int64),   # [-2, -1, 0, 1]
+    "arange_int64_float_step": lambda m: m.arange(0, 5, 1.5, dtype=m.int64),  # steps by 1
+    "arange_int64_neg_float_step": lambda m: m.arange(5.5, 0.2, -1.5, dtype=m.int64),
+    "arange_int64_all_float": lambda m: m.arange(-3.7, 3.2, 2.9, dtype=m.int64),
+    "arange_int64_step_below_1": lambda m: m.arange(0, 5, 0.5, dtype=m.int64),
+    "arange_int64_sign_on_floats": lambda m: m.arange(0.5, -0.7, 5.2, dtype=m.int64),
+    "arange_bool_arg": lambda m: m.arange(True),
     "arange_float_dtype": lambda m: m.arange(5, dtype=m.float32),
     "arange_np_int": lambda m: m.arange(np.int32(3)),
     "arange_np_float": lambda m: m.arange(np.float64(3)),
@@ -312,6 +313,31 @@ def test_logspace_float64_close():
     a = nv.logspace(-3, 1, 9, base=np.e, dtype=nv.float64).numpy()
     b = torch.logspace(-3, 1, 9, base=np.e, dtype=torch.float64).numpy()
     np.testing.assert_allclose(a, b, rtol=4e-16)
+
+
+FLOAT_RANGES = {
+    "tenth": lambda m: m.arange(0, 1, 0.1),              # 10 elements
+    "half": lambda m: m.arange(1, 2.5, 0.5),             # ceil(3.0) = 3 elements
+    "third": lambda m: m.arange(0, 1, 1 / 3),
+    "neg_float": lambda m: m.arange(1.0, 0.0, -0.3),
+    "neg_from_zero": lambda m: m.arange(0, -1, -0.3),
+    "f64": lambda m: m.arange(0.1, 0.5, 0.1, dtype=m.float64),
+    "f16": lambda m: m.arange(0, 2, 0.25, dtype=m.float16),
+    "long": lambda m: m.arange(0, 1000, 0.1),
+    "offset": lambda m: m.arange(1e4, 1e4 + 10, 0.001),  # float32 stepping drifted 0.23 here
+    "offset_negative": lambda m: m.arange(-5e3, -5e3 - 3, -0.003),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FLOAT_RANGES))
+def test_float_arange_within_an_ulp(case):
+    # torch's CPU kernel fills vector-width chunks in float32, so its last bit depends on the
+    # machine; nerve rounds start + i*step from float64. Same dtype and length, values within
+    # one ulp of each other.
+    a, b = FLOAT_RANGES[case](nv).numpy(), FLOAT_RANGES[case](torch).numpy()
+    assert a.dtype == b.dtype and a.shape == b.shape
+    ulp = np.spacing(np.abs(b).max().astype(b.dtype))
+    assert np.abs(a.astype(np.float64) - b.astype(np.float64)).max() <= ulp
 
 
 def test_linspace_close_and_endpoints_exact():
