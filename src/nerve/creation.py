@@ -137,7 +137,25 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
-    return _finish(np.linspace(start, end, int(steps), dtype=_dt(dtype)), requires_grad, device)
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included (``torch.linspace``).
+
+    For an integer ``dtype`` the values are cut toward zero as torch does (NumPy 2 rounds
+    them down, which differs for negative values): ``linspace(-5, 5, 4, dtype=int64)`` is
+    ``[-5, -1, 1, 5]``.
+    """
+    dt = _dt(dtype)
+    n = int(steps)
+    if dt.kind in "iu":
+        # torch's integer kernel: the ends cut to integers, a float64 step, the first half
+        # counted up from start and the second half down from end, each value cut toward zero.
+        # Where the exact value is a whole number torch's rounding error can land just short of
+        # it (linspace(4, -18, 11, dtype=int64)[5] is -6 there, exactly -7): nerve keeps -7.
+        lo, hi = int(start), int(end)
+        idx = np.arange(n, dtype=np.float64)
+        step = (hi - lo) / (n - 1) if n > 1 else 0.0
+        vals = np.where(idx < max(n // 2, 1), lo + step * idx, hi - step * (n - 1 - idx))
+        return _finish(vals.astype(dt), requires_grad, device)
+    return _finish(np.linspace(start, end, n, dtype=dt), requires_grad, device)
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, device=None):

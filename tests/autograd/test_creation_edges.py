@@ -238,6 +238,11 @@ RANGES = {
     "linspace_5": lambda m: m.linspace(0, 1, 5),
     "linspace_int": lambda m: m.linspace(0, 10, 4, dtype=m.int64),
     "linspace_negative_steps": lambda m: m.linspace(0, 1, -1),
+    "linspace_int_negative": lambda m: m.linspace(-5, 5, 4, dtype=m.int64),   # cut toward zero
+    "linspace_int_float_ends": lambda m: m.linspace(-7.5, 0, 4, dtype=m.int64),
+    "linspace_int32_descending": lambda m: m.linspace(3, -3, 5, dtype=m.int32),
+    "linspace_int_1": lambda m: m.linspace(5.7, 14.1, 1, dtype=m.int64),
+    "linspace_int16_wide": lambda m: m.linspace(-20.3, 17.9, 9, dtype=m.int16),
     "full_int": lambda m: m.full((2,), 3),
     "full_bool": lambda m: m.full((2,), True),
     "full_float": lambda m: m.full((2,), 1.5),
@@ -338,6 +343,11 @@ def test_float_arange_within_an_ulp(case):
     assert a.dtype == b.dtype and a.shape == b.shape
     ulp = np.spacing(np.abs(b).max().astype(b.dtype))
     assert np.abs(a.astype(np.float64) - b.astype(np.float64)).max() <= ulp
+
+
+def test_integer_linspace_exact_where_torch_rounds_short():
+    # the exact value at index 5 is 4 - 22 * 5 / 10 = -7; torch's float error gives -6.999... -> -6
+    assert nv.linspace(4, -18, 11, dtype=nv.int64).tolist()[5] == -7
 
 
 def test_linspace_close_and_endpoints_exact():
