@@ -59,8 +59,14 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
 
 
 def as_tensor(data, dtype=None, device=None):
-    if isinstance(data, Tensor) and dtype is None and device is None:
-        return data
+    """``data`` as a tensor, sharing memory where it can (a NumPy array of the same dtype).
+
+    A Tensor comes back as it is, or converted with ``.to(...)`` when ``dtype`` or
+    ``device`` asks for a change; like ``torch.as_tensor`` the conversion stays in the
+    graph (it used to return a detached alias or copy).
+    """
+    if isinstance(data, Tensor):
+        return data if dtype is None and device is None else data.to(device=device, dtype=dtype)
     return _finish(_infer_array(data, dtype), False, device)
 
 

@@ -150,6 +150,20 @@ def test_sharing_matches_torch():
         assert prog(nv) == prog(torch)
 
 
+def test_as_tensor_of_a_tensor_keeps_the_graph():
+    # as_tensor(t, dtype=...) is t itself when nothing changes and t.to(dtype) otherwise, so a
+    # tensor that requires grad stays in the graph (nerve returned a detached copy)
+    def prog(m):
+        x = m.tensor([1.5, 2.5], requires_grad=True)
+        a, b, c = m.as_tensor(x, dtype=m.float32), m.as_tensor(x, dtype=m.float64), m.as_tensor(x, device="cpu")
+        (b * b).sum().backward()
+        z = m.as_tensor(m.tensor([1, 2]), dtype=m.float32)
+        return [a is x, c is x, b.requires_grad, b.is_leaf, str(b.dtype)[-7:], x.grad.tolist(),
+                str(z.dtype)[-7:], z.requires_grad]
+
+    assert prog(nv) == prog(torch)
+
+
 def test_from_numpy_refuses_what_it_cannot_share():
     for a in (np.array(["a", "b"]), np.array([1.0], dtype=">f8"), np.array([None, 1], dtype=object)):
         _same(lambda m, a=a: m.from_numpy(a))
