@@ -464,3 +464,15 @@ def test_rng_state_round_trip_and_generator_isolation():
     assert nv.randint(100, (5,), generator=g2).tolist() == y
     with pytest.raises(ValueError):
         nv.manual_seed(-1)
+
+
+def test_manual_seed_reseeds_the_same_generator():
+    # torch.manual_seed returns the one default generator; a reference taken before reseeding
+    # must follow the new seed (nerve swapped in a new generator object, leaving it stale)
+    g = nv.random.default_generator()
+    nv.manual_seed(21)
+    a = g.random(4).tolist()
+    nv.manual_seed(21)
+    assert nv.random.default_generator() is g and nv.manual_seed(21) is g
+    assert g.random(4).tolist() == a
+    nv.manual_seed(0)
