@@ -309,6 +309,51 @@ def randint(*args, size=None, low=None, high=None, dtype=None, requires_grad=Fal
     return _finish(arr.astype(dt, copy=False), False, device)
 
 
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False,
+           device=None):
+    """Normal samples with the given ``mean`` and ``std`` (``torch.normal``).
+
+    Forms: ``normal(mean_tensor, std_tensor)`` (their shapes broadcast),
+    ``normal(mean_tensor, std=1.0)``, ``normal(mean, std_tensor)``, and with two numbers
+    ``normal(mean, std, size)`` (then ``dtype`` and ``requires_grad`` apply). A tensor
+    argument sets the dtype and device. The draw is not part of the graph: torch gives it a
+    gradient of zero, so nothing reaches ``mean`` or ``std`` either way.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.normal(nv.zeros(2, 1), nv.ones(3)).shape
+        (2, 3)
+    """
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal: with a number for both mean and std, give size too, e.g. "
+                            "normal(0.0, 1.0, (3,))")
+        shape, dt = _size((size,) if isinstance(size, (int, np.integer)) else (tuple(size),)), \
+            _float_dt(dtype, "normal")
+    else:
+        if size is not None:
+            raise TypeError("normal: size is only for normal(mean, std, size) with two numbers; "
+                            "with a tensor the shape comes from mean and std")
+        for t in tensors:
+            if t.dtype.kind != "f":
+                raise TypeError(f"normal: mean and std must be floating point, got dtype {t.dtype}")
+        dt = np.result_type(*(t.dtype for t in tensors))
+        device = backend.device_of(tensors[0]._data) if device is None else device
+        try:
+            shape = np.broadcast_shapes(*(tuple(v.shape) if isinstance(v, Tensor) else () for v in (mean, std)))
+        except ValueError:
+            raise ValueError(f"normal: mean of shape {tuple(getattr(mean, 'shape', ()))} and std of shape "
+                             f"{tuple(getattr(std, 'shape', ()))} do not broadcast") from None
+    m, sd = (np.asarray(backend.to_device(v._data, "cpu") if isinstance(v, Tensor) else v, dtype=np.float64)
+             for v in (mean, std))
+    if np.any(sd < 0) or np.any(np.isnan(sd)):
+        raise ValueError("normal: std must be >= 0 everywhere, got a negative (or NaN) value")
+    g = _random.resolve(generator)
+    out = (m + sd * g.standard_normal(shape)).astype(dt)
+    return _finish(out, requires_grad and not tensors, device)
+
+
 def randperm(n, *, generator=None, dtype=None, requires_grad=False, device=None):
     """A random permutation of 0 … n − 1 (int64 by default), as ``torch.randperm``.
 
@@ -358,4 +403,4 @@ def bernoulli(input, p=None, *, generator=None):  # noqa: A002  (PyTorch's param
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "arange",
            "linspace", "eye", "zeros_like", "ones_like", "empty_like", "full_like", "rand",
            "randn", "randint", "randperm", "rand_like", "randn_like", "bernoulli",
-           "logspace", "tril_indices", "triu_indices"]
+           "logspace", "tril_indices", "triu_indices", "normal"]

@@ -400,6 +400,21 @@ RANDOM = {
     "multinomial_one_hot": lambda m: m.multinomial(m.tensor([0.0, 1.0, 0.0]), 2, replacement=True),
     "multinomial_2d": lambda m: m.multinomial(m.tensor([[0.0, 1.0, 0.0]]), 1),
     "multinomial_negative": lambda m: m.multinomial(m.tensor([-1.0, 1.0, 0.0]), 1),
+    "normal_broadcast": lambda m: m.normal(m.zeros(2, 1), m.ones(3)).shape,
+    "normal_no_broadcast": lambda m: m.normal(m.zeros(2), m.ones(3)),
+    "normal_tensor_mean": lambda m: m.normal(m.zeros(2, 3), 1.0).shape,
+    "normal_tensor_std": lambda m: m.normal(0.0, m.ones(2, 3)).shape,
+    "normal_numbers_size": lambda m: m.normal(0.0, 1.0, (2, 3)).shape,
+    "normal_numbers_f64": lambda m: m.normal(0.0, 1.0, size=(2,), dtype=m.float64).dtype,
+    "normal_numbers_no_size": lambda m: m.normal(0.0, 1.0),
+    "normal_int_mean": lambda m: m.normal(m.zeros(2, dtype=m.int64), 1.0),
+    "normal_negative_std": lambda m: m.normal(m.zeros(2), -1.0),
+    "normal_negative_std_tensor": lambda m: m.normal(0.0, m.tensor([-1.0])),
+    "normal_f64_tensor": lambda m: m.normal(m.zeros(2, dtype=m.float64), m.ones(2)).dtype,
+    "normal_tensors_and_size": lambda m: m.normal(m.zeros(2), m.ones(2), (2,)),
+    "normal_requires_grad": lambda m: m.normal(0.0, 1.0, (2,), requires_grad=True).requires_grad,
+    "normal_0d": lambda m: m.normal(m.zeros(()), 1.0).shape,
+    "normal_zero_std": lambda m: m.normal(0.0, 0.0, (2,)),
 }
 
 
@@ -476,3 +491,14 @@ def test_manual_seed_reseeds_the_same_generator():
     assert nv.random.default_generator() is g and nv.manual_seed(21) is g
     assert g.random(4).tolist() == a
     nv.manual_seed(0)
+
+
+def test_normal_moments_and_seed():
+    nv.manual_seed(3)
+    x = nv.normal(nv.full((4000,), 2.0), nv.full((4000,), 0.5)).numpy()
+    assert abs(x.mean() - 2.0) < 0.05 and abs(x.std() - 0.5) < 0.05
+    nv.manual_seed(3)
+    assert nv.normal(nv.full((4000,), 2.0), nv.full((4000,), 0.5)).numpy().tolist() == x.tolist()
+    g = nv.Generator().manual_seed(1)
+    a = nv.normal(1.0, 2.0, (5,), generator=g).tolist()
+    assert nv.normal(1.0, 2.0, (5,), generator=nv.Generator().manual_seed(1)).tolist() == a
