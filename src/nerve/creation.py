@@ -1,6 +1,8 @@
 """Ways to make tensors: from data, filled, ranges, identity and random."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import backend
@@ -220,6 +222,76 @@ def triu_indices(row, col, offset=0, *, dtype=None):
     return _tri_indices("triu_indices", np.triu_indices, row, col, offset, dtype)
 
 
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 1-D tensors (``torch.meshgrid``): output ``i`` holds tensor ``i``'s
+    values repeated along every other axis. ``indexing='ij'`` gives shape (len(t0), len(t1),
+    ...); ``'xy'`` swaps the first two axes (NumPy's default, for plotting). Leaving it out
+    means ``'ij'`` and warns, as torch does. The grids are differentiable (expanded views).
+
+    Example:
+        >>> import nerve as nv
+        >>> [g.tolist() for g in nv.meshgrid(nv.tensor([1, 2]), nv.tensor([3, 4, 5]), indexing="ij")]
+        [[[1, 1, 1], [2, 2, 2]], [[3, 4, 5], [3, 4, 5]]]
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("meshgrid: pass indexing='ij' (the default used now) or indexing='xy' "
+                      "(NumPy's); torch warns about leaving it out too", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise ValueError("meshgrid: give at least one tensor")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"meshgrid: argument {i} is a {type(t).__name__}, not a Tensor")
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: argument {i} has shape {tuple(t.shape)}; only 0-d or 1-d "
+                             "tensors make grids (flatten it first)")
+        if t.dtype != tensors[0].dtype:
+            raise TypeError(f"meshgrid: all tensors must have one dtype, got {tensors[0].dtype} and "
+                            f"{t.dtype} (argument {i}); convert with .to(...) first")
+    n = len(tensors)
+    axes = list(range(n))
+    if indexing == "xy" and n >= 2:
+        axes[0], axes[1] = 1, 0
+    shape = [0] * n
+    for t, ax in zip(tensors, axes):
+        shape[ax] = t.numel()
+    out = []
+    for t, ax in zip(tensors, axes):
+        view = [1] * n
+        view[ax] = -1
+        out.append(t.reshape(*view).expand(*shape))
+    return tuple(out)
+
+
+def cartesian_prod(*tensors):
+    """Every combination of the elements of the 1-D ``tensors``, as rows of an
+    (N, len(tensors)) tensor in row-major order (``torch.cartesian_prod``); one tensor comes
+    back as it is. Differentiable.
+
+    Example:
+        >>> import nerve as nv
+        >>> nv.cartesian_prod(nv.tensor([1, 2]), nv.tensor([3, 4])).tolist()
+        [[1, 3], [1, 4], [2, 3], [2, 4]]
+    """
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor) or t.ndim != 1:
+            raise ValueError(f"cartesian_prod: argument {i} must be a 1-d tensor, got "
+                             f"{tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__}")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    n = grids[0].numel()
+    out = _finish(backend.get_array_module(tensors[0]._data).empty((n, len(grids)), dtype=tensors[0].dtype),
+                  False, None)
+    for i, g in enumerate(grids):  # column writes: recorded, so gradients reach each input
+        out[:, i] = g.reshape(-1)
+    return out
+
+
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     return _finish(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
 
@@ -403,4 +475,5 @@ def bernoulli(input, p=None, *, generator=None):  # noqa: A002  (PyTorch's param
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "arange",
            "linspace", "eye", "zeros_like", "ones_like", "empty_like", "full_like", "rand",
            "randn", "randint", "randperm", "rand_like", "randn_like", "bernoulli",
-           "logspace", "tril_indices", "triu_indices", "normal"]
+           "logspace", "tril_indices", "triu_indices", "normal",
+           "meshgrid", "cartesian_prod"]

@@ -502,3 +502,48 @@ def test_normal_moments_and_seed():
     g = nv.Generator().manual_seed(1)
     a = nv.normal(1.0, 2.0, (5,), generator=g).tolist()
     assert nv.normal(1.0, 2.0, (5,), generator=nv.Generator().manual_seed(1)).tolist() == a
+
+
+def _flat(r, m):
+    return m.stack([x.reshape(-1).to(m.float64) for x in r]) if isinstance(r, tuple) else r
+
+
+GRIDS = {
+    "ij": lambda m: m.meshgrid(m.tensor([1, 2]), m.tensor([3, 4, 5]), indexing="ij"),
+    "xy": lambda m: m.meshgrid(m.tensor([1, 2]), m.tensor([3, 4, 5]), indexing="xy"),
+    "xy_three": lambda m: m.meshgrid(m.tensor([1, 2]), m.tensor([3, 4, 5]), m.tensor([6, 7, 8, 9]), indexing="xy"),
+    "list_arg": lambda m: m.meshgrid([m.tensor([1.0, 2]), m.tensor([3.0, 4, 5])], indexing="ij"),
+    "one_xy": lambda m: m.meshgrid(m.tensor([1, 2]), indexing="xy"),
+    "zero_d": lambda m: m.meshgrid(m.tensor(1), m.tensor([3, 4]), indexing="xy"),
+    "two_d": lambda m: m.meshgrid(m.ones(2, 2), m.tensor([3.0, 4]), indexing="ij"),
+    "mixed_dtypes": lambda m: m.meshgrid(m.tensor([1]), m.tensor([3.0, 4]), indexing="ij"),
+    "bad_indexing": lambda m: m.meshgrid(m.tensor([1]), indexing="ji"),
+    "empty": lambda m: m.meshgrid(m.tensor([]), m.tensor([1.0]), indexing="ij"),
+    "cartesian": lambda m: m.cartesian_prod(m.tensor([1, 2]), m.tensor([3, 4]), m.tensor([5, 6, 7])),
+    "cartesian_one": lambda m: m.cartesian_prod(m.tensor([1, 2])),
+    "cartesian_2d": lambda m: m.cartesian_prod(m.ones(2, 2), m.tensor([1.0])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GRIDS))
+def test_meshgrid_and_cartesian_prod(case):
+    _same(lambda m: _flat(GRIDS[case](m), m))
+    if case in ("ij", "xy", "xy_three"):  # the shapes of the grids themselves
+        assert [tuple(g.shape) for g in GRIDS[case](nv)] == [tuple(g.shape) for g in GRIDS[case](torch)]
+
+
+def test_meshgrid_default_warns_and_gradients_flow():
+    with pytest.warns(UserWarning, match="indexing"):
+        x, _ = nv.meshgrid(nv.tensor([1, 2]), nv.tensor([3, 4, 5]))
+    assert x.shape == (2, 3)
+
+    def prog(m):
+        a = m.tensor([1.0, 2.0], requires_grad=True)
+        b = m.tensor([3.0, 4.0, 5.0], requires_grad=True)
+        x, y = m.meshgrid(a, b, indexing="xy")
+        (x * y * m.arange(6.0).reshape(3, 2)).sum().backward()
+        c = m.cartesian_prod(a, b)
+        (c[:, 0] * c[:, 1] ** 2).sum().backward()
+        return a.grad.tolist(), b.grad.tolist()
+
+    assert prog(nv) == prog(torch)
