@@ -15,11 +15,14 @@ _device_seed = [0]
 
 
 def manual_seed(seed: int):
-    """Seed the global generator (and the device generators); returns the host one."""
-    global _generator
+    """Seed the global generator (and the device generators); returns the host one.
+
+    The generator is reseeded in place, so it stays the same object (as torch's default
+    generator): code holding ``default_generator()`` follows the new seed too.
+    """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    _generator = np.random.default_rng(int(seed))
+    _generator.bit_generator.state = np.random.default_rng(int(seed)).bit_generator.state
     _device_seed[0] = int(seed)
     _device_generators.clear()
     return _generator
@@ -44,10 +47,9 @@ seed = manual_seed
 def initial_seed() -> int:
     """The seed last given to :func:`manual_seed` (0 before any call), as ``torch.initial_seed``.
 
-    Read back from the generator's own seed sequence, so restoring a state with
-    :func:`set_rng_state` does not change it (as in PyTorch).
+    Restoring a state with :func:`set_rng_state` does not change it (as in PyTorch).
     """
-    return int(_generator.bit_generator.seed_seq.entropy)
+    return _device_seed[0]
 
 
 def default_generator() -> np.random.Generator:

@@ -32,6 +32,12 @@ def get_default_dtype():
     return _default_dtype
 
 
+def default_complex_dtype():
+    """The complex dtype Python complex numbers become: complex64 with a float32 default,
+    complex128 with float64 (as torch)."""
+    return np.dtype(np.complex64) if _default_dtype.itemsize <= 4 else np.dtype(np.complex128)
+
+
 def _infer_array(data, dtype):
     """Turn user data into an array following PyTorch's dtype rules.
 
@@ -46,10 +52,19 @@ def _infer_array(data, dtype):
             as_numeric_array(data)  # strings, objects, ragged lists: a clear error first
         return check_numeric(xp.asarray(data, dtype=np.dtype(dtype)), data)
     if hasattr(data, "dtype") and hasattr(data, "shape"):
-        return check_numeric(xp.asarray(data), data) if xp is np else xp.asarray(data)
+        if xp is not np:
+            return xp.asarray(data)
+        arr = check_numeric(xp.asarray(data), data)
+        if not arr.dtype.isnative:
+            # big-endian data ('>f8'): the same values in native order, so the dtype equals
+            # nv.float64 and ops behave. torch refuses these; a copy loses nothing here.
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        return arr
     arr = as_numeric_array(data)
     if arr.dtype == np.float64:
         arr = arr.astype(_default_dtype)
+    elif arr.dtype == np.complex128:  # Python complex: the complex type of the default dtype
+        arr = arr.astype(default_complex_dtype())
     elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
         arr = arr.astype(np.int64)
     return arr

@@ -553,7 +553,12 @@ def nonzero(input, *, as_tuple=False):  # noqa: A002
 
 
 def cast(x, dtype):
-    return Cast.apply(x, np.dtype(dtype))
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "fc" and isinstance(x, Tensor):
+        # an integer or bool result carries no gradient (torch: x.long().requires_grad is
+        # False), so it is made outside the graph instead of as a node whose grad is lost
+        return _wrap(x._data.astype(dtype))
+    return Cast.apply(x, dtype)
 
 
 def clone(x):
