@@ -856,6 +856,16 @@ class ReduceLROnPlateau(LRScheduler):
                 group["lr"] = new
 
 
+def _cycles_beta1(name, optimizer) -> bool:
+    """For cycle_momentum=True: whether the optimizer's β₁ (Adam family) is what cycles, rather
+    than its momentum; an optimizer with neither is refused."""
+    defaults = optimizer.defaults
+    if "momentum" not in defaults and "betas" not in defaults:
+        raise ValueError(f"{name}: cycle_momentum=True needs an optimizer with momentum or betas, and "
+                         f"{type(optimizer).__name__} has neither; pass cycle_momentum=False")
+    return "betas" in defaults
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith & Topin, 2017): lr up to ``max_lr`` and down, momentum opposite.
 
@@ -922,12 +932,7 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            defaults = optimizer.defaults
-            if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError(f"OneCycleLR: cycle_momentum=True needs an optimizer with momentum "
-                                 f"or betas, and {type(optimizer).__name__} has neither; pass "
-                                 "cycle_momentum=False")
-            self.use_beta1 = "betas" in defaults
+            self.use_beta1 = _cycles_beta1("OneCycleLR", optimizer)
             tops = _per_group("max_momentum", max_momentum, optimizer)
             bases = _per_group("base_momentum", base_momentum, optimizer)
             if last_epoch == -1:
@@ -1260,12 +1265,7 @@ class CyclicLR(LRScheduler):
         self.scale_mode = scale_mode if scale_fn is not None else _CYCLIC_SCALES[mode][1]
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            defaults = optimizer.defaults
-            if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError(f"CyclicLR: cycle_momentum=True needs an optimizer with momentum or "
-                                 f"betas, and {type(optimizer).__name__} has neither; pass "
-                                 "cycle_momentum=False")
-            self.use_beta1 = "betas" in defaults
+            self.use_beta1 = _cycles_beta1("CyclicLR", optimizer)
             self.base_momentums = _per_group("base_momentum", base_momentum, optimizer)
             self.max_momentums = _per_group("max_momentum", max_momentum, optimizer)
             if last_epoch == -1:
