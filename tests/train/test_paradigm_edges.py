@@ -357,3 +357,34 @@ def test_evolution_in_min_mode_mutates_the_lowest_of_the_sample():
         pop = r.history[h["trial"] - 1]["population"]
         assert h["parent"] in pop
     assert r.best["score"] == min(r.scores)
+
+
+# ------------------------------------------------------------- modes and shapes put back / checked
+def _mixed_mode_net():
+    """A head that trains over a backbone whose BatchNorm is frozen in eval mode (a common
+    fine-tuning set-up): the modes differ between sub-modules."""
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+    net.train()
+    net[1].eval()
+    return net
+
+
+def test_ewc_puts_back_each_submodules_own_mode_and_rejects_no_data():
+    net = _mixed_mode_net()
+    x, y = np.random.default_rng(6).normal(size=(5, 3)).astype(np.float32), np.arange(5) % 2
+    EWC(1.0).consolidate(net, x, y)
+    assert net.training and net[3].training and not net[1].training
+    # no samples: a 0/0 Fisher (NaN everywhere) would poison every later loss
+    with pytest.raises(ValueError, match="no samples"):
+        EWC(1.0).consolidate(net, x[:0], y[:0])
+
+
+def test_replay_buffer_rejects_examples_of_another_shape():
+    buf = ReplayBuffer(8, seed=0)
+    buf.add(np.zeros((3, 4)), np.zeros(3, dtype=np.int64))
+    # (1,) would broadcast silently into every (4,) slot
+    with pytest.raises(ValueError, match="shape"):
+        buf.add(np.ones((2, 1)), np.ones(2, dtype=np.int64))
+    with pytest.raises(ValueError, match="same number"):
+        buf.add(np.ones((2, 4)), np.ones(3, dtype=np.int64))
+    assert len(buf) == 3 and buf.seen == 3
