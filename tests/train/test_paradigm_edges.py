@@ -388,3 +388,26 @@ def test_replay_buffer_rejects_examples_of_another_shape():
     with pytest.raises(ValueError, match="same number"):
         buf.add(np.ones((2, 4)), np.ones(3, dtype=np.int64))
     assert len(buf) == 3 and buf.seen == 3
+
+
+def test_finetune_and_adapt_leave_batchnorm_statistics_alone():
+    """``finetune_loss`` and ``MAML.adapt`` promise an unchanged model; in train mode the inner
+    steps' BatchNorm would otherwise move the model's running statistics, so evaluating the same
+    initialisation twice gave two different numbers."""
+    from nerve.train.meta import finetune_loss
+
+    nv.manual_seed(3)
+    net = nn.Sequential(nn.Linear(1, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 1)).double()
+    tasks = _sin_tasks(2, k=5, seed=4)
+    before = {k: v.numpy().copy() for k, v in net.state_dict().items()}
+    first = finetune_loss(net, tasks, 0.1, 2)
+    MAML(net, inner_lr=0.1, inner_steps=2).adapt(*tasks[0][:2])
+    assert all(np.array_equal(v.numpy(), before[k]) for k, v in net.state_dict().items())
+    assert finetune_loss(net, tasks, 0.1, 2) == first
+
+
+def test_a_metric_reported_as_a_scalar_tensor_or_array_still_competes():
+    # a training function that forgets .item(): the best trial must not be skipped silently
+    r = tune.grid_search(lambda c: {"val_loss": nv.tensor(float(c["x"])) if c["x"] == 0 else np.array(c["x"] + 1.0)},
+                         {"x": [0, 1, 2]})
+    assert r.best["x"] == 0 and r.column("val_loss") == [0.0, 2.0, 3.0]
