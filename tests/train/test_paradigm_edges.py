@@ -411,3 +411,10 @@ def test_a_metric_reported_as_a_scalar_tensor_or_array_still_competes():
     r = tune.grid_search(lambda c: {"val_loss": nv.tensor(float(c["x"])) if c["x"] == 0 else np.array(c["x"] + 1.0)},
                          {"x": [0, 1, 2]})
     assert r.best["x"] == 0 and r.column("val_loss") == [0.0, 2.0, 3.0]
+
+
+def test_reptile_refuses_a_step_count_that_would_do_nothing():
+    net = nn.Linear(1, 1).double()
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="inner_steps"):
+            Reptile(net, inner_steps=bad)

@@ -202,7 +202,10 @@ class Reptile:
     def __init__(self, model, inner_lr=0.02, inner_steps=5, outer_lr=0.1, loss_fn=F.mse_loss):
         if not (inner_lr > 0 and 0 < outer_lr <= 1):
             raise ValueError(f"need inner_lr > 0 and 0 < outer_lr <= 1, got {inner_lr!r} and {outer_lr!r}")
-        self.model, self.inner_lr, self.inner_steps = model, float(inner_lr), int(inner_steps)
+        if isinstance(inner_steps, bool) or not isinstance(inner_steps, int) or inner_steps < 1:
+            # 0 steps made every meta-update a silent no-op; 2.5 was silently truncated to 2
+            raise ValueError(f"inner_steps must be a positive integer, got {inner_steps!r}")
+        self.model, self.inner_lr, self.inner_steps = model, float(inner_lr), inner_steps
         self.outer_lr, self.loss_fn = float(outer_lr), loss_fn
 
     def step(self, task):
