@@ -418,3 +418,17 @@ def test_reptile_refuses_a_step_count_that_would_do_nothing():
     for bad in (0, 2.5, True):
         with pytest.raises(ValueError, match="inner_steps"):
             Reptile(net, inner_steps=bad)
+
+
+@pytest.mark.parametrize("patience", [0, 1, 3])
+def test_fit_regression_stops_after_exactly_patience_epochs_without_improvement(patience):
+    # trained towards y = x but validated on y = -x: the validation loss only gets worse after
+    # epoch 0, so training ends `patience` epochs later (at the first worse epoch for 0), like
+    # train.EarlyStopping, and the curves end with the best epoch's weights put back
+    x = np.linspace(-1, 1, 8)[:, None]
+    m = nn.Linear(1, 1, bias=False).double()
+    with nv.no_grad():
+        m.weight.mul_(0.0)
+    h = tune.fit_regression(m, x, x, x, -x, epochs=50, lr=0.1, optimizer="sgd", patience=patience)
+    assert h["best_epoch"] == 0 and len(h["val_loss"]) == max(patience, 1) + 2
+    assert h["val_loss"][-1] == h["val_loss"][0] and m.weight.item() == pytest.approx(0.1 * np.mean(x * x) * 2)
