@@ -388,6 +388,11 @@ def test_replay_buffer_rejects_examples_of_another_shape():
     with pytest.raises(ValueError, match="same number"):
         buf.add(np.ones((2, 4)), np.ones(3, dtype=np.int64))
     assert len(buf) == 3 and buf.seen == 3
+    # a first task stored as uint8 must not truncate a later task's float inputs
+    buf = ReplayBuffer(4, seed=0)
+    buf.add(np.full((2, 3), 7, dtype=np.uint8), np.zeros(2, dtype=np.int64))
+    buf.add(np.full((2, 3), 0.5, dtype=np.float32), np.ones(2, dtype=np.int64))
+    assert buf.x.dtype == np.float32 and buf.x[2:].tolist() == [[0.5] * 3] * 2 and buf.x[:2].max() == 7
 
 
 def test_finetune_and_adapt_leave_batchnorm_statistics_alone():

@@ -182,6 +182,12 @@ class ReplayBuffer:
         if self.x is None:
             self.x = np.empty((self.capacity, *x.shape[1:]), dtype=x.dtype)
             self.y = np.empty((self.capacity, *y.shape[1:]), dtype=y.dtype)
+        # a later batch of a wider type (float pixels after uint8 ones) widens the store rather
+        # than being cast down into it (0.5 would be kept as 0)
+        if np.result_type(self.x.dtype, x.dtype) != self.x.dtype:
+            self.x = self.x.astype(np.result_type(self.x.dtype, x.dtype))
+        if np.result_type(self.y.dtype, y.dtype) != self.y.dtype:
+            self.y = self.y.astype(np.result_type(self.y.dtype, y.dtype))
         for i in range(len(x)):  # reservoir sampling is sequential by nature
             if self.size < self.capacity:
                 self.x[self.size], self.y[self.size] = x[i], y[i]
