@@ -437,3 +437,14 @@ def test_fit_regression_stops_after_exactly_patience_epochs_without_improvement(
     h = tune.fit_regression(m, x, x, x, -x, epochs=50, lr=0.1, optimizer="sgd", patience=patience)
     assert h["best_epoch"] == 0 and len(h["val_loss"]) == max(patience, 1) + 2
     assert h["val_loss"][-1] == h["val_loss"][0] and m.weight.item() == pytest.approx(0.1 * np.mean(x * x) * 2)
+
+
+def test_maml_evaluate_adapts_with_its_own_number_of_inner_steps():
+    from nerve.train.meta import finetune_loss
+
+    nv.manual_seed(4)
+    net = nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1)).double()
+    tasks = _sin_tasks(2, k=5, seed=5)
+    maml = MAML(net, inner_lr=0.1, inner_steps=3)
+    assert maml.evaluate(tasks) == finetune_loss(net, tasks, 0.1, 3) != finetune_loss(net, tasks, 0.1, 1)
+    assert maml.evaluate(tasks, steps=1) == finetune_loss(net, tasks, 0.1, 1)

@@ -169,8 +169,11 @@ class MAML:
                            _buffer_copies(self.model))
         return {n: v.detach() for n, v in fast.items()}
 
-    def evaluate(self, tasks, steps=1):
-        """The mean query loss over ``tasks`` after ``steps`` inner steps on each support set."""
+    def evaluate(self, tasks, steps=None):
+        """The mean query loss over ``tasks`` after ``steps`` inner steps on each support set
+        (``inner_steps`` by default, as for ``adapt``; the default used to be 1 whatever
+        ``inner_steps`` was, so a 5-step learner was silently scored after one step)."""
+        steps = self.inner_steps if steps is None else steps
         return finetune_loss(self.model, tasks, self.inner_lr, steps, self.loss_fn)
 
 
