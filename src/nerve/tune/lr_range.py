@@ -16,8 +16,10 @@ class LRRangeResult:
     Attributes:
         lrs, losses: the lr used at each step and the raw loss of that step.
         smoothed: the losses after exponential smoothing (bias-corrected).
-        suggested_lr: the lr where the smoothed loss fell fastest (steepest negative slope
-            against log lr), always before ``diverged_lr``.
+        suggested_lr: the lr where the smoothed loss fell fastest in relative terms (the
+            steepest negative slope of log smoothed loss against log lr, which does not depend
+            on the loss's scale; fastai uses the slope of the loss itself), always before
+            ``diverged_lr``.
         diverged_lr: the first lr at which the smoothed loss exceeded ``diverge_factor`` × the
             best seen so far, or was not finite (None when the sweep ended first).
     """
