@@ -99,9 +99,16 @@ class EWC:
         """Mean over samples of the squared gradient of the per-sample loss (the empirical Fisher).
 
         ``batch_size`` > 1 squares gradients of mini-batch means instead (faster, smaller)."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if len(x) == 0 or len(x) != len(y):
+            raise ValueError(f"the Fisher diagonal needs samples with one label each, got {len(x)} "
+                             f"inputs and {len(y)} labels (no samples would give a 0/0 Fisher)")
         params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         fisher = {n: np.zeros_like(p._data) for n, p in params}
-        was_training = model.training
+        # each sub-module's own mode, not just the top one: a backbone frozen in eval() under a
+        # training head must not come back in train mode
+        modes = [(m, m.training) for m in model.modules()]
         model.eval()
         count = 0
         try:
@@ -115,7 +122,8 @@ class EWC:
                 count += 1
         finally:
             model.zero_grad()
-            model.train(was_training)
+            for m, mode in modes:
+                m.training = mode
         return {n: f / count for n, f in fisher.items()}
 
     def consolidate(self, model, x, y, loss_fn=F.cross_entropy, batch_size=1):
@@ -165,9 +173,21 @@ class ReplayBuffer:
     def add(self, x, y):
         """Offer a batch of examples (arrays with the batch first)."""
         x, y = np.asarray(x), np.asarray(y)
+        if len(x) != len(y):
+            raise ValueError(f"add() needs the same number of inputs and labels, got {len(x)} and {len(y)}")
+        if self.x is not None and (x.shape[1:] != self.x.shape[1:] or y.shape[1:] != self.y.shape[1:]):
+            # NumPy would broadcast a smaller example into the slot without a word
+            raise ValueError(f"examples of shape {x.shape[1:]} / labels {y.shape[1:]} do not match the "
+                             f"buffer's {self.x.shape[1:]} / {self.y.shape[1:]}; reshape them first")
         if self.x is None:
             self.x = np.empty((self.capacity, *x.shape[1:]), dtype=x.dtype)
             self.y = np.empty((self.capacity, *y.shape[1:]), dtype=y.dtype)
+        # a later batch of a wider type (float pixels after uint8 ones) widens the store rather
+        # than being cast down into it (0.5 would be kept as 0)
+        if np.result_type(self.x.dtype, x.dtype) != self.x.dtype:
+            self.x = self.x.astype(np.result_type(self.x.dtype, x.dtype))
+        if np.result_type(self.y.dtype, y.dtype) != self.y.dtype:
+            self.y = self.y.astype(np.result_type(self.y.dtype, y.dtype))
         for i in range(len(x)):  # reservoir sampling is sequential by nature
             if self.size < self.capacity:
                 self.x[self.size], self.y[self.size] = x[i], y[i]

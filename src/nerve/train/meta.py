@@ -82,11 +82,21 @@ def _named_trainable(model):
     return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
 
 
-def _inner_loop(model, params, x, y, inner_lr, steps, loss_fn, create_graph):
-    """``steps`` SGD steps from ``params`` (a dict) on (x, y); returns the adapted dict."""
+def _buffer_copies(model):
+    """A private copy of each buffer, for runs that must leave the model as it was: in train
+    mode a BatchNorm inside the inner loop would otherwise move the model's own running
+    statistics."""
+    return {n: Tensor(b._data.copy()) for n, b in model.named_buffers() if b is not None}
+
+
+def _inner_loop(model, params, x, y, inner_lr, steps, loss_fn, create_graph, buffers=None):
+    """``steps`` SGD steps from ``params`` (a dict) on (x, y); returns the adapted dict.
+
+    ``buffers`` ({name: Tensor}) stand in for the model's buffers during the steps."""
     names = list(params)
+    extra = [buffers] if buffers else []
     for _ in range(steps):
-        loss = loss_fn(functional_call(model, params, x), y)
+        loss = loss_fn(functional_call(model, [params, *extra], x), y)
         grads = grad(loss, [params[n] for n in names], create_graph=create_graph)
         params = {n: params[n] - inner_lr * (g if create_graph else g.detach())
                   for n, g in zip(names, grads)}
@@ -155,11 +165,15 @@ class MAML:
         """The weights after ``steps`` inner SGD steps on (x, y), detached ({name: Tensor})."""
         steps = self.inner_steps if steps is None else steps
         params = {n: p.detach().requires_grad_(True) for n, p in _named_trainable(self.model)}
-        fast = _inner_loop(self.model, params, _t(x), _t(y), self.inner_lr, steps, self.loss_fn, False)
+        fast = _inner_loop(self.model, params, _t(x), _t(y), self.inner_lr, steps, self.loss_fn, False,
+                           _buffer_copies(self.model))
         return {n: v.detach() for n, v in fast.items()}
 
-    def evaluate(self, tasks, steps=1):
-        """The mean query loss over ``tasks`` after ``steps`` inner steps on each support set."""
+    def evaluate(self, tasks, steps=None):
+        """The mean query loss over ``tasks`` after ``steps`` inner steps on each support set
+        (``inner_steps`` by default, as for ``adapt``; the default used to be 1 whatever
+        ``inner_steps`` was, so a 5-step learner was silently scored after one step)."""
+        steps = self.inner_steps if steps is None else steps
         return finetune_loss(self.model, tasks, self.inner_lr, steps, self.loss_fn)
 
 
@@ -167,14 +181,14 @@ def finetune_loss(model, tasks, lr, steps=1, loss_fn=F.mse_loss):
     """Mean query loss over ``tasks`` after ``steps`` SGD steps of size ``lr`` on each support set.
 
     The yardstick for any initialisation (MAML's, Reptile's or a jointly pretrained one);
-    ``model`` itself is not changed."""
+    ``model`` itself is not changed (its buffers included: each task adapts on private copies)."""
     total = 0.0
-    names = [n for n, _ in _named_trainable(model)]
     for xs, ys, xq, yq in tasks:
         params = {n: p.detach().requires_grad_(True) for n, p in _named_trainable(model)}
-        fast = _inner_loop(model, params, _t(xs), _t(ys), lr, steps, loss_fn, False)
+        buffers = _buffer_copies(model)
+        fast = _inner_loop(model, params, _t(xs), _t(ys), lr, steps, loss_fn, False, buffers)
         with no_grad():
-            total += float(loss_fn(functional_call(model, {n: fast[n] for n in names}, _t(xq)), _t(yq))._data)
+            total += float(loss_fn(functional_call(model, [fast, buffers], _t(xq)), _t(yq))._data)
     return total / len(tasks)
 
 
@@ -191,7 +205,10 @@ class Reptile:
     def __init__(self, model, inner_lr=0.02, inner_steps=5, outer_lr=0.1, loss_fn=F.mse_loss):
         if not (inner_lr > 0 and 0 < outer_lr <= 1):
             raise ValueError(f"need inner_lr > 0 and 0 < outer_lr <= 1, got {inner_lr!r} and {outer_lr!r}")
-        self.model, self.inner_lr, self.inner_steps = model, float(inner_lr), int(inner_steps)
+        if isinstance(inner_steps, bool) or not isinstance(inner_steps, int) or inner_steps < 1:
+            # 0 steps made every meta-update a silent no-op; 2.5 was silently truncated to 2
+            raise ValueError(f"inner_steps must be a positive integer, got {inner_steps!r}")
+        self.model, self.inner_lr, self.inner_steps = model, float(inner_lr), inner_steps
         self.outer_lr, self.loss_fn = float(outer_lr), loss_fn
 
     def step(self, task):

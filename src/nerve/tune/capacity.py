@@ -79,7 +79,9 @@ def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, 
                     best_state = {k: v._data.copy() for k, v in model.state_dict().items()}
             else:
                 waited += 1
-                if patience is not None and waited > patience:
+                # ``patience`` epochs without improvement end it, as in train.EarlyStopping
+                # (and Keras); ``waited > patience`` ran one more epoch than documented
+                if patience is not None and waited >= patience:
                     break
     model.train()
     if patience is not None and best_state is not None:

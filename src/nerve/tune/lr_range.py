@@ -16,8 +16,10 @@ class LRRangeResult:
     Attributes:
         lrs, losses: the lr used at each step and the raw loss of that step.
         smoothed: the losses after exponential smoothing (bias-corrected).
-        suggested_lr: the lr where the smoothed loss fell fastest (steepest negative slope
-            against log lr), always before ``diverged_lr``.
+        suggested_lr: the lr where the smoothed loss fell fastest in relative terms (the
+            steepest negative slope of log smoothed loss against log lr, which does not depend
+            on the loss's scale; fastai uses the slope of the loss itself), always before
+            ``diverged_lr``.
         diverged_lr: the first lr at which the smoothed loss exceeded ``diverge_factor`` × the
             best seen so far, or was not finite (None when the sweep ended first).
     """
@@ -46,8 +48,9 @@ def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0,
     """Train with an lr that grows from ``start_lr`` to ``end_lr`` geometrically; see where it breaks.
 
     Args:
-        model: the Module to train (its weights and the optimizer's state are restored after
-            the test when ``restore``, as the test is a probe, not training).
+        model: the Module to train (its weights, buffers, train/eval modes and ``.grad``
+            fields, and the optimizer's state, are restored after the test when ``restore``,
+            as the test is a probe, not training).
         optimizer: any nerve optimizer over the model's parameters; its ``lr`` is overwritten
             in every group at every step.
         loss_fn: ``loss_fn(outputs, targets)`` for batches of ``data``; with ``data=None`` a
@@ -72,6 +75,12 @@ def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0,
         raise ValueError(f"diverge_factor must be above 1, got {diverge_factor!r}")
     saved_model = copy.deepcopy(model.state_dict()) if restore else None
     saved_opt = copy.deepcopy(optimizer.state_dict()) if restore else None
+    # state_dict holds neither the train/eval flags nor the .grad fields; a probe must put
+    # those back too (a model left in train mode, or with the last probe step's gradient in
+    # .grad, would silently change what the caller does next)
+    saved_modes = [(m, m.training) for m in model.modules()] if restore else None
+    params = list(model.parameters())
+    saved_grads = [None if p.grad is None else p.grad._data.copy() for p in params] if restore else None
     batches = _cycle(data) if data is not None else None
     ratio = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
     lrs, losses, smoothed = [], [], []
@@ -111,6 +120,10 @@ def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0,
         if restore:
             model.load_state_dict(saved_model)
             optimizer.load_state_dict(saved_opt)
+            for m, mode in saved_modes:
+                m.training = mode
+            for p, g in zip(params, saved_grads):
+                p.grad = None if g is None else Tensor(g)
     suggested = _suggest(lrs, smoothed, diverged)
     return LRRangeResult(lrs, losses, smoothed, suggested, diverged)
 

@@ -179,6 +179,18 @@ def parameter_grid(grid):
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
 
 
+def _plain_number(v):
+    """A NumPy scalar, a 0-d array or a one-element Tensor (a loss whose ``.item()`` was
+    forgotten) as a Python float; anything else as it is. Left as an array, a metric would
+    never count as a finite number, and the trial could never be the best."""
+    if isinstance(v, (np.floating, np.integer)):
+        return float(v)
+    if getattr(v, "ndim", None) == 0 and hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        item = v.item()
+        return float(item) if isinstance(item, (int, float)) and not isinstance(item, bool) else v
+    return v
+
+
 def _check_mode(mode):
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
@@ -210,7 +222,7 @@ def run_trials(train_fn, configs, *, seed=0, metric="val_loss", mode="min", verb
             raise KeyError(f"train_fn returned {sorted(out)} for trial {i}; it must report {metric!r} "
                            f"(or pass metric= one of those)")
         row = {"trial": i, **cfg}
-        row.update({k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in out.items()})
+        row.update({k: _plain_number(v) for k, v in out.items()})
         rows.append(row)
     result = SearchResult(rows, params, metric, mode, seconds)
     if csv_path is not None:
