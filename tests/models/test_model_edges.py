@@ -105,3 +105,169 @@ def test_generator_step_keeps_a_frozen_discriminator_parameter_frozen():
     assert not frozen.requires_grad
     np.testing.assert_array_equal(frozen.numpy(), before)
     assert all(p.requires_grad for p in _linears(gan.discriminator)[1].parameters())
+
+
+# ------------------------------------------------------------------------------ VAE
+def _vae(likelihood):
+    nv.manual_seed(0)
+    return models.get_model("vae", in_shape=(1, 2, 3), latent_dim=2, hidden=(4,), likelihood=likelihood).double()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_vae_loss_and_every_gradient_match_torch(likelihood):
+    """Kingma & Welling: loss = mean over the batch of [ −Σ_pixels log p(x|z) + KL ], with
+    KL = −½ Σ (1 + log σ² − μ² − σ²) per sample, z = μ + σ·ε; BCE on logits, summed over
+    pixels (not averaged); the Gaussian's one learned log-scale gets its gradient too."""
+    torch = pytest.importorskip("torch")
+    vae = _vae(likelihood)
+    tenc = [torch.nn.Linear(6, 4).double(), torch.nn.Linear(4, 4).double()]
+    tdec = [torch.nn.Linear(2, 4).double(), torch.nn.Linear(4, 6).double()]
+    ours = _linears(vae.encoder) + _linears(vae.decoder)
+    pairs = [(o.weight, t.weight) for o, t in zip(ours, tenc + tdec)] + \
+            [(o.bias, t.bias) for o, t in zip(ours, tenc + tdec)]
+    _copy_to_torch(torch, pairs)
+    rng = np.random.default_rng(3)
+    x = rng.random((5, 1, 2, 3))
+    eps = np.random.default_rng(11).standard_normal((5, 2))
+    loss = vae.loss(nv.tensor(x), generator=np.random.default_rng(11))
+    loss.backward()
+
+    xt = torch.tensor(x).reshape(5, 6)
+    h = tenc[1](torch.relu(tenc[0](xt)))
+    mu, logvar = h[:, :2], h[:, 2:]
+    z = mu + torch.exp(0.5 * logvar) * torch.tensor(eps)
+    out = tdec[1](torch.relu(tdec[0](z)))
+    if likelihood == "bernoulli":
+        rec = torch.nn.functional.binary_cross_entropy_with_logits(out, xt, reduction="none").sum(1)
+        log_scale = None
+    else:
+        log_scale = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        rec = -torch.distributions.Normal(out, log_scale.exp()).log_prob(xt).sum(1)
+    kl = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1)
+    t_loss = (rec + kl).mean()
+    t_loss.backward()
+    np.testing.assert_allclose(loss.item(), t_loss.item(), rtol=1e-10)
+    for o, t in pairs:
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-8, atol=1e-12)
+    if log_scale is not None:
+        np.testing.assert_allclose(vae.log_scale.grad.numpy(), log_scale.grad.numpy(), rtol=1e-8)
+
+
+def test_vae_kl_is_zero_at_the_prior_and_positive_elsewhere():
+    """The KL sign: q = N(0, I) costs nothing, any other posterior costs something."""
+    from nerve.distributions import Independent, Normal, kl_divergence
+    vae = _vae("bernoulli")
+    zero = kl_divergence(Independent(Normal(nv.zeros(3, 2, dtype=nv.float64), nv.ones(3, 2, dtype=nv.float64)), 1),
+                         vae.prior(3)).numpy()
+    np.testing.assert_array_equal(zero, np.zeros(3))
+    q = vae.posterior(nv.tensor(np.random.default_rng(0).random((4, 1, 2, 3))))
+    assert (kl_divergence(q, vae.prior(4)).numpy() > 0).all()
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_vae_forward_is_deterministic_and_the_weights_round_trip(likelihood):
+    """forward / reconstruct use the posterior mean (no draw), so they repeat exactly; a
+    state_dict (including the Gaussian's 0-d log-scale) restores the same model."""
+    vae = _vae(likelihood)
+    if likelihood == "gaussian":
+        vae.log_scale.data = nv.tensor(np.array(0.3))
+    x = nv.tensor(np.random.default_rng(0).random((3, 1, 2, 3)))
+    vae.eval()
+    a, b = vae(x).numpy(), vae(x).numpy()
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, vae.decode(vae.posterior(x).mean).numpy())
+    nv.manual_seed(5)
+    other = models.get_model("vae", in_shape=(1, 2, 3), latent_dim=2, hidden=(4,), likelihood=likelihood).double()
+    other.load_state_dict(vae.state_dict())
+    other.eval()
+    np.testing.assert_array_equal(other(x).numpy(), a)
+    np.testing.assert_array_equal(other.loss(x, generator=np.random.default_rng(1)).numpy(),
+                                  vae.loss(x, generator=np.random.default_rng(1)).numpy())
+
+
+# ------------------------------------------------------------------------------ GCN
+def _torch_dense_gcn(torch, x, edge_index, weights, n, W, b, self_loops=True):
+    """Kipf & Welling's propagation rule written densely: Â = A + I (A[target, source] = weight,
+    an existing loop replaced by one of weight 1), D̂ the row sums of Â, D̂^-1/2 Â D̂^-1/2 X W + b
+    with 0 for the rows of isolated nodes (degree 0)."""
+    A = torch.zeros(n, n, dtype=torch.float64)
+    for (s, t), w in zip(edge_index.T.tolist(), weights):
+        if self_loops and s == t:
+            continue
+        A[t, s] += w
+    if self_loops:
+        A = A + torch.eye(n, dtype=torch.float64)
+    d = A.sum(1)
+    dinv = torch.where(d > 0, d.clamp_min(1e-300).rsqrt(), torch.zeros_like(d))
+    return (dinv[:, None] * A * dinv[None, :]) @ x @ W.T + b
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("self_loops", [True, False])
+def test_gcnconv_on_a_directed_weighted_graph_with_loops_and_an_isolated_node(self_loops):
+    torch = pytest.importorskip("torch")
+    # 0→1 (2.0), 1→2 (0.5), 2→0 (1.0), 1→1 an existing loop (3.0), 3→1 one-way; node 4 isolated
+    e = np.array([[0, 1, 2, 1, 3], [1, 2, 0, 1, 1]])
+    w = [2.0, 0.5, 1.0, 3.0, 1.5]
+    rng = np.random.default_rng(0)
+    nv.manual_seed(0)
+    conv = nn.GCNConv(3, 2, self_loops=self_loops).double()
+    nn.init.normal_(conv.bias)
+    x = rng.standard_normal((5, 3))
+    xn = nv.tensor(x, requires_grad=True)
+    out = conv(xn, e, np.array(w))
+    assert np.isfinite(out.numpy()).all()
+    g = rng.standard_normal((5, 2))
+    out.backward(nv.tensor(g))
+    xt = torch.tensor(x, requires_grad=True)
+    W = torch.tensor(conv.lin.weight.numpy(), requires_grad=True)
+    b = torch.tensor(conv.bias.numpy(), requires_grad=True)
+    ref = _torch_dense_gcn(torch, xt, e, w, 5, W, b, self_loops)
+    ref.backward(torch.tensor(g))
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv.lin.weight.grad.numpy(), W.grad.numpy(), rtol=1e-12, atol=1e-12)
+    if not self_loops:      # the isolated node (and node 3, which nothing points to) gets only the bias
+        np.testing.assert_allclose(out.numpy()[[3, 4]], np.tile(conv.bias.numpy(), (2, 1)), rtol=1e-15)
+
+
+def test_gcn_norm_adds_each_self_loop_once():
+    """A graph that already lists every loop gives the same matrix as the loop-free one: A + I,
+    never A + 2I."""
+    e = np.array([[0, 1, 1, 2], [1, 0, 2, 1]])
+    loops = np.concatenate([e, np.stack([np.arange(3)] * 2)], 1)
+    x = nv.tensor(np.random.default_rng(0).standard_normal((3, 2)))
+    nv.manual_seed(0)
+    conv = nn.GCNConv(2, 2).double()
+    np.testing.assert_allclose(conv(x, loops).numpy(), conv(x, e).numpy(), rtol=1e-14)
+    _, norm = nn.gcn_norm(loops, 3)
+    np.testing.assert_allclose(sorted(norm), sorted([1 / np.sqrt(2 * 3)] * 4 + [1 / 2, 1 / 3, 1 / 2]))
+
+
+@pytest.mark.torch
+def test_gcn_model_matches_torch_in_eval_and_round_trips():
+    """The two-layer GCN in eval mode (dropout off): conv → ReLU → conv, as the dense formula;
+    repeatable, and a state_dict restores it."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    e = np.array([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])        # a path 0-1-2-3 and node 4 alone
+    x = rng.standard_normal((5, 4))
+    nv.manual_seed(0)
+    net = models.get_model("gcn", in_channels=4, hidden=3, num_classes=2, dropout=0.5).double()
+    nn.init.normal_(net.conv1.bias)
+    nn.init.normal_(net.conv2.bias)
+    net.eval()
+    out = net(nv.tensor(x), e).numpy()
+    np.testing.assert_array_equal(out, net(nv.tensor(x), e).numpy())
+    t = lambda p: torch.tensor(p.numpy())  # noqa: E731
+    h = torch.relu(_torch_dense_gcn(torch, torch.tensor(x), e, [1.0] * 6, 5, t(net.conv1.lin.weight), t(net.conv1.bias)))
+    ref = _torch_dense_gcn(torch, h, e, [1.0] * 6, 5, t(net.conv2.lin.weight), t(net.conv2.bias))
+    np.testing.assert_allclose(out, ref.numpy(), rtol=1e-12, atol=1e-12)
+    graph = data.Graph(x=nv.tensor(x), edge_index=e)
+    np.testing.assert_array_equal(net(graph).numpy(), out)
+    nv.manual_seed(9)
+    other = models.get_model("gcn", in_channels=4, hidden=3, num_classes=2).double()
+    other.load_state_dict(net.state_dict())
+    other.eval()
+    np.testing.assert_array_equal(other(nv.tensor(x), e).numpy(), out)
