@@ -305,3 +305,82 @@ def test_learnable_edge_weights_get_their_gradient(self_loops):
     ref.backward(torch.tensor(g))
     np.testing.assert_allclose(out.numpy(), ref.detach().numpy() + conv.bias.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(w.grad.numpy(), wt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------ capsules
+def _torch_squash(torch, s):
+    sq = (s * s).sum(-1, keepdim=True)
+    return sq / (1 + sq) * s / sq.sqrt()
+
+
+@pytest.mark.torch
+def test_margin_loss_matches_the_paper_in_torch():
+    """Sabour et al. eq. 4 with m⁺ = 0.9, m⁻ = 0.1, λ = 0.5, summed over classes, averaged
+    over the batch; lengths at exactly the margins cost nothing."""
+    torch = pytest.importorskip("torch")
+    lengths = np.array([[0.95, 0.05, 0.5], [0.3, 0.9, 0.1], [0.0, 0.99, 0.2]])
+    y = np.array([0, 1, 2])
+    ln = nv.tensor(lengths, requires_grad=True)
+    loss = nn.margin_loss(ln, nv.tensor(y))
+    loss.backward()
+    lt = torch.tensor(lengths, requires_grad=True)
+    T = torch.nn.functional.one_hot(torch.tensor(y), 3).double()
+    ref = (T * torch.relu(0.9 - lt) ** 2 + 0.5 * (1 - T) * torch.relu(lt - 0.1) ** 2).sum(1).mean()
+    ref.backward()
+    np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-14)
+    np.testing.assert_allclose(ln.grad.numpy(), lt.grad.numpy(), rtol=1e-12)
+    # row 1: the true class at m⁺ and the others at/below m⁻ → only 0.5·0.2² from class 0
+    per = nn.margin_loss(nv.tensor(lengths), nv.tensor(y), reduction="none").numpy()
+    assert per[1] == pytest.approx(0.5 * 0.2 ** 2, abs=1e-15)
+
+
+@pytest.mark.torch
+def test_digit_caps_routing_and_squash_gradients_match_torch():
+    """û = W u, three routing iterations (b updated twice: the third update is never used),
+    squash; output and every gradient against a torch transcription."""
+    torch = pytest.importorskip("torch")
+    nv.manual_seed(0)
+    caps = nn.DigitCaps(5, 3, 4, 2, routing_iters=3).double()
+    u = np.random.default_rng(0).standard_normal((2, 5, 3))
+    un = nv.tensor(u, requires_grad=True)
+    v = caps(un)
+    g = np.random.default_rng(1).standard_normal(v.shape)
+    v.backward(nv.tensor(g))
+    ut = torch.tensor(u, requires_grad=True)
+    W = torch.tensor(caps.weight.numpy(), requires_grad=True)
+    u_hat = torch.einsum("ijdk,nik->nijd", W, ut)
+    b = torch.zeros(2, 5, 4, dtype=torch.float64)
+    for r in range(3):
+        c = torch.softmax(b, dim=2)
+        vt = _torch_squash(torch, torch.einsum("nij,nijd->njd", c, u_hat))
+        if r < 2:
+            b = b + torch.einsum("nijd,njd->nij", u_hat, vt)
+    vt.backward(torch.tensor(g))
+    np.testing.assert_allclose(v.numpy(), vt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(un.grad.numpy(), ut.grad.numpy(), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(caps.weight.grad.numpy(), W.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_capsnet_is_deterministic_in_eval_and_round_trips():
+    nv.manual_seed(0)
+    net = models.CapsNet(image_size=6, conv_channels=4, primary_types=2, primary_dim=4, num_classes=3,
+                         class_dim=4)
+    x = nv.tensor(np.random.default_rng(0).random((2, 1, 6, 6)).astype(np.float32))
+    net.eval()
+    a = net(x).numpy()
+    np.testing.assert_array_equal(a, net(x).numpy())
+    assert ((a >= 0) & (a < 1)).all()
+    nv.manual_seed(1)
+    other = models.CapsNet(image_size=6, conv_channels=4, primary_types=2, primary_dim=4, num_classes=3,
+                           class_dim=4)
+    other.load_state_dict(net.state_dict())
+    other.eval()
+    np.testing.assert_array_equal(other(x).numpy(), a)
+    # an all-zero input (zero capsules after a zero-bias conv) stays finite, gradient included
+    zero = nv.zeros(1, 1, 6, 6, requires_grad=True)
+    for p in net.parameters():
+        if p.ndim == 1:
+            p.data = nv.zeros(*p.shape)
+    out = net(zero)
+    nn.margin_loss(out, nv.tensor(np.array([0]))).backward()
+    assert np.isfinite(out.numpy()).all() and np.isfinite(zero.grad.numpy()).all()
