@@ -384,3 +384,61 @@ def test_capsnet_is_deterministic_in_eval_and_round_trips():
     out = net(zero)
     nn.margin_loss(out, nv.tensor(np.array([0]))).backward()
     assert np.isfinite(out.numpy()).all() and np.isfinite(zero.grad.numpy()).all()
+
+
+# ------------------------------------------------------------------------------ seq2seq
+PAD, BOS, EOS = 0, 1, 2
+
+
+def _all_complete_hypotheses(net, src_row, V, max_len):
+    """Every hypothesis a decoder can finish within max_len (EOS last, or max_len tokens without
+    EOS), with its total log-probability from teacher-forced logits (one batched call per length)."""
+    import itertools
+    hyps = []
+    for L in range(1, max_len + 1):
+        seqs = [s for s in itertools.product(range(V), repeat=L)
+                if EOS not in s[:-1] and (L == max_len or s[-1] == EOS)]
+        tgt = np.array([[BOS, *s] for s in seqs])
+        logp = nv.functional.log_softmax(net(np.repeat(src_row[None], len(seqs), 0), tgt), -1).numpy()
+        scores = np.take_along_axis(logp, tgt[:, 1:, None], 2)[..., 0].sum(1)
+        hyps += [(s, sc) for s, sc in zip(seqs, scores)]
+    return hyps
+
+
+@pytest.mark.parametrize("seed, alpha", [(1, 3.0), (2, 1.5)])
+def test_beam_search_ranks_by_the_documented_length_penalty(seed, alpha):
+    """A beam wide enough to hold every hypothesis must return the one with the best
+    score / ((5 + length) / 6) ** alpha (Wu et al. 2016), EOS counted in the length. (These
+    seeds were picked so that leaving EOS out of the length changes the answer in ≥ 5 of the 6
+    rows, and alpha = 3 changes one row's answer from the raw-score pick.)"""
+    nv.manual_seed(seed)
+    net = models.seq2seq(src_vocab=9, tgt_vocab=5, embed_dim=4, hidden_size=5).double()
+    net.eval()
+    src = np.random.default_rng(seed).integers(3, 9, size=(6, 4))
+    out = net.beam_search(src, beam_width=125, max_len=3, bos=BOS, eos=EOS, length_penalty=alpha)
+    for n in range(6):
+        hyps = _all_complete_hypotheses(net, src[n], 5, 3)
+        ranked = [sc / ((5 + len(s)) / 6) ** alpha for s, sc in hyps]
+        best, best_score = hyps[int(np.argmax(ranked))]
+        assert out.lengths[n] == len(best)
+        assert tuple(out.tokens[n, :out.lengths[n]]) == best
+        np.testing.assert_allclose(out.scores[n], best_score, rtol=1e-10)
+
+
+def test_seq2seq_round_trips_and_decodes_repeatably():
+    nv.manual_seed(0)
+    net = models.seq2seq(src_vocab=9, tgt_vocab=6, embed_dim=4, hidden_size=5, cell="gru")
+    src = np.array([[3, 4, 5, 0], [6, 7, 8, 3]])
+    tgt = np.array([[BOS, 3, 4], [BOS, 5, EOS]])
+    net.eval()
+    a = net(src, tgt).numpy()
+    np.testing.assert_array_equal(a, net(src, tgt).numpy())
+    d1 = net.beam_search(src, 3, 5, BOS, EOS)
+    nv.manual_seed(1)
+    other = models.seq2seq(src_vocab=9, tgt_vocab=6, embed_dim=4, hidden_size=5, cell="gru")
+    other.load_state_dict(net.state_dict())
+    other.eval()
+    np.testing.assert_array_equal(other(src, tgt).numpy(), a)
+    d2 = other.beam_search(src, 3, 5, BOS, EOS)
+    for x, y in zip(d1, d2):
+        np.testing.assert_array_equal(x, y)
