@@ -442,3 +442,104 @@ def test_seq2seq_round_trips_and_decodes_repeatably():
     d2 = other.beam_search(src, 3, 5, BOS, EOS)
     for x, y in zip(d1, d2):
         np.testing.assert_array_equal(x, y)
+
+
+# ------------------------------------------------------------------------------ sampling
+def _torch_top_k_top_p(torch, logits, top_k=None, top_p=None):
+    """The usual torch recipe (as the Hugging Face logits warpers): top-k keeps logits ≥ the k-th
+    largest; top-p sorts ascending and drops the tokens whose cumulative probability is
+    ≤ 1 − p, always keeping the most probable one."""
+    z = torch.tensor(logits)
+    if top_k is not None:
+        k = min(top_k, z.shape[-1])
+        z = z.masked_fill(z < torch.topk(z, k)[0][..., -1, None], float("-inf"))
+    if top_p is not None:
+        sorted_z, idx = torch.sort(z, descending=False)
+        cum = sorted_z.softmax(-1).cumsum(-1)
+        drop_sorted = cum <= 1 - top_p
+        drop_sorted[..., -1:] = False
+        z = z.masked_fill(drop_sorted.scatter(1, idx, drop_sorted), float("-inf"))
+    return z.numpy()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("top_k, top_p", [(None, 0.3), (None, 0.9), (None, 1.0), (3, None), (7, None),
+                                          (50, None), (4, 0.5), (1, 0.99)])
+def test_filter_logits_keeps_exactly_the_tokens_torch_keeps(top_k, top_p):
+    from nerve.models.sampling import filter_logits
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((64, 7)) * rng.uniform(0.1, 4, (64, 1))
+    z[::5, 2] = -np.inf                                   # some tokens banned before filtering
+    ours = np.isfinite(filter_logits(z, top_k=top_k, top_p=top_p))
+    theirs = np.isfinite(_torch_top_k_top_p(torch, z, top_k, top_p))
+    np.testing.assert_array_equal(ours, theirs)
+    kept = filter_logits(z, top_k=top_k, top_p=top_p)
+    np.testing.assert_array_equal(kept[ours], z[ours])   # kept logits are untouched
+
+
+def test_near_zero_temperature_is_argmax_and_never_picks_a_banned_token():
+    from nerve.models.sampling import sample_logits
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((200, 9)) * 3
+    z[:, 4] = -np.inf
+    best = z.argmax(1)
+    for t in (1e-3, 1e-12, 1e-300, 0):
+        np.testing.assert_array_equal(sample_logits(z, temperature=t, generator=5), best)
+    draws = sample_logits(np.tile(z[:1], (5000, 1)), temperature=10.0, top_k=9, top_p=1.0, generator=2)
+    assert 4 not in draws and len(np.unique(draws)) == 8   # hot: every allowed token shows up
+
+
+# ------------------------------------------------------------------------------ siamese
+@pytest.mark.torch
+def test_siamese_contrastive_step_matches_torch_through_the_shared_encoder():
+    """Both branches share one encoder, so its gradient is the sum over the two sides;
+    Hadsell et al.'s loss with y = 1 for similar pairs: ½ y d² + ½ (1 − y) max(0, m − d)²."""
+    torch = pytest.importorskip("torch")
+    nv.manual_seed(0)
+    net = models.SiameseNet(in_features=4, hidden=5, embedding_dim=3).double()
+    tnet = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3)).double()
+    ours = _linears(net.encoder)
+    pairs = [(o.weight, t.weight) for o, t in zip(ours, [tnet[0], tnet[2]])] + \
+            [(o.bias, t.bias) for o, t in zip(ours, [tnet[0], tnet[2]])]
+    _copy_to_torch(torch, pairs)
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.standard_normal((6, 1, 2, 2)), rng.standard_normal((6, 1, 2, 2))
+    y = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 1.0])
+    e1, e2 = net(nv.tensor(x1), nv.tensor(x2))
+    loss = nn.ContrastiveLoss(margin=1.5)(e1, e2, nv.tensor(y))
+    loss.backward()
+    t1, t2 = tnet(torch.tensor(x1).reshape(6, 4)), tnet(torch.tensor(x2).reshape(6, 4))
+    d = torch.nn.functional.pairwise_distance(t1, t2)
+    yt = torch.tensor(y)
+    ref = (0.5 * yt * d ** 2 + 0.5 * (1 - yt) * torch.relu(1.5 - d) ** 2).mean()
+    ref.backward()
+    np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-12)
+    for o, t in pairs:
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(net.distance(nv.tensor(x1), nv.tensor(x2)).numpy(), d.detach().numpy(), rtol=1e-12)
+    # margin semantics: a dissimilar pair already beyond the margin costs nothing
+    far = nv.tensor(np.array([[0.0, 0.0, 0.0]])), nv.tensor(np.array([[2.0, 0.0, 0.0]]))
+    assert nn.ContrastiveLoss(margin=1.5)(*far, nv.tensor(np.array([0.0]))).item() == 0.0
+    assert nn.ContrastiveLoss(margin=1.5)(*far, nv.tensor(np.array([1.0]))).item() == pytest.approx(2.0, rel=1e-5)
+
+
+# ------------------------------------------------------------------------------ U-Net
+@pytest.mark.parametrize("upsample", ["transpose", "bilinear"])
+def test_unet_round_trips_with_its_batchnorm_statistics_and_rejects_odd_sizes(upsample):
+    nv.manual_seed(0)
+    net = models.UNet(1, 2, base=2, depth=2, upsample=upsample)
+    x = nv.tensor(np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32))
+    net(x)                                          # train mode: moves the running statistics
+    net.eval()
+    a = net(x).numpy()
+    np.testing.assert_array_equal(a, net(x).numpy())
+    nv.manual_seed(1)
+    other = models.UNet(1, 2, base=2, depth=2, upsample=upsample)
+    other.load_state_dict(net.state_dict())
+    other.eval()
+    np.testing.assert_array_equal(other(x).numpy(), a)
+    with pytest.raises(ValueError, match="divisible by 2\\^depth = 4"):
+        net(nv.zeros(1, 1, 9, 8))                   # odd: documented as an error, never a crop
+    with pytest.raises(ValueError, match="divisible by 2\\^depth = 4"):
+        net(nv.zeros(1, 1, 8, 6))
