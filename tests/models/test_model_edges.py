@@ -543,3 +543,73 @@ def test_unet_round_trips_with_its_batchnorm_statistics_and_rejects_odd_sizes(up
         net(nv.zeros(1, 1, 9, 8))                   # odd: documented as an error, never a crop
     with pytest.raises(ValueError, match="divisible by 2\\^depth = 4"):
         net(nv.zeros(1, 1, 8, 6))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("cell, bidirectional, num_layers", [("lstm", True, 2), ("gru", False, 1)])
+def test_seq2seq_training_loss_and_gradients_match_a_torch_twin(cell, bidirectional, num_layers):
+    """The whole teacher-forced model against torch: packed (padded) source through the encoder,
+    final states of the last layer bridged, Bahdanau attention masked on padding, the decoder
+    cell on [embedding; context], logits from [state; context; embedding]; cross-entropy that
+    ignores target padding. Loss and every parameter's gradient."""
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+    nv.manual_seed(0)
+    net = models.seq2seq(src_vocab=9, tgt_vocab=6, embed_dim=4, hidden_size=5, cell=cell,
+                         bidirectional=bidirectional, num_layers=num_layers).double()
+    D = 2 if bidirectional else 1
+    twin = tnn.ModuleDict({
+        "src_emb": tnn.Embedding(9, 4, padding_idx=PAD),
+        "rnn": (tnn.LSTM if cell == "lstm" else tnn.GRU)(4, 5, num_layers=num_layers, batch_first=True,
+                                                         bidirectional=bidirectional),
+        "bridge": tnn.Linear(5 * D, 5),
+        "q": tnn.Linear(5, 5), "k": tnn.Linear(5 * D, 5, bias=False), "v": tnn.Linear(5, 1, bias=False),
+        "tgt_emb": tnn.Embedding(6, 4),
+        "cell": (tnn.LSTMCell if cell == "lstm" else tnn.GRUCell)(4 + 5 * D, 5),
+        "out": tnn.Linear(5 + 5 * D + 4, 6),
+    }).double()
+    names = {"src_emb": "encoder.embedding", "rnn": "encoder.rnn", "bridge": "bridge", "q": "attention.query_proj",
+             "k": "attention.key_proj", "v": "attention.score_proj", "tgt_emb": "decoder.embedding",
+             "cell": "decoder.rnn", "out": "decoder.out"}
+    ours = dict(net.named_parameters())
+    theirs = {}
+    for tname, p in twin.named_parameters():
+        mod, rest = tname.split(".", 1)
+        theirs[f"{names[mod]}.{rest}"] = p
+    assert sorted(theirs) == sorted(ours)
+    _copy_to_torch(torch, [(ours[k], theirs[k]) for k in ours])
+
+    src = np.array([[3, 4, 5, 6], [7, 8, PAD, PAD], [5, PAD, PAD, PAD]])
+    tgt = np.array([[BOS, 3, 4, EOS], [BOS, 5, EOS, PAD], [BOS, EOS, PAD, PAD]])
+    logits = net(src, tgt)
+    loss = nn.CrossEntropyLoss(ignore_index=PAD)(logits.reshape(-1, 6), nv.tensor(tgt[:, 1:].reshape(-1)))
+    loss.backward()
+
+    lengths = torch.tensor([4, 2, 1])
+    emb = twin["src_emb"](torch.tensor(src))
+    packed = tnn.utils.rnn.pack_padded_sequence(emb, lengths, batch_first=True, enforce_sorted=False)
+    out, state = twin["rnn"](packed)
+    enc, _ = tnn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=4)
+    h_n = state[0] if cell == "lstm" else state
+    final = torch.cat([h_n[-D + d] for d in range(D)], 1)
+    h = torch.tanh(twin["bridge"](final))
+    st = (h, torch.zeros_like(h)) if cell == "lstm" else h
+    mask = torch.arange(4)[None] < lengths[:, None]
+    outs = []
+    for t in range(1, 4):
+        hq = st[0] if cell == "lstm" else st
+        scores = twin["v"](torch.tanh(twin["q"](hq)[:, None] + twin["k"](enc))).squeeze(-1)
+        w = torch.softmax(scores.masked_fill(~mask, float("-inf")), -1)
+        ctx = (w[:, :, None] * enc).sum(1)
+        e = twin["tgt_emb"](torch.tensor(tgt[:, t - 1]))
+        st = twin["cell"](torch.cat([e, ctx], 1), st)
+        hs = st[0] if cell == "lstm" else st
+        outs.append(twin["out"](torch.cat([hs, ctx, e], 1)))
+    t_logits = torch.stack(outs, 1)
+    t_loss = tnn.functional.cross_entropy(t_logits.reshape(-1, 6), torch.tensor(tgt[:, 1:].reshape(-1)),
+                                          ignore_index=PAD)
+    t_loss.backward()
+    np.testing.assert_allclose(logits.numpy(), t_logits.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(loss.item(), t_loss.item(), rtol=1e-12)
+    for k in ours:
+        np.testing.assert_allclose(ours[k].grad.numpy(), theirs[k].grad.numpy(), rtol=1e-8, atol=1e-11, err_msg=k)
