@@ -51,7 +51,8 @@ def test_gan_losses_match_torch_bce_and_the_non_saturating_form():
 
 
 @pytest.mark.torch
-def test_one_gan_trainer_step_equals_a_torch_transcription():
+@pytest.mark.parametrize("d_steps", [1, 2])
+def test_one_gan_trainer_step_equals_a_torch_transcription(d_steps):
     """One batch: D step on D(x) vs D(G(z).detach()), then a G step with fresh noise through the
     updated D; the D step leaves G alone, the G step leaves D alone (and its .grad untouched)."""
     torch = pytest.importorskip("torch")
@@ -65,18 +66,19 @@ def test_one_gan_trainer_step_equals_a_torch_transcription():
     _copy_to_torch(torch, pairs)
     x = np.random.default_rng(1).normal(size=(8, 2))
     trainer = GANTrainer(gan, optim.SGD(gan.generator.parameters(), lr=0.5),
-                         optim.SGD(gan.discriminator.parameters(), lr=0.5), seed=7)
+                         optim.SGD(gan.discriminator.parameters(), lr=0.5), seed=7, d_steps=d_steps)
     trainer.fit(data.DataLoader(data.TensorDataset(x), batch_size=8), epochs=1)
 
     noise = np.random.default_rng(7)
     og, od = torch.optim.SGD(tg.parameters(), lr=0.5), torch.optim.SGD(td.parameters(), lr=0.5)
-    fake = tg(torch.tensor(noise.standard_normal((8, 3)))).detach()
     bce = torch.nn.functional.binary_cross_entropy_with_logits
     xr = torch.tensor(x)
-    d_loss = bce(td(xr), torch.ones(8, 1, dtype=torch.float64)) + bce(td(fake), torch.zeros(8, 1, dtype=torch.float64))
-    od.zero_grad()
-    d_loss.backward()
-    od.step()
+    for _ in range(d_steps):                     # the same real batch, fresh noise each time
+        fake = tg(torch.tensor(noise.standard_normal((8, 3)))).detach()
+        d_loss = bce(td(xr), torch.ones(8, 1, dtype=torch.float64)) + bce(td(fake), torch.zeros(8, 1, dtype=torch.float64))
+        od.zero_grad()
+        d_loss.backward()
+        od.step()
     g_before_d = [p.detach().clone() for p in td.parameters()]
     logits = td(tg(torch.tensor(noise.standard_normal((8, 3)))))
     g_loss = bce(logits, torch.ones(8, 1, dtype=torch.float64))
@@ -613,3 +615,29 @@ def test_seq2seq_training_loss_and_gradients_match_a_torch_twin(cell, bidirectio
     np.testing.assert_allclose(loss.item(), t_loss.item(), rtol=1e-12)
     for k in ours:
         np.testing.assert_allclose(ours[k].grad.numpy(), theirs[k].grad.numpy(), rtol=1e-8, atol=1e-11, err_msg=k)
+
+
+def test_gan_evaluate_recomputes_the_losses_without_touching_the_weights():
+    gan = models.dcgan(latent_dim=4, channels=2)
+    gan.double()
+    trainer = GANTrainer(gan, optim.SGD(gan.generator.parameters(), lr=0.1),
+                         optim.SGD(gan.discriminator.parameters(), lr=0.1))
+    x = np.random.default_rng(0).uniform(-1, 1, size=(6, 1, 28, 28))
+    before = {k: np.array(v.numpy()) for k, v in gan.state_dict().items()}
+    gan.train()
+    got = trainer.evaluate(data.DataLoader(data.TensorDataset(x), batch_size=4), seed=3)
+    assert gan.training and gan.generator.training           # the mode comes back
+    for k, v in gan.state_dict().items():                    # BatchNorm statistics included
+        np.testing.assert_array_equal(v.numpy(), before[k], err_msg=k)
+    gan.eval()
+    rng = np.random.default_rng(3)
+    sums = np.zeros(4)
+    with nv.no_grad():
+        for xb in (x[:4], x[4:]):
+            real = gan.discriminator(nv.tensor(xb))
+            fake = gan.discriminator(gan.generator(gan.noise(len(xb), rng)))
+            p_real = 1 / (1 + np.exp(-real.numpy()))
+            p_fake = 1 / (1 + np.exp(-fake.numpy()))
+            sums += len(xb) * np.array([np.mean(-np.log(p_real)) + np.mean(-np.log1p(-p_fake)),
+                                        np.mean(-np.log(p_fake)), p_real.mean(), p_fake.mean()])
+    np.testing.assert_allclose([got["loss_d"], got["loss_g"], got["d_real"], got["d_fake"]], sums / 6, rtol=1e-10)
