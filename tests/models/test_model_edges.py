@@ -676,3 +676,33 @@ def test_state_dict_round_trip_and_eval_determinism(name, kw, shape):
     other.load_state_dict(net.state_dict())
     other.eval()
     np.testing.assert_array_equal(run(other), a)
+
+
+@pytest.mark.torch
+def test_capsnet_margin_loss_step_matches_a_torch_twin():
+    """Conv → ReLU → PrimaryCaps (channels cut into capsules type by type, squashed) →
+    DigitCaps with 3 routing iterations → lengths → margin loss: value and every gradient."""
+    torch = pytest.importorskip("torch")
+    nv.manual_seed(0)
+    net = models.CapsNet(image_size=6, conv_channels=4, primary_types=2, primary_dim=4, num_classes=3,
+                         class_dim=4).double()
+    x = np.random.default_rng(0).random((3, 1, 6, 6))
+    y = np.array([0, 2, 1])
+    loss = nn.margin_loss(net(nv.tensor(x)), nv.tensor(y))
+    loss.backward()
+    p = {k: torch.tensor(v.numpy(), requires_grad=True) for k, v in net.named_parameters()}
+    h = torch.relu(torch.nn.functional.conv2d(torch.tensor(x), p["conv1.weight"], p["conv1.bias"]))
+    h = torch.nn.functional.conv2d(h, p["primary.conv.weight"], p["primary.conv.bias"])   # (3, 8, 2, 2)
+    u = _torch_squash(torch, h.reshape(3, 2, 4, 2, 2).permute(0, 1, 3, 4, 2).reshape(3, 8, 4))
+    u_hat = torch.einsum("ijdk,nik->nijd", p["digits.weight"], u)
+    b = torch.zeros(3, 8, 3, dtype=torch.float64)
+    for r in range(3):
+        v = _torch_squash(torch, torch.einsum("nij,nijd->njd", torch.softmax(b, 2), u_hat))
+        b = b + torch.einsum("nijd,njd->nij", u_hat, v)
+    lengths = ((v * v).sum(-1) + 1e-12).sqrt()
+    T = torch.nn.functional.one_hot(torch.tensor(y), 3).double()
+    ref = (T * torch.relu(0.9 - lengths) ** 2 + 0.5 * (1 - T) * torch.relu(lengths - 0.1) ** 2).sum(1).mean()
+    ref.backward()
+    np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-12)
+    for k, prm in net.named_parameters():
+        np.testing.assert_allclose(prm.grad.numpy(), p[k].grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=k)
