@@ -706,3 +706,23 @@ def test_capsnet_margin_loss_step_matches_a_torch_twin():
     np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-12)
     for k, prm in net.named_parameters():
         np.testing.assert_allclose(prm.grad.numpy(), p[k].grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=k)
+
+
+@pytest.mark.torch
+def test_vae_bernoulli_likelihood_works_on_logits_so_saturated_outputs_stay_finite():
+    """The decoder outputs logits and the likelihood is scored on them (BCE-with-logits), not on
+    sigmoid probabilities, so a saturated decoder gives large finite losses and gradients."""
+    torch = pytest.importorskip("torch")
+    vae = _vae("bernoulli")
+    logits = np.array([[1000.0, -1000.0, 0.0, 50.0, -50.0, 3.0]])
+    x = np.array([[0.0, 1.0, 0.5, 1.0, 0.0, 0.2]])
+    lt = nv.tensor(logits, requires_grad=True)
+    from nerve.distributions import Bernoulli
+    lp = Bernoulli(logits=lt, validate_args=False).log_prob(nv.tensor(x)).sum()
+    lp.backward()
+    tl = torch.tensor(logits, requires_grad=True)
+    ref = -torch.nn.functional.binary_cross_entropy_with_logits(tl, torch.tensor(x), reduction="sum")
+    ref.backward()
+    np.testing.assert_allclose(lp.item(), ref.item(), rtol=1e-12)
+    np.testing.assert_allclose(lt.grad.numpy(), tl.grad.numpy(), rtol=1e-12, atol=1e-30)
+    assert vae.likelihood == "bernoulli" and np.isfinite(lp.item())
