@@ -726,3 +726,17 @@ def test_vae_bernoulli_likelihood_works_on_logits_so_saturated_outputs_stay_fini
     np.testing.assert_allclose(lp.item(), ref.item(), rtol=1e-12)
     np.testing.assert_allclose(lt.grad.numpy(), tl.grad.numpy(), rtol=1e-12, atol=1e-20)  # torch rounds σ(50) − 1 to 0
     assert vae.likelihood == "bernoulli" and np.isfinite(lp.item())
+
+
+def test_teacher_forcing_ratio_one_draws_nothing_and_zero_ignores_the_generator():
+    nv.manual_seed(0)
+    net = models.seq2seq(src_vocab=9, tgt_vocab=6, embed_dim=4, hidden_size=5)
+    src = np.array([[3, 4, 5], [6, 7, 0]])
+    tgt = np.array([[BOS, 3, 4, 5], [BOS, 5, EOS, EOS]])
+    gen = np.random.default_rng(4)
+    state = gen.bit_generator.state
+    net(src, tgt, teacher_forcing_ratio=1.0, generator=gen)
+    assert gen.bit_generator.state == state                      # pure teacher forcing: no coins
+    a = net(src, tgt, teacher_forcing_ratio=0.0, generator=np.random.default_rng(1)).numpy()
+    b = net(src, tgt, teacher_forcing_ratio=0.0, generator=np.random.default_rng(2)).numpy()
+    np.testing.assert_array_equal(a, b)                          # never forced, whatever the coins
