@@ -740,3 +740,13 @@ def test_teacher_forcing_ratio_one_draws_nothing_and_zero_ignores_the_generator(
     a = net(src, tgt, teacher_forcing_ratio=0.0, generator=np.random.default_rng(1)).numpy()
     b = net(src, tgt, teacher_forcing_ratio=0.0, generator=np.random.default_rng(2)).numpy()
     np.testing.assert_array_equal(a, b)                          # never forced, whatever the coins
+
+
+def test_learnable_edge_weights_keep_the_layer_dtype():
+    """A float64 weight Tensor on a float32 layer gives float32 output, as the NumPy path does."""
+    conv = nn.GCNConv(2, 2)
+    w = nv.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    out = conv(nv.ones(2, 2), np.array([[0, 1], [1, 0]]), w)
+    assert out.dtype == conv(nv.ones(2, 2), np.array([[0, 1], [1, 0]]), np.array([1.0, 2.0])).dtype == np.float32
+    out.sum().backward()
+    assert w.grad is not None and np.isfinite(w.grad.numpy()).all()

@@ -203,6 +203,7 @@ class GCNConv(MessagePassing):
             # learnable edge weights: the normalisation must stay in the graph (gcn_norm works
             # on NumPy arrays, which used to drop their gradient without a word)
             e, norm = _gcn_norm_tensor(edge_index, n, edge_weight, self.self_loops)
+            norm = norm.to(h.dtype) if norm.dtype != h.dtype else norm
         else:
             e, norm = gcn_norm(edge_index, n, edge_weight, self.self_loops)
             norm = norm.astype(h.dtype)
