@@ -172,6 +172,8 @@ class GCNConv(MessagePassing):
             W above is ``lin.weight.T``.
 
     Shapes: x (N, in_channels), edge_index (2, E), edge_weight (E,) optional → (N, out_channels).
+    An ``edge_weight`` Tensor that requires grad is learnable: its gradient flows through the
+    normalisation (degrees included).
 
     Example:
         >>> import nerve as nv
