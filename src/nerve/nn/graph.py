@@ -83,6 +83,24 @@ def gcn_norm(edge_index, num_nodes, edge_weight=None, self_loops=True):
     return e, dinv[e[0]] * w * dinv[e[1]]
 
 
+def _gcn_norm_tensor(edge_index, num_nodes, weight, self_loops):
+    """:func:`gcn_norm` for an edge-weight Tensor that needs its gradient: the same numbers,
+    computed with differentiable ops (the degrees depend on the weights too)."""
+    e = _edges(edge_index, num_nodes, "GCNConv")
+    if tuple(weight.shape) != (e.shape[1],):
+        raise ValueError(f"GCNConv: edge_weight must hold one weight per edge, shape ({e.shape[1]},), got "
+                         f"{tuple(weight.shape)}")
+    if self_loops:
+        keep = np.flatnonzero(e[0] != e[1])
+        loops = np.arange(num_nodes, dtype=np.int64)
+        e = np.concatenate([e[:, keep], np.stack([loops, loops])], axis=1)
+        weight = F.cat([weight[keep], _wrap(np.ones(num_nodes, dtype=weight.dtype))])
+    deg = F.scatter_aggregate(weight.reshape(-1, 1), e[1], num_nodes, "sum").reshape(-1)
+    pos = deg.data > 0
+    dinv = F.where(pos, F.where(pos, deg, 1.0) ** -0.5, 0.0)
+    return e, dinv[e[0]] * weight * dinv[e[1]]
+
+
 class MessagePassing(Module):
     """Base class for graph layers: ``propagate`` runs message → aggregate → update.
 
@@ -154,6 +172,8 @@ class GCNConv(MessagePassing):
             W above is ``lin.weight.T``.
 
     Shapes: x (N, in_channels), edge_index (2, E), edge_weight (E,) optional → (N, out_channels).
+    An ``edge_weight`` Tensor that requires grad is learnable: its gradient flows through the
+    normalisation (degrees included).
 
     Example:
         >>> import nerve as nv
@@ -180,9 +200,16 @@ class GCNConv(MessagePassing):
 
     def forward(self, x, edge_index, edge_weight=None):
         n = x.shape[0]
-        e, norm = gcn_norm(edge_index, n, edge_weight, self.self_loops)
         h = self.lin(x)
-        out = self.propagate(e, x=h, num_nodes=n, norm=norm.astype(h.dtype))
+        if isinstance(edge_weight, Tensor) and edge_weight.requires_grad:
+            # learnable edge weights: the normalisation must stay in the graph (gcn_norm works
+            # on NumPy arrays, which used to drop their gradient without a word)
+            e, norm = _gcn_norm_tensor(edge_index, n, edge_weight, self.self_loops)
+            norm = norm.to(h.dtype) if norm.dtype != h.dtype else norm
+        else:
+            e, norm = gcn_norm(edge_index, n, edge_weight, self.self_loops)
+            norm = norm.astype(h.dtype)
+        out = self.propagate(e, x=h, num_nodes=n, norm=norm)
         return out + self.bias if self.bias is not None else out
 
     def extra_repr(self):

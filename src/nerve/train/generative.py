@@ -126,14 +126,20 @@ class GANTrainer:
 
     def _g_step(self, n):
         gan = self.model
-        gan.discriminator.requires_grad_(False)  # the generator's step moves the generator only
+        # The generator's step moves the generator only: freeze the discriminator for it, then
+        # give each of its parameters back the flag it had (a parameter the user froze stays
+        # frozen; switching them all back on would let d_optimizer train it from then on).
+        params = list(gan.discriminator.parameters())
+        flags = [p.requires_grad for p in params]
+        gan.discriminator.requires_grad_(False)
         try:
             fake_logits = gan.discriminator(gan.generator(gan.noise(n, self.rng)))
             loss = generator_loss(fake_logits)
             self.g_optimizer.zero_grad()
             loss.backward()
         finally:
-            gan.discriminator.requires_grad_(True)
+            for p, flag in zip(params, flags):
+                p.requires_grad_(flag)
         self.g_optimizer.step()
         return float(loss._data)
 
