@@ -44,7 +44,7 @@ def load(out, name, rank):
 
 
 QUICK = ["equal_f64", "equal_f32", "unequal_f64", "shuffled_tied", "bitwise_equal", "broadcast_buffers",
-         "sync_bn_one", "unused", "unused_find", "eval_padded"]
+         "sync_bn_one", "sync_bn_empty", "unused", "unused_find", "eval_padded"]
 
 
 @pytest.fixture(scope="module")
