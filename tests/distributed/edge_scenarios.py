@@ -194,17 +194,23 @@ def unused_find(dist):
 def eval_padded(dist):
     """The Trainer evaluating through a DistributedSampler on 9 samples over 2 ranks (the sampler
     pads rank 1 with a repeat of sample 0)."""
-    from nerve.data import DataLoader, DistributedSampler, TensorDataset
+    from nerve.data import DataLoader, DistributedSampler, Subset
     from nerve.distributed import DistributedDataParallel
     from nerve.train import Trainer
 
     ds = eval_data()
     m = make_net("mlp")
-    loader = DataLoader(ds, batch_size=2, sampler=DistributedSampler(ds, dist.world_size(), dist.rank(),
-                                                                     shuffle=False))
-    logs = Trainer(DistributedDataParallel(m), optim.SGD(m.parameters(), lr=0.1), nn.CrossEntropyLoss(),
-                   metrics=["accuracy"]).evaluate(loader)
-    return {k: np.array(v) for k, v in logs.items()}
+    trainer = Trainer(DistributedDataParallel(m), optim.SGD(m.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+                      metrics=["accuracy"])
+    out = {}
+    # batch 2: the padding is a batch of its own; batch 5: it ends a batch; the 1-sample set
+    # leaves rank 1 with padding only
+    for tag, data, bs in (("b2", ds, 2), ("b5", ds, 5), ("one", Subset(ds, [4]), 2)):
+        loader = DataLoader(data, batch_size=bs, sampler=DistributedSampler(data, dist.world_size(), dist.rank(),
+                                                                            shuffle=False))
+        for k, v in trainer.evaluate(loader).items():
+            out[f"{tag}_{k}"] = np.array(v)
+    return out
 
 
 def eval_data():

@@ -192,18 +192,20 @@ def test_padded_evaluation_counts_each_sample_once(results):
     """9 samples through a DistributedSampler on 2 ranks: rank 1 is padded with a repeat of
     sample 0 (which the model gets right). The Trainer's accuracy and loss must be those of the
     9 samples, not of 10."""
-    from nerve.data import DataLoader
+    from nerve.data import DataLoader, Subset
     from nerve.train import Trainer
 
     ds = E.eval_data()
     m = E.make_net("mlp")
-    ref = Trainer(m, optim.SGD(m.parameters(), lr=0.1), nn.CrossEntropyLoss(),
-                  metrics=["accuracy"]).evaluate(DataLoader(ds, batch_size=9))
+    trainer = Trainer(m, optim.SGD(m.parameters(), lr=0.1), nn.CrossEntropyLoss(), metrics=["accuracy"])
+    ref = trainer.evaluate(DataLoader(ds, batch_size=9))
+    one = trainer.evaluate(DataLoader(Subset(ds, [4]), batch_size=1))
     assert abs(ref["accuracy"] - 4 / 9) < 1e-12
     for r in (0, 1):
         got = load(results, "eval_padded", r)
-        assert float(got["accuracy"]) == pytest.approx(ref["accuracy"], abs=1e-12)
-        assert float(got["loss"]) == pytest.approx(ref["loss"], abs=1e-12)
+        for tag, want in (("b2", ref), ("b5", ref), ("one", one)):
+            for k in ("accuracy", "loss"):
+                assert float(got[f"{tag}_{k}"]) == pytest.approx(want[k], abs=1e-12), (r, tag, k)
 
 
 def test_cli_evaluation_shards_count_each_sample_once():
@@ -280,6 +282,17 @@ def test_sampler_matches_torch_without_shuffle():
                   for r in range(w)]
         assert ours == theirs, (n, w, drop)
         assert torch is not None
+
+
+@pytest.mark.parametrize("n,world", [(9, 2), (1, 2), (2, 5), (7, 3), (12, 3)])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_sampler_num_real_samples_marks_the_padding(n, world, shuffle):
+    """The first ``num_real_samples`` indices of the ranks are every sample exactly once."""
+    from nerve.data import DistributedSampler
+
+    samplers = [DistributedSampler(range(n), world, r, shuffle=shuffle, seed=2) for r in range(world)]
+    real = [i for s in samplers for i in list(s)[:s.num_real_samples]]
+    assert sorted(real) == list(range(n))
 
 
 def test_sampler_set_epoch_and_seed_shuffle_alike_on_every_rank():

@@ -476,21 +476,32 @@ class Trainer:
         seen = 0
         model.eval()
         device = _model_device(model)
+        # A DistributedSampler pads the shards to equal length with repeats, placed last; they
+        # are left out here, or the metrics summed over ranks would count those samples twice.
+        sampler = getattr(loader, "sampler", None)
+        limit = getattr(sampler, "num_real_samples", None)
+        if limit is not None and limit >= len(sampler):
+            limit = None
         try:
             with no_grad():
                 for batch in loader:
                     x, y = self._split(batch, device)
                     out = self._forward(x)
                     n = len(y)
+                    if limit is not None and seen + n > limit:
+                        n = limit - seen
+                        if n <= 0:
+                            continue
+                        out, y = out[:n], y[:n]
                     loss_sum += float(self.loss_fn(out, y)._data) * n
                     seen += n
                     for m in metrics:
                         m.update(out._data, y._data)
         finally:
             model.train(was_training)
+        loss_sum, seen = _reduce_metrics(metrics, loss_sum, seen)   # a rank may hold only padding
         if seen == 0:
             raise ValueError("the evaluation loader produced no batches; is the dataset empty?")
-        loss_sum, seen = _reduce_metrics(metrics, loss_sum, seen)
         logs = {"loss": loss_sum / seen}
         for m in metrics:
             logs[m.name] = m.compute()
