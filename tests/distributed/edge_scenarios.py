@@ -191,6 +191,47 @@ def unused_find(dist):
     return _unused(dist, find_unused_parameters=True)
 
 
+def accumulate_branch(rank, world, ddp=True):
+    """Two micro-batches per rank, the first under no_sync; ``extra`` is used in rank 0's first
+    micro-batch only, ``never`` nowhere. One rank's loss is the sum of the micro-batch means / 2."""
+    from nerve.distributed import DistributedDataParallel
+
+    nv.manual_seed(3)
+    m = Branchy().double()
+    net = DistributedDataParallel(m, bucket_cap_mb=1e-4) if ddp else m
+    for a in range(2):
+        X, y = batch(10 * rank + a, 3)
+        ctx = net.no_sync() if (ddp and a == 0) else _Null()
+        with ctx:
+            (nn.CrossEntropyLoss()(net(nv.tensor(X), rank == 0 and a == 0), nv.tensor(y)) / 2).backward()
+    return grads(m)
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def no_sync_branch(dist):
+    return accumulate_branch(dist.rank(), dist.world_size())
+
+
+def siamese(dist):
+    """Two forwards through the DDP model, one backward of a loss on both outputs."""
+    from nerve.distributed import DistributedDataParallel
+
+    m = make_net("shuffled")
+    net = DistributedDataParallel(m, bucket_cap_mb=1e-4)
+    X, y = batch(0, 8)
+    lo = 4 * dist.rank()
+    a, b = net(nv.tensor(X[lo:lo + 4])), net(nv.tensor(X[lo:lo + 4] * 0.5))
+    nn.CrossEntropyLoss()(a + b, nv.tensor(y[lo:lo + 4])).backward()
+    return grads(m)
+
+
 def eval_padded(dist):
     """The Trainer evaluating through a DistributedSampler on 9 samples over 2 ranks (the sampler
     pads rank 1 with a repeat of sample 0)."""

@@ -44,7 +44,8 @@ def load(out, name, rank):
 
 
 QUICK = ["equal_f64", "equal_f32", "unequal_f64", "shuffled_tied", "bitwise_equal", "broadcast_buffers",
-         "sync_bn_one", "sync_bn_empty", "unused", "unused_find", "eval_padded"]
+         "sync_bn_one", "sync_bn_empty", "unused", "unused_find", "eval_padded",
+         "no_sync_branch", "siamese"]
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +185,34 @@ def test_a_branch_used_on_one_rank_is_averaged_with_zero(results, name):
             np.testing.assert_allclose(got[k], g0[k] / 2, atol=1e-14)
         assert np.isnan(got["never.weight"]).all() and np.isnan(got["never.bias"]).all()   # None
         np.testing.assert_array_equal(got["never_after"], start)
+
+
+@needs_mpi
+def test_no_sync_accumulation_with_a_branch_used_only_before_the_sync(results):
+    """``extra`` gets its gradient in rank 0's no_sync micro-batch only: it is still averaged at
+    the synchronised backward; ``never`` stays None. Equals the mean of the two ranks' local sums."""
+    g0, g1 = E.accumulate_branch(0, 1, ddp=False), E.accumulate_branch(1, 1, ddp=False)
+    assert np.isnan(g1["extra.weight"]).all()
+    for r in (0, 1):
+        got = load(results, "no_sync_branch", r)
+        for k in g0:
+            if k.startswith("never"):
+                assert np.isnan(got[k]).all()
+                continue
+            want = (g0[k] + np.nan_to_num(g1[k])) / 2
+            np.testing.assert_allclose(got[k], want, rtol=0, atol=1e-14, err_msg=f"rank {r} {k}")
+
+
+@needs_mpi
+def test_two_forwards_one_backward(results):
+    X, y = E.batch(0, 8)
+    m = E.make_net("shuffled")
+    nn.CrossEntropyLoss()(m(nv.tensor(X)) + m(nv.tensor(X * 0.5)), nv.tensor(y)).backward()
+    ref = E.grads(m)
+    for r in (0, 1):
+        got = load(results, "siamese", r)
+        for k in ref:
+            np.testing.assert_allclose(got[k], ref[k], rtol=0, atol=1e-14, err_msg=f"rank {r} {k}")
 
 
 # ------------------------------------------------------------------------- evaluation
