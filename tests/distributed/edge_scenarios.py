@@ -232,6 +232,22 @@ def siamese(dist):
     return grads(m)
 
 
+def rank0_looks(dist):
+    """Rank 0 alone runs a no_grad forward in training mode between two steps (a log, a check);
+    it must not take part in any collective, and the steps go on as usual."""
+    from nerve.distributed import DistributedDataParallel
+
+    m = make_net("bn_first")
+    net = DistributedDataParallel(m)
+    for s in range(2):
+        X, y = batch(10 * s + dist.rank(), 4)
+        nn.CrossEntropyLoss()(net(nv.tensor(X)), nv.tensor(y)).backward()
+        if dist.rank() == 0:
+            with nv.no_grad():
+                net(nv.tensor(X))
+    return grads(m)
+
+
 def eval_padded(dist):
     """The Trainer evaluating through a DistributedSampler on 9 samples over 2 ranks (the sampler
     pads rank 1 with a repeat of sample 0)."""

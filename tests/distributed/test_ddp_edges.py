@@ -249,6 +249,16 @@ def test_cli_evaluation_shards_count_each_sample_once():
 
 # ------------------------------------------------------------------------- a failing rank
 @needs_mpi
+def test_a_no_grad_forward_on_one_rank_needs_no_peer(tmp_path):
+    """Only forwards that will synchronise gradients broadcast buffers (PyTorch's rule); a
+    no_grad forward on rank 0 alone used to wait in a broadcast the other rank never posted."""
+    mpirun(["rank0_looks"], tmp_path, env_extra={"TEST_TIMEOUT": "3"}, timeout=60)
+    a, b = load(tmp_path, "rank0_looks", 0), load(tmp_path, "rank0_looks", 1)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+@needs_mpi
 def test_an_exception_on_one_rank_ends_the_job_quickly(tmp_path):
     """The failing rank aborts the job: the others do not sit out their (here 60 s) timeout."""
     p = mpirun(["raise_on_rank1"], tmp_path, env_extra={"TEST_TIMEOUT": "60"}, check=False, timeout=80)

@@ -70,7 +70,8 @@ class DistributedDataParallel(Module):
         bucket_cap_mb: the size of a reduction bucket in MiB (smaller: more overlap, more calls);
             the first bucket is at most 1 MiB, as in PyTorch.
         broadcast_buffers: copy rank 0's buffers (BatchNorm running statistics) to every rank at
-            each training forward, as PyTorch does.
+            each forward that will synchronise gradients (grad enabled, outside ``no_sync``),
+            as PyTorch does.
         device_ids, output_device: accepted for PyTorch compatibility and ignored.
         find_unused_parameters: accepted and ignored: unused parameters are always handled.
             A parameter that some ranks did not use gets the average with zero from them
@@ -156,12 +157,16 @@ class DistributedDataParallel(Module):
 
     # ---------------------------------------------------------------- forward
     def forward(self, *args, **kwargs):
-        if self.world_size > 1 and self.training and self.broadcast_buffers:
-            self._broadcast_state(buffers_only=True)
-        out = self.module(*args, **kwargs)
         from ..autograd import is_grad_enabled  # noqa: PLC0415
 
-        if self.world_size > 1 and self._sync and is_grad_enabled():
+        # As PyTorch: only a forward that will be synchronised (grad enabled, outside no_sync)
+        # takes part in collectives. A forward under no_grad (logging, a check on rank 0 alone)
+        # used to broadcast the buffers in training mode and so waited for the other ranks.
+        sync = self.world_size > 1 and self._sync and is_grad_enabled()
+        if sync and self.broadcast_buffers:
+            self._broadcast_state(buffers_only=True)
+        out = self.module(*args, **kwargs)
+        if sync:
             self._expect(out)
         return out
 
