@@ -311,6 +311,7 @@ def test_sampler_pads_with_repeats_or_drops_the_tail(shuffle):
     assert tiny == [[0], [1], [0], [1], [0]]
 
 
+@pytest.mark.torch
 def test_sampler_matches_torch_without_shuffle():
     torch = pytest.importorskip("torch")
     from torch.utils.data.distributed import DistributedSampler as TorchSampler

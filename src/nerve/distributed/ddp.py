@@ -15,8 +15,8 @@ How it works (PyTorch's design, in NumPy and MPI):
   writes the averaged gradients into ``.grad``.
 
 ``no_sync()`` skips the reduction, so gradients accumulate locally over several micro-batches and
-the next synchronised backward averages the total. With the same global batch, ``world_size``
-ranks end with the weights of one process up to the order of floating-point sums (the reduction
+the next synchronised backward averages the total. With the same global batch in equal shards,
+``world_size`` ranks end with the weights of one process up to the order of floating-point sums (the reduction
 adds per-rank partial sums instead of all samples in one pass).
 """
 from __future__ import annotations
