@@ -349,3 +349,27 @@ def test_sampler_set_epoch_and_seed_shuffle_alike_on_every_rank():
     assert epoch(0) == epoch(0)                                 # deterministic
     assert epoch(0) != epoch(1)                                 # set_epoch reshuffles
     assert epoch(0, seed=5) != epoch(0)                         # so does the seed
+
+
+@needs_mpi
+def test_cli_two_process_test_accuracy_counts_the_odd_test_set_once(tmp_path):
+    """digits has 359 test samples: ``nerve train --nproc 2`` reports the accuracy that
+    ``nerve evaluate`` computes in one process on the saved weights."""
+    import json
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+               OPENBLAS_NUM_THREADS="1")
+
+    def nerve(*args):
+        p = subprocess.run([sys.executable, "-m", "nerve", *args], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        return p
+
+    nerve("train", "--dataset", "digits", "--epochs", "1", "--batch-size", "16", "--shift", "0", "--quiet",
+          "--nproc", "2", "--out", "two")
+    results = json.loads((tmp_path / "two" / "config.json").read_text())["results"]
+    nerve("evaluate", "two")
+    report = json.loads((tmp_path / "two" / "report.json").read_text())
+    assert results["test_accuracy"] == pytest.approx(report["accuracy"], abs=1e-9)
+    assert round(results["test_accuracy"] * 359) == pytest.approx(results["test_accuracy"] * 359, abs=1e-6)
