@@ -311,6 +311,21 @@ def hang_in_ddp(dist):
     loss.backward()
 
 
+def nan_on_rank1(dist):
+    """The Trainer with DDP; rank 1's third batch holds a NaN. Every rank must stop with the
+    FloatingPointError at that step, none waiting in the all-reduce for the rank that stopped."""
+    from nerve.data import DataLoader, TensorDataset
+    from nerve.distributed import DistributedDataParallel
+    from nerve.train import Trainer
+
+    X, y = batch(dist.rank(), 16)
+    if dist.rank() == 1:
+        X[9, 2] = np.nan
+    m = make_net("mlp")
+    Trainer(DistributedDataParallel(m), optim.SGD(m.parameters(), lr=0.1), nn.CrossEntropyLoss()).fit(
+        DataLoader(TensorDataset(X, y), batch_size=4), epochs=1)
+
+
 def main():
     import nerve.distributed as dist
 

@@ -277,6 +277,17 @@ def test_ddp_keeps_the_timeout_given_to_init(tmp_path):
     assert err.startswith("DistributedTimeoutError") and "within 3 s" in err, err
 
 
+@needs_mpi
+def test_a_nan_loss_on_one_rank_stops_every_rank(tmp_path):
+    p = mpirun(["nan_on_rank1"], tmp_path, env_extra={"TEST_TIMEOUT": "60"}, check=False, timeout=80)
+    assert p.returncode != 0 and p.seconds < 20, p.seconds
+    one = (tmp_path / "nan_on_rank1-rank1.error").read_text()
+    zero = (tmp_path / "nan_on_rank1-rank0.error").read_text()
+    assert one.startswith("FloatingPointError: the loss became nan at epoch 1, step 3"), one
+    assert zero.startswith("FloatingPointError: the loss became non-finite on 1 other rank(s) at epoch 1, "
+                           "step 3"), zero
+
+
 # ---------------------------------------------------------------------- DistributedSampler
 def _shards(n, world, **kw):
     from nerve.data import DistributedSampler

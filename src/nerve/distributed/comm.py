@@ -196,6 +196,8 @@ def _abort_on_uncaught_exception():
             previous(kind, value, tb)
         finally:
             if not issubclass(kind, KeyboardInterrupt):   # Ctrl-C reaches every rank anyway
+                sys.stderr.flush()
+                time.sleep(0.5)   # let the launcher forward the traceback before it kills the job
                 _abort_at_exit()
 
     sys.excepthook = hook

@@ -398,7 +398,18 @@ class Trainer:
         if step == 0 and not (isinstance(loss, Tensor) and loss._data.size == 1):
             raise TypeError(self._loss_error(loss))
         value = float(loss._data)
-        if not math.isfinite(value):
+        finite = math.isfinite(value)
+        if getattr(self.model, "wraps_module", False) and _distributed() is not None:
+            # Data-parallel: the ranks decide together. A rank stopping alone left the others
+            # waiting in the gradient all-reduce until the timeout (and without the error).
+            others = sum_over_ranks([0.0 if finite else 1.0])[0] - (0.0 if finite else 1.0)
+            if finite and others:
+                self._nonfinite_loss = {"loss": value, "epoch": epoch, "step": step}
+                raise FloatingPointError(
+                    f"the loss became non-finite on {int(others)} other rank(s) at epoch {epoch + 1}, "
+                    f"step {step + 1}; lower the learning rate, clip gradients (grad_clip_norm=1.0) or "
+                    "check the inputs for NaN/inf")
+        if not finite:
             # Checked before the step: a NaN loss has NaN gradients, and stepping on them would
             # leave the model (and anything restored from it in memory) with NaN weights.
             self._nonfinite_loss = {"loss": value, "epoch": epoch, "step": step}
