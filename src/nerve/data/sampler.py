@@ -201,6 +201,9 @@ class DistributedSampler(Sampler):
             ``OMPI_COMM_WORLD_RANK``, ``PMI_RANK``, ``RANK``, else 0.
         shuffle, seed, drop_last: as in PyTorch.
 
+    ``num_real_samples`` is the number of this rank's indices that are not padding (they come
+    first); ``Trainer.evaluate`` counts only those, so metrics over ranks count each sample once.
+
     Example:
         >>> [list(DistributedSampler(range(5), num_replicas=2, rank=r, shuffle=False)) for r in (0, 1)]
         [[0, 2, 4], [1, 3, 0]]
@@ -223,6 +226,9 @@ class DistributedSampler(Sampler):
         else:
             self.num_samples = math.ceil(n / self.num_replicas)
         self.total_size = self.num_samples * self.num_replicas
+        # How many of this rank's indices are real samples: the padding (repeats that make the
+        # shards equal) always comes last, so evaluation can leave it out of its counts.
+        self.num_real_samples = min(self.num_samples, max(0, -(-(n - self.rank) // self.num_replicas)))
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the shuffle of epoch ``epoch`` (the same on every rank)."""

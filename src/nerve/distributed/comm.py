@@ -85,6 +85,10 @@ def init(timeout: float | None = None) -> _Group:
     and without ``mpirun``.
     """
     global _GROUP
+    if timeout is None and _GROUP is not None:
+        # Joining again without a timeout (DistributedDataParallel does) keeps the one chosen
+        # before; resetting it to the default made a rank wait 300 s for a peer that had died.
+        return _GROUP
     if timeout is None:
         env = os.environ.get("NERVE_DIST_TIMEOUT")
         try:
@@ -95,6 +99,8 @@ def init(timeout: float | None = None) -> _Group:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if _GROUP is None:
         _GROUP = _Group(_mpi().COMM_WORLD, timeout)
+        if _GROUP.size > 1:
+            _abort_on_uncaught_exception()
         from ..backend.world import set_world  # noqa: PLC0415
 
         set_world(_World())
@@ -173,6 +179,28 @@ def _abort_at_exit():
         _mpi().COMM_WORLD.Abort(1)
     except Exception:  # noqa: BLE001
         os._exit(1)
+
+
+def _abort_on_uncaught_exception():
+    """Make an exception that ends one rank end the whole job at once.
+
+    Otherwise the failed rank waits in ``MPI_Finalize`` and the others wait in their next
+    collective until the timeout (300 s by default) before failing with a timeout that hides the
+    real error. The traceback is printed first, then the job is aborted (mpi4py's
+    ``python -m mpi4py`` does the same).
+    """
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        try:
+            previous(kind, value, tb)
+        finally:
+            if not issubclass(kind, KeyboardInterrupt):   # Ctrl-C reaches every rank anyway
+                sys.stderr.flush()
+                time.sleep(0.5)   # let the launcher forward the traceback before it kills the job
+                _abort_at_exit()
+
+    sys.excepthook = hook
 
 
 def wait(request, what: str):

@@ -15,8 +15,8 @@ How it works (PyTorch's design, in NumPy and MPI):
   writes the averaged gradients into ``.grad``.
 
 ``no_sync()`` skips the reduction, so gradients accumulate locally over several micro-batches and
-the next synchronised backward averages the total. With the same global batch, ``world_size``
-ranks end with the weights of one process up to the order of floating-point sums (the reduction
+the next synchronised backward averages the total. With the same global batch in equal shards,
+``world_size`` ranks end with the weights of one process up to the order of floating-point sums (the reduction
 adds per-rank partial sums instead of all samples in one pass).
 """
 from __future__ import annotations
@@ -70,7 +70,19 @@ class DistributedDataParallel(Module):
         bucket_cap_mb: the size of a reduction bucket in MiB (smaller: more overlap, more calls);
             the first bucket is at most 1 MiB, as in PyTorch.
         broadcast_buffers: copy rank 0's buffers (BatchNorm running statistics) to every rank at
-            each training forward, as PyTorch does.
+            each forward that will synchronise gradients (grad enabled, outside ``no_sync``),
+            as PyTorch does.
+        device_ids, output_device: accepted for PyTorch compatibility and ignored.
+        find_unused_parameters: accepted and ignored: unused parameters are always handled.
+            A parameter that some ranks did not use gets the average with zero from them
+            (``sum / world_size``); one that no rank used keeps its ``.grad`` (``None`` stays
+            ``None``, so the optimizer skips it, as in one process).
+
+    Each rank's gradient counts equally, as in PyTorch: the result is the mean of the ranks'
+    gradients. With a loss that averages over the batch and equal shards this is the gradient
+    of the mean over the global batch; with unequal shards (``n_0`` and ``n_1`` samples) it is
+    ``(mean_0 + mean_1) / 2``, which weights the samples of the smaller shard more.
+    ``DistributedSampler`` gives every rank the same number of samples (padding with repeats).
 
     The wrapped model is ``ddp.module``; save ``ddp.module.state_dict()`` to get keys without
     the ``module.`` prefix. ``comm_seconds`` accumulates the time backward spent waiting for
@@ -145,12 +157,16 @@ class DistributedDataParallel(Module):
 
     # ---------------------------------------------------------------- forward
     def forward(self, *args, **kwargs):
-        if self.world_size > 1 and self.training and self.broadcast_buffers:
-            self._broadcast_state(buffers_only=True)
-        out = self.module(*args, **kwargs)
         from ..autograd import is_grad_enabled  # noqa: PLC0415
 
-        if self.world_size > 1 and self._sync and is_grad_enabled():
+        # As PyTorch: only a forward that will be synchronised (grad enabled, outside no_sync)
+        # takes part in collectives. A forward under no_grad (logging, a check on rank 0 alone)
+        # used to broadcast the buffers in training mode and so waited for the other ranks.
+        sync = self.world_size > 1 and self._sync and is_grad_enabled()
+        if sync and self.broadcast_buffers:
+            self._broadcast_state(buffers_only=True)
+        out = self.module(*args, **kwargs)
+        if sync:
             self._expect(out)
         return out
 
@@ -225,12 +241,20 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "_state", None)
         self.overlapped += st.next_launch
         t0 = time.perf_counter()
+        # Which parameters have a gradient on this rank; summed over ranks below, so that one
+        # no rank used keeps .grad None, as in one process and as torch's find_unused_parameters
+        # leaves it (a zero gradient would still be moved by weight decay and momentum).
+        has_grad = np.array([(b.index, j) in st.filled or p._grad is not None
+                             for b in self._buckets for j, p in enumerate(b.params)], dtype=np.int32)
+        used_request = comm._group().comm.Iallreduce(comm._mpi().IN_PLACE, has_grad, op=comm._mpi().SUM)
         for b in self._buckets:  # parameters that got no gradient this pass: their .grad (or 0)
             for j, p in enumerate(b.params):
                 if (b.index, j) not in st.filled:
                     g = p._grad._data if p._grad is not None else b.xp.zeros(p._data.shape, b.dtype)
                     self._fill(st, p, g)
         self._launch_ready(st)
+        comm.wait(used_request, "the all-reduce of which parameters have gradients")
+        k = 0
         scale = 1.0 / self.world_size
         for b in self._buckets:
             comm.wait(st.requests[b.index], f"the gradient all-reduce of bucket {b.index} "
@@ -240,6 +264,9 @@ class DistributedDataParallel(Module):
                 buf = b.xp.asarray(st.hosts[b.index])
             buf *= scale
             for j, p in enumerate(b.params):
+                k += 1
+                if not has_grad[k - 1]:
+                    continue
                 g = buf[b.offsets[j]:b.offsets[j + 1]].reshape(p._data.shape)
                 if p._grad is None or p._grad._ctx is not None:
                     p._grad = Tensor(g)

@@ -37,14 +37,16 @@ class _SyncNormalize(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, C) + (1,) * (x.ndim - 2)
         m = x.size // C
-        mean = x.mean(axis=axes)
-        xc = x - mean.reshape(shape)
-        m2 = xp.square(xc).sum(axis=axes)
+        if m:
+            mean = x.mean(axis=axes)
+            m2 = xp.square(x - mean.reshape(shape)).sum(axis=axes)
+        else:  # an empty shard still takes part in the collectives, contributing nothing
+            mean = m2 = xp.zeros(C, dtype=x.dtype)
         local = xp.concatenate([xp.asarray([m], dtype=x.dtype), mean, m2])
         rows = comm.all_gather_array(local, "SyncBatchNorm statistics")  # (world, 2C + 1)
         _, mean_g, m2_g = _merge_moments(rows[:, 0], rows[:, 1:C + 1], rows[:, C + 1:])
         n = int(round(float(rows[:, 0].sum())))
-        var = m2_g / n                                               # biased, for normalising
+        var = m2_g / max(n, 1)                       # biased, for normalising (n = 0: all empty)
         invstd = 1.0 / xp.sqrt(var + eps)
         xhat = (x - mean_g.reshape(shape)) * invstd.reshape(shape)
         y = xhat * w.reshape(shape) if w is not None else xhat.copy()
@@ -71,6 +73,7 @@ class _SyncNormalize(Function):
             if comm.world_size() > 1:
                 both = comm.all_reduce_array(both, "sum", "SyncBatchNorm backward")
             C = sum_dy.shape[0]
+            n = max(n, 1)   # every shard empty: the sums are 0 and so is the gradient
             mean_dy = (both[:C] / n).reshape(shape)
             mean_dy_xhat = (both[C:] / n).reshape(shape)
             scale = invstd.reshape(shape) * (w.reshape(shape) if w is not None else 1.0)
@@ -94,13 +97,15 @@ class SyncBatchNorm(_BatchNorm):
         factor = self._momentum()
         if not self.training and self.track_running_stats:
             return super().forward(input)
-        if input._data.size == 0:
-            return input.reshape(input.shape)
+        # An empty shard goes through the collectives too: returning early here left the other
+        # ranks waiting in the statistics all_gather (a hang, or a mismatched collective).
         stats = [] if self.track_running_stats else None
         out = _SyncNormalize.apply(input, self.weight, self.bias, self.eps, stats)
         if stats:
             mean, var, n = stats
-            if n <= 1:
+            if n == 0:   # every shard empty: nothing to learn from, as BatchNorm on an empty batch
+                return out
+            if n == 1:
                 raise ValueError(f"SyncBatchNorm({self.num_features}): expected more than 1 value per channel "
                                  f"over all ranks when training, got {n}")
             _update_running(self.running_mean, mean, factor)

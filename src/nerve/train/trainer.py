@@ -398,7 +398,18 @@ class Trainer:
         if step == 0 and not (isinstance(loss, Tensor) and loss._data.size == 1):
             raise TypeError(self._loss_error(loss))
         value = float(loss._data)
-        if not math.isfinite(value):
+        finite = math.isfinite(value)
+        if getattr(self.model, "wraps_module", False) and _distributed() is not None:
+            # Data-parallel: the ranks decide together. A rank stopping alone left the others
+            # waiting in the gradient all-reduce until the timeout (and without the error).
+            others = sum_over_ranks([0.0 if finite else 1.0])[0] - (0.0 if finite else 1.0)
+            if finite and others:
+                self._nonfinite_loss = {"loss": value, "epoch": epoch, "step": step}
+                raise FloatingPointError(
+                    f"the loss became non-finite on {int(others)} other rank(s) at epoch {epoch + 1}, "
+                    f"step {step + 1}; lower the learning rate, clip gradients (grad_clip_norm=1.0) or "
+                    "check the inputs for NaN/inf")
+        if not finite:
             # Checked before the step: a NaN loss has NaN gradients, and stepping on them would
             # leave the model (and anything restored from it in memory) with NaN weights.
             self._nonfinite_loss = {"loss": value, "epoch": epoch, "step": step}
@@ -476,21 +487,32 @@ class Trainer:
         seen = 0
         model.eval()
         device = _model_device(model)
+        # A DistributedSampler pads the shards to equal length with repeats, placed last; they
+        # are left out here, or the metrics summed over ranks would count those samples twice.
+        sampler = getattr(loader, "sampler", None)
+        limit = getattr(sampler, "num_real_samples", None)
+        if limit is not None and limit >= len(sampler):
+            limit = None
         try:
             with no_grad():
                 for batch in loader:
                     x, y = self._split(batch, device)
                     out = self._forward(x)
                     n = len(y)
+                    if limit is not None and seen + n > limit:
+                        n = limit - seen
+                        if n <= 0:
+                            continue
+                        out, y = out[:n], y[:n]
                     loss_sum += float(self.loss_fn(out, y)._data) * n
                     seen += n
                     for m in metrics:
                         m.update(out._data, y._data)
         finally:
             model.train(was_training)
+        loss_sum, seen = _reduce_metrics(metrics, loss_sum, seen)   # a rank may hold only padding
         if seen == 0:
             raise ValueError("the evaluation loader produced no batches; is the dataset empty?")
-        loss_sum, seen = _reduce_metrics(metrics, loss_sum, seen)
         logs = {"loss": loss_sum / seen}
         for m in metrics:
             logs[m.name] = m.compute()
