@@ -5,6 +5,7 @@ Every mistake must end with one line ``nerve: error: ...`` and exit status 2, wi
 byte-identical.
 """
 import hashlib
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -176,7 +177,7 @@ def test_predict_reads_gray_rgba_and_16_bit_pngs(good, images, capsys):
     assert _digest(good) == before
 
 
-def test_other_commands_refuse_bad_arguments(good, tmp_path, capsys):
+def test_other_commands_refuse_bad_arguments(good, tmp_path, capsys, monkeypatch):
     before = _digest(good)
     _fails(["predict", str(good), "--index", "99999999"], capsys, "past the end")
     _fails(["predict", str(good), "--png", "/proc/no-such/a.png"], capsys, "does not exist")
@@ -187,5 +188,9 @@ def test_other_commands_refuse_bad_arguments(good, tmp_path, capsys):
     _fails(["params"], capsys, "at least two sizes")
     _fails(["params", "--config", "nope"], capsys, "unknown config")
     _fails(["serve", str(tmp_path / "missing")], capsys, "not a run folder")
+    if importlib.util.find_spec("uvicorn") is not None:   # refused before anything is served
+        import uvicorn
+        monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+        _fails(["serve", "--runs-dir", str(good / "config.json"), "--port", "1"], capsys, "is a file")
     _fails(["evaluate", str(good), "--batch-size", "0"], capsys, "--batch-size")
     assert _digest(good) == before
