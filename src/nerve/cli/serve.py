@@ -51,6 +51,8 @@ def settings_from_args(args):
         if args.runs_dir and run.resolve().parent != runs_dir.resolve():
             raise UsageError(f"RUN {args.run} is not inside --runs-dir {args.runs_dir}")
         runs_dir, initial = run.resolve().parent, run.name
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise UsageError(f"--runs-dir {runs_dir} is a file; give the folder that holds the runs")
     return ServeSettings(runs_dir=runs_dir, max_jobs=args.max_jobs, initial_run=initial)
 
 

@@ -236,9 +236,14 @@ class Run:
             shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
             raise RunError(f"--out {path} already holds files ({shown}); pass --overwrite to replace "
                            f"that run, --resume {path} to continue it, or choose another --out")
+        if overwrite and path.is_dir() and not _looks_like_run(path):
+            mine = sorted(p.name for p in path.iterdir() if p.name in ARTIFACTS)
+            if mine:   # files named like a run's, but not a run: they are someone else's, keep them
+                raise RunError(f"--out {path} is not a nerve run folder (no nerve manifest.json) but holds "
+                               f"{', '.join(mine[:4])}, which --overwrite would replace; choose another --out")
 
     @staticmethod
-    def _clear(path: Path) -> None:
+    def _clear(path: Path) -> None:  # only after check_target: ``path`` is a run
         import shutil  # noqa: PLC0415
 
         for p in path.iterdir():
@@ -486,3 +491,17 @@ class Run:
 def load_run(path) -> Run:
     """Open and validate the run folder at ``path`` (``nerve.load_run``); see :class:`Run`."""
     return Run.open(path)
+
+
+def _looks_like_run(path: Path) -> bool:
+    """Whether ``path`` was written by nerve: a nerve manifest, or (runs from before manifests)
+    both config.json and model.safetensors."""
+    import json  # noqa: PLC0415
+
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        if isinstance(manifest, dict) and manifest.get("format") == "nerve-run":
+            return True
+    except (OSError, ValueError):
+        pass
+    return (path / "config.json").is_file() and (path / "model.safetensors").is_file()

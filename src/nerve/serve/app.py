@@ -49,7 +49,8 @@ class ApiError(Exception):
 
 # ------------------------------------------------------------------ request bodies
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a string or a boolean where a number belongs is refused, never converted
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ForwardRequest(_Strict):
@@ -138,7 +139,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc: StarletteHTTPException):  # unknown paths, wrong methods
-        text = {404: f"no such page or endpoint: {request.url.path}",
+        text = {400: "the request body is not JSON that can be read (bad UTF-8, or nested too deeply)",
+                404: f"no such page or endpoint: {request.url.path}",
                 405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
         return JSONResponse({"error": text}, status_code=exc.status_code)
 
@@ -161,30 +163,30 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     @app.get("/api/runs")
     async def list_runs():
-        return {"runs": await asyncio.to_thread(_list_runs, app)}
+        return {"runs": await _compute(_list_runs, app)}
 
     @app.post("/api/runs/default")
     async def default_run():
-        return await asyncio.to_thread(_ensure_default, app)
+        return await _compute(_ensure_default, app)
 
     @app.get("/api/runs/{name}")
     async def network(name: str):
-        run = await asyncio.to_thread(_open_run, app, name)
-        return await asyncio.to_thread(_network_json, run, name)
+        run = await _compute(_open_run, app, name)
+        return await _compute(_network_json, run, name)
 
     @app.post("/api/runs/{name}/forward")
     async def forward(name: str, body: ForwardRequest):
         pixels = np.asarray(body.pixels, dtype=np.float64)
         if not (np.isfinite(pixels).all() and (pixels >= 0).all() and (pixels <= 1).all()):
             raise ApiError(422, "pixels must be 784 numbers from 0 to 1")
-        run = await asyncio.to_thread(_open_run, app, name)
-        return await asyncio.to_thread(_forward, run, pixels)
+        run = await _compute(_open_run, app, name)
+        return await _compute(_forward, run, pixels)
 
     @app.get("/api/samples/{dataset}/{index}")
     async def sample(dataset: str, index: int):
         if dataset not in SAMPLE_SETS:
             raise ApiError(404, f"unknown sample set {dataset!r}; choose {' or '.join(SAMPLE_SETS)}")
-        x, y, classes = await asyncio.to_thread(_test_split, app, dataset)
+        x, y, classes = await _compute(_test_split, app, dataset)
         if not 0 <= index < len(y):
             raise ApiError(422, f"index must be from 0 to {len(y) - 1}, got {index}")
         return {"dataset": dataset, "index": index, "label": int(y[index]), "class": classes[int(y[index])],
@@ -192,7 +194,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     @app.post("/api/backprop")
     async def backprop(body: BackpropRequest):
-        return await asyncio.to_thread(_backprop, body)
+        return await _compute(_backprop, body)
 
     @app.websocket("/api/train")
     async def train(ws: WebSocket):
@@ -203,6 +205,23 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
 
 # ------------------------------------------------------------------ helpers (run in threads)
+# nerve's grad mode (no_grad while measuring, recording while training) is one switch for the
+# whole process, not one per thread: a live session measuring under no_grad in one thread would
+# turn off the graph of another session's training step in the next thread, which then fails.
+# So the nerve work of all requests and sessions takes turns; the event loop stays free.
+_NERVE_LOCK = threading.RLock()
+
+
+def _locked(fn, *args):
+    with _NERVE_LOCK:
+        return fn(*args)
+
+
+async def _compute(fn, *args):
+    """Run ``fn(*args)`` in a worker thread, one nerve computation at a time."""
+    return await asyncio.to_thread(_locked, fn, *args)
+
+
 def _run_path(app, name: str) -> Path:
     """The folder of run ``name`` inside the runs folder; no traversal, no symlinks."""
     if not isinstance(name, str) or not RUN_NAME.match(name) or name in (".", ".."):
@@ -370,14 +389,21 @@ async def _train_socket(app, ws: WebSocket):
     async def reader():
         try:
             while True:
-                text = await ws.receive_text()
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:   # a binary frame: say so, keep the session
+                    await commands.put({"type": "_error", "message": "a message must be JSON text, "
+                                                                     "not a binary frame"})
+                    continue
                 if len(text.encode()) > settings.max_body:
                     await commands.put({"type": "_error", "message": f"a message is larger than the limit "
                                                                      f"of {settings.max_body} bytes"})
                     continue
                 try:
                     msg = json.loads(text)
-                except ValueError:
+                except (ValueError, RecursionError):   # RecursionError: nested too deeply
                     msg = {"type": "_error", "message": "a message must be a JSON object"}
                 await commands.put(msg if isinstance(msg, dict) else
                                    {"type": "_error", "message": "a message must be a JSON object"})
@@ -456,7 +482,7 @@ class _Job:
                 if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1000:
                     raise ValueError(f"step n must be an integer from 1 to 1000, got {n!r}")
                 self.running = False
-                await asyncio.to_thread(self.session.step, n)
+                await _compute(self.session.step, n)
                 await self.report()
             elif kind == "lr":
                 self.session.set_lr(msg.get("value"))
@@ -471,8 +497,10 @@ class _Job:
     async def start(self, config, running=True):
         from ..runs.live import LiveSession  # noqa: PLC0415
 
+        if not isinstance(config, dict):
+            raise ValueError(f"config must be an object of settings, got {type(config).__name__}")
         try:
-            session = await asyncio.to_thread(LiveSession, config)
+            session = await _compute(LiveSession, config)
         except (OSError, LookupError) as e:
             raise ValueError(f"cannot load the data: {str(e).strip().splitlines()[0]}") from None
         self.session, self.config, self.running = session, dict(config), running
@@ -489,7 +517,7 @@ class _Job:
         import time  # noqa: PLC0415
 
         t = time.perf_counter()
-        done = await asyncio.to_thread(self.session.step, self.chunk)
+        done = await _compute(self.session.step, self.chunk)
         took = time.perf_counter() - t
         self.chunk = int(min(500, max(1, self.chunk * (2 if took < 0.05 else 0.5 if took > 0.2 else 1))))
         if done == 0:  # diverged: nothing more to train
@@ -503,10 +531,10 @@ class _Job:
 
         self.last_report = time.perf_counter()
         s = self.session
-        row = await asyncio.to_thread(s.metrics)
+        row = await _compute(s.metrics)
         msg = {"type": "metrics", **row, "running": self.running, "diverged": s.diverged}
         if not s.is_image:
-            grid = await asyncio.to_thread(s.boundary, 40)
+            grid = await _compute(s.boundary, 40)
             msg["boundary"] = np.round(np.nan_to_num(grid, nan=0.5), 4).tolist()
         await self.send(msg)
         for f in s.findings[self.sent_findings:]:
@@ -521,6 +549,6 @@ class _Job:
         if (root / name).exists() or (root / name).is_symlink():
             raise ValueError(f"a run named {name!r} already exists; choose another name")
         root.mkdir(parents=True, exist_ok=True)
-        run = await asyncio.to_thread(self.session.save, root / name)
+        run = await _compute(self.session.save, root / name)
         await self.send({"type": "saved", "name": name, "path": str(run.path),
                          "test_accuracy": run.config["results"]["test_accuracy"]})
