@@ -214,12 +214,35 @@ def test_bodies_over_the_limit_are_refused_everywhere(server):
     _alive(server)
 
 
+def _read_reply(s):
+    """One whole HTTP reply from a raw socket: the headers, then as many body bytes as they
+    announce (a single recv may return the headers alone, under load)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        part = s.recv(4096)
+        if not part:
+            return data
+        data += part
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        part = s.recv(4096)
+        if not part:
+            break
+        body += part
+    return head + b"\r\n\r\n" + body
+
+
 def test_multi_megabyte_declared_body_is_refused_unread(server):
     port = int(server["url"].rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         s.sendall(b"POST /api/runs/r1/forward HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                   b"Content-Length: 50000000\r\n\r\n" + b"[" * 4096)
-        reply = s.recv(4096)
+        reply = _read_reply(s)
     assert reply.startswith(b"HTTP/1.1 413") and b"larger than the limit" in reply
     _alive(server)
 
@@ -236,7 +259,7 @@ def test_multi_megabyte_streamed_body_is_cut_off(server):
                 s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass
-        reply = s.recv(4096)
+        reply = _read_reply(s)
     assert reply.startswith(b"HTTP/1.1 413") and b"larger than the limit" in reply
     _alive(server)
 
