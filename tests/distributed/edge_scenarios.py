@@ -326,21 +326,8 @@ def nan_on_rank1(dist):
         DataLoader(TensorDataset(X, y), batch_size=4), epochs=1)
 
 
-def main():
-    import nerve.distributed as dist
-
-    names, out = sys.argv[1].split(","), sys.argv[2]
-    dist.init(timeout=float(os.environ.get("TEST_TIMEOUT", "30")))
-    for name in names:
-        try:
-            result = globals()[name](dist)
-        except Exception as e:
-            with open(os.path.join(out, f"{name}-rank{dist.rank()}.error"), "w") as f:
-                f.write(f"{type(e).__name__}: {e}")
-            raise
-        if result is not None:
-            np.savez(os.path.join(out, f"{name}-rank{dist.rank()}.npz"), **result)
-
-
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from launch import run_scenarios
+
+    run_scenarios(sys.modules[__name__], "30")

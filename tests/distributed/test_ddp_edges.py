@@ -3,10 +3,8 @@ one-process reference computed here: equal and unequal shards, bit-identical wei
 SyncBatchNorm with tiny shards, unused parameters, tied weights, padded evaluation, a failing
 rank, and the DistributedSampler's contract."""
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,31 +14,18 @@ import nerve as nv
 from nerve import nn, optim
 
 HERE = Path(__file__).parent
-SRC = HERE.parents[1] / "src"
 sys.path.insert(0, str(HERE))
 import edge_scenarios as E  # noqa: E402
+import launch  # noqa: E402
+from launch import MPIRUN, SRC, load  # noqa: E402
 
-_BESIDE = Path(sys.executable).parent / "mpiexec"
-MPIRUN = str(_BESIDE) if _BESIDE.is_file() else (shutil.which("mpiexec") or shutil.which("mpirun"))
 needs_mpi = pytest.mark.skipif(
     MPIRUN is None or not __import__("importlib").util.find_spec("mpi4py"),
     reason="needs mpi4py and an MPI launcher: pip install 'nerve[distributed]'")
 
 
-def mpirun(names, out, timeout=90, env_extra=None, check=True):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", **(env_extra or {}))
-    t0 = time.perf_counter()
-    p = subprocess.run([MPIRUN, "-n", "2", sys.executable, str(HERE / "edge_scenarios.py"), ",".join(names),
-                        str(out)], capture_output=True, text=True, timeout=timeout, env=env)
-    p.seconds = time.perf_counter() - t0
-    if check and p.returncode != 0:
-        raise AssertionError(f"mpirun failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
-    return p
-
-
-def load(out, name, rank):
-    return dict(np.load(Path(out) / f"{name}-rank{rank}.npz"))
+def mpirun(names, out, timeout=90, **kwargs):
+    return launch.mpirun(names, out, script="edge_scenarios.py", timeout=timeout, **kwargs)
 
 
 QUICK = ["equal_f64", "equal_f32", "unequal_f64", "shuffled_tied", "bitwise_equal", "broadcast_buffers",

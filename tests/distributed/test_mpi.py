@@ -1,43 +1,22 @@
 """Data-parallel training under a real ``mpirun -n 2``: the scenarios in scenarios.py run on two
 ranks, and their results are compared here with the same scenario run in this one process."""
 import os
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 HERE = Path(__file__).parent
-SRC = HERE.parents[1] / "src"
 
 pytest.importorskip("mpi4py", reason="the MPI tests need mpi4py and an MPI library: pip install 'nerve[distributed]'")
-# the mpich wheel puts mpiexec beside the interpreter, which may not be on PATH
-_BESIDE = Path(sys.executable).parent / "mpiexec"
-MPIRUN = str(_BESIDE) if _BESIDE.is_file() else (shutil.which("mpiexec") or shutil.which("mpirun"))
-if MPIRUN is None:
-    pytest.skip("no mpiexec/mpirun on PATH (pip install mpich)", allow_module_level=True)
-
 sys.path.insert(0, str(HERE))
 import scenarios as S  # noqa: E402
+from launch import MPIRUN, SRC, load, mpirun  # noqa: E402
 
-
-def mpirun(names, out, n=2, timeout=120, env_extra=None, check=True):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", **(env_extra or {}))
-    t0 = time.perf_counter()
-    p = subprocess.run([MPIRUN, "-n", str(n), sys.executable, str(HERE / "worker.py"), ",".join(names), str(out)],
-                       capture_output=True, text=True, timeout=timeout, env=env)
-    p.seconds = time.perf_counter() - t0
-    if check and p.returncode != 0:
-        raise AssertionError(f"mpirun failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
-    return p
-
-
-def load(out, name, rank):
-    return dict(np.load(Path(out) / f"{name}-rank{rank}.npz"))
+if MPIRUN is None:
+    pytest.skip("no mpiexec/mpirun on PATH (pip install mpich)", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
