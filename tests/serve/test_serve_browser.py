@@ -4,8 +4,6 @@ Needs selenium (the ``test`` extra) and Debian's ``chromium`` and ``chromium-dri
 them the tests skip and say so. Screenshots go to /tmp/serve_shots/.
 """
 import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -28,29 +26,13 @@ pytestmark = pytest.mark.skipif(
     reason="browser tests need Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver)")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(cli_runs):
+def server(cli_runs, serve_app):
     from nerve.serve import ServeSettings, create_app
 
-    port = _free_port()
     app = create_app(ServeSettings(runs_dir=cli_runs, initial_run="digits-ch1"))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve_app(app) as srv:
+        yield f"http://127.0.0.1:{srv.config.port}"
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,6 @@ MAX_BODY = 20_000
 JSON = {"content-type": "application/json"}
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A runs folder with one tiny drawable run (the chapter-1 MLP, 1 epoch on 500 images)."""
@@ -42,20 +36,11 @@ def runs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(runs):
+def server(runs, serve_app):
     app = create_app(ServeSettings(runs_dir=runs, max_jobs=2, max_body=MAX_BODY))
-    srv = uvicorn.Server(uvicorn.Config(app, host=DEFAULT_HOST, port=_free_port(), log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield {"url": f"http://127.0.0.1:{port}", "ws": f"ws://127.0.0.1:{port}/api/train", "app": app, "srv": srv}
-    srv.should_exit = True
-    thread.join(10)
+    with serve_app(app) as srv:
+        port = srv.config.port
+        yield {"url": f"http://127.0.0.1:{port}", "ws": f"ws://127.0.0.1:{port}/api/train", "app": app, "srv": srv}
 
 
 def _call(server, method, path, data=None, headers=None):
