@@ -569,17 +569,19 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         >>> x.grad.tolist()
         [5.0, 7.0]
     """
-    roots = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
-    if grad_tensors is None:
-        gs = (None,) * len(roots)
-    elif isinstance(grad_tensors, Tensor):
-        gs = (grad_tensors,)
-    else:
-        gs = tuple(grad_tensors)
+    roots, gs = _roots_and_grads(tensors, grad_tensors)
     if len(gs) != len(roots):
         raise RuntimeError(f"autograd.backward got {len(gs)} grad_tensors for {len(roots)} tensors; "
                            "give one per tensor (None for a one-element tensor)")
     run_backward(roots, gs, retain_graph, create_graph, inputs=inputs)
+
+
+def _roots_and_grads(tensors, grads):
+    """(tensors, their gradients) as tuples: one Tensor or a sequence; None grads for each."""
+    roots = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    if grads is None:
+        return roots, (None,) * len(roots)
+    return roots, ((grads,) if isinstance(grads, Tensor) else tuple(grads))
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -604,14 +606,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                          "allow_unused must be True or left out, not False")
     if allow_unused is None:
         allow_unused = materialize_grads
-    outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    outs, gos = _roots_and_grads(outputs, grad_outputs)
     ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    if grad_outputs is None:
-        gos = (None,) * len(outs)
-    elif isinstance(grad_outputs, Tensor):
-        gos = (grad_outputs,)
-    else:
-        gos = tuple(grad_outputs)
     for t in ins:
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError("every input to autograd.grad must be a Tensor with requires_grad=True")

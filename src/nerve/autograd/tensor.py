@@ -371,13 +371,7 @@ class Tensor:
         """The list this tensor's gradient hooks live in (its node's, for a non-leaf)."""
         ctx = self._ctx
         if ctx is not None:
-            if ctx.n_out > 1:  # several outputs: hooks are kept per output
-                if ctx.out_hooks is None:
-                    ctx.out_hooks = {}
-                return ctx.out_hooks.setdefault(self._oidx, [])
-            if ctx.hooks is None:
-                ctx.hooks = []
-            return ctx.hooks
+            return _node_hooks(ctx, self._oidx, create=True)
         if self._hooks is None:
             self._hooks = []
             _LEAF_HOOKS[0] = True
@@ -611,16 +605,27 @@ def _inplace(t, name, fn, *args):
     return t
 
 
+def _node_hooks(ctx, oidx, create):
+    """The hook list of output ``oidx`` of the node ``ctx`` (kept per output when it has several);
+    None when it has none and ``create`` is False."""
+    if ctx.n_out > 1:
+        if ctx.out_hooks is None:
+            if not create:
+                return None
+            ctx.out_hooks = {}
+        return ctx.out_hooks.setdefault(oidx, []) if create else ctx.out_hooks.get(oidx)
+    if ctx.hooks is None and create:
+        ctx.hooks = []
+    return ctx.hooks
+
+
 def _move_retained(t, old_ctx, old_oidx):
     """``t`` got a new history (an in-place op): its retain_grad hook moves to the new node, so
     ``t.grad`` is the gradient of its new value, as in torch. Its other hooks stay where they
     were registered (they see the gradient of the value they were registered on)."""
     if old_ctx is None or old_ctx is t._ctx:
         return
-    if old_ctx.n_out > 1:
-        hooks = old_ctx.out_hooks.get(old_oidx) if old_ctx.out_hooks else None
-    else:
-        hooks = old_ctx.hooks
+    hooks = _node_hooks(old_ctx, old_oidx, create=False)
     if not hooks:
         return
     for h in hooks:
