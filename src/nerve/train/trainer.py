@@ -220,6 +220,8 @@ class Trainer:
         (20, True)
     """
 
+    _ranks_decide = False  # set by fit (see there)
+
     def __init__(self, model, optimizer, loss_fn, metrics=("accuracy",), callbacks=(), scheduler=None,
                  grad_clip_norm=None, tbptt=None, tbptt_dim=1):
         if not callable(loss_fn):
@@ -318,6 +320,8 @@ class Trainer:
             self._sched_cb.monitor = "val_loss" if val_loader is not None else "loss"
 
         self._nonfinite_loss = None
+        # decided once: do the ranks of a data-parallel model vote on a non-finite loss each step?
+        self._ranks_decide = getattr(self.model, "wraps_module", False) and _distributed() is not None
         cbs.on_train_begin({})
         try:
             for epoch in range(self.epoch, epochs):
@@ -399,22 +403,18 @@ class Trainer:
             raise TypeError(self._loss_error(loss))
         value = float(loss._data)
         finite = math.isfinite(value)
-        if getattr(self.model, "wraps_module", False) and _distributed() is not None:
+        others = 0
+        if self._ranks_decide:
             # Data-parallel: the ranks decide together. A rank stopping alone left the others
             # waiting in the gradient all-reduce until the timeout (and without the error).
             others = sum_over_ranks([0.0 if finite else 1.0])[0] - (0.0 if finite else 1.0)
-            if finite and others:
-                self._nonfinite_loss = {"loss": value, "epoch": epoch, "step": step}
-                raise FloatingPointError(
-                    f"the loss became non-finite on {int(others)} other rank(s) at epoch {epoch + 1}, "
-                    f"step {step + 1}; lower the learning rate, clip gradients (grad_clip_norm=1.0) or "
-                    "check the inputs for NaN/inf")
-        if not finite:
+        if not finite or others:
             # Checked before the step: a NaN loss has NaN gradients, and stepping on them would
             # leave the model (and anything restored from it in memory) with NaN weights.
             self._nonfinite_loss = {"loss": value, "epoch": epoch, "step": step}
+            became = value if not finite else f"non-finite on {int(others)} other rank(s)"
             raise FloatingPointError(
-                f"the loss became {value} at epoch {epoch + 1}, step {step + 1}; lower the learning "
+                f"the loss became {became} at epoch {epoch + 1}, step {step + 1}; lower the learning "
                 "rate, clip gradients (grad_clip_norm=1.0) or check the inputs for NaN/inf")
         self.optimizer.zero_grad()
         loss.backward()
