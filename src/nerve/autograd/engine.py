@@ -277,6 +277,113 @@ def queue_callback(fn) -> None:
     _FINAL_CALLBACKS.append(fn)
 
 
+def backward_scalar(t, retain_graph):
+    """``t.backward()`` for a one-element ``t`` that has a history: the training step's call.
+
+    The same pass as :func:`run_backward`, leaner, while nothing in the program has used what
+    needs the general loop (a leaf hook, or an in-place write that rebased a tensor's history):
+    a plain topological sort, and each leaf's gradient added where it arrives.
+    """
+    d = t._data
+    if _LEAF_HOOKS[0] or _REBASED[0] or type(d) is not np.ndarray or d.size != 1 or t._base is not None:
+        return run_backward((t,), (None,), retain_graph)
+    _DEPTH[0] += 1
+    try:
+        _plain_pass(t, np.ones(d.shape, dtype=d.dtype), retain_graph)
+    except BaseException:
+        if _DEPTH[0] == 1:
+            _FINAL_CALLBACKS.clear()
+        raise
+    finally:
+        _DEPTH[0] -= 1
+    if _FINAL_CALLBACKS and not _DEPTH[0]:
+        _run_final_callbacks()
+    return None
+
+
+def _plain_pass(t, g, retain_graph):
+    """Backpropagate ``g`` from the tensor ``t`` into every leaf's ``.grad``, on arrays.
+
+    No tensor has leaf hooks and none was rebased (the caller checked), so the order needs no
+    history lookups and a leaf's gradient goes straight into ``.grad`` (as ``_into_leaf``).
+    """
+    root = t._ctx
+    order = []
+    visited = set()
+    stack = [(root, False)]
+    while stack:  # iterative DFS; a node is emitted after every node below it
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        for p in node.parents:
+            if isinstance(p, Tensor):
+                c = p._ctx
+                if c is not None and c not in visited:
+                    stack.append((c, False))
+    mut = _MUT[0]
+    grads = {}
+    _add_grad(grads, root, t._oidx, g)
+    pop = grads.pop
+    for node in reversed(order):
+        g = pop(node, None)
+        if g is None:
+            continue
+        if node._stamp != mut:  # something was written in place after this node was made
+            _check_versions(node)
+        if node.n_out != 1:
+            if node.out_hooks:
+                for k, hooks in node.out_hooks.items():
+                    if g[k] is not None:
+                        g[k] = _apply_hooks(hooks, g[k], False)
+            gs = _call_backward(node, g, False)
+        else:
+            if node.hooks:
+                g = _apply_hooks(node.hooks, g, False)
+            if node.saved is not None and not node.tensor_style:
+                gs = node.backward(g)
+            else:
+                gs = _call_backward(node, g, False)
+        if type(gs) is not tuple:
+            gs = (gs,)
+        for p, gp, need in zip(node.parents, gs, node.needs_input_grad):
+            if not need or gp is None:
+                continue
+            c = p._ctx
+            if c is None:
+                pd = p._data.dtype
+                if gp.dtype is not pd and gp.dtype != pd:
+                    gp = gp.astype(pd)
+                pg = p._grad
+                if pg is None:
+                    # a view, or the incoming gradient passed straight through, may reach
+                    # another tensor: .grad gets its own copy (see _into_leaf)
+                    if gp.base is not None or gp is g or (type(g) is list and any(gp is x for x in g)):
+                        gp = gp.copy()
+                    p._grad = _wrap(gp)
+                elif pg._ctx is not None:
+                    p._grad = pg + gp
+                else:
+                    pg._data = pg._data + gp
+            elif c.n_out == 1:
+                grads[c] = grads[c] + gp if c in grads else gp
+            else:
+                _add_grad(grads, c, p._oidx, gp)
+        if not retain_graph and node.saved:
+            node.saved = None
+
+
+def _run_final_callbacks():
+    callbacks = _FINAL_CALLBACKS[:]
+    _FINAL_CALLBACKS.clear()
+    for fn in callbacks:
+        fn()
+
+
 def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, inputs=None,
                  capture=None):
     """Backpropagate from ``roots``: the one backward loop.
@@ -301,10 +408,7 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     finally:
         _DEPTH[0] -= 1
     if _FINAL_CALLBACKS and not _DEPTH[0]:
-        callbacks = _FINAL_CALLBACKS[:]
-        _FINAL_CALLBACKS.clear()
-        for fn in callbacks:
-            fn()
+        _run_final_callbacks()
     return results
 
 

@@ -411,7 +411,10 @@ class Tensor:
             create_graph: make the gradients themselves differentiable.
             inputs: only accumulate into these leaves.
         """
-        _engine().run_backward((self,), (gradient,), retain_graph, create_graph, inputs=inputs)
+        if gradient is None and not create_graph and inputs is None and self._ctx is not None:
+            _engine().backward_scalar(self, retain_graph)  # loss.backward(): the lean pass
+        else:
+            _engine().run_backward((self,), (gradient,), retain_graph, create_graph, inputs=inputs)
 
 
 _ENGINE = None
