@@ -82,6 +82,18 @@ def _softplus_array(x):
 _ONES = {}
 
 
+def _ones(n, dtype):
+    """A read-only vector of ``n`` ones, cached (the GEMV reductions below reuse it)."""
+    key = (n, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 256:  # many batch sizes (ragged last batches, sequence lengths)
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(n, dtype=dtype)
+        ones.flags.writeable = False
+    return ones
+
+
 def _row_sum(x):
     """Row sums of a 2-D host array, shape (M,). Up to 1,024 columns as a GEMV against a cached
     vector of ones: NumPy's ``sum(axis=1)`` reduces each short row separately (64×10: 2.3 µs
@@ -89,12 +101,16 @@ def _row_sum(x):
     n = x.shape[1]
     if n > 1024 or x.dtype.kind != "f":
         return x.sum(axis=1)
-    key = (n, x.dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        ones = _ONES[key] = np.ones(n, dtype=x.dtype)
-        ones.flags.writeable = False
-    return x @ ones
+    return x @ _ones(n, x.dtype)
+
+
+def _col_sum(x):
+    """Column sums of a 2-D array, shape (N,): a bias gradient. On the host a GEMV against ones
+    beats NumPy's ``sum(axis=0)``, which adds one short row at a time, at every shape measured
+    (64×16: 0.9 µs against 2.4; 4096×64: 16 against 111; 1024×1024: even)."""
+    if type(x) is not np.ndarray or x.dtype.kind != "f" or x.shape[0] > 1 << 16:
+        return x.sum(axis=0)
+    return _ones(x.shape[0], x.dtype) @ x
 
 
 def _row_max(x):

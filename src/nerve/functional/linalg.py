@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..backend import get_array_module
 from ._util import Tensor, _wrap, data_of
+from .activation import _col_sum
 
 
 def _swap(a):
@@ -100,7 +101,7 @@ class Linear(Function):
                 x2 = x.reshape((-1, W.shape[1])) if x.ndim != 2 else x        # (M, in)
                 gW = g2.T @ x2                                                 # (out, in)
             if n[2]:
-                gb = g2.sum(axis=0)
+                gb = _col_sum(g2)
         return gx, gW, gb
 
 
