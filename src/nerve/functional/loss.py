@@ -315,6 +315,9 @@ def _class_layout(op, input, target, weight):
     return x2, t.reshape(-1), w, want
 
 
+_UNSIGNED = {n: np.dtype(f"u{n}") for n in (1, 2, 4, 8)}
+
+
 def _targets(op, t, C, ignore_index):
     """Validate class indices; return (safe indices, float-able valid mask or None)."""
     xp = get_array_module(t)
@@ -329,7 +332,7 @@ def _targets(op, t, C, ignore_index):
         return xp.where(valid & (t >= 0) & (t < C), t, 0), valid
     ignore_in_range = 0 <= ignore_index < C
     # One reduction checks both ends: viewed as unsigned, negative indices become huge.
-    u = t.view(np.dtype(f"u{t.dtype.itemsize}")) if t.dtype.kind == "i" else t
+    u = t.view(_UNSIGNED[t.dtype.itemsize]) if t.dtype.kind == "i" else t
     if int(u.max()) < C and not ignore_in_range:
         return t, None                       # the common case: every target counts
     valid = t != ignore_index
@@ -341,6 +344,16 @@ def _targets(op, t, C, ignore_index):
             f"or ignore_index={ignore_index} to skip a sample). Does the model's last layer have "
             "as many outputs as there are classes, and do the labels start at 0?")
     return xp.where(valid, t, 0), valid
+
+
+def _flat_targets(t, M, C):
+    """Flat positions ``i·C + t_i`` of each row's target in a C-ordered (M, C) host array:
+    one ``take`` reads them (a third cheaper than ``z[arange(M), t]``). ``t`` is in range."""
+    flat = np.arange(0, M * C, C)
+    if t.dtype == np.uint64:
+        t = t.astype(np.intp)  # (uint64 + int64 would go through float64)
+    flat += t
+    return flat
 
 
 def _on_device(xp):
@@ -379,10 +392,14 @@ class CrossEntropy(Function):
         t_raw = t
         t, valid = _targets("cross_entropy", t, C, ignore_index)
         ctx.t, ctx.w, ctx.reduction, ctx.eps = t, w, reduction, smoothing
-        rows = xp.arange(M)
         host = not _on_device(xp)
-        z = x - (_row_max(x) if host else x.max(axis=1, keepdims=True))  # (M, C)
-        nll = -z[rows, t]                                          # (M,) = lse - z_t after += lse
+        if host:
+            z = x - _row_max(x)                                    # (M, C)
+            ctx.flat_t = flat = _flat_targets(t, M, C)             # where row i's target sits in z
+            nll = z.take(flat)                                     # z_t; becomes lse - z_t below
+        else:
+            z = x - x.max(axis=1, keepdims=True)
+            nll = z[xp.arange(M), t]
         zw = None
         if smoothing:
             zw = z.sum(axis=1) if w is None else z @ w             # Σ_c w_c z_ic
@@ -392,7 +409,7 @@ class CrossEntropy(Function):
             z /= s[:, None]                                        # z is now p = softmax(x)
             ctx.save_for_backward(x, z)
         lse = xp.log(s, out=s)
-        nll += lse
+        nll = xp.subtract(lse, nll, out=nll)
         wt = None                                                  # per-row weight, None = 1
         if w is not None:
             wt = w[t]
@@ -461,7 +478,11 @@ def _cross_entropy_grad_array(xp, ctx, grad):
     if ctx.wt is None and not ctx.eps and ctx.reduction == "mean":
         # Hot path: (softmax - onehot) / N, computed in that order so it is exact.
         gx = p.copy()
-        gx[get_array_module(p).arange(M), ctx.t] -= 1
+        flat = ctx.__dict__.get("flat_t")
+        if flat is not None:
+            gx.reshape(-1)[flat] -= 1                              # a view: the copy is C-ordered
+        else:
+            gx[get_array_module(p).arange(M), ctx.t] -= 1
         gx /= M
         if type(grad) is not np.ndarray or grad != 1:  # a device grad: multiply, don't compare
             gx *= grad
