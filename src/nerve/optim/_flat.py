@@ -218,24 +218,23 @@ class FlatGroup:
         if self.group["params"] is not params or len(params) != len(self.shapes):
             return False  # the group's list was replaced or edited
         grads = []
-        for p in params:
+        moved = False  # a parameter's array is no longer its slice of P
+        for p, v in zip(params, self.param_views):
             g = p._grad
             if g is None:
                 return False
-            grads.append(g._data.reshape(-1))
+            grads.append(g._data)
+            if p._data is not v:
+                moved = True
         if self._state_changed():
             # ``opt.state.clear()``, ``opt.state = {}``, an entry replaced, or a value in one
             # (``["exp_avg"] = ...``, ``["step"] = 0``): the flat buffers no longer are the
             # optimizer's state, so the group is built again from what it now holds (PyTorch
             # uses the new values too).
             return None
-        np.concatenate(grads, out=self.G)
-        views = self.param_views
-        for p, v in zip(params, views):
-            if p._data is not v:
-                if not self._adopt_params():
-                    return False
-                break
+        np.concatenate(grads, axis=None, out=self.G)  # axis=None: each gradient read flat
+        if moved and not self._adopt_params():
+            return False
         update(self.P, self.G, self.state, self.group)  # writes straight into every parameter
         _bump(params[0])  # the group's parameters share one storage, so one version counter
         self._sync_views()
