@@ -88,6 +88,15 @@ def _pad_to(xp, x, pads, out_hw, kernel, stride, dilation, value):
     return out
 
 
+def _real_offsets(xp, hw, pads, out_hw, kernel, stride, dilation):
+    """Per kernel offset (row-major), an (H_out, W_out) mask of the windows where that
+    offset falls inside the input rather than in the padding."""
+    rows, cols = (
+        [(xp.arange(o) * s + i * d - p >= 0) & (xp.arange(o) * s + i * d - p < n) for i in range(k)]
+        for n, p, o, k, s, d in zip(hw, pads, out_hw, kernel, stride, dilation))
+    return [r[:, None] & c[None, :] for r in rows for c in cols]
+
+
 def _crop(xp, g, pads, shape):
     pt, pl = pads
     H, W = shape[2:]
@@ -180,6 +189,15 @@ class MaxPool2d(Function):
         for v in views[1:]:
             arg += ~found
             found |= v == out
+        if xpad is not x and (out == -xp.inf).any():
+            # A window of −∞ ties with its −∞ padding; PyTorch never picks padding, it keeps
+            # the window's first real element. Recount with the padded offsets left out.
+            real = _real_offsets(xp, x.shape[2:], pads, out_hw, kernel, stride, dilation)
+            arg[...] = 0
+            found = real[0] & (views[0] == out)
+            for v, r in zip(views[1:], real[1:]):
+                arg += ~found
+                found |= r & (v == out)
         if xp.isnan(out).any():                           # a NaN wins, the last one seen
             for k, v in enumerate(views):
                 xp.copyto(arg, k, where=v != v)
