@@ -347,10 +347,11 @@ def _pool_args(x_hw, kernel_size, stride, padding, dilation, ceil_mode, nd, op):
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"{op}: kernel_size, stride and dilation must be positive, got {kernel_size}, "
                          f"{stride}, {dilation}")
-    for p, k, d in zip(padding, kernel, dilation):
-        if p < 0 or 2 * p > d * (k - 1) + 1:
-            raise ValueError(f"{op}: padding {p} must be between 0 and half the (dilated) kernel size "
-                             f"{d * (k - 1) + 1}; use a smaller padding")
+    for p, k in zip(padding, kernel):
+        # PyTorch's bound is half the kernel size itself, dilation or not.
+        if p < 0 or 2 * p > k:
+            raise ValueError(f"{op}: padding {p} must be between 0 and half the kernel size {k}; "
+                             "use a smaller padding")
     out = tuple(pool_output_size(s, k, st, p, d, ceil_mode)
                 for s, k, st, p, d in zip(x_hw, kernel, stride, padding, dilation))
     if min(out) < 1:
