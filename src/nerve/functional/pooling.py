@@ -415,7 +415,10 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def _avg_divisor(x_hw, kernel, stride, padding, out_hw, count_include_pad, divisor_override):
     """The per-output divisor, PyTorch's rule: windows are clipped to the padded input
     (count_include_pad) or to the input itself (otherwise)."""
-    if divisor_override:
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise ValueError("avg_pool2d: divisor_override must be non-zero, got 0; pass None to divide "
+                             "by the window size")
         return np.asarray(float(divisor_override))
     per_axis = []
     for n, k, s, p, o in zip(x_hw, kernel, stride, padding, out_hw):
