@@ -706,12 +706,17 @@ def _linear_matrix(n_in, n_out, align_corners, scale, dtype):
     return A
 
 
-def _nearest_index(n_in, n_out, scale):
-    """PyTorch's nearest rule: ⌊i · n_in/n_out⌋ computed in float32, clipped."""
+def _nearest_index(n_in, n_out, scale, shortcuts):
+    """PyTorch's nearest rule: ⌊i · n_in/n_out⌋ (or ⌊i / scale⌋) computed in float32, clipped.
+
+    PyTorch's 2-D kernel maps equal sizes to the identity and doubled sizes to i // 2
+    before looking at the scale; its 1-D kernel has no such shortcuts, so a 1-D
+    scale_factor of 2.1 onto exactly twice the length still reads ⌊i / 2.1⌋.
+    """
     dst = np.arange(n_out)
-    if n_out == n_in:
+    if shortcuts and n_out == n_in:
         return dst
-    if n_out == 2 * n_in:
+    if shortcuts and n_out == 2 * n_in:
         return dst >> 1
     s = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n_in) / np.float32(n_out)
     return np.minimum(np.floor(dst.astype(np.float32) * s).astype(np.int64), n_in - 1)
@@ -772,7 +777,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"interpolate: output size {out_sz} is not valid for input {tuple(input.shape)}")
     dtype = input.dtype
     if mode == "nearest":
-        idx = [_nearest_index(n, o, s) for n, o, s in zip(in_sz, out_sz, scales)]
+        idx = [_nearest_index(n, o, s, nd == 2) for n, o, s in zip(in_sz, out_sz, scales)]
         mats = []
         for ix, n in zip(idx, in_sz):
             A = np.zeros((len(ix), n), dtype=dtype)
