@@ -527,6 +527,14 @@ register_extra("nerve_im2col", _unfold_array)
 
 
 # ---------------------------------------------------------------- public API
+def _check_bias(bias, out_channels, weight, op):
+    """A bias must be (C_out,): anything else would broadcast or fail deep in the kernels."""
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise RuntimeError(f"{op}: bias has shape {tuple(bias.shape)}, but the weight of shape "
+                           f"{tuple(weight.shape)} gives {out_channels} output channels; pass a bias of shape "
+                           f"({out_channels},) or None")
+
+
 def _prepare(input, weight, stride, padding, dilation, groups, op, transposed=False):  # noqa: A002
     """Validate a 2-D convolution call; returns the normalized arguments."""
     if input.ndim != 4:
@@ -594,6 +602,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         out = conv2d(input.reshape(1, *input.shape), weight, bias, stride, padding, dilation, groups)
         return out.reshape(*out.shape[1:])
     kernel, stride, pads, dilation, groups = _prepare(input, weight, stride, padding, dilation, groups, "conv2d")
+    _check_bias(bias, weight.shape[0], weight, "conv2d")
     out_hw = tuple(conv_output_size(s, k, st, p, d)
                    for s, k, st, p, d in zip(input.shape[2:], kernel, stride, pads, dilation))
     if min(out_hw) < 1:
@@ -628,6 +637,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if input.ndim != 3 or weight.ndim != 3:
         raise RuntimeError(f"conv1d: expected a 3-D input (N, C, L) and a 3-D weight (C_out, C_in/groups, k), "
                            f"got {tuple(input.shape)} and {tuple(weight.shape)}")
+    _check_bias(bias, weight.shape[0], weight, "conv1d")
     s = _ntuple(stride, 1, "stride", "conv1d")[0]
     d = _ntuple(dilation, 1, "dilation", "conv1d")[0]
     pad = padding if isinstance(padding, str) else (0, _ntuple(padding, 1, "padding", "conv1d")[0])
@@ -670,6 +680,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         return out.reshape(*out.shape[1:])
     kernel, stride, pads, dilation, groups = _prepare(input, weight, stride, padding, dilation, groups,
                                                       "conv_transpose2d", transposed=True)
+    _check_bias(bias, weight.shape[1] * groups, weight, "conv_transpose2d")
     op = _ntuple(output_padding, 2, "output_padding", "conv_transpose2d")
     for o, s, d in zip(op, stride, dilation):
         if not (o < s or o < d):
@@ -702,6 +713,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if input.ndim != 3 or weight.ndim != 3:
         raise RuntimeError(f"conv_transpose1d: expected a 3-D input (N, C, L) or an unbatched 2-D one (C, L) "
                            f"and a 3-D weight, got {tuple(input.shape)} and {tuple(weight.shape)}")
+    _check_bias(bias, weight.shape[1] * int(groups), weight, "conv_transpose1d")
     N, C, L = input.shape
 
     def one(v, name, lead):
