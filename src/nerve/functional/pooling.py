@@ -547,7 +547,13 @@ def adaptive_avg_pool1d(input, output_size):  # noqa: A002
     if input.ndim not in (2, 3):
         raise RuntimeError(f"adaptive_avg_pool1d: expected (N, C, L) or (C, L), got shape {tuple(input.shape)}")
     _need_float(input, "adaptive_avg_pool1d")
-    Lo = int(output_size[0] if isinstance(output_size, (tuple, list)) else output_size)
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != 1:
+            raise ValueError(f"adaptive_avg_pool1d: output_size must be an int or a 1-tuple, got {output_size!r}")
+        output_size = output_size[0]
+    Lo = int(output_size)
+    if Lo < 1:
+        raise ValueError(f"adaptive_avg_pool1d: output_size must be positive, got {Lo}")
     x = input if input.ndim == 3 else input.reshape(1, *input.shape)
     out = Separable.apply(x, None, _on_device(_adaptive_matrix(x.shape[2], Lo, x.dtype), x))
     return out if input.ndim == 3 else out.reshape(*out.shape[1:])
