@@ -212,3 +212,26 @@ def test_instance_layer_group_norm_edges():
     ln = nv.nn.LayerNorm((3, 4), bias=False, dtype="float64")
     _parity(lambda x: ln(x), lambda x: ln_t(x), [_rand((2, 3, 4))])
     _parity(lambda x: F.group_norm(x, 3), lambda x: TF.group_norm(x, 3), [_rand((2, 6, 5))])
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: F.conv2d(nv.ones(1, 2, 4, 4), nv.ones(3, 2, 2, 2), nv.ones(4)), r"conv2d: bias has shape \(4,\).* \(3,\)"),
+    (lambda: F.conv1d(nv.ones(1, 2, 4), nv.ones(3, 2, 2), nv.ones(3, 1)), r"conv1d: bias has shape \(3, 1\)"),
+    (lambda: F.conv2d(nv.ones(1, 3, 4, 4), nv.ones(3, 1, 2, 2), nv.ones(1), groups=3), r"conv2d: bias has shape \(1,\)"),
+    # a (1,) bias used to broadcast over every output channel of a transposed conv
+    (lambda: F.conv_transpose2d(nv.ones(1, 2, 4, 4), nv.ones(2, 3, 2, 2), nv.ones(1)),
+     r"conv_transpose2d: bias has shape \(1,\).* 3 output channels"),
+    (lambda: F.conv_transpose1d(nv.ones(1, 4, 4), nv.ones(4, 3, 2), nv.ones(3), groups=2),
+     r"conv_transpose1d: bias has shape \(3,\).* \(6,\)"),
+])
+def test_conv_bias_of_the_wrong_shape_is_named(call, match):
+    with pytest.raises(RuntimeError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("size,match", [(-1, "must be positive, got -1"), (0, "must be positive, got 0"),
+                                        ((2, 2), r"must be an int or a 1-tuple, got \(2, 2\)")])
+def test_adaptive_avg_pool1d_rejects_bad_output_sizes(size, match):
+    with pytest.raises(ValueError, match=f"adaptive_avg_pool1d: output_size {match}"):
+        F.adaptive_avg_pool1d(nv.ones(1, 1, 5), size)
+    _parity(lambda x: F.adaptive_avg_pool1d(x, (3,)), lambda x: TF.adaptive_avg_pool1d(x, (3,)), [_rand((2, 5))])
