@@ -235,3 +235,22 @@ def test_adaptive_avg_pool1d_rejects_bad_output_sizes(size, match):
     with pytest.raises(ValueError, match=f"adaptive_avg_pool1d: output_size {match}"):
         F.adaptive_avg_pool1d(nv.ones(1, 1, 5), size)
     _parity(lambda x: F.adaptive_avg_pool1d(x, (3,)), lambda x: TF.adaptive_avg_pool1d(x, (3,)), [_rand((2, 5))])
+
+
+@pytest.mark.parametrize("size", [4, (4, 3), (5, 2)])
+def test_adaptive_max_pool_uneven_bins_send_nan_windows_to_the_last_nan(size):
+    # torch lets each NaN replace the running maximum, so the last NaN of a bin is picked.
+    a = np.arange(36.0).reshape(1, 1, 6, 6)
+    a[0, 0, 0, 0] = a[0, 0, 1, 1] = a[0, 0, 5, 4] = a[0, 0, 4, 5] = np.nan
+    _, i = F.adaptive_max_pool2d(nv.tensor(a), size, return_indices=True)
+    assert i.tolist() == TF.adaptive_max_pool2d(torch.tensor(a), size, return_indices=True)[1].tolist()
+    b = np.arange(8.0).reshape(1, 1, 8)
+    b[0, 0, [0, 1, 5, 7]] = np.nan
+    Lo = size if isinstance(size, int) else size[0]
+    _, i = F.adaptive_max_pool1d(nv.tensor(b), Lo, return_indices=True)
+    assert i.tolist() == TF.adaptive_max_pool1d(torch.tensor(b), Lo, return_indices=True)[1].tolist()
+    x = nv.tensor(b, requires_grad=True)
+    F.adaptive_max_pool1d(x, Lo).sum().backward()
+    tx = torch.tensor(b, requires_grad=True)
+    TF.adaptive_max_pool1d(tx, Lo).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

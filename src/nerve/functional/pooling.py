@@ -602,7 +602,9 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
     first = xp.argmax(win, axis=-1)                            # first maximum (nan counts as max)
     nan = xp.isnan(win)
     if nan.any():
-        first = xp.where(nan.any(-1), xp.argmax(nan, axis=-1), first)
+        # PyTorch lets every NaN of a bin replace the running maximum: the last NaN wins.
+        last_nan = nan.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+        first = xp.where(nan.any(-1), last_nan, first)
     idx = xp.take_along_axis(xp.broadcast_to(flat, win.shape), first[..., None], axis=-1)[..., 0]
     idx = idx.astype(np.int64, copy=False)                     # (..., Ho, Wo)
     lead = tuple(input.shape[:-2])
@@ -656,7 +658,9 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):  # noqa: A002
     first = xp.argmax(win, axis=-1)                            # first maximum (nan counts as max)
     nan = xp.isnan(win)
     if nan.any():
-        first = xp.where(nan.any(-1), xp.argmax(nan, axis=-1), first)
+        # PyTorch lets every NaN of a bin replace the running maximum: the last NaN wins.
+        last_nan = nan.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+        first = xp.where(nan.any(-1), last_nan, first)
     idx = xp.take_along_axis(xp.broadcast_to(pos, win.shape), first[..., None], axis=-1)[..., 0]
     idx = idx.astype(np.int64, copy=False)                     # (..., Lo)
     values = gather(input, -1, _wrap(idx))
