@@ -254,3 +254,22 @@ def test_adaptive_max_pool_uneven_bins_send_nan_windows_to_the_last_nan(size):
     tx = torch.tensor(b, requires_grad=True)
     TF.adaptive_max_pool1d(tx, Lo).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int64])
+@pytest.mark.parametrize("kw", [dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=4, stride=3, ceil_mode=True)])
+def test_max_pool2d_integer_input_padding_never_wins(dtype, kw):
+    # −∞ cast to uint8 was 0: a window of zeros then reported a padded (negative) index.
+    a = np.zeros((1, 1, 6, 6), dtype=dtype)                 # zero windows at the padded top-left
+    a[0, 0, 3:, 3:] = np.arange(1, 10).reshape(3, 3)
+    v, i = F.max_pool2d(nv.tensor(a), return_indices=True, **kw)
+    tv, ti = TF.max_pool2d(torch.tensor(a), return_indices=True, **kw)
+    assert v.dtype == a.dtype and v.tolist() == tv.tolist() and i.tolist() == ti.tolist()
+
+
+def test_max_pool2d_boolean_input_is_not_padded_with_true():
+    a = np.zeros((1, 1, 4, 4), dtype=bool)
+    a[0, 0, 3, 3] = True
+    v = F.max_pool2d(nv.tensor(a), 3, 1, 1)
+    ref = F.max_pool2d(nv.tensor(a.astype(np.float64)), 3, 1, 1)
+    assert v.numpy().tolist() == (ref.numpy() > 0).tolist()

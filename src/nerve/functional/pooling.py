@@ -175,7 +175,11 @@ class MaxPool2d(Function):
         xp = ctx.xp
         kh, kw = kernel
         Ho, Wo = out_hw
-        xpad = _pad_to(xp, x, pads, out_hw, kernel, stride, dilation, -xp.inf)
+        # The padding must lose to every value: −∞, the smallest integer, or False (a cast
+        # −∞ would be 0 for unsigned types and True for booleans).
+        kind = xp.dtype(x.dtype).kind
+        low = -xp.inf if kind in "fc" else xp.iinfo(x.dtype).min if kind in "iu" else False
+        xpad = _pad_to(xp, x, pads, out_hw, kernel, stride, dilation, low)
         views = [xpad[:, :, _window(i * dilation[0], stride[0], Ho), _window(j * dilation[1], stride[1], Wo)]
                  for i in range(kh) for j in range(kw)]
         out = views[0].copy()
@@ -189,7 +193,7 @@ class MaxPool2d(Function):
         for v in views[1:]:
             arg += ~found
             found |= v == out
-        if xpad is not x and (out == -xp.inf).any():
+        if xpad is not x and (out == low).any():
             # A window of −∞ ties with its −∞ padding; PyTorch never picks padding, it keeps
             # the window's first real element. Recount with the padded offsets left out.
             real = _real_offsets(xp, x.shape[2:], pads, out_hw, kernel, stride, dilation)
