@@ -273,3 +273,15 @@ def test_max_pool2d_boolean_input_is_not_padded_with_true():
     v = F.max_pool2d(nv.tensor(a), 3, 1, 1)
     ref = F.max_pool2d(nv.tensor(a.astype(np.float64)), 3, 1, 1)
     assert v.numpy().tolist() == (ref.numpy() > 0).tolist()
+
+
+@pytest.mark.parametrize("widths", [(-6, 2), (2, -6), (-7, 3)])
+def test_pad_crop_larger_than_the_dimension_raises(widths):
+    # (-6, 2) on length 5 used to return a single padded zero.
+    with pytest.raises(RuntimeError, match=r"pad: padding .* on dimension 2 of size 5 crops more than the 5"):
+        F.pad(nv.ones(1, 2, 5), widths)
+
+
+@pytest.mark.parametrize("widths", [(-5, 2), (-4, -1), (0, -5, 1, -2), (2, -1, -3, 0)])
+def test_pad_crops_up_to_the_whole_dimension_match_torch(widths):
+    _parity(lambda x: F.pad(x, widths, value=1.5), lambda x: TF.pad(x, widths, value=1.5), [_rand((2, 3, 5))])
