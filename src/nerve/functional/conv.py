@@ -527,6 +527,14 @@ register_extra("nerve_im2col", _unfold_array)
 
 
 # ---------------------------------------------------------------- public API
+def _check_bias(bias, out_channels, weight, op):
+    """A bias must be (C_out,): anything else would broadcast or fail deep in the kernels."""
+    if bias is not None and tuple(bias.shape) != (out_channels,):
+        raise RuntimeError(f"{op}: bias has shape {tuple(bias.shape)}, but the weight of shape "
+                           f"{tuple(weight.shape)} gives {out_channels} output channels; pass a bias of shape "
+                           f"({out_channels},) or None")
+
+
 def _prepare(input, weight, stride, padding, dilation, groups, op, transposed=False):  # noqa: A002
     """Validate a 2-D convolution call; returns the normalized arguments."""
     if input.ndim != 4:
@@ -594,6 +602,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         out = conv2d(input.reshape(1, *input.shape), weight, bias, stride, padding, dilation, groups)
         return out.reshape(*out.shape[1:])
     kernel, stride, pads, dilation, groups = _prepare(input, weight, stride, padding, dilation, groups, "conv2d")
+    _check_bias(bias, weight.shape[0], weight, "conv2d")
     out_hw = tuple(conv_output_size(s, k, st, p, d)
                    for s, k, st, p, d in zip(input.shape[2:], kernel, stride, pads, dilation))
     if min(out_hw) < 1:
@@ -628,6 +637,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if input.ndim != 3 or weight.ndim != 3:
         raise RuntimeError(f"conv1d: expected a 3-D input (N, C, L) and a 3-D weight (C_out, C_in/groups, k), "
                            f"got {tuple(input.shape)} and {tuple(weight.shape)}")
+    _check_bias(bias, weight.shape[0], weight, "conv1d")
     s = _ntuple(stride, 1, "stride", "conv1d")[0]
     d = _ntuple(dilation, 1, "dilation", "conv1d")[0]
     pad = padding if isinstance(padding, str) else (0, _ntuple(padding, 1, "padding", "conv1d")[0])
@@ -645,7 +655,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     stride. H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1.
 
     Args:
-        input: (N, C_in, H, W).
+        input: (N, C_in, H, W), or unbatched (C_in, H, W).
         weight: (C_in, C_out/groups, kH, kW) (note: in_channels first, as in PyTorch).
         bias: (C_out,) or None.
         stride, padding, dilation: int or pair; padding removes rows/columns from the
@@ -664,8 +674,13 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     if isinstance(padding, str):
         raise ValueError("conv_transpose2d: padding must be an int or a pair (string padding is not "
                          "defined for transposed convolutions)")
+    if input.ndim == 3 and weight.ndim == 4:                      # unbatched (C, H, W)
+        out = conv_transpose2d(input.reshape(1, *input.shape), weight, bias, stride, padding, output_padding,
+                               groups, dilation)
+        return out.reshape(*out.shape[1:])
     kernel, stride, pads, dilation, groups = _prepare(input, weight, stride, padding, dilation, groups,
                                                       "conv_transpose2d", transposed=True)
+    _check_bias(bias, weight.shape[1] * groups, weight, "conv_transpose2d")
     op = _ntuple(output_padding, 2, "output_padding", "conv_transpose2d")
     for o, s, d in zip(op, stride, dilation):
         if not (o < s or o < d):
@@ -691,9 +706,14 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
         >>> conv_transpose1d(nv.ones(1, 1, 3), nv.ones(1, 1, 2), stride=2).tolist()
         [[[1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]]
     """
+    if input.ndim == 2 and weight.ndim == 3:                      # unbatched (C, L)
+        out = conv_transpose1d(input.reshape(1, *input.shape), weight, bias, stride, padding, output_padding,
+                               groups, dilation)
+        return out.reshape(*out.shape[1:])
     if input.ndim != 3 or weight.ndim != 3:
-        raise RuntimeError(f"conv_transpose1d: expected a 3-D input (N, C, L) and a 3-D weight, got "
-                           f"{tuple(input.shape)} and {tuple(weight.shape)}")
+        raise RuntimeError(f"conv_transpose1d: expected a 3-D input (N, C, L) or an unbatched 2-D one (C, L) "
+                           f"and a 3-D weight, got {tuple(input.shape)} and {tuple(weight.shape)}")
+    _check_bias(bias, weight.shape[1] * int(groups), weight, "conv_transpose1d")
     N, C, L = input.shape
 
     def one(v, name, lead):
@@ -706,7 +726,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
-    """Extract sliding blocks (im2col): (N, C, H, W) → (N, C·kH·kW, L).
+    """Extract sliding blocks (im2col): (N, C, H, W) → (N, C·kH·kW, L); unbatched (C, H, W) → (C·kH·kW, L).
 
     L = H_out·W_out, the number of block positions, with the conv output-size formula.
     Column index c·kH·kW + i·kW + j holds channel c at kernel offset (i, j).
@@ -716,8 +736,12 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
         >>> unfold(nv.arange(16.0).reshape(1, 1, 4, 4), 2, stride=2)[0, :, 0].tolist()
         [0.0, 1.0, 4.0, 5.0]
     """
+    if input.ndim == 3:                                           # unbatched (C, H, W)
+        out = unfold(input.reshape(1, *input.shape), kernel_size, dilation, padding, stride)
+        return out.reshape(*out.shape[1:])
     if input.ndim != 4:
-        raise RuntimeError(f"unfold: expected a 4-D input (N, C, H, W), got shape {tuple(input.shape)}")
+        raise RuntimeError(f"unfold: expected a 4-D input (N, C, H, W) or an unbatched 3-D one (C, H, W), "
+                           f"got shape {tuple(input.shape)}")
     kernel = _ntuple(kernel_size, 2, "kernel_size", "unfold")
     stride = _ntuple(stride, 2, "stride", "unfold")
     dilation = _ntuple(dilation, 2, "dilation", "unfold")
@@ -730,7 +754,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
-    """Sum sliding blocks back into an image (col2im): (N, C·kH·kW, L) → (N, C, H, W).
+    """Sum sliding blocks back into an image (col2im): (N, C·kH·kW, L) → (N, C, H, W)
+    (unbatched: (C·kH·kW, L) → (C, H, W)).
 
     The adjoint of :func:`unfold`; overlapping entries are added, so
     ``fold(unfold(x))`` multiplies each pixel by the number of blocks covering it.
@@ -741,8 +766,12 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # n
         >>> fold(unfold(x, 2), (3, 3), 2)[0, 0].tolist()
         [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
     """
+    if input.ndim == 2:                                           # unbatched (C·kH·kW, L)
+        out = fold(input.reshape(1, *input.shape), output_size, kernel_size, dilation, padding, stride)
+        return out.reshape(*out.shape[1:])
     if input.ndim != 3:
-        raise RuntimeError(f"fold: expected a 3-D input (N, C·kH·kW, L), got shape {tuple(input.shape)}")
+        raise RuntimeError(f"fold: expected a 3-D input (N, C·kH·kW, L) or an unbatched 2-D one (C·kH·kW, L), "
+                           f"got shape {tuple(input.shape)}")
     size = _ntuple(output_size, 2, "output_size", "fold")
     kernel = _ntuple(kernel_size, 2, "kernel_size", "fold")
     stride = _ntuple(stride, 2, "stride", "fold")

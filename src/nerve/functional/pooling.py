@@ -88,6 +88,15 @@ def _pad_to(xp, x, pads, out_hw, kernel, stride, dilation, value):
     return out
 
 
+def _real_offsets(xp, hw, pads, out_hw, kernel, stride, dilation):
+    """Per kernel offset (row-major), an (H_out, W_out) mask of the windows where that
+    offset falls inside the input rather than in the padding."""
+    rows, cols = (
+        [(xp.arange(o) * s + i * d - p >= 0) & (xp.arange(o) * s + i * d - p < n) for i in range(k)]
+        for n, p, o, k, s, d in zip(hw, pads, out_hw, kernel, stride, dilation))
+    return [r[:, None] & c[None, :] for r in rows for c in cols]
+
+
 def _crop(xp, g, pads, shape):
     pt, pl = pads
     H, W = shape[2:]
@@ -166,7 +175,11 @@ class MaxPool2d(Function):
         xp = ctx.xp
         kh, kw = kernel
         Ho, Wo = out_hw
-        xpad = _pad_to(xp, x, pads, out_hw, kernel, stride, dilation, -xp.inf)
+        # The padding must lose to every value: −∞, the smallest integer, or False (a cast
+        # −∞ would be 0 for unsigned types and True for booleans).
+        kind = xp.dtype(x.dtype).kind
+        low = -xp.inf if kind in "fc" else xp.iinfo(x.dtype).min if kind in "iu" else False
+        xpad = _pad_to(xp, x, pads, out_hw, kernel, stride, dilation, low)
         views = [xpad[:, :, _window(i * dilation[0], stride[0], Ho), _window(j * dilation[1], stride[1], Wo)]
                  for i in range(kh) for j in range(kw)]
         out = views[0].copy()
@@ -180,6 +193,15 @@ class MaxPool2d(Function):
         for v in views[1:]:
             arg += ~found
             found |= v == out
+        if xpad is not x and (out == low).any():
+            # A window of −∞ ties with its −∞ padding; PyTorch never picks padding, it keeps
+            # the window's first real element. Recount with the padded offsets left out.
+            real = _real_offsets(xp, x.shape[2:], pads, out_hw, kernel, stride, dilation)
+            arg[...] = 0
+            found = real[0] & (views[0] == out)
+            for v, r in zip(views[1:], real[1:]):
+                arg += ~found
+                found |= r & (v == out)
         if xp.isnan(out).any():                           # a NaN wins, the last one seen
             for k, v in enumerate(views):
                 xp.copyto(arg, k, where=v != v)
@@ -329,10 +351,11 @@ def _pool_args(x_hw, kernel_size, stride, padding, dilation, ceil_mode, nd, op):
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"{op}: kernel_size, stride and dilation must be positive, got {kernel_size}, "
                          f"{stride}, {dilation}")
-    for p, k, d in zip(padding, kernel, dilation):
-        if p < 0 or 2 * p > d * (k - 1) + 1:
-            raise ValueError(f"{op}: padding {p} must be between 0 and half the (dilated) kernel size "
-                             f"{d * (k - 1) + 1}; use a smaller padding")
+    for p, k in zip(padding, kernel):
+        # PyTorch's bound is half the kernel size itself, dilation or not.
+        if p < 0 or 2 * p > k:
+            raise ValueError(f"{op}: padding {p} must be between 0 and half the kernel size {k}; "
+                             "use a smaller padding")
     out = tuple(pool_output_size(s, k, st, p, d, ceil_mode)
                 for s, k, st, p, d in zip(x_hw, kernel, stride, padding, dilation))
     if min(out) < 1:
@@ -396,7 +419,10 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def _avg_divisor(x_hw, kernel, stride, padding, out_hw, count_include_pad, divisor_override):
     """The per-output divisor, PyTorch's rule: windows are clipped to the padded input
     (count_include_pad) or to the input itself (otherwise)."""
-    if divisor_override:
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise ValueError("avg_pool2d: divisor_override must be non-zero, got 0; pass None to divide "
+                             "by the window size")
         return np.asarray(float(divisor_override))
     per_axis = []
     for n, k, s, p, o in zip(x_hw, kernel, stride, padding, out_hw):
@@ -525,7 +551,13 @@ def adaptive_avg_pool1d(input, output_size):  # noqa: A002
     if input.ndim not in (2, 3):
         raise RuntimeError(f"adaptive_avg_pool1d: expected (N, C, L) or (C, L), got shape {tuple(input.shape)}")
     _need_float(input, "adaptive_avg_pool1d")
-    Lo = int(output_size[0] if isinstance(output_size, (tuple, list)) else output_size)
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != 1:
+            raise ValueError(f"adaptive_avg_pool1d: output_size must be an int or a 1-tuple, got {output_size!r}")
+        output_size = output_size[0]
+    Lo = int(output_size)
+    if Lo < 1:
+        raise ValueError(f"adaptive_avg_pool1d: output_size must be positive, got {Lo}")
     x = input if input.ndim == 3 else input.reshape(1, *input.shape)
     out = Separable.apply(x, None, _on_device(_adaptive_matrix(x.shape[2], Lo, x.dtype), x))
     return out if input.ndim == 3 else out.reshape(*out.shape[1:])
@@ -574,7 +606,9 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
     first = xp.argmax(win, axis=-1)                            # first maximum (nan counts as max)
     nan = xp.isnan(win)
     if nan.any():
-        first = xp.where(nan.any(-1), xp.argmax(nan, axis=-1), first)
+        # PyTorch lets every NaN of a bin replace the running maximum: the last NaN wins.
+        last_nan = nan.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+        first = xp.where(nan.any(-1), last_nan, first)
     idx = xp.take_along_axis(xp.broadcast_to(flat, win.shape), first[..., None], axis=-1)[..., 0]
     idx = idx.astype(np.int64, copy=False)                     # (..., Ho, Wo)
     lead = tuple(input.shape[:-2])
@@ -628,7 +662,9 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):  # noqa: A002
     first = xp.argmax(win, axis=-1)                            # first maximum (nan counts as max)
     nan = xp.isnan(win)
     if nan.any():
-        first = xp.where(nan.any(-1), xp.argmax(nan, axis=-1), first)
+        # PyTorch lets every NaN of a bin replace the running maximum: the last NaN wins.
+        last_nan = nan.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)
+        first = xp.where(nan.any(-1), last_nan, first)
     idx = xp.take_along_axis(xp.broadcast_to(pos, win.shape), first[..., None], axis=-1)[..., 0]
     idx = idx.astype(np.int64, copy=False)                     # (..., Lo)
     values = gather(input, -1, _wrap(idx))
@@ -684,12 +720,17 @@ def _linear_matrix(n_in, n_out, align_corners, scale, dtype):
     return A
 
 
-def _nearest_index(n_in, n_out, scale):
-    """PyTorch's nearest rule: ⌊i · n_in/n_out⌋ computed in float32, clipped."""
+def _nearest_index(n_in, n_out, scale, shortcuts):
+    """PyTorch's nearest rule: ⌊i · n_in/n_out⌋ (or ⌊i / scale⌋) computed in float32, clipped.
+
+    PyTorch's 2-D kernel maps equal sizes to the identity and doubled sizes to i // 2
+    before looking at the scale; its 1-D kernel has no such shortcuts, so a 1-D
+    scale_factor of 2.1 onto exactly twice the length still reads ⌊i / 2.1⌋.
+    """
     dst = np.arange(n_out)
-    if n_out == n_in:
+    if shortcuts and n_out == n_in:
         return dst
-    if n_out == 2 * n_in:
+    if shortcuts and n_out == 2 * n_in:
         return dst >> 1
     s = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n_in) / np.float32(n_out)
     return np.minimum(np.floor(dst.astype(np.float32) * s).astype(np.int64), n_in - 1)
@@ -750,7 +791,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"interpolate: output size {out_sz} is not valid for input {tuple(input.shape)}")
     dtype = input.dtype
     if mode == "nearest":
-        idx = [_nearest_index(n, o, s) for n, o, s in zip(in_sz, out_sz, scales)]
+        idx = [_nearest_index(n, o, s, nd == 2) for n, o, s in zip(in_sz, out_sz, scales)]
         mats = []
         for ix, n in zip(idx, in_sz):
             A = np.zeros((len(ix), n), dtype=dtype)

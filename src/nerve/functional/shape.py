@@ -738,6 +738,10 @@ def _pad_widths(x, pad, op="pad"):
         if s + a + b < 0:
             raise RuntimeError(f"{op}: padding ({a}, {b}) on dimension {d} of size {s} would give "
                                f"a negative size {s + a + b}")
+        if -a > s or -b > s:
+            # As PyTorch: a crop reaching past the far edge would otherwise wrap into padding.
+            raise RuntimeError(f"{op}: padding ({a}, {b}) on dimension {d} of size {s} crops more than "
+                               f"the {s} elements there; crop at most the whole dimension")
     return tuple(widths)
 
 
