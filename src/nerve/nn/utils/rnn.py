@@ -31,6 +31,19 @@ def _ints(v):
     return np.asarray(v, dtype=np.int64).reshape(-1)
 
 
+def _lengths(v):
+    """``lengths`` of pack_padded_sequence as a 1-D int64 array: a list, a Tensor or an array
+    of whole numbers, one per sequence (a 2-D table or 2.5 steps is a mistake, not rounded)."""
+    a = np.asarray(v.numpy() if isinstance(v, Tensor) else v)
+    if a.ndim > 1:
+        raise RuntimeError(f"pack_padded_sequence: lengths must be 1-D (one length per sequence), "
+                           f"got shape {a.shape}")
+    if a.dtype.kind not in "iu" and (a.dtype.kind != "f" or np.any(a != np.round(a))):
+        raise RuntimeError(f"pack_padded_sequence: lengths must be whole numbers of steps, got "
+                           f"{a.reshape(-1).tolist()}")
+    return a.astype(np.int64).reshape(-1)
+
+
 class _PackedFields(NamedTuple):
     data: Tensor
     batch_sizes: Tensor
@@ -142,7 +155,10 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         >>> p.data.tolist(), p.batch_sizes.tolist()           # step 0: 1 and 3; step 1: 2
         ([1.0, 3.0, 2.0], [2, 1])
     """
-    lengths = _ints(lengths)
+    lengths = _lengths(lengths)
+    if input.ndim < 2:
+        raise RuntimeError(f"pack_padded_sequence: input must be at least 2-D ((T, N, *) or, with "
+                           f"batch_first, (N, T, *)), got shape {tuple(input.shape)}")
     x = input.transpose(0, 1) if batch_first else input
     T, N = x.shape[0], x.shape[1]
     if len(lengths) != N:
