@@ -444,3 +444,30 @@ def test_transformer_callable_activation_masks_and_state_dict(norm_first):
     _close(sn.grad, st.grad, "grad src")
     _close(tn.grad, tt.grad, "grad tgt")
     _param_grads(ours, t)
+
+
+def test_attention_over_no_keys_matches_torch():
+    """Regression: S = 0 keys failed with numpy's "zero-size array to reduction operation";
+    torch gives a zero attention (and so MHA returns its output projection's bias)."""
+    r = np.random.default_rng(17)
+    (qn, qt), (kn, kt), (vn, vt) = _pair(r.standard_normal((2, 3, 4))), _pair(np.zeros((2, 0, 4))), \
+        _pair(np.zeros((2, 0, 5)))
+    on = nv.functional.scaled_dot_product_attention(qn, kn, vn)
+    ot = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt)
+    _close(on, ot, "sdpa, no keys")
+    _backward_both([(on, ot)], seed=18)
+    _close(qn.grad, qt.grad)
+    ours, theirs = _mha_twin()
+    q, kv = r.standard_normal((L, N, E)), np.zeros((0, N, E))
+    for nw in (True, False):
+        on, wn = ours(nv.tensor(q), nv.tensor(kv), nv.tensor(kv), need_weights=nw)
+        ot, wt = theirs(torch.tensor(q), torch.tensor(kv), torch.tensor(kv), need_weights=nw)
+        _close(on, ot, f"mha, no keys, need_weights={nw}")
+        assert (wn is None) == (wt is None) and (wn is None or wn.shape == tuple(wt.shape))
+
+
+def test_sdpa_heads_that_do_not_broadcast_raise_clearly():
+    """Regression: 4 query heads against 2 key heads failed with numpy's matmul message."""
+    with pytest.raises(RuntimeError, match="do not broadcast; give key and value as many heads"):
+        nv.functional.scaled_dot_product_attention(nv.zeros(1, 4, 3, 2), nv.zeros(1, 2, 3, 2),
+                                                   nv.zeros(1, 2, 3, 2))
