@@ -242,9 +242,12 @@ def test_bad_lengths_raise_clearly(lengths, match):
 
 
 def test_pack_padded_sequence_of_1d_input_raises_clearly():
-    """Regression: a 1-D input failed with "tuple index out of range"."""
+    """Regression: a 1-D input failed with "tuple index out of range", and unpacking a
+    plain Tensor with "'Tensor' object has no attribute 'batch_sizes'"."""
     with pytest.raises(RuntimeError, match="at least 2-D"):
         nr.pack_padded_sequence(nv.zeros(5), [5])
+    with pytest.raises(TypeError, match="expects a PackedSequence"):
+        nr.pad_packed_sequence(nv.zeros(5, 2, 3))
 
 
 # ------------------------------------------------------------------------ attention

@@ -188,6 +188,9 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
 
     ``total_length`` pads to at least that many steps (for DataParallel-style fixed shapes).
     """
+    if not isinstance(sequence, PackedSequence):
+        raise TypeError(f"pad_packed_sequence expects a PackedSequence (from pack_padded_sequence or "
+                        f"pack_sequence), got {type(sequence).__name__}")
     bs = _ints(sequence.batch_sizes)
     x, _ = _padded_from_packed(sequence.data, bs, padding_value)    # (T, N, *) sorted order
     T, N = len(bs), int(bs[0])
