@@ -172,7 +172,8 @@ def test_tuple_hidden_state_for_gru_rnn_is_a_clear_type_error(kind):
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_wrong_state_shapes_raise_clearly(kind):
-    layer = getattr(nn, kind)(3, 4, num_layers=2, batch_first=True, **({"proj_size": 2} if kind == "LSTM" else {}))
+    extra = {"proj_size": 2} if kind == "LSTM" else {}
+    layer = getattr(nn, kind)(3, 4, num_layers=2, batch_first=True, **extra)
     Hp = 2 if kind == "LSTM" else 4
     x = nv.zeros(3, 5, 3)
 
@@ -189,7 +190,8 @@ def test_wrong_state_shapes_raise_clearly(kind):
         with pytest.raises(RuntimeError, match=r"c_0 of shape \(2, 3, 4\)"):
             call(nv.zeros(2, 3, 2), nv.zeros(2, 3, 2))
     with pytest.raises(RuntimeError, match="must be 2-D"):
-        layer(nv.zeros(5, 3), (nv.zeros(2, 1, Hp), nv.zeros(2, 1, 4)) if kind == "LSTM" else nv.zeros(2, 1, Hp))
+        h3 = nv.zeros(2, 1, Hp)                       # 3-D state for an unbatched input
+        layer(nv.zeros(5, 3), (h3, nv.zeros(2, 1, 4)) if kind == "LSTM" else h3)
 
 
 def test_cell_unbatched_state_shape_error_names_the_unbatched_shape():
@@ -370,7 +372,8 @@ def test_sdpa_and_mha_bool_mask_conventions(is_causal):
     """SDPA's bool mask marks keys that take part (True = allowed), MHA's marks keys that are
     blocked (True = ignored), in torch and in nerve; is_causal is top-left aligned for L != S."""
     r = np.random.default_rng(12)
-    q, k, v = r.standard_normal((2, 2, 5, 4)), r.standard_normal((2, 2, 3, 4)), r.standard_normal((2, 2, 3, 6))
+    q, k = r.standard_normal((2, 2, 5, 4)), r.standard_normal((2, 2, 3, 4))
+    v = r.standard_normal((2, 2, 3, 6))
     allowed = r.random((5, 3)) < 0.6
     allowed[:, 0] = True
     kw_n = {"is_causal": True} if is_causal else {"attn_mask": nv.tensor(allowed)}
@@ -397,7 +400,8 @@ def test_sdpa_dtypes():
     r = np.random.default_rng(14)
     q = r.standard_normal((2, 3, 4)).astype(np.float32)
     with pytest.raises(TypeError, match="share one dtype"):
-        nv.functional.scaled_dot_product_attention(nv.tensor(q), nv.tensor(q.astype(np.float64)), nv.tensor(q))
+        nv.functional.scaled_dot_product_attention(nv.tensor(q), nv.tensor(q.astype(np.float64)),
+                                                   nv.tensor(q))
     m64 = r.standard_normal((3, 3))
     mn = nv.tensor(m64, requires_grad=True)
     out = nv.functional.scaled_dot_product_attention(nv.tensor(q), nv.tensor(q), nv.tensor(q), attn_mask=mn)

@@ -159,9 +159,11 @@ class MultiheadAttention(Module):
             raise RuntimeError(f"{name}: query, key and value must all be batched (3-D) or all "
                                f"unbatched (2-D); got shapes {tuple(query.shape)}, "
                                f"{tuple(key.shape)}, {tuple(value.shape)}")
-        if key_padding_mask is not None and np.ndim(getattr(key_padding_mask, "_data", key_padding_mask)) != (2 if batched else 1):
-            raise RuntimeError(f"{name}: key_padding_mask must be {'(N, S)' if batched else '(S,) for an unbatched query'}, "
-                               f"got shape {tuple(np.shape(getattr(key_padding_mask, '_data', key_padding_mask)))}")
+        kpm_shape = None if key_padding_mask is None else tuple(np.shape(
+            getattr(key_padding_mask, "_data", key_padding_mask)))
+        if kpm_shape is not None and len(kpm_shape) != (2 if batched else 1):
+            want = "(N, S)" if batched else "(S,) for an unbatched query"
+            raise RuntimeError(f"{name}: key_padding_mask must be {want}, got shape {kpm_shape}")
         if not batched:
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
         elif not self.batch_first:

@@ -377,8 +377,9 @@ class RNNCellBase(Module):
                 s = Tensor(np.zeros((N, self.hidden_size), dtype=input.dtype))
             else:
                 if not isinstance(s, (Tensor, np.ndarray)):
-                    raise TypeError(f"{name}: the hidden state must be a Tensor, got {type(s).__name__}"
-                                    + ("; only LSTMCell takes a tuple (h, c)" if isinstance(s, (tuple, list)) else ""))
+                    hint = "; only LSTMCell takes a tuple (h, c)" if isinstance(s, (tuple, list)) else ""
+                    raise TypeError(f"{name}: the hidden state must be a Tensor, got "
+                                    f"{type(s).__name__}{hint}")
                 want = (self.hidden_size,) if unbatched else (N, self.hidden_size)
                 if tuple(s.shape) != want:
                     raise RuntimeError(f"{name}: hidden state of shape {tuple(s.shape)} does not fit "
