@@ -478,3 +478,23 @@ def test_sdpa_heads_that_do_not_broadcast_raise_clearly():
     with pytest.raises(RuntimeError, match="do not broadcast; give key and value as many heads"):
         nv.functional.scaled_dot_product_attention(nv.zeros(1, 4, 3, 2), nv.zeros(1, 2, 3, 2),
                                                    nv.zeros(1, 2, 3, 2))
+
+
+def test_dropout_is_off_in_eval_for_mha_and_transformer_layers():
+    """Attention and transformer dropout act only in training: in eval the outputs equal
+    torch's eval outputs; in training two calls differ."""
+    r = np.random.default_rng(19)
+    torch.manual_seed(0)
+    t_mha = torch.nn.MultiheadAttention(E, H, dropout=0.5, dtype=torch.float64)
+    t_enc = torch.nn.TransformerEncoderLayer(E, H, 16, dropout=0.5, dtype=torch.float64)
+    n_mha = nn.MultiheadAttention(E, H, dropout=0.5, dtype=np.float64)
+    n_enc = nn.TransformerEncoderLayer(E, H, 16, dropout=0.5, dtype=np.float64)
+    x = r.standard_normal((L, N, E))
+    for t, o in ((t_mha, n_mha), (t_enc, n_enc)):
+        o.load_state_dict({k: v.detach().numpy().copy() for k, v in t.state_dict().items()})
+        t.eval()
+        o.eval()
+        call = (lambda m, a: m(a, a, a)[0]) if t is t_mha else (lambda m, a: m(a))
+        _close(call(o, nv.tensor(x)), call(t, torch.tensor(x)), type(o).__name__)
+        o.train()
+        assert not np.allclose(call(o, nv.tensor(x)).numpy(), call(o, nv.tensor(x)).numpy())
