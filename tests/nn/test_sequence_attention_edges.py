@@ -498,3 +498,23 @@ def test_dropout_is_off_in_eval_for_mha_and_transformer_layers():
         _close(call(o, nv.tensor(x)), call(t, torch.tensor(x)), type(o).__name__)
         o.train()
         assert not np.allclose(call(o, nv.tensor(x)).numpy(), call(o, nv.tensor(x)).numpy())
+
+
+def test_additive_attention_fully_masked_query_gives_zeros_not_nan():
+    """Regression: AdditiveAttention gave NaN context and weights for a query whose keys were
+    all masked (an all-padding row), and NaN gradients for every weight; the rows that keep a
+    key are unchanged."""
+    r = np.random.default_rng(20)
+    att = nn.AdditiveAttention(3, 3, 4, dtype=np.float64)
+    q, k, v = r.standard_normal((2, 2, 3)), r.standard_normal((2, 4, 3)), r.standard_normal((2, 4, 5))
+    mask = np.ones((2, 4), bool)
+    mask[0, 2:] = False
+    mask[1] = False                                  # sequence 1 is all padding
+    ctx, w = att(nv.tensor(q), nv.tensor(k), nv.tensor(v), mask=mask)
+    assert np.all(ctx.numpy()[1] == 0) and np.all(w.numpy()[1] == 0)
+    ref_ctx, ref_w = att(nv.tensor(q[:1]), nv.tensor(k[:1]), nv.tensor(v[:1]), mask=mask[:1])
+    np.testing.assert_array_equal(ctx.numpy()[:1], ref_ctx.numpy())
+    np.testing.assert_array_equal(w.numpy()[:1], ref_w.numpy())
+    ctx.sum().backward()
+    for name, p in att.named_parameters():
+        assert np.isfinite(p.grad.numpy()).all(), name

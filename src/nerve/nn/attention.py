@@ -265,7 +265,9 @@ class AdditiveAttention(Module):
 
     Forward ``(query, key, value, mask=None)`` with query (N, L, Dq), key (N, S, Dk),
     value (N, S, Dv) and ``mask`` bool (N, S) or (N, L, S), True = take part (a key
-    padding mask broadcasts over queries) → (context (N, L, Dv), weights (N, L, S)).
+    padding mask broadcasts over queries) → (context (N, L, Dv), weights (N, L, S)). A query
+    whose keys are all masked gets zero weights and a zero context (not NaN), as in
+    ``F.scaled_dot_product_attention``.
 
     Example:
         >>> import nerve as nv
@@ -290,11 +292,17 @@ class AdditiveAttention(Module):
         hq = self.query_proj(query).unsqueeze(2)      # (N, L, 1, H)
         hk = self.key_proj(key).unsqueeze(1)          # (N, 1, S, H)
         scores = self.score_proj(F.tanh(hq + hk)).squeeze(-1)   # (N, L, S)
+        keep = None
         if mask is not None:
             m = np.asarray(getattr(mask, "_data", mask)).astype(bool)
             if m.ndim == 2:
                 m = m[:, None, :]                        # a key padding mask: every query
-            scores = F.masked_fill(scores, ~m, -np.inf)
+            # a query with no key left would get softmax(−inf, …) = NaN, and NaN gradients for
+            # every weight; leave its scores unmasked and zero its weights afterwards instead
+            keep = m.any(-1, keepdims=True)
+            scores = F.masked_fill(scores, ~m & keep, -np.inf)
         w = F.softmax(scores, -1)
+        if keep is not None and not keep.all():
+            w = w * keep.astype(w.dtype)
         w = F.dropout(w, self.dropout, self.training)
         return F.matmul(w, value), w
