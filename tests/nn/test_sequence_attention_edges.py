@@ -518,3 +518,17 @@ def test_additive_attention_fully_masked_query_gives_zeros_not_nan():
     ctx.sum().backward()
     for name, p in att.named_parameters():
         assert np.isfinite(p.grad.numpy()).all(), name
+
+
+@pytest.mark.parametrize("batch_first", [False, True], ids=["tn", "bf"])
+def test_truncated_bptt_of_unbatched_input_chunks_time(batch_first):
+    """Regression: for an unbatched (T, D) input and a batch_first module, truncated_bptt cut
+    the feature axis into chunks (an input_size error, or silently one chunk when k ≥ D)."""
+    nv.manual_seed(0)
+    gru = nn.GRU(3, 4, batch_first=batch_first)
+    x = nv.randn(10, 3)
+    out, h = nr.truncated_bptt(gru, x, k=2)
+    full, h_full = gru(x)
+    assert out.shape == (10, 4)
+    np.testing.assert_allclose(out.numpy(), full.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(h.numpy(), h_full.numpy(), rtol=1e-6, atol=1e-7)

@@ -250,7 +250,7 @@ def truncated_bptt(module, input, k, hx=None):  # noqa: A002
     Args:
         module: ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` (or any module with their
             ``(output, state) = module(input, state)`` contract).
-        input: (T, N, D), or (N, T, D) if ``module.batch_first``.
+        input: (T, N, D), or (N, T, D) if ``module.batch_first``, or unbatched (T, D).
         k: steps per chunk.
         hx: the initial state (None: zeros).
 
@@ -266,7 +266,8 @@ def truncated_bptt(module, input, k, hx=None):  # noqa: A002
     k = int(k)
     if k < 1:
         raise ValueError(f"truncated_bptt: k must be a positive number of steps, got {k}")
-    dim = 1 if getattr(module, "batch_first", False) else 0
+    # time is dim 1 only for a batched input of a batch_first module; unbatched (T, D) is time-major
+    dim = 1 if getattr(module, "batch_first", False) and input.ndim == 3 else 0
     T = input.shape[dim]
     outs, state = [], hx
     for start in range(0, T, k):
