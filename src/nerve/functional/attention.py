@@ -33,7 +33,7 @@ __all__ = ["scaled_dot_product_attention"]
 def _softmax_rows(S):
     """Stable softmax over the last axis of the float array S, in place; also returns the
     row maxima used (a constant shift) and a 1.0-where-the-row-is-all-masked array."""
-    m = S.max(axis=-1, keepdims=True)
+    m = S.max(axis=-1, keepdims=True, initial=-np.inf)   # no keys at all (S = 0): −inf too
     empty = ~np.isfinite(m)          # every key masked: −inf everywhere in the row
     if empty.any():
         m = np.where(empty, 0, m)
@@ -147,7 +147,11 @@ def _masks(q, k, attn_mask, is_causal, op):
         if m.dtype == np.bool_:
             bias = np.where(m, 0, -np.inf).astype(dtype)
         elif m.dtype.kind == "f":
-            fmask = attn_mask if isinstance(attn_mask, Tensor) else m.astype(dtype)
+            # in the query's dtype: a float64 mask must not turn a float32 attention into float64
+            if isinstance(attn_mask, Tensor):
+                fmask = attn_mask if m.dtype == dtype else attn_mask.to(dtype)
+            else:
+                fmask = m.astype(dtype)
         else:
             raise TypeError(f"{op}: attn_mask must be bool (True = take part) or float (added to "
                             f"the scores), got dtype {m.dtype}")
@@ -169,6 +173,15 @@ def _attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise RuntimeError(f"{op}: query, key and value need at least 2 dims (…, L, E), got shapes "
                            f"{q.shape}, {k.shape}, {v.shape}")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"{op}: query, key and value must share one dtype, got {q.dtype}, {k.dtype} "
+                        f"and {v.dtype}; convert them with .float() or .double()")
+    try:
+        np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"{op}: the leading (batch, head) dims of query {q.shape}, key {k.shape} "
+                           f"and value {v.shape} do not broadcast; give key and value as many heads "
+                           "as the query (repeat them for grouped-query attention)") from None
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise RuntimeError(f"{op}: query (…, L, E) {q.shape}, key (…, S, E) {k.shape} and value "
                            f"(…, S, Ev) {v.shape} must agree on E and S")

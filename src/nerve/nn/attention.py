@@ -28,6 +28,22 @@ def _additive(mask, dtype, what):
                     f"scores), got dtype {m.dtype}")
 
 
+def _user_mask(mask, dtype, what):
+    """A user mask ready to add to the scores: a float Tensor that requires grad stays a
+    Tensor (in the query's dtype), so its gradient flows as in torch (a learned bias passed as
+    ``attn_mask``); anything else becomes a constant array via :func:`_additive`."""
+    if isinstance(mask, Tensor) and mask.requires_grad and mask.dtype.kind == "f":
+        return mask if mask.dtype == dtype else mask.to(dtype)
+    return _additive(mask, dtype, what)
+
+
+def _pad_key(mask):
+    """One more key column of zeros (the appended bias_k / zero key takes part)."""
+    if isinstance(mask, Tensor):
+        return F.cat([mask, np.zeros(tuple(mask.shape[:-1]) + (1,), dtype=mask.dtype)], -1)
+    return np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, 1)])
+
+
 class MultiheadAttention(Module):
     """Multi-head attention (Vaswani et al. 2017) with PyTorch's contract.
 
@@ -51,6 +67,9 @@ class MultiheadAttention(Module):
     ``key_padding_mask`` (N, S) and ``attn_mask`` (L, S) or (N·num_heads, L, S): bool with
     True = *ignore* (the opposite of ``F.scaled_dot_product_attention``), or float, added.
     ``is_causal`` is a hint that ``attn_mask`` is causal (torch requires the mask too).
+    A float mask that requires grad gets its gradient (a learned bias passed as a mask).
+    A query whose keys are all masked gets zero weights and a zero attention (torch gives
+    that too with ``need_weights=False``, but NaN with ``need_weights=True``).
     Weights: (N, L, S) averaged over heads, or (N, num_heads, L, S).
 
     Example:
@@ -133,13 +152,20 @@ class MultiheadAttention(Module):
             raise RuntimeError(f"{name}: is_causal=True is a hint about attn_mask and needs the mask "
                                "itself; pass attn_mask=nn.Transformer.generate_square_subsequent_mask(L)")
         batched = query.ndim == 3
+        if query.ndim not in (2, 3):
+            raise RuntimeError(f"{name}: query must be (L, E) or a batch of them, got shape "
+                               f"{tuple(query.shape)}")
+        if key.ndim != query.ndim or value.ndim != query.ndim:
+            raise RuntimeError(f"{name}: query, key and value must all be batched (3-D) or all "
+                               f"unbatched (2-D); got shapes {tuple(query.shape)}, "
+                               f"{tuple(key.shape)}, {tuple(value.shape)}")
+        kpm_shape = None if key_padding_mask is None else tuple(np.shape(
+            getattr(key_padding_mask, "_data", key_padding_mask)))
+        if kpm_shape is not None and len(kpm_shape) != (2 if batched else 1):
+            want = "(N, S)" if batched else "(S,) for an unbatched query"
+            raise RuntimeError(f"{name}: key_padding_mask must be {want}, got shape {kpm_shape}")
         if not batched:
-            if query.ndim != 2:
-                raise RuntimeError(f"{name}: query must be (L, E) or a batch of them, got shape "
-                                   f"{tuple(query.shape)}")
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
-            if key_padding_mask is not None:
-                key_padding_mask = np.asarray(getattr(key_padding_mask, "_data", key_padding_mask))[None]
         elif not self.batch_first:
             # (L, N, E) -> (N, L, E), the layout used inside; keep one tensor when they are one
             same_kv, same_qk = key is value, query is key
@@ -157,13 +183,15 @@ class MultiheadAttention(Module):
         H, D = self.num_heads, self.head_dim
         q, k, v = self._project(query, key, value)         # (N, L, E), (N, S, E), (N, S, E)
         dtype = q.dtype
-        mask = None if attn_mask is None else _additive(attn_mask, dtype, "attn_mask")
-        kpm = None if key_padding_mask is None else _additive(key_padding_mask, dtype, "key_padding_mask")
+        mask = None if attn_mask is None else _user_mask(attn_mask, dtype, "attn_mask")
+        kpm = None if key_padding_mask is None else _user_mask(key_padding_mask, dtype, "key_padding_mask")
+        if kpm is not None and not batched:
+            kpm = kpm.reshape(1, -1)
         if self.bias_k is not None:
             k = F.cat([k, self.bias_k.expand(N, 1, E)], 1)
             v = F.cat([v, self.bias_v.expand(N, 1, E)], 1)
-            mask = None if mask is None else np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, 1)])
-            kpm = None if kpm is None else np.pad(kpm, [(0, 0), (0, 1)])
+            mask = None if mask is None else _pad_key(mask)
+            kpm = None if kpm is None else _pad_key(kpm)
         S = k.shape[1]
         # (N, L, E) -> (N, H, L, D): heads become a batch dimension
         q = q.reshape(N, L, H, D).permute(0, 2, 1, 3)
@@ -173,29 +201,38 @@ class MultiheadAttention(Module):
             z = np.zeros((N, H, 1, D), dtype=dtype)
             k, v = F.cat([k, z], 2), F.cat([v, z], 2)
             S += 1
-            mask = None if mask is None else np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, 1)])
-            kpm = None if kpm is None else np.pad(kpm, [(0, 0), (0, 1)])
-        bias = None
+            mask = None if mask is None else _pad_key(mask)
+            kpm = None if kpm is None else _pad_key(kpm)
         if mask is not None:
             if mask.ndim == 2:
-                if mask.shape != (L, S):
-                    raise RuntimeError(f"{name}: a 2-D attn_mask must be (L, S) = {(L, S)}, got {mask.shape}")
+                if tuple(mask.shape) != (L, S):
+                    raise RuntimeError(f"{name}: a 2-D attn_mask must be (L, S) = {(L, S)}, "
+                                       f"got {tuple(mask.shape)}")
             elif mask.ndim == 3:
-                if mask.shape != (N * H, L, S):
+                if tuple(mask.shape) != (N * H, L, S):
                     raise RuntimeError(f"{name}: a 3-D attn_mask must be (N·num_heads, L, S) = "
-                                       f"{(N * H, L, S)}, got {mask.shape}")
+                                       f"{(N * H, L, S)}, got {tuple(mask.shape)}")
                 mask = mask.reshape(N, H, L, S)
             else:
                 raise RuntimeError(f"{name}: attn_mask must be 2-D or 3-D, got {mask.ndim}-D")
-            bias = mask
         if kpm is not None:
-            if kpm.shape != (N, S):
-                raise RuntimeError(f"{name}: key_padding_mask must be (N, S) = {(N, S)}, got {kpm.shape}")
-            kpm = kpm[:, None, None, :]                       # (N, 1, 1, S)
-            bias = kpm if bias is None else bias + kpm
+            if tuple(kpm.shape) != (N, S):
+                raise RuntimeError(f"{name}: key_padding_mask must be (N, S) = {(N, S)}, "
+                                   f"got {tuple(kpm.shape)}")
+            kpm = kpm.reshape(N, 1, 1, S)
+        # constant parts (bool masks, float masks without grad) fold into one array; masks
+        # that require grad stay Tensors and enter the attention as its float mask
+        bias = tmask = None
+        for m in (mask, kpm):
+            if m is None:
+                continue
+            if isinstance(m, Tensor):
+                tmask = m if tmask is None else tmask + m
+            else:
+                bias = m if bias is None else bias + m
         p = self.dropout if self.training else 0.0
-        out = _attention(q, k, v, dropout_p=p, with_weights=need_weights, extra_bias=bias,
-                         op=name)
+        out = _attention(q, k, v, attn_mask=tmask, dropout_p=p, with_weights=need_weights,
+                         extra_bias=bias, op=name)
         out, w = out if need_weights else (out, None)
         out = out.permute(0, 2, 1, 3).reshape(N, L, E)       # (N, H, L, D) -> (N, L, E)
         out = self.out_proj(out)
@@ -228,7 +265,9 @@ class AdditiveAttention(Module):
 
     Forward ``(query, key, value, mask=None)`` with query (N, L, Dq), key (N, S, Dk),
     value (N, S, Dv) and ``mask`` bool (N, S) or (N, L, S), True = take part (a key
-    padding mask broadcasts over queries) → (context (N, L, Dv), weights (N, L, S)).
+    padding mask broadcasts over queries) → (context (N, L, Dv), weights (N, L, S)). A query
+    whose keys are all masked gets zero weights and a zero context (not NaN), as in
+    ``F.scaled_dot_product_attention``.
 
     Example:
         >>> import nerve as nv
@@ -253,11 +292,17 @@ class AdditiveAttention(Module):
         hq = self.query_proj(query).unsqueeze(2)      # (N, L, 1, H)
         hk = self.key_proj(key).unsqueeze(1)          # (N, 1, S, H)
         scores = self.score_proj(F.tanh(hq + hk)).squeeze(-1)   # (N, L, S)
+        keep = None
         if mask is not None:
             m = np.asarray(getattr(mask, "_data", mask)).astype(bool)
             if m.ndim == 2:
                 m = m[:, None, :]                        # a key padding mask: every query
-            scores = F.masked_fill(scores, ~m, -np.inf)
+            # a query with no key left would get softmax(−inf, …) = NaN, and NaN gradients for
+            # every weight; leave its scores unmasked and zero its weights afterwards instead
+            keep = m.any(-1, keepdims=True)
+            scores = F.masked_fill(scores, ~m & keep, -np.inf)
         w = F.softmax(scores, -1)
+        if keep is not None and not keep.all():
+            w = w * keep.astype(w.dtype)
         w = F.dropout(w, self.dropout, self.training)
         return F.matmul(w, value), w

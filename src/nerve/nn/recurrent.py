@@ -8,6 +8,7 @@ the cells call ``lstm_cell``, ``gru_cell``, ``rnn_tanh_cell`` / ``rnn_relu_cell`
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -64,6 +65,11 @@ class RNNBase(Module):
         if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout must be a probability in [0, 1], got {dropout!r}")
         self.dropout = float(dropout)
+        if self.dropout > 0 and self.num_layers == 1:
+            # the dropout acts between stacked layers only: with one layer it does nothing
+            warnings.warn(f"{name}: dropout={self.dropout} has no effect with num_layers=1 (it is "
+                          "applied between stacked layers, not on the output)", UserWarning,
+                          stacklevel=3)
         if self.proj_size and mode != "LSTM":
             raise ValueError(f"{name}: proj_size is only supported by LSTM")
         if self.proj_size >= self.hidden_size:
@@ -149,6 +155,11 @@ class RNNBase(Module):
         if is_lstm and hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise RuntimeError(f"{name}: hx must be a tuple (h_0, c_0) for an LSTM")
         h0, c0 = (hx if hx is not None else (None, None)) if is_lstm else (hx, None)
+        for what, s in (("h_0", h0), ("c_0", c0)):
+            if s is not None and not isinstance(s, (Tensor, np.ndarray)):
+                raise TypeError(f"{name}: {what} must be a Tensor, got {type(s).__name__}"
+                                + ("; only an LSTM takes a tuple (h_0, c_0), pass the GRU/RNN "
+                                   "hidden state itself" if isinstance(s, (tuple, list)) else ""))
         packed = isinstance(input, PackedSequence)
         unbatched = False
         batch_sizes = None
@@ -365,12 +376,17 @@ class RNNCellBase(Module):
             if s is None:
                 s = Tensor(np.zeros((N, self.hidden_size), dtype=input.dtype))
             else:
+                if not isinstance(s, (Tensor, np.ndarray)):
+                    hint = "; only LSTMCell takes a tuple (h, c)" if isinstance(s, (tuple, list)) else ""
+                    raise TypeError(f"{name}: the hidden state must be a Tensor, got "
+                                    f"{type(s).__name__}{hint}")
+                want = (self.hidden_size,) if unbatched else (N, self.hidden_size)
+                if tuple(s.shape) != want:
+                    raise RuntimeError(f"{name}: hidden state of shape {tuple(s.shape)} does not fit "
+                                       f"{'the unbatched input' if unbatched else f'input batch {N}'} "
+                                       f"and hidden_size {self.hidden_size}; expected {want}")
                 if unbatched:
-                    s = s.unsqueeze(0)
-                if tuple(s.shape) != (N, self.hidden_size):
-                    raise RuntimeError(f"{name}: hidden state of shape {tuple(s.shape) if not unbatched else tuple(s.shape[1:])} "
-                                       f"does not match input batch {N} and hidden_size "
-                                       f"{self.hidden_size}; expected ({N}, {self.hidden_size})")
+                    s = s.unsqueeze(0) if isinstance(s, Tensor) else s[None]
             out.append(s)
         return input, out, unbatched
 

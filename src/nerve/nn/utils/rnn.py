@@ -31,6 +31,19 @@ def _ints(v):
     return np.asarray(v, dtype=np.int64).reshape(-1)
 
 
+def _lengths(v):
+    """``lengths`` of pack_padded_sequence as a 1-D int64 array: a list, a Tensor or an array
+    of whole numbers, one per sequence (a 2-D table or 2.5 steps is a mistake, not rounded)."""
+    a = np.asarray(v.numpy() if isinstance(v, Tensor) else v)
+    if a.ndim > 1:
+        raise RuntimeError(f"pack_padded_sequence: lengths must be 1-D (one length per sequence), "
+                           f"got shape {a.shape}")
+    if a.dtype.kind not in "iu" and (a.dtype.kind != "f" or np.any(a != np.round(a))):
+        raise RuntimeError(f"pack_padded_sequence: lengths must be whole numbers of steps, got "
+                           f"{a.reshape(-1).tolist()}")
+    return a.astype(np.int64).reshape(-1)
+
+
 class _PackedFields(NamedTuple):
     data: Tensor
     batch_sizes: Tensor
@@ -142,7 +155,10 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         >>> p.data.tolist(), p.batch_sizes.tolist()           # step 0: 1 and 3; step 1: 2
         ([1.0, 3.0, 2.0], [2, 1])
     """
-    lengths = _ints(lengths)
+    lengths = _lengths(lengths)
+    if input.ndim < 2:
+        raise RuntimeError(f"pack_padded_sequence: input must be at least 2-D ((T, N, *) or, with "
+                           f"batch_first, (N, T, *)), got shape {tuple(input.shape)}")
     x = input.transpose(0, 1) if batch_first else input
     T, N = x.shape[0], x.shape[1]
     if len(lengths) != N:
@@ -172,6 +188,9 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
 
     ``total_length`` pads to at least that many steps (for DataParallel-style fixed shapes).
     """
+    if not isinstance(sequence, PackedSequence):
+        raise TypeError(f"pad_packed_sequence expects a PackedSequence (from pack_padded_sequence or "
+                        f"pack_sequence), got {type(sequence).__name__}")
     bs = _ints(sequence.batch_sizes)
     x, _ = _padded_from_packed(sequence.data, bs, padding_value)    # (T, N, *) sorted order
     T, N = len(bs), int(bs[0])
@@ -231,7 +250,7 @@ def truncated_bptt(module, input, k, hx=None):  # noqa: A002
     Args:
         module: ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU`` (or any module with their
             ``(output, state) = module(input, state)`` contract).
-        input: (T, N, D), or (N, T, D) if ``module.batch_first``.
+        input: (T, N, D), or (N, T, D) if ``module.batch_first``, or unbatched (T, D).
         k: steps per chunk.
         hx: the initial state (None: zeros).
 
@@ -247,7 +266,8 @@ def truncated_bptt(module, input, k, hx=None):  # noqa: A002
     k = int(k)
     if k < 1:
         raise ValueError(f"truncated_bptt: k must be a positive number of steps, got {k}")
-    dim = 1 if getattr(module, "batch_first", False) else 0
+    # time is dim 1 only for a batched input of a batch_first module; unbatched (T, D) is time-major
+    dim = 1 if getattr(module, "batch_first", False) and input.ndim == 3 else 0
     T = input.shape[dim]
     outs, state = [], hx
     for start in range(0, T, k):
