@@ -306,32 +306,29 @@ def _plain_pass(t, g, retain_graph):
 
     No tensor has leaf hooks and none was rebased (the caller checked), so the order needs no
     history lookups and a leaf's gradient goes straight into ``.grad`` (as ``_into_leaf``).
+
+    A training step's graph is mostly a chain: each node sends gradient to one node only (and
+    to leaves), so the nodes are visited as they are found, without sorting the graph first.
+    Where a node sends to two or more, the nodes still waiting are sorted and run in order.
     """
     root = t._ctx
-    order = []
-    visited = set()
-    stack = [(root, False)]
-    while stack:  # iterative DFS; a node is emitted after every node below it
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        for p in node.parents:
-            if isinstance(p, Tensor):
-                c = p._ctx
-                if c is not None and c not in visited:
-                    stack.append((c, False))
-    mut = _MUT[0]
     grads = {}
     _add_grad(grads, root, t._oidx, g)
     pop = grads.pop
-    for node in reversed(order):
+    mut = _MUT[0]
+    order = None  # None while following a chain
+    node = root
+    i = 0
+    while True:
+        if order is not None:
+            if i == len(order):
+                break
+            node = order[i]
+            i += 1
         g = pop(node, None)
         if g is None:
+            if order is None:
+                break  # (a chain's next node always has its gradient)
             continue
         if node._stamp != mut:  # something was written in place after this node was made
             _check_versions(node)
@@ -350,6 +347,8 @@ def _plain_pass(t, g, retain_graph):
                 gs = _call_backward(node, g, False)
         if type(gs) is not tuple:
             gs = (gs,)
+        nxt = None
+        fork = False
         for p, gp, need in zip(node.parents, gs, node.needs_input_grad):
             if not need or gp is None:
                 continue
@@ -369,12 +368,47 @@ def _plain_pass(t, g, retain_graph):
                     p._grad = pg + gp
                 else:
                     pg._data = pg._data + gp
-            elif c.n_out == 1:
+                continue
+            if c.n_out == 1:
                 grads[c] = grads[c] + gp if c in grads else gp
             else:
                 _add_grad(grads, c, p._oidx, gp)
+            if nxt is None:
+                nxt = c
+            elif c is not nxt:
+                fork = True
         if not retain_graph and node.saved:
             node.saved = None
+        if order is None:
+            if fork:
+                order = _sorted_from(grads)  # every node still to run lies below the waiting ones
+            elif nxt is None:
+                break
+            else:
+                node = nxt
+
+
+def _sorted_from(grads):
+    """The nodes reachable from the keys of ``grads``, in topological order (outputs first)."""
+    order = []
+    visited = set()
+    stack = [(n, False) for n in grads]
+    while stack:  # iterative DFS; a node is emitted after every node below it
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        for p in node.parents:
+            if isinstance(p, Tensor):
+                c = p._ctx
+                if c is not None and c not in visited:
+                    stack.append((c, False))
+    order.reverse()
+    return order
 
 
 def _run_final_callbacks():
