@@ -40,3 +40,51 @@ def test_lr_range_test_puts_the_global_generator_back():
     before = nrandom.get_rng_state()
     tune.lr_range_test(net, opt, nn.MSELoss(), [(x, 2 * x[:, :1])], num_steps=5)
     assert nrandom.get_rng_state() == before      # the dropout draws of the probe are undone
+
+
+# ------------------------------------------------------------------------------ probes
+def test_linear_probe_does_not_reseed_the_global_generator():
+    x = np.random.default_rng(1).normal(size=(20, 3))
+    y = (x[:, 0] > 0).astype(np.int64)
+    nv.manual_seed(9)
+    nv.randn(3)
+    before = nrandom.get_rng_state()
+    tune.linear_probe(x, y, x, y, epochs=3, seed=0)
+    assert nrandom.get_rng_state() == before
+    # and the probe itself still depends only on its own seed
+    assert tune.linear_probe(x, y, x, y, epochs=3, seed=0) == tune.linear_probe(x, y, x, y, epochs=3, seed=0)
+
+
+# ------------------------------------------------------------------------------ searches
+def test_a_search_where_every_trial_diverged_still_prints_its_table(capsys):
+    r = tune.grid_search(lambda c: {"val_loss": float("nan")}, {"lr": [0.1, 1.0]}, verbose=True)
+    out = capsys.readouterr().out
+    assert "no trial reported a finite 'val_loss'" in out and "0.1" in out
+    assert "none finite" in repr(r) and len(r.to_csv().splitlines()) == 3
+    with pytest.raises(ValueError, match="no trial reported a finite"):
+        r.best
+
+
+def test_run_trials_with_no_configurations_says_so():
+    with pytest.raises(ValueError, match="no configurations"):
+        tune.run_trials(lambda c: {"val_loss": 1.0}, [])
+
+
+def test_nas_search_space_with_a_repeated_value_mutates():
+    space = tune.SearchSpace(depth=(1,), width=(8, 8), activation=("relu",), dropout=(0.0,))
+    assert len(space) == 1
+    r = tune.evolution(space, lambda a: float(a["width"]), 6, population_size=2, sample_size=1)
+    assert [h["arch"]["width"] for h in r.history] == [8] * 6
+
+
+def test_nas_result_repr_when_every_score_is_nan():
+    r = tune.random_architecture_search(tune.SearchSpace(), lambda a: float("nan"), 2)
+    assert "no finite score" in repr(r)
+
+
+def test_fit_regression_feeds_a_float32_model_float32_data():
+    nv.manual_seed(0)
+    model = nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1))   # float32, the default
+    x, y = tune.make_sine_data(16)                                      # float64 arrays
+    h = tune.fit_regression(model, x, y, x, y, epochs=3)
+    assert len(h["train_loss"]) == 3 and np.isfinite(h["val_loss"]).all()
