@@ -26,7 +26,7 @@ def _as_tensor(a, dtype):
 
 
 def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, optimizer="adam",
-                   weight_decay=0.0, patience=None, dtype=np.float64):
+                   weight_decay=0.0, patience=None, dtype=None):
     """Full-batch MSE training; returns ``{"train_loss": [...], "val_loss": [...], "best_epoch": i}``.
 
     Args:
@@ -37,7 +37,8 @@ def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, 
         weight_decay: the L2 coefficient passed to the optimizer.
         patience: early stopping: stop when the validation loss has not improved for this many
             epochs and put back the weights of the best epoch.
-        dtype: the floating type the data is converted to (match the model's).
+        dtype: the floating type NumPy data is converted to; None (the default) takes the
+            model's parameter dtype (float64 for a model without parameters).
 
     The training loss is measured in ``eval()`` mode after each step (dropout off), so it is
     comparable with the validation loss.
@@ -55,6 +56,8 @@ def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, 
         opt = optimizer
     if patience is not None and x_val is None:
         raise ValueError("early stopping (patience=...) needs validation data x_val, y_val")
+    if dtype is None:  # float64 data into a float32 model would fail in its first layer
+        dtype = next((p._data.dtype for p in model.parameters() if p._data.dtype.kind == "f"), np.float64)
     x, y = _as_tensor(x, dtype), _as_tensor(y, dtype)
     has_val = x_val is not None
     if has_val:
