@@ -148,12 +148,26 @@ def as_model_input(model, x):
     return Tensor(x)
 
 
+def _plain_numbers(data):
+    """True when ``data`` is a list (of lists ...) of Python numbers: an array written out."""
+    first = data
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if not isinstance(first, (int, float, np.number)) or isinstance(first, bool):
+        return False
+    try:
+        return np.asarray(data).dtype.kind in "iuf"
+    except ValueError:  # ragged: pairs of (inputs, target) rather than one array
+        return False
+
+
 def _batches(data):
     if isinstance(data, (np.ndarray, Tensor)):
         yield data
         return
-    if isinstance(data, (list, tuple)) and data and \
-            not isinstance(data[0], (np.ndarray, Tensor, list, tuple)):  # a flat list of numbers
+    if isinstance(data, (list, tuple)) and data and _plain_numbers(data):
+        # a (nested) list of numbers is one batch; iterating it as batches would keep only
+        # the first number of each row, taken for an (inputs, targets) pair
         yield np.asarray(data)
         return
     for batch in data:
