@@ -88,3 +88,48 @@ def test_fit_regression_feeds_a_float32_model_float32_data():
     x, y = tune.make_sine_data(16)                                      # float64 arrays
     h = tune.fit_regression(model, x, y, x, y, epochs=3)
     assert len(h["train_loss"]) == 3 and np.isfinite(h["val_loss"]).all()
+
+
+# ------------------------------------------------------------------------------ the doctor
+def test_activation_stats_reads_a_nested_list_as_one_batch():
+    # each row used to be taken for an (inputs, targets) pair, and only its first number kept
+    from nerve.diagnostics import activation_stats
+
+    s = activation_stats(nn.ReLU(), [[1.0, -1.0], [2.0, -3.0]])[""]
+    assert (s.units, s.samples) == (2, 2)
+    assert s.mean == pytest.approx(0.75) and s.sparsity == 0.5 and s.dead_units.tolist() == [1]
+    # a list of (inputs, targets) batches is still a list of batches
+    pairs = [(np.ones((2, 3)), np.zeros(2)), (-np.ones((2, 3)), np.ones(2))]
+    assert activation_stats(nn.ReLU(), pairs)[""].samples == 4
+
+
+@pytest.mark.parametrize("layers, why", [
+    (lambda: [nn.Linear(2, 3), nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 2)], "mix activations"),
+    (lambda: [nn.Linear(2, 3), nn.Linear(3, 3), nn.ReLU()], "after its output layer"),
+])
+def test_mlp_layers_refuses_a_network_one_activation_name_cannot_describe(layers, why):
+    # the playground's in-browser forward applies the one name after every hidden Linear
+    from nerve.diagnostics import mlp_layers
+
+    with pytest.raises(ValueError, match=why):
+        mlp_layers(nn.Sequential(*layers()))
+    linears, act = mlp_layers(nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 3), nn.Linear(3, 2)))
+    assert (len(linears), act) == (3, "identity")
+
+
+def test_backprop_steps_from_model_refuses_what_it_cannot_write_out():
+    from nerve.diagnostics import backprop_steps_from_model
+
+    x = [0.5, -1.0]
+    with pytest.raises(ValueError, match="two activations"):
+        backprop_steps_from_model(nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Sigmoid(), nn.Linear(2, 2)),
+                                  x, [0.0, 1.0])
+    with pytest.raises(ValueError, match="at least one Linear"):
+        backprop_steps_from_model(nn.Sequential(), x, [0.0])
+    with pytest.raises(ValueError, match="raw logits"):
+        backprop_steps_from_model(nn.Sequential(nn.Linear(2, 2), nn.Sigmoid()), x, 1, loss="cross_entropy")
+    # the step-through agrees with the model where it accepts it
+    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2)).double()
+    s = backprop_steps_from_model(net, x, 1, loss="cross_entropy")
+    logits = net(nv.tensor([x], dtype=nv.float64)).numpy()[0]
+    assert s["forward"][-1]["z"] == pytest.approx(logits.tolist())
