@@ -133,3 +133,68 @@ def test_backprop_steps_from_model_refuses_what_it_cannot_write_out():
     s = backprop_steps_from_model(net, x, 1, loss="cross_entropy")
     logits = net(nv.tensor([x], dtype=nv.float64)).numpy()[0]
     assert s["forward"][-1]["z"] == pytest.approx(logits.tolist())
+
+
+# ------------------------------------------------------------------------------ plots
+def test_feature_maps_and_layer_trace_run_a_float64_model_on_an_array():
+    from nerve import viz
+
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()).double()
+    x = np.random.default_rng(0).normal(size=(1, 1, 5, 5))
+    fm = viz.feature_maps(net, x, "1")
+    expected = net(nv.tensor(x, dtype=nv.float64)).numpy()[0]
+    np.testing.assert_allclose(fm, expected)          # the maps are the model's own, in float64
+    assert [shape for _, _, shape in viz.layer_trace(net, x)] == [(1, 2, 3, 3)] * 2
+
+
+def test_save_predictions_wants_one_label_per_image(tmp_path):
+    from nerve import viz
+
+    prob = np.full((4, 2), 0.5)
+    with pytest.raises(ValueError, match="2 labels for 4 images"):
+        viz.save_predictions(np.zeros((4, 5, 5)), [0, 1], prob, ["a", "b"], tmp_path / "p.png")
+    with pytest.raises(ValueError, match="3 class names for 2 columns"):
+        viz.save_predictions(np.zeros((4, 5, 5)), None, prob, ["a", "b", "c"], tmp_path / "p.png")
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_plot_attention_refuses_negative_scores(tmp_path):
+    from nerve import viz
+
+    with pytest.raises(ValueError, match="minimum of -2.*softmax"):
+        viz.plot_attention(np.array([[0.5, -2.0], [1.0, 0.0]]), tmp_path / "a.png")
+
+
+def test_plot_probes_names_an_empty_dict_and_percentages(tmp_path):
+    from nerve import viz
+
+    with pytest.raises(ValueError, match="no accuracies"):
+        viz.plot_probes({}, tmp_path / "p.png")
+    with pytest.raises(ValueError, match=r"fractions in \[0, 1\].*'fc': 95.0"):
+        viz.plot_probes({"input": 0.5, "fc": 95.0}, tmp_path / "p.png")
+
+
+def test_plot_search_groups_list_valued_hyperparameters(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nerve import viz
+
+    r = tune.grid_search(lambda c: {"val_loss": c["lr"] * len(c["hidden"])},
+                         {"lr": [0.1, 0.01], "hidden": [[4], [8, 8]]})
+    assert viz.plot_search(r, tmp_path / "s.png", x="lr").stat().st_size > 0
+
+
+def test_activation_and_derivative_under_no_grad():
+    from nerve import functional as F
+    from nerve.viz import activation_and_derivative
+
+    with nv.no_grad():
+        y, dy = activation_and_derivative(F.relu, np.array([-1.0, 2.0]))
+    assert y.tolist() == [0.0, 2.0] and dy.tolist() == [0.0, 1.0]
+    assert nv.is_grad_enabled()
+
+
+def test_latent_scatter_names_missing_class_names(tmp_path):
+    from nerve import viz
+
+    with pytest.raises(ValueError, match="labels from 0 to 5 but 2 class_names"):
+        viz.latent_scatter(np.zeros((3, 2)), np.array([0, 1, 5]), tmp_path / "l.png", class_names=["a", "b"])

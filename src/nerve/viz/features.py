@@ -77,23 +77,35 @@ def _resolve_layer(model, layer):
                          f"{', '.join(names[:40])}{' ...' if len(names) > 40 else ''}") from e
 
 
+def _as_input(model, x):
+    """``x`` as a Tensor; an array takes the floating dtype of the model's weights (float32
+    for a model without any), so a float64 model is not handed float32 pixels."""
+    from .. import tensor  # noqa: PLC0415
+    from ..autograd.tensor import Tensor  # noqa: PLC0415
+
+    if isinstance(x, Tensor):
+        return x
+    dtype = next((p._data.dtype for p in model.parameters() if p._data.dtype.kind == "f"), np.float32)
+    return tensor(np.asarray(x, dtype=dtype))
+
+
 def feature_maps(model, x, layer, index=0):
     """Run ``model`` on ``x`` and return what ``layer`` output for sample ``index``, shape (C, H, W).
 
     Args:
         model: any Module.
-        x: one image (C, H, W) or a batch (N, C, H, W): a Tensor or an array.
+        x: one image (C, H, W) or a batch (N, C, H, W): a Tensor or an array (an array is
+            converted to the model's floating dtype).
         layer: a sub-module of ``model`` or its dotted name (``'features.0'``, ``'layer1'``).
         index: which sample of the batch to return.
 
     The model runs in eval mode (BatchNorm uses its running statistics, dropout is off) and
     without recording gradients; its previous mode is restored afterwards.
     """
-    from .. import no_grad, tensor  # noqa: PLC0415
-    from ..autograd.tensor import Tensor  # noqa: PLC0415
+    from .. import no_grad  # noqa: PLC0415
 
     target = _resolve_layer(model, layer)
-    xt = x if isinstance(x, Tensor) else tensor(np.asarray(x, dtype=np.float32))
+    xt = _as_input(model, x)
     if xt.ndim == 3:
         xt = xt.reshape(1, *xt.shape)
     captured = []
@@ -131,8 +143,7 @@ def layer_trace(model, x):
         >>> [(name, shape) for name, _, shape in layer_trace(net, nv.zeros(1, 1, 5, 5))]
         [('0', (1, 2, 3, 3)), ('1', (1, 2, 3, 3)), ('2', (1, 18))]
     """
-    from .. import no_grad, tensor  # noqa: PLC0415
-    from ..autograd.tensor import Tensor  # noqa: PLC0415
+    from .. import no_grad  # noqa: PLC0415
 
     calls, handles = {}, []
     for name, module in model.named_modules():
@@ -146,7 +157,7 @@ def layer_trace(model, x):
         handles.append(module.register_forward_hook(hook))
     try:
         with no_grad():
-            model(x if isinstance(x, Tensor) else tensor(np.asarray(x, dtype=np.float32)))
+            model(_as_input(model, x))
     finally:
         for h in handles:
             h.remove()
