@@ -57,8 +57,16 @@ def plot_capacity(result, path, title="Capacity sweep") -> Path:
 
 
 def plot_probes(accuracies, path, title="Linear probe accuracy per layer") -> Path:
-    """A bar chart of ``{layer name: accuracy}`` in the order given (raw input first, say)."""
+    """A bar chart of ``{layer name: accuracy}`` (fractions in [0, 1], drawn as percentages) in
+    the order given (raw input first, say)."""
     names = list(accuracies)
+    if not names:
+        raise ValueError("plot_probes got no accuracies; pass {layer name: accuracy}, e.g. from "
+                         "tune.layer_probes")
+    bad = {n: accuracies[n] for n in names if not 0.0 <= float(accuracies[n]) <= 1.0}
+    if bad:  # a percentage (95.0) would be drawn as 9500 % above the axis
+        raise ValueError(f"plot_probes takes accuracies as fractions in [0, 1], got {bad}; divide "
+                         f"percentages by 100")
     values = [100 * float(accuracies[n]) for n in names]
     fig = new_figure(max(5.0, 0.9 * len(names) + 2), 4.0)
     ax = fig.add_subplot(1, 1, 1)
@@ -86,10 +94,11 @@ def plot_search(result, path, x=None, title=None) -> Path:
         bx = result.best["trial"]
     else:
         others = [p for p in result.params if p != x]
-        groups = {}
+        groups = {}  # keyed by repr: a hyperparameter value may be a list (hidden sizes, say)
         for r in result.rows:
-            groups.setdefault(tuple(r[p] for p in others), []).append(r)
-        for key, rows in groups.items():
+            key = tuple(r[p] for p in others)
+            groups.setdefault(repr(key), (key, []))[1].append(r)
+        for key, rows in groups.values():
             rows = sorted(rows, key=lambda r: r[x])
             label = ", ".join(f"{p}={v}" for p, v in zip(others, key)) or None
             ax.plot([r[x] for r in rows], [r[metric] for r in rows], "o-", label=label)
