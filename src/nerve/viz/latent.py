@@ -48,6 +48,9 @@ def latent_scatter(z2d, labels, path, class_names=None, title="latent space", ma
         keep = np.random.default_rng(seed).choice(len(z), max_points, replace=False)
         z, y = z[keep], y[keep]
     classes = np.unique(y)
+    if class_names is not None and (classes.min() < 0 or classes.max() >= len(class_names)):
+        raise ValueError(f"latent_scatter got labels from {classes.min()} to {classes.max()} but "
+                         f"{len(class_names)} class_names; give one name per class index")
     fig = new_figure(6.4, 5.6)
     ax = fig.add_subplot(1, 1, 1)
     cmap = __import__("matplotlib").colormaps["tab10" if len(classes) <= 10 else "tab20"]
