@@ -318,6 +318,10 @@ class BatchNormalization(Layer):
     Keras's ``momentum=0.99`` keeps 99 % of the running statistics per step (torch's
     ``momentum=0.01``) and ``epsilon=1e-3``. Keras counts four numbers per channel: the
     trainable scale and offset, and the two running statistics as non-trainable.
+
+    The running variance follows nerve's (PyTorch's) rule and averages the unbiased batch
+    variance (× m/(m − 1) for m values per channel); Keras averages the biased one, so after
+    training the two differ by that factor (1.03 for a batch of 32 flat samples).
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, input_shape=None, name=None):
