@@ -72,10 +72,12 @@ def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0,
     from ..autograd import Tensor  # noqa: PLC0415
     from ..random import get_rng_state, set_rng_state  # noqa: PLC0415
 
-    if not (0 < start_lr < end_lr):
-        raise ValueError(f"lr_range_test needs 0 < start_lr < end_lr, got {start_lr!r} and {end_lr!r}")
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 2:
-        raise ValueError(f"num_steps must be an integer of at least 2, got {num_steps!r}")
+    if not (0 < start_lr < end_lr and math.isfinite(end_lr)):
+        raise ValueError(f"lr_range_test needs 0 < start_lr < end_lr < inf, got {start_lr!r} and {end_lr!r}")
+    # three steps at least: the suggestion is a slope, taken between neighbouring steps
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 3:
+        raise ValueError(f"num_steps must be an integer of at least 3, got {num_steps!r}")
+    num_steps = int(num_steps)
     if not 0 < smoothing <= 1:
         raise ValueError(f"smoothing must be in (0, 1], got {smoothing!r}")
     if not diverge_factor > 1:
