@@ -274,7 +274,7 @@ def random_search(train_fn, space, n_trials, *, seed=0, metric="val_loss", mode=
                   csv_path=None):
     """Run ``train_fn`` on ``n_trials`` configurations drawn from ``space``.
 
-    ``space`` maps each name to a list (one value drawn uniformly), a distribution
+    ``space`` maps each name to a list, tuple or range (one value drawn uniformly), a distribution
     (``uniform``, ``loguniform``, ``choice``) or a fixed scalar. Draws come from their own
     generator seeded with ``seed``, so the same seed draws the same configurations.
 
@@ -296,7 +296,7 @@ def random_search(train_fn, space, n_trials, *, seed=0, metric="val_loss", mode=
         v = space[k]
         if isinstance(v, _Distribution):
             dists[k] = v
-        elif isinstance(v, (list, tuple)):
+        elif isinstance(v, (list, tuple, range)):  # a range is a list of values too, as in a grid
             dists[k] = choice(v)
         else:
             dists[k] = None  # a fixed value
