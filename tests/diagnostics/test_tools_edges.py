@@ -198,3 +198,59 @@ def test_latent_scatter_names_missing_class_names(tmp_path):
 
     with pytest.raises(ValueError, match="labels from 0 to 5 but 2 class_names"):
         viz.latent_scatter(np.zeros((3, 2)), np.array([0, 1, 5]), tmp_path / "l.png", class_names=["a", "b"])
+
+
+def test_learning_curves_mark_the_lowest_mae_as_the_best_epoch(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from nerve.viz import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "save_png", lambda fig, path: figures.append(fig) or path)
+    plots.plot_learning_curves({"mae": [0.9, 0.5, 0.3], "val_mae": [0.8, 0.2, 0.6],
+                                "accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.4, 0.9, 0.6]},
+                               tmp_path / "c.png")
+    notes = {ax.get_title(): [t.get_text() for t in ax.texts] for ax in figures[0].axes}
+    assert notes["mae"] == ["best 0.2"] and notes["accuracy"] == ["best 0.9"]
+
+
+def test_layer_probes_cast_the_data_and_keep_each_sub_module_mode():
+    # float64 arrays into a float32 network crashed; and a BatchNorm frozen in eval() inside a
+    # training network came back in training mode (only the root's flag was restored)
+    nv.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU())
+    net.train()
+    net[1].eval()
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    y = (x[:, 0] > 0).astype(np.int64)
+    acc = tune.layer_probes(net, ["2"], x, y, x, y, epochs=3)
+    assert set(acc) == {"input", "2"} and 0.0 <= acc["2"] <= 1.0
+    assert net.training and net[0].training and not net[1].training
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(num_steps=2), "at least 3, got 2"),
+    (dict(end_lr=float("inf")), "end_lr < inf"),
+])
+def test_lr_range_test_argument_errors_name_the_value(kwargs, match):
+    m = nn.Linear(1, 1)
+    with pytest.raises(ValueError, match=match):
+        tune.lr_range_test(m, optim.SGD(m.parameters(), lr=0.1), nn.MSELoss(),
+                           [(np.ones((2, 1), np.float32), np.ones((2, 1), np.float32))], **kwargs)
+
+
+def test_lr_range_test_takes_a_numpy_integer_step_count():
+    m = nn.Linear(1, 1)
+    r = tune.lr_range_test(m, optim.SGD(m.parameters(), lr=0.1), nn.MSELoss(),
+                           [(np.ones((2, 1), np.float32), np.ones((2, 1), np.float32))], num_steps=np.int64(4))
+    assert len(r.lrs) <= 4
+
+
+def test_random_search_draws_from_a_range():
+    r = tune.random_search(lambda c: {"val_loss": float(c["h"])}, {"h": range(16, 65, 16)}, 6, seed=0)
+    assert set(r.column("h")) <= {16, 32, 48, 64}
+
+
+def test_fit_regression_names_zero_epochs():
+    x, y = tune.make_sine_data(8)
+    with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
+        tune.capacity_sweep([2], x, y, x, y, epochs=0)

@@ -54,6 +54,8 @@ def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, 
         opt = makers[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
     else:
         opt = optimizer
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if patience is not None and x_val is None:
         raise ValueError("early stopping (patience=...) needs validation data x_val, y_val")
     if dtype is None:  # float64 data into a float32 model would fail in its first layer
