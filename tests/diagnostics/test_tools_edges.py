@@ -254,3 +254,19 @@ def test_fit_regression_names_zero_epochs():
     x, y = tune.make_sine_data(8)
     with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
         tune.capacity_sweep([2], x, y, x, y, epochs=0)
+
+
+def test_doctor_checkup_keeps_the_gradients_being_accumulated_and_works_under_no_grad():
+    from nerve.train import TrainingDoctor
+
+    nv.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+    net(nv.tensor(x)).sum().backward()               # a gradient mid-accumulation
+    kept = [p.grad.numpy().copy() for p in net.parameters()]
+    doctor = TrainingDoctor()
+    with nv.no_grad():
+        assert doctor.checkup(net, x, np.zeros((8, 2), np.float32), nn.MSELoss()) == []
+        assert not nv.is_grad_enabled()
+    for p, g in zip(net.parameters(), kept):
+        np.testing.assert_array_equal(p.grad.numpy(), g)
