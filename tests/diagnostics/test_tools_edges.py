@@ -270,3 +270,21 @@ def test_doctor_checkup_keeps_the_gradients_being_accumulated_and_works_under_no
         assert not nv.is_grad_enabled()
     for p, g in zip(net.parameters(), kept):
         np.testing.assert_array_equal(p.grad.numpy(), g)
+
+
+# ------------------------------------------------------------------------------ keras facade
+def test_keras_crossentropy_targets_of_the_other_kind_are_named():
+    from nerve import keras
+    from nerve.keras import layers
+
+    x = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+    labels = np.arange(10)
+    model = keras.Sequential([layers.Dense(10, activation="softmax", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    # with N == C the labels broadcast against the outputs and trained on nonsense
+    with pytest.raises(ValueError, match=r"one-hot targets of shape \(N,\) \+ \(10,\), got y of shape \(10,\)"):
+        model.fit(x, labels, epochs=1, batch_size=10, verbose=0)
+    model.fit(x, np.eye(10)[labels], epochs=1, batch_size=10, verbose=0)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"one class index per sample, got y of shape \(10, 10\)"):
+        model.fit(x, np.eye(10)[labels], epochs=1, verbose=0)
