@@ -288,3 +288,11 @@ def test_keras_crossentropy_targets_of_the_other_kind_are_named():
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match=r"one class index per sample, got y of shape \(10, 10\)"):
         model.fit(x, np.eye(10)[labels], epochs=1, verbose=0)
+
+
+def test_a_metric_named_like_a_hyperparameter_is_refused():
+    # the returned value overwrote the configured one in the row, so best_params was not a config
+    with pytest.raises(ValueError, match=r"metrics named \['lr'\].*final_lr"):
+        tune.grid_search(lambda c: {"val_loss": c["lr"], "lr": c["lr"] / 100}, {"lr": [0.1, 0.01]})
+    with pytest.raises(ValueError, match="'trial' names the trial-number column"):
+        tune.grid_search(lambda c: {"val_loss": 1.0}, {"trial": [1, 2]})

@@ -225,6 +225,8 @@ def run_trials(train_fn, configs, *, seed=0, metric="val_loss", mode="min", verb
     configs = list(configs)
     if not configs:
         raise ValueError("run_trials got no configurations; pass a non-empty list of dicts")
+    if any("trial" in cfg for cfg in configs):
+        raise ValueError("'trial' names the trial-number column of the results; rename that hyperparameter")
     rows, seconds = [], []
     params = list(configs[0]) if configs else []
     for i, cfg in enumerate(configs):
@@ -238,6 +240,10 @@ def run_trials(train_fn, configs, *, seed=0, metric="val_loss", mode="min", verb
         if metric not in out:
             raise KeyError(f"train_fn returned {sorted(out)} for trial {i}; it must report {metric!r} "
                            f"(or pass metric= one of those)")
+        clash = sorted(k for k in out if k in cfg or k == "trial")
+        if clash:  # the row would record the returned value as the hyperparameter (or trial number)
+            raise ValueError(f"train_fn returned metrics named {clash}, the same as a hyperparameter or the "
+                             f"'trial' column, for trial {i}; rename them (e.g. 'final_{clash[0]}')")
         row = {"trial": i, **cfg}
         row.update({k: _plain_number(v) for k, v in out.items()})
         rows.append(row)
