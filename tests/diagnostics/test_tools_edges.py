@@ -296,3 +296,12 @@ def test_a_metric_named_like_a_hyperparameter_is_refused():
         tune.grid_search(lambda c: {"val_loss": c["lr"], "lr": c["lr"] / 100}, {"lr": [0.1, 0.01]})
     with pytest.raises(ValueError, match="'trial' names the trial-number column"):
         tune.grid_search(lambda c: {"val_loss": 1.0}, {"trial": [1, 2]})
+
+
+def test_plot_search_draws_a_sweep_where_every_trial_diverged(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nerve import viz
+
+    r = tune.grid_search(lambda c: {"val_loss": float("nan")}, {"lr": [0.1, 1.0]})
+    assert viz.plot_search(r, tmp_path / "a.png").exists()
+    assert viz.plot_search(r, tmp_path / "b.png", x="lr").exists()

@@ -84,14 +84,16 @@ def plot_probes(accuracies, path, title="Linear probe accuracy per layer") -> Pa
 def plot_search(result, path, x=None, title=None) -> Path:
     """A ``SearchResult``: its metric per trial, or against hyperparameter ``x`` (log axis when
     all values are positive numbers spanning more than a factor of 10), one line per value of
-    the other hyperparameters. The best trial is circled."""
+    the other hyperparameters. The best trial is circled (none when no trial has a finite
+    metric, as after a sweep where every run diverged)."""
     metric = result.metric
+    best = result._best_or_none()  # None when every trial diverged: draw them, circle nothing
     fig = new_figure(6.0, 4.0)
     ax = fig.add_subplot(1, 1, 1)
     if x is None:
         ax.plot(result.column("trial"), result.column(metric), "o-")
         xlabel = "trial"
-        bx = result.best["trial"]
+        bx = None if best is None else result.rows[best]["trial"]
     else:
         others = [p for p in result.params if p != x]
         groups = {}  # keyed by repr: a hyperparameter value may be a list (hidden sizes, say)
@@ -108,7 +110,8 @@ def plot_search(result, path, x=None, title=None) -> Path:
         if len(groups) > 1:
             ax.legend(fontsize=8)
         xlabel = x
-        bx = result.best[x]
-    ax.plot([bx], [result.best[metric]], "o", ms=14, mfc="none", mec="tab:red", mew=2)
+        bx = None if best is None else result.rows[best][x]
+    if best is not None:
+        ax.plot([bx], [result.rows[best][metric]], "o", ms=14, mfc="none", mec="tab:red", mew=2)
     style(ax, title or f"{metric} ({'lower' if result.mode == 'min' else 'higher'} is better)", xlabel, metric)
     return save_png(fig, path)
