@@ -305,3 +305,17 @@ def test_plot_search_draws_a_sweep_where_every_trial_diverged(tmp_path):
     r = tune.grid_search(lambda c: {"val_loss": float("nan")}, {"lr": [0.1, 1.0]})
     assert viz.plot_search(r, tmp_path / "a.png").exists()
     assert viz.plot_search(r, tmp_path / "b.png", x="lr").exists()
+
+
+def test_dead_units_of_a_linear_on_sequences_are_its_features_not_its_time_steps():
+    from nerve.diagnostics import activation_stats
+
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    net[0].weight.data[1] = 0.0
+    net[0].bias.data[1] = -5.0                       # feature 1 is dead at every position
+    x = np.random.default_rng(0).normal(size=(8, 6, 4)).astype(np.float32)   # (N, T, F)
+    s = activation_stats(net, x)["1"]
+    assert s.units == 3 and s.dead_units.tolist() == [1]
+    # after a conv the units stay the channels (dimension 1)
+    conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+    assert activation_stats(conv, np.ones((2, 1, 6, 6), np.float32))["1"].units == 2

@@ -26,7 +26,8 @@ class ActivationStats:
 
     Attributes:
         kind: the layer's class name ("ReLU", "Sigmoid" ...).
-        units: how many units the layer has (features, or channels for (N, C, ...) outputs).
+        units: how many units the layer has (features, or channels for (N, C, ...) conv
+            outputs).
         samples: how many inputs were seen.
         dead_fraction: share of units whose output was <= 0 for every input (rectifiers
             only, else ``None``).
@@ -64,6 +65,7 @@ class ActivationRecorder:
         self.training_only = bool(training_only)
         self.enabled = True  # switched off, the hooks stay in place but record nothing
         self._handles = []
+        self._unit_axis = {}  # layer name -> the axis of its units (see _unit_axes)
         self.reset()
 
     def reset(self):
@@ -73,6 +75,7 @@ class ActivationRecorder:
         if not hasattr(model, "named_modules"):
             raise TypeError(f"expected a Module, got {type(model).__name__}")
         self.detach()
+        self._unit_axis = _unit_axes(model)
         for name, m in model.named_modules():
             if is_activation(m):
                 self._handles.append(m.register_forward_hook(self._hook(name)))
@@ -97,17 +100,19 @@ class ActivationRecorder:
     def update(self, name: str, kind: str, out) -> None:
         out = np.asarray(out)
         n = out.shape[0] if out.ndim else 1
-        # (N, units, ...) -> reduce over every axis but the unit axis 1
-        axes = (0,) + tuple(range(2, out.ndim)) if out.ndim >= 2 else None
+        # reduce over every axis but the unit axis: 1 for (N, C, ...) after a conv, the last
+        # for (N, ..., F) after a Linear (a sequence model's features, not its time steps)
+        unit = (self._unit_axis.get(name, 1) % out.ndim) if out.ndim >= 2 else None
+        axes = tuple(i for i in range(out.ndim) if i != unit) if unit is not None else None
+        width = out.shape[unit] if unit is not None else 1
         a = self._acc.get(name)
         if a is None:
-            units = out.shape[1] if out.ndim >= 2 else 1
-            a = self._acc[name] = {"kind": kind, "units": units, "samples": 0, "values": 0,
+            a = self._acc[name] = {"kind": kind, "units": width, "samples": 0, "values": 0,
                                    "zeros": 0, "saturated": 0, "sum": 0.0, "sumsq": 0.0,
-                                   "ever_positive": np.zeros(units, dtype=bool)}
-        if a["units"] != (out.shape[1] if out.ndim >= 2 else 1):
+                                   "ever_positive": np.zeros(width, dtype=bool)}
+        if a["units"] != width:
             raise ValueError(f"activation layer {name!r} changed width from {a['units']} to "
-                             f"{out.shape[1]} between batches; reset() the recorder between models")
+                             f"{width} between batches; reset() the recorder between models")
         a["samples"] += n
         a["values"] += out.size
         a["zeros"] += int(np.count_nonzero(out == 0))
@@ -133,6 +138,26 @@ class ActivationRecorder:
                 saturation=(a["saturated"] / v) if a["kind"] in BOUNDED else None,
                 mean=mean, std=float(np.sqrt(max(a["sumsq"] / v - mean * mean, 0.0))))
         return res
+
+
+def _unit_axes(model) -> dict:
+    """``{activation layer name: unit axis}``: -1 (features last) when the nearest layer with
+    weights registered before it is a Linear, LayerNorm or Embedding, else 1 (channels first,
+    as after a conv or a BatchNorm). Registration order stands in for call order, which it is
+    in a Sequential and in the usual ``__init__``."""
+    from .. import nn  # noqa: PLC0415
+
+    last = tuple(c for c in (getattr(nn, k, None) for k in ("Linear", "LayerNorm", "Embedding", "RMSNorm",
+                                                            "MultiheadAttention")) if isinstance(c, type))
+    axes, current = {}, 1
+    for name, m in model.named_modules():
+        if is_activation(m):
+            axes[name] = current
+        elif isinstance(m, last):
+            current = -1
+        elif next(iter(m.parameters(recurse=False)), None) is not None:
+            current = 1
+    return axes
 
 
 def as_model_input(model, x):
@@ -188,8 +213,9 @@ def activation_stats(model, data, tol: float = 0.01) -> dict:
     * **saturation** (sigmoid, tanh, softsign): the fraction of outputs within ``tol`` of a
       bound, where the derivative is nearly 0 (σ′ ≤ tol at σ ≥ 1 − tol).
 
-    Units are the features of (N, F) outputs, or the channels (dimension 1) of (N, C, ...)
-    outputs.
+    Units are the features of (N, F) outputs, the channels (dimension 1) of (N, C, ...)
+    outputs after a conv or BatchNorm, and the last dimension of (N, ..., F) outputs after a
+    Linear, LayerNorm or Embedding (a sequence model's features, not its time steps).
 
     Args:
         model: a ``Module``; a bare activation layer works too (its name is ``""``).
