@@ -319,3 +319,27 @@ def test_dead_units_of_a_linear_on_sequences_are_its_features_not_its_time_steps
     # after a conv the units stay the channels (dimension 1)
     conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
     assert activation_stats(conv, np.ones((2, 1, 6, 6), np.float32))["1"].units == 2
+
+
+class _TinyAE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc, self.dec = nn.Linear(4, 2), nn.Linear(2, 4)
+
+    def decode(self, z):
+        return self.dec(z).sigmoid()
+
+    def reconstruct(self, x):
+        return self.decode(self.enc(x.reshape(x.shape[0], -1))).reshape(*x.shape)
+
+
+def test_latent_tools_feed_the_model_its_own_float_dtype(tmp_path):
+    pytest.importorskip("PIL")
+    from nerve import viz
+
+    nv.manual_seed(0)
+    ae = _TinyAE()                                              # float32
+    out = viz.interpolate(ae, np.zeros(2), np.ones(2), 3)       # float64 codes
+    assert out.shape == (3, 4) and out.dtype == nv.float32
+    assert viz.save_reconstructions(ae.double(), np.random.default_rng(0).random((3, 1, 2, 2)),
+                                    tmp_path / "r.png").exists()

@@ -91,12 +91,14 @@ def interpolate_codes(z0, z1, steps: int = 8, mode: str = "linear") -> np.ndarra
 
 
 def interpolate(model, z0, z1, steps: int = 8, mode: str = "linear"):
-    """``model.decode`` of :func:`interpolate_codes` (without a graph), shape (steps, ...)."""
-    from ..autograd import Tensor, no_grad  # noqa: PLC0415
+    """``model.decode`` of :func:`interpolate_codes` (without a graph, the codes in the model's
+    float dtype), shape (steps, ...)."""
+    from ..autograd import no_grad  # noqa: PLC0415
+    from ..diagnostics.activations import as_model_input  # noqa: PLC0415
 
     codes = interpolate_codes(z0, z1, steps, mode)
-    with no_grad():
-        return model.decode(Tensor(codes))
+    with no_grad():  # float64 codes (np.random.randn) into a float32 decoder: take its dtype
+        return model.decode(as_model_input(model, codes))
 
 
 def save_samples(model, path, n: int = 64, nrow: int = 8, generator=None, value_range=None):
@@ -110,12 +112,13 @@ def save_samples(model, path, n: int = 64, nrow: int = 8, generator=None, value_
 
 def save_reconstructions(model, x, path, nrow: int = 8, value_range=None):
     """Write inputs ``x`` and ``model.reconstruct(x)`` as alternating rows of ``nrow`` to ``path``."""
-    from ..autograd import Tensor, no_grad  # noqa: PLC0415
+    from ..autograd import no_grad  # noqa: PLC0415
     from ..data import save_image  # noqa: PLC0415
+    from ..diagnostics.activations import as_model_input  # noqa: PLC0415
 
     xs = _array(x, "x").astype(np.float32)
-    with no_grad():
-        rec = _array(model.reconstruct(Tensor(xs)), "reconstruction")
+    with no_grad():  # the model's own float dtype (a float64 model was handed float32)
+        rec = _array(model.reconstruct(as_model_input(model, xs)), "reconstruction")
     rows = []
     for i in range(0, len(xs), nrow):
         a, b = xs[i:i + nrow], rec[i:i + nrow].reshape(xs[i:i + nrow].shape)
