@@ -343,3 +343,10 @@ def test_latent_tools_feed_the_model_its_own_float_dtype(tmp_path):
     assert out.shape == (3, 4) and out.dtype == nv.float32
     assert viz.save_reconstructions(ae.double(), np.random.default_rng(0).random((3, 1, 2, 2)),
                                     tmp_path / "r.png").exists()
+
+
+def test_keras_input_with_a_variable_size_is_named():
+    from nerve import keras
+
+    with pytest.raises(ValueError, match=r"\(None, 3\) has a None"):
+        keras.Input((None, 3))

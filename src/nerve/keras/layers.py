@@ -78,6 +78,9 @@ class InputLayer(Layer):
     """The model's input: ``shape`` without the batch axis, e.g. ``(28, 28, 1)``."""
 
     def __init__(self, shape, name=None):
+        if shape is not None and any(s is None for s in shape):  # Keras allows it; this facade builds eagerly
+            raise ValueError(f"Input shape {tuple(shape)} has a None (variable) size; this facade needs every "
+                             "size fixed, e.g. Input((28, 28, 1))")
         if shape is None or any(int(s) < 1 for s in shape):
             raise ValueError(f"Input needs a shape of positive sizes without the batch axis, got {shape!r}")
         super().__init__(shape, name)
