@@ -88,6 +88,8 @@ def test_fit_regression_feeds_a_float32_model_float32_data():
     x, y = tune.make_sine_data(16)                                      # float64 arrays
     h = tune.fit_regression(model, x, y, x, y, epochs=3)
     assert len(h["train_loss"]) == 3 and np.isfinite(h["val_loss"]).all()
+    # without validation data there is no best epoch to report
+    assert tune.fit_regression(model, x, y, epochs=2)["best_epoch"] is None
 
 
 # ------------------------------------------------------------------------------ the doctor

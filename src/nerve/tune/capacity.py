@@ -36,12 +36,14 @@ def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, 
         optimizer: ``'adam'``, ``'sgd'`` or an optimizer already built over the model.
         weight_decay: the L2 coefficient passed to the optimizer.
         patience: early stopping: stop when the validation loss has not improved for this many
-            epochs and put back the weights of the best epoch.
+            epochs and put back the weights of the best epoch (both curves then end with one
+            more point, measured at those weights).
         dtype: the floating type NumPy data is converted to; None (the default) takes the
             model's parameter dtype (float64 for a model without parameters).
 
     The training loss is measured in ``eval()`` mode after each step (dropout off), so it is
-    comparable with the validation loss.
+    comparable with the validation loss. ``best_epoch`` is the epoch of the lowest validation
+    loss, None without validation data.
     """
     from .. import functional as F  # noqa: PLC0415
     from .. import optim  # noqa: PLC0415
@@ -96,7 +98,8 @@ def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, 
             train_curve.append(float(F.mse_loss(model(x), y)._data))
             val_curve.append(float(F.mse_loss(model(x_val), y_val)._data))
         model.train()
-    return {"train_loss": train_curve, "val_loss": val_curve, "best_epoch": best_epoch}
+    # without validation there is no best epoch (0 would read as "the first epoch was best")
+    return {"train_loss": train_curve, "val_loss": val_curve, "best_epoch": best_epoch if has_val else None}
 
 
 class CapacityResult:
