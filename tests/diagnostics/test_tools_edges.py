@@ -128,6 +128,17 @@ def test_backprop_steps_from_model_refuses_what_it_cannot_write_out():
                                   x, [0.0, 1.0])
     with pytest.raises(ValueError, match="at least one Linear"):
         backprop_steps_from_model(nn.Sequential(), x, [0.0])
+
+    class Swapped(nn.Module):   # registered fc1, fc2, act; runs fc2(act(fc1(x)))
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2, self.act = nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU()
+
+        def forward(self, v):
+            return self.fc2(self.act(self.fc1(v)))
+
+    with pytest.raises(ValueError, match="reads an nn.Sequential, got Swapped"):
+        backprop_steps_from_model(Swapped(), x, [0.0, 1.0])
     with pytest.raises(ValueError, match="raw logits"):
         backprop_steps_from_model(nn.Sequential(nn.Linear(2, 2), nn.Sigmoid()), x, 1, loss="cross_entropy")
     # the step-through agrees with the model where it accepts it

@@ -176,8 +176,13 @@ def backprop_steps_from_model(model, x, target, loss="mse", lr=0.5):
     layers); the hidden ones must all be the same kind, at most one may follow each Linear,
     and for ``loss="cross_entropy"`` the model must end with its last Linear (raw logits).
     """
-    from ..nn import Linear, ReLU, Sigmoid, Tanh  # noqa: PLC0415
+    from ..nn import Linear, ReLU, Sequential, Sigmoid, Tanh  # noqa: PLC0415
 
+    if not isinstance(model, Sequential):
+        # a custom Module's children are listed in registration order, which need not be the
+        # order its forward() calls them: the step-through would follow the wrong network
+        raise ValueError(f"the step-through reads an nn.Sequential, got {type(model).__name__}; put the "
+                         "layers in an nn.Sequential in the order they run")
     names = {Sigmoid: "sigmoid", Tanh: "tanh", ReLU: "relu"}
     weights, biases, after = [], [], []
     for m in model.children():
