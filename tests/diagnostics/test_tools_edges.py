@@ -273,16 +273,18 @@ def test_doctor_checkup_keeps_the_gradients_being_accumulated_and_works_under_no
     from nerve.train import TrainingDoctor
 
     nv.manual_seed(0)
-    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.2), nn.Linear(4, 2))
     x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
     net(nv.tensor(x)).sum().backward()               # a gradient mid-accumulation
     kept = [p.grad.numpy().copy() for p in net.parameters()]
+    rng = nrandom.get_rng_state()
     doctor = TrainingDoctor()
     with nv.no_grad():
         assert doctor.checkup(net, x, np.zeros((8, 2), np.float32), nn.MSELoss()) == []
         assert not nv.is_grad_enabled()
     for p, g in zip(net.parameters(), kept):
         np.testing.assert_array_equal(p.grad.numpy(), g)
+    assert nrandom.get_rng_state() == rng             # the dropout masks it drew are undone
 
 
 # ------------------------------------------------------------------------------ keras facade

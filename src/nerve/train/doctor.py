@@ -43,6 +43,7 @@ from ..autograd import enable_grad
 from ..diagnostics.activations import RECTIFIERS, ActivationRecorder, as_model_input
 from ..diagnostics.gradients import gradient_norms
 from ..diagnostics.nonfinite import NonFiniteWatcher, find_nonfinite, inspect_output
+from ..random import get_rng_state, set_rng_state
 from .callbacks import Callback
 
 __all__ = ["TrainingDoctor", "Diagnostics", "GradientMonitor", "DeadUnitMonitor"]
@@ -421,9 +422,9 @@ class TrainingDoctor(Callback):
         Runs a forward pass with the activation and NaN/Inf hooks, computes
         ``loss_fn(model(inputs), targets)``, backpropagates, and applies the gradient and
         activation rules, with gradients recorded even when called under ``no_grad``. The
-        parameters' ``.grad`` are put back as they were afterwards (a gradient being
-        accumulated over several batches survives), so a checkup does not disturb a
-        training loop.
+        parameters' ``.grad`` and the global generator (dropout draws from it) are put back
+        as they were afterwards (a gradient being accumulated over several batches
+        survives), so a checkup does not disturb a training loop.
 
         Example:
             >>> import numpy as np
@@ -437,6 +438,7 @@ class TrainingDoctor(Callback):
         self._epoch = self._step = None
         params = list(model.parameters())
         saved_grads = [p.grad for p in params]
+        saved_rng = get_rng_state()  # a model in train mode draws dropout masks from it
         for p in params:
             p.grad = None
         rec = ActivationRecorder().attach(model)
@@ -460,6 +462,7 @@ class TrainingDoctor(Callback):
         finally:
             for p, g in zip(params, saved_grads):
                 p.grad = g
+            set_rng_state(saved_rng)
         return self.findings[before:]
 
     # ------------------------------------------------------------------ report
