@@ -365,3 +365,16 @@ def test_keras_input_with_a_variable_size_is_named():
 
     with pytest.raises(ValueError, match=r"\(None, 3\) has a None"):
         keras.Input((None, 3))
+
+
+def test_lr_range_test_takes_one_batch_as_a_pair_of_arrays():
+    # (x, y) itself used to be cycled: with two samples, x's rows became the inputs and targets
+    x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    y = np.array([[1.0], [0.0]], np.float32)
+    results = []
+    for data in ((x, y), [(x, y)]):
+        nv.manual_seed(0)
+        m = nn.Linear(2, 1)
+        results.append(tune.lr_range_test(m, optim.SGD(m.parameters(), lr=0.1), nn.MSELoss(), data,
+                                          num_steps=5).losses)
+    assert results[0] == results[1]

@@ -59,7 +59,8 @@ def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0,
             in every group at every step.
         loss_fn: ``loss_fn(outputs, targets)`` for batches of ``data``; with ``data=None`` a
             callable ``loss_fn(model) -> scalar Tensor`` that computes the whole objective.
-        data: a loader of ``(inputs, targets)`` batches, cycled as needed, or None.
+        data: a loader (or list) of ``(inputs, targets)`` batches, cycled as needed; one
+            ``(inputs, targets)`` pair of arrays, used at every step; or None.
         start_lr, end_lr, num_steps: the sweep: lr_k = start·(end/start)^(k/(num_steps−1)).
         smoothing: the weight of the newest loss in the exponential moving average.
         diverge_factor: stop when the smoothed loss exceeds this multiple of the best one
@@ -93,6 +94,9 @@ def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0,
     # dropout draws from the global generator: a probe that moved it would make the training
     # run that follows differ from the same run without the probe
     saved_rng = get_rng_state() if restore else None
+    if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], (np.ndarray, Tensor)):
+        # one (inputs, targets) batch: cycling it would unpack the rows of the inputs instead
+        data = [tuple(data)]
     batches = _cycle(data) if data is not None else None
     ratio = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
     lrs, losses, smoothed = [], [], []
