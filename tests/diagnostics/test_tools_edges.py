@@ -378,3 +378,15 @@ def test_lr_range_test_takes_one_batch_as_a_pair_of_arrays():
         results.append(tune.lr_range_test(m, optim.SGD(m.parameters(), lr=0.1), nn.MSELoss(), data,
                                           num_steps=5).losses)
     assert results[0] == results[1]
+
+
+def test_fit_regression_takes_a_flat_target_for_a_one_output_model():
+    # y of shape (N,) against predictions (N, 1) broadcast to an (N, N) loss
+    x, y = tune.make_sine_data(16)
+    losses = []
+    for target in (y, y[:, 0]):
+        nv.manual_seed(0)
+        losses.append(tune.fit_regression(nn.Linear(1, 1).double(), x, target, x, target, epochs=3))
+    assert losses[0] == losses[1]
+    with pytest.raises(ValueError, match=r"y has shape \(16, 2\) but the model outputs \(N,\) \+ \(1,\)"):
+        tune.fit_regression(nn.Linear(1, 1).double(), x, np.hstack([y, y]), epochs=1)

@@ -25,13 +25,25 @@ def _as_tensor(a, dtype):
     return a if isinstance(a, Tensor) else Tensor(np.asarray(a, dtype=dtype))
 
 
+def _match_target(y, out_shape, name):
+    """``y`` shaped (N,) + out_shape: a (N,) target for a one-output model becomes (N, 1)."""
+    want = (y.shape[0],) + out_shape
+    if tuple(y.shape) == want:
+        return y
+    if int(np.prod(y.shape)) == int(np.prod(want)):
+        return y.reshape(*want)
+    raise ValueError(f"{name} has shape {tuple(y.shape)} but the model outputs (N,) + {out_shape}; give "
+                     f"targets of shape {want}")
+
+
 def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, optimizer="adam",
                    weight_decay=0.0, patience=None, dtype=None):
     """Full-batch MSE training; returns ``{"train_loss": [...], "val_loss": [...], "best_epoch": i}``.
 
     Args:
         model: a Module mapping (N, d_in) to (N, d_out).
-        x, y, x_val, y_val: NumPy arrays or Tensors; validation is optional.
+        x, y, x_val, y_val: NumPy arrays or Tensors; validation is optional. A (N,) target
+            for a model with one output is taken as (N, 1).
         epochs, lr: full-batch steps and learning rate.
         optimizer: ``'adam'``, ``'sgd'`` or an optimizer already built over the model.
         weight_decay: the L2 coefficient passed to the optimizer.
@@ -66,6 +78,17 @@ def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, 
     has_val = x_val is not None
     if has_val:
         x_val, y_val = _as_tensor(x_val, dtype), _as_tensor(y_val, dtype)
+    # a (N,) target against an (N, 1) prediction would broadcast to an (N, N) loss: look at the
+    # output's shape once (in eval mode, so no dropout draw and no BatchNorm update)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    with no_grad():
+        out_shape = tuple(model(x[:1]).shape[1:])
+    for m, mode in modes:
+        m.training = mode
+    y = _match_target(y, out_shape, "y")
+    if has_val:
+        y_val = _match_target(y_val, out_shape, "y_val")
     train_curve, val_curve = [], []
     best, best_epoch, best_state, waited = np.inf, 0, None, 0
     for epoch in range(int(epochs)):
