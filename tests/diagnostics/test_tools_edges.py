@@ -390,3 +390,15 @@ def test_fit_regression_takes_a_flat_target_for_a_one_output_model():
     assert losses[0] == losses[1]
     with pytest.raises(ValueError, match=r"y has shape \(16, 2\) but the model outputs \(N,\) \+ \(1,\)"):
         tune.fit_regression(nn.Linear(1, 1).double(), x, np.hstack([y, y]), epochs=1)
+
+
+def test_picture_grids_name_a_zero_count(tmp_path):
+    from nerve import viz
+
+    conv = nn.Sequential(nn.Conv2d(1, 2, 3))
+    with pytest.raises(ValueError, match="max_filters must be a positive integer, got 0"):
+        viz.save_filters(conv, tmp_path / "f.png", max_filters=0)
+    with pytest.raises(ValueError, match="max_maps must be a positive integer, got 0"):
+        viz.save_feature_maps(conv, np.zeros((1, 5, 5)), "0", tmp_path / "m.png", max_maps=0)
+    with pytest.raises(ValueError, match="max_cols must be a positive integer, got 0"):
+        viz.plot_attention(np.full((2, 2), 0.5), tmp_path / "a.png", max_cols=0)

@@ -59,6 +59,8 @@ def plot_attention(weights, path, x_labels=None, y_labels=None, title: str | Non
     Returns the path written. Colours run from 0 to the largest weight in the figure, so panels
     compare on one scale.
     """
+    if isinstance(max_cols, bool) or not isinstance(max_cols, (int, np.integer)) or max_cols < 1:
+        raise ValueError(f"plot_attention: max_cols must be a positive integer, got {max_cols!r}")
     w = _matrix(weights)
     heads, t_out, t_in = w.shape
     xl = _labels(x_labels, t_in, "column")

@@ -190,6 +190,11 @@ def default_feature_layer(trace, conv_name: str) -> str:
     return conv_name
 
 
+def _check_count(value, name, fn):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{fn}: {name} must be a positive integer, got {value!r}")
+
+
 def _grid(n, max_cols):
     cols = min(n, max_cols) if max_cols else max(1, math.ceil(math.sqrt(n)))
     return math.ceil(n / cols), cols
@@ -216,7 +221,7 @@ def save_filters(layer_or_model, path, max_filters=64, channel=None, max_cols=8)
         max_filters: draw at most this many filters (the first ones).
         channel: for kernels with several input channels (other than 3), draw this input
             channel; ``None`` draws the mean over input channels. Ignored for 1 or 3 channels.
-        max_cols: panels per row.
+        max_cols: panels per row (None: about as many rows as columns).
 
     Example:
         >>> import os, tempfile
@@ -225,6 +230,7 @@ def save_filters(layer_or_model, path, max_filters=64, channel=None, max_cols=8)
         >>> out.suffix
         '.png'
     """
+    _check_count(max_filters, "max_filters", "save_filters")
     conv = first_conv(layer_or_model)
     w = filters(conv)[:max_filters]                      # (O, C, kH, kW)
     O, C = w.shape[:2]
@@ -265,7 +271,7 @@ def save_feature_maps(model, x, layer, path, max_maps=32, index=0, max_cols=8):
         model, x, layer, index: as in :func:`feature_maps`.
         path: the PNG to write.
         max_maps: draw at most this many channels (the first ones).
-        max_cols: panels per row.
+        max_cols: panels per row (None: about as many rows as columns).
 
     Example:
         >>> import os, tempfile
@@ -275,6 +281,7 @@ def save_feature_maps(model, x, layer, path, max_maps=32, index=0, max_cols=8):
         >>> out.name
         'm.png'
     """
+    _check_count(max_maps, "max_maps", "save_feature_maps")
     maps = feature_maps(model, x, layer, index=index)[:max_maps]    # (C, H, W)
     lo, hi = float(maps.min()), float(maps.max())
     if hi <= lo:
