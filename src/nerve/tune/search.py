@@ -78,8 +78,9 @@ class SearchResult:
 
     ``best`` is the row with the lowest (``mode='min'``) or highest ``metric``; trials whose
     metric is not a finite number (a diverged run) never win. When no trial has a finite
-    metric, ``best`` raises, but ``table()``, ``to_csv()`` and ``repr`` still show the rows. ``seconds`` holds each trial's
-    wall time, kept out of the rows so that the table itself is reproducible.
+    metric, ``best`` raises, but ``table()``, ``to_csv()`` and ``repr`` still show the rows.
+    ``seconds`` holds each trial's wall time, kept out of the rows so that the table itself
+    is reproducible.
     """
 
     def __init__(self, rows, params, metric, mode, seconds=()):
