@@ -402,3 +402,18 @@ def test_picture_grids_name_a_zero_count(tmp_path):
         viz.save_feature_maps(conv, np.zeros((1, 5, 5)), "0", tmp_path / "m.png", max_maps=0)
     with pytest.raises(ValueError, match="max_cols must be a positive integer, got 0"):
         viz.plot_attention(np.full((2, 2), 0.5), tmp_path / "a.png", max_cols=0)
+
+
+def test_units_after_a_linear_reshaped_to_images_are_the_channels():
+    # a generator's Linear -> Unflatten -> ReLU: the units are the 3 channels, not the width
+    from nerve.diagnostics import activation_stats
+
+    net = nn.Sequential(nn.Linear(2, 3 * 4 * 5), nn.Unflatten(1, (3, 4, 5)), nn.ReLU())
+    s = activation_stats(net, np.random.default_rng(0).normal(size=(6, 2)).astype(np.float32))["2"]
+    assert s.units == 3
+    with pytest.raises(ValueError, match="no activation layers"):
+        activation_stats(nn.Sequential(nn.Linear(2, 2)), np.ones((1, 2), np.float32))
+    # an activation that runs first is not judged by the previous pass's last Linear
+    first = nn.Sequential(nn.ReLU(), nn.Linear(4, 4))
+    x = np.ones((2, 3, 4), np.float32)
+    assert activation_stats(first, [x, x])["0"].units == 3

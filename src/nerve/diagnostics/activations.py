@@ -52,8 +52,8 @@ class ActivationStats:
 class ActivationRecorder:
     """Accumulates per-layer counts over any number of forward passes.
 
-    ``attach(model)`` puts a forward hook on every activation layer, ``detach()`` takes them
-    off, and ``stats()`` returns ``{layer name: ActivationStats}`` over everything seen in
+    ``attach(model)`` puts a forward hook on every activation layer (and a light one on each
+    layer with weights, to know which axis holds the units), ``detach()`` takes them off, and ``stats()`` returns ``{layer name: ActivationStats}`` over everything seen in
     between. ``TrainingDoctor`` keeps one attached for a whole epoch, with
     ``training_only=True`` so that validation passes (run in ``eval()`` mode) are not counted.
     """
@@ -65,7 +65,8 @@ class ActivationRecorder:
         self.training_only = bool(training_only)
         self.enabled = True  # switched off, the hooks stay in place but record nothing
         self._handles = []
-        self._unit_axis = {}  # layer name -> the axis of its units (see _unit_axes)
+        self._activations = 0  # how many of the hooks sit on activation layers
+        self._last = None  # (unit axis, output shape) of the last layer with weights that ran
         self.reset()
 
     def reset(self):
@@ -75,34 +76,59 @@ class ActivationRecorder:
         if not hasattr(model, "named_modules"):
             raise TypeError(f"expected a Module, got {type(model).__name__}")
         self.detach()
-        self._unit_axis = _unit_axes(model)
+        last = _features_last_types()
+        # each forward pass starts with no layer seen (a shape left from the previous pass's
+        # last Linear must not decide the units of an activation that runs first)
+        self._handles.append(model.register_forward_pre_hook(lambda module, args: self._forget_last()))
         for name, m in model.named_modules():
             if is_activation(m):
                 self._handles.append(m.register_forward_hook(self._hook(name)))
+                self._activations += 1
+            elif isinstance(m, last):
+                self._handles.append(m.register_forward_hook(self._shape_hook(-1)))
+            elif next(iter(m.parameters(recurse=False)), None) is not None:  # a conv, a BatchNorm ...
+                self._handles.append(m.register_forward_hook(self._shape_hook(1)))
         return self
+
+    def _forget_last(self):
+        self._last = None
+
+    def _shape_hook(self, axis):
+        """Remember where the units of the latest weighted layer's output are: its last axis
+        after a Linear (features of an (N, T, F) sequence), axis 1 after a conv."""
+        def hook(module, args, out):
+            self._last = (axis, tuple(getattr(out, "shape", ())))
+        return hook
 
     def detach(self):
         for h in self._handles:
             h.remove()
         self._handles = []
+        self._last = None
+        self._activations = 0
 
     @property
     def attached(self) -> bool:
-        return bool(self._handles)
+        """Whether hooks sit on at least one activation layer."""
+        return self._activations > 0
 
     def _hook(self, name):
         def hook(module, args, out):
             if not self.enabled or (self.training_only and not module.training):
                 return
-            self.update(name, type(module).__name__, out._data if isinstance(out, Tensor) else out)
+            arr = out._data if isinstance(out, Tensor) else out
+            # the units follow the layer that made the input, when its output is what this
+            # activation received (same shape); after a reshape (Unflatten) they are axis 1
+            axis = self._last[0] if self._last is not None and self._last[1] == tuple(arr.shape) else 1
+            self.update(name, type(module).__name__, arr, unit_axis=axis)
         return hook
 
-    def update(self, name: str, kind: str, out) -> None:
+    def update(self, name: str, kind: str, out, unit_axis: int = 1) -> None:
         out = np.asarray(out)
         n = out.shape[0] if out.ndim else 1
         # reduce over every axis but the unit axis: 1 for (N, C, ...) after a conv, the last
         # for (N, ..., F) after a Linear (a sequence model's features, not its time steps)
-        unit = (self._unit_axis.get(name, 1) % out.ndim) if out.ndim >= 2 else None
+        unit = (unit_axis % out.ndim) if out.ndim >= 2 else None
         axes = tuple(i for i in range(out.ndim) if i != unit) if unit is not None else None
         width = out.shape[unit] if unit is not None else 1
         a = self._acc.get(name)
@@ -140,24 +166,12 @@ class ActivationRecorder:
         return res
 
 
-def _unit_axes(model) -> dict:
-    """``{activation layer name: unit axis}``: -1 (features last) when the nearest layer with
-    weights registered before it is a Linear, LayerNorm or Embedding, else 1 (channels first,
-    as after a conv or a BatchNorm). Registration order stands in for call order, which it is
-    in a Sequential and in the usual ``__init__``."""
+def _features_last_types():
+    """Layers whose outputs hold their units on the last axis: (N, ..., F)."""
     from .. import nn  # noqa: PLC0415
 
-    last = tuple(c for c in (getattr(nn, k, None) for k in ("Linear", "LayerNorm", "Embedding", "RMSNorm",
+    return tuple(c for c in (getattr(nn, k, None) for k in ("Linear", "LayerNorm", "Embedding", "RMSNorm",
                                                             "MultiheadAttention")) if isinstance(c, type))
-    axes, current = {}, 1
-    for name, m in model.named_modules():
-        if is_activation(m):
-            axes[name] = current
-        elif isinstance(m, last):
-            current = -1
-        elif next(iter(m.parameters(recurse=False)), None) is not None:
-            current = 1
-    return axes
 
 
 def as_model_input(model, x):
