@@ -53,7 +53,8 @@ class ActivationRecorder:
     """Accumulates per-layer counts over any number of forward passes.
 
     ``attach(model)`` puts a forward hook on every activation layer (and a light one on each
-    layer with weights, to know which axis holds the units), ``detach()`` takes them off, and ``stats()`` returns ``{layer name: ActivationStats}`` over everything seen in
+    layer with weights, to know which axis holds the units), ``detach()`` takes them off,
+    and ``stats()`` returns ``{layer name: ActivationStats}`` over everything seen in
     between. ``TrainingDoctor`` keeps one attached for a whole epoch, with
     ``training_only=True`` so that validation passes (run in ``eval()`` mode) are not counted.
     """
