@@ -26,7 +26,8 @@ class ActivationStats:
 
     Attributes:
         kind: the layer's class name ("ReLU", "Sigmoid" ...).
-        units: how many units the layer has (features, or channels for (N, C, ...) outputs).
+        units: how many units the layer has (features, or channels for (N, C, ...) conv
+            outputs).
         samples: how many inputs were seen.
         dead_fraction: share of units whose output was <= 0 for every input (rectifiers
             only, else ``None``).
@@ -51,8 +52,9 @@ class ActivationStats:
 class ActivationRecorder:
     """Accumulates per-layer counts over any number of forward passes.
 
-    ``attach(model)`` puts a forward hook on every activation layer, ``detach()`` takes them
-    off, and ``stats()`` returns ``{layer name: ActivationStats}`` over everything seen in
+    ``attach(model)`` puts a forward hook on every activation layer (and a light one on each
+    layer with weights, to know which axis holds the units), ``detach()`` takes them off,
+    and ``stats()`` returns ``{layer name: ActivationStats}`` over everything seen in
     between. ``TrainingDoctor`` keeps one attached for a whole epoch, with
     ``training_only=True`` so that validation passes (run in ``eval()`` mode) are not counted.
     """
@@ -64,6 +66,8 @@ class ActivationRecorder:
         self.training_only = bool(training_only)
         self.enabled = True  # switched off, the hooks stay in place but record nothing
         self._handles = []
+        self._activations = 0  # how many of the hooks sit on activation layers
+        self._last = None  # (unit axis, output shape) of the last layer with weights that ran
         self.reset()
 
     def reset(self):
@@ -73,41 +77,69 @@ class ActivationRecorder:
         if not hasattr(model, "named_modules"):
             raise TypeError(f"expected a Module, got {type(model).__name__}")
         self.detach()
+        last = _features_last_types()
+        # each forward pass starts with no layer seen (a shape left from the previous pass's
+        # last Linear must not decide the units of an activation that runs first)
+        self._handles.append(model.register_forward_pre_hook(lambda module, args: self._forget_last()))
         for name, m in model.named_modules():
             if is_activation(m):
                 self._handles.append(m.register_forward_hook(self._hook(name)))
+                self._activations += 1
+            elif isinstance(m, last):
+                self._handles.append(m.register_forward_hook(self._shape_hook(-1)))
+            elif next(iter(m.parameters(recurse=False)), None) is not None:  # a conv, a BatchNorm ...
+                self._handles.append(m.register_forward_hook(self._shape_hook(1)))
         return self
+
+    def _forget_last(self):
+        self._last = None
+
+    def _shape_hook(self, axis):
+        """Remember where the units of the latest weighted layer's output are: its last axis
+        after a Linear (features of an (N, T, F) sequence), axis 1 after a conv."""
+        def hook(module, args, out):
+            self._last = (axis, tuple(getattr(out, "shape", ())))
+        return hook
 
     def detach(self):
         for h in self._handles:
             h.remove()
         self._handles = []
+        self._last = None
+        self._activations = 0
 
     @property
     def attached(self) -> bool:
-        return bool(self._handles)
+        """Whether hooks sit on at least one activation layer."""
+        return self._activations > 0
 
     def _hook(self, name):
         def hook(module, args, out):
             if not self.enabled or (self.training_only and not module.training):
                 return
-            self.update(name, type(module).__name__, out._data if isinstance(out, Tensor) else out)
+            arr = out._data if isinstance(out, Tensor) else out
+            # the units follow the layer that made the input, when its output is what this
+            # activation received (same shape); after a reshape (Unflatten) they are axis 1
+            axis = self._last[0] if self._last is not None and self._last[1] == tuple(arr.shape) else 1
+            self.update(name, type(module).__name__, arr, unit_axis=axis)
         return hook
 
-    def update(self, name: str, kind: str, out) -> None:
+    def update(self, name: str, kind: str, out, unit_axis: int = 1) -> None:
         out = np.asarray(out)
         n = out.shape[0] if out.ndim else 1
-        # (N, units, ...) -> reduce over every axis but the unit axis 1
-        axes = (0,) + tuple(range(2, out.ndim)) if out.ndim >= 2 else None
+        # reduce over every axis but the unit axis: 1 for (N, C, ...) after a conv, the last
+        # for (N, ..., F) after a Linear (a sequence model's features, not its time steps)
+        unit = (unit_axis % out.ndim) if out.ndim >= 2 else None
+        axes = tuple(i for i in range(out.ndim) if i != unit) if unit is not None else None
+        width = out.shape[unit] if unit is not None else 1
         a = self._acc.get(name)
         if a is None:
-            units = out.shape[1] if out.ndim >= 2 else 1
-            a = self._acc[name] = {"kind": kind, "units": units, "samples": 0, "values": 0,
+            a = self._acc[name] = {"kind": kind, "units": width, "samples": 0, "values": 0,
                                    "zeros": 0, "saturated": 0, "sum": 0.0, "sumsq": 0.0,
-                                   "ever_positive": np.zeros(units, dtype=bool)}
-        if a["units"] != (out.shape[1] if out.ndim >= 2 else 1):
+                                   "ever_positive": np.zeros(width, dtype=bool)}
+        if a["units"] != width:
             raise ValueError(f"activation layer {name!r} changed width from {a['units']} to "
-                             f"{out.shape[1]} between batches; reset() the recorder between models")
+                             f"{width} between batches; reset() the recorder between models")
         a["samples"] += n
         a["values"] += out.size
         a["zeros"] += int(np.count_nonzero(out == 0))
@@ -135,6 +167,14 @@ class ActivationRecorder:
         return res
 
 
+def _features_last_types():
+    """Layers whose outputs hold their units on the last axis: (N, ..., F)."""
+    from .. import nn  # noqa: PLC0415
+
+    return tuple(c for c in (getattr(nn, k, None) for k in ("Linear", "LayerNorm", "Embedding", "RMSNorm",
+                                                            "MultiheadAttention")) if isinstance(c, type))
+
+
 def as_model_input(model, x):
     """Wrap ``x`` in a Tensor; a floating NumPy array takes the dtype of the model's weights."""
     if isinstance(x, Tensor):
@@ -148,12 +188,26 @@ def as_model_input(model, x):
     return Tensor(x)
 
 
+def _plain_numbers(data):
+    """True when ``data`` is a list (of lists ...) of Python numbers: an array written out."""
+    first = data
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if not isinstance(first, (int, float, np.number)) or isinstance(first, bool):
+        return False
+    try:
+        return np.asarray(data).dtype.kind in "iuf"
+    except ValueError:  # ragged: pairs of (inputs, target) rather than one array
+        return False
+
+
 def _batches(data):
     if isinstance(data, (np.ndarray, Tensor)):
         yield data
         return
-    if isinstance(data, (list, tuple)) and data and \
-            not isinstance(data[0], (np.ndarray, Tensor, list, tuple)):  # a flat list of numbers
+    if isinstance(data, (list, tuple)) and data and _plain_numbers(data):
+        # a (nested) list of numbers is one batch; iterating it as batches would keep only
+        # the first number of each row, taken for an (inputs, targets) pair
         yield np.asarray(data)
         return
     for batch in data:
@@ -174,8 +228,9 @@ def activation_stats(model, data, tol: float = 0.01) -> dict:
     * **saturation** (sigmoid, tanh, softsign): the fraction of outputs within ``tol`` of a
       bound, where the derivative is nearly 0 (σ′ ≤ tol at σ ≥ 1 − tol).
 
-    Units are the features of (N, F) outputs, or the channels (dimension 1) of (N, C, ...)
-    outputs.
+    Units are the features of (N, F) outputs, the channels (dimension 1) of (N, C, ...)
+    outputs after a conv or BatchNorm, and the last dimension of (N, ..., F) outputs after a
+    Linear, LayerNorm or Embedding (a sequence model's features, not its time steps).
 
     Args:
         model: a ``Module``; a bare activation layer works too (its name is ``""``).

@@ -173,10 +173,16 @@ def backprop_steps_from_model(model, x, target, loss="mse", lr=0.5):
     """:func:`backprop_steps` for an ``nn.Sequential`` of Linear layers and activations.
 
     The activations are read from the model (Sigmoid, Tanh, ReLU, or none between two Linear
-    layers); the hidden ones must all be the same kind.
+    layers); the hidden ones must all be the same kind, at most one may follow each Linear,
+    and for ``loss="cross_entropy"`` the model must end with its last Linear (raw logits).
     """
-    from ..nn import Linear, ReLU, Sigmoid, Tanh  # noqa: PLC0415
+    from ..nn import Linear, ReLU, Sequential, Sigmoid, Tanh  # noqa: PLC0415
 
+    if not isinstance(model, Sequential):
+        # a custom Module's children are listed in registration order, which need not be the
+        # order its forward() calls them: the step-through would follow the wrong network
+        raise ValueError(f"the step-through reads an nn.Sequential, got {type(model).__name__}; put the "
+                         "layers in an nn.Sequential in the order they run")
     names = {Sigmoid: "sigmoid", Tanh: "tanh", ReLU: "relu"}
     weights, biases, after = [], [], []
     for m in model.children():
@@ -187,9 +193,17 @@ def backprop_steps_from_model(model, x, target, loss="mse", lr=0.5):
             biases.append(m.bias.numpy().astype(np.float64))
             after.append("identity")
         elif type(m) in names and weights:
+            if after[-1] != "identity":  # Linear, ReLU, Sigmoid: keeping only one would be wrong
+                raise ValueError(f"two activations ({after[-1]}, {names[type(m)]}) follow Linear layer "
+                                 f"{len(weights)}; the step-through takes at most one per layer")
             after[-1] = names[type(m)]
         else:
             raise ValueError(f"the step-through handles Linear, Sigmoid, Tanh and ReLU layers, not {type(m).__name__}")
+    if not weights:
+        raise ValueError(f"the step-through needs at least one Linear layer; {type(model).__name__} has none")
+    if loss == "cross_entropy" and after[-1] != "identity":
+        raise ValueError(f"loss='cross_entropy' takes the last Linear's raw logits, but the model ends with "
+                         f"{after[-1]}; remove that activation (cross-entropy applies the softmax)")
     hidden = set(after[:-1]) or {after[-1]}
     if len(hidden) != 1:
         raise ValueError(f"all hidden layers must use one activation, got {sorted(hidden)}")

@@ -26,32 +26,38 @@ def mlp_layers(model):
 
     The activation name is the lowercase class name of the hidden layers' activation
     (``"sigmoid"``, ``"relu"`` ...), ``"identity"`` when there is none. Raises ValueError for
-    any other kind of layer or for mixed hidden activations.
+    any other kind of layer, for an activation after the output layer, and when the hidden
+    layers differ (mixed kinds, or some with an activation and some without).
     """
     from ..nn import Flatten, Linear, Sequential  # noqa: PLC0415
     from .activations import is_activation  # noqa: PLC0415
 
     if not isinstance(model, Sequential):
         raise ValueError(f"expected an nn.Sequential MLP, got {type(model).__name__}")
-    linears, acts = [], []
+    linears, after = [], []  # after[i]: the activation that follows linears[i], or None
     for m in model.children():
         if isinstance(m, Flatten) and not linears:
             continue
         if isinstance(m, Linear):
             linears.append(m)
-        elif linears and len(acts) < len(linears) and is_activation(m) and not list(m.parameters()):
-            acts.append(type(m).__name__.lower())
+            after.append(None)
+        elif linears and after[-1] is None and is_activation(m) and not list(m.parameters()):
+            after[-1] = type(m).__name__.lower()
         else:
             raise ValueError(f"not a plain MLP: it holds a {type(m).__name__} layer where a Linear or an "
                              "activation was expected")
     if not linears:
         raise ValueError("the model has no Linear layer")
-    hidden = set(acts[:len(linears) - 1])
-    if len(acts) >= len(linears):
+    if after[-1] is not None:
         raise ValueError("the MLP has an activation after its output layer; expected raw logits")
+    # one name describes the network only if every hidden layer has that activation (or none
+    # has one): Linear, Linear, ReLU, Linear would otherwise read as a ReLU after both
+    hidden = set(after[:-1])
     if len(hidden) > 1:
-        raise ValueError(f"the hidden layers mix activations {sorted(hidden)}")
-    return linears, (hidden.pop() if hidden else "identity")
+        raise ValueError(f"the hidden layers mix activations {sorted(hidden, key=str)} (None: no activation); "
+                         "give every hidden Linear the same one")
+    name = hidden.pop() if hidden else None
+    return linears, (name or "identity")
 
 
 def mlp_trace(model, x):

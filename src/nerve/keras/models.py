@@ -332,8 +332,16 @@ class Sequential:
         if len(y) != len(x):
             raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
         name = self._compiled["loss"] if self._compiled else None
+        classes = self.output_shape[1:]
         if name == "sparse_categorical_crossentropy":
+            if y.size != len(y):
+                raise ValueError(f"sparse_categorical_crossentropy takes one class index per sample, got y of "
+                                 f"shape {y.shape}; for one-hot targets use loss='categorical_crossentropy'")
             y = y.reshape(len(y)).astype(np.int64)
+        elif name == "categorical_crossentropy" and y.shape[1:] != classes:
+            # (N,) labels would broadcast against (N, C) outputs: an error, or nonsense when N == C
+            raise ValueError(f"categorical_crossentropy takes one-hot targets of shape (N,) + {classes}, got y "
+                             f"of shape {y.shape}; for class indices use loss='sparse_categorical_crossentropy'")
         else:
             y = y.astype(dtype, copy=False)
         return x, y

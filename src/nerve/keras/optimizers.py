@@ -5,6 +5,13 @@ with Keras's defaults (Adam and RMSprop use ``epsilon=1e-7``, RMSprop ``rho=0.9`
 :func:`get` turns one (or a name, a nerve optimizer class or a built nerve optimizer) into a
 ``nerve.optim`` optimizer over the model's parameters.
 
+The update rules are nerve's (PyTorch's), which place ``epsilon`` differently from Keras:
+nerve adds it to the square root (``g / (√v + ε)``), Keras adds it under the root for
+RMSprop and Adagrad (``g / √(v + ε)``) and to the root of the uncorrected second moment for
+Adam. With ``ε = 1e-7`` the results agree once the squared gradients are well above 1e-7;
+for tiny gradients Keras's RMSprop and Adagrad take smaller steps (the floor is √ε ≈ 3e-4,
+not ε).
+
     >>> from nerve import nn
     >>> get("adam", nn.Linear(2, 1).parameters()).defaults["eps"]
     1e-07

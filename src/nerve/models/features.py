@@ -98,11 +98,16 @@ def feature_extractor(model, layers, stop_early=False):
 def extract_features(model, layers, x, batch_size=256, flatten=True):
     """The outputs of ``layers`` for the inputs ``x``, as NumPy arrays, in batches.
 
-    Runs under ``no_grad`` with the model in ``eval()`` mode (put back afterwards). With
+    Runs under ``no_grad`` with the model in ``eval()`` mode (every sub-module's own mode is
+    put back afterwards). A floating NumPy ``x`` takes the dtype of the model's weights. With
     ``flatten`` each array is reshaped to (N, features), ready for a linear probe.
     """
     arr = x._data if isinstance(x, Tensor) else np.asarray(x)
-    was_training = getattr(model, "training", True)
+    if not isinstance(x, Tensor) and arr.dtype.kind == "f":  # float64 arrays into a float32 model
+        dtype = next((p._data.dtype for p in model.parameters() if p._data.dtype.kind == "f"), arr.dtype)
+        arr = arr.astype(dtype, copy=False)
+    # model.train(was_training) would flip a sub-module kept in eval (a frozen BatchNorm) to train
+    modes = [(m, m.training) for m in model.modules()]
     ext = FeatureExtractor(model, layers, stop_early=True)
     parts = {}
     model.eval()
@@ -113,7 +118,8 @@ def extract_features(model, layers, x, batch_size=256, flatten=True):
                     parts.setdefault(k, []).append(np.asarray(v.numpy()))
     finally:
         ext.remove()
-        model.train(was_training)
+        for m, mode in modes:
+            m.training = mode
     out = {k: np.concatenate(v) for k, v in parts.items()}
     return {k: v.reshape(len(v), -1) for k, v in out.items()} if flatten else out
 

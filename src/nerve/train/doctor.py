@@ -39,9 +39,11 @@ import math
 
 import numpy as np
 
+from ..autograd import enable_grad
 from ..diagnostics.activations import RECTIFIERS, ActivationRecorder, as_model_input
 from ..diagnostics.gradients import gradient_norms
 from ..diagnostics.nonfinite import NonFiniteWatcher, find_nonfinite, inspect_output
+from ..random import get_rng_state, set_rng_state
 from .callbacks import Callback
 
 __all__ = ["TrainingDoctor", "Diagnostics", "GradientMonitor", "DeadUnitMonitor"]
@@ -419,8 +421,10 @@ class TrainingDoctor(Callback):
 
         Runs a forward pass with the activation and NaN/Inf hooks, computes
         ``loss_fn(model(inputs), targets)``, backpropagates, and applies the gradient and
-        activation rules. The parameters' ``.grad`` are cleared before and after, so a
-        checkup does not disturb a training loop.
+        activation rules, with gradients recorded even when called under ``no_grad``. The
+        parameters' ``.grad`` and the global generator (dropout draws from it) are put back
+        as they were afterwards (a gradient being accumulated over several batches
+        survives), so a checkup does not disturb a training loop.
 
         Example:
             >>> import numpy as np
@@ -433,12 +437,14 @@ class TrainingDoctor(Callback):
         before = len(self.findings)
         self._epoch = self._step = None
         params = list(model.parameters())
+        saved_grads = [p.grad for p in params]
+        saved_rng = get_rng_state()  # a model in train mode draws dropout masks from it
         for p in params:
             p.grad = None
         rec = ActivationRecorder().attach(model)
         watcher = NonFiniteWatcher().attach(model)
         try:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), enable_grad():
                 loss = loss_fn(model(as_model_input(model, inputs)), as_model_input(model, targets)
                                if np.asarray(getattr(targets, "data", targets)).dtype.kind == "f"
                                else targets)
@@ -449,11 +455,14 @@ class TrainingDoctor(Callback):
             self._nonfinite = watcher.first
             self._check_nonfinite()
         self.check_activations(rec.stats())
-        if watcher.first is None:
-            loss.backward()
-            self.check_gradients(model)
-        for p in params:
-            p.grad = None
+        try:
+            if watcher.first is None:
+                loss.backward()
+                self.check_gradients(model)
+        finally:
+            for p, g in zip(params, saved_grads):
+                p.grad = g
+            set_rng_state(saved_rng)
         return self.findings[before:]
 
     # ------------------------------------------------------------------ report

@@ -25,22 +25,37 @@ def _as_tensor(a, dtype):
     return a if isinstance(a, Tensor) else Tensor(np.asarray(a, dtype=dtype))
 
 
+def _match_target(y, out_shape, name):
+    """``y`` shaped (N,) + out_shape: a (N,) target for a one-output model becomes (N, 1)."""
+    want = (y.shape[0],) + out_shape
+    if tuple(y.shape) == want:
+        return y
+    if int(np.prod(y.shape)) == int(np.prod(want)):
+        return y.reshape(*want)
+    raise ValueError(f"{name} has shape {tuple(y.shape)} but the model outputs (N,) + {out_shape}; give "
+                     f"targets of shape {want}")
+
+
 def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, optimizer="adam",
-                   weight_decay=0.0, patience=None, dtype=np.float64):
+                   weight_decay=0.0, patience=None, dtype=None):
     """Full-batch MSE training; returns ``{"train_loss": [...], "val_loss": [...], "best_epoch": i}``.
 
     Args:
         model: a Module mapping (N, d_in) to (N, d_out).
-        x, y, x_val, y_val: NumPy arrays or Tensors; validation is optional.
+        x, y, x_val, y_val: NumPy arrays or Tensors; validation is optional. A (N,) target
+            for a model with one output is taken as (N, 1).
         epochs, lr: full-batch steps and learning rate.
         optimizer: ``'adam'``, ``'sgd'`` or an optimizer already built over the model.
         weight_decay: the L2 coefficient passed to the optimizer.
         patience: early stopping: stop when the validation loss has not improved for this many
-            epochs and put back the weights of the best epoch.
-        dtype: the floating type the data is converted to (match the model's).
+            epochs and put back the weights of the best epoch (both curves then end with one
+            more point, measured at those weights).
+        dtype: the floating type NumPy data is converted to; None (the default) takes the
+            model's parameter dtype (float64 for a model without parameters).
 
     The training loss is measured in ``eval()`` mode after each step (dropout off), so it is
-    comparable with the validation loss.
+    comparable with the validation loss. ``best_epoch`` is the epoch of the lowest validation
+    loss, None without validation data.
     """
     from .. import functional as F  # noqa: PLC0415
     from .. import optim  # noqa: PLC0415
@@ -53,12 +68,27 @@ def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, 
         opt = makers[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
     else:
         opt = optimizer
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if patience is not None and x_val is None:
         raise ValueError("early stopping (patience=...) needs validation data x_val, y_val")
+    if dtype is None:  # float64 data into a float32 model would fail in its first layer
+        dtype = next((p._data.dtype for p in model.parameters() if p._data.dtype.kind == "f"), np.float64)
     x, y = _as_tensor(x, dtype), _as_tensor(y, dtype)
     has_val = x_val is not None
     if has_val:
         x_val, y_val = _as_tensor(x_val, dtype), _as_tensor(y_val, dtype)
+    # a (N,) target against an (N, 1) prediction would broadcast to an (N, N) loss: look at the
+    # output's shape once (in eval mode, so no dropout draw and no BatchNorm update)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    with no_grad():
+        out_shape = tuple(model(x[:1]).shape[1:])
+    for m, mode in modes:
+        m.training = mode
+    y = _match_target(y, out_shape, "y")
+    if has_val:
+        y_val = _match_target(y_val, out_shape, "y_val")
     train_curve, val_curve = [], []
     best, best_epoch, best_state, waited = np.inf, 0, None, 0
     for epoch in range(int(epochs)):
@@ -91,7 +121,8 @@ def fit_regression(model, x, y, x_val=None, y_val=None, *, epochs=500, lr=1e-2, 
             train_curve.append(float(F.mse_loss(model(x), y)._data))
             val_curve.append(float(F.mse_loss(model(x_val), y_val)._data))
         model.train()
-    return {"train_loss": train_curve, "val_loss": val_curve, "best_epoch": best_epoch}
+    # without validation there is no best epoch (0 would read as "the first epoch was best")
+    return {"train_loss": train_curve, "val_loss": val_curve, "best_epoch": best_epoch if has_val else None}
 
 
 class CapacityResult:

@@ -18,10 +18,13 @@ class LRRangeResult:
         smoothed: the losses after exponential smoothing (bias-corrected).
         suggested_lr: the lr where the smoothed loss fell fastest in relative terms (the
             steepest negative slope of log smoothed loss against log lr, which does not depend
-            on the loss's scale; fastai uses the slope of the loss itself), always before
-            ``diverged_lr``.
-        diverged_lr: the first lr at which the smoothed loss exceeded ``diverge_factor`` × the
-            best seen so far, or was not finite (None when the sweep ended first).
+            on the loss's scale; fastai uses the slope of the loss itself, and so does this
+            test when a smoothed loss is 0 or negative, where a log has no meaning), always
+            before ``diverged_lr``.
+        diverged_lr: the first lr at which the smoothed loss rose above the best seen so far
+            by more than ``(diverge_factor - 1)`` × |best| (for a positive loss: exceeded
+            ``diverge_factor`` × the best), or was not finite (None when the sweep ended
+            first).
     """
 
     def __init__(self, lrs, losses, smoothed, suggested_lr, diverged_lr):
@@ -49,26 +52,33 @@ def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0,
 
     Args:
         model: the Module to train (its weights, buffers, train/eval modes and ``.grad``
-            fields, and the optimizer's state, are restored after the test when ``restore``,
-            as the test is a probe, not training).
+            fields, the optimizer's state and the global random generator's state (dropout
+            draws from it) are restored after the test when ``restore``, as the test is a
+            probe, not training).
         optimizer: any nerve optimizer over the model's parameters; its ``lr`` is overwritten
             in every group at every step.
         loss_fn: ``loss_fn(outputs, targets)`` for batches of ``data``; with ``data=None`` a
             callable ``loss_fn(model) -> scalar Tensor`` that computes the whole objective.
-        data: a loader of ``(inputs, targets)`` batches, cycled as needed, or None.
+        data: a loader (or list) of ``(inputs, targets)`` batches, cycled as needed; one
+            ``(inputs, targets)`` pair of arrays, used at every step; or None.
         start_lr, end_lr, num_steps: the sweep: lr_k = start·(end/start)^(k/(num_steps−1)).
         smoothing: the weight of the newest loss in the exponential moving average.
-        diverge_factor: stop when the smoothed loss exceeds this multiple of the best one.
+        diverge_factor: stop when the smoothed loss exceeds this multiple of the best one
+            (measured as a rise of ``(diverge_factor - 1)`` × |best|, so that a loss that can be
+            negative, such as a negative log-likelihood with a density above 1, works too).
 
     Returns:
         an ``LRRangeResult``; ``viz.plot_lr_range(result, path)`` draws it.
     """
     from ..autograd import Tensor  # noqa: PLC0415
+    from ..random import get_rng_state, set_rng_state  # noqa: PLC0415
 
-    if not (0 < start_lr < end_lr):
-        raise ValueError(f"lr_range_test needs 0 < start_lr < end_lr, got {start_lr!r} and {end_lr!r}")
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 2:
-        raise ValueError(f"num_steps must be an integer of at least 2, got {num_steps!r}")
+    if not (0 < start_lr < end_lr and math.isfinite(end_lr)):
+        raise ValueError(f"lr_range_test needs 0 < start_lr < end_lr < inf, got {start_lr!r} and {end_lr!r}")
+    # three steps at least: the suggestion is a slope, taken between neighbouring steps
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 3:
+        raise ValueError(f"num_steps must be an integer of at least 3, got {num_steps!r}")
+    num_steps = int(num_steps)
     if not 0 < smoothing <= 1:
         raise ValueError(f"smoothing must be in (0, 1], got {smoothing!r}")
     if not diverge_factor > 1:
@@ -81,6 +91,12 @@ def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0,
     saved_modes = [(m, m.training) for m in model.modules()] if restore else None
     params = list(model.parameters())
     saved_grads = [None if p.grad is None else p.grad._data.copy() for p in params] if restore else None
+    # dropout draws from the global generator: a probe that moved it would make the training
+    # run that follows differ from the same run without the probe
+    saved_rng = get_rng_state() if restore else None
+    if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], (np.ndarray, Tensor)):
+        # one (inputs, targets) batch: cycling it would unpack the rows of the inputs instead
+        data = [tuple(data)]
     batches = _cycle(data) if data is not None else None
     ratio = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
     lrs, losses, smoothed = [], [], []
@@ -109,7 +125,9 @@ def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0,
             s = avg / (1 - (1 - smoothing) ** (k + 1))  # bias correction, as in Adam
             smoothed.append(s)
             best = min(best, s)
-            if s > diverge_factor * best:
+            # a rise of (factor - 1)·|best| above the best: factor × best for a positive loss,
+            # and still a rise (not an instant "divergence" at step 0) for a negative one
+            if s - best > (diverge_factor - 1) * abs(best):
                 diverged = lr
                 break
             optimizer.zero_grad()
@@ -124,6 +142,7 @@ def lr_range_test(model, optimizer, loss_fn, data, *, start_lr=1e-6, end_lr=1.0,
                 m.training = mode
             for p, g in zip(params, saved_grads):
                 p.grad = None if g is None else Tensor(g)
+            set_rng_state(saved_rng)
     suggested = _suggest(lrs, smoothed, diverged)
     return LRRangeResult(lrs, losses, smoothed, suggested, diverged)
 
@@ -135,6 +154,10 @@ def _suggest(lrs, smoothed, diverged):
         raise ValueError(f"the loss diverged after {n} steps, too early to suggest an lr; lower start_lr")
     s = np.asarray(smoothed[:n], dtype=np.float64)
     logs = np.log(np.asarray(lrs[:n]))
-    # the slope of log loss against log lr (scale free); a floor keeps log finite at loss 0
-    slope = np.gradient(np.log(np.maximum(s, 1e-300)), logs)
+    if (s > 0).all():
+        # the slope of log loss against log lr: scale free
+        slope = np.gradient(np.log(s), logs)
+    else:
+        # a loss that reaches 0 or goes negative has no log: the slope of the loss itself
+        slope = np.gradient(s, logs)
     return float(lrs[int(np.argmin(slope))])

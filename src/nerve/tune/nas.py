@@ -23,7 +23,8 @@ class SearchSpace:
     """Choices for an MLP: depth (hidden layers), width, activation and dropout.
 
     Args:
-        depth, width, activation, dropout: the allowed values of each choice.
+        depth, width, activation, dropout: the allowed values of each choice (repeats are
+            dropped).
 
     An architecture is a dict with those four keys. ``build(arch, in_features, out_features)``
     turns it into ``Linear → activation → Dropout`` blocks and a final ``Linear``.
@@ -36,6 +37,9 @@ class SearchSpace:
         self.choices = {}
         for key, values in zip(self.KEYS, (depth, width, activation, dropout)):
             values = list(values)
+            # a repeated value would make a choice look like it has an alternative when it has
+            # none: mutate() would then pick from an empty list (and sample() favour it)
+            values = [v for i, v in enumerate(values) if v not in values[:i]]
             if not values:
                 raise ValueError(f"SearchSpace: {key} needs at least one value")
             self.choices[key] = values
@@ -102,6 +106,8 @@ class NASResult:
         return (max if self.mode == "max" else min)(ok, key=lambda h: h["score"])
 
     def __repr__(self):
+        if not any(math.isfinite(h["score"]) for h in self.history):
+            return f"NASResult({len(self.history)} trials, no finite score)"
         return f"NASResult({len(self.history)} trials, best score {self.best['score']:.4g})"
 
 

@@ -15,12 +15,13 @@ def linear_probe(x_train, y_train, x_test, y_test, *, epochs=300, lr=0.05, weigh
     """Test accuracy of a softmax regression trained on (x_train, y_train).
 
     Features are standardised with the training statistics; training is full-batch Adam for
-    ``epochs`` steps from weights drawn with ``seed``.
+    ``epochs`` steps from weights drawn with ``seed``. The global generator is seeded for the
+    draw and put back afterwards, so probing does not change what the caller draws next.
     """
     from .. import functional as F  # noqa: PLC0415
     from .. import nn, optim  # noqa: PLC0415
     from ..autograd import Tensor, no_grad  # noqa: PLC0415
-    from ..random import manual_seed  # noqa: PLC0415
+    from ..random import get_rng_state, manual_seed, set_rng_state  # noqa: PLC0415
 
     x_train = np.asarray(x_train, dtype=np.float64).reshape(len(x_train), -1)
     x_test = np.asarray(x_test, dtype=np.float64).reshape(len(x_test), -1)
@@ -31,8 +32,10 @@ def linear_probe(x_train, y_train, x_test, y_test, *, epochs=300, lr=0.05, weigh
     classes = np.unique(y_train)
     index = {c: i for i, c in enumerate(classes)}
     yt = Tensor(np.array([index[c] for c in y_train], dtype=np.int64))
+    saved_rng = get_rng_state()
     manual_seed(seed)
     head = nn.Linear(x_train.shape[1], len(classes)).double()
+    set_rng_state(saved_rng)  # the probe's seed must not reseed the caller's stream
     opt = optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
     for _ in range(int(epochs)):
         loss = F.cross_entropy(head(xt), yt)

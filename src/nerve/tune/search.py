@@ -77,8 +77,10 @@ class SearchResult:
     """The trials of a search: one row per trial (its number, its hyperparameters, its metrics).
 
     ``best`` is the row with the lowest (``mode='min'``) or highest ``metric``; trials whose
-    metric is not a finite number (a diverged run) never win. ``seconds`` holds each trial's
-    wall time, kept out of the rows so that the table itself is reproducible.
+    metric is not a finite number (a diverged run) never win. When no trial has a finite
+    metric, ``best`` raises, but ``table()``, ``to_csv()`` and ``repr`` still show the rows.
+    ``seconds`` holds each trial's wall time, kept out of the rows so that the table itself
+    is reproducible.
     """
 
     def __init__(self, rows, params, metric, mode, seconds=()):
@@ -136,7 +138,9 @@ class SearchResult:
     def table(self):
         """The table as aligned text, the best row marked with ``*``."""
         cols = self.columns
-        best = self.best_index
+        if not self.rows:
+            return "  " + "  ".join(cols) + "\n(no trials)"
+        best = self._best_or_none()
 
         def fmt(v):
             if isinstance(v, float):
@@ -148,15 +152,26 @@ class SearchResult:
         lines = ["  " + "  ".join(c.rjust(w) for c, w in zip(cols, widths))]
         for i, row in enumerate(cells):
             lines.append(("* " if i == best else "  ") + "  ".join(v.rjust(w) for v, w in zip(row, widths)))
-        lines.append(f"best by {self.metric} ({self.mode}): trial {self.rows[best]['trial']} "
-                     + ", ".join(f"{k}={self.rows[best][k]!r}" for k in self.params))
+        if best is None:
+            lines.append(f"no trial reported a finite {self.metric!r}: every run diverged or failed")
+        else:
+            lines.append(f"best by {self.metric} ({self.mode}): trial {self.rows[best]['trial']} "
+                         + ", ".join(f"{k}={self.rows[best][k]!r}" for k in self.params))
         return "\n".join(lines)
+
+    def _best_or_none(self):
+        try:
+            return self.best_index
+        except ValueError:  # every metric NaN/inf: a table of failures is still worth showing
+            return None
 
     def __str__(self):
         return self.table()
 
     def __repr__(self):
-        return f"SearchResult({len(self.rows)} trials, best {self.metric}={self.best.get(self.metric)!r})"
+        best = self._best_or_none()
+        shown = "none finite" if best is None else repr(self.rows[best].get(self.metric))
+        return f"SearchResult({len(self.rows)} trials, best {self.metric}={shown})"
 
 
 # ---------------------------------------------------------------------------- searches
@@ -208,6 +223,11 @@ def run_trials(train_fn, configs, *, seed=0, metric="val_loss", mode="min", verb
         raise TypeError(f"train_fn must be callable as train_fn(config) -> dict of metrics, got "
                         f"{type(train_fn).__name__}")
     _check_mode(mode)
+    configs = list(configs)
+    if not configs:
+        raise ValueError("run_trials got no configurations; pass a non-empty list of dicts")
+    if any("trial" in cfg for cfg in configs):
+        raise ValueError("'trial' names the trial-number column of the results; rename that hyperparameter")
     rows, seconds = [], []
     params = list(configs[0]) if configs else []
     for i, cfg in enumerate(configs):
@@ -221,6 +241,10 @@ def run_trials(train_fn, configs, *, seed=0, metric="val_loss", mode="min", verb
         if metric not in out:
             raise KeyError(f"train_fn returned {sorted(out)} for trial {i}; it must report {metric!r} "
                            f"(or pass metric= one of those)")
+        clash = sorted(k for k in out if k in cfg or k == "trial")
+        if clash:  # the row would record the returned value as the hyperparameter (or trial number)
+            raise ValueError(f"train_fn returned metrics named {clash}, the same as a hyperparameter or the "
+                             f"'trial' column, for trial {i}; rename them (e.g. 'final_{clash[0]}')")
         row = {"trial": i, **cfg}
         row.update({k: _plain_number(v) for k, v in out.items()})
         rows.append(row)
@@ -257,7 +281,7 @@ def random_search(train_fn, space, n_trials, *, seed=0, metric="val_loss", mode=
                   csv_path=None):
     """Run ``train_fn`` on ``n_trials`` configurations drawn from ``space``.
 
-    ``space`` maps each name to a list (one value drawn uniformly), a distribution
+    ``space`` maps each name to a list, tuple or range (one value drawn uniformly), a distribution
     (``uniform``, ``loguniform``, ``choice``) or a fixed scalar. Draws come from their own
     generator seeded with ``seed``, so the same seed draws the same configurations.
 
@@ -279,7 +303,7 @@ def random_search(train_fn, space, n_trials, *, seed=0, metric="val_loss", mode=
         v = space[k]
         if isinstance(v, _Distribution):
             dists[k] = v
-        elif isinstance(v, (list, tuple)):
+        elif isinstance(v, (list, tuple, range)):  # a range is a list of values too, as in a grid
             dists[k] = choice(v)
         else:
             dists[k] = None  # a fixed value

@@ -23,10 +23,12 @@ def activation_and_derivative(fn, x: np.ndarray):
     ``x`` is exactly ``f'(x)`` at every point.
     """
     from .. import tensor
+    from ..autograd import enable_grad  # noqa: PLC0415
 
-    xt = tensor(np.asarray(x, dtype=np.float64), dtype=np.float64, requires_grad=True)
-    y = fn(xt)
-    y.sum().backward()
+    with enable_grad():  # called under no_grad (in an eval loop, say), there would be no graph
+        xt = tensor(np.asarray(x, dtype=np.float64), dtype=np.float64, requires_grad=True)
+        y = fn(xt)
+        y.sum().backward()
     if xt.grad is None:
         raise RuntimeError("plot_activations: no gradient reached x; the activation must be built "
                            "from differentiable nerve ops")

@@ -29,6 +29,9 @@ def _matrix(weights):
     if not np.isfinite(w).all():
         raise ValueError("plot_attention got non-finite weights (NaN or inf); check the model's "
                          "masks: a row that masks every key has no valid softmax")
+    if w.min() < 0:  # the colour scale starts at 0: negative scores would all draw as 0
+        raise ValueError(f"plot_attention draws weights >= 0 (a softmax's output), got a minimum of "
+                         f"{w.min():.4g}; apply softmax to raw scores first")
     return w
 
 
@@ -46,7 +49,8 @@ def plot_attention(weights, path, x_labels=None, y_labels=None, title: str | Non
     """Draw attention weights as a heatmap (one panel per head) and write a PNG.
 
     Args:
-        weights: ``(T_out, T_in)`` or ``(heads, T_out, T_in)``; a Tensor or an array.
+        weights: ``(T_out, T_in)`` or ``(heads, T_out, T_in)``; a Tensor or an array of
+            non-negative weights (after the softmax).
         path: the PNG to write (atomically).
         x_labels: ``T_in`` tokens for the columns (the attended positions).
         y_labels: ``T_out`` tokens for the rows (the positions being produced).
@@ -55,6 +59,8 @@ def plot_attention(weights, path, x_labels=None, y_labels=None, title: str | Non
     Returns the path written. Colours run from 0 to the largest weight in the figure, so panels
     compare on one scale.
     """
+    if isinstance(max_cols, bool) or not isinstance(max_cols, (int, np.integer)) or max_cols < 1:
+        raise ValueError(f"plot_attention: max_cols must be a positive integer, got {max_cols!r}")
     w = _matrix(weights)
     heads, t_out, t_in = w.shape
     xl = _labels(x_labels, t_in, "column")

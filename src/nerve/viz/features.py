@@ -77,23 +77,35 @@ def _resolve_layer(model, layer):
                          f"{', '.join(names[:40])}{' ...' if len(names) > 40 else ''}") from e
 
 
+def _as_input(model, x):
+    """``x`` as a Tensor; an array takes the floating dtype of the model's weights (float32
+    for a model without any), so a float64 model is not handed float32 pixels."""
+    from .. import tensor  # noqa: PLC0415
+    from ..autograd.tensor import Tensor  # noqa: PLC0415
+
+    if isinstance(x, Tensor):
+        return x
+    dtype = next((p._data.dtype for p in model.parameters() if p._data.dtype.kind == "f"), np.float32)
+    return tensor(np.asarray(x, dtype=dtype))
+
+
 def feature_maps(model, x, layer, index=0):
     """Run ``model`` on ``x`` and return what ``layer`` output for sample ``index``, shape (C, H, W).
 
     Args:
         model: any Module.
-        x: one image (C, H, W) or a batch (N, C, H, W): a Tensor or an array.
+        x: one image (C, H, W) or a batch (N, C, H, W): a Tensor or an array (an array is
+            converted to the model's floating dtype).
         layer: a sub-module of ``model`` or its dotted name (``'features.0'``, ``'layer1'``).
         index: which sample of the batch to return.
 
     The model runs in eval mode (BatchNorm uses its running statistics, dropout is off) and
     without recording gradients; its previous mode is restored afterwards.
     """
-    from .. import no_grad, tensor  # noqa: PLC0415
-    from ..autograd.tensor import Tensor  # noqa: PLC0415
+    from .. import no_grad  # noqa: PLC0415
 
     target = _resolve_layer(model, layer)
-    xt = x if isinstance(x, Tensor) else tensor(np.asarray(x, dtype=np.float32))
+    xt = _as_input(model, x)
     if xt.ndim == 3:
         xt = xt.reshape(1, *xt.shape)
     captured = []
@@ -131,8 +143,7 @@ def layer_trace(model, x):
         >>> [(name, shape) for name, _, shape in layer_trace(net, nv.zeros(1, 1, 5, 5))]
         [('0', (1, 2, 3, 3)), ('1', (1, 2, 3, 3)), ('2', (1, 18))]
     """
-    from .. import no_grad, tensor  # noqa: PLC0415
-    from ..autograd.tensor import Tensor  # noqa: PLC0415
+    from .. import no_grad  # noqa: PLC0415
 
     calls, handles = {}, []
     for name, module in model.named_modules():
@@ -146,7 +157,7 @@ def layer_trace(model, x):
         handles.append(module.register_forward_hook(hook))
     try:
         with no_grad():
-            model(x if isinstance(x, Tensor) else tensor(np.asarray(x, dtype=np.float32)))
+            model(_as_input(model, x))
     finally:
         for h in handles:
             h.remove()
@@ -179,6 +190,11 @@ def default_feature_layer(trace, conv_name: str) -> str:
     return conv_name
 
 
+def _check_count(value, name, fn):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{fn}: {name} must be a positive integer, got {value!r}")
+
+
 def _grid(n, max_cols):
     cols = min(n, max_cols) if max_cols else max(1, math.ceil(math.sqrt(n)))
     return math.ceil(n / cols), cols
@@ -205,7 +221,7 @@ def save_filters(layer_or_model, path, max_filters=64, channel=None, max_cols=8)
         max_filters: draw at most this many filters (the first ones).
         channel: for kernels with several input channels (other than 3), draw this input
             channel; ``None`` draws the mean over input channels. Ignored for 1 or 3 channels.
-        max_cols: panels per row.
+        max_cols: panels per row (None: about as many rows as columns).
 
     Example:
         >>> import os, tempfile
@@ -214,6 +230,7 @@ def save_filters(layer_or_model, path, max_filters=64, channel=None, max_cols=8)
         >>> out.suffix
         '.png'
     """
+    _check_count(max_filters, "max_filters", "save_filters")
     conv = first_conv(layer_or_model)
     w = filters(conv)[:max_filters]                      # (O, C, kH, kW)
     O, C = w.shape[:2]
@@ -254,7 +271,7 @@ def save_feature_maps(model, x, layer, path, max_maps=32, index=0, max_cols=8):
         model, x, layer, index: as in :func:`feature_maps`.
         path: the PNG to write.
         max_maps: draw at most this many channels (the first ones).
-        max_cols: panels per row.
+        max_cols: panels per row (None: about as many rows as columns).
 
     Example:
         >>> import os, tempfile
@@ -264,6 +281,7 @@ def save_feature_maps(model, x, layer, path, max_maps=32, index=0, max_cols=8):
         >>> out.name
         'm.png'
     """
+    _check_count(max_maps, "max_maps", "save_feature_maps")
     maps = feature_maps(model, x, layer, index=index)[:max_maps]    # (C, H, W)
     lo, hi = float(maps.min()), float(maps.max())
     if hi <= lo:

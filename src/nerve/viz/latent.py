@@ -48,6 +48,9 @@ def latent_scatter(z2d, labels, path, class_names=None, title="latent space", ma
         keep = np.random.default_rng(seed).choice(len(z), max_points, replace=False)
         z, y = z[keep], y[keep]
     classes = np.unique(y)
+    if class_names is not None and (classes.min() < 0 or classes.max() >= len(class_names)):
+        raise ValueError(f"latent_scatter got labels from {classes.min()} to {classes.max()} but "
+                         f"{len(class_names)} class_names; give one name per class index")
     fig = new_figure(6.4, 5.6)
     ax = fig.add_subplot(1, 1, 1)
     cmap = __import__("matplotlib").colormaps["tab10" if len(classes) <= 10 else "tab20"]
@@ -88,12 +91,14 @@ def interpolate_codes(z0, z1, steps: int = 8, mode: str = "linear") -> np.ndarra
 
 
 def interpolate(model, z0, z1, steps: int = 8, mode: str = "linear"):
-    """``model.decode`` of :func:`interpolate_codes` (without a graph), shape (steps, ...)."""
-    from ..autograd import Tensor, no_grad  # noqa: PLC0415
+    """``model.decode`` of :func:`interpolate_codes` (without a graph, the codes in the model's
+    float dtype), shape (steps, ...)."""
+    from ..autograd import no_grad  # noqa: PLC0415
+    from ..diagnostics.activations import as_model_input  # noqa: PLC0415
 
     codes = interpolate_codes(z0, z1, steps, mode)
-    with no_grad():
-        return model.decode(Tensor(codes))
+    with no_grad():  # float64 codes (np.random.randn) into a float32 decoder: take its dtype
+        return model.decode(as_model_input(model, codes))
 
 
 def save_samples(model, path, n: int = 64, nrow: int = 8, generator=None, value_range=None):
@@ -107,12 +112,13 @@ def save_samples(model, path, n: int = 64, nrow: int = 8, generator=None, value_
 
 def save_reconstructions(model, x, path, nrow: int = 8, value_range=None):
     """Write inputs ``x`` and ``model.reconstruct(x)`` as alternating rows of ``nrow`` to ``path``."""
-    from ..autograd import Tensor, no_grad  # noqa: PLC0415
+    from ..autograd import no_grad  # noqa: PLC0415
     from ..data import save_image  # noqa: PLC0415
+    from ..diagnostics.activations import as_model_input  # noqa: PLC0415
 
     xs = _array(x, "x").astype(np.float32)
-    with no_grad():
-        rec = _array(model.reconstruct(Tensor(xs)), "reconstruction")
+    with no_grad():  # the model's own float dtype (a float64 model was handed float32)
+        rec = _array(model.reconstruct(as_model_input(model, xs)), "reconstruction")
     rows = []
     for i in range(0, len(xs), nrow):
         a, b = xs[i:i + nrow], rec[i:i + nrow].reshape(xs[i:i + nrow].shape)

@@ -7,6 +7,7 @@ Every function draws one PNG, writes it atomically to ``path`` and returns ``pat
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,15 @@ from ._figure import grid_shape, new_figure, save_png, style
 
 # keys of a history that are bookkeeping, not curves
 _INDEX_KEYS = {"epoch", "epochs", "step", "steps", "time", "wall_time"}
+# words in a metric's name that mean lower is better (an error of some kind)
+_LOWER_WORDS = ("loss", "error", "perplexity")
+_LOWER_TOKENS = {"mae", "mse", "rmse", "mape", "nll", "wer", "cer", "ece", "brier", "kl", "distance"}
+
+
+def _lower_is_better(name: str) -> bool:
+    """True for a metric that improves downwards: a loss, an error, MAE/MSE/RMSE, perplexity ..."""
+    tokens = [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
+    return any(w in name.lower() for w in _LOWER_WORDS) or any(t in _LOWER_TOKENS for t in tokens)
 
 
 def _load_history(history) -> dict:
@@ -53,8 +63,9 @@ def plot_learning_curves(history, path, title: str | None = None) -> Path:
 
     One panel per metric: ``loss`` and ``val_loss`` share a panel, as do ``accuracy`` and
     ``val_accuracy``; any other series (a learning rate, say) gets its own. The best
-    validation epoch (lowest for names containing "loss" or "error", highest otherwise) is
-    marked. Missing values (``None``) leave gaps.
+    validation epoch (lowest for losses and errors: names containing "loss", "error" or
+    "perplexity", or the word mae, mse, rmse, mape, nll, wer, cer, ece, brier, kl or distance;
+    highest otherwise) is marked. Missing values (``None``) leave gaps.
 
     Args:
         history: ``{"loss": [...], "val_loss": [...], ...}`` (an optional ``"epoch"`` list
@@ -97,7 +108,7 @@ def plot_learning_curves(history, path, title: str | None = None) -> Path:
             ax.plot(x, y, marker="o" if len(y) <= 30 else None, markersize=3, color=color,
                     label=label, linewidth=1.6)
             if key == val_key and np.isfinite(y).any():
-                lower = any(w in name.lower() for w in ("loss", "error", "perplexity"))
+                lower = _lower_is_better(name)
                 best = int(np.nanargmin(y) if lower else np.nanargmax(y))
                 ax.scatter([x[best]], [y[best]], s=70, facecolors="none", edgecolors=color,
                            linewidths=1.5, zorder=3)

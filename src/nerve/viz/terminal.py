@@ -73,8 +73,13 @@ def save_predictions(images, labels, prob, classes, path, top: int = 3, title=No
     if images.ndim != 3 or prob.ndim != 2 or len(images) != len(prob) or len(images) == 0:
         raise ValueError(f"save_predictions needs images (N, H, W) and prob (N, C) with the same N >= 1, "
                          f"got {images.shape} and {prob.shape}")
-    labels = [None] * len(images) if labels is None else list(labels)
     n = len(images)
+    labels = [None] * n if labels is None else list(labels)
+    if len(labels) != n:  # zip() would silently drop the images past the last label
+        raise ValueError(f"save_predictions got {len(labels)} labels for {n} images; give one per image "
+                         f"(None where unknown) or labels=None")
+    if len(classes) != prob.shape[1]:
+        raise ValueError(f"save_predictions got {len(classes)} class names for {prob.shape[1]} columns of prob")
     cols = min(n, 6)
     rows = -(-n // cols)
     fig = new_figure(2.0 * cols, 2.5 * rows + (0.4 if title else 0.0))

@@ -57,8 +57,16 @@ def plot_capacity(result, path, title="Capacity sweep") -> Path:
 
 
 def plot_probes(accuracies, path, title="Linear probe accuracy per layer") -> Path:
-    """A bar chart of ``{layer name: accuracy}`` in the order given (raw input first, say)."""
+    """A bar chart of ``{layer name: accuracy}`` (fractions in [0, 1], drawn as percentages) in
+    the order given (raw input first, say)."""
     names = list(accuracies)
+    if not names:
+        raise ValueError("plot_probes got no accuracies; pass {layer name: accuracy}, e.g. from "
+                         "tune.layer_probes")
+    bad = {n: accuracies[n] for n in names if not 0.0 <= float(accuracies[n]) <= 1.0}
+    if bad:  # a percentage (95.0) would be drawn as 9500 % above the axis
+        raise ValueError(f"plot_probes takes accuracies as fractions in [0, 1], got {bad}; divide "
+                         f"percentages by 100")
     values = [100 * float(accuracies[n]) for n in names]
     fig = new_figure(max(5.0, 0.9 * len(names) + 2), 4.0)
     ax = fig.add_subplot(1, 1, 1)
@@ -76,20 +84,23 @@ def plot_probes(accuracies, path, title="Linear probe accuracy per layer") -> Pa
 def plot_search(result, path, x=None, title=None) -> Path:
     """A ``SearchResult``: its metric per trial, or against hyperparameter ``x`` (log axis when
     all values are positive numbers spanning more than a factor of 10), one line per value of
-    the other hyperparameters. The best trial is circled."""
+    the other hyperparameters. The best trial is circled (none when no trial has a finite
+    metric, as after a sweep where every run diverged)."""
     metric = result.metric
+    best = result._best_or_none()  # None when every trial diverged: draw them, circle nothing
     fig = new_figure(6.0, 4.0)
     ax = fig.add_subplot(1, 1, 1)
     if x is None:
         ax.plot(result.column("trial"), result.column(metric), "o-")
         xlabel = "trial"
-        bx = result.best["trial"]
+        bx = None if best is None else result.rows[best]["trial"]
     else:
         others = [p for p in result.params if p != x]
-        groups = {}
+        groups = {}  # keyed by repr: a hyperparameter value may be a list (hidden sizes, say)
         for r in result.rows:
-            groups.setdefault(tuple(r[p] for p in others), []).append(r)
-        for key, rows in groups.items():
+            key = tuple(r[p] for p in others)
+            groups.setdefault(repr(key), (key, []))[1].append(r)
+        for key, rows in groups.values():
             rows = sorted(rows, key=lambda r: r[x])
             label = ", ".join(f"{p}={v}" for p, v in zip(others, key)) or None
             ax.plot([r[x] for r in rows], [r[metric] for r in rows], "o-", label=label)
@@ -99,7 +110,8 @@ def plot_search(result, path, x=None, title=None) -> Path:
         if len(groups) > 1:
             ax.legend(fontsize=8)
         xlabel = x
-        bx = result.best[x]
-    ax.plot([bx], [result.best[metric]], "o", ms=14, mfc="none", mec="tab:red", mew=2)
+        bx = None if best is None else result.rows[best][x]
+    if best is not None:
+        ax.plot([bx], [result.rows[best][metric]], "o", ms=14, mfc="none", mec="tab:red", mew=2)
     style(ax, title or f"{metric} ({'lower' if result.mode == 'min' else 'higher'} is better)", xlabel, metric)
     return save_png(fig, path)
