@@ -1,6 +1,7 @@
 """``loss.backward()`` takes a lean pass (engine.backward_scalar) while no leaf hook exists and
-no history was rebased. It must give exactly what the general loop (engine.run_backward) gives,
-in every case it accepts, and hand the rest to the general loop.
+no history was rebased: the node loop follows the graph as a chain instead of sorting it. It must
+give exactly what engine.run_backward (full setup, sorted order) gives in every case it accepts,
+and hand the rest to run_backward.
 
 Both flags are process-wide and never reset (a test elsewhere that registers a leaf hook turns
 the lean pass off for the rest of the run), so these tests clear them while they run.

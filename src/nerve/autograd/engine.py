@@ -4,6 +4,11 @@ The graph is walked iteratively (no recursion, so a chain of 10,000 ops is fine)
 node's incoming gradients are summed before its backward runs, so every node is visited
 exactly once. After a node's backward its saved arrays are dropped unless
 ``retain_graph`` is set; a second backward through it then raises a clear error.
+
+One loop (:func:`_run`) runs the nodes for every entry point. ``loss.backward()`` in a program
+with no leaf hooks and no rebased histories (:func:`backward_scalar`) skips the setup that
+hooks, ``autograd.grad`` and ``inputs=`` need and lets the loop follow the graph as a chain
+instead of sorting it first.
 """
 from __future__ import annotations
 
@@ -281,8 +286,8 @@ def backward_scalar(t, retain_graph):
     """``t.backward()`` for a one-element ``t`` that has a history: the training step's call.
 
     The same pass as :func:`run_backward`, leaner, while nothing in the program has used what
-    needs the general loop (a leaf hook, or an in-place write that rebased a tensor's history):
-    a plain topological sort, and each leaf's gradient added where it arrives.
+    needs its setup (a leaf hook, or an in-place write that rebased a tensor's history): the
+    node loop follows the graph as a chain, and each leaf's gradient goes straight into ``.grad``.
     """
     d = t._data
     if _LEAF_HOOKS[0] or _REBASED[0] or type(d) is not np.ndarray or d.size != 1 or t._base is not None:
@@ -302,49 +307,74 @@ def backward_scalar(t, retain_graph):
 
 
 def _plain_pass(t, g, retain_graph):
-    """Backpropagate ``g`` from the tensor ``t`` into every leaf's ``.grad``, on arrays.
-
-    No tensor has leaf hooks and none was rebased (the caller checked), so the order needs no
-    history lookups and a leaf's gradient goes straight into ``.grad`` (as ``_into_leaf``).
-
-    A training step's graph is mostly a chain: each node sends gradient to one node only (and
-    to leaves), so the nodes are visited as they are found, without sorting the graph first.
-    Where a node sends to two or more, the nodes still waiting are sorted and run in order.
-    """
-    root = t._ctx
+    """Backpropagate ``g`` from the tensor ``t`` into every leaf's ``.grad``, on arrays: the
+    node loop with no order given (it follows the chain; see :func:`_run`)."""
     grads = {}
-    _add_grad(grads, root, t._oidx, g)
-    pop = grads.pop
+    _add_grad(grads, t._ctx, t._oidx, g)
+    _run(grads, None, retain_graph)
+
+
+def _run(grads, order, retain_graph, create_graph=False, capture_node=None, capture_only=None,
+         results=None, accumulate_leaf=None, accumulator_args=None):
+    """The engine's one node loop: run each node's backward on its summed incoming gradient and
+    send the results on, to the nodes below (``grads``) and into the leaves.
+
+    ``order`` is the nodes in topological order (outputs first). ``None`` (the lean pass: no
+    leaf hooks, no rebased histories, arrays only) follows the graph as a chain instead: a
+    training step's nodes mostly send gradient to one node and to leaves, so each node is run
+    as it is found, without sorting the graph first; at the first node that sends to two or
+    more, the nodes still waiting are sorted and run in order.
+
+    ``capture_node`` / ``capture_only`` / ``results`` catch the gradients of non-leaf tensors
+    (``autograd.grad``); a leaf with hooks, or one ``autograd.grad`` or ``inputs=`` asks for,
+    goes through ``accumulate_leaf`` (made from ``accumulator_args`` when first needed), any
+    other straight into its ``.grad``. Returns the accumulator, to be finished by the caller.
+    """
     mut = _MUT[0]
-    order = None  # None while following a chain
-    node = root
+    rebased = _REBASED[0]
+    arrays_only = not create_graph
+    pop = grads.pop
+    chain = order is None
+    if chain:
+        node = next(iter(grads))
     i = 0
     while True:
-        if order is not None:
+        if not chain:
             if i == len(order):
                 break
             node = order[i]
             i += 1
         g = pop(node, None)
         if g is None:
-            if order is None:
+            if chain:
                 break  # (a chain's next node always has its gradient)
             continue
-        if node._stamp != mut:  # something was written in place after this node was made
+        stale = node._stamp != mut  # something was written in place after this node was made
+        if stale:
             _check_versions(node)
-        if node.n_out != 1:
+        if node.n_out == 1:
+            if node.hooks:
+                g = _apply_hooks(node.hooks, g, create_graph)
+            if capture_node is not None and node in capture_node:
+                for k, _ in capture_node[node]:
+                    results[k] = g
+                if node in capture_only:
+                    continue  # nothing asked for lies below it
+            if arrays_only and node.saved is not None and not node.tensor_style:
+                gs = node.backward(g)  # the common case, inline: one output, arrays in and out
+            else:
+                gs = _call_backward(node, g, create_graph)
+        else:
             if node.out_hooks:
                 for k, hooks in node.out_hooks.items():
                     if g[k] is not None:
-                        g[k] = _apply_hooks(hooks, g[k], False)
-            gs = _call_backward(node, g, False)
-        else:
-            if node.hooks:
-                g = _apply_hooks(node.hooks, g, False)
-            if node.saved is not None and not node.tensor_style:
-                gs = node.backward(g)
-            else:
-                gs = _call_backward(node, g, False)
+                        g[k] = _apply_hooks(hooks, g[k], create_graph)
+            if capture_node is not None and node in capture_node:
+                for j, k in capture_node[node]:
+                    results[j] = g[k]
+                if node in capture_only:
+                    continue
+            gs = _call_backward(node, g, create_graph)
         if type(gs) is not tuple:
             gs = (gs,)
         nxt = None
@@ -353,21 +383,35 @@ def _plain_pass(t, g, retain_graph):
             if not need or gp is None:
                 continue
             c = p._ctx
+            if stale and rebased and (c is None or c._stamp > node._stamp):
+                was, k = history_at(p, node._stamp)  # p rebased or detach_()ed since this node
+                if was is not c:
+                    if was is not None:
+                        _add_grad(grads, was, k, gp)
+                    continue
             if c is None:
-                pd = p._data.dtype
-                if gp.dtype is not pd and gp.dtype != pd:
-                    gp = gp.astype(pd)
-                pg = p._grad
-                if pg is None:
-                    # a view, or the incoming gradient passed straight through, may reach
-                    # another tensor: .grad gets its own copy (see _into_leaf)
-                    if gp.base is not None or gp is g or (type(g) is list and any(gp is x for x in g)):
-                        gp = gp.copy()
-                    p._grad = _wrap(gp)
-                elif pg._ctx is not None:
-                    p._grad = pg + gp
-                else:
-                    pg._data = pg._data + gp
+                if accumulator_args is not None and (p._hooks or accumulator_args[0] is not None
+                                                     or accumulator_args[2] is not None):
+                    if accumulate_leaf is None:
+                        accumulate_leaf = _leaf_accumulator(*accumulator_args)
+                    accumulate_leaf(p, gp)
+                elif create_graph:
+                    _into_leaf(p, gp, True, False)
+                else:  # into .grad, as _into_leaf on arrays
+                    pd = p._data.dtype
+                    if gp.dtype is not pd and gp.dtype != pd:
+                        gp = gp.astype(pd)
+                    pg = p._grad
+                    if pg is None:
+                        # a view, or the incoming gradient passed straight through (as add does
+                        # to both inputs), may reach another tensor: .grad gets its own copy
+                        if gp.base is not None or gp is g or (type(g) is list and any(gp is x for x in g)):
+                            gp = gp.copy()
+                        p._grad = _wrap(gp)
+                    elif pg._ctx is not None:
+                        p._grad = pg + gp
+                    else:
+                        pg._data = pg._data + gp
                 continue
             if c.n_out == 1:
                 grads[c] = grads[c] + gp if c in grads else gp
@@ -379,13 +423,15 @@ def _plain_pass(t, g, retain_graph):
                 fork = True
         if not retain_graph and node.saved:
             node.saved = None
-        if order is None:
+        if chain:
             if fork:
                 order = _sorted_from(grads)  # every node still to run lies below the waiting ones
+                chain = False
             elif nxt is None:
                 break
             else:
                 node = nxt
+    return accumulate_leaf
 
 
 def _sorted_from(grads):
@@ -517,72 +563,10 @@ def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
             g = g.copy()  # never hand the caller's array to .grad
         accumulate_leaf(t, g)
 
-    mut = _MUT[0]
-    rebased = _REBASED[0]
-    arrays_only = not create_graph
-
-    pop = grads.pop
-    for node in order:
-        g = pop(node, None)
-        if g is None:
-            continue
-        stale = node._stamp != mut  # something was written in place after this node was made
-        if stale:
-            _check_versions(node)
-        if node.n_out == 1:
-            if node.hooks:
-                g = _apply_hooks(node.hooks, g, create_graph)
-            if capture_node is not None and node in capture_node:
-                for i, _ in capture_node[node]:
-                    results[i] = g
-                if node in capture_only:
-                    continue  # nothing asked for lies below it
-            if arrays_only and node.saved is not None and not node.tensor_style:
-                gs = node.backward(g)  # the common case, inline: one output, arrays in and out
-            else:
-                gs = _call_backward(node, g, create_graph)
-        else:
-            if node.out_hooks:
-                for k, hooks in node.out_hooks.items():
-                    if g[k] is not None:
-                        g[k] = _apply_hooks(hooks, g[k], create_graph)
-            if capture_node is not None and node in capture_node:
-                for i, k in capture_node[node]:
-                    results[i] = g[k]
-                if node in capture_only:
-                    continue
-            gs = _call_backward(node, g, create_graph)
-        if type(gs) is not tuple:
-            gs = (gs,)
-        for p, gp, need in zip(node.parents, gs, node.needs_input_grad):
-            if not need or gp is None:
-                continue
-            c = p._ctx
-            if stale and rebased and (c is None or c._stamp > node._stamp):
-                was, k = history_at(p, node._stamp)  # p rebased or detach_()ed since this node
-                if was is not c:
-                    if was is not None:
-                        _add_grad(grads, was, k, gp)
-                    continue
-            if c is None:
-                if plain and not p._hooks:
-                    # passed straight through from an incoming gradient: not this leaf's own
-                    shared = gp is g if type(g) is not list else any(gp is gk for gk in g)
-                    _into_leaf(p, gp, create_graph, shared)
-                else:
-                    if accumulate_leaf is None:
-                        accumulate_leaf = _leaf_accumulator(capture_leaf, results, only,
-                                                            create_graph, shared, leaf_uses)
-                    accumulate_leaf(p, gp)
-            elif c.n_out == 1:
-                if c in grads:
-                    grads[c] = grads[c] + gp
-                else:
-                    grads[c] = gp
-            else:
-                _add_grad(grads, c, p._oidx, gp)
-        if not retain_graph and node.saved:
-            node.saved = None
+    if order:
+        accumulate_leaf = _run(grads, order, retain_graph, create_graph, capture_node, capture_only,
+                               results, accumulate_leaf,
+                               (capture_leaf, results, only, create_graph, shared, leaf_uses))
     if accumulate_leaf is not None:
         accumulate_leaf.finish()
     if wanted:
