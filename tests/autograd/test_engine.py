@@ -317,3 +317,17 @@ def test_a_leaf_gradient_never_shares_memory_with_the_gradient_passed_in(op):
     x.grad.mul_(2)
     np.testing.assert_array_equal(g.numpy(), [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_hooked_leaves_given_one_gradient_array_get_their_own_grads():
+    # add hands its incoming gradient to both inputs; two leaves with hooks reached that way
+    # must not share one .grad array, even after a plain leaf was filled earlier in the pass
+    x = nv.tensor([1.0, 2.0], requires_grad=True)
+    a = nv.tensor([1.0, 1.0], requires_grad=True)
+    b = nv.tensor([2.0, 2.0], requires_grad=True)
+    a.register_hook(lambda g: None)
+    b.register_hook(lambda g: None)
+    ((x * 3).sum() + ((a + b) * 2).sum()).backward()
+    a.grad.zero_()
+    assert b.grad.tolist() == [2.0, 2.0]
+    assert x.grad.tolist() == [3.0, 3.0]
