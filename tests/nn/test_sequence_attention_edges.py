@@ -17,6 +17,8 @@ import nerve as nv
 from nerve import nn
 from nerve.nn.utils import rnn as nr
 
+from .test_recurrent import _pair, _weighted
+
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore::UserWarning")]
 tr = torch.nn.utils.rnn
@@ -37,17 +39,9 @@ def _rnn_twins(kind, **kw):
     return tl, nl
 
 
-def _pair(a, grad=True):
-    return nv.tensor(a, requires_grad=grad), torch.tensor(a, requires_grad=grad)
-
-
 def _backward_both(outs, seed):
-    rng = np.random.default_rng(seed)
-    ln = lt = 0
-    for o_n, o_t in outs:
-        w = rng.standard_normal(tuple(o_t.shape))
-        ln = ln + (o_n * nv.tensor(w)).sum()
-        lt = lt + (o_t * torch.tensor(w)).sum()
+    """Backpropagate the same random weighting of every output in both frameworks."""
+    ln, lt = _weighted(outs, seed)
     ln.backward()
     lt.backward()
 

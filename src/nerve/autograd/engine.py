@@ -292,18 +292,7 @@ def backward_scalar(t, retain_graph):
     d = t._data
     if _LEAF_HOOKS[0] or _REBASED[0] or type(d) is not np.ndarray or d.size != 1 or t._base is not None:
         return run_backward((t,), (None,), retain_graph)
-    _DEPTH[0] += 1
-    try:
-        _plain_pass(t, np.ones(d.shape, dtype=d.dtype), retain_graph)
-    except BaseException:
-        if _DEPTH[0] == 1:
-            _FINAL_CALLBACKS.clear()
-        raise
-    finally:
-        _DEPTH[0] -= 1
-    if _FINAL_CALLBACKS and not _DEPTH[0]:
-        _run_final_callbacks()
-    return None
+    return _counted(_plain_pass, t, np.ones(d.shape, dtype=d.dtype), retain_graph)
 
 
 def _plain_pass(t, g, retain_graph):
@@ -457,11 +446,24 @@ def _sorted_from(grads):
     return order
 
 
-def _run_final_callbacks():
-    callbacks = _FINAL_CALLBACKS[:]
-    _FINAL_CALLBACKS.clear()
-    for fn in callbacks:
-        fn()
+def _counted(fn, *args):
+    """Run one backward pass ``fn(*args)``, counted in ``_DEPTH``; the callbacks queued during
+    it run at the end of the outermost pass, or are dropped if it fails."""
+    _DEPTH[0] += 1
+    try:
+        results = fn(*args)
+    except BaseException:
+        if _DEPTH[0] == 1:
+            _FINAL_CALLBACKS.clear()
+        raise
+    finally:
+        _DEPTH[0] -= 1
+    if _FINAL_CALLBACKS and not _DEPTH[0]:
+        callbacks = _FINAL_CALLBACKS[:]
+        _FINAL_CALLBACKS.clear()
+        for f in callbacks:
+            f()
+    return results
 
 
 def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, inputs=None,
@@ -473,23 +475,11 @@ def run_backward(roots, grad_roots, retain_graph=None, create_graph=False, input
     limits accumulation to those leaves. Callbacks queued with :func:`queue_callback` run at
     the end.
     """
-    _DEPTH[0] += 1
-    try:
-        if create_graph and not grad_mode._enabled:
-            # as torch: create_graph records the backward even when called under no_grad
-            with grad_mode.enable_grad():
-                results = _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture)
-        else:
-            results = _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture)
-    except BaseException:
-        if _DEPTH[0] == 1:
-            _FINAL_CALLBACKS.clear()
-        raise
-    finally:
-        _DEPTH[0] -= 1
-    if _FINAL_CALLBACKS and not _DEPTH[0]:
-        _run_final_callbacks()
-    return results
+    if create_graph and not grad_mode._enabled:
+        # as torch: create_graph records the backward even when called under no_grad
+        with grad_mode.enable_grad():
+            return _counted(_backward, roots, grad_roots, retain_graph, create_graph, inputs, capture)
+    return _counted(_backward, roots, grad_roots, retain_graph, create_graph, inputs, capture)
 
 
 def _backward(roots, grad_roots, retain_graph, create_graph, inputs, capture):
