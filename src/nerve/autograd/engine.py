@@ -414,36 +414,13 @@ def _run(grads, order, retain_graph, create_graph=False, capture_node=None, capt
             node.saved = None
         if chain:
             if fork:
-                order = _sorted_from(grads)  # every node still to run lies below the waiting ones
+                order = _toposort(list(grads))  # every node still to run lies below the waiting ones
                 chain = False
             elif nxt is None:
                 break
             else:
                 node = nxt
     return accumulate_leaf
-
-
-def _sorted_from(grads):
-    """The nodes reachable from the keys of ``grads``, in topological order (outputs first)."""
-    order = []
-    visited = set()
-    stack = [(n, False) for n in grads]
-    while stack:  # iterative DFS; a node is emitted after every node below it
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        for p in node.parents:
-            if isinstance(p, Tensor):
-                c = p._ctx
-                if c is not None and c not in visited:
-                    stack.append((c, False))
-    order.reverse()
-    return order
 
 
 def _counted(fn, *args):
