@@ -114,6 +114,9 @@ class Word2Vec:
     # ------------------------------------------------------------ corpus preparation
     @staticmethod
     def _tokens(sentences):
+        if isinstance(sentences, str):   # iterating it would make every character a sentence
+            raise TypeError("Word2Vec.fit takes a list of sentences, got one string; pass [text] or "
+                            "a list of token lists")
         out = []
         for s in sentences:
             out.append(s.lower().split() if isinstance(s, str) else list(s))
@@ -226,6 +229,8 @@ class Word2Vec:
     def most_similar(self, word, k=10):
         """The ``k`` words with the highest cosine similarity to ``word`` (itself excluded),
         as (word, cosine) pairs, most similar first."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"Word2Vec.most_similar: k must be a positive integer, got {k!r}")
         i = self._row(word)
         u = self._unit()
         sims = u @ u[i]
