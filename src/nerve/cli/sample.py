@@ -78,6 +78,11 @@ def sample_text_run(run, args) -> int:
 
     from ..runs.text import sample_text  # noqa: PLC0415
 
+    image_only = [flag for flag, given in (("--out", args.out is not None), ("--n", args.n != 64)) if given]
+    if image_only:   # a text run prints its sample; quietly ignoring --out would leave no file behind
+        raise UsageError(f"{run.path} holds a text model ({run.model_name}); {' and '.join(image_only)} "
+                         f"{'is' if len(image_only) == 1 else 'are'} for image generators: the text is printed, "
+                         "so redirect it, e.g. > sample.txt")
     prompt = args.prompt
     if prompt is None:
         from ..runs.text import vocab_of  # noqa: PLC0415
