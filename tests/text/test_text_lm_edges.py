@@ -119,3 +119,14 @@ def test_importing_a_model_file_first_keeps_its_builder_callable():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr[-500:]
     assert out.stdout.split() == ["Seq2Seq", "True"]
+
+
+@pytest.mark.parametrize("model", ["seed-mlp", "vae"])
+def test_train_refuses_block_size_for_image_models(tmp_path, capsys, monkeypatch, model):
+    # --block-size used to be ignored without a word when the model was not a text model
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--model", model, "--block-size", "8", "--epochs", "1", "--limit", "8",
+                 "--quiet", "--out", "r"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--block-size" in err[0] and model in err[0], err
+    assert not (tmp_path / "r").exists()
