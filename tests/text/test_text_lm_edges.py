@@ -130,3 +130,16 @@ def test_train_refuses_block_size_for_image_models(tmp_path, capsys, monkeypatch
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--block-size" in err[0] and model in err[0], err
     assert not (tmp_path / "r").exists()
+
+
+def test_sample_of_an_image_run_refuses_text_options(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--model", "vae", "--limit", "32", "--epochs", "1", "--quiet", "--out", "v"]) == 0
+    capsys.readouterr()
+    for extra in (["--temperature", "0"], ["--length", "5"], ["--top-k", "3"], ["--top-p", "0.5"]):
+        # these used to be ignored: a grid came out as if they had not been given
+        assert main(["sample", "v", "--n", "2", "--out", "g.png", *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and extra[0] in err[0] and "image generator" in err[0], err
+    assert not (tmp_path / "g.png").exists()
+    assert main(["sample", "v", "--n", "2", "--out", "g.png"]) == 0 and (tmp_path / "g.png").exists()
