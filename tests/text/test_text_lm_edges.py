@@ -143,3 +143,15 @@ def test_sample_of_an_image_run_refuses_text_options(tmp_path, capsys, monkeypat
         assert len(err) == 1 and extra[0] in err[0] and "image generator" in err[0], err
     assert not (tmp_path / "g.png").exists()
     assert main(["sample", "v", "--n", "2", "--out", "g.png"]) == 0 and (tmp_path / "g.png").exists()
+
+
+# ----------------------------------------------------------------------------- masking
+@pytest.mark.parametrize("special_ids", [{0, 2}, frozenset({0, 2})])
+def test_mask_tokens_takes_special_ids_as_a_set(special_ids):
+    from nerve.text import IGNORE_INDEX, mask_tokens
+
+    ids = np.array([[0, 5, 2, 0, 7]])     # a set used to fail with "int() argument must be ..."
+    inputs, labels = mask_tokens(ids, None, mask_prob=1.0, mask_id=1, vocab_size=10,
+                                 special_ids=special_ids, generator=np.random.default_rng(0))
+    assert labels.tolist() == [[IGNORE_INDEX, 5, IGNORE_INDEX, IGNORE_INDEX, 7]]
+    assert inputs[0, [0, 2, 3]].tolist() == [0, 2, 0]
