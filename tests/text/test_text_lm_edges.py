@@ -155,3 +155,11 @@ def test_mask_tokens_takes_special_ids_as_a_set(special_ids):
                                  special_ids=special_ids, generator=np.random.default_rng(0))
     assert labels.tolist() == [[IGNORE_INDEX, 5, IGNORE_INDEX, IGNORE_INDEX, 7]]
     assert inputs[0, [0, 2, 3]].tolist() == [0, 2, 0]
+
+
+def test_word2vec_says_when_sub_sampling_left_no_pairs():
+    # three-word sentences used to be told they "need at least two words"
+    with pytest.raises(ValueError, match="sub-sampling"):
+        Word2Vec(vector_size=4, epochs=1, seed=0).fit([["a", "b", "c"]] * 3)
+    with pytest.raises(ValueError, match="at least two words"):
+        Word2Vec(vector_size=4, epochs=1, sample=None).fit([["a"], ["b"]])

@@ -181,6 +181,10 @@ class Word2Vec:
         epoch_pairs = [self._pairs(ids, sent_id, rng) for _ in range(self.epochs)]
         total = sum(len(c) for c, _ in epoch_pairs)
         if total == 0:
+            if self.sample and any(len(s) > 1 for s in kept):   # sub-sampling dropped the words
+                raise ValueError(f"Word2Vec: sub-sampling (sample={self.sample}) dropped nearly every word of "
+                                 "this small corpus, leaving no (centre, context) pairs; pass sample=None "
+                                 "or give more text")
             raise ValueError("Word2Vec: the corpus gives no (centre, context) pairs; sentences need "
                              "at least two words")
         self.loss_history = []
