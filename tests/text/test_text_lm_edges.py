@@ -102,6 +102,15 @@ def test_sample_of_a_text_run_refuses_image_options(tmp_path, capsys, monkeypatc
         assert len(err) == 1 and extra[0] in err[0] and "text model" in err[0], err
     assert not (tmp_path / "s.png").exists()
     assert main(["sample", "r", "--length", "3", "--seed", "0"]) == 0
+    # a config whose vocabulary no longer matches the model used to end in an IndexError traceback
+    import json
+
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    config["vocab"] = config["vocab"][:-1]
+    (tmp_path / "r" / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(["sample", "r", "--length", "30", "--seed", "0"]) == 2
+    assert "lists 10 characters in 'vocab' but its model has 11 outputs" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- nerve.models
