@@ -92,7 +92,7 @@ def test_teacher_forcing_coins_come_from_the_generator():
     np.testing.assert_array_equal(forced[:, 0], free[:, 0])  # step 1 always reads BOS
     assert not np.allclose(forced, free)
     # with ratio 0 the model reads its own argmax: the same as greedy decoding's logits path
-    greedy = net.greedy_decode(src, 6, BOS, eos=-1)          # an EOS that never comes
+    greedy = net.greedy_decode(src, 6, BOS, eos=None)        # no EOS: decode all 6 steps
     np.testing.assert_array_equal(free.argmax(-1), greedy.tokens)
     with pytest.raises(ValueError, match="teacher_forcing_ratio"):
         net(src, tgt, teacher_forcing_ratio=1.5)

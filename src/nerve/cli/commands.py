@@ -141,6 +141,9 @@ def cmd_train(args):
                          "process here: drop --nproc")
     if other == "text":  # char-lstm / char-gpt on text: nerve.runs.text
         return cmd_train_text(args)
+    if getattr(args, "block_size", None) is not None:   # an image model would quietly ignore it
+        raise UsageError("--block-size is the window length of text models (char-lstm, char-rnn, char-gpt); "
+                         f"it does not apply to {args.model if args.resume is None else args.resume!r}, drop it")
     if other == "generative":  # autoencoder, vae, dcgan
         from .generative import cmd_train_generative  # noqa: PLC0415
 

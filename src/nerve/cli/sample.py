@@ -78,6 +78,11 @@ def sample_text_run(run, args) -> int:
 
     from ..runs.text import sample_text  # noqa: PLC0415
 
+    image_only = [flag for flag, given in (("--out", args.out is not None), ("--n", args.n != 64)) if given]
+    if image_only:   # a text run prints its sample; quietly ignoring --out would leave no file behind
+        raise UsageError(f"{run.path} holds a text model ({run.model_name}); {' and '.join(image_only)} "
+                         f"{'is' if len(image_only) == 1 else 'are'} for image generators: the text is printed, "
+                         "so redirect it, e.g. > sample.txt")
     prompt = args.prompt
     if prompt is None:
         from ..runs.text import vocab_of  # noqa: PLC0415
@@ -97,6 +102,12 @@ def sample_image_run(run, args) -> int:
     if args.prompt is not None:
         raise UsageError(f"{run.path} holds an image generator ({run.model_name}); --prompt is for text "
                          "models, use --n and --out")
+    text_only = [flag for flag, given in (("--length", args.length != 200), ("--temperature", args.temperature != 1.0),
+                                          ("--top-k", args.top_k is not None), ("--top-p", args.top_p is not None))
+                 if given]
+    if text_only:   # they would be ignored: the images would not be what was asked for
+        raise UsageError(f"{run.path} holds an image generator ({run.model_name}); {', '.join(text_only)} "
+                         f"{'is' if len(text_only) == 1 else 'are'} for text models, use --n and --out")
     path = generative.sample_images(run.path, n=args.n, out=args.out, seed=0 if args.seed is None else args.seed)
     print(f"wrote {args.n} samples to {path}")
     return 0

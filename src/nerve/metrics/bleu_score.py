@@ -175,7 +175,9 @@ def corpus_bleu(hypotheses, references, max_n: int | None = None, weights=None, 
     Counts are pooled over all sentences before dividing, which is not the mean of
     sentence scores. With ``smooth='none'`` this equals
     ``sacrebleu.corpus_bleu(hyps, [refs], tokenize='none', smooth_method='none')`` on
-    whitespace-tokenized text, and ``100 * nltk.translate.bleu_score.corpus_bleu``.
+    whitespace-tokenized text, and ``100 * nltk.translate.bleu_score.corpus_bleu`` when every
+    hypothesis has at least ``max_n`` tokens (for a shorter one nltk counts one unmatched n-gram
+    of each missing order, where this function and sacrebleu count none).
 
     Args:
         hypotheses: list of sentences (strings, or lists of tokens).

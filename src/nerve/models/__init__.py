@@ -22,9 +22,30 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
+import types
 
 __all__ = ["register_model", "get_model", "available", "canonical_name", "mlp", "MLP", "mlp_param_rows",
            "ParamRow", "seed_mlp", "chapter1_mlp"]
+
+
+
+class _ModelsPackage(types.ModuleType):
+    """``nerve.models``, whose model files never hide their same-named builders.
+
+    Importing ``nerve.models.seq2seq`` (``from nerve.models.seq2seq import Decoded``) binds the
+    *module* as ``models.seq2seq``, and then ``models.seq2seq(...)`` would fail with "'module'
+    object is not callable", depending on what was imported first. Keep the builder instead.
+    """
+
+    def __setattr__(self, name, value):
+        if (isinstance(value, types.ModuleType) and value.__name__ == f"{self.__name__}.{name}"
+                and name in getattr(value, "__all__", ()) and callable(getattr(value, name, None))):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _ModelsPackage
 
 _REGISTRY = {}          # name -> factory(**kwargs) -> Module
 _PRIMARY = {}           # factory -> the first name it was registered under

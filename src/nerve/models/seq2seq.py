@@ -200,6 +200,10 @@ class Seq2Seq(nn.Module):
             # the lengths only describe the rows if every pad comes after the last real token;
             # left or inner padding would have the encoder read the pads and drop real tokens
             prefix = np.arange(real.shape[1])[None, :] < lengths[:, None]
+            if lengths.size and lengths.min() < 1:
+                bad = int(np.flatnonzero(lengths < 1)[0])
+                raise ValueError(f"Seq2Seq: source row {bad} is all padding (id {self.encoder.pad_idx}); "
+                                 "give each source at least one real token")
             if lengths.min() >= 1 and not np.array_equal(real, prefix):
                 bad = int(np.flatnonzero((real != prefix).any(axis=1))[0])
                 raise ValueError(f"Seq2Seq: source row {bad} has the padding id {self.encoder.pad_idx} "
@@ -276,11 +280,23 @@ class Seq2Seq(nn.Module):
         score frozen. At the end the best hypothesis per source is the one with the highest
         ``score / lp``, ``lp = ((5 + length) / 6) ** length_penalty`` (Wu et al. 2016; 0 ranks by
         the raw score, larger values favour longer outputs). Width 1 is greedy decoding.
+        ``bos`` and ``eos`` are ids of the target vocabulary; ``eos=None`` decodes every row to
+        ``max_len`` tokens.
         """
-        B = int(beam_width)
-        if B < 1 or int(max_len) < 1:
+        def _int(v):
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        if not (_int(beam_width) and _int(max_len)) or beam_width < 1 or max_len < 1:
             raise ValueError(f"Seq2Seq.beam_search: beam_width and max_len must be positive integers, "
                              f"got {beam_width!r} and {max_len!r}")
+        B = int(beam_width)
+        V = self.decoder.out.out_features
+        for name, v in (("bos", bos), ("eos", eos)):
+            # an eos the decoder can never emit would quietly decode every row to max_len
+            if not (_int(v) and 0 <= v < V) and not (name == "eos" and v is None):
+                raise ValueError(f"Seq2Seq.beam_search: {name} must be a token id of the target vocabulary "
+                                 f"(0..{V - 1}){' or None (no end token)' if name == 'eos' else ''}, got {v!r}")
+        eos = -1 if eos is None else eos                              # -1: never emitted
         was_training = self.training
         self.eval()
         try:

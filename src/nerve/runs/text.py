@@ -256,6 +256,10 @@ def sample_text(run, prompt: str, length: int, temperature: float = 1.0, top_k=N
     except ValueError as e:
         raise RunError(str(e)) from None
     vocab = vocab_of(run)
+    n_model = (run.config.get("model_kwargs") or {}).get("vocab_size")
+    if n_model != len(vocab):   # the sampled ids would not name the characters they stand for
+        raise RunError(f"{run.path / 'config.json'} lists {len(vocab)} characters in 'vocab' but its model has "
+                       f"{n_model} outputs; the config was edited or comes from another run")
     try:
         ids = vocab.encode_text(prompt)
     except ValueError as e:

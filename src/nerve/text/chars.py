@@ -86,6 +86,10 @@ class CharVocab(Vocab):
             raise ValueError("CharVocab.from_text needs a non-empty string")
         return cls(sorted(set(text)))
 
+    def encode(self, tokens) -> list[int]:
+        """Ids of ``tokens``; for a character vocabulary a string is its list of characters."""
+        return super().encode(list(tokens) if isinstance(tokens, str) else tokens)
+
     def encode_text(self, text: str) -> np.ndarray:
         """The ids of the characters of ``text`` as an int64 array."""
         stoi = self.stoi

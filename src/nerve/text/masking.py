@@ -46,6 +46,8 @@ def mask_tokens(ids, vocab, mask_prob: float = 0.15, generator=None, special_ids
     if mask_id is None or vocab_size is None:
         raise ValueError("give a Vocab, or mask_id and vocab_size")
     # ``special_ids or ()`` would treat an array holding just id 0 (the usual padding) as "none"
+    if isinstance(special_ids, (set, frozenset)):   # np.asarray would make one object, not ids
+        special_ids = sorted(special_ids)
     given = () if special_ids is None else np.asarray(special_ids, dtype=np.int64).reshape(-1)
     special = np.asarray(sorted(set(int(i) for i in given) | {int(mask_id)}), dtype=np.int64)
     ordinary = np.setdiff1d(np.arange(vocab_size, dtype=np.int64), special)

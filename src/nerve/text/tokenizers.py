@@ -106,8 +106,15 @@ class Vocab:
 
         ``min_freq`` drops rarer tokens; ``max_size`` caps the total length, specials included.
         """
+        if isinstance(token_lists, str):
+            raise TypeError("Vocab.build takes a list of token lists, got one string; tokenize it first, "
+                            "e.g. Vocab.build([WhitespaceTokenizer()(text)])")
         counts = Counter()
         for toks in token_lists:
+            if isinstance(toks, str):   # counting its characters would quietly build a character vocabulary
+                raise TypeError(f"Vocab.build takes one list of tokens per text, got the string {toks!r:.40}; "
+                                "tokenize each text first (e.g. WhitespaceTokenizer()(text)), or pass "
+                                "list(text) for characters")
             counts.update(toks)
         specials = tuple(specials)
         kept = sorted((t for t, c in counts.items() if c >= min_freq and t not in specials),
@@ -149,7 +156,12 @@ class Vocab:
         return self.stoi[special]
 
     def encode(self, tokens) -> list[int]:
-        """Ids of ``tokens``; a token not in the vocabulary becomes ``<unk>``'s id."""
+        """Ids of ``tokens``; a token not in the vocabulary becomes ``<unk>``'s id.
+
+        ``tokens`` is a list of tokens; a string is refused (its characters are not its tokens)."""
+        if isinstance(tokens, str):
+            raise TypeError(f"Vocab.encode takes a list of tokens, got the string {tokens!r:.40}; tokenize "
+                            "it first (e.g. WhitespaceTokenizer()(text)), or pass list(text) for characters")
         unk = self.unk_id
         if unk is None:
             return [self[t] for t in tokens]

@@ -114,6 +114,9 @@ class Word2Vec:
     # ------------------------------------------------------------ corpus preparation
     @staticmethod
     def _tokens(sentences):
+        if isinstance(sentences, str):   # iterating it would make every character a sentence
+            raise TypeError("Word2Vec.fit takes a list of sentences, got one string; pass [text] or "
+                            "a list of token lists")
         out = []
         for s in sentences:
             out.append(s.lower().split() if isinstance(s, str) else list(s))
@@ -178,6 +181,10 @@ class Word2Vec:
         epoch_pairs = [self._pairs(ids, sent_id, rng) for _ in range(self.epochs)]
         total = sum(len(c) for c, _ in epoch_pairs)
         if total == 0:
+            if self.sample and any(len(s) > 1 for s in kept):   # sub-sampling dropped the words
+                raise ValueError(f"Word2Vec: sub-sampling (sample={self.sample}) dropped nearly every word of "
+                                 "this small corpus, leaving no (centre, context) pairs; pass sample=None "
+                                 "or give more text")
             raise ValueError("Word2Vec: the corpus gives no (centre, context) pairs; sentences need "
                              "at least two words")
         self.loss_history = []
@@ -226,6 +233,8 @@ class Word2Vec:
     def most_similar(self, word, k=10):
         """The ``k`` words with the highest cosine similarity to ``word`` (itself excluded),
         as (word, cosine) pairs, most similar first."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"Word2Vec.most_similar: k must be a positive integer, got {k!r}")
         i = self._row(word)
         u = self._unit()
         sims = u @ u[i]
