@@ -29,7 +29,6 @@ __all__ = ["register_model", "get_model", "available", "canonical_name", "mlp", 
            "ParamRow", "seed_mlp", "chapter1_mlp"]
 
 
-
 class _ModelsPackage(types.ModuleType):
     """``nerve.models``, whose model files never hide their same-named builders.
 
