@@ -1,0 +1,63 @@
+"""Second edge sweep of the data pipeline and file I/O: silent wrong answers, half-done
+writes and unclear errors, checked against scikit-learn, PyTorch and safetensors."""
+import numpy as np
+import pytest
+
+from nerve.data.preprocessing import ColumnTransformer, MinMaxScaler, OneHotEncoder, StandardScaler
+
+sklearn_pre = pytest.importorskip("sklearn.preprocessing")
+
+
+# --- preprocessing against scikit-learn -------------------------------------------------------
+
+def test_one_hot_never_truncates_a_fraction_to_a_known_integer_category():
+    X = np.array([[1], [2], [3]])
+    with pytest.raises(ValueError, match="category 2.5 not seen"):
+        OneHotEncoder().fit(X).transform(np.array([[2.5]]))
+    ref = sklearn_pre.OneHotEncoder(sparse_output=False, handle_unknown="ignore").fit(X)
+    probe = np.array([[2.5], [2.0], [3.0], [-1.0]])
+    got = OneHotEncoder(handle_unknown="ignore").fit(X).transform(probe)
+    np.testing.assert_array_equal(got, ref.transform(probe))
+    # an integer category beyond float64's precision is not matched by a nearby float
+    with pytest.raises(ValueError, match="not seen"):
+        OneHotEncoder().fit(np.array([[2**60 + 1]])).transform(np.array([[float(2**60)]]))
+    with pytest.raises(ValueError, match="category 'a' not seen"):
+        OneHotEncoder().fit(X).transform(np.array([["a"]]))
+
+
+def test_one_hot_treats_nan_seen_in_fit_as_a_category_like_sklearn():
+    X = np.array([[1.0], [np.nan], [2.0], [np.nan]])
+    ref = sklearn_pre.OneHotEncoder(sparse_output=False).fit(X)
+    np.testing.assert_array_equal(OneHotEncoder().fit(X).transform(X), ref.transform(X))
+
+
+def test_scalers_leave_nan_out_of_the_statistics_like_sklearn():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3)) * [1.0, 5.0, 0.1] + [0.0, 3.0, -2.0]
+    X[[0, 5, 7], 0] = np.nan
+    X[3, 2] = np.nan
+    for ours, ref in ((StandardScaler(), sklearn_pre.StandardScaler()),
+                      (MinMaxScaler((-1.0, 2.0)), sklearn_pre.MinMaxScaler((-1.0, 2.0)))):
+        got, want = ours.fit_transform(X), ref.fit_transform(X)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)  # NaN stays where it was
+        assert np.isnan(got).sum() == 4
+
+
+def test_inverse_transform_refuses_an_array_of_the_wrong_width_instead_of_broadcasting():
+    X = np.arange(12.0).reshape(4, 3) ** 2
+    for scaler in (StandardScaler().fit(X), MinMaxScaler().fit(X)):
+        with pytest.raises(ValueError, match="fitted on 3 features, got an array with 1"):
+            scaler.inverse_transform(X[:, :1])
+
+
+def test_column_transformer_negative_columns_are_not_passed_through_twice():
+    X = np.array([[1.0, 5.0, 7.0], [2.0, 6.0, 9.0], [4.0, 8.0, 1.0]])
+    compose = pytest.importorskip("sklearn.compose")
+    want = compose.ColumnTransformer([("s", sklearn_pre.MinMaxScaler(), [-1])],
+                                     remainder="passthrough").fit_transform(X)
+    ct = ColumnTransformer([("s", MinMaxScaler(), [-1])], remainder="passthrough")
+    np.testing.assert_allclose(ct.fit_transform(X), want)
+    with pytest.raises(ValueError, match="fitted on 3 features, got an array with 2"):
+        ct.transform(X[:, :2])
+    with pytest.raises(ValueError, match="uses column -4, but X has 3 columns"):
+        ColumnTransformer([("s", MinMaxScaler(), [-4])]).fit(X)
