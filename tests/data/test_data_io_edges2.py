@@ -61,3 +61,32 @@ def test_column_transformer_negative_columns_are_not_passed_through_twice():
         ct.transform(X[:, :2])
     with pytest.raises(ValueError, match="uses column -4, but X has 3 columns"):
         ColumnTransformer([("s", MinMaxScaler(), [-4])]).fit(X)
+
+
+# --- optimizer state: a refused checkpoint changes nothing ------------------------------------
+
+def test_a_refused_optimizer_checkpoint_leaves_the_optimizer_as_it_was(tmp_path):
+    import nerve as nv
+
+    nv.manual_seed(0)
+    model = nv.nn.Linear(3, 2)
+    opt = nv.optim.Adam(model.parameters(), lr=0.1)
+    model(nv.ones((4, 3))).sum().backward()
+    opt.step()
+    nv.save(opt.state_dict(), tmp_path / "opt.pt")
+    good = nv.load(tmp_path / "opt.pt")
+    bad = nv.load(tmp_path / "opt.pt")
+    bad["param_groups"][0]["lr"] = 5.0
+    bad["state"][1]["exp_avg"] = nv.zeros(7)  # state of another architecture, found last
+    before = {i: {k: np.array(v.numpy() if hasattr(v, "numpy") else v) for k, v in opt.state[p].items()}
+              for i, p in enumerate(model.parameters())}
+    with pytest.raises(ValueError, match="'exp_avg' of parameter 1 has shape \\(7,\\)"):
+        opt.load_state_dict(bad)
+    assert opt.param_groups[0]["lr"] == 0.1
+    for i, p in enumerate(model.parameters()):
+        assert set(opt.state[p]) == set(before[i])
+        for k, v in before[i].items():
+            np.testing.assert_array_equal(np.asarray(opt.state[p][k].numpy() if hasattr(opt.state[p][k], "numpy")
+                                                     else opt.state[p][k]), v)
+    opt.load_state_dict(good)  # the saved state still loads afterwards
+    assert opt.param_groups[0]["lr"] == 0.1
