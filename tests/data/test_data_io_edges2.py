@@ -1,5 +1,7 @@
 """Second edge sweep of the data pipeline and file I/O: silent wrong answers, half-done
 writes and unclear errors, checked against scikit-learn, PyTorch and safetensors."""
+import re
+
 import numpy as np
 import pytest
 
@@ -90,3 +92,26 @@ def test_a_refused_optimizer_checkpoint_leaves_the_optimizer_as_it_was(tmp_path)
                                                      else opt.state[p][k]), v)
     opt.load_state_dict(good)  # the saved state still loads afterwards
     assert opt.param_groups[0]["lr"] == 0.1
+
+
+# --- files: clear errors for what cannot be written --------------------------------------------
+
+def test_json_writes_numpy_dict_keys_as_the_numbers_they_hold(tmp_path):
+    from nerve.io import load_json, save_json
+
+    classes, counts = np.unique(np.array([3, 1, 3, 3]), return_counts=True)
+    save_json({"counts": dict(zip(classes, counts)), "nan": {np.float32(0.5): float("nan")}},
+              tmp_path / "c.json")
+    assert load_json(tmp_path / "c.json") == {"counts": {"1": 1, "3": 3}, "nan": {"0.5": None}}
+
+
+@pytest.mark.parametrize("arr", [np.array(["a", "b"]), np.array(["2020-01-01"], "datetime64[D]"),
+                                 np.ones(2, np.complex128)])
+def test_a_dtype_safetensors_cannot_store_is_a_type_error_naming_the_tensor(tmp_path, arr):
+    from nerve.io import save_safetensors
+
+    target = tmp_path / "w.safetensors"
+    target.write_bytes(b"previous")
+    with pytest.raises(TypeError, match=re.escape(f"'labels' has dtype {arr.dtype}, which safetensors cannot store")):
+        save_safetensors({"ok": np.zeros(2), "labels": arr}, target)
+    assert target.read_bytes() == b"previous"
