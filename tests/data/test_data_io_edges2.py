@@ -115,3 +115,46 @@ def test_a_dtype_safetensors_cannot_store_is_a_type_error_naming_the_tensor(tmp_
     with pytest.raises(TypeError, match=re.escape(f"'labels' has dtype {arr.dtype}, which safetensors cannot store")):
         save_safetensors({"ok": np.zeros(2), "labels": arr}, target)
     assert target.read_bytes() == b"previous"
+
+
+# --- collate, samplers, ConcatDataset ---------------------------------------------------------
+
+def test_collate_stacks_tensors_and_arrays_mixed_and_names_differing_shapes():
+    import nerve as nv
+    from nerve.data.dataloader import default_collate
+
+    got = default_collate([nv.ones(2), np.zeros(2, np.float32), nv.full((2,), 3.0)])
+    assert got.tolist() == [[1.0, 1.0], [0.0, 0.0], [3.0, 3.0]]
+    with pytest.raises(ValueError, match=re.escape("different shapes [(2,), (3,)]")):
+        default_collate([nv.ones(2), nv.ones(3)])
+
+
+def test_collate_refuses_an_integer_beyond_int64_instead_of_rounding_it():
+    from nerve.data.dataloader import default_collate
+
+    with pytest.raises(ValueError, match="the integer 9223372036854775809 does not fit in int64"):
+        default_collate([1, 2**63 + 1])
+    torch = pytest.importorskip("torch")
+    with pytest.raises((RuntimeError, OverflowError, ValueError)):
+        torch.utils.data.default_collate([1, 2**63 + 1])  # torch refuses it too
+    assert default_collate([1, 2.5]).tolist() == [1.0, 2.5]
+    assert default_collate([-2**63, 2**63 - 1]).tolist() == [-2**63, 2**63 - 1]
+
+
+def test_random_sampler_from_an_empty_dataset_is_a_clear_error():
+    from nerve.data import RandomSampler
+
+    for kw in ({"num_samples": 3}, {"num_samples": 3, "replacement": True}):
+        with pytest.raises(ValueError, match="cannot draw num_samples=3 indices from an empty dataset"):
+            list(RandomSampler([], seed=0, **kw))
+    assert list(RandomSampler([], seed=0)) == []
+
+
+def test_concat_dataset_serves_an_empty_batch_from_a_custom_batch_sampler():
+    from nerve.data import ConcatDataset, DataLoader, TensorDataset
+
+    ds = ConcatDataset([TensorDataset(np.arange(3.0), np.arange(3)),
+                        TensorDataset(np.arange(10.0, 12.0), np.arange(10, 12))])
+    batches = list(DataLoader(ds, batch_sampler=[[4, 0], [], [-1]]))
+    assert [[b.tolist() for b in batch] for batch in batches] == \
+        [[[11.0, 0.0], [11, 0]], [[], []], [[11.0], [11]]]

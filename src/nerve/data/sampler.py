@@ -94,6 +94,9 @@ class RandomSampler(_GeneratorState, Sampler):
 
     def index_array(self):
         n, k = len(self.data_source), self.num_samples
+        if n == 0 and k > 0:
+            raise ValueError(f"RandomSampler cannot draw num_samples={k} indices from an empty "
+                             "dataset; check that the dataset is not empty")
         if self.replacement:
             return self.generator.integers(0, n, size=k, dtype=np.int64)
         if k == n:
