@@ -158,3 +158,14 @@ def test_concat_dataset_serves_an_empty_batch_from_a_custom_batch_sampler():
     batches = list(DataLoader(ds, batch_sampler=[[4, 0], [], [-1]]))
     assert [[b.tolist() for b in batch] for batch in batches] == \
         [[[11.0, 0.0], [11, 0]], [[], []], [[11.0], [11]]]
+
+
+def test_random_shift_dataset_refuses_labels_that_do_not_match_the_images():
+    import nerve as nv
+    from nerve.data.shift import RandomShiftDataset
+
+    images = np.zeros((10, 1, 5, 5), np.float32)
+    with pytest.raises(ValueError, match="10 images but labels of shape \\(8,\\)"):
+        RandomShiftDataset(images, np.arange(8))
+    ds = RandomShiftDataset(nv.tensor(images), nv.tensor(np.arange(10)), seed=0)
+    assert len(ds) == 10 and sorted(np.asarray(ds.get_batch(np.arange(10))[1]).tolist()) == list(range(10))
