@@ -169,3 +169,21 @@ def test_random_shift_dataset_refuses_labels_that_do_not_match_the_images():
         RandomShiftDataset(images, np.arange(8))
     ds = RandomShiftDataset(nv.tensor(images), nv.tensor(np.arange(10)), seed=0)
     assert len(ds) == 10 and sorted(np.asarray(ds.get_batch(np.arange(10))[1]).tolist()) == list(range(10))
+
+
+def test_write_idx_interrupted_before_the_rename_keeps_the_old_file(tmp_path, monkeypatch):
+    import nerve.io.atomic as atomic
+    from nerve.data.datasets.idx import read_idx, write_idx
+
+    target = tmp_path / "labels-idx1-ubyte.gz"
+    write_idx(target, np.arange(5, dtype=np.uint8))
+
+    def crash(*args):
+        raise KeyboardInterrupt  # the process stops before the new file is in place
+
+    monkeypatch.setattr(atomic.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        write_idx(target, np.zeros(3, np.uint8))
+    monkeypatch.undo()
+    assert read_idx(target).tolist() == [0, 1, 2, 3, 4]
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left behind
