@@ -187,3 +187,11 @@ def test_write_idx_interrupted_before_the_rename_keeps_the_old_file(tmp_path, mo
     monkeypatch.undo()
     assert read_idx(target).tolist() == [0, 1, 2, 3, 4]
     assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("make", [StandardScaler, MinMaxScaler, OneHotEncoder])
+def test_fitting_a_preprocessor_on_no_samples_is_a_clear_error(make):
+    with pytest.raises(ValueError, match=r"\.fit needs at least one sample, got an array of shape \(0, 2\)"):
+        make().fit(np.zeros((0, 2)))
+    with pytest.raises(ValueError):
+        getattr(sklearn_pre, make.__name__)().fit(np.zeros((0, 2)))  # scikit-learn refuses it too

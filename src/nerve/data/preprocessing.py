@@ -27,6 +27,8 @@ def _as_2d(X, who):
     if X.ndim != 2:
         raise ValueError(f"{who} expects a 2-D array (samples, features), got shape {X.shape}; "
                          "reshape a single feature with x.reshape(-1, 1)")
+    if who.endswith(".fit") and len(X) == 0:  # statistics of nothing would be NaN or empty
+        raise ValueError(f"{who} needs at least one sample, got an array of shape {X.shape}")
     return X
 
 
