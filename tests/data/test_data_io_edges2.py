@@ -195,3 +195,16 @@ def test_fitting_a_preprocessor_on_no_samples_is_a_clear_error(make):
         make().fit(np.zeros((0, 2)))
     with pytest.raises(ValueError):
         getattr(sklearn_pre, make.__name__)().fit(np.zeros((0, 2)))  # scikit-learn refuses it too
+
+
+def test_a_truncated_torch_zip_is_reported_as_a_damaged_pt_file_not_as_a_pickle(tmp_path):
+    import nerve as nv
+
+    torch = pytest.importorskip("torch")
+    torch.save({"w": torch.ones(100)}, tmp_path / "full.pt")
+    data = (tmp_path / "full.pt").read_bytes()
+    for cut in (100, len(data) // 2, len(data) - 30):
+        (tmp_path / "cut.pt").write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="starts like a PyTorch .pt file .* truncated or damaged"):
+            nv.load(tmp_path / "cut.pt")
+    assert nv.load(tmp_path / "full.pt")["w"].tolist() == [1.0] * 100
