@@ -208,3 +208,22 @@ def test_a_truncated_torch_zip_is_reported_as_a_damaged_pt_file_not_as_a_pickle(
         with pytest.raises(ValueError, match="starts like a PyTorch .pt file .* truncated or damaged"):
             nv.load(tmp_path / "cut.pt")
     assert nv.load(tmp_path / "full.pt")["w"].tolist() == [1.0] * 100
+
+
+def test_a_saved_pipeline_with_missing_values_round_trips_and_bad_files_are_named(tmp_path):
+    from nerve.data.preprocessing import Pipeline
+
+    X = np.array([[1.0, np.nan, 3.0], [2.0, 0.0, np.nan], [np.nan, 1.0, 3.0], [4.0, 0.0, 5.0]])
+    ct = ColumnTransformer([("s", StandardScaler(), [0]), ("o", OneHotEncoder(), [-2]),
+                            ("m", MinMaxScaler(), [2])])
+    p = Pipeline([("ct", ct)]).fit(X)
+    p.save(tmp_path / "p.json")
+    np.testing.assert_array_equal(Pipeline.load(tmp_path / "p.json").transform(X), p.transform(X))
+    with pytest.raises(FileNotFoundError, match="folder .*nope does not exist"):
+        p.save(tmp_path / "nope" / "p.json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="list.json is not a saved nerve Pipeline"):
+        Pipeline.load(tmp_path / "list.json")
+    (tmp_path / "broken.json").write_text("{oops")
+    with pytest.raises(ValueError, match="broken.json is not valid JSON"):
+        Pipeline.load(tmp_path / "broken.json")

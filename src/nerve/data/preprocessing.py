@@ -14,12 +14,13 @@ Example:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from ..io.atomic import write_text
+from ..io.jsonfile import load_json
 
 
 def _as_2d(X, who):
@@ -401,24 +402,17 @@ class Pipeline(Preprocessor):
         """Write the fitted pipeline to ``path`` as JSON; returns the path."""
         path = Path(path)
         text = json.dumps({"format": "nerve.data.Pipeline", "version": 1, **self.state_dict()})
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_text(path, text)  # a temporary file renamed into place: the old file survives a crash
         return path
 
     @classmethod
     def load(cls, path) -> "Pipeline":
         """Rebuild a pipeline written by :meth:`save`."""
-        state = json.loads(Path(path).read_text())
-        if state.get("format") != "nerve.data.Pipeline":
-            raise ValueError(f"{path} is not a saved nerve Pipeline (format {state.get('format')!r})")
+        state = load_json(path)  # errors name the file (missing, not JSON, ...)
+        kind = state.get("format") if isinstance(state, dict) else type(state).__name__
+        if kind != "nerve.data.Pipeline":
+            raise ValueError(f"{path} is not a saved nerve Pipeline (format {kind!r}); write one with "
+                             "Pipeline.save")
         p = cls([])
         p.load_state_dict(state)
         return p
