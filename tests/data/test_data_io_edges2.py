@@ -227,3 +227,20 @@ def test_a_saved_pipeline_with_missing_values_round_trips_and_bad_files_are_name
     (tmp_path / "broken.json").write_text("{oops")
     with pytest.raises(ValueError, match="broken.json is not valid JSON"):
         Pipeline.load(tmp_path / "broken.json")
+
+
+def test_load_weights_reads_a_nerve_save_state_dict_and_refuses_a_whole_checkpoint(tmp_path):
+    import nerve as nv
+
+    nv.manual_seed(0)
+    model = nv.nn.Sequential(nv.nn.Linear(2, 3), nv.nn.BatchNorm1d(3))
+    nv.save(model.state_dict(), tmp_path / "sd.pt")
+    twin = nv.nn.Sequential(nv.nn.Linear(2, 3), nv.nn.BatchNorm1d(3))
+    nv.io.load_weights(twin, tmp_path / "sd.pt")
+    for (k, a), (_, b) in zip(model.state_dict().items(), twin.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+    # its leaves are numbered "0", "1", ...: strict=False used to skip them all and load nothing
+    nv.save({"model": model.state_dict(), "epoch": 3}, tmp_path / "ckpt.pt")
+    for strict in (True, False):
+        with pytest.raises(ValueError, match="written by nerve.save holding a dict with keys 'model', 'epoch'"):
+            nv.io.load_weights(twin, tmp_path / "ckpt.pt", strict=strict)
