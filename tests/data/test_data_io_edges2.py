@@ -244,3 +244,12 @@ def test_load_weights_reads_a_nerve_save_state_dict_and_refuses_a_whole_checkpoi
     for strict in (True, False):
         with pytest.raises(ValueError, match="written by nerve.save holding a dict with keys 'model', 'epoch'"):
             nv.io.load_weights(twin, tmp_path / "ckpt.pt", strict=strict)
+
+
+def test_saving_an_optimizer_as_a_weight_file_points_to_nerve_save(tmp_path):
+    import nerve as nv
+
+    opt = nv.optim.Adam(nv.nn.Linear(2, 2).parameters())
+    with pytest.raises(TypeError, match="'state' must be .* got dict; nested state .* is saved with nerve.save"):
+        nv.io.save_state_dict(opt, tmp_path / "opt.safetensors")
+    assert not list(tmp_path.iterdir())
