@@ -253,3 +253,13 @@ def test_saving_an_optimizer_as_a_weight_file_points_to_nerve_save(tmp_path):
     with pytest.raises(TypeError, match="'state' must be .* got dict; nested state .* is saved with nerve.save"):
         nv.io.save_state_dict(opt, tmp_path / "opt.safetensors")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("modes", [0, 2.5, True])
+def test_gaussian_ring_refuses_a_mode_count_that_is_not_a_positive_integer(modes):
+    from nerve.data.toy import gaussian_ring
+
+    with pytest.raises(ValueError, match=f"modes must be a positive integer, got {modes!r}"):
+        gaussian_ring(10, modes=modes)
+    x, k = gaussian_ring(10, modes=3, seed=1)
+    assert x.shape == (10, 2) and set(k.tolist()) <= {0, 1, 2}
