@@ -263,3 +263,14 @@ def test_gaussian_ring_refuses_a_mode_count_that_is_not_a_positive_integer(modes
         gaussian_ring(10, modes=modes)
     x, k = gaussian_ring(10, modes=3, seed=1)
     assert x.shape == (10, 2) and set(k.tolist()) <= {0, 1, 2}
+
+
+def test_make_imbalanced_refuses_a_ratio_for_a_class_the_labels_do_not_have():
+    from nerve.data import TensorDataset
+    from nerve.data.utils import make_imbalanced
+
+    ds = TensorDataset(np.zeros((200, 2)), np.repeat([0, 1], 100))
+    with pytest.raises(ValueError, match="ratios name '1', which is not a class"):
+        make_imbalanced(ds, {"1": 0.1})
+    sub = make_imbalanced(ds, {np.int64(1): 0.1})
+    assert np.bincount(ds.arrays[1][sub.indices]).tolist() == [100, 10]

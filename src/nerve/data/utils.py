@@ -194,7 +194,14 @@ def make_imbalanced(dataset, ratios, seed=0):
     from .dataset import Subset  # noqa: PLC0415
 
     y = _dataset_labels(dataset).reshape(len(dataset), -1)[:, 0] if len(dataset) else np.zeros(0)
-    if not isinstance(ratios, dict):
+    if isinstance(ratios, dict):
+        known = set(np.unique(y).tolist())
+        stray = [k for k in ratios if (k.item() if isinstance(k, np.generic) else k) not in known]
+        if stray:  # a key such as "1" for the class 1 would silently keep every sample
+            raise ValueError(f"make_imbalanced: ratios name {stray[0]!r}, which is not a class of the "
+                             f"labels (classes: {sorted(known)})")
+        ratios = {(k.item() if isinstance(k, np.generic) else k): v for k, v in ratios.items()}
+    else:
         ratios = dict(enumerate(ratios))
     rng = np.random.default_rng(seed)
     keep = []
