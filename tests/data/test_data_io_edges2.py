@@ -274,3 +274,14 @@ def test_make_imbalanced_refuses_a_ratio_for_a_class_the_labels_do_not_have():
         make_imbalanced(ds, {"1": 0.1})
     sub = make_imbalanced(ds, {np.int64(1): 0.1})
     assert np.bincount(ds.arrays[1][sub.indices]).tolist() == [100, 10]
+
+
+def test_train_test_split_refuses_stratify_labels_of_another_length():
+    from nerve.data.utils import train_test_split
+
+    X = np.arange(20)
+    for y in (np.repeat([0, 1], 5), np.repeat([0, 1], 15)):
+        with pytest.raises(ValueError, match=f"stratify has {len(y)} labels for 20 samples"):
+            train_test_split(X, seed=0, stratify=y)
+    tr, te = train_test_split(X, seed=0, stratify=np.repeat([0, 1], 10))
+    assert sorted(np.concatenate([tr, te]).tolist()) == list(range(20)) and len(te) == 5

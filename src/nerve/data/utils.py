@@ -142,6 +142,9 @@ def train_test_split(*arrays, test_size=None, train_size=None, seed=None, shuffl
             test_idx, train_idx = perm[:n_test], perm[n_test:n_test + n_train]
         else:
             y = np.asarray(stratify.data if hasattr(stratify, "requires_grad") else stratify)
+            if y.ndim == 0 or len(y) != n:  # shorter labels would leave the rows past them out
+                raise ValueError(f"train_test_split: stratify has {y.size if y.ndim == 0 else len(y)} "
+                                 f"labels for {n} samples; give one label per row")
             classes, y_idx = np.unique(y, return_inverse=True)
             counts = np.bincount(y_idx)
             want = counts * (n_test / n)
