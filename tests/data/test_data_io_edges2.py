@@ -285,3 +285,16 @@ def test_train_test_split_refuses_stratify_labels_of_another_length():
             train_test_split(X, seed=0, stratify=y)
     tr, te = train_test_split(X, seed=0, stratify=np.repeat([0, 1], 10))
     assert sorted(np.concatenate([tr, te]).tolist()) == list(range(20)) and len(te) == 5
+
+
+def test_subset_random_sampler_refuses_fractional_indices_instead_of_truncating_them():
+    import nerve as nv
+    from nerve.data import SubsetRandomSampler, TensorDataset, random_split
+
+    with pytest.raises(TypeError, match="integer indices, got dtype float64"):
+        SubsetRandomSampler([3.7, 5.2], seed=0)
+    assert sorted(SubsetRandomSampler(nv.tensor(np.array([3, 5])), seed=0)) == [3, 5]
+    assert sorted(SubsetRandomSampler([], seed=0)) == []
+    ds = TensorDataset(np.arange(10))
+    assert [len(s) for s in random_split(ds, nv.tensor(np.array([7, 3])), seed=0)] == [7, 3]
+    assert [len(s) for s in random_split(ds, np.array([0.7, 0.3]), seed=0)] == [7, 3]

@@ -367,6 +367,8 @@ def random_split(dataset, lengths, generator=None, seed=None):
         (8, 2, True)
     """
     n = len(dataset)
+    if hasattr(lengths, "tolist"):  # an array or Tensor of lengths: its elements as Python numbers
+        lengths = lengths.tolist()
     lengths = list(lengths)
     if not lengths:
         raise ValueError("random_split needs at least one length")

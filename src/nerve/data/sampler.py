@@ -117,7 +117,12 @@ class SubsetRandomSampler(_GeneratorState, Sampler):
     """
 
     def __init__(self, indices, generator=None, seed=None):
-        self.indices = np.asarray(indices, dtype=np.int64)
+        idx = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
+        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            # (casting 3.7 to the index 3 would serve a sample nobody asked for)
+            raise TypeError(f"SubsetRandomSampler needs a 1-D sequence of integer indices, got dtype "
+                            f"{idx.dtype} and shape {idx.shape}")
+        self.indices = idx.astype(np.int64)
         self.generator = _resolve_generator(generator, seed)
 
     def index_array(self):
