@@ -298,3 +298,16 @@ def test_subset_random_sampler_refuses_fractional_indices_instead_of_truncating_
     ds = TensorDataset(np.arange(10))
     assert [len(s) for s in random_split(ds, nv.tensor(np.array([7, 3])), seed=0)] == [7, 3]
     assert [len(s) for s in random_split(ds, np.array([0.7, 0.3]), seed=0)] == [7, 3]
+
+
+@pytest.mark.parametrize("kw", [{"batch_sampler": [[0.0, 1.5], [2.9]]}, {"sampler": [1.5, 2.7], "batch_size": 2},
+                                {"batch_sampler": [[True, False, True]]}])
+def test_a_custom_sampler_giving_non_integer_indices_is_an_error_not_a_cast(kw):
+    from nerve.data import DataLoader, TensorDataset
+
+    ds = TensorDataset(np.arange(10))
+    with pytest.raises(TypeError, match="gave indices of dtype (float64|bool).*indices must be integers"):
+        list(DataLoader(ds, **kw))
+    # torch fails on these too (its datasets refuse a float or bool index)
+    got = [b[0].tolist() for b in DataLoader(ds, batch_sampler=[[3, -1], [], range(2)])]
+    assert got == [[3, 9], [], [0, 1]]

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor, get_default_dtype
 from .dataset import IterableDataset, _resolve_generator, _wrap, has_batch_path
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, SequentialSampler, as_indices
 
 
 def _collate_arrays(batch):
@@ -239,7 +239,7 @@ class DataLoader:
         bs = self.batch_sampler
         if isinstance(bs, BatchSampler):
             return bs.index_batches()
-        return (np.asarray(b, dtype=np.int64) for b in bs)
+        return (as_indices(b, f"the batch_sampler {type(bs).__name__}") for b in bs)
 
     def _iter_stream(self):
         """Batches of an IterableDataset: consecutive samples of its stream, collated."""
