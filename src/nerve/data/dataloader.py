@@ -22,19 +22,20 @@ import numpy as np
 
 from ..autograd.tensor import Tensor, get_default_dtype
 from .dataset import IterableDataset, _resolve_generator, _wrap, has_batch_path
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, SequentialSampler, as_indices
 
 
 def _collate_arrays(batch):
     """Like :func:`default_collate` but leaves NumPy arrays (used inside the batch path too)."""
     elem = batch[0]
-    if isinstance(elem, Tensor):
-        return np.stack([t._data for t in batch])
-    if isinstance(elem, np.ndarray):
+    if isinstance(elem, (Tensor, np.ndarray)):
+        # Tensors and arrays may be mixed (a transform that returns one or the other)
+        batch = [b._data if isinstance(b, Tensor) else b for b in batch]
+        elem = batch[0]
         if elem.dtype.kind in "USO":
             raise TypeError(f"default_collate cannot stack arrays of dtype {elem.dtype}; give a "
                             "collate_fn that handles them")
-        shapes = {a.shape for a in batch}
+        shapes = {tuple(a.shape) for a in batch}
         if len(shapes) > 1:
             raise ValueError(f"default_collate: samples have different shapes {sorted(shapes)}; "
                              "pad them to one shape or pass a collate_fn")
@@ -45,6 +46,10 @@ def _collate_arrays(batch):
         # The dtype comes from every sample, not the first one: [1, 2.5] is a float batch
         # (casting it to int64 would silently give [1, 2]) and [True, 2] an int batch, as
         # torch.tensor(batch) decides.
+        big = [b for b in batch if type(b) is int and not -2**63 <= b < 2**63]
+        if big:  # NumPy would make the batch float and round it (torch refuses it too)
+            raise ValueError(f"default_collate: the integer {big[0]} does not fit in int64; store "
+                             "such labels as strings or pass a collate_fn")
         arr = np.asarray(batch)
         if arr.dtype.kind == "b":
             return arr
@@ -234,7 +239,7 @@ class DataLoader:
         bs = self.batch_sampler
         if isinstance(bs, BatchSampler):
             return bs.index_batches()
-        return (np.asarray(b, dtype=np.int64) for b in bs)
+        return (as_indices(b, f"the batch_sampler {type(bs).__name__}") for b in bs)
 
     def _iter_stream(self):
         """Batches of an IterableDataset: consecutive samples of its stream, collated."""

@@ -316,6 +316,8 @@ class ConcatDataset(Dataset):
         # Negative indices count from the end of the whole concatenation (as ds[-1] does),
         # not from the end of the first part: make them non-negative before locating them.
         indices = as_index_array(indices, len(self), "ConcatDataset batch indices")
+        if indices.size == 0:  # an empty batch: the fields of the first part, with no rows
+            return self.datasets[0].get_batch(indices)
         bounds = np.asarray(self.cumulative_sizes)
         which = np.searchsorted(bounds, indices, side="right")  # (B,) dataset id per index
         starts = np.concatenate([[0], bounds[:-1]])
@@ -365,6 +367,8 @@ def random_split(dataset, lengths, generator=None, seed=None):
         (8, 2, True)
     """
     n = len(dataset)
+    if hasattr(lengths, "tolist"):  # an array or Tensor of lengths: its elements as Python numbers
+        lengths = lengths.tolist()
     lengths = list(lengths)
     if not lengths:
         raise ValueError("random_split needs at least one length")

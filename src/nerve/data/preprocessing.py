@@ -14,11 +14,13 @@ Example:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+from ..io.atomic import write_text
+from ..io.jsonfile import load_json
 
 
 def _as_2d(X, who):
@@ -26,7 +28,16 @@ def _as_2d(X, who):
     if X.ndim != 2:
         raise ValueError(f"{who} expects a 2-D array (samples, features), got shape {X.shape}; "
                          "reshape a single feature with x.reshape(-1, 1)")
+    if who.endswith(".fit") and len(X) == 0:  # statistics of nothing would be NaN or empty
+        raise ValueError(f"{who} needs at least one sample, got an array of shape {X.shape}")
     return X
+
+
+def _check_width(X, n_features, who):
+    # Without this, an (N, 1) input would broadcast against (F,) statistics into (N, F).
+    if X.shape[1] != n_features:
+        raise ValueError(f"{who} was fitted on {n_features} features, got an array with {X.shape[1]}; "
+                         "pass the same columns as in fit")
 
 
 class Preprocessor:
@@ -94,9 +105,13 @@ class StandardScaler(Preprocessor):
 
     def fit(self, X, y=None):
         X = _as_2d(X, "StandardScaler.fit").astype(np.float64)
-        n, eps = len(X), np.finfo(np.float64).eps
-        self.mean_ = X.mean(axis=0)
-        var = X.var(axis=0)
+        # NaN marks a missing value (scikit-learn's rule): it is left out of the statistics
+        # and stays NaN in transform, instead of turning its whole column into NaN.
+        n, eps = (~np.isnan(X)).sum(axis=0), np.finfo(np.float64).eps
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: mean NaN
+            self.mean_ = np.nanmean(X, axis=0)
+            var = np.nanvar(X, axis=0)
         # NOTE: scikit-learn's test for a constant feature: a variance within rounding error
         # of zero (it grows with n and |mean|); such features keep scale 1 instead of ~0.
         constant = var <= n * eps * var + (n * self.mean_ * eps) ** 2
@@ -118,6 +133,7 @@ class StandardScaler(Preprocessor):
     def inverse_transform(self, X):
         self._check_fitted()
         X = _as_2d(X, "StandardScaler.inverse_transform").astype(np.float64)
+        _check_width(X, self.mean_.size, "StandardScaler")
         return (X * self.scale_ if self.with_std else X) + (self.mean_ if self.with_mean else 0.0)
 
 
@@ -149,7 +165,9 @@ class MinMaxScaler(Preprocessor):
     def fit(self, X, y=None):
         X = _as_2d(X, "MinMaxScaler.fit").astype(np.float64)
         lo, hi = self.feature_range
-        self.data_min_, self.data_max_ = X.min(axis=0), X.max(axis=0)
+        with warnings.catch_warnings():  # NaN is a missing value, left out (scikit-learn's rule)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.data_min_, self.data_max_ = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
         data_range = self.data_max_ - self.data_min_
         data_range = np.where(data_range < 10 * np.finfo(np.float64).eps, 1.0, data_range)
         self.scale_ = (hi - lo) / data_range
@@ -165,7 +183,9 @@ class MinMaxScaler(Preprocessor):
 
     def inverse_transform(self, X):
         self._check_fitted()
-        return (_as_2d(X, "MinMaxScaler.inverse_transform") - self.min_) / self.scale_
+        X = _as_2d(X, "MinMaxScaler.inverse_transform")
+        _check_width(X, self.scale_.size, "MinMaxScaler")
+        return (X - self.min_) / self.scale_
 
 
 class OneHotEncoder(Preprocessor):
@@ -210,11 +230,12 @@ class OneHotEncoder(Preprocessor):
             raise ValueError(f"OneHotEncoder was fitted on {len(self.categories_)} columns, got {X.shape[1]}")
         blocks = []
         for j, cats in enumerate(self.categories_):
-            cats_arr = np.asarray(cats)
-            col = X[:, j].astype(cats_arr.dtype) if cats_arr.dtype.kind in "iuf" else X[:, j]
+            cats_arr, col, valid = _comparable(np.asarray(cats), X[:, j])
             pos = np.searchsorted(cats_arr, col)
             pos = np.clip(pos, 0, len(cats) - 1)
-            known = cats_arr[pos] == col
+            known = (cats_arr[pos] == col) & valid
+            if cats_arr.dtype.kind == "f":  # NaN seen in fit is a category of its own
+                known |= np.isnan(cats_arr[pos]) & np.isnan(col)
             if not known.all() and self.handle_unknown == "error":
                 bad = X[np.flatnonzero(~known)[0], j]
                 bad = bad.item() if isinstance(bad, np.generic) else bad
@@ -232,6 +253,29 @@ class OneHotEncoder(Preprocessor):
 
     def load_state_dict(self, state):
         self.categories_ = [list(c) for c in state["categories_"]]
+
+
+def _comparable(cats, col):
+    """``(cats, col, valid)``: categories and column in one dtype that matches values exactly.
+
+    Casting the column to the categories' dtype would turn 2.5 into the known category 2,
+    and casting integers to float would make 2**60 equal 2**60 + 1. Values that cannot be
+    one of the categories (a fraction or text against integers) are marked not ``valid``."""
+    valid = np.ones(len(col), dtype=bool)
+    if cats.dtype.kind not in "biuf":
+        return cats, col, valid
+    if col.dtype.kind not in "biuf":
+        try:
+            col = col.astype(np.float64)
+        except (TypeError, ValueError):
+            return cats, np.full(len(col), cats[0]), np.zeros(len(col), dtype=bool)
+    if cats.dtype.kind in "biu" and col.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            valid = np.isfinite(col) & (col == np.round(col)) & (np.abs(col) < 2.0 ** 63)
+        col = np.where(valid, col, 0).astype(np.int64)
+        return cats.astype(np.int64), col, valid
+    common = np.result_type(cats.dtype, col.dtype)
+    return cats.astype(common), col.astype(common), valid
 
 
 class ColumnTransformer(Preprocessor):
@@ -270,17 +314,25 @@ class ColumnTransformer(Preprocessor):
 
     def fit(self, X, y=None):
         X = _as_2d(X, "ColumnTransformer.fit")
-        self.n_features_in_ = X.shape[1]
+        n = X.shape[1]
+        steps = []
         for name, t, cols in self.transformers:
-            if cols and max(cols) >= X.shape[1]:
-                raise ValueError(f"ColumnTransformer step {name!r} uses column {max(cols)}, but X has "
-                                 f"{X.shape[1]} columns")
+            bad = [c for c in cols if not -n <= c < n]
+            if bad:
+                raise ValueError(f"ColumnTransformer step {name!r} uses column {bad[0]}, but X has "
+                                 f"{n} columns")
+            # -1 is the last column: stored as its position so that remainder='passthrough'
+            # does not pass that column through a second time
+            steps.append((name, t, [c % n for c in cols]))
+        self.transformers, self.n_features_in_ = steps, n
+        for _, t, cols in self.transformers:
             t.fit(X[:, cols])
         return self
 
     def transform(self, X):
         self._check_fitted()
         X = _as_2d(X, "ColumnTransformer.transform")
+        _check_width(X, self.n_features_in_, "ColumnTransformer")
         out = [np.asarray(t.transform(X[:, cols]), dtype=np.float64) for _, t, cols in self.transformers]
         if self.remainder == "passthrough":
             out.append(X[:, self._rest()].astype(np.float64))
@@ -350,24 +402,17 @@ class Pipeline(Preprocessor):
         """Write the fitted pipeline to ``path`` as JSON; returns the path."""
         path = Path(path)
         text = json.dumps({"format": "nerve.data.Pipeline", "version": 1, **self.state_dict()})
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_text(path, text)  # a temporary file renamed into place: the old file survives a crash
         return path
 
     @classmethod
     def load(cls, path) -> "Pipeline":
         """Rebuild a pipeline written by :meth:`save`."""
-        state = json.loads(Path(path).read_text())
-        if state.get("format") != "nerve.data.Pipeline":
-            raise ValueError(f"{path} is not a saved nerve Pipeline (format {state.get('format')!r})")
+        state = load_json(path)  # errors name the file (missing, not JSON, ...)
+        kind = state.get("format") if isinstance(state, dict) else type(state).__name__
+        if kind != "nerve.data.Pipeline":
+            raise ValueError(f"{path} is not a saved nerve Pipeline (format {kind!r}); write one with "
+                             "Pipeline.save")
         p = cls([])
         p.load_state_dict(state)
         return p

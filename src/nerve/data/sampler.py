@@ -18,13 +18,25 @@ from ..autograd.tensor import Tensor
 from .dataset import _resolve_generator
 
 
+def as_indices(values, who: str) -> np.ndarray:
+    """``values`` (a list of indices, an array, an iterator) as an int64 array, refusing floats
+    and bools, which a cast would turn into other samples' indices (3.7 -> 3, True -> 1)."""
+    if not isinstance(values, (np.ndarray, Tensor)):
+        values = list(values)
+    idx = np.asarray(values._data if isinstance(values, Tensor) else values)
+    if idx.size and idx.dtype.kind not in "iu":
+        shown = idx.ravel()[:5].tolist()
+        raise TypeError(f"{who} gave indices of dtype {idx.dtype} ({shown}...); indices must be integers")
+    return idx.astype(np.int64, copy=False)
+
+
 class Sampler:
     """Base class: iterate over dataset indices. Subclasses implement ``index_array()``
     (preferred) or ``__iter__``, and ``__len__``."""
 
     def index_array(self) -> np.ndarray:
         """One epoch's indices as an int64 array (draws fresh random numbers each call)."""
-        return np.fromiter(iter(self), dtype=np.int64)
+        return as_indices(iter(self), type(self).__name__)
 
     def __iter__(self):
         return iter(self.index_array().tolist())
@@ -94,6 +106,9 @@ class RandomSampler(_GeneratorState, Sampler):
 
     def index_array(self):
         n, k = len(self.data_source), self.num_samples
+        if n == 0 and k > 0:
+            raise ValueError(f"RandomSampler cannot draw num_samples={k} indices from an empty "
+                             "dataset; check that the dataset is not empty")
         if self.replacement:
             return self.generator.integers(0, n, size=k, dtype=np.int64)
         if k == n:
@@ -114,7 +129,12 @@ class SubsetRandomSampler(_GeneratorState, Sampler):
     """
 
     def __init__(self, indices, generator=None, seed=None):
-        self.indices = np.asarray(indices, dtype=np.int64)
+        idx = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
+        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            # (casting 3.7 to the index 3 would serve a sample nobody asked for)
+            raise TypeError(f"SubsetRandomSampler needs a 1-D sequence of integer indices, got dtype "
+                            f"{idx.dtype} and shape {idx.shape}")
+        self.indices = idx.astype(np.int64)
         self.generator = _resolve_generator(generator, seed)
 
     def index_array(self):
@@ -264,7 +284,7 @@ class BatchSampler(Sampler):
     def index_batches(self):
         """One epoch as a list of int64 arrays (views of one index array)."""
         idx = (self.sampler.index_array() if hasattr(self.sampler, "index_array")
-               else np.fromiter(iter(self.sampler), dtype=np.int64))
+               else as_indices(self.sampler, f"the sampler {type(self.sampler).__name__}"))
         b = self.batch_size
         stop = len(idx) - len(idx) % b if self.drop_last else len(idx)
         return [idx[i:i + b] for i in range(0, stop, b)]

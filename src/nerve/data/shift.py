@@ -32,8 +32,14 @@ class RandomShiftDataset(ArrayDataset):
     """
 
     def __init__(self, images, labels, max_shift=1, fill=0.0, seed=0):
+        images = np.asarray(getattr(images, "_data", images))
+        labels = np.asarray(getattr(labels, "_data", labels))
         if images.ndim != 4:
             raise ValueError(f"RandomShiftDataset expects images of shape (N, C, H, W), got {images.shape}")
+        if labels.ndim == 0 or len(labels) != len(images):
+            # the length comes from the labels: extra images would be dropped without a word
+            raise ValueError(f"RandomShiftDataset: {len(images)} images but labels of shape {labels.shape}; "
+                             "give one label per image")
         if not 1 <= max_shift < min(images.shape[2:]):
             raise ValueError(f"max_shift must be between 1 and the image size - 1, got {max_shift}")
         self.data, self.targets = images, labels

@@ -30,6 +30,9 @@ def gaussian_ring(n: int, modes: int = 8, radius: float = 2.0, sigma: float = 0.
     """``(x, mode)``: ``n`` float32 points (n, 2) and the mode each was drawn from (n,)."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
+    if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 1:
+        # (2.5 modes would draw labels 0..1 around three centres)
+        raise ValueError(f"modes must be a positive integer, got {modes!r}")
     if not sigma > 0:
         raise ValueError(f"sigma must be positive, got {sigma!r}")
     rng = np.random.default_rng(seed)

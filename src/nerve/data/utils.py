@@ -142,6 +142,9 @@ def train_test_split(*arrays, test_size=None, train_size=None, seed=None, shuffl
             test_idx, train_idx = perm[:n_test], perm[n_test:n_test + n_train]
         else:
             y = np.asarray(stratify.data if hasattr(stratify, "requires_grad") else stratify)
+            if y.ndim == 0 or len(y) != n:  # shorter labels would leave the rows past them out
+                raise ValueError(f"train_test_split: stratify has {y.size if y.ndim == 0 else len(y)} "
+                                 f"labels for {n} samples; give one label per row")
             classes, y_idx = np.unique(y, return_inverse=True)
             counts = np.bincount(y_idx)
             want = counts * (n_test / n)
@@ -194,7 +197,14 @@ def make_imbalanced(dataset, ratios, seed=0):
     from .dataset import Subset  # noqa: PLC0415
 
     y = _dataset_labels(dataset).reshape(len(dataset), -1)[:, 0] if len(dataset) else np.zeros(0)
-    if not isinstance(ratios, dict):
+    if isinstance(ratios, dict):
+        known = set(np.unique(y).tolist())
+        stray = [k for k in ratios if (k.item() if isinstance(k, np.generic) else k) not in known]
+        if stray:  # a key such as "1" for the class 1 would silently keep every sample
+            raise ValueError(f"make_imbalanced: ratios name {stray[0]!r}, which is not a class of the "
+                             f"labels (classes: {sorted(known)})")
+        ratios = {(k.item() if isinstance(k, np.generic) else k): v for k, v in ratios.items()}
+    else:
         ratios = dict(enumerate(ratios))
     rng = np.random.default_rng(seed)
     keep = []

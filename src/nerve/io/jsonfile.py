@@ -33,7 +33,8 @@ def _strict(obj):
     if isinstance(obj, np.ndarray) and obj.dtype.kind == "f":
         return _strict(obj.tolist())
     if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
+        # a NumPy key (np.int64 class ids from np.unique, ...) is written as the number it holds
+        return {(k.item() if isinstance(k, np.generic) else k): _strict(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_strict(v) for v in obj]
     return obj

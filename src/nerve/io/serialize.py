@@ -262,6 +262,11 @@ def load(f, map_location=None, weights_only=True, *, rename=None, **kwargs):
                 raise ValueError(f"rename needs a state dict, but {path} holds a {type(obj).__name__}")
             obj = type(obj)(_rename(obj, rename))
         return obj
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+        if head[:4] == b"PK\x03\x04" and head[8:9] != b"{":  # a zip (torch.save's) zipfile cannot open
+            raise ValueError(f"{path} starts like a PyTorch .pt file (a zip archive) but cannot be read "
+                             "as one: it is truncated or damaged; use another copy")
     check_safetensors_file(path)
     arrays, meta = load_safetensors(path)
     if meta.get(FORMAT_KEY) == FORMAT and OBJECT_KEY in meta:

@@ -37,9 +37,25 @@ def save_state_dict(module_or_dict, path, metadata: dict | None = None) -> Path:
 
 
 def load_state_dict(path) -> dict:
-    """Read a weight file into a dict of NumPy arrays (pass it to ``model.load_state_dict``)."""
-    arrays, _ = load_safetensors(path)
-    return arrays
+    """Read a weight file into a dict of NumPy arrays (pass it to ``model.load_state_dict``).
+
+    A file written by ``nerve.save(model.state_dict(), path)`` is read too; a ``nerve.save``
+    checkpoint holding anything else (``{"model": ..., "epoch": ...}``) is an error, since its
+    entries are numbered leaves rather than layer names.
+    """
+    arrays, meta = load_safetensors(path)
+    from .serialize import FORMAT, load  # noqa: PLC0415 - serialize builds on this module's files
+
+    if meta.get(FORMAT_KEY) != FORMAT:  # (both formats record themselves under "nerve.format")
+        return arrays
+
+    obj = load(path)
+    if (isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj)
+            and all(hasattr(v, "shape") for v in obj.values())):
+        return {k: to_numpy(v, k) for k, v in obj.items()}
+    what = f"a dict with keys {_fmt(map(repr, obj), 5)}" if isinstance(obj, dict) else f"a {type(obj).__name__}"
+    raise ValueError(f"{path} is a checkpoint written by nerve.save holding {what}, not a state dict; "
+                     "load it with nerve.load(path) and pass its state dict (e.g. ckpt['model'])")
 
 
 def _fmt(names, limit=8):

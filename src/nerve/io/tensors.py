@@ -60,9 +60,13 @@ def to_numpy(value, name: str = "value") -> np.ndarray:
         if isinstance(data, (np.generic, int, float, bool)):
             data = np.asarray(data)
         else:
-            raise TypeError(f"{name!r} must be a NumPy array or a Tensor, got {type(value).__name__}")
-    if data.dtype == object:
-        raise TypeError(f"{name!r} has dtype object, which cannot be stored; give a numeric array")
+            raise TypeError(f"{name!r} must be a NumPy array or a Tensor, got {type(value).__name__}"
+                            + ("; nested state (an optimizer's state_dict, a checkpoint dict) is "
+                               "saved with nerve.save" if isinstance(value, (dict, list, tuple)) else ""))
+    if data.dtype.kind not in "biuf" and data.dtype != np.complex64 and data.dtype.name != "bfloat16":
+        # (the safetensors package would raise its own error type, naming no tensor)
+        raise TypeError(f"{name!r} has dtype {data.dtype}, which safetensors cannot store; convert it "
+                        "to a bool, integer or floating-point array first")
     # (np.ascontiguousarray would turn a 0-d array into shape (1,))
     return data if data.flags.c_contiguous else np.array(data, order="C")
 

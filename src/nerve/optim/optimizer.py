@@ -296,6 +296,20 @@ class Optimizer:
         for g, sg in zip(self.param_groups, saved_groups):
             for p, idx in zip(g["params"], sg["params"]):
                 by_index[int(idx)] = (p, g)
+        # Check every entry before changing anything: a refused checkpoint must leave the
+        # optimizer as it was (its moments and learning rates), not half-loaded.
+        for idx, saved in state_dict["state"].items():
+            idx = int(idx)
+            if idx not in by_index:
+                raise ValueError(f"{name}.load_state_dict: the checkpoint has state for parameter "
+                                 f"{idx}, but there are only {len(by_index)} parameters")
+            p = by_index[idx][0]
+            for k, v in saved.items():
+                if (k != "step" and k not in self.scalar_state_keys and hasattr(v, "shape")
+                        and hasattr(v, "dtype") and tuple(v.shape) != tuple(p._data.shape)):
+                    raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter {idx} has "
+                                     f"shape {tuple(v.shape)} but the parameter has shape "
+                                     f"{tuple(p._data.shape)}")
         new_groups = []
         for g, sg in zip(self.param_groups, saved_groups):
             new = {}
@@ -312,22 +326,14 @@ class Optimizer:
         groups_of = {id(p): g for g in new_groups for p in g["params"]}
         self.state = CountingDict()  # the flat fast path notices changes by its counter
         for idx, saved in state_dict["state"].items():
-            idx = int(idx)
-            if idx not in by_index:
-                raise ValueError(f"{name}.load_state_dict: the checkpoint has state for parameter "
-                                 f"{idx}, but there are only {len(by_index)} parameters")
-            p = by_index[idx][0]
+            p = by_index[int(idx)][0]
             s = self.init_state(p._data, groups_of[id(p)])
             for k, v in saved.items():
                 if k == "step":
                     s[k] = int(np.asarray(v).item()) if hasattr(v, "shape") else int(v)
                 elif k in self.scalar_state_keys:
                     s[k] = float(np.asarray(v).item()) if hasattr(v, "shape") else float(v)
-                elif hasattr(v, "shape") and hasattr(v, "dtype"):
-                    if tuple(v.shape) != tuple(p._data.shape):
-                        raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter {idx} has "
-                                         f"shape {tuple(v.shape)} but the parameter has shape "
-                                         f"{tuple(p._data.shape)}")
+                elif hasattr(v, "shape") and hasattr(v, "dtype"):  # shape checked above
                     s[k] = copy_of(p._data, backend.to_device(v, p.device))
                 else:
                     s[k] = v

@@ -23,6 +23,8 @@ import zlib
 
 import numpy as np
 
+from ...io.atomic import write_bytes
+
 # type code -> big-endian dtype of the payload
 IDX_DTYPES = {
     0x08: np.dtype(np.uint8),
@@ -163,5 +165,5 @@ def write_idx(path, array, compress=None) -> None:
     path = os.fspath(path)
     if compress or (compress is None and path.endswith(".gz")):
         data = gzip.compress(data, mtime=0)
-    with open(path, "wb") as f:
-        f.write(data)
+    # to a temporary name, renamed into place: an interrupted write keeps the old file whole
+    write_bytes(path, data)
