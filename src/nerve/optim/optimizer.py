@@ -282,6 +282,8 @@ class Optimizer:
         """Restore state saved by ``state_dict()`` into an optimizer over the same parameters.
 
         Arrays are copied, cast to each parameter's dtype and moved to its device.
+        Hyperparameters come from the checkpoint; one it lacks (saved before that option
+        existed, e.g. by an older PyTorch) keeps this optimizer's value.
         """
         name = type(self).__name__
         saved_groups = state_dict["param_groups"]
@@ -305,6 +307,8 @@ class Optimizer:
                 if isinstance(g.get(k), tuple) and isinstance(v, list):
                     v = tuple(v)
                 new[k] = v
+            for k, v in g.items():  # an older checkpoint, from before an option existed: keep
+                new.setdefault(k, v)  # this optimizer's setting (PyTorch fills its default)
             new["params"] = g["params"]
             new_groups.append(new)
         self.param_groups = new_groups
