@@ -273,3 +273,32 @@ def test_a_mismatched_checkpoint_says_what_differs():
     with pytest.raises(ValueError, match=r"'exp_avg' of parameter 0 has shape \(3, 4\) but the parameter "
                                          r"has shape \(5,\)"):
         make([[1, 0], [2]]).load_state_dict(saved)
+
+
+# ------------------------------------------------- a group's list edited in place mid-run
+@pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", dict(lr=0.05, amsgrad=True)),
+                                     ("Adagrad", dict(lr=0.1)), ("NAdam", dict(lr=0.05)), ("Rprop", dict(lr=0.05))],
+                         ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("how", ["replace-one", "reorder"])
+def test_a_tensor_put_into_a_groups_list_in_place_gets_its_own_state(name, kw, how):
+    """``group["params"][i] = new_tensor`` (a layer's weight swapped) or a reordered list: the
+    flat group kept updating by position, so the new tensor inherited the old one's
+    moments (PyTorch keys state by tensor: the new one starts afresh)."""
+    sides = []
+    for lib, lib_optim in ((nv, optim), (torch, torch.optim)):
+        ps = [lib.tensor(a, requires_grad=True) for a in START[:4]]
+        sides.append((lib, ps, getattr(lib_optim, name)(ps, **kw)))
+    for k in range(10):
+        for lib, ps, opt in sides:
+            if k == 4:
+                group = opt.param_groups[0]["params"]
+                if how == "replace-one":
+                    ps[1] = lib.tensor(START[1] * 2.0, requires_grad=True)
+                    group[1] = ps[1]
+                else:
+                    group.reverse()
+            opt.zero_grad()
+            _loss(lib, ps, 1.0).backward()
+            opt.step()
+        for i, (a, b) in enumerate(zip(sides[0][1], sides[1][1])):
+            assert _rel_close(a.numpy(), b.detach().numpy(), 1e-10), f"step {k + 1}, parameter {i}"

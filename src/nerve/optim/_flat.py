@@ -153,7 +153,7 @@ class FlatGroup:
     def __init__(self, opt, group, params, state):
         self.opt = opt
         self.group = group
-        self.params = params
+        self.params = list(params)  # the tensors it was built for (the group's list may be edited)
         self.shapes = [p._data.shape for p in params]
         sizes = [int(np.prod(s)) for s in self.shapes]
         self.offsets = np.cumsum([0] + sizes).tolist()
@@ -272,11 +272,13 @@ class FlatGroup:
         None (nothing done) if the optimizer's state was cleared or replaced since the last
         step, so that the group must be built again from what ``opt.state`` now holds."""
         params = self.params
-        if self.group["params"] is not params or len(params) != len(self.shapes):
-            return False  # the group's list was replaced or edited
+        if len(self.group["params"]) != len(params):
+            return False  # the group's list was edited
         grads = []
         moved = False  # a parameter's array is no longer its slice of P
-        for p, v in zip(params, self.param_views):
+        for p, q, v in zip(self.group["params"], params, self.param_views):
+            if p is not q:
+                return False  # a tensor of the group was replaced: it gets a state of its own
             g = p._grad
             if g is None:
                 return False
