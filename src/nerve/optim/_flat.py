@@ -194,6 +194,8 @@ class FlatGroup:
             return False
         first = params[0]._data
         dtype, xp = first.dtype, type(first)
+        if dtype.kind == "c":
+            return False  # complex parameters update as real pairs, tensor by tensor
         total = 0
         for p in params:
             if p._data.dtype != dtype or type(p._data) is not xp:

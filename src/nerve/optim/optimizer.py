@@ -229,7 +229,10 @@ class Optimizer:
                 s = state.get(p)
                 if s is None:
                     s = state[p] = init(p._data, group)
-                update(p._data, g._data, s, group)
+                if p._data.dtype.kind == "c":
+                    _update_as_real(update, p._data, g._data, s, group)
+                else:
+                    update(p._data, g._data, s, group)
                 _bump(p)  # a saved copy of p is stale now: backward through it would raise
         return loss
 
@@ -349,6 +352,28 @@ class Optimizer:
 
 
 # ----------------------------------------------------------------- helpers
+def as_real(a):
+    """A real view of the complex array ``a``, shape ``a.shape + (2,)``: (real, imaginary)."""
+    return a[..., None].view(a.real.dtype)
+
+
+def _update_as_real(update, param, grad, state, group):
+    """Run ``update`` on a complex parameter as on a real one of twice the size, as PyTorch
+    does (``view_as_real``): real and imaginary parts are independent coordinates, so the
+    squares, roots, signs and maxima of the rules act on each part, not on complex numbers.
+    The state keeps complex arrays (as PyTorch's); buffers ``update`` makes are kept as
+    complex views of what it made."""
+    views = {k: as_real(v) for k, v in state.items() if hasattr(v, "dtype") and v.dtype.kind == "c"}
+    real = dict(state, **views)
+    update(as_real(param), as_real(np.asarray(grad)), real, group)
+    for k, v in real.items():
+        if v is views.get(k):
+            continue  # updated in place
+        if hasattr(v, "dtype") and v.dtype.kind == "f" and v.shape == param.shape + (2,):
+            v = np.ascontiguousarray(v).view(param.dtype)[..., 0]  # a buffer made by update
+        state[k] = v
+
+
 def scratch(state, key, like):
     """Return the scratch array ``state[key]`` (same shape and dtype as ``like``), made once."""
     buf = state.get(key)
