@@ -376,3 +376,17 @@ def test_lbfgs_with_complex_parameters_matches_torch(kw):
         runs.append([np.array(p.detach().numpy() if lib is torch else p.numpy()) for p in ps])
     for a, b in zip(*runs):
         assert _rel_close(a, b, 1e-9)
+
+
+def test_views_of_a_read_only_buffer_are_copied_out_and_trained():
+    """A read-only buffer (a mapped file) cannot follow the parameters: the fast path still
+    moves them into its own buffer and trains them, as before."""
+    buf = np.arange(1.0, 10.0)
+    buf.flags.writeable = False
+    ps = [nv.Tensor(buf[:4], requires_grad=True), nv.Tensor(buf[4:], requires_grad=True)]
+    opt = optim.SGD(ps, lr=0.25)
+    opt.zero_grad()
+    sum((p * p).sum() for p in ps).backward()
+    opt.step()
+    np.testing.assert_array_equal(np.concatenate([p.numpy() for p in ps]), np.arange(1.0, 10.0) * 0.5)
+    np.testing.assert_array_equal(buf, np.arange(1.0, 10.0))

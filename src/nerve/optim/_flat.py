@@ -72,6 +72,8 @@ def _user_storage(arrays):
     if type(arrays[0]) is not np.ndarray:
         return None, False
     roots = [_root(a) for a in arrays]
+    if not all(r.flags.writeable for r in roots):
+        return None, False  # a read-only buffer (a mapped file) cannot be updated in place: copy
     owners = [id(r) for r, a in zip(roots, arrays) if r is not a and id(r) not in _OWN_BUFFERS]
     if len(set(owners)) == len(owners):
         return None, False  # no user buffer holds two of them
