@@ -390,3 +390,19 @@ def test_views_of_a_read_only_buffer_are_copied_out_and_trained():
     opt.step()
     np.testing.assert_array_equal(np.concatenate([p.numpy() for p in ps]), np.arange(1.0, 10.0) * 0.5)
     np.testing.assert_array_equal(buf, np.arange(1.0, 10.0))
+
+
+@pytest.mark.parametrize("saver,loader", [("SGD", "Adam"), ("Adam", "SGD"), ("RMSprop", "Adagrad"), ("Rprop", "ASGD")])
+def test_a_checkpoint_from_another_optimizer_is_refused(saver, loader):
+    """Hyperparameters a checkpoint lacks keep the optimizer's values, so a checkpoint of
+    another rule would otherwise load quietly and restart the moments from zero."""
+    ps = [nv.tensor(a, requires_grad=True) for a in START[:3]]
+    src = getattr(optim, saver)(ps, lr=0.01, **({"momentum": 0.9} if saver == "SGD" else {}))
+    _loss(nv, ps, 1.0).backward()
+    src.step()
+    with pytest.raises(ValueError, match=f"{loader}.load_state_dict: the checkpoint's state for parameter 0 "
+                                         r"holds \[.*\], none of which"):
+        getattr(optim, loader)(ps, lr=0.01).load_state_dict(src.state_dict())
+    # a neighbouring rule with the same moments still takes it (as PyTorch does)
+    if saver == "Adam":
+        optim.NAdam(ps, lr=0.01).load_state_dict(src.state_dict())

@@ -325,6 +325,12 @@ class Optimizer:
                                  f"{idx}, but there are only {len(by_index)} parameters")
             p = by_index[idx][0]
             s = self.init_state(p._data, groups_of[id(p)])
+            ours = {k for k in s if k != "step" and not k.startswith("_")}
+            theirs = {k for k in saved if k != "step"}
+            if ours and theirs and not ours & theirs:
+                raise ValueError(f"{name}.load_state_dict: the checkpoint's state for parameter {idx} "
+                                 f"holds {sorted(theirs)}, none of which {name} keeps ({sorted(ours)}); "
+                                 f"load it into the optimizer that saved it")
             for k, v in saved.items():
                 if k == "step":
                     s[k] = int(np.asarray(v).item()) if hasattr(v, "shape") else int(v)
