@@ -371,7 +371,7 @@ def _update_as_real(update, param, grad, state, group):
     complex views of what it made."""
     views = {k: as_real(v) for k, v in state.items() if hasattr(v, "dtype") and v.dtype.kind == "c"}
     real = dict(state, **views)
-    update(as_real(param), as_real(np.asarray(grad)), real, group)
+    update(as_real(param), as_real(grad), real, group)
     for k, v in real.items():
         if v is views.get(k):
             continue  # updated in place
