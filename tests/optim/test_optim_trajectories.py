@@ -406,3 +406,53 @@ def test_a_checkpoint_from_another_optimizer_is_refused(saver, loader):
     # a neighbouring rule with the same moments still takes it (as PyTorch does)
     if saver == "Adam":
         optim.NAdam(ps, lr=0.01).load_state_dict(src.state_dict())
+
+
+# ------------------------------------------------------------------------------- L-BFGS
+LBFGS_CONFIGS = [dict(), dict(line_search_fn="strong_wolfe"), dict(lr=0.1, max_iter=3, history_size=2),
+                 dict(line_search_fn="strong_wolfe", history_size=2, max_iter=5, tolerance_change=1e-3),
+                 dict(lr=0.5, tolerance_change=1e-2, max_iter=7),
+                 dict(line_search_fn="strong_wolfe", max_eval=4, max_iter=10, tolerance_grad=1e-3)]
+
+
+@pytest.mark.parametrize("kw", LBFGS_CONFIGS, ids=[",".join(f"{k}={v}" for k, v in kw.items()) or "defaults"
+                                                    for kw in LBFGS_CONFIGS])
+def test_lbfgs_with_a_gradless_parameter_an_lr_change_and_a_reload_matches_torch(kw):
+    """Three tensors (one never in the loss: no gradient), the early stops on
+    tolerance_change/tolerance_grad/max_eval, a short history, lr changed by hand and the
+    run moved into a fresh optimizer by state_dict."""
+    rng = np.random.default_rng(3)
+    start = [rng.standard_normal((2, 3)), rng.standard_normal(4), np.array(0.7), rng.standard_normal(2)]
+    target = [rng.uniform(0.5, 2, s.shape) for s in start]
+    runs = []
+    for lib, lib_optim in ((nv, optim), (torch, torch.optim)):
+        ps = [lib.tensor(s, requires_grad=True) for s in start]
+        opt = lib_optim.LBFGS(ps, **kw)
+
+        def closure(ps=ps, lib=lib):
+            for p in ps:
+                p.grad = None
+            total = 0
+            for p, t in zip(ps[:3], target):
+                total = total + ((p - lib.tensor(t)) ** 2 * (1 + 0.3 * p * p)).sum() + 0.1 * (p.sum() - 1) ** 2
+            total.backward()
+            return total
+
+        traj = []
+        for k in range(8):
+            if k == 3 and lib is nv:
+                saved = opt.state_dict()
+                opt = optim.LBFGS(ps)  # other hyperparameters: the checkpoint's are used
+                opt.load_state_dict(saved)
+            if k == 5:
+                opt.param_groups[0]["lr"] *= 0.5
+            loss = float(opt.step(closure).detach())
+            traj.append((loss, [np.array(p.detach().numpy() if lib is torch else p.numpy()) for p in ps]))
+        state = opt.state[ps[0]]
+        runs.append((traj, state["func_evals"], state["n_iter"]))
+    (ours, evals, iters), (theirs, tevals, titers) = runs
+    for k, ((loss, a), (tloss, b)) in enumerate(zip(ours, theirs)):
+        assert loss == pytest.approx(tloss, rel=1e-9, abs=1e-12), f"step {k + 1}"
+        for x, y in zip(a, b):
+            assert _rel_close(x, y, 1e-9), f"step {k + 1}"
+    assert (evals, iters) == (tevals, titers)
