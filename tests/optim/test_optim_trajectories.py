@@ -6,8 +6,10 @@ missing, one parameter's gradient is always zero, learning rates change by hand,
 run moves into a fresh optimizer through ``state_dict``/``load_state_dict``. Parameters
 are compared after every step.
 
-Also: checkpoints from before an option existed, parameters made as views of one buffer
-of the user's, and the messages for bad hyperparameters and mismatched checkpoints.
+Also: checkpoints from before an option existed or from another optimizer, parameters
+made as views of one buffer of the user's, a tensor put into a group's list in place,
+complex parameters, L-BFGS's options, and the messages for bad hyperparameters and
+mismatched checkpoints.
 
 NOTE: torch fuses multiply-adds and NumPy cannot, so steps agree to ~1 ulp, not bitwise;
 float64 runs are compared to 1e-10 of each parameter's largest entry (float32 to 2e-4).
