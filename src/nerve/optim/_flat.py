@@ -10,6 +10,9 @@ pass over a concatenation replaces ~13 calls per tensor by ~13 calls per group:
 
 On its first step the group copies the parameters into P and makes each parameter's array
 its slice of P (PyTorch's "flat parameters"), so no gather or scatter is needed afterwards.
+Parameters the user made as views lying end to end in one buffer of their own keep that
+buffer as P, so it goes on following them (as in PyTorch); views of one user buffer laid
+out any other way keep the per-tensor path, which updates them where they are.
 Code that holds a parameter's old array (``a = p.numpy()`` before the first step) keeps a
 stale copy; code that writes ``p.data[...]`` / ``p.copy_()`` writes into P. If a parameter's
 array is swapped (``p.data = ...``, ``module.double()``) the group re-adopts it.
@@ -26,6 +29,8 @@ step compares two counters (a plain dict put in ``opt.state`` is checked entry b
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..autograd.tensor import _bump
@@ -36,6 +41,54 @@ MAX_MEAN_SIZE = 1 << 15
 
 
 _UNSET = object()
+
+# The flat buffers (P) made here, so that parameters already living in one of them are told
+# apart from parameters a user made as views of a buffer of their own.
+_OWN_BUFFERS = weakref.WeakValueDictionary()
+
+
+def _root(a):
+    """The array that owns ``a``'s memory (``a`` itself when it owns it)."""
+    while isinstance(getattr(a, "base", None), np.ndarray):
+        a = a.base
+    return a
+
+
+def _address(a):
+    return a.__array_interface__["data"][0]
+
+
+def _user_storage(arrays):
+    """How the parameters' arrays relate to a buffer the user made them views of.
+
+    Returns ``(region, shared)``: ``region`` is a 1-D view of that buffer when all arrays
+    are C-contiguous views lying end to end in it, in order (the group then uses it as its
+    flat buffer, so the user's buffer keeps following the parameters, as in PyTorch);
+    ``shared`` is True when two arrays are views of one user buffer in any other way (the
+    group then keeps the per-tensor path, which updates them where they are). Buffers made
+    by this module are not the user's. (A single parameter that is a view cannot be told
+    apart from one whose array was merely reshaped, and is moved like any other.)
+    """
+    if type(arrays[0]) is not np.ndarray:
+        return None, False
+    roots = [_root(a) for a in arrays]
+    if not all(r.flags.writeable for r in roots):
+        return None, False  # a read-only buffer (a mapped file) cannot be updated in place: copy
+    owners = [id(r) for r, a in zip(roots, arrays) if r is not a and id(r) not in _OWN_BUFFERS]
+    if len(set(owners)) == len(owners):
+        return None, False  # no user buffer holds two of them
+    root = roots[0]
+    if len(owners) != len(arrays) or any(r is not root for r in roots) \
+            or not root.flags.c_contiguous or root.dtype != arrays[0].dtype:
+        return None, True
+    itemsize = root.itemsize
+    start = end = _address(arrays[0])
+    for a in arrays:
+        if a.size and (not a.flags.c_contiguous or _address(a) != end):
+            return None, True
+        end += a.size * itemsize
+    offset = (start - _address(root)) // itemsize
+    return root.reshape(-1)[offset:offset + (end - start) // itemsize], False
 
 
 class CountingDict(dict):
@@ -102,13 +155,17 @@ class FlatGroup:
     def __init__(self, opt, group, params, state):
         self.opt = opt
         self.group = group
-        self.params = params
+        self.params = list(params)  # the tensors it was built for (the group's list may be edited)
         self.shapes = [p._data.shape for p in params]
         sizes = [int(np.prod(s)) for s in self.shapes]
         self.offsets = np.cumsum([0] + sizes).tolist()
         like = params[0]._data
         total = self.offsets[-1]
-        self.P = np.empty_like(like, shape=(total,))
+        region, _ = _user_storage([p._data for p in params])
+        # parameters made as views lying end to end in a buffer of the user's keep it as
+        # their storage; otherwise they move into a new buffer of the group's
+        self.P = region if region is not None else np.empty_like(like, shape=(total,))
+        _OWN_BUFFERS[id(self.P)] = self.P
         self.G = np.empty_like(like, shape=(total,))
         self.param_views = self._views(self.P)
         self.state = state
@@ -139,6 +196,8 @@ class FlatGroup:
             return False
         first = params[0]._data
         dtype, xp = first.dtype, type(first)
+        if dtype.kind == "c":
+            return False  # complex parameters update as real pairs, tensor by tensor
         total = 0
         for p in params:
             if p._data.dtype != dtype or type(p._data) is not xp:
@@ -148,6 +207,8 @@ class FlatGroup:
             total += p._data.size
         if total > MAX_MEAN_SIZE * len(params):
             return False
+        if _user_storage([p._data for p in params])[1]:
+            return False  # views of one user buffer, not end to end: update them where they are
         states = [opt.state.get(p) for p in params]
         if all(s is None for s in states):
             state = opt.init_state(np.empty_like(first, shape=(total,)), group)
@@ -215,11 +276,13 @@ class FlatGroup:
         None (nothing done) if the optimizer's state was cleared or replaced since the last
         step, so that the group must be built again from what ``opt.state`` now holds."""
         params = self.params
-        if self.group["params"] is not params or len(params) != len(self.shapes):
-            return False  # the group's list was replaced or edited
+        if len(self.group["params"]) != len(params):
+            return False  # the group's list was edited
         grads = []
         moved = False  # a parameter's array is no longer its slice of P
-        for p, v in zip(params, self.param_views):
+        for p, q, v in zip(self.group["params"], params, self.param_views):
+            if p is not q:
+                return False  # a tensor of the group was replaced: it gets a state of its own
             g = p._grad
             if g is None:
                 return False

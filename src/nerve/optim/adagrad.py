@@ -55,7 +55,9 @@ class Adagrad(Optimizer):
 
     def init_state(self, param, group):
         total = np.empty_like(param)
-        total[...] = group["initial_accumulator_value"]
+        value = group["initial_accumulator_value"]
+        # a complex parameter's real and imaginary parts each start there (as in PyTorch)
+        total[...] = complex(value, value) if total.dtype.kind == "c" else value
         return {"step": 0, "sum": total, "_tmp": np.empty_like(param)}
 
     def update(self, param, grad, state, group):

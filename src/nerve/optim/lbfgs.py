@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.tensor import _bump
-from .optimizer import Optimizer
+from .optimizer import Optimizer, as_real
 
 __all__ = ["LBFGS"]
 
@@ -178,15 +178,21 @@ class LBFGS(Optimizer):
         super().add_param_group(param_group)
 
     # -------------------------------------------------------------- flat views
+    # A complex parameter counts as its real and imaginary parts (as in PyTorch), so that
+    # the dot products of the method are real.
     def _gather_flat_grad(self):
-        return np.concatenate([np.zeros(p._data.size, p._data.dtype) if p._grad is None
-                               else p._grad._data.reshape(-1) for p in self._params])
+        flat = []
+        for p in self._params:
+            g = np.zeros(p._data.shape, p._data.dtype) if p._grad is None else p._grad._data
+            flat.append((as_real(g) if g.dtype.kind == "c" else g).reshape(-1))
+        return np.concatenate(flat)
 
     def _add_grad(self, step_size, update):
         offset = 0
         for p in self._params:
-            n = p._data.size
-            p._data += (step_size * update[offset:offset + n]).reshape(p._data.shape)
+            data = as_real(p._data) if p._data.dtype.kind == "c" else p._data
+            n = data.size
+            data += (step_size * update[offset:offset + n]).reshape(data.shape)
             _bump(p)
             offset += n
 
@@ -325,8 +331,8 @@ class LBFGS(Optimizer):
         for k, v in saved_groups[0].items():
             if k != "params":
                 group[k] = v
-        n = sum(p._data.size for p in self._params)
-        dtype = self._params[0]._data.dtype
+        n = sum(p._data.size * (2 if p._data.dtype.kind == "c" else 1) for p in self._params)
+        dtype = np.finfo(self._params[0]._data.dtype).dtype  # complex: its real dtype
         self.state = {}
         saved = state_dict["state"].get(0, state_dict["state"].get("0"))
         if saved is None:

@@ -229,7 +229,10 @@ class Optimizer:
                 s = state.get(p)
                 if s is None:
                     s = state[p] = init(p._data, group)
-                update(p._data, g._data, s, group)
+                if p._data.dtype.kind == "c":
+                    _update_as_real(update, p._data, g._data, s, group)
+                else:
+                    update(p._data, g._data, s, group)
                 _bump(p)  # a saved copy of p is stale now: backward through it would raise
         return loss
 
@@ -282,6 +285,8 @@ class Optimizer:
         """Restore state saved by ``state_dict()`` into an optimizer over the same parameters.
 
         Arrays are copied, cast to each parameter's dtype and moved to its device.
+        Hyperparameters come from the checkpoint; one it lacks (saved before that option
+        existed, e.g. by an older PyTorch) keeps this optimizer's value.
         """
         name = type(self).__name__
         saved_groups = state_dict["param_groups"]
@@ -319,6 +324,8 @@ class Optimizer:
                 if isinstance(g.get(k), tuple) and isinstance(v, list):
                     v = tuple(v)
                 new[k] = v
+            for k, v in g.items():  # an older checkpoint, from before an option existed: keep
+                new.setdefault(k, v)  # this optimizer's setting (PyTorch fills its default)
             new["params"] = g["params"]
             new_groups.append(new)
         self.param_groups = new_groups
@@ -328,6 +335,12 @@ class Optimizer:
         for idx, saved in state_dict["state"].items():
             p = by_index[int(idx)][0]
             s = self.init_state(p._data, groups_of[id(p)])
+            ours = {k for k in s if k != "step" and not k.startswith("_")}
+            theirs = {k for k in saved if k != "step"}
+            if ours and theirs and not ours & theirs:
+                raise ValueError(f"{name}.load_state_dict: the checkpoint's state for parameter {idx} "
+                                 f"holds {sorted(theirs)}, none of which {name} keeps ({sorted(ours)}); "
+                                 f"load it into the optimizer that saved it")
             for k, v in saved.items():
                 if k == "step":
                     s[k] = int(np.asarray(v).item()) if hasattr(v, "shape") else int(v)
@@ -351,6 +364,28 @@ class Optimizer:
 
 
 # ----------------------------------------------------------------- helpers
+def as_real(a):
+    """A real view of the complex array ``a``, shape ``a.shape + (2,)``: (real, imaginary)."""
+    return a[..., None].view(a.real.dtype)
+
+
+def _update_as_real(update, param, grad, state, group):
+    """Run ``update`` on a complex parameter as on a real one of twice the size, as PyTorch
+    does (``view_as_real``): real and imaginary parts are independent coordinates, so the
+    squares, roots, signs and maxima of the rules act on each part, not on complex numbers.
+    The state keeps complex arrays (as PyTorch's); buffers ``update`` makes are kept as
+    complex views of what it made."""
+    views = {k: as_real(v) for k, v in state.items() if hasattr(v, "dtype") and v.dtype.kind == "c"}
+    real = dict(state, **views)
+    update(as_real(param), as_real(grad), real, group)
+    for k, v in real.items():
+        if v is views.get(k):
+            continue  # updated in place
+        if hasattr(v, "dtype") and v.dtype.kind == "f" and v.shape == param.shape + (2,):
+            v = np.ascontiguousarray(v).view(param.dtype)[..., 0]  # a buffer made by update
+        state[k] = v
+
+
 def scratch(state, key, like):
     """Return the scratch array ``state[key]`` (same shape and dtype as ``like``), made once."""
     buf = state.get(key)

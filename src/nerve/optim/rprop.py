@@ -62,7 +62,9 @@ class Rprop(Optimizer):
 
     def init_state(self, param, group):
         step_size = np.empty_like(param)
-        step_size[...] = group["lr"]
+        lr = group["lr"]
+        # a complex parameter's real and imaginary parts each start there (as in PyTorch)
+        step_size[...] = complex(lr, lr) if step_size.dtype.kind == "c" else lr
         return {"step": 0, "prev": np.zeros_like(param), "step_size": step_size,
                 "_sign": np.empty_like(param)}
 
