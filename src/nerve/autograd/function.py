@@ -182,7 +182,9 @@ class Function:
             ctx._stamp = _MUT[0]
             saved = ctx.saved
             if saved:
-                for i, s in enumerate(saved):
+                i = -1
+                for s in saved:  # (a counter, not enumerate: this runs for every op)
+                    i += 1
                     if s is raw:
                         ctx.out_index = i
                         if raw is not out:
