@@ -647,6 +647,29 @@ def _check_same_shape(op, x, t):
             "for one output unit per sample use input.reshape(-1) or target.reshape(N, 1)")
 
 
+def _check_probabilities(op, name, a, hint):
+    if a.size:
+        lo, hi = float(a.min()), float(a.max())
+        if not (lo >= 0 and hi <= 1):  # NaN fails both comparisons
+            got = "NaN" if lo != lo or hi != hi else f"values in [{lo:.4g}, {hi:.4g}]"
+            raise ValueError(f"{op}: {name} must hold probabilities in [0, 1], got {got}{hint}")
+
+
+def _binary_weight(op, name, v, x):
+    """``_const`` for a weight of the binary losses, which must broadcast to the input's shape
+    without enlarging it: a larger result would be a different loss (and its mean a wrong one)."""
+    w = _const(v, x)
+    if w is not None:
+        try:
+            ok = np.broadcast_shapes(tuple(w.shape), tuple(x.shape)) == tuple(x.shape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{op}: {name} of shape {tuple(w.shape)} must broadcast to the input's shape "
+                             f"{tuple(x.shape)} without enlarging it; reshape or index the {name}")
+    return w
+
+
 def _binary_target(op, x, target):
     t = data_of(target)
     if not hasattr(t, "dtype"):
@@ -753,15 +776,12 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):  # no
     _check_reduction(op, reduction)
     _check_float_input(op, input)
     t = _binary_target(op, input, target)
-    x = input._data
-    if x.size:
-        lo, hi = float(x.min()), float(x.max())
-        if lo < 0 or hi > 1:
-            raise ValueError(
-                f"{op}: input must hold probabilities in [0, 1], got values in [{lo:.4g}, {hi:.4g}]; "
-                "apply sigmoid first, or better, pass the raw scores to "
-                "binary_cross_entropy_with_logits")
-    return BinaryCrossEntropy.apply(input, t, _const(weight, input), reduction)
+    _check_probabilities(op, "input", input._data, "; apply sigmoid first, or better, pass the raw "
+                         "scores to binary_cross_entropy_with_logits")
+    # As PyTorch: a target outside [0, 1] has no cross-entropy meaning (the loss would be
+    # unbounded below), so it is an error rather than a silently negative loss.
+    _check_probabilities(op, "target", data_of(t), "; rescale the labels into [0, 1]")
+    return BinaryCrossEntropy.apply(input, t, _binary_weight(op, "weight", weight, input), reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="mean",  # noqa: A002
@@ -790,7 +810,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="m
     _check_reduction(op, reduction)
     _check_float_input(op, input)
     t = _binary_target(op, input, target)
-    return BCEWithLogits.apply(input, t, _const(weight, input), _const(pos_weight, input), reduction)
+    return BCEWithLogits.apply(input, t, _binary_weight(op, "weight", weight, input),
+                               _binary_weight(op, "pos_weight", pos_weight, input), reduction)
 
 
 # ------------------------------------------------------------------ margin losses
