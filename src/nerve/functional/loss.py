@@ -1296,6 +1296,12 @@ def one_hot(tensor, num_classes=-1):
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be an integer tensor, got dtype {idx.dtype}; "
                         "use .long()")
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"one_hot: num_classes must be an int, got {num_classes!r}; pass -1 to infer "
+                        "it from the largest index")
+    num_classes = int(num_classes)
+    if num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be -1 (infer it) or at least 0, got {num_classes}")
     if num_classes == -1:
         if idx.size == 0:
             raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; "
@@ -1305,8 +1311,9 @@ def one_hot(tensor, num_classes=-1):
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= num_classes:
             bad = lo if lo < 0 else hi
+            valid = f"0..{num_classes - 1}" if num_classes else "none"
             raise ValueError(f"one_hot: index {bad} is out of range for num_classes={num_classes} "
-                             f"(valid: 0..{num_classes - 1})")
+                             f"(valid: {valid})")
     xp = get_array_module(idx)
     flat = idx.reshape(-1)
     out = xp.zeros((flat.size, num_classes), dtype=np.int64)
