@@ -1260,9 +1260,12 @@ def kl_div(input, target, *, reduction="mean", log_target=False):  # noqa: A002
     if log_target:
         loss = E.exp(target) * (target - input)
     else:
-        pos = target._data > 0
-        # t·log t with the convention 0·log 0 = 0 (log is taken of 1 where t = 0).
-        loss = target * (E.log(E.where(pos, target, 1.0)) - input)
+        nonzero = target._data != 0
+        # t·log t with the convention 0·log 0 = 0 (log is taken of 1 where t = 0). A negative
+        # target keeps its log, NaN, as PyTorch's xlogy: it is no probability, and a finite
+        # loss would hide that.
+        with np.errstate(invalid="ignore"):
+            loss = target * (E.log(E.where(nonzero, target, 1.0)) - input)
     if reduction == "none":
         return loss
     if reduction == "sum":
