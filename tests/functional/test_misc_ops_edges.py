@@ -139,6 +139,17 @@ PLAIN += [
 for p in (1.0, 3.0, 0.5, -1.0, INF, -INF):
     PLAIN.append((f"nz-p{p}", "normalize", (G(_n(3, 4)),), dict(p=p)))
 
+# activations at their kinks and at ±inf (fixed: the ELU family's slope at +inf was NaN, as
+# was PReLU's weight gradient there, from inf·0 in the backward)
+KINKS = [-INF, -30.0, -1.0, -0.5, 0.0, 0.5, 1.0, 6.0, 30.0, INF]
+PLAIN += [
+    ("elu-kinks", "elu", (G(KINKS),), {}),
+    ("elu-alpha2-kinks", "elu", (G(KINKS),), dict(alpha=2.0)),
+    ("selu-kinks", "selu", (G(KINKS),), {}),
+    ("prelu-kinks", "prelu", (G([KINKS, KINKS[::-1]]), G([0.25])), {}),
+    ("prelu-channels-inf", "prelu", (G([[[INF, -1.0], [2.0, -INF]]]), G([0.1, -0.3])), {}),
+]
+
 # kl_div (batchmean is added to the reductions below)
 LOSS += [
     ("kl-0d", "kl_div", (G(np.float64(-0.5)), G(np.float64(0.3))), {}),
@@ -263,3 +274,17 @@ def test_one_hot_matches_torch():
                                       TF.one_hot(torch.tensor(idx), int(nc)).numpy())
     np.testing.assert_array_equal(NF.one_hot(nv.tensor(np.int64(2))).numpy(), [0, 0, 1])
     assert NF.one_hot(nv.tensor(np.zeros((0, 2), np.int64)), 4).shape == (0, 2, 4)
+
+
+@pytest.mark.parametrize("name,kw", [("elu", {}), ("elu", dict(alpha=2.0)), ("selu", {})])
+def test_elu_second_derivative_matches_torch(name, kw):
+    # (not at exactly 0: there nerve takes the left branch for both derivatives, torch the
+    # left for the first and the right, 0, for the second)
+    x = np.array([-30.0, -2.0, -0.5, -1e-9, 1e-9, 0.5, 3.0, 40.0])
+    xn = nv.tensor(x, requires_grad=True)
+    g = nv.autograd.grad(getattr(NF, name)(xn, **kw).sum(), xn, create_graph=True)[0]
+    (g * g).sum().backward()
+    xt = torch.tensor(x, requires_grad=True)
+    gt = torch.autograd.grad(getattr(TF, name)(xt, **kw).sum(), xt, create_graph=True)[0]
+    (gt * gt).sum().backward()
+    np.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
