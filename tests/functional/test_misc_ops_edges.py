@@ -2,7 +2,8 @@
 normalisation at p = 0, negative p, ±inf and ties, zero and equal rows, broadcasting and empty
 batches; kl_div on 0-d, broadcast and negative targets; the binary losses with target
 gradients, out-of-range targets and weights that would enlarge the result; one_hot's
-num_classes. (test_loss_edges.py and test_ops_edges.py hold the earlier sweeps.)
+num_classes; the ELU family and PReLU at ±inf. (test_loss_edges.py and test_ops_edges.py
+hold the earlier sweeps.)
 
 A case is ``(id, name, args, kwargs)``: ``G(array)`` is a float input that takes a gradient,
 ``C(array)`` a constant; the same call runs on ``nerve.nn.functional`` and
