@@ -352,7 +352,8 @@ class PReLU(Function):
         gx = grad * (x > 0) + (grad * weight.reshape(wb)) * neg if n[0] else None
         gw = None
         if n[1]:
-            gw = xp.unbroadcast(grad * (x * neg), wb).reshape(ctx.wshape)
+            # where, not x·neg: at x = +inf that is inf·0 = NaN; the weight's gradient is 0 there
+            gw = xp.unbroadcast(grad * xp.where(neg, x, 0.0), wb).reshape(ctx.wshape)
         return gx, gw
 
 
@@ -384,8 +385,9 @@ class ELU(Function):
         xp = ctx.xp
         s = ctx.scale
         neg = x <= 0          # 0 included, as in PyTorch: f'(0) = scale·alpha
-        # x·neg (not min(x, 0)) so the second derivative at exactly 0 takes the left branch too
-        d = (x > 0) + xp.exp(x * neg) * neg * ctx.alpha
+        # where(neg, x, 0), not min(x, 0), so the second derivative at exactly 0 takes the left
+        # branch too; and not x·neg, which is inf·0 = NaN at x = +inf (the slope there is 1)
+        d = (x > 0) + xp.exp(xp.where(neg, x, 0.0)) * neg * ctx.alpha
         return (grad * s if s != 1.0 else grad) * d, None, None
 
 

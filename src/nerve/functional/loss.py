@@ -647,6 +647,29 @@ def _check_same_shape(op, x, t):
             "for one output unit per sample use input.reshape(-1) or target.reshape(N, 1)")
 
 
+def _check_probabilities(op, name, a, hint):
+    if a.size:
+        lo, hi = float(a.min()), float(a.max())
+        if not (lo >= 0 and hi <= 1):  # NaN fails both comparisons
+            got = "NaN" if lo != lo or hi != hi else f"values in [{lo:.4g}, {hi:.4g}]"
+            raise ValueError(f"{op}: {name} must hold probabilities in [0, 1], got {got}{hint}")
+
+
+def _binary_weight(op, name, v, x):
+    """``_const`` for a weight of the binary losses, which must broadcast to the input's shape
+    without enlarging it: a larger result would be a different loss (and its mean a wrong one)."""
+    w = _const(v, x)
+    if w is not None:
+        try:
+            ok = np.broadcast_shapes(tuple(w.shape), tuple(x.shape)) == tuple(x.shape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{op}: {name} of shape {tuple(w.shape)} must broadcast to the input's shape "
+                             f"{tuple(x.shape)} without enlarging it; reshape or index the {name}")
+    return w
+
+
 def _binary_target(op, x, target):
     t = data_of(target)
     if not hasattr(t, "dtype"):
@@ -753,15 +776,12 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):  # no
     _check_reduction(op, reduction)
     _check_float_input(op, input)
     t = _binary_target(op, input, target)
-    x = input._data
-    if x.size:
-        lo, hi = float(x.min()), float(x.max())
-        if lo < 0 or hi > 1:
-            raise ValueError(
-                f"{op}: input must hold probabilities in [0, 1], got values in [{lo:.4g}, {hi:.4g}]; "
-                "apply sigmoid first, or better, pass the raw scores to "
-                "binary_cross_entropy_with_logits")
-    return BinaryCrossEntropy.apply(input, t, _const(weight, input), reduction)
+    _check_probabilities(op, "input", input._data, "; apply sigmoid first, or better, pass the raw "
+                         "scores to binary_cross_entropy_with_logits")
+    # As PyTorch: a target outside [0, 1] has no cross-entropy meaning (the loss would be
+    # unbounded below), so it is an error rather than a silently negative loss.
+    _check_probabilities(op, "target", data_of(t), "; rescale the labels into [0, 1]")
+    return BinaryCrossEntropy.apply(input, t, _binary_weight(op, "weight", weight, input), reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="mean",  # noqa: A002
@@ -790,7 +810,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="m
     _check_reduction(op, reduction)
     _check_float_input(op, input)
     t = _binary_target(op, input, target)
-    return BCEWithLogits.apply(input, t, _const(weight, input), _const(pos_weight, input), reduction)
+    return BCEWithLogits.apply(input, t, _binary_weight(op, "weight", weight, input),
+                               _binary_weight(op, "pos_weight", pos_weight, input), reduction)
 
 
 # ------------------------------------------------------------------ margin losses
@@ -1239,9 +1260,12 @@ def kl_div(input, target, *, reduction="mean", log_target=False):  # noqa: A002
     if log_target:
         loss = E.exp(target) * (target - input)
     else:
-        pos = target._data > 0
-        # t·log t with the convention 0·log 0 = 0 (log is taken of 1 where t = 0).
-        loss = target * (E.log(E.where(pos, target, 1.0)) - input)
+        nonzero = target._data != 0
+        # t·log t with the convention 0·log 0 = 0 (log is taken of 1 where t = 0). A negative
+        # target keeps its log, NaN, as PyTorch's xlogy: it is no probability, and a finite
+        # loss would hide that.
+        with np.errstate(invalid="ignore"):
+            loss = target * (E.log(E.where(nonzero, target, 1.0)) - input)
     if reduction == "none":
         return loss
     if reduction == "sum":
@@ -1275,6 +1299,12 @@ def one_hot(tensor, num_classes=-1):
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be an integer tensor, got dtype {idx.dtype}; "
                         "use .long()")
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"one_hot: num_classes must be an int, got {num_classes!r}; pass -1 to infer "
+                        "it from the largest index")
+    num_classes = int(num_classes)
+    if num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be -1 (infer it) or at least 0, got {num_classes}")
     if num_classes == -1:
         if idx.size == 0:
             raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; "
@@ -1284,8 +1314,9 @@ def one_hot(tensor, num_classes=-1):
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= num_classes:
             bad = lo if lo < 0 else hi
+            valid = f"0..{num_classes - 1}" if num_classes else "none"
             raise ValueError(f"one_hot: index {bad} is out of range for num_classes={num_classes} "
-                             f"(valid: 0..{num_classes - 1})")
+                             f"(valid: {valid})")
     xp = get_array_module(idx)
     flat = idx.reshape(-1)
     out = xp.zeros((flat.size, num_classes), dtype=np.int64)
