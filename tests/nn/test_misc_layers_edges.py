@@ -1,0 +1,40 @@
+"""Edge cases of the smaller nn layers and nn.utils, checked against PyTorch where it has the
+same thing: EmbeddingBag's frequency scaling and offsets, and the defects the misc sweep found."""
+import numpy as np
+import pytest
+
+import nerve as nv
+from nerve import nn
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_embedding_bag_scale_grad_by_freq_counts_only_real_ids(mode):
+    # Bags of unequal length: the short bag's filler slots must not count as extra uses of an
+    # id. The oracle is torch's Embedding (whose frequency scaling is per call) followed by the
+    # bag reduction done by hand; torch's own EmbeddingBag backward miscounts here.
+    ids, offsets = np.array([1, 2, 3, 4, 1, 5]), np.array([0, 4, 5])
+    W = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    bag = nn.EmbeddingBag.from_pretrained(nv.tensor(W), freeze=False, mode=mode, scale_grad_by_freq=True)
+    out = bag(nv.tensor(ids), nv.tensor(offsets))
+    g = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
+    (out * nv.tensor(g)).sum().backward()
+
+    emb = torch.nn.Embedding.from_pretrained(torch.tensor(W), freeze=False, scale_grad_by_freq=True)
+    rows = emb(torch.tensor(ids))
+    which = torch.tensor([0, 0, 0, 0, 1, 2])
+    ref = torch.zeros(3, 3).index_add(0, which, rows)
+    if mode == "mean":
+        ref = ref / torch.bincount(which)[:, None]
+    (ref * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(bag.weight.grad.numpy(), emb.weight.grad.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("include_last_offset", [False, True])
+def test_embedding_bag_offset_past_the_end_is_a_clear_error(include_last_offset):
+    bag = nn.EmbeddingBag(6, 4, include_last_offset=include_last_offset)
+    with pytest.raises(ValueError, match="offsets must .* stay within the 2 ids"):
+        bag(nv.tensor([1, 2]), nv.tensor([0, 3]))
