@@ -38,3 +38,15 @@ def test_embedding_bag_offset_past_the_end_is_a_clear_error(include_last_offset)
     bag = nn.EmbeddingBag(6, 4, include_last_offset=include_last_offset)
     with pytest.raises(ValueError, match="offsets must .* stay within the 2 ids"):
         bag(nv.tensor([1, 2]), nv.tensor([0, 3]))
+
+
+def test_vector_to_parameters_never_feeds_new_values_to_a_pending_backward():
+    # Writing new values into a parameter that a graph saved must not silently change that
+    # graph's gradient (torch keeps the old values; nerve copies in place, so it must refuse).
+    lin = nn.Linear(2, 1, bias=False)
+    x = nv.tensor([[3.0, 4.0]], requires_grad=True)
+    y = lin(x).sum()
+    nn.utils.vector_to_parameters(nv.tensor([10.0, 20.0]), lin.parameters())
+    np.testing.assert_array_equal(lin.weight.numpy(), [[10.0, 20.0]])
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()

@@ -5,7 +5,7 @@ import math
 
 from ... import backend
 from ...autograd.function import Function
-from ...autograd.tensor import Tensor
+from ...autograd.tensor import Tensor, _bump
 
 __all__ = ["parameters_to_vector", "vector_to_parameters", "grad_norm"]
 
@@ -59,7 +59,8 @@ def vector_to_parameters(vec, parameters):
     """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place.
 
     The inverse of ``parameters_to_vector``; ``vec`` must have exactly as many elements as
-    the parameters together.
+    the parameters together. Each write counts as an in-place change of the parameter, so
+    a backward through a graph that saved the old values raises instead of using the new ones.
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters expects a Tensor, got {type(vec).__name__}")
@@ -73,6 +74,7 @@ def vector_to_parameters(vec, parameters):
     for p in params:
         n = p.numel()
         p._data[...] = vec._data[start:start + n].reshape(p.shape)
+        _bump(p)
         start += n
 
 
