@@ -50,3 +50,10 @@ def test_vector_to_parameters_never_feeds_new_values_to_a_pending_backward():
     np.testing.assert_array_equal(lin.weight.numpy(), [[10.0, 20.0]])
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.backward()
+
+
+@pytest.mark.parametrize("n", [0, -1, 1.5])
+def test_spectral_norm_refuses_a_non_positive_iteration_count(n):
+    # with no power iteration σ̂ stays the random starting estimate (torch refuses too)
+    with pytest.raises(ValueError, match="n_power_iterations must be a positive int"):
+        nn.utils.spectral_norm(nn.Linear(3, 2), n_power_iterations=n)
