@@ -57,3 +57,22 @@ def test_spectral_norm_refuses_a_non_positive_iteration_count(n):
     # with no power iteration σ̂ stays the random starting estimate (torch refuses too)
     with pytest.raises(ValueError, match="n_power_iterations must be a positive int"):
         nn.utils.spectral_norm(nn.Linear(3, 2), n_power_iterations=n)
+
+
+def test_embedding_bag_from_pretrained_takes_torchs_positional_order():
+    # torch's EmbeddingBag.from_pretrained has max_norm third (Embedding's has padding_idx)
+    W = np.arange(12.0, dtype=np.float32).reshape(4, 3)
+    ours = nn.EmbeddingBag.from_pretrained(nv.tensor(W), True, 1.0, 2.0, False, "sum")
+    theirs = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(W), True, 1.0, 2.0, False, "sum")
+    assert (ours.max_norm, ours.padding_idx, ours.mode) == (theirs.max_norm, theirs.padding_idx, theirs.mode)
+    ids, offsets = [1, 2, 3], [0, 1]
+    np.testing.assert_allclose(ours(nv.tensor(ids), nv.tensor(offsets)).numpy(),
+                               theirs(torch.tensor(ids), torch.tensor(offsets)).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("layer", [nn.Embedding, nn.EmbeddingBag])
+def test_a_float_padding_idx_is_a_clear_error(layer):
+    with pytest.raises(TypeError, match="padding_idx must be an int"):
+        layer.from_pretrained(nv.ones(4, 3), padding_idx=1.0)
+    with pytest.raises(TypeError, match="padding_idx must be an int"):
+        layer(4, 3, padding_idx=1.0)
