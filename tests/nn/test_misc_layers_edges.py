@@ -76,3 +76,26 @@ def test_a_float_padding_idx_is_a_clear_error(layer):
         layer.from_pretrained(nv.ones(4, 3), padding_idx=1.0)
     with pytest.raises(TypeError, match="padding_idx must be an int"):
         layer(4, 3, padding_idx=1.0)
+
+
+@pytest.mark.parametrize("dim", [3, 5, -4])
+def test_unflatten_refuses_a_dim_out_of_range_instead_of_wrapping(dim):
+    # dim 5 of a 3-D input used to wrap to dim 2 and split the wrong dimension (torch refuses)
+    x = np.zeros((2, 3, 4), dtype=np.float32)
+    with pytest.raises(IndexError):
+        torch.nn.Unflatten(dim, (2, 2))(torch.tensor(x))
+    with pytest.raises(IndexError, match=f"dim {dim} is out of range for an input of shape"):
+        nn.Unflatten(dim, (2, 2))(nv.tensor(x))
+
+
+@pytest.mark.parametrize("sizes", [(-1, -1), (-2, -2), (2, 1.5)])
+def test_unflatten_refuses_sizes_it_cannot_infer(sizes):
+    with pytest.raises(ValueError, match="at most one -1"):
+        nn.Unflatten(1, sizes)
+
+
+@pytest.mark.parametrize("dim,sizes", [(1, (3, 1)), (-1, (2, -1)), (0, (1, 2)), (-3, (-1, 1))])
+def test_unflatten_matches_torch_in_range(dim, sizes):
+    x = np.arange(24.0, dtype=np.float32).reshape(2, 3, 4)
+    np.testing.assert_array_equal(nn.Unflatten(dim, sizes)(nv.tensor(x)).numpy(),
+                                  torch.nn.Unflatten(dim, sizes)(torch.tensor(x)).numpy())
