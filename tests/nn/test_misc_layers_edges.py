@@ -99,3 +99,12 @@ def test_unflatten_matches_torch_in_range(dim, sizes):
     x = np.arange(24.0, dtype=np.float32).reshape(2, 3, 4)
     np.testing.assert_array_equal(nn.Unflatten(dim, sizes)(nv.tensor(x)).numpy(),
                                   torch.nn.Unflatten(dim, sizes)(torch.tensor(x)).numpy())
+
+
+def test_parameter_list_index_errors_name_the_index_and_length():
+    plist = nn.ParameterList([nn.Parameter(nv.zeros(1)), nn.Parameter(nv.zeros(2))])
+    assert plist[-1].shape == (2,)
+    with pytest.raises(IndexError, match="index 2 is out of range for ParameterList of length 2"):
+        plist[2]
+    with pytest.raises(IndexError, match="index -3 is out of range for ParameterList of length 2"):
+        plist[-3] = nv.zeros(1)

@@ -285,14 +285,21 @@ class ParameterList(Module):
     def __iter__(self):
         return iter(self._parameters.values())
 
+    def _index(self, idx):
+        n = len(self._parameters)
+        i = operator.index(idx)
+        if not -n <= i < n:
+            raise IndexError(f"index {idx} is out of range for ParameterList of length {n}")
+        return i % n
+
     def __getitem__(self, idx):
         values = list(self._parameters.values())
         if isinstance(idx, slice):
             return ParameterList(values[idx])
-        return values[idx]
+        return values[self._index(idx)]
 
     def __setitem__(self, idx, value):
-        key = list(self._parameters)[idx]
+        key = list(self._parameters)[self._index(idx)]
         self.__setattr__(key, _as_parameter(value, "ParameterList"))
 
     def append(self, value):
