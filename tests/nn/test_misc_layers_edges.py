@@ -108,3 +108,18 @@ def test_parameter_list_index_errors_name_the_index_and_length():
         plist[2]
     with pytest.raises(IndexError, match="index -3 is out of range for ParameterList of length 2"):
         plist[-3] = nv.zeros(1)
+
+
+def test_embedding_bag_max_sends_a_tied_maximum_to_the_first_row_as_torch():
+    # rows 1 and 2 tie in column 0; torch's argmax gives the whole gradient to the first of
+    # them in the bag (an even split would be a silently different gradient)
+    W = np.array([[1.0, 2.0], [3.0, 0.0], [3.0, 5.0], [0.0, 0.0]], dtype=np.float32)
+    ids, offsets = [2, 1, 2, 0, 1, 2], [0, 2, 2, 4]   # bags: [2, 1], [], [2, 0], [1, 2]
+    ours = nn.EmbeddingBag.from_pretrained(nv.tensor(W), freeze=False, mode="max")
+    theirs = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(W), freeze=False, mode="max")
+    out, tout = ours(nv.tensor(ids), nv.tensor(offsets)), theirs(torch.tensor(ids), torch.tensor(offsets))
+    g = np.arange(8.0, dtype=np.float32).reshape(4, 2) + 1
+    (out * nv.tensor(g)).sum().backward()
+    (tout * torch.tensor(g)).sum().backward()
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    np.testing.assert_array_equal(ours.weight.grad.numpy(), theirs.weight.grad.numpy())

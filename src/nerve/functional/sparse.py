@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _bump
+from ..backend import get_array_module
 
 __all__ = ["embedding", "embedding_bag"]
 
@@ -135,7 +136,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         >>> embedding_bag(nv.tensor([0, 2, 1]), W, nv.tensor([0, 2]), mode="sum").tolist()
         [[4.0, 6.0], [2.0, 3.0]]
     """
-    from . import amax, where  # noqa: PLC0415 (the package's elementwise/reduction ops)
+    from . import where  # noqa: PLC0415 (the package's elementwise/reduction ops)
 
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
@@ -178,8 +179,12 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     rows = Embedding.apply(weight, bag_ids, padding_idx, bool(scale_grad_by_freq), valid)
     m = valid[..., None]
     if mode == "max":
+        # NOTE: torch sends each max's gradient to one row, the first in the bag that holds
+        # it (argmax); amax would split it between tied rows. The index is a constant.
+        xp = get_array_module(rows._data)
         neg = np.array(-np.inf, dtype=weight.dtype)
-        top = amax(where(m, rows, neg), 1)
+        first = xp.argmax(xp.where(xp.asarray(m), rows._data, neg), axis=1)   # (B, D)
+        top = rows.gather(1, first[:, None, :]).reshape(first.shape)
         return where(valid.any(axis=1)[:, None], top, np.array(0, dtype=weight.dtype))
     if per_sample_weights is not None:
         w = per_sample_weights.reshape(-1)[pos] if isinstance(per_sample_weights, Tensor) \
