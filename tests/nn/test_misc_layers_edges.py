@@ -123,3 +123,13 @@ def test_embedding_bag_max_sends_a_tied_maximum_to_the_first_row_as_torch():
     (tout * torch.tensor(g)).sum().backward()
     np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
     np.testing.assert_array_equal(ours.weight.grad.numpy(), theirs.weight.grad.numpy())
+
+
+@pytest.mark.parametrize("ids,offsets,weights", [([1, 2, 3], [0, 1], [1.0, 2.0]),
+                                                 ([[1, 2], [3, 4]], None, [1.0, 2.0, 3.0, 4.0])])
+def test_embedding_bag_per_sample_weights_must_match_the_ids(ids, offsets, weights):
+    # a flat (4,) weight vector for (2, 2) ids was silently reshaped; a short one hit a numpy IndexError
+    bag = nn.EmbeddingBag(6, 2, mode="sum")
+    with pytest.raises(ValueError, match="per_sample_weights must have the ids' shape"):
+        bag(nv.tensor(ids), None if offsets is None else nv.tensor(offsets),
+            per_sample_weights=nv.tensor(weights))

@@ -166,6 +166,12 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise ValueError(f"embedding_bag: input must be 1-D (with offsets) or 2-D, got {ids.ndim}-D")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError("embedding_bag: per_sample_weights is only supported for mode='sum'")
+    if per_sample_weights is not None:
+        w_shape = tuple(per_sample_weights.shape) if isinstance(per_sample_weights, Tensor) \
+            else np.shape(per_sample_weights)
+        if w_shape != tuple(ids.shape):
+            raise ValueError(f"embedding_bag: per_sample_weights must have the ids' shape "
+                             f"{tuple(ids.shape)} (one weight per id), got {w_shape}")
     padding_idx = _padding(padding_idx, n, "embedding_bag")
     flat = ids.reshape(-1)
     _check_range(flat, n, "embedding_bag")
