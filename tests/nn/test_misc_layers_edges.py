@@ -133,3 +133,12 @@ def test_embedding_bag_per_sample_weights_must_match_the_ids(ids, offsets, weigh
     with pytest.raises(ValueError, match="per_sample_weights must have the ids' shape"):
         bag(nv.tensor(ids), None if offsets is None else nv.tensor(offsets),
             per_sample_weights=nv.tensor(weights))
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf"), -float("inf"), 0])
+def test_grad_norm_is_the_norm_of_all_gradients_as_one_vector(p):
+    # -inf used to give the largest |g| (the inf norm) and 0 a ZeroDivisionError
+    params = [nn.Parameter(nv.zeros(3)), nn.Parameter(nv.zeros(2))]
+    params[0].grad, params[1].grad = nv.tensor([1.0, -4.0, 0.0]), nv.tensor([0.5, 2.0])
+    ref = torch.linalg.vector_norm(torch.tensor([1.0, -4.0, 0.0, 0.5, 2.0], dtype=torch.float64), p)
+    assert nn.utils.grad_norm(params, p) == pytest.approx(float(ref), rel=1e-12)

@@ -79,13 +79,19 @@ def vector_to_parameters(vec, parameters):
 
 
 def grad_norm(parameters, norm_type=2.0):
-    """The norm of all gradients taken together, as a float (parameters without a
-    gradient are skipped): (Σ ‖g‖ₚᵖ)^(1/p), or max |g| for ``norm_type=inf``."""
+    """The norm of all gradients taken together as one vector, as a float (parameters
+    without a gradient are skipped): (Σ ‖g‖ₚᵖ)^(1/p), max |g| for ``norm_type=inf``,
+    min |g| for ``-inf`` and the number of non-zero entries for 0."""
     grads = [p.grad._data for p in _as_list(parameters, "grad_norm") if p.grad is not None]
     if not grads:
         return 0.0
     xp = backend.get_array_module(grads[0])
     p = float(norm_type)
-    if math.isinf(p):
-        return float(max(float(xp.abs(g).max()) for g in grads if g.size))
+    sized = [g for g in grads if g.size]
+    if p == math.inf:
+        return max((float(xp.abs(g).max()) for g in sized), default=0.0)
+    if p == -math.inf:   # the smallest |g|, not the largest
+        return min((float(xp.abs(g).min()) for g in sized), default=math.inf)
+    if p == 0:
+        return float(sum(int(xp.count_nonzero(g)) for g in grads))
     return float(sum(float((xp.abs(g.astype(xp.float64)) ** p).sum()) for g in grads) ** (1 / p))
