@@ -142,3 +142,20 @@ def test_grad_norm_is_the_norm_of_all_gradients_as_one_vector(p):
     params[0].grad, params[1].grad = nv.tensor([1.0, -4.0, 0.0]), nv.tensor([0.5, 2.0])
     ref = torch.linalg.vector_norm(torch.tensor([1.0, -4.0, 0.0, 0.5, 2.0], dtype=torch.float64), p)
     assert nn.utils.grad_norm(params, p) == pytest.approx(float(ref), rel=1e-12)
+
+
+@pytest.mark.parametrize("index", [-1, 0, 2, -2])
+def test_sequential_insert_returns_the_sequential_and_matches_torch(index):
+    def names(seq):
+        return [type(m).__name__ for m in seq]
+
+    ours = nn.Sequential(nn.ReLU(), nn.Tanh()).insert(index, nn.ELU())
+    theirs = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Tanh()).insert(index, torch.nn.ELU())
+    assert names(ours) == names(theirs)
+    assert [k for k, _ in ours.named_children()] == [k for k, _ in theirs.named_children()]
+
+
+@pytest.mark.parametrize("index", [3, -3])
+def test_sequential_insert_out_of_range_is_an_error_not_an_append(index):
+    with pytest.raises(IndexError, match=f"index {index} is out of range"):
+        nn.Sequential(nn.ReLU(), nn.Tanh()).insert(index, nn.ELU())

@@ -138,6 +138,17 @@ class Sequential(_IndexedModules):
 
     add = append
 
+    def insert(self, index, module):
+        """Put ``module`` before position ``index`` (-len..len) and return self, as torch."""
+        n = len(self)
+        i = operator.index(index)
+        if not -n <= i <= n:
+            # list.insert would quietly put it at an end instead
+            raise IndexError(f"Sequential.insert: index {index} is out of range for a Sequential of "
+                             f"length {n} (valid: {-n}..{n})")
+        super().insert(i, module)
+        return self
+
     def __add__(self, other):
         if not isinstance(other, Sequential):
             return NotImplemented
