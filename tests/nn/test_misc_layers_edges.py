@@ -70,6 +70,16 @@ def test_embedding_bag_from_pretrained_takes_torchs_positional_order():
                                theirs(torch.tensor(ids), torch.tensor(offsets)).numpy(), rtol=1e-6)
 
 
+def test_embedding_from_pretrained_takes_torchs_positional_order():
+    W = np.arange(12.0, dtype=np.float32).reshape(4, 3)
+    ours = nn.Embedding.from_pretrained(nv.tensor(W), False, 0, 5.0, 1.0, True)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(W), False, 0, 5.0, 1.0, True)
+    for attr in ("padding_idx", "max_norm", "norm_type", "scale_grad_by_freq"):
+        assert getattr(ours, attr) == getattr(theirs, attr)
+    np.testing.assert_allclose(ours(nv.tensor([1, 3])).numpy(),
+                               theirs(torch.tensor([1, 3])).detach().numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("layer", [nn.Embedding, nn.EmbeddingBag])
 def test_a_float_padding_idx_is_a_clear_error(layer):
     with pytest.raises(TypeError, match="padding_idx must be an int"):

@@ -91,6 +91,15 @@ class Embedding(_Table):
         self.sparse = sparse
         self._make_weight(num_embeddings, embedding_dim, padding_idx, _weight, _freeze, dtype, device)
 
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, sparse=False, **kwargs):
+        """A layer whose table is a copy of ``embeddings`` (V, D); ``freeze`` stops its
+        gradient. The arguments come in torch's order, so positional calls work alike."""
+        return super().from_pretrained(embeddings, freeze, padding_idx, max_norm=max_norm,
+                                       norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq,
+                                       sparse=sparse, **kwargs)
+
     def forward(self, input):  # noqa: A002
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            self.scale_grad_by_freq, self.sparse)
