@@ -169,3 +169,12 @@ def test_sequential_insert_returns_the_sequential_and_matches_torch(index):
 def test_sequential_insert_out_of_range_is_an_error_not_an_append(index):
     with pytest.raises(IndexError, match=f"index {index} is out of range"):
         nn.Sequential(nn.ReLU(), nn.Tanh()).insert(index, nn.ELU())
+
+
+@pytest.mark.parametrize("start_dim", [4, 5])
+def test_flatten_start_dim_past_the_input_is_an_error_not_the_identity(start_dim):
+    x = np.zeros((2, 3, 4, 5), dtype=np.float32)
+    with pytest.raises(IndexError):
+        torch.nn.Flatten(start_dim)(torch.tensor(x))
+    with pytest.raises(IndexError, match=f"dimension {start_dim} is out of range"):
+        nn.Flatten(start_dim)(nv.tensor(x))

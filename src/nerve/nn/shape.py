@@ -29,8 +29,9 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, input):  # noqa: A002
-        if 0 < input.ndim <= self.start_dim:
-            # e.g. (N,) with start_dim=1: nothing to merge; torch returns the input too.
+        if input.ndim == 1 and self.start_dim == 1:
+            # (N,) with start_dim=1: nothing to merge, so the input is kept (torch raises
+            # here). A start_dim past that is a mistake and F.flatten says so.
             return input
         return F.flatten(input, self.start_dim, self.end_dim)
 
