@@ -178,3 +178,17 @@ def test_flatten_start_dim_past_the_input_is_an_error_not_the_identity(start_dim
         torch.nn.Flatten(start_dim)(torch.tensor(x))
     with pytest.raises(IndexError, match=f"dimension {start_dim} is out of range"):
         nn.Flatten(start_dim)(nv.tensor(x))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.ModuleDict({"a": nn.ReLU()}),
+                                  lambda: nn.ParameterDict({"a": nn.Parameter(nv.zeros(1))})])
+@pytest.mark.parametrize("key", ["training", "zz"])
+def test_deleting_a_missing_key_from_a_dict_container_is_a_key_error(make, key):
+    # `del pdict["training"]` used to delete the module's own training flag, silently
+    box = make()
+    with pytest.raises(KeyError, match=f"has no key '{key}'"):
+        del box[key]
+    assert box.training is True and list(box.keys()) == ["a"]
+    box.eval()
+    del box["a"]
+    assert len(box) == 0 and box.training is False

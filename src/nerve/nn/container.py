@@ -227,6 +227,10 @@ class ModuleDict(Module):
         self.add_module(key, _check_module(module, f"ModuleDict[{key!r}] = ..."))
 
     def __delitem__(self, key):
+        if key not in self._modules:
+            # delattr alone would remove any attribute of that name (``training``) or raise
+            # AttributeError; a dict says KeyError
+            raise KeyError(f"ModuleDict has no key {key!r}; its keys are {list(self._modules)}")
         self.__delattr__(key)
 
     def __len__(self):
@@ -355,6 +359,8 @@ class ParameterDict(Module):
         self.register_parameter(key, _as_parameter(value, f"ParameterDict[{key!r}] = ..."))
 
     def __delitem__(self, key):
+        if key not in self._parameters:   # see ModuleDict.__delitem__
+            raise KeyError(f"ParameterDict has no key {key!r}; its keys are {list(self._parameters)}")
         self.__delattr__(key)
 
     def __len__(self):
