@@ -1,5 +1,7 @@
-"""Edge cases of the smaller nn layers and nn.utils, checked against PyTorch where it has the
-same thing: EmbeddingBag's frequency scaling and offsets, and the defects the misc sweep found."""
+"""Edge cases of the smaller nn layers and nn.utils, against PyTorch where it has the same
+thing: EmbeddingBag (frequency scaling, offsets, max ties, per-sample weights, from_pretrained),
+Embedding's argument order, Unflatten/Flatten dims, Sequential.insert, the dict containers'
+del, ParameterList indices, spectral_norm's iteration count, vector_to_parameters and grad_norm."""
 import numpy as np
 import pytest
 
