@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, _bump
+from ..backend import get_array_module
 
 __all__ = ["embedding", "embedding_bag"]
 
@@ -20,7 +21,7 @@ __all__ = ["embedding", "embedding_bag"]
 class Embedding(Function):
     """out[..., :] = W[ids[...], :]; gW = Σ over positions with id i of grad (0 for padding)."""
 
-    def forward(ctx, weight, ids, padding_idx, scale_grad_by_freq):
+    def forward(ctx, weight, ids, padding_idx, scale_grad_by_freq, counted=None):
         ctx.shape = weight.shape
         ctx.ids = ids
         keep = None
@@ -29,7 +30,10 @@ class Embedding(Function):
         if scale_grad_by_freq:
             # NOTE: torch divides each position's gradient by how often its id occurs in
             # this call's input (a constant, so second order stays exact).
-            counts = np.bincount(ids.reshape(-1), minlength=weight.shape[0])
+            # ``counted`` (embedding_bag) marks the real positions, so filler slots of short
+            # bags do not inflate the count of the id they borrow.
+            real = ids if counted is None else ids[counted]
+            counts = np.maximum(np.bincount(real.reshape(-1), minlength=weight.shape[0]), 1)
             inv = (1.0 / counts[ids]).astype(weight.dtype)[..., None]
             keep = inv if keep is None else keep * inv
         ctx.keep = keep
@@ -40,7 +44,7 @@ class Embedding(Function):
             grad = grad * ctx.keep.astype(grad.dtype)
         D = ctx.shape[1]
         flat = grad.reshape((-1, D))  # (n, D): one row per looked-up id
-        return ctx.xp.index_add_to(flat, ctx.shape, ctx.ids.reshape(-1)), None, None, None
+        return ctx.xp.index_add_to(flat, ctx.shape, ctx.ids.reshape(-1)), None, None, None, None
 
 
 def _ids(input, op):  # noqa: A002
@@ -132,7 +136,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         >>> embedding_bag(nv.tensor([0, 2, 1]), W, nv.tensor([0, 2]), mode="sum").tolist()
         [[4.0, 6.0], [2.0, 3.0]]
     """
-    from . import amax, where  # noqa: PLC0415 (the package's elementwise/reduction ops)
+    from . import where  # noqa: PLC0415 (the package's elementwise/reduction ops)
 
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
@@ -150,7 +154,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         off = _ids(offsets, "embedding_bag").reshape(-1).astype(np.int64)
         ends = off[1:] if include_last_offset else np.concatenate([off[1:], [ids.size]])
         starts = off[:-1] if include_last_offset else off
-        if starts.size and (starts[0] != 0 or np.any(np.diff(off) < 0) or ends[-1] > ids.size):
+        if starts.size and (starts[0] != 0 or np.any(np.diff(off) < 0) or off[-1] > ids.size):
             raise ValueError(f"embedding_bag: offsets must start at 0, be sorted and stay within "
                              f"the {ids.size} ids; got {off.tolist()}")
         lens = ends - starts
@@ -162,20 +166,31 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise ValueError(f"embedding_bag: input must be 1-D (with offsets) or 2-D, got {ids.ndim}-D")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError("embedding_bag: per_sample_weights is only supported for mode='sum'")
+    if per_sample_weights is not None:
+        w_shape = tuple(per_sample_weights.shape) if isinstance(per_sample_weights, Tensor) \
+            else np.shape(per_sample_weights)
+        if w_shape != tuple(ids.shape):
+            raise ValueError(f"embedding_bag: per_sample_weights must have the ids' shape "
+                             f"{tuple(ids.shape)} (one weight per id), got {w_shape}")
     padding_idx = _padding(padding_idx, n, "embedding_bag")
     flat = ids.reshape(-1)
+    _check_range(flat, n, "embedding_bag")
     if max_norm is not None:
         with grad_mode.no_grad():
-            _check_range(flat, n, "embedding_bag")
             _renorm_(weight, flat, float(max_norm), norm_type)
     bag_ids = flat[pos] if flat.size else np.zeros(pos.shape, dtype=np.int64)   # (B, L)
     if padding_idx is not None:
         valid = valid & (bag_ids != padding_idx)
-    rows = embedding(bag_ids, weight, padding_idx, None, 2.0, scale_grad_by_freq)  # (B, L, D)
+    # (B, L, D); the frequencies count the bags' real ids only, never the filler slots
+    rows = Embedding.apply(weight, bag_ids, padding_idx, bool(scale_grad_by_freq), valid)
     m = valid[..., None]
     if mode == "max":
+        # NOTE: torch sends each max's gradient to one row, the first in the bag that holds
+        # it (argmax); amax would split it between tied rows. The index is a constant.
+        xp = get_array_module(rows._data)
         neg = np.array(-np.inf, dtype=weight.dtype)
-        top = amax(where(m, rows, neg), 1)
+        first = xp.argmax(xp.where(xp.asarray(m), rows._data, neg), axis=1)   # (B, D)
+        top = rows.gather(1, first[:, None, :]).reshape(first.shape)
         return where(valid.any(axis=1)[:, None], top, np.array(0, dtype=weight.dtype))
     if per_sample_weights is not None:
         w = per_sample_weights.reshape(-1)[pos] if isinstance(per_sample_weights, Tensor) \

@@ -138,6 +138,17 @@ class Sequential(_IndexedModules):
 
     add = append
 
+    def insert(self, index, module):
+        """Put ``module`` before position ``index`` (-len..len) and return self, as torch."""
+        n = len(self)
+        i = operator.index(index)
+        if not -n <= i <= n:
+            # list.insert would quietly put it at an end instead
+            raise IndexError(f"Sequential.insert: index {index} is out of range for a Sequential of "
+                             f"length {n} (valid: {-n}..{n})")
+        super().insert(i, module)
+        return self
+
     def __add__(self, other):
         if not isinstance(other, Sequential):
             return NotImplemented
@@ -216,6 +227,10 @@ class ModuleDict(Module):
         self.add_module(key, _check_module(module, f"ModuleDict[{key!r}] = ..."))
 
     def __delitem__(self, key):
+        if key not in self._modules:
+            # delattr alone would remove any attribute of that name (``training``) or raise
+            # AttributeError; a dict says KeyError
+            raise KeyError(f"ModuleDict has no key {key!r}; its keys are {list(self._modules)}")
         self.__delattr__(key)
 
     def __len__(self):
@@ -285,14 +300,21 @@ class ParameterList(Module):
     def __iter__(self):
         return iter(self._parameters.values())
 
+    def _index(self, idx):
+        n = len(self._parameters)
+        i = operator.index(idx)
+        if not -n <= i < n:
+            raise IndexError(f"index {idx} is out of range for ParameterList of length {n}")
+        return i % n
+
     def __getitem__(self, idx):
         values = list(self._parameters.values())
         if isinstance(idx, slice):
             return ParameterList(values[idx])
-        return values[idx]
+        return values[self._index(idx)]
 
     def __setitem__(self, idx, value):
-        key = list(self._parameters)[idx]
+        key = list(self._parameters)[self._index(idx)]
         self.__setattr__(key, _as_parameter(value, "ParameterList"))
 
     def append(self, value):
@@ -337,6 +359,8 @@ class ParameterDict(Module):
         self.register_parameter(key, _as_parameter(value, f"ParameterDict[{key!r}] = ..."))
 
     def __delitem__(self, key):
+        if key not in self._parameters:   # see ModuleDict.__delitem__
+            raise KeyError(f"ParameterDict has no key {key!r}; its keys are {list(self._parameters)}")
         self.__delattr__(key)
 
     def __len__(self):

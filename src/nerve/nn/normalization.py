@@ -357,6 +357,11 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     """
     from ..random import default_generator  # noqa: PLC0415
 
+    if isinstance(n_power_iterations, bool) or int(n_power_iterations) != n_power_iterations \
+            or n_power_iterations <= 0:
+        # with no iteration σ̂ would stay the random starting estimate: a wrong scale, silently
+        raise ValueError(f"spectral_norm: n_power_iterations must be a positive int, got "
+                         f"{n_power_iterations!r}")
     if dim is None:
         dim = 1 if type(module).__name__.startswith("ConvTranspose") else 0
     for hook in module._forward_pre_hooks.values():

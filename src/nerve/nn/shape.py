@@ -2,6 +2,8 @@
 of ``F.flatten`` / reshape / ``F.pixel_shuffle``)."""
 from __future__ import annotations
 
+import numpy as np
+
 from . import functional as F
 from .module import Module
 
@@ -27,8 +29,9 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, input):  # noqa: A002
-        if 0 < input.ndim <= self.start_dim:
-            # e.g. (N,) with start_dim=1: nothing to merge; torch returns the input too.
+        if input.ndim == 1 and self.start_dim == 1:
+            # (N,) with start_dim=1: nothing to merge, so the input is kept (torch raises
+            # here). A start_dim past that is a mistake and F.flatten says so.
             return input
         return F.flatten(input, self.start_dim, self.end_dim)
 
@@ -49,10 +52,22 @@ class Unflatten(Module):
         super().__init__()
         self.dim = dim
         self.unflattened_size = tuple(unflattened_size)
+        sizes = self.unflattened_size
+        if (not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= -1
+                    for v in sizes)
+                or sizes.count(-1) > 1):
+            raise ValueError(f"Unflatten: unflattened_size must hold non-negative ints and at most "
+                             f"one -1 (the size to infer), got {sizes}")
 
     def forward(self, input):  # noqa: A002
         shape = tuple(input.shape)
-        d = self.dim % len(shape) if shape else 0
+        if not shape:
+            raise IndexError(f"Unflatten: a 0-d input has no dimension {self.dim} to unflatten")
+        if not -len(shape) <= self.dim < len(shape):
+            # a wrapped index would silently split some other dimension
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for an input of shape "
+                             f"{shape} (valid dims are {-len(shape)}..{len(shape) - 1})")
+        d = self.dim % len(shape)
         size = list(self.unflattened_size)
         known = 1
         for s in size:

@@ -20,6 +20,9 @@ def _check_sizes(layer, num_embeddings, embedding_dim, padding_idx):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
             raise ValueError(f"{layer}: {name} must be a non-negative integer, got {v!r}")
     if padding_idx is not None:
+        if not isinstance(padding_idx, (int, np.integer)) or isinstance(padding_idx, bool):
+            raise TypeError(f"{layer}: padding_idx must be an int (a row index) or None, got "
+                            f"{padding_idx!r}")
         if not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(f"{layer}: padding_idx {padding_idx} must be within num_embeddings "
                              f"({num_embeddings})")
@@ -88,6 +91,15 @@ class Embedding(_Table):
         self.sparse = sparse
         self._make_weight(num_embeddings, embedding_dim, padding_idx, _weight, _freeze, dtype, device)
 
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, sparse=False, **kwargs):
+        """A layer whose table is a copy of ``embeddings`` (V, D); ``freeze`` stops its
+        gradient. The arguments come in torch's order, so positional calls work alike."""
+        return super().from_pretrained(embeddings, freeze, padding_idx, max_norm=max_norm,
+                                       norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq,
+                                       sparse=sparse, **kwargs)
+
     def forward(self, input):  # noqa: A002
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            self.scale_grad_by_freq, self.sparse)
@@ -130,6 +142,18 @@ class EmbeddingBag(_Table):
         self.sparse = sparse
         self.include_last_offset = include_last_offset
         self._make_weight(num_embeddings, embedding_dim, padding_idx, _weight, _freeze, dtype, device)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, mode="mean", sparse=False,
+                        include_last_offset=False, padding_idx=None, **kwargs):
+        """A bag layer whose table is a copy of ``embeddings`` (V, D); ``freeze`` stops its
+        gradient. The arguments come in torch's order (``max_norm`` third, unlike
+        ``Embedding.from_pretrained``), so positional calls mean the same thing."""
+        return super().from_pretrained(embeddings, freeze, padding_idx, max_norm=max_norm,
+                                       norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq,
+                                       mode=mode, sparse=sparse,
+                                       include_last_offset=include_last_offset, **kwargs)
 
     def forward(self, input, offsets=None, per_sample_weights=None):  # noqa: A002
         return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,

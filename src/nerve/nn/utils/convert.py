@@ -5,7 +5,7 @@ import math
 
 from ... import backend
 from ...autograd.function import Function
-from ...autograd.tensor import Tensor
+from ...autograd.tensor import Tensor, _bump
 
 __all__ = ["parameters_to_vector", "vector_to_parameters", "grad_norm"]
 
@@ -59,7 +59,8 @@ def vector_to_parameters(vec, parameters):
     """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place.
 
     The inverse of ``parameters_to_vector``; ``vec`` must have exactly as many elements as
-    the parameters together.
+    the parameters together. Each write counts as an in-place change of the parameter, so
+    a backward through a graph that saved the old values raises instead of using the new ones.
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters expects a Tensor, got {type(vec).__name__}")
@@ -73,17 +74,24 @@ def vector_to_parameters(vec, parameters):
     for p in params:
         n = p.numel()
         p._data[...] = vec._data[start:start + n].reshape(p.shape)
+        _bump(p)
         start += n
 
 
 def grad_norm(parameters, norm_type=2.0):
-    """The norm of all gradients taken together, as a float (parameters without a
-    gradient are skipped): (Σ ‖g‖ₚᵖ)^(1/p), or max |g| for ``norm_type=inf``."""
+    """The norm of all gradients taken together as one vector, as a float (parameters
+    without a gradient are skipped): (Σ ‖g‖ₚᵖ)^(1/p), max |g| for ``norm_type=inf``,
+    min |g| for ``-inf`` and the number of non-zero entries for 0."""
     grads = [p.grad._data for p in _as_list(parameters, "grad_norm") if p.grad is not None]
     if not grads:
         return 0.0
     xp = backend.get_array_module(grads[0])
     p = float(norm_type)
-    if math.isinf(p):
-        return float(max(float(xp.abs(g).max()) for g in grads if g.size))
+    sized = [g for g in grads if g.size]
+    if p == math.inf:
+        return max((float(xp.abs(g).max()) for g in sized), default=0.0)
+    if p == -math.inf:   # the smallest |g|, not the largest
+        return min((float(xp.abs(g).min()) for g in sized), default=math.inf)
+    if p == 0:
+        return float(sum(int(xp.count_nonzero(g)) for g in grads))
     return float(sum(float((xp.abs(g.astype(xp.float64)) ** p).sum()) for g in grads) ** (1 / p))
