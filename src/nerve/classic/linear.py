@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (BaseEstimator, ConvergenceWarning, RegressorMixin, check_random_state,
-                   check_sample_weight, _warn)
+from .base import (BaseEstimator, ConvergenceWarning, RegressorMixin, _check_positive_int,
+                   check_random_state, check_sample_weight, _warn)
 
 __all__ = ["Ridge", "ElasticNet", "Lasso", "soft_threshold"]
 
@@ -121,6 +121,7 @@ class Ridge(_LinearRegressor):
             W = self._closed(Xc, yc, float(alphas.ravel()[0]))
             self.n_iter_ = 1                                  # one linear solve
         else:
+            _check_positive_int(self, "max_iter")         # 0 epochs returned w = 0 silently
             W = self._sgd(Xc, yc)
         self.coef_ = W.T if y.ndim == 2 else W
         self.intercept_ = y_mean - x_mean @ W if self.fit_intercept else (
@@ -200,7 +201,8 @@ class ElasticNet(_LinearRegressor):
         fit_intercept, max_iter, tol: as in scikit-learn.
         selection: ``'cyclic'`` or ``'random'`` coordinate order (``random_state`` seeds it).
 
-    Attributes: ``coef_`` (p,), ``intercept_``, ``n_iter_``, ``dual_gap_``.
+    Attributes: ``coef_`` (p,), ``intercept_``, ``n_iter_``, ``dual_gap_`` (the final duality
+    gap of the objective above, as scikit-learn's).
     """
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=1000, tol=1e-4,
@@ -226,12 +228,19 @@ class ElasticNet(_LinearRegressor):
         if self.selection not in ("cyclic", "random"):
             raise ValueError(f"{type(self).__name__}: selection must be 'cyclic' or 'random', got "
                              f"{self.selection!r}")
+        # max_iter=0 returned all-zero coefficients (with only a warning) and a negative tol
+        # ran every sweep: refuse both, as scikit-learn does
+        _check_positive_int(self, "max_iter")
+        if not self.tol >= 0:
+            raise ValueError(f"{type(self).__name__}: tol must be >= 0, got {self.tol!r}")
         Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept, sw)
         if sw is not None:
             root = np.sqrt(sw * (len(X) / sw.sum()))          # weights rescaled to sum to n
             Xc, yc = Xc * root[:, None], yc * root
         w, gap, n_iter = self._coordinate_descent(np.asfortranarray(Xc), yc)
-        self.coef_, self.dual_gap_, self.n_iter_ = w, gap, n_iter
+        # the solver works on n times the objective; dual_gap_ is reported on the objective
+        # itself, as scikit-learn's
+        self.coef_, self.dual_gap_, self.n_iter_ = w, gap / len(X), n_iter
         self.intercept_ = float(y_mean - x_mean @ w) if self.fit_intercept else 0.0
         return self
 
@@ -247,6 +256,7 @@ class ElasticNet(_LinearRegressor):
         gap = np.inf
         for sweep in range(1, int(self.max_iter) + 1):
             order = rng.permutation(p) if self.selection == "random" else range(p)
+            w_max = d_w_max = 0.0
             for j in order:
                 if col_sq[j] == 0.0:
                     continue
@@ -256,9 +266,15 @@ class ElasticNet(_LinearRegressor):
                 if new != wj:
                     r -= X[:, j] * (new - wj)
                     w[j] = new
-            gap = self._duality_gap(X, y, w, r, l1, l2)
-            if gap <= tol:
-                return w, gap, sweep
+                d_w_max = max(d_w_max, abs(new - wj))
+                w_max = max(w_max, abs(new))
+            # NOTE: as scikit-learn, the gap is only consulted once the largest coordinate
+            # change of the sweep is small (relative to max|w|, below tol); the gap alone let
+            # the default tol stop some sweeps early (Lasso(alpha=0) 3% off scikit-learn's).
+            if w_max == 0.0 or d_w_max / w_max <= self.tol or sweep == int(self.max_iter):
+                gap = self._duality_gap(X, y, w, r, l1, l2)
+                if gap <= tol:
+                    return w, gap, sweep
         _warn(f"{type(self).__name__}: coordinate descent did not converge in "
                       f"{self.max_iter} sweeps (duality gap {gap:.3g} > tol·‖y‖² = {tol:.3g}); "
                       "raise max_iter, raise tol, or standardise the features.", ConvergenceWarning, stacklevel=3)
@@ -266,7 +282,17 @@ class ElasticNet(_LinearRegressor):
 
     @staticmethod
     def _duality_gap(X, y, w, r, l1, l2):
-        """Primal minus dual objective (times n), scikit-learn's stopping quantity."""
+        """Primal minus dual objective (times n), scikit-learn's stopping quantity.
+
+        Without an L1 term the usual dual point (r scaled to make ‖Xᵀv‖∞ ≤ l1) does not exist,
+        so that gap never closes: with l2 > 0 the ridge dual gap (r as the dual point) is used
+        instead, and for plain least squares the squared norm of the gradient, ‖Xᵀr‖²."""
+        if l1 == 0:
+            xtr = X.T @ r
+            g2 = float(xtr @ xtr)
+            if l2 == 0:
+                return g2
+            return float(r @ r + 0.5 * l2 * (w @ w) - r @ y + g2 / (2 * l2))
         xta = X.T @ r - l2 * w
         dual_norm = np.max(np.abs(xta)) if len(xta) else 0.0
         r2 = float(r @ r)
