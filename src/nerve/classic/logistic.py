@@ -196,6 +196,12 @@ class LogisticRegression(_NewtonFit, _LinearClassifier):
             return np.ones(K)
         if isinstance(cw, str) and cw == "balanced":
             counts = np.bincount(idx, weights=sw, minlength=K)
+            if not (counts > 0).all():
+                empty = self.classes_[counts <= 0].tolist()
+                raise ValueError(f"LogisticRegression: class_weight='balanced' cannot weigh the "
+                                 f"class(es) {empty}: their samples all have sample_weight 0 "
+                                 "(the balanced weight would be infinite); drop those rows or "
+                                 "give the classes explicit weights")
             return counts.sum() / (K * counts)
         if not isinstance(cw, dict):
             raise ValueError(f"LogisticRegression: class_weight must be None, 'balanced' or a dict "
