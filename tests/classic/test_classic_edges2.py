@@ -97,3 +97,28 @@ def test_sparse_encode_takes_lists():
     codes, _ = classic.sparse_encode([[2.0, 0.5, -3.0]], [[1.0, 0, 0], [0, 1, 0], [0, 0, 1]],
                                      alpha=1.0)
     np.testing.assert_allclose(codes, [[1.0, 0.0, -2.0]])
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: classic.Perceptron(eta0="1"), "eta0 must be > 0, got '1'"),
+    (lambda: classic.KernelSVM(C="1"), "C must be > 0, got '1'"),
+    (lambda: classic.KernelSVM(gamma=None), "gamma must be > 0, got None"),
+    (lambda: classic.LinearSVM(C=None), "C must be > 0, got None"),
+    (lambda: classic.LinearSVM(C=True), "C must be > 0, got True"),
+    (lambda: classic.ElasticNet(l1_ratio="a"), r"l1_ratio must be in \[0, 1\], got 'a'"),
+    (lambda: classic.Lasso(tol=None), "tol must be >= 0, got None"),
+    (lambda: classic.DictionaryLearning(alpha="x"), "alpha must be >= 0, got 'x'")],
+    ids=["eta0", "KernelSVM-C", "gamma", "LinearSVM-C", "C-bool", "l1_ratio", "tol", "alpha"])
+def test_non_numeric_hyper_parameters_give_the_parameter_error(make, match):
+    """A string or None hyper-parameter failed with TypeError "'>' not supported between
+    instances of 'str' and 'int'", which names neither the estimator nor the parameter."""
+    est = make()
+    y = (X[:, 0] > 0).astype(int) if est._estimator_type == "classifier" else Y_REG
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)
+
+
+def test_one_class_error_shows_the_label_plainly():
+    for y, shown in ((np.zeros(40), "1 class: 0.0;"), (np.array(["q"] * 40), "1 class: 'q';")):
+        with pytest.raises(ValueError, match=shown):
+            classic.LogisticRegression().fit(X, y)

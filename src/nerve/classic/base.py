@@ -232,6 +232,12 @@ def check_is_fitted(estimator, attributes=None):
                           "'fit' with appropriate arguments before using this estimator.")
 
 
+def _is_real(value):
+    """Whether ``value`` is a real number (not a bool, a string or None), so that comparing it
+    gives a clear ValueError instead of a TypeError from ``'1' > 0``."""
+    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool)
+
+
 def _check_positive_int(estimator, name):
     """Raise a ValueError unless ``estimator.<name>`` is an integer >= 1 (bools refused)."""
     v = getattr(estimator, name)
@@ -387,7 +393,7 @@ class ClassifierMixin:
         if len(classes) < min_classes:
             raise ValueError(f"{type(self).__name__} needs samples of at least {min_classes} "
                              f"classes in the data, but the data contains only 1 class: "
-                             f"{classes[0]!r}; check that y is not constant.")
+                             f"{classes.tolist()[0]!r}; check that y is not constant.")
         self.classes_ = classes
         return idx.reshape(-1)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (BaseEstimator, ConvergenceWarning, RegressorMixin, _check_positive_int,
+from .base import (BaseEstimator, ConvergenceWarning, RegressorMixin, _check_positive_int, _is_real,
                    check_random_state, check_sample_weight, _warn)
 
 __all__ = ["Ridge", "ElasticNet", "Lasso", "soft_threshold"]
@@ -222,7 +222,7 @@ class ElasticNet(_LinearRegressor):
         X, y = self._validate_fit(X, y, y_numeric=True)
         _check_alpha(self, self.alpha)
         sw = None if sample_weight is None else check_sample_weight(sample_weight, len(X), self)
-        if not 0 <= self.l1_ratio <= 1:
+        if not (_is_real(self.l1_ratio) and 0 <= self.l1_ratio <= 1):
             raise ValueError(f"{type(self).__name__}: l1_ratio must be in [0, 1], got "
                              f"{self.l1_ratio!r}")
         if self.selection not in ("cyclic", "random"):
@@ -231,7 +231,7 @@ class ElasticNet(_LinearRegressor):
         # max_iter=0 returned all-zero coefficients (with only a warning) and a negative tol
         # ran every sweep: refuse both, as scikit-learn does
         _check_positive_int(self, "max_iter")
-        if not self.tol >= 0:
+        if not (_is_real(self.tol) and self.tol >= 0):
             raise ValueError(f"{type(self).__name__}: tol must be >= 0, got {self.tol!r}")
         Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept, sw)
         if sw is not None:

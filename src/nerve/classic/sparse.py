@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import (BaseEstimator, ConvergenceWarning, TransformerMixin, _check_positive_int,
-                   check_array, check_random_state, _warn)
+                   _is_real, check_array, check_random_state, _warn)
 
 __all__ = ["sparse_encode", "SparseCoder", "DictionaryLearning"]
 
@@ -176,7 +176,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         k = p if self.n_components is None else int(self.n_components)
         if k < 1:
             raise ValueError(f"DictionaryLearning: n_components must be >= 1, got {self.n_components!r}")
-        if self.alpha < 0:
+        if not (_is_real(self.alpha) and self.alpha >= 0):
             raise ValueError(f"DictionaryLearning: alpha must be >= 0, got {self.alpha!r}")
         _check_positive_int(self, "max_iter")             # 0 crashed with UnboundLocalError
         rng = check_random_state(self.random_state)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin,
-                   _warn, check_random_state)
+                   _is_real, _warn, check_random_state)
 
 __all__ = ["LinearSVM", "KernelSVM", "kernel_matrix"]
 
@@ -114,7 +114,7 @@ class LinearSVM(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         X, y = self._validate_fit(X, y)
-        if not self.C > 0:
+        if not (_is_real(self.C) and self.C > 0):
             raise ValueError(f"LinearSVM: C must be > 0, got {self.C!r}")
         if self.solver not in ("dual", "primal"):
             raise ValueError(f"LinearSVM: solver must be 'dual' or 'primal', got {self.solver!r}")
@@ -357,7 +357,7 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         X, y = self._validate_fit(X, y)
-        if not self.C > 0:
+        if not (_is_real(self.C) and self.C > 0):
             raise ValueError(f"KernelSVM: C must be > 0, got {self.C!r}")
         if self.kernel not in ("linear", "rbf", "poly"):
             raise ValueError(f"KernelSVM: kernel must be 'linear', 'rbf' or 'poly', got {self.kernel!r}")
@@ -380,7 +380,7 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"KernelSVM: gamma must be 'scale', 'auto' or a positive number, got "
                                  f"{self.gamma!r}")
         else:
-            if not self.gamma > 0:
+            if not (_is_real(self.gamma) and self.gamma > 0):
                 raise ValueError(f"KernelSVM: gamma must be > 0, got {self.gamma!r}")
             self._gamma = float(self.gamma)
         Kfull = self._kernel(X, X)
