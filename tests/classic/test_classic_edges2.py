@@ -122,3 +122,27 @@ def test_one_class_error_shows_the_label_plainly():
     for y, shown in ((np.zeros(40), "1 class: 0.0;"), (np.array(["q"] * 40), "1 class: 'q';")):
         with pytest.raises(ValueError, match=shown):
             classic.LogisticRegression().fit(X, y)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 5, 10])
+def test_ridge_sgd_mini_batches_stay_near_the_closed_form(batch_size):
+    """The full-batch step 1/L with momentum 0.9 made mini-batch SGD diverge (batch_size=2:
+    coefficients of 1e150, batch_size=1: NaN) with no error or warning."""
+    Xs, ys = X[:20], Y_REG[:20]
+    ref = classic.Ridge(alpha=1.0).fit(Xs, ys)
+    est = classic.Ridge(alpha=1.0, solver="sgd", batch_size=batch_size, max_iter=200,
+                        random_state=0).fit(Xs, ys)
+    np.testing.assert_allclose(est.coef_, ref.coef_, atol=0.1)
+    assert est.intercept_ == pytest.approx(ref.intercept_, abs=0.1)
+
+
+def test_ridge_sgd_bad_batch_size_or_divergence_is_a_clear_error():
+    """batch_size=-5 returned zero coefficients (no batch ever ran), 0 failed inside range(),
+    and a too large learning_rate returned huge or NaN weights silently."""
+    for bs in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            classic.Ridge(solver="sgd", batch_size=bs).fit(X, Y_REG)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # the overflow on the way
+        with pytest.raises(ValueError, match="diverged.*lower learning_rate"):
+            classic.Ridge(solver="sgd", learning_rate=50.0, max_iter=500).fit(X, Y_REG)
