@@ -146,3 +146,17 @@ def test_ridge_sgd_bad_batch_size_or_divergence_is_a_clear_error():
         warnings.simplefilter("ignore", RuntimeWarning)       # the overflow on the way
         with pytest.raises(ValueError, match="diverged.*lower learning_rate"):
             classic.Ridge(solver="sgd", learning_rate=50.0, max_iter=500).fit(X, Y_REG)
+
+
+def test_sparse_coding_and_factorization_limits_are_clear_errors():
+    """SparseCoder(max_iter=0) returned all-zero codes, DictionaryLearning(code_max_iter=0)
+    zero codes, sparse_encode(alpha='a') a bare TypeError and MatrixFactorization(alpha=-1)
+    fitted with a penalty that rewards large factors; all without an error."""
+    with pytest.raises(ValueError, match="max_iter must be a positive integer"):
+        classic.SparseCoder(np.eye(5), max_iter=0).transform(X)
+    with pytest.raises(ValueError, match="alpha must be >= 0, got 'a'"):
+        classic.sparse_encode(X, np.eye(5), "a")
+    with pytest.raises(ValueError, match="code_max_iter must be a positive integer"):
+        classic.DictionaryLearning(n_components=2, code_max_iter=0).fit(X)
+    with pytest.raises(ValueError, match="alpha must be >= 0, got -1.0"):
+        classic.MatrixFactorization(alpha=-1.0).fit([[0, 0], [1, 1]], [1.0, 2.0])
