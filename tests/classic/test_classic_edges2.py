@@ -160,3 +160,19 @@ def test_sparse_coding_and_factorization_limits_are_clear_errors():
         classic.DictionaryLearning(n_components=2, code_max_iter=0).fit(X)
     with pytest.raises(ValueError, match="alpha must be >= 0, got -1.0"):
         classic.MatrixFactorization(alpha=-1.0).fit([[0, 0], [1, 1]], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(kernel="poly", degree=2.5), "degree must be an integer >= 0, got 2.5"),
+    (dict(kernel="poly", degree=-1), "degree must be an integer >= 0, got -1"),
+    (dict(kernel="poly", coef0="1"), "coef0 must be a number"),
+    (dict(max_iter=-3), r"max_iter must be -1 \(no limit\) or a positive integer, got -3"),
+    (dict(max_iter=2.5), "max_iter must be -1"),
+])
+def test_kernel_svm_degree_coef0_and_max_iter_are_checked(kwargs, match):
+    """degree=2.5 gave all-NaN decision values and max_iter=-3 all-zero ones (no SMO step),
+    without an error; scikit-learn's SVC refuses both."""
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=match):
+        classic.KernelSVM(**kwargs).fit(X, y)
+    assert classic.KernelSVM(kernel="poly", degree=0).fit(X, y).predict(X).shape == (40,)

@@ -361,6 +361,18 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
             raise ValueError(f"KernelSVM: C must be > 0, got {self.C!r}")
         if self.kernel not in ("linear", "rbf", "poly"):
             raise ValueError(f"KernelSVM: kernel must be 'linear', 'rbf' or 'poly', got {self.kernel!r}")
+        # a fractional degree gave NaN kernels on negative products (decision values all NaN)
+        # and max_iter=-3 zero SMO steps (all-zero decision values), silently
+        if (isinstance(self.degree, bool) or not isinstance(self.degree, (int, np.integer))
+                or self.degree < 0):
+            raise ValueError(f"KernelSVM: degree must be an integer >= 0, got {self.degree!r}")
+        if not _is_real(self.coef0):
+            raise ValueError(f"KernelSVM: coef0 must be a number, got {self.coef0!r}")
+        if not (self.max_iter is None or self.max_iter == -1 or (
+                isinstance(self.max_iter, (int, np.integer)) and not isinstance(self.max_iter, bool)
+                and self.max_iter >= 1)):
+            raise ValueError(f"KernelSVM: max_iter must be -1 (no limit) or a positive integer, "
+                             f"got {self.max_iter!r}")
         if self.decision_function_shape not in ("ovr", "ovo"):
             raise ValueError("KernelSVM: decision_function_shape must be 'ovr' or 'ovo', got "
                              f"{self.decision_function_shape!r}")
