@@ -176,3 +176,32 @@ def test_kernel_svm_degree_coef0_and_max_iter_are_checked(kwargs, match):
     with pytest.raises(ValueError, match=match):
         classic.KernelSVM(**kwargs).fit(X, y)
     assert classic.KernelSVM(kernel="poly", degree=0).fit(X, y).predict(X).shape == (40,)
+
+
+@pytest.mark.parametrize("make", [
+    lambda v: classic.Ridge(fit_intercept=v), lambda v: classic.Lasso(fit_intercept=v),
+    lambda v: classic.LogisticRegression(fit_intercept=v),
+    lambda v: classic.SoftmaxRegression(fit_intercept=v),
+    lambda v: classic.Perceptron(fit_intercept=v), lambda v: classic.Perceptron(shuffle=v),
+    lambda v: classic.LinearSVM(fit_intercept=v)],
+    ids=["Ridge", "Lasso", "LogisticRegression", "SoftmaxRegression", "Perceptron",
+         "Perceptron-shuffle", "LinearSVM"])
+def test_string_flags_are_refused(make):
+    """fit_intercept='False' is a truthy string: it silently fitted an intercept."""
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match="must be True or False, got 'False'"):
+        make("False").fit(X, y)
+    make(np.bool_(False)).fit(X, y)
+
+
+@pytest.mark.parametrize("make", [lambda t: classic.LogisticRegression(tol=t),
+                                  lambda t: classic.LinearSVM(tol=t),
+                                  lambda t: classic.KernelSVM(tol=t)],
+                         ids=["LogisticRegression", "LinearSVM", "KernelSVM"])
+def test_tol_must_be_a_non_negative_number(make):
+    """tol='a' failed with "could not convert string to float" or a comparison TypeError, and
+    KernelSVM took tol='1' as a string."""
+    y = (X[:, 0] > 0).astype(int)
+    for bad in ("a", "1", -1.0, None):
+        with pytest.raises(ValueError, match="tol must be >= 0"):
+            make(bad).fit(X, y)

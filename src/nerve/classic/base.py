@@ -238,6 +238,21 @@ def _is_real(value):
     return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool)
 
 
+def _check_flags(estimator, *names):
+    """Raise a ValueError unless each ``estimator.<name>`` is a bool: a string such as 'False'
+    is truthy and would silently switch the option on."""
+    for name in names:
+        v = getattr(estimator, name)
+        if not isinstance(v, (bool, np.bool_)):
+            raise ValueError(f"{type(estimator).__name__}: {name} must be True or False, got {v!r}")
+
+
+def _check_tol(estimator):
+    """Raise a ValueError unless ``estimator.tol`` is a real number >= 0."""
+    if not (_is_real(estimator.tol) and estimator.tol >= 0):
+        raise ValueError(f"{type(estimator).__name__}: tol must be >= 0, got {estimator.tol!r}")
+
+
 def _check_positive_int(estimator, name):
     """Raise a ValueError unless ``estimator.<name>`` is an integer >= 1 (bools refused)."""
     v = getattr(estimator, name)

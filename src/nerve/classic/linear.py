@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (BaseEstimator, ConvergenceWarning, RegressorMixin, _check_positive_int, _is_real,
+from .base import (BaseEstimator, ConvergenceWarning, RegressorMixin, _check_flags, _check_positive_int, _is_real,
                    check_random_state, check_sample_weight, _warn)
 
 __all__ = ["Ridge", "ElasticNet", "Lasso", "soft_threshold"]
@@ -101,6 +101,7 @@ class Ridge(_LinearRegressor):
     def fit(self, X, y, sample_weight=None):
         X, y = self._validate_fit(X, y, y_numeric=True, multi_output=True)
         _check_alpha(self, self.alpha)
+        _check_flags(self, "fit_intercept")
         if self.solver not in ("closed", "sgd"):
             raise ValueError(f"Ridge: solver must be 'closed' or 'sgd', got {self.solver!r}")
         sw = None if sample_weight is None else check_sample_weight(sample_weight, len(X), self)
@@ -248,6 +249,7 @@ class ElasticNet(_LinearRegressor):
         # max_iter=0 returned all-zero coefficients (with only a warning) and a negative tol
         # ran every sweep: refuse both, as scikit-learn does
         _check_positive_int(self, "max_iter")
+        _check_flags(self, "fit_intercept")
         if not (_is_real(self.tol) and self.tol >= 0):
             raise ValueError(f"{type(self).__name__}: tol must be >= 0, got {self.tol!r}")
         Xc, yc, x_mean, y_mean = _center(X, y, self.fit_intercept, sw)

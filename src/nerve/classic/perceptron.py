@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin,
-                   _is_real, _warn, check_random_state)
+                   _check_flags, _is_real, _warn, check_random_state)
 
 __all__ = ["Perceptron"]
 
@@ -57,6 +57,7 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"Perceptron: eta0 must be > 0, got {self.eta0!r}")
         if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
             raise ValueError(f"Perceptron: max_iter must be a positive integer, got {self.max_iter!r}")
+        _check_flags(self, "fit_intercept", "shuffle")
         idx = self._encode_classes(y)
         K = len(self.classes_)
         rng = check_random_state(self.random_state)

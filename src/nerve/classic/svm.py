@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin,
-                   _is_real, _warn, check_random_state)
+                   _check_flags, _check_tol, _is_real, _warn, check_random_state)
 
 __all__ = ["LinearSVM", "KernelSVM", "kernel_matrix"]
 
@@ -124,6 +124,8 @@ class LinearSVM(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                              f"(solver='primal'), got loss={self.loss!r} with solver={self.solver!r}")
         if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
             raise ValueError(f"LinearSVM: max_iter must be a positive integer, got {self.max_iter!r}")
+        _check_tol(self)
+        _check_flags(self, "fit_intercept")
         idx = self._encode_classes(y)
         K = len(self.classes_)
         # A refit must not keep a previous two-class fit's support vectors (they are only set
@@ -366,6 +368,7 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
         if (isinstance(self.degree, bool) or not isinstance(self.degree, (int, np.integer))
                 or self.degree < 0):
             raise ValueError(f"KernelSVM: degree must be an integer >= 0, got {self.degree!r}")
+        _check_tol(self)
         if not _is_real(self.coef0):
             raise ValueError(f"KernelSVM: coef0 must be a number, got {self.coef0!r}")
         if not (self.max_iter is None or self.max_iter == -1 or (
