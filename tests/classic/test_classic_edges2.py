@@ -205,3 +205,16 @@ def test_tol_must_be_a_non_negative_number(make):
     for bad in ("a", "1", -1.0, None):
         with pytest.raises(ValueError, match="tol must be >= 0"):
             make(bad).fit(X, y)
+
+
+def test_classifier_score_with_all_zero_weights_is_a_clear_error():
+    """score(X, y, sample_weight=zeros) raised a bare ZeroDivisionError (scikit-learn: a
+    ValueError); other weights still match accuracy_score."""
+    sk_metrics = pytest.importorskip("sklearn.metrics")
+    y = (X[:, 0] > 0).astype(int)
+    clf = classic.LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="sums to 0"):
+        clf.score(X, y, sample_weight=np.zeros(40))
+    w = np.r_[np.zeros(10), RNG.uniform(0, 2, size=30)]
+    assert clf.score(X, y, sample_weight=w) == pytest.approx(
+        sk_metrics.accuracy_score(y, clf.predict(X), sample_weight=w))
