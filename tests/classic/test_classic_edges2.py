@@ -218,3 +218,23 @@ def test_classifier_score_with_all_zero_weights_is_a_clear_error():
     w = np.r_[np.zeros(10), RNG.uniform(0, 2, size=30)]
     assert clf.score(X, y, sample_weight=w) == pytest.approx(
         sk_metrics.accuracy_score(y, clf.predict(X), sample_weight=w))
+
+
+def test_kernel_svm_predict_breaks_exact_ties_as_svc():
+    """A decision value of exactly 0 (a point midway, or far away where the RBF kernel
+    underflows and f = b = 0) went to the first class; SVC.predict gives it to the second
+    (libsvm's vote), so predict disagreed with SVC on [0] vs [1] and, for three classes,
+    predicted [0, 0, 0] where SVC predicts [2, 1, 2]. decision_function is unchanged."""
+    sk_svm = pytest.importorskip("sklearn.svm")
+    X2, T2 = np.array([[-1.0], [1.0]]), np.array([[0.0], [50.0], [-50.0]])
+    for kernel in ("linear", "rbf"):
+        ours = classic.KernelSVM(kernel=kernel).fit(X2, [0, 1])
+        theirs = sk_svm.SVC(kernel=kernel).fit(X2, [0, 1])
+        assert ours.predict(T2).tolist() == theirs.predict(T2).tolist()
+    X3, T3 = np.array([[0.0, 1], [0, -1], [1, 0]]), np.array([[0.0, 0], [-1, 0], [100, 100]])
+    for shape in ("ovr", "ovo"):
+        ours = classic.KernelSVM(kernel="linear", decision_function_shape=shape).fit(X3, [0, 1, 2])
+        theirs = sk_svm.SVC(kernel="linear", decision_function_shape=shape).fit(X3, [0, 1, 2])
+        assert ours.predict(T3).tolist() == theirs.predict(T3).tolist() == [2, 1, 2]
+        np.testing.assert_allclose(ours.decision_function(T3), theirs.decision_function(T3),
+                                   atol=1e-12)

@@ -458,20 +458,24 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
         # Confidences squashed into (−1/3, 1/3) so they only break ties between vote counts.
         return votes + conf / (3 * (np.abs(conf) + 1))
 
-    def _votes(self, D):
+    def _votes(self, D, tie_to_later=False):
+        # NOTE: a pair value of exactly 0 is a tie. scikit-learn's decision_function ('ovr')
+        # gives it to the pair's first class, but SVC.predict (libsvm's vote) to the second,
+        # so predict passes tie_to_later=True.
         K = len(self.classes_)
         votes = np.zeros((len(D), K))
         conf = np.zeros((len(D), K))
         for k, (a, c, *_) in enumerate(self._pairs):
-            votes[:, c] += D[:, k] > 0
-            votes[:, a] += D[:, k] <= 0
+            later = D[:, k] >= 0 if tie_to_later else D[:, k] > 0
+            votes[:, c] += later
+            votes[:, a] += ~later
             conf[:, c] += D[:, k]
             conf[:, a] -= D[:, k]
         return votes, conf
 
     def predict(self, X):
         D = self._pair_scores(X)
-        if len(self.classes_) == 2:
-            return self.classes_[(D[:, 0] > 0).astype(int)]
-        votes, _ = self._votes(D)
+        if len(self.classes_) == 2:                            # f = 0 goes to classes_[1], as SVC
+            return self.classes_[(D[:, 0] >= 0).astype(int)]
+        votes, _ = self._votes(D, tie_to_later=True)
         return self.classes_[votes.argmax(axis=1)]            # ties: the smallest class index
