@@ -232,6 +232,35 @@ def check_is_fitted(estimator, attributes=None):
                           "'fit' with appropriate arguments before using this estimator.")
 
 
+def _is_real(value):
+    """Whether ``value`` is a real number (not a bool, a string or None), so that comparing it
+    gives a clear ValueError instead of a TypeError from ``'1' > 0``."""
+    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool)
+
+
+def _check_flags(estimator, *names):
+    """Raise a ValueError unless each ``estimator.<name>`` is a bool: a string such as 'False'
+    is truthy and would silently switch the option on."""
+    for name in names:
+        v = getattr(estimator, name)
+        if not isinstance(v, (bool, np.bool_)):
+            raise ValueError(f"{type(estimator).__name__}: {name} must be True or False, got {v!r}")
+
+
+def _check_tol(estimator):
+    """Raise a ValueError unless ``estimator.tol`` is a real number >= 0."""
+    if not (_is_real(estimator.tol) and estimator.tol >= 0):
+        raise ValueError(f"{type(estimator).__name__}: tol must be >= 0, got {estimator.tol!r}")
+
+
+def _check_positive_int(estimator, name):
+    """Raise a ValueError unless ``estimator.<name>`` is an integer >= 1 (bools refused)."""
+    v = getattr(estimator, name)
+    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, np.integer)) or v < 1:
+        raise ValueError(f"{type(estimator).__name__}: {name} must be a positive integer, got "
+                         f"{v!r}")
+
+
 def check_random_state(seed):
     """A ``np.random.Generator`` from None, an int, a Generator or a legacy RandomState."""
     if seed is None or isinstance(seed, (numbers.Integral, np.integer)):
@@ -379,7 +408,7 @@ class ClassifierMixin:
         if len(classes) < min_classes:
             raise ValueError(f"{type(self).__name__} needs samples of at least {min_classes} "
                              f"classes in the data, but the data contains only 1 class: "
-                             f"{classes[0]!r}; check that y is not constant.")
+                             f"{classes.tolist()[0]!r}; check that y is not constant.")
         self.classes_ = classes
         return idx.reshape(-1)
 
@@ -416,8 +445,14 @@ class RegressorMixin:
         if y.shape != pred.shape:
             raise ValueError(f"{type(self).__name__}.score: y has shape {y.shape} but the "
                              f"predictions have {pred.shape}; pass one target column per output")
-        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
-        w = w.reshape(-1, 1)
+        if len(y) < 2:
+            # one sample has no variance to explain: NaN with a warning, as r2_score
+            from ..metrics import UndefinedMetricWarning  # noqa: PLC0415
+
+            _warn(f"{type(self).__name__}.score: R² is undefined for fewer than two samples "
+                  f"(got {len(y)}); returning NaN", UndefinedMetricWarning, stacklevel=2)
+            return float("nan")
+        w = check_sample_weight(sample_weight, len(y), self).reshape(-1, 1)
         num = (w * (y - pred) ** 2).sum(axis=0)
         den = (w * (y - np.average(y, axis=0, weights=w.ravel())) ** 2).sum(axis=0)
         r2 = np.where(den > 0, 1 - num / np.where(den > 0, den, 1), np.where(num == 0, 1.0, 0.0))

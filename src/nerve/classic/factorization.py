@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BaseEstimator, RegressorMixin, check_random_state
+from .base import BaseEstimator, RegressorMixin, _check_positive_int, _is_real, check_random_state
 
 __all__ = ["MatrixFactorization", "MatrixFactorizationModule", "make_ratings"]
 
@@ -135,6 +135,12 @@ class MatrixFactorization(RegressorMixin, BaseEstimator):
         if not (isinstance(self.n_factors, (int, np.integer)) and self.n_factors >= 1):
             raise ValueError(f"MatrixFactorization: n_factors must be a positive integer, got "
                              f"{self.n_factors!r}")
+        _check_positive_int(self, "max_iter")             # 0 crashed with UnboundLocalError
+        if not (_is_real(self.alpha) and self.alpha >= 0):
+            # a negative penalty rewards large factors: ALS's ridge systems turn indefinite
+            raise ValueError(f"MatrixFactorization: alpha must be >= 0, got {self.alpha!r}")
+        # a refit with solver='als' must not keep a previous 'adam' fit's trained module
+        self.__dict__.pop("module_", None)
         nu, ni = int(u.max()) + 1, int(i.max()) + 1
         self.global_mean_ = float(y.mean())
         rng = check_random_state(self.random_state)

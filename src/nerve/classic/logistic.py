@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin, _warn,
-                   check_sample_weight)
+from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin,
+                   _check_flags, _check_tol, _warn, check_sample_weight)
 
 __all__ = ["LogisticRegression", "SoftmaxRegression"]
 
@@ -62,6 +62,8 @@ class _NewtonFit:
         if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
             raise ValueError(f"{type(self).__name__}: max_iter must be a positive integer, got "
                              f"{self.max_iter!r}")
+        _check_tol(self)
+        _check_flags(self, "fit_intercept")
 
     def _fit_binary(self, X, t, sw):
         """t ∈ {0, 1}, sw (n,) sample weights. Returns w (p,), b."""
@@ -196,6 +198,12 @@ class LogisticRegression(_NewtonFit, _LinearClassifier):
             return np.ones(K)
         if isinstance(cw, str) and cw == "balanced":
             counts = np.bincount(idx, weights=sw, minlength=K)
+            if not (counts > 0).all():
+                empty = self.classes_[counts <= 0].tolist()
+                raise ValueError(f"LogisticRegression: class_weight='balanced' cannot weigh the "
+                                 f"class(es) {empty}: their samples all have sample_weight 0 "
+                                 "(the balanced weight would be infinite); drop those rows or "
+                                 "give the classes explicit weights")
             return counts.sum() / (K * counts)
         if not isinstance(cw, dict):
             raise ValueError(f"LogisticRegression: class_weight must be None, 'balanced' or a dict "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin,
-                   _warn, check_random_state)
+                   _check_flags, _is_real, _warn, check_random_state)
 
 __all__ = ["Perceptron"]
 
@@ -53,10 +53,11 @@ class Perceptron(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         X, y = self._validate_fit(X, y)
-        if not self.eta0 > 0:
+        if not (_is_real(self.eta0) and self.eta0 > 0):
             raise ValueError(f"Perceptron: eta0 must be > 0, got {self.eta0!r}")
         if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
             raise ValueError(f"Perceptron: max_iter must be a positive integer, got {self.max_iter!r}")
+        _check_flags(self, "fit_intercept", "shuffle")
         idx = self._encode_classes(y)
         K = len(self.classes_)
         rng = check_random_state(self.random_state)

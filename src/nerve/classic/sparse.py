@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (BaseEstimator, ConvergenceWarning, TransformerMixin, check_array,
-                   check_random_state, _warn)
+from .base import (BaseEstimator, ConvergenceWarning, TransformerMixin, _check_positive_int,
+                   _is_real, check_array, check_random_state, _warn)
 
 __all__ = ["sparse_encode", "SparseCoder", "DictionaryLearning"]
 
@@ -50,8 +50,12 @@ def sparse_encode(X, dictionary, alpha=1.0, *, algorithm="fista", max_iter=1000,
     """
     if algorithm not in ("fista", "ista"):
         raise ValueError(f"sparse_encode: algorithm must be 'fista' or 'ista', got {algorithm!r}")
-    if alpha < 0:
+    if not (_is_real(alpha) and alpha >= 0):
         raise ValueError(f"sparse_encode: alpha must be >= 0, got {alpha!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        # max_iter=0 returned all-zero codes silently
+        raise ValueError(f"sparse_encode: max_iter must be a positive integer, got {max_iter!r}")
+    X = check_array(X, name="X")                           # lists too (X.shape failed)
     D = np.asarray(dictionary, dtype=np.float64)
     if D.ndim != 2 or D.shape[1] != X.shape[1]:
         raise ValueError(f"sparse_encode: the dictionary must be (n_components, {X.shape[1]}) to code "
@@ -175,8 +179,10 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         k = p if self.n_components is None else int(self.n_components)
         if k < 1:
             raise ValueError(f"DictionaryLearning: n_components must be >= 1, got {self.n_components!r}")
-        if self.alpha < 0:
+        if not (_is_real(self.alpha) and self.alpha >= 0):
             raise ValueError(f"DictionaryLearning: alpha must be >= 0, got {self.alpha!r}")
+        _check_positive_int(self, "max_iter")             # 0 crashed with UnboundLocalError
+        _check_positive_int(self, "code_max_iter")        # 0 left every code at zero
         rng = check_random_state(self.random_state)
         rows = rng.choice(n, size=k, replace=k > n)
         D = X[rows] + (1e-3 * rng.standard_normal((k, p)) if k > n else 0.0)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import (BaseEstimator, ClassifierMixin, ConvergenceWarning, LinearClassifierMixin,
-                   _warn, check_random_state)
+                   _check_flags, _check_tol, _is_real, _warn, check_random_state)
 
 __all__ = ["LinearSVM", "KernelSVM", "kernel_matrix"]
 
@@ -114,7 +114,7 @@ class LinearSVM(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         X, y = self._validate_fit(X, y)
-        if not self.C > 0:
+        if not (_is_real(self.C) and self.C > 0):
             raise ValueError(f"LinearSVM: C must be > 0, got {self.C!r}")
         if self.solver not in ("dual", "primal"):
             raise ValueError(f"LinearSVM: solver must be 'dual' or 'primal', got {self.solver!r}")
@@ -124,6 +124,8 @@ class LinearSVM(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
                              f"(solver='primal'), got loss={self.loss!r} with solver={self.solver!r}")
         if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
             raise ValueError(f"LinearSVM: max_iter must be a positive integer, got {self.max_iter!r}")
+        _check_tol(self)
+        _check_flags(self, "fit_intercept")
         idx = self._encode_classes(y)
         K = len(self.classes_)
         # A refit must not keep a previous two-class fit's support vectors (they are only set
@@ -357,10 +359,23 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         X, y = self._validate_fit(X, y)
-        if not self.C > 0:
+        if not (_is_real(self.C) and self.C > 0):
             raise ValueError(f"KernelSVM: C must be > 0, got {self.C!r}")
         if self.kernel not in ("linear", "rbf", "poly"):
             raise ValueError(f"KernelSVM: kernel must be 'linear', 'rbf' or 'poly', got {self.kernel!r}")
+        # a fractional degree gave NaN kernels on negative products (decision values all NaN)
+        # and max_iter=-3 zero SMO steps (all-zero decision values), silently
+        if (isinstance(self.degree, bool) or not isinstance(self.degree, (int, np.integer))
+                or self.degree < 0):
+            raise ValueError(f"KernelSVM: degree must be an integer >= 0, got {self.degree!r}")
+        _check_tol(self)
+        if not _is_real(self.coef0):
+            raise ValueError(f"KernelSVM: coef0 must be a number, got {self.coef0!r}")
+        if not (self.max_iter is None or self.max_iter == -1 or (
+                isinstance(self.max_iter, (int, np.integer)) and not isinstance(self.max_iter, bool)
+                and self.max_iter >= 1)):
+            raise ValueError(f"KernelSVM: max_iter must be -1 (no limit) or a positive integer, "
+                             f"got {self.max_iter!r}")
         if self.decision_function_shape not in ("ovr", "ovo"):
             raise ValueError("KernelSVM: decision_function_shape must be 'ovr' or 'ovo', got "
                              f"{self.decision_function_shape!r}")
@@ -380,7 +395,7 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"KernelSVM: gamma must be 'scale', 'auto' or a positive number, got "
                                  f"{self.gamma!r}")
         else:
-            if not self.gamma > 0:
+            if not (_is_real(self.gamma) and self.gamma > 0):
                 raise ValueError(f"KernelSVM: gamma must be > 0, got {self.gamma!r}")
             self._gamma = float(self.gamma)
         Kfull = self._kernel(X, X)
@@ -443,20 +458,24 @@ class KernelSVM(ClassifierMixin, BaseEstimator):
         # Confidences squashed into (−1/3, 1/3) so they only break ties between vote counts.
         return votes + conf / (3 * (np.abs(conf) + 1))
 
-    def _votes(self, D):
+    def _votes(self, D, tie_to_later=False):
+        # NOTE: a pair value of exactly 0 is a tie. scikit-learn's decision_function ('ovr')
+        # gives it to the pair's first class, but SVC.predict (libsvm's vote) to the second,
+        # so predict passes tie_to_later=True.
         K = len(self.classes_)
         votes = np.zeros((len(D), K))
         conf = np.zeros((len(D), K))
         for k, (a, c, *_) in enumerate(self._pairs):
-            votes[:, c] += D[:, k] > 0
-            votes[:, a] += D[:, k] <= 0
+            later = D[:, k] >= 0 if tie_to_later else D[:, k] > 0
+            votes[:, c] += later
+            votes[:, a] += ~later
             conf[:, c] += D[:, k]
             conf[:, a] -= D[:, k]
         return votes, conf
 
     def predict(self, X):
         D = self._pair_scores(X)
-        if len(self.classes_) == 2:
-            return self.classes_[(D[:, 0] > 0).astype(int)]
-        votes, _ = self._votes(D)
+        if len(self.classes_) == 2:                            # f = 0 goes to classes_[1], as SVC
+            return self.classes_[(D[:, 0] >= 0).astype(int)]
+        votes, _ = self._votes(D, tie_to_later=True)
         return self.classes_[votes.argmax(axis=1)]            # ties: the smallest class index

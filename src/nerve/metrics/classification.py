@@ -93,6 +93,10 @@ def accuracy(y_true, y_pred, normalize: bool = True, sample_weight=None):
         correct = int(np.count_nonzero(hit))
         return correct / len(yt) if normalize else correct
     correct = float(w[hit].sum())
+    if normalize and not w.sum() != 0:
+        # all-zero weights: no sample counts (this was a bare ZeroDivisionError)
+        raise ValueError("accuracy: sample_weight sums to 0, so no sample counts; give at least "
+                         "one sample a non-zero weight")
     return correct / float(w.sum()) if normalize else correct
 
 
