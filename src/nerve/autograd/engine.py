@@ -386,7 +386,7 @@ def _run(grads, order, retain_graph, create_graph=False, capture_node=None, capt
                     accumulate_leaf(p, gp)
                 elif create_graph:
                     _into_leaf(p, gp, True, False)
-                else:  # into .grad, as _into_leaf on arrays
+                else:  # into .grad: _into_leaf's array branch, inlined (it runs for every leaf)
                     pd = p._data.dtype
                     if gp.dtype is not pd and gp.dtype != pd:
                         gp = gp.astype(pd)
