@@ -322,6 +322,9 @@ def _run(grads, order, retain_graph, create_graph=False, capture_node=None, capt
     mut = _MUT[0]
     rebased = _REBASED[0]
     arrays_only = not create_graph
+    # autograd.grad or inputs=: every leaf goes through the accumulator, which picks the asked-for
+    routed = accumulator_args is not None and (accumulator_args[0] is not None
+                                               or accumulator_args[2] is not None)
     pop = grads.pop
     chain = order is None
     if chain:
@@ -379,28 +382,15 @@ def _run(grads, order, retain_graph, create_graph=False, capture_node=None, capt
                         _add_grad(grads, was, k, gp)
                     continue
             if c is None:
-                if accumulator_args is not None and (p._hooks or accumulator_args[0] is not None
-                                                     or accumulator_args[2] is not None):
+                if routed or (accumulator_args is not None and p._hooks):
                     if accumulate_leaf is None:
                         accumulate_leaf = _leaf_accumulator(*accumulator_args)
                     accumulate_leaf(p, gp)
-                elif create_graph:
-                    _into_leaf(p, gp, True, False)
-                else:  # into .grad: _into_leaf's array branch, inlined (it runs for every leaf)
-                    pd = p._data.dtype
-                    if gp.dtype is not pd and gp.dtype != pd:
-                        gp = gp.astype(pd)
-                    pg = p._grad
-                    if pg is None:
-                        # a view, or the incoming gradient passed straight through (as add does
-                        # to both inputs), may reach another tensor: .grad gets its own copy
-                        if gp.base is not None or gp is g or (type(g) is list and any(gp is x for x in g)):
-                            gp = gp.copy()
-                        p._grad = _wrap(gp)
-                    elif pg._ctx is not None:
-                        p._grad = pg + gp
-                    else:
-                        pg._data = pg._data + gp
+                else:
+                    # an incoming gradient passed straight through (as add does to both
+                    # inputs) may reach another tensor too: shared, so .grad gets a copy
+                    _into_leaf(p, gp, create_graph,
+                               gp is g or (type(g) is list and any(gp is x for x in g)))
                 continue
             if c.n_out == 1:
                 grads[c] = grads[c] + gp if c in grads else gp
