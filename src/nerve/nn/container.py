@@ -23,15 +23,19 @@ def _check_module(m, where):
     return m
 
 
+def _checked_index(idx, n, what):
+    """``idx`` (-n..n-1) as a position 0..n-1, or an IndexError naming the index and length."""
+    i = operator.index(idx)
+    if not -n <= i < n:
+        raise IndexError(f"index {idx} is out of range for {what} of length {n}")
+    return i % n
+
+
 class _IndexedModules(Module):
     """Shared integer-index logic of Sequential and ModuleList (keys '0', '1', ...)."""
 
     def _index(self, idx):
-        n = len(self._modules)
-        i = operator.index(idx)
-        if not -n <= i < n:
-            raise IndexError(f"index {idx} is out of range for {type(self).__name__} of length {n}")
-        return i % n
+        return _checked_index(idx, len(self._modules), type(self).__name__)
 
     def _renumber(self, mods):
         for k in list(self._modules):
@@ -301,11 +305,7 @@ class ParameterList(Module):
         return iter(self._parameters.values())
 
     def _index(self, idx):
-        n = len(self._parameters)
-        i = operator.index(idx)
-        if not -n <= i < n:
-            raise IndexError(f"index {idx} is out of range for ParameterList of length {n}")
-        return i % n
+        return _checked_index(idx, len(self._parameters), "ParameterList")
 
     def __getitem__(self, idx):
         values = list(self._parameters.values())
