@@ -50,14 +50,19 @@ def _trace(lib, kind, make, steps=60, stepper=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # step(epoch) deprecation, torch's call-order hints
         sched = make(lib.optim.lr_scheduler, opt)
-        for t in range(steps):
-            out.append(_row(sched, opt))
-            opt.step()
-            if stepper is None:
-                sched.step()
-            else:
-                stepper(sched, t)
+        _advance(sched, opt, range(steps), stepper, out)
     return np.array(out, dtype=np.float64)
+
+
+def _advance(sched, opt, ts, stepper, out):
+    """Record the lr row, step the optimizer, then the scheduler (``stepper(sched, t)`` if given)."""
+    for t in ts:
+        out.append(_row(sched, opt))
+        opt.step()
+        if stepper is None:
+            sched.step()
+        else:
+            stepper(sched, t)
 
 
 def _same(ours, theirs):
@@ -282,10 +287,7 @@ def _resumed(lib, make, k=13, n=40, route="state_dict", stepper=None):
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for _ in range(k):
-            out.append(_row(sched, opt))
-            opt.step()
-            sched.step()
+        _advance(sched, opt, range(k), None, out)
         opt_state, sched_state = opt.state_dict(), sched.state_dict()
         if lib is nv:
             opt_state = copy.deepcopy(opt_state)
@@ -299,13 +301,7 @@ def _resumed(lib, make, k=13, n=40, route="state_dict", stepper=None):
             sched = make(lib.optim.lr_scheduler, opt)
             opt.load_state_dict(opt_state)
             sched.load_state_dict(sched_state)
-        for t in range(k, n):
-            out.append(_row(sched, opt))
-            opt.step()
-            if stepper is None:
-                sched.step()
-            else:
-                stepper(sched, t)
+        _advance(sched, opt, range(k, n), stepper, out)
     return np.array(out, dtype=np.float64)
 
 
