@@ -150,9 +150,10 @@ def _is_array(v):
 
 
 class FlatGroup:
-    """A parameter group run as one concatenated array (see the module docstring)."""
+    """A parameter group run as one concatenated array (see the module docstring). ``region``:
+    the user's buffer the parameters already lie in end to end (``_user_storage``), if any."""
 
-    def __init__(self, opt, group, params, state):
+    def __init__(self, opt, group, params, state, region=None):
         self.opt = opt
         self.group = group
         self.params = list(params)  # the tensors it was built for (the group's list may be edited)
@@ -161,7 +162,6 @@ class FlatGroup:
         self.offsets = np.cumsum([0] + sizes).tolist()
         like = params[0]._data
         total = self.offsets[-1]
-        region, _ = _user_storage([p._data for p in params])
         # parameters made as views lying end to end in a buffer of the user's keep it as
         # their storage; otherwise they move into a new buffer of the group's
         self.P = region if region is not None else np.empty_like(like, shape=(total,))
@@ -207,7 +207,8 @@ class FlatGroup:
             total += p._data.size
         if total > MAX_MEAN_SIZE * len(params):
             return False
-        if _user_storage([p._data for p in params])[1]:
+        region, shared = _user_storage([p._data for p in params])
+        if shared:
             return False  # views of one user buffer, not end to end: update them where they are
         states = [opt.state.get(p) for p in params]
         if all(s is None for s in states):
@@ -216,7 +217,7 @@ class FlatGroup:
             state = cls._adopt(params, states)
             if state is None:
                 return False
-        return cls(opt, group, params, state)
+        return cls(opt, group, params, state, region)
 
     @staticmethod
     def _adopt(params, states):
