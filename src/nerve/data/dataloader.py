@@ -46,11 +46,14 @@ def _collate_arrays(batch):
         # The dtype comes from every sample, not the first one: [1, 2.5] is a float batch
         # (casting it to int64 would silently give [1, 2]) and [True, 2] an int batch, as
         # torch.tensor(batch) decides.
-        big = [b for b in batch if type(b) is int and not -2**63 <= b < 2**63]
-        if big:  # NumPy would make the batch float and round it (torch refuses it too)
-            raise ValueError(f"default_collate: the integer {big[0]} does not fit in int64; store "
-                             "such labels as strings or pass a collate_fn")
         arr = np.asarray(batch)
+        if arr.dtype.kind in "ufO":
+            # an int beyond int64 made NumPy pick uint64, float (rounded) or object: refuse it,
+            # as torch does (an int64 batch holds none, so the common case skips this scan)
+            big = [b for b in batch if type(b) is int and not -2**63 <= b < 2**63]
+            if big:
+                raise ValueError(f"default_collate: the integer {big[0]} does not fit in int64; store "
+                                 "such labels as strings or pass a collate_fn")
         if arr.dtype.kind == "b":
             return arr
         if arr.dtype.kind in "iu":
