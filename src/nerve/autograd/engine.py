@@ -581,14 +581,10 @@ def _leaf_accumulator(capture_leaf, results, only, create_graph, shared, leaf_us
     """
     pending = {}  # id(leaf) -> [leaf, summed gradient]
 
-    def deliver(p, gp):
+    def deliver(p, gp):  # (p was asked for: accumulate_leaf filtered it)
         if capture_leaf is not None:
-            idx = capture_leaf.get(id(p))
-            if idx is not None:
-                for i in idx:
-                    results[i] = gp if results[i] is None else results[i] + gp
-            return
-        if only is not None and id(p) not in only:
+            for i in capture_leaf[id(p)]:
+                results[i] = gp if results[i] is None else results[i] + gp
             return
         _into_leaf(p, gp, create_graph, shared)
         if _POST_HOOKS:
