@@ -1,0 +1,119 @@
+"""The BLAS planner: when a matrix product is cut into row blocks, and that the cut products
+(in the LSTM's fast path) give what the whole products give."""
+import numpy as np
+import pytest
+
+import nerve as nv
+from nerve.backend import blas
+from nerve.functional import recurrent
+
+
+@pytest.fixture
+def small_kernels(monkeypatch):
+    """Plan as on a one-thread OpenBLAS with small-matrix kernels, whatever this machine is."""
+    monkeypatch.setattr(blas, "_small_kernels", lambda: True)
+    monkeypatch.setattr(blas, "blas_threads_now", lambda: 1)
+    monkeypatch.setattr(blas, "_plans", {})
+
+
+@pytest.mark.parametrize("M, N, K, rows", [
+    (512, 32, 192, [128] * 4),          # W5's LSTM step: 3.1 M multiply-adds, four blocks
+    (128, 32, 512, [43, 43, 42]),       # its backward step: the blocks are balanced
+    (2048, 2, 512, [683, 683, 682]),
+    (300, 7, 1000, [100, 100, 100]),
+])
+def test_blocks_cover_the_rows_in_order_each_under_the_limit(small_kernels, M, N, K, rows):
+    blocks = blas.row_blocks(M, N, K, np.float32)
+    assert [b.stop - b.start for b in blocks] == rows
+    assert blocks[0].start == 0 and blocks[-1].stop == M
+    assert all(a.stop == b.start for a, b in zip(blocks, blocks[1:]))
+    assert all((b.stop - b.start) * N * K <= blas.SMALL_KERNEL_MNK for b in blocks)
+
+
+@pytest.mark.parametrize("M, N, K, dtype, why", [
+    (100, 100, 100, np.float32, "already small enough for the small kernels"),
+    (4096, 1, 512, np.float32, "N = 1 is a matrix-vector product"),
+    (512, 64, 1024, np.float32, "a block under the limit would have fewer than 16 rows"),
+    (512, 32, 192, np.int64, "integer products do not go through GEMM"),
+    (512, 32, 192, np.float16, "no half-precision GEMM"),
+])
+def test_no_blocks_where_they_would_not_pay(small_kernels, M, N, K, dtype, why):
+    assert blas.row_blocks(M, N, K, dtype) is None, why
+
+
+def test_no_blocks_with_several_blas_threads_or_without_small_kernels(monkeypatch, small_kernels):
+    assert blas.row_blocks(512, 32, 192, np.float64) is not None
+    monkeypatch.setattr(blas, "blas_threads_now", lambda: 2)   # the whole product is threaded
+    assert blas.row_blocks(512, 32, 192, np.float64) is None
+    monkeypatch.setattr(blas, "blas_threads_now", lambda: 1)
+    monkeypatch.setattr(blas, "_small_kernels", lambda: False)  # e.g. a Haswell core, or MKL
+    assert blas.row_blocks(512, 32, 192, np.float64) is None
+
+
+@pytest.mark.parametrize("core, expected", [("SkylakeX", True), ("SapphireRapids", True),
+                                            ("Haswell", False), ("Zen", False), (None, False)])
+def test_small_kernels_follow_the_openblas_core(monkeypatch, core, expected):
+    monkeypatch.setattr(blas, "_info", {"library": "x" if core else None, "core": core})
+    assert blas._small_kernels() is expected
+
+
+def test_blas_info_describes_numpys_blas():
+    info = blas.blas_info()
+    assert set(info) == {"library", "core"}
+    if "openblas" not in blas._numpy_blas_name():
+        pytest.skip("NumPy here is not built on OpenBLAS")
+    assert info["library"] and info["core"], info
+    n = blas.blas_threads_now()
+    assert isinstance(n, int) and n >= 1
+    from nerve.backend import limit_blas_threads
+    with limit_blas_threads(1):
+        pytest.importorskip("threadpoolctl")
+        assert blas.blas_threads_now() == 1        # read live, not cached
+
+
+def test_blocked_products_equal_the_whole_product(small_kernels):
+    rng = np.random.default_rng(0)
+    for dt in (np.float32, np.float64):
+        W = rng.standard_normal((512, 192)).astype(dt)
+        X = rng.standard_normal((192, 32)).astype(dt)
+        out = np.empty((512, 32), dt)
+        blocks = blas.row_blocks(512, 32, 192, dt)
+        for b in blocks:
+            np.matmul(W[b], X, out=out[b])
+        np.testing.assert_allclose(out, W @ X, rtol=1e-5 if dt == np.float32 else 1e-12,
+                                   atol=1e-5 if dt == np.float32 else 1e-12)
+
+
+def _lstm_step(seed, dtype, T=6, N=5, D=7, H=9, h0_zero=True, reverse=False):
+    rng = np.random.default_rng(seed)
+    arr = lambda *s: rng.standard_normal(s).astype(dtype) * 0.5  # noqa: E731
+    x = nv.tensor(arr(T, N, D), requires_grad=True)
+    h0 = nv.tensor(np.zeros((N, H), dtype) if h0_zero else arr(N, H), requires_grad=True)
+    c0 = nv.tensor(arr(N, H), requires_grad=True)
+    ws = [nv.tensor(arr(4 * H, D), requires_grad=True), nv.tensor(arr(4 * H, H), requires_grad=True),
+          nv.tensor(arr(4 * H), requires_grad=True), nv.tensor(arr(4 * H), requires_grad=True)]
+    out, h, c = nv.functional.lstm_layer(x, h0, c0, *ws, reverse=reverse)
+    gout = arr(T, N, H)
+    (out * nv.tensor(gout)).sum().add(h.sum() * 0.3).add((c * c).sum()).backward()
+    leaves = [x, h0, c0] + ws
+    return [out.numpy(), h.numpy(), c.numpy()] + [t.grad.numpy() for t in leaves]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("h0_zero, reverse", [(True, False), (False, True)])
+def test_lstm_fast_path_cut_into_uneven_blocks_matches_the_whole_products(monkeypatch, dtype,
+                                                                          h0_zero, reverse):
+    whole = _lstm_step(1, dtype, h0_zero=h0_zero, reverse=reverse)
+    asked = []
+
+    def three_blocks(M, N, K, dt):                  # uneven blocks on every call, any size
+        asked.append((M, N, K))
+        return (slice(0, 5), slice(5, M - 3), slice(M - 3, M))
+
+    monkeypatch.setattr(recurrent, "row_blocks", three_blocks)
+    cut = _lstm_step(1, dtype, h0_zero=h0_zero, reverse=reverse)
+    H, D, N = 9, 7, 5
+    assert asked == [(4 * H, N, D + H), (H, N, 4 * H)]  # the forward step and the backward step
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for a, b in zip(cut, whole):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
