@@ -117,3 +117,71 @@ def test_lstm_fast_path_cut_into_uneven_blocks_matches_the_whole_products(monkey
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for a, b in zip(cut, whole):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def _readable_layers(seed, dtype, T=5, N=4, D=3, H=6, P=4):
+    """Every layer whose steps go through recurrent._times: GRU, tanh and ReLU RNNs, and the
+    LSTM's readable path (taken for packed batches and for a projection)."""
+    rng = np.random.default_rng(seed)
+    arr = lambda *s: nv.tensor(rng.standard_normal(s).astype(dtype) * 0.5, requires_grad=True)  # noqa: E731
+    F = nv.functional
+    x, lengths = arr(T, N, D), [5, 4, 2, 1]
+    runs = {
+        "gru": lambda: F.gru_layer(x, arr(N, H), arr(3 * H, D), arr(3 * H, H), arr(3 * H), arr(3 * H)),
+        "gru_packed": lambda: F.gru_layer(x, arr(N, H), arr(3 * H, D), arr(3 * H, H), arr(3 * H),
+                                          arr(3 * H), batch_sizes=[4, 4, 3, 2, 1]),
+        "rnn_tanh": lambda: F.rnn_layer(x, arr(N, H), arr(H, D), arr(H, H), arr(H), arr(H)),
+        "rnn_relu": lambda: F.rnn_layer(x, arr(N, H), arr(H, D), arr(H, H), arr(H), arr(H),
+                                        nonlinearity="relu", reverse=True),
+        "lstm_proj": lambda: F.lstm_layer(x, arr(N, P), arr(N, H), arr(4 * H, D), arr(4 * H, P),
+                                          arr(4 * H), arr(4 * H), weight_hr=arr(P, H)),
+        "lstm_packed": lambda: F.lstm_layer(x, arr(N, H), arr(N, H), arr(4 * H, D), arr(4 * H, H),
+                                            arr(4 * H), arr(4 * H), batch_sizes=[4, 4, 3, 2, 1]),
+    }
+    assert len(lengths) == N
+    results = {}
+    for name, run in runs.items():
+        outs = run()
+        loss = sum(((o * o).sum() for o in outs), nv.tensor(0.0, dtype=dtype))
+        leaves = [x] + [t for t in _leaves(loss) if t is not x]
+        for t in leaves:
+            t.grad = None
+        loss.backward()
+        results[name] = [o.numpy() for o in outs] + [t.grad.numpy() for t in leaves]
+    return results
+
+
+def _leaves(t):
+    seen, stack, out = set(), [t.grad_fn], []
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        for nxt, _ in node.next_functions:
+            if nxt is not None and type(nxt).__name__ == "AccumulateGrad":
+                out.append(nxt.variable)
+            else:
+                stack.append(nxt)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_recurrent_steps_cut_into_uneven_column_blocks_match_the_whole_products(monkeypatch, dtype):
+    whole = _readable_layers(2, dtype)
+    asked = []
+
+    def three_blocks(M, N, K, dt):
+        asked.append((M, N, K))
+        return (slice(0, 1), slice(1, N - 2), slice(N - 2, N))
+
+    monkeypatch.setattr(recurrent, "col_blocks", three_blocks)
+    cut = _readable_layers(2, dtype)
+    # forward h @ Wₕₕᵀ and backward ∂ @ Wₕₕ, for each of the six layers (N = 4 rows each)
+    assert sorted(set(asked)) == sorted({(4, 18, 6), (4, 6, 18), (4, 6, 6), (4, 24, 4), (4, 4, 24),
+                                         (4, 24, 6), (4, 6, 24)})
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for name in whole:
+        assert len(cut[name]) == len(whole[name])
+        for a, b in zip(cut[name], whole[name]):
+            np.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=name)

@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-__all__ = ["blas_info", "row_blocks", "blas_threads_now"]
+__all__ = ["blas_info", "row_blocks", "col_blocks", "blas_threads_now"]
 
 SMALL_KERNEL_MNK = 100 ** 3     # OpenBLAS's small-matrix limit on M·N·K
 MIN_BLOCK_ROWS = 16             # below this the calls cost more than the packing they save
@@ -147,3 +147,9 @@ def row_blocks(M, N, K, dtype):
             rows = -(-M // parts)
             _plans[key] = tuple(slice(i, min(i + rows, M)) for i in range(0, M, rows))
     return _plans[key]
+
+
+def col_blocks(M, N, K, dtype):
+    """Column slices of B for an (M, K) by (K, N) product ``A @ B`` cut into column blocks: the
+    same rule as :func:`row_blocks` (the small-kernel limit is on M·N·K whichever side is cut)."""
+    return row_blocks(N, M, K, dtype)
