@@ -185,3 +185,90 @@ def test_recurrent_steps_cut_into_uneven_column_blocks_match_the_whole_products(
         assert len(cut[name]) == len(whole[name])
         for a, b in zip(cut[name], whole[name]):
             np.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=name)
+
+
+@pytest.mark.parametrize("M, O, K, expected", [
+    (8, 384, 128, ("cols", [128, 128, 128])),       # a GPT's qkv projection while generating
+    (2, 3072, 768, ("cols", [512] * 6)),
+    (16, 1024, 128, ("cols", [74] * 13 + [62])),
+    (10000, 16, 784, ("rows", [79] * 126 + [46])),  # a 784→16 layer over a batch of 10,000
+    (2048, 10, 128, ("rows", [683, 683, 682])),
+])
+def test_linear_plan_blocks_each_fit_the_small_kernels(small_kernels, M, O, K, expected):
+    kind, blocks = blas.linear_plan(M, O, K, np.float32)
+    assert (kind, [b.stop - b.start for b in blocks]) == expected
+    n = O if kind == "cols" else M
+    assert blocks[0].start == 0 and blocks[-1].stop == n
+    assert all(a.stop == b.start for a, b in zip(blocks, blocks[1:]))
+    for b in blocks:
+        rows, cols = (M, b.stop - b.start) if kind == "cols" else (b.stop - b.start, O)
+        assert rows * cols * K <= blas.SMALL_KERNEL_MNK
+        if kind == "cols":                            # x @ W[b].T: OpenBLAS's transposed case
+            assert rows * cols <= blas.TN_SMALL_MN
+
+
+@pytest.mark.parametrize("M, O, K, why", [
+    (1, 4096, 128, "one row: a matrix-vector product, no faster in pieces"),
+    (8, 128, 512, "8 × 128 outputs already fit the small kernel whole"),
+    (16, 128, 64, "16 rows with K = 64 measured no faster"),
+    (64, 16, 784, "W2's first layer already fits whole"),
+    (1024, 384, 128, "many rows and many outputs: the packed kernel is at its best"),
+    (2048, 64, 32, "K = 32 measured no faster"),
+    (512, 10, 128, "a single block: copying Wᵀ buys nothing sure"),
+])
+def test_linear_plan_leaves_other_shapes_whole(small_kernels, M, O, K, why):
+    assert blas.linear_plan(M, O, K, np.float32) is None, why
+
+
+def test_linear_plan_needs_one_thread_and_small_kernels(monkeypatch, small_kernels):
+    assert blas.linear_plan(8, 384, 128, np.float32) is not None
+    monkeypatch.setattr(blas, "blas_threads_now", lambda: 2)
+    assert blas.linear_plan(8, 384, 128, np.float32) is None
+
+
+@pytest.mark.parametrize("kind", ["cols", "rows"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_in_planned_pieces_matches_the_whole_product_and_torch(monkeypatch, kind, dtype):
+    torch = pytest.importorskip("torch")
+    from nerve.functional import linalg
+
+    rng = np.random.default_rng(3)
+    x_np = rng.standard_normal((3, 5, 40)).astype(dtype)        # 15 rows once flattened (cols)
+    W_np, b_np = rng.standard_normal((11, 40)).astype(dtype), rng.standard_normal(11).astype(dtype)
+    cuts = {"cols": (slice(0, 4), slice(4, 9), slice(9, 11)),
+            "rows": (slice(0, 4), slice(4, 5), slice(5, 9))}        # 9 rows: x[:, ::2]
+    planned = []
+
+    def plan(M, O, K, dt):
+        planned.append((M, O, K))
+        return kind, cuts[kind]
+
+    monkeypatch.setattr(linalg, "TN_SMALL_MN", 0)              # let every shape reach the planner
+    monkeypatch.setattr(linalg, "linear_plan", plan)
+    x = nv.tensor(x_np, requires_grad=True)
+    W, b = nv.tensor(W_np, requires_grad=True), nv.tensor(b_np, requires_grad=True)
+    xs = x[:, ::2] if kind == "rows" else x                     # a non-contiguous input too
+    y = nv.functional.linear(xs, W, b)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    (y * nv.tensor(g)).sum().backward()
+    assert planned and planned[0][1:] == (11, 40)
+
+    xt = torch.tensor(x_np, requires_grad=True)
+    Wt, bt = torch.tensor(W_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
+    yt = torch.nn.functional.linear(xt[:, ::2] if kind == "rows" else xt, Wt, bt)
+    (yt * torch.tensor(g)).sum().backward()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for a, e in [(y, yt), (x.grad, xt.grad), (W.grad, Wt.grad), (b.grad, bt.grad)]:
+        np.testing.assert_allclose(a.numpy(), e.detach().numpy(), rtol=tol, atol=tol)
+
+
+def test_linear_plans_only_two_dimensional_inputs(small_kernels):
+    # a single (784,) sample once looked like 784 rows of a tall product
+    rng = np.random.default_rng(4)
+    W, x = rng.standard_normal((16, 784)), rng.standard_normal(784)
+    assert blas.linear_plan(784, 16, 784, np.float64) is not None   # as 784 rows it would be cut
+    y = nv.functional.linear(nv.tensor(x), nv.tensor(W)).numpy()
+    np.testing.assert_allclose(y, W @ x, rtol=1e-12, atol=1e-12)
+    X = rng.standard_normal((4000, 784))                           # a real tall batch is cut
+    np.testing.assert_allclose(nv.functional.linear(nv.tensor(X), nv.tensor(W)).numpy(), X @ W.T,
+                               rtol=1e-10, atol=1e-10)

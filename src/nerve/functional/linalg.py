@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import get_array_module
+from ..backend.blas import TN_SMALL_MN, linear_plan
 from ._util import Tensor, _wrap, data_of
 from .activation import _col_sum
 
@@ -61,6 +62,29 @@ class MatMul(Function):
         return gx, gy
 
 
+def _x_wt(xp, x, W):
+    """``x @ Wᵀ`` for 2-D x, in the pieces ``backend.blas.linear_plan`` proposes for shapes that
+    OpenBLAS would otherwise run far from its best (a few rows against many outputs, or many rows
+    against few outputs); the whole product otherwise."""
+    M, O = x.shape[0], W.shape[0]
+    # two integer tests first, so the usual shapes pay next to nothing
+    if (2 <= M <= 16 and M * O > TN_SMALL_MN) or (M >= 512 and O <= 64):
+        if getattr(xp, "module", xp) is np and W.flags.c_contiguous:
+            plan = linear_plan(M, O, W.shape[1], x.dtype)
+            if plan is not None:
+                kind, blocks = plan
+                out = np.empty((M, O), dtype=np.result_type(x, W))
+                if kind == "cols":
+                    for b in blocks:
+                        np.matmul(x, W[b].T, out=out[:, b])
+                else:
+                    WT = np.ascontiguousarray(W.T)
+                    for b in blocks:
+                        np.matmul(x[b], WT, out=out[b])
+                return out
+    return x @ W.T
+
+
 class Linear(Function):
     """y = x Wᵀ + b, fused: one GEMM forward, two backward, no transposed copies kept.
 
@@ -82,8 +106,10 @@ class Linear(Function):
         if x.ndim > 2:
             # NOTE: one (M, in) GEMM instead of NumPy's loop of per-batch GEMMs: ~25% faster
             # for (16, 64, 128) inputs, the transformer's shape
-            out = (x.reshape((-1, W.shape[1])) @ W.T).reshape(x.shape[:-1] + (W.shape[0],))
-        else:
+            out = _x_wt(ctx.xp, x.reshape((-1, W.shape[1])), W).reshape(x.shape[:-1] + (W.shape[0],))
+        elif x.ndim == 2:
+            out = _x_wt(ctx.xp, x, W)
+        else:                                   # one sample, (in,)
             out = x @ W.T
         if b is not None:
             out += b
