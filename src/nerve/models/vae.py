@@ -95,6 +95,13 @@ class VAE(nn.Module):
     # ------------------------------------------------------------------ objective
     def elbo(self, x, generator=None) -> Tensor:
         """The evidence lower bound of each input, shape (N,): one-draw E_q[log p(x|z)] − KL."""
+        shape = tuple(x.shape)
+        if shape[1:] != self.in_shape:
+            # the encoder flattens whatever it gets, but log p(x|z) is scored against the decoder's
+            # (N, *in_shape) output: another layout would broadcast against it (e.g. (N, 1, 28, 28)
+            # against (N, 28, 28) gives an (N, N) ELBO) instead of failing
+            raise ValueError(f"VAE(in_shape={self.in_shape}).elbo got inputs of shape {shape}; it needs "
+                             f"(N, {', '.join(map(str, self.in_shape))}): reshape the batch to that")
         q = self.posterior(x)
         z = q.rsample(generator=generator)
         return self.likelihood_of(z).log_prob(x) - kl_divergence(q, self.prior(len(z)))
