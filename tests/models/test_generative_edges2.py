@@ -1,0 +1,85 @@
+"""Second sweep of edge cases in the generative, structured and probabilistic models and in
+nerve.distributions: inputs that used to pass silently and numbers that went NaN."""
+import warnings
+
+import numpy as np
+import pytest
+
+import nerve as nv
+from nerve import models
+from nerve.distributions import Categorical, Normal, kl_divergence
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _grad(t):
+    return np.asarray(t.grad.numpy() if hasattr(t.grad, "numpy") else t.grad)
+
+
+# ---------------------------------------------------------------------------------------- VAE
+def test_vae_elbo_rejects_inputs_of_another_layout():
+    # The encoder flattens anything with the right size, but log p(x|z) broadcast a (N, 1, 28, 28)
+    # batch against the (N, 28, 28) decoder output: an (N, N) "ELBO" and a wrong scalar loss.
+    net = models.VAE(in_shape=(28, 28), latent_dim=3, hidden=(8,))
+    x = nv.rand(4, 1, 28, 28)
+    with pytest.raises(ValueError, match=r"in_shape=\(28, 28\).*\(4, 1, 28, 28\).*\(N, 28, 28\)"):
+        net.elbo(x)
+    with pytest.raises(ValueError, match="reshape"):
+        net.loss(x)
+    good = x.reshape(4, 28, 28)
+    assert net.elbo(good).shape == (4,)
+    assert net.loss(good).shape == ()
+
+
+# ------------------------------------------------------------------------- Categorical KL
+@pytest.mark.torch
+def test_categorical_kl_with_a_masked_class_has_finite_gradients():
+    # A class both policies mask out (logit -inf) adds nothing to the KL, so the KL and its
+    # gradient must equal those of the problem without that class. torch's gradient is NaN
+    # for every logit there (0 * (-inf - -inf)), and ours was too.
+    torch = _torch()
+    ell = np.array([[0.0, -np.inf, 1.0, 0.5], [2.0, 0.3, -np.inf, -1.0]])
+    other = np.array([[0.0, -np.inf, 2.0, -0.5], [1.0, 0.0, 0.7, 0.2]])    # row 1: only p masks
+    keep = [[0, 2, 3], [0, 1, 3]]
+    a, b = nv.tensor(ell, requires_grad=True), nv.tensor(other, requires_grad=True)
+    w = np.array([0.7, 1.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        kl = kl_divergence(Categorical(logits=a), Categorical(logits=b))
+        (kl * nv.tensor(w)).sum().backward()
+    for row in range(2):
+        # the reference: Σ_k p_k (log p_k − log q_k) over the classes p can pick, in torch
+        ta = torch.tensor(ell[row, keep[row]], requires_grad=True)
+        tb = torch.tensor(other[row], requires_grad=True)
+        lp = torch.log_softmax(ta, -1)
+        lq = torch.log_softmax(tb, -1)[keep[row]]
+        ref = (lp.exp() * (lp - lq)).sum()
+        (ref * w[row]).backward()
+        np.testing.assert_allclose(float(kl.numpy()[row]), ref.item(), rtol=1e-12)
+        ga = np.zeros(4)
+        ga[keep[row]] = ta.grad.numpy()
+        np.testing.assert_allclose(_grad(a)[row], ga, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(_grad(b)[row], tb.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+# ------------------------------------------------------------------------- Normal, σ → 0
+@pytest.mark.parametrize("scale", [1e-20, 1e-25, 1e-30])
+def test_normal_log_prob_at_tiny_float32_scales_stays_finite(scale):
+    # log p(x) = −z²/2 − log σ − ½ log 2π with z = (x − μ)/σ. Dividing by 2σ² instead underflows
+    # in float32 (σ² < 1e-38): NaN at x = μ (0/0) and an infinite gradient in σ next to it.
+    s = np.float32(scale)
+    x = np.float32(1.5) * s                                              # z = 1.5 exactly
+    sigma = nv.tensor(np.array([s], np.float32), requires_grad=True)
+    mu = nv.tensor(np.zeros(1, np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        lp = Normal(mu, sigma).log_prob(nv.tensor(np.array([x, 0.0], np.float32)))
+        lp.sum().backward()
+    z = np.array([float(x) / float(s), 0.0])
+    want = -0.5 * z * z - np.log(float(s)) - 0.5 * np.log(2 * np.pi)
+    np.testing.assert_allclose(lp.numpy(), want, rtol=1e-6)
+    # d/dσ = Σ (z² − 1)/σ and d/dμ = Σ z/σ, both finite in float32 here
+    np.testing.assert_allclose(_grad(sigma), [np.sum(z * z - 1) / float(s)], rtol=1e-5)
+    np.testing.assert_allclose(_grad(mu), [np.sum(z) / float(s)], rtol=1e-5)
