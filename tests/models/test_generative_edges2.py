@@ -83,3 +83,24 @@ def test_normal_log_prob_at_tiny_float32_scales_stays_finite(scale):
     # d/dσ = Σ (z² − 1)/σ and d/dμ = Σ z/σ, both finite in float32 here
     np.testing.assert_allclose(_grad(sigma), [np.sum(z * z - 1) / float(s)], rtol=1e-5)
     np.testing.assert_allclose(_grad(mu), [np.sum(z) / float(s)], rtol=1e-5)
+
+
+def test_bernoulli_vae_rejects_inputs_outside_the_unit_interval():
+    # x·ℓ − softplus(ℓ) has no upper bound for x > 1 or x < 0: a Bernoulli VAE trained on data in
+    # [−1, 1] drove its "negative ELBO" to −1e4 and beyond instead of failing.
+    net = models.VAE(in_shape=(3,), latent_dim=2, hidden=(4,))
+    for bad in (-0.5, 1.5, np.nan):
+        x = nv.tensor(np.array([[0.0, 1.0, bad], [0.2, 0.3, 0.4]], np.float32))
+        with pytest.raises(ValueError, match=r"\[0, 1\], got .*likelihood='gaussian'"):
+            net.loss(x)
+    ok = nv.tensor(np.array([[0.0, 1.0, 0.5]], np.float32))
+    assert np.isfinite(net.loss(ok).item())
+    # the Gaussian VAE takes any real data
+    gauss = models.VAE(in_shape=(3,), latent_dim=2, hidden=(4,), likelihood="gaussian")
+    assert np.isfinite(gauss.loss(nv.tensor(np.array([[-3.0, 1.5, 0.0]], np.float32))).item())
+
+
+def test_vae_takes_a_numpy_integer_latent_dim():
+    net = models.VAE(in_shape=(3,), latent_dim=np.int64(2), hidden=(4,))
+    assert net.latent_dim == 2 and type(net.latent_dim) is int
+    assert net.encode(nv.rand(5, 3)).shape == (5, 2)
