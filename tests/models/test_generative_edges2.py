@@ -104,3 +104,45 @@ def test_vae_takes_a_numpy_integer_latent_dim():
     net = models.VAE(in_shape=(3,), latent_dim=np.int64(2), hidden=(4,))
     assert net.latent_dim == 2 and type(net.latent_dim) is int
     assert net.encode(nv.rand(5, 3)).shape == (5, 2)
+
+
+# ------------------------------------------------------------------ siamese, GCN, CapsNet, GAN
+def test_make_pairs_never_pairs_an_example_with_itself_when_its_class_has_others():
+    labels = np.array([0, 0, 1, 1, 2, 1, 0, 3, 3])          # class 2 has one example
+    i, j, same = models.make_pairs(labels, 4000, seed=1)
+    s = same == 1
+    assert (labels[i][s] == labels[j][s]).all() and (labels[i][~s] != labels[j][~s]).all()
+    self_pair = s & (i == j)
+    assert self_pair.any()                                   # the lone class-2 example has no choice
+    assert (labels[i][self_pair] == 2).all()
+    # the partner is uniform over the anchor's other class members (0 → 1 or 6)
+    counts = np.bincount(j[s & (i == 0)], minlength=labels.size)
+    assert counts[0] == 0 and set(np.flatnonzero(counts)) == {1, 6}
+    assert abs(counts[1] - counts[6]) < 0.3 * counts[[1, 6]].sum()
+
+
+@pytest.mark.parametrize("n", [-1, 2.0, True])
+def test_make_pairs_and_gan_noise_name_a_bad_count(n):
+    with pytest.raises(ValueError, match=r"make_pairs: n_pairs must be a non-negative integer, got"):
+        models.make_pairs(np.array([0, 1, 0, 1]), n)
+    if n is not True and not isinstance(n, float):
+        with pytest.raises(ValueError, match=r"noise\(n\) needs a non-negative integer n, got -1"):
+            models.mlp_gan().noise(n)
+    assert models.make_pairs(np.array([0, 1, 0, 1]), np.int64(3))[0].shape == (3,)
+    assert models.mlp_gan().noise(0).shape == (0, 2)
+
+
+def test_gcn_called_without_edges_says_what_it_needs():
+    net = models.GCN(5, 4, 3)
+    with pytest.raises(TypeError, match=r"net\(x, edge_index\).*got a Tensor and no edge_index"):
+        net(nv.rand(4, 5))
+    assert net(nv.rand(4, 5), np.array([[0, 1], [1, 0]])).shape == (4, 3)
+
+
+def test_capsnet_rejects_an_image_too_small_for_its_two_convolutions():
+    # image_size 4 used to build a DigitCaps over 0 input capsules without a word
+    for size in (4, 2, 8.0):
+        with pytest.raises(ValueError, match=r"image_size must be an integer of at least 5"):
+            models.CapsNet(image_size=size)
+    assert models.CapsNet(image_size=5, conv_channels=4, primary_types=2, primary_dim=2,
+                          class_dim=2)(nv.rand(1, 1, 5, 5)).shape == (1, 10)

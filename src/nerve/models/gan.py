@@ -57,6 +57,8 @@ class GAN(nn.Module):
         """z ~ N(0, I), shape (n, latent_dim), in the generator's dtype."""
         from ..random import resolve  # noqa: PLC0415
 
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"noise(n) needs a non-negative integer n, got {n!r}")
         dtype = next(iter(self.generator.parameters())).dtype
         return Tensor(resolve(generator).standard_normal((int(n), self.latent_dim)).astype(dtype))
 
