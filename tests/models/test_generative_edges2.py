@@ -146,3 +146,28 @@ def test_capsnet_rejects_an_image_too_small_for_its_two_convolutions():
             models.CapsNet(image_size=size)
     assert models.CapsNet(image_size=5, conv_channels=4, primary_types=2, primary_dim=2,
                           class_dim=2)(nv.rand(1, 1, 5, 5)).shape == (1, 10)
+
+
+def test_mlp_gan_without_hidden_layers_maps_latent_to_data():
+    # depth=0 built Linear(hidden → data) and Linear(hidden → 1), which cannot take the noise or
+    # the data; the last layers take whatever came before them
+    gan = models.mlp_gan(data_dim=2, latent_dim=3, hidden=16, depth=0)
+    x = gan.sample(4)
+    assert x.shape == (4, 2) and gan.discriminator(x).shape == (4, 1)
+    assert gan.num_parameters() == (3 * 2 + 2) + (2 * 1 + 1)
+    assert models.mlp_gan(depth=2).num_parameters() == (2 * 128 + 128 + 128 * 128 + 128 + 128 * 2 + 2) + \
+        (2 * 128 + 128 + 128 * 128 + 128 + 128 + 1)
+    with pytest.raises(ValueError, match="depth must be a non-negative integer"):
+        models.mlp_gan(depth=-1)
+
+
+def test_autoencoder_builders_check_sizes():
+    # image_size 0 and -4 are multiples of 4 and used to build a model with empty or negative maps
+    for size in (0, -4):
+        with pytest.raises(ValueError, match=f"image_size must be a positive integer, got {size}"):
+            models.conv_autoencoder(image_size=size)
+    with pytest.raises(ValueError, match="in_channels must be a positive integer"):
+        models.conv_autoencoder(in_channels=0)
+    ae = models.dense_autoencoder(in_shape=(4,), latent_dim=2, hidden=8)    # an int: one hidden layer
+    assert ae.num_parameters() == (4 * 8 + 8) + (8 * 2 + 2) + (2 * 8 + 8) + (8 * 4 + 4)
+    assert ae(nv.rand(3, 4)).shape == (3, 4)
