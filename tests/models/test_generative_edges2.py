@@ -171,3 +171,19 @@ def test_autoencoder_builders_check_sizes():
     ae = models.dense_autoencoder(in_shape=(4,), latent_dim=2, hidden=8)    # an int: one hidden layer
     assert ae.num_parameters() == (4 * 8 + 8) + (8 * 2 + 2) + (2 * 8 + 8) + (8 * 4 + 4)
     assert ae(nv.rand(3, 4)).shape == (3, 4)
+
+
+# ------------------------------------------------------------------------- sample shapes
+def test_sample_shape_with_a_float_entry_is_an_error_not_truncated():
+    # int(2.7) made (2.7,) draw 2 samples without a word; torch raises TypeError as well
+    d = Normal(nv.zeros(3), 1.0)
+    for bad in ((2.7,), (2.0,), (True,)):
+        with pytest.raises(TypeError, match=r"sample_shape must be a tuple of non-negative integers"):
+            d.sample(bad)
+        with pytest.raises(TypeError, match=r"sample_shape must be a tuple"):
+            Categorical(logits=nv.zeros(2, 4)).sample(bad)
+    with pytest.raises(TypeError, match=r"Normal.expand: batch_shape must be a tuple of non-negative"):
+        d.expand((2.0, 3))
+    assert d.sample((np.int64(2), 1)).shape == (2, 1, 3)
+    assert d.rsample(np.array([4])).shape == (4, 3)
+    assert d.expand((2, 3)).batch_shape == (2, 3)
