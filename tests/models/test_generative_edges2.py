@@ -187,3 +187,14 @@ def test_sample_shape_with_a_float_entry_is_an_error_not_truncated():
     assert d.sample((np.int64(2), 1)).shape == (2, 1, 3)
     assert d.rsample(np.array([4])).shape == (4, 3)
     assert d.expand((2, 3)).batch_shape == (2, 3)
+
+
+def test_vae_in_shape_must_hold_positive_integers():
+    # (2.5,) was cut to (2,) by int() and gave a model for 2-feature inputs
+    for bad in ((2.5,), (0, 3), (-1,), (True, 2)):
+        with pytest.raises(ValueError, match=r"in_shape must be a tuple of positive integers"):
+            models.VAE(in_shape=bad, latent_dim=2, hidden=(4,))
+    # a bare int is one feature axis, for the VAE and the dense autoencoder alike
+    net = models.VAE(in_shape=5, latent_dim=2, hidden=(4,))
+    assert net.in_shape == (5,) and net.elbo(nv.rand(3, 5)).shape == (3,)
+    assert models.dense_autoencoder(in_shape=5, latent_dim=2, hidden=(4,))(nv.rand(3, 5)).shape == (3, 5)

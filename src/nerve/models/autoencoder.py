@@ -77,7 +77,7 @@ def dense_autoencoder(in_shape=(1, 28, 28), latent_dim: int = 32, hidden=(256,),
     """A fully connected autoencoder for images of ``in_shape`` (outputs in (0, 1) by default)."""
     from .mlp import _layers  # noqa: PLC0415
 
-    in_shape = tuple(in_shape)
+    in_shape = (in_shape,) if isinstance(in_shape, int) else tuple(in_shape)
     latent_dim = _check_positive(latent_dim, "latent_dim")
     if isinstance(hidden, int):                          # one hidden layer, as vae(hidden=400)
         hidden = (hidden,)

@@ -59,6 +59,11 @@ class VAE(nn.Module):
         if isinstance(latent_dim, bool) or not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
         latent_dim = int(latent_dim)
+        if isinstance(in_shape, (int, np.integer)) and not isinstance(in_shape, bool):
+            in_shape = (in_shape,)
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in in_shape):
+            # int() would have cut 2.5 down to 2 and built a model for another input size
+            raise ValueError(f"in_shape must be a tuple of positive integers, e.g. (1, 28, 28), got {in_shape!r}")
         self.in_shape = tuple(int(s) for s in in_shape)
         self.latent_dim = latent_dim
         self.likelihood = likelihood
