@@ -198,3 +198,19 @@ def test_vae_in_shape_must_hold_positive_integers():
     net = models.VAE(in_shape=5, latent_dim=2, hidden=(4,))
     assert net.in_shape == (5,) and net.elbo(nv.rand(3, 5)).shape == (3,)
     assert models.dense_autoencoder(in_shape=5, latent_dim=2, hidden=(4,))(nv.rand(3, 5)).shape == (3, 5)
+
+
+# ------------------------------------------------------------------------------ sampling
+def test_sampling_takes_numpy_integer_temperature_and_top_p():
+    # np.int64(1) was refused as "not a finite number >= 0", though 1 and np.float32(1) passed
+    from nerve.models.sampling import filter_logits, sample_logits
+
+    logits = np.log(np.array([[0.5, 0.3, 0.2]]))
+    assert sample_logits(logits, temperature=np.int64(0)).tolist() == [0]
+    a = sample_logits(np.repeat(logits, 50, 0), temperature=np.int64(1), generator=3)
+    b = sample_logits(np.repeat(logits, 50, 0), temperature=1.0, generator=3)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(filter_logits(logits, top_p=np.int64(1)), logits)
+    for bad in (np.int64(-1), True):
+        with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
+            sample_logits(logits, temperature=bad)
