@@ -214,3 +214,20 @@ def test_sampling_takes_numpy_integer_temperature_and_top_p():
     for bad in (np.int64(-1), True):
         with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
             sample_logits(logits, temperature=bad)
+
+
+@pytest.mark.parametrize("scale", [1e-20, 1e-25, 1e-30])
+def test_normal_kl_at_tiny_float32_scales_stays_finite(scale):
+    # KL(N(μ, σ²) ‖ N(0, 1)) = (σ² + μ² − 1)/2 − log σ: finite for any σ > 0. Taking log(σ²) made
+    # it +inf (σ² underflows), with an infinite gradient, the VAE's KL term at a sharp posterior.
+    s = nv.tensor(np.array([scale, 0.5], np.float32), requires_grad=True)
+    mu = nv.tensor(np.array([0.25, -1.0], np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        kl = kl_divergence(Normal(mu, s), Normal(0.0, 1.0))
+        kl.sum().backward()
+    sd = np.array([float(np.float32(scale)), 0.5])
+    m = np.array([0.25, -1.0])
+    np.testing.assert_allclose(kl.numpy(), 0.5 * (sd * sd + m * m - 1) - np.log(sd), rtol=1e-6)
+    np.testing.assert_allclose(_grad(s), sd - 1 / sd, rtol=1e-5)
+    np.testing.assert_allclose(_grad(mu), m, rtol=1e-6)

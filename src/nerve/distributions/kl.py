@@ -67,10 +67,13 @@ def _zero_where(t: Tensor, mask) -> Tensor:
 
 @register_kl(Normal, Normal)
 def _kl_normal_normal(p, q):
-    # log(σq/σp) + (σp² + (μp − μq)²)/(2σq²) − ½, written with r = (σp/σq)²
-    ratio = (p.scale / q.scale) ** 2
+    # log(σq/σp) + (σp² + (μp − μq)²)/(2σq²) − ½, written with r = σp/σq.
+    # NOTE: torch takes log(r²); r² underflows in float32 once r < 1e-19 (a posterior σ of 1e-20
+    # against N(0, 1)), giving KL = +inf and an infinite gradient where both are finite. log r
+    # holds out until r itself underflows.
+    r = p.scale / q.scale
     t1 = ((p.loc - q.loc) / q.scale) ** 2
-    return 0.5 * (ratio + t1 - 1 - ratio.log())
+    return 0.5 * (r * r + t1 - 1) - r.log()
 
 
 @register_kl(Bernoulli, Bernoulli)
