@@ -447,8 +447,10 @@ def test_kl_at_the_edges_of_the_support_matches_torch():
     _parity(lambda D, p, q: D.kl_divergence(D.Categorical(probs=p), D.Categorical(probs=q)),
             [[[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [0.0, 1.0, 0.0]], [[0.3, 0.3, 0.4], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0]]],
             what="Categorical with zero classes")
-    ell = [[0.0, -np.inf, 1.0], [2.0, 0.0, 3.0]]
-    other = [[0.0, 1.0, 2.0], [3.0, 2.0, -np.inf]]
+    # (a -inf logit of p's is left out here: torch's gradient is NaN there, ours is finite, see
+    # tests/models/test_generative_edges2.py)
+    ell = [[2.0, 0.0, 3.0]]
+    other = [[3.0, 2.0, -np.inf]]
     _parity(lambda D, p, q: D.kl_divergence(D.Categorical(logits=p), D.Categorical(logits=q)), [ell, other],
             what="Categorical with -inf logits")
     # the same distribution: exactly zero

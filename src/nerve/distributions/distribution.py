@@ -59,15 +59,19 @@ def _data(t):
     return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
-def _sample_shape(sample_shape):
+def _sample_shape(sample_shape, name="sample_shape"):
     if isinstance(sample_shape, (int, np.integer)) and not isinstance(sample_shape, bool):
         sample_shape = (int(sample_shape),)
     try:
-        shape = tuple(int(s) for s in sample_shape)
+        entries = list(sample_shape)
     except TypeError:
-        raise TypeError(f"sample_shape must be a tuple of non-negative integers, got {sample_shape!r}") from None
+        raise TypeError(f"{name} must be a tuple of non-negative integers, got {sample_shape!r}") from None
+    # int() would cut (2.7,) down to (2,) without a word; torch raises for a float entry too
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in entries):
+        raise TypeError(f"{name} must be a tuple of non-negative integers, got {sample_shape!r}")
+    shape = tuple(int(s) for s in entries)
     if any(s < 0 for s in shape):
-        raise ValueError(f"sample_shape must be a tuple of non-negative integers, got {sample_shape!r}")
+        raise ValueError(f"{name} must be a tuple of non-negative integers, got {sample_shape!r}")
     return shape
 
 
@@ -107,7 +111,7 @@ class Distribution:
 
     def _expanded_copy(self, batch_shape):
         """A shallow copy with ``batch_shape`` set, after checking it is a valid expansion."""
-        shape = _sample_shape(batch_shape)
+        shape = _sample_shape(batch_shape, f"{type(self).__name__}.expand: batch_shape")
         try:
             ok = np.broadcast_shapes(self._batch_shape, shape) == shape
         except ValueError:

@@ -67,10 +67,13 @@ def _zero_where(t: Tensor, mask) -> Tensor:
 
 @register_kl(Normal, Normal)
 def _kl_normal_normal(p, q):
-    # log(σq/σp) + (σp² + (μp − μq)²)/(2σq²) − ½, written with r = (σp/σq)²
-    ratio = (p.scale / q.scale) ** 2
+    # log(σq/σp) + (σp² + (μp − μq)²)/(2σq²) − ½, written with r = σp/σq.
+    # NOTE: torch takes log(r²); r² underflows in float32 once r < 1e-19 (a posterior σ of 1e-20
+    # against N(0, 1)), giving KL = +inf and an infinite gradient where both are finite. log r
+    # holds out until r itself underflows.
+    r = p.scale / q.scale
     t1 = ((p.loc - q.loc) / q.scale) ** 2
-    return 0.5 * (ratio + t1 - 1 - ratio.log())
+    return 0.5 * (r * r + t1 - 1) - r.log()
 
 
 @register_kl(Bernoulli, Bernoulli)
@@ -89,9 +92,15 @@ def _kl_categorical_categorical(p, q):
     if p.num_classes != q.num_classes:
         raise ValueError(f"kl_divergence: Categoricals over {p.num_classes} and {q.num_classes} classes "
                          "cannot be compared; both need the same number of classes")
-    t = p.probs * (p.logits - q.logits)
-    t = _zero_where(_infinite_where(t, np.broadcast_to(_data(q.probs) == 0, t.shape)),
-                    np.broadcast_to(_data(p.probs) == 0, t.shape))
+    shape = np.broadcast_shapes(tuple(p.logits.shape), tuple(q.logits.shape))
+    p_zero = np.broadcast_to(_data(p.probs) == 0, shape)
+    q_zero = np.broadcast_to(_data(q.probs) == 0, shape)
+    # A class p never picks adds 0 to the KL, but its logit may be −inf (a masked class), and
+    # 0·(−inf − ℓq) is NaN: in torch that NaN reaches every logit's gradient even though the KL is
+    # finite. Set both logits of such a class to 0 before subtracting; the mask below puts the 0
+    # back. (A class q never picks while p does makes the KL +inf; that keeps torch's NaN gradient.)
+    t = p.probs * (_zero_where(p.logits, p_zero) - _zero_where(q.logits, p_zero))
+    t = _zero_where(_infinite_where(t, q_zero), p_zero)
     return t.sum(-1)
 
 

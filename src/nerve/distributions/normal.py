@@ -114,8 +114,11 @@ class Normal(Distribution):
         value = _as_tensor(value, "value", self.loc.dtype)
         if self._validate_args:
             self._check_value(value, "log_prob")
-        var = self.scale * self.scale
-        return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - _HALF_LOG_2PI
+        # NOTE: torch divides by 2σ², which underflows for σ below ~1e-19 in float32 (1e-23 gives
+        # 0/0 = NaN at the mean, and the gradient in σ overflows sooner); the standardised
+        # z = (x − μ)/σ keeps both finite wherever the answer is.
+        z = (value - self.loc) / self.scale
+        return -0.5 * (z * z) - self.scale.log() - _HALF_LOG_2PI
 
     def _check_value(self, value, method):
         self._check_value_shape(value)

@@ -77,8 +77,10 @@ def dense_autoencoder(in_shape=(1, 28, 28), latent_dim: int = 32, hidden=(256,),
     """A fully connected autoencoder for images of ``in_shape`` (outputs in (0, 1) by default)."""
     from .mlp import _layers  # noqa: PLC0415
 
-    in_shape = tuple(in_shape)
+    in_shape = (in_shape,) if isinstance(in_shape, int) else tuple(in_shape)
     latent_dim = _check_positive(latent_dim, "latent_dim")
+    if isinstance(hidden, int):                          # one hidden layer, as vae(hidden=400)
+        hidden = (hidden,)
     n = 1
     for s in in_shape:
         n *= _check_positive(s, "in_shape entries")
@@ -98,6 +100,8 @@ def conv_autoencoder(in_channels: int = 1, latent_dim: int = 16, channels=(16, 3
     """
     c1, c2 = (_check_positive(c, "channels") for c in channels)
     latent_dim = _check_positive(latent_dim, "latent_dim")
+    in_channels = _check_positive(in_channels, "in_channels")
+    image_size = _check_positive(image_size, "image_size")
     if image_size % 4:
         raise ValueError(f"conv_autoencoder halves the image twice, so image_size must be a multiple "
                          f"of 4, got {image_size}")

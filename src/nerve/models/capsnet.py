@@ -42,6 +42,10 @@ class CapsNet(nn.Module):
     def __init__(self, in_channels=1, image_size=8, conv_channels=64, primary_types=8, primary_dim=8,
                  num_classes=10, class_dim=16, routing_iters=3):
         super().__init__()
+        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 5:
+            # two valid 3×3 convolutions take 4 pixels off each side length; below 5 nothing is left
+            raise ValueError(f"CapsNet: image_size must be an integer of at least 5 (two 3×3 convolutions "
+                             f"without padding shrink it by 4), got {image_size!r}")
         self.conv1 = nn.Conv2d(in_channels, conv_channels, 3)
         self.act = nn.ReLU()
         self.primary = nn.PrimaryCaps(conv_channels, primary_types, primary_dim, kernel_size=3, stride=1)

@@ -57,6 +57,8 @@ class GAN(nn.Module):
         """z ~ N(0, I), shape (n, latent_dim), in the generator's dtype."""
         from ..random import resolve  # noqa: PLC0415
 
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"noise(n) needs a non-negative integer n, got {n!r}")
         dtype = next(iter(self.generator.parameters())).dtype
         return Tensor(resolve(generator).standard_normal((int(n), self.latent_dim)).astype(dtype))
 
@@ -99,16 +101,19 @@ def dcgan(latent_dim: int = 64, channels: int = 32, in_channels: int = 1, spectr
 @register_model("mlp-gan")
 def mlp_gan(data_dim: int = 2, latent_dim: int = 2, hidden: int = 128, depth: int = 2,
             spectral_norm: bool = False):
-    """MLP generator and discriminator for low-dimensional data (``depth`` hidden layers each)."""
+    """MLP generator and discriminator for low-dimensional data (``depth`` hidden layers each;
+    ``depth=0`` gives two linear maps, latent → data and data → logit)."""
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise ValueError(f"mlp_gan: depth must be a non-negative integer (hidden layers), got {depth!r}")
     g, d = [], []
     n_in = latent_dim
     for _ in range(depth):
         g += [nn.Linear(n_in, hidden), nn.ReLU()]
         n_in = hidden
-    g.append(nn.Linear(hidden, data_dim))
+    g.append(nn.Linear(n_in, data_dim))                  # n_in: hidden, or latent_dim when depth is 0
     n_in = data_dim
     for _ in range(depth):
         d += [_sn(nn.Linear(n_in, hidden), spectral_norm), nn.LeakyReLU(0.2)]
         n_in = hidden
-    d.append(_sn(nn.Linear(hidden, 1), spectral_norm))
+    d.append(_sn(nn.Linear(n_in, 1), spectral_norm))
     return GAN(nn.Sequential(*g), nn.Sequential(*d), latent_dim)

@@ -48,6 +48,9 @@ class GCN(nn.Module):
 
     def forward(self, x, edge_index=None, edge_weight=None):
         if edge_index is None:                      # a Graph object
+            if not all(hasattr(x, a) for a in ("x", "edge_index", "edge_weight")):
+                raise TypeError(f"GCN needs the graph: call net(x, edge_index) with a (2, E) edge_index, or "
+                                f"net(graph) with a nerve.data.Graph; got a {type(x).__name__} and no edge_index")
             x, edge_index, edge_weight = x.x, x.edge_index, x.edge_weight
         h = self.drop(self.embed(x, edge_index, edge_weight))
         return self.conv2(h, edge_index, edge_weight)

@@ -21,13 +21,13 @@ __all__ = ["filter_logits", "sample_logits", "check_sampling_args"]
 
 def check_sampling_args(temperature=1.0, top_k=None, top_p=None) -> None:
     """Raise ValueError for a negative/non-finite temperature, top_k < 1 or top_p outside (0, 1]."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating)) \
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)) \
             or not np.isfinite(temperature) or temperature < 0:
         raise ValueError(f"temperature must be a finite number >= 0 (0 picks the most likely token), "
                          f"got {temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1):
         raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
-    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.floating))
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.integer, np.floating))
                               or not 0 < top_p <= 1):
         raise ValueError(f"top_p must be a number in (0, 1] or None, got {top_p!r}")
 

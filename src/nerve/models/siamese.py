@@ -68,13 +68,17 @@ def make_pairs(labels, n_pairs, seed=0):
     Args:
         labels: (N,) integer class labels.
         n_pairs: how many pairs to draw (an even split between the two kinds; odd gives one
-            more different-class pair).
+            more different-class pair). A same-class pair joins two different examples, unless
+            the anchor's class has only that one example.
         seed: seeds the draw.
 
     Returns:
         ``i``, ``j`` int64 index arrays and ``same`` (float 1.0 where the classes match,
         0.0 where they differ: the ``ContrastiveLoss`` convention).
     """
+    if isinstance(n_pairs, bool) or not isinstance(n_pairs, (int, np.integer)) or n_pairs < 0:
+        raise ValueError(f"make_pairs: n_pairs must be a non-negative integer, got {n_pairs!r}")
+    n_pairs = int(n_pairs)
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.size < 2:
         raise ValueError(f"make_pairs: labels must be a 1-D array of at least 2 labels, got shape "
@@ -85,13 +89,19 @@ def make_pairs(labels, n_pairs, seed=0):
     rng = np.random.default_rng(seed)
     n_same = n_pairs // 2
     n_diff = n_pairs - n_same
-    # same-class pairs: a random anchor, then a random member of its class
+    # same-class pairs: a random anchor, then a random other member of its class (a pair of an
+    # example with itself has distance 0 and teaches nothing; only a class of one has no choice)
     i_same = rng.integers(0, labels.size, n_same)
     order = np.argsort(labels, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(labels.size)                   # each example's place in sorted order
     sorted_labels = labels[order]
     start = np.searchsorted(sorted_labels, labels[i_same], "left")
     stop = np.searchsorted(sorted_labels, labels[i_same], "right")
-    j_same = order[start + (rng.random(n_same) * (stop - start)).astype(np.int64)]
+    others = np.maximum(stop - start - 1, 1)
+    k = start + (rng.random(n_same) * others).astype(np.int64)
+    k += (k >= rank[i_same]) & (stop - start > 1)          # step over the anchor itself
+    j_same = order[k]
     # different-class pairs: redraw the partner until its class differs (whole-array passes)
     i_diff = rng.integers(0, labels.size, n_diff)
     j_diff = rng.integers(0, labels.size, n_diff)

@@ -56,8 +56,14 @@ class VAE(nn.Module):
 
         if likelihood not in _LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {', '.join(_LIKELIHOODS)}, got {likelihood!r}")
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+        if isinstance(latent_dim, bool) or not isinstance(latent_dim, (int, np.integer)) or latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+        latent_dim = int(latent_dim)
+        if isinstance(in_shape, (int, np.integer)) and not isinstance(in_shape, bool):
+            in_shape = (in_shape,)
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in in_shape):
+            # int() would have cut 2.5 down to 2 and built a model for another input size
+            raise ValueError(f"in_shape must be a tuple of positive integers, e.g. (1, 28, 28), got {in_shape!r}")
         self.in_shape = tuple(int(s) for s in in_shape)
         self.latent_dim = latent_dim
         self.likelihood = likelihood
@@ -95,6 +101,22 @@ class VAE(nn.Module):
     # ------------------------------------------------------------------ objective
     def elbo(self, x, generator=None) -> Tensor:
         """The evidence lower bound of each input, shape (N,): one-draw E_q[log p(x|z)] − KL."""
+        shape = tuple(x.shape)
+        if shape[1:] != self.in_shape:
+            # the encoder flattens whatever it gets, but log p(x|z) is scored against the decoder's
+            # (N, *in_shape) output: another layout would broadcast against it (e.g. (N, 1, 28, 28)
+            # against (N, 28, 28) gives an (N, N) ELBO) instead of failing
+            raise ValueError(f"VAE(in_shape={self.in_shape}).elbo got inputs of shape {shape}; it needs "
+                             f"(N, {', '.join(map(str, self.in_shape))}): reshape the batch to that")
+        if self.likelihood == "bernoulli":
+            # x·ℓ − softplus(ℓ) is bounded by 0 only for x in [0, 1]; past it the "log-likelihood"
+            # grows without bound as the logits do, and training drives the loss to −inf
+            v = np.asarray(x._data if isinstance(x, Tensor) else x)
+            inside = (v >= 0) & (v <= 1)
+            if not inside.all():
+                bad = v[~inside].ravel()[0]
+                raise ValueError(f"VAE(likelihood='bernoulli') scores inputs in [0, 1], got {float(bad)!r}; "
+                                 "rescale the data to [0, 1] or build the VAE with likelihood='gaussian'")
         q = self.posterior(x)
         z = q.rsample(generator=generator)
         return self.likelihood_of(z).log_prob(x) - kl_divergence(q, self.prior(len(z)))
