@@ -31,7 +31,9 @@ def _arr(boxes, name="boxes"):
         return boxes, lambda a: a
     if isinstance(boxes, (list, tuple)):
         a = np.asarray(boxes, dtype=np.float32)
-        return (a.reshape(-1, 4) if name.startswith("boxes") else a), lambda v: v
+        # Only an empty list is given the (0, 4) shape; any other shape is checked as it is, so
+        # a flat list of 8 numbers or a nested (B, K, 4) list is refused, not read as 2 or B*K boxes.
+        return (a.reshape(0, 4) if a.size == 0 and name.startswith("boxes") else a), lambda v: v
     raise TypeError(f"{name} must be a Tensor or a NumPy array of shape (K, 4), got {type(boxes).__name__}")
 
 
