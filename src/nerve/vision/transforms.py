@@ -752,6 +752,10 @@ class RandomRotation(Transform):
         x, wrap = _unwrap(img)
         if self.interpolation == "bicubic":
             raise ValueError("RandomRotation on tensors supports nearest and bilinear interpolation")
+        if x.ndim > 4:   # (..., C, H, W) as torchvision takes it: rotate the flattened batch
+            flat = x.reshape((-1,) + x.shape[-3:])
+            out = _aug.rotate(flat, angle, fill=self.fill, interpolation=self.interpolation)
+            return wrap(out.reshape(x.shape))
         return wrap(_aug.rotate(x, angle, fill=self.fill, interpolation=self.interpolation))
 
 
