@@ -1,0 +1,87 @@
+"""Second edge sweep of nerve.vision: shapes that were read silently the wrong way, dataset
+indexing and listing, and transforms on (..., C, H, W) inputs. Each test fails on the code
+before its fix."""
+import numpy as np
+import pytest
+
+import nerve as nv
+from nerve.vision import datasets, ops
+from nerve.vision import transforms as T
+
+Image = pytest.importorskip("PIL.Image")
+
+
+# ----------------------------------------------------------------------------- ops: list inputs
+
+def test_list_boxes_of_the_wrong_shape_are_refused_not_reshaped():
+    # A list was reshaped to (-1, 4), so one row of 8 numbers became two boxes and a nested
+    # batch (B, K, 4) became B*K boxes, with no error; arrays of those shapes were refused.
+    with pytest.raises(ValueError, match=r"\(K, 4\)"):
+        ops.box_area([[0, 0, 2, 2, 0, 0, 1, 1]])
+    with pytest.raises(ValueError, match=r"\(K, 4\)"):
+        ops.box_area([[[0, 0, 2, 2]], [[0, 0, 1, 1]]])
+    with pytest.raises(ValueError, match=r"\(K, 4\)"):
+        ops.box_iou([0, 0, 2, 2, 0, 0, 1, 1], [[0, 0, 2, 2]])
+    with pytest.raises(ValueError, match=r"\(K, 4\)"):
+        ops.nms([0, 0, 2, 2, 1, 1, 3, 3], [0.9, 0.8], 0.5)
+    # the same boxes as a proper (K, 4) list, and the empty list, still work
+    assert ops.box_area([[0, 0, 2, 2], [0, 0, 1, 1]]).tolist() == [4.0, 1.0]
+    assert ops.box_convert([], "xyxy", "cxcywh").shape == (0, 4)
+    assert ops.nms([], [], 0.5).tolist() == []
+
+
+# ----------------------------------------------------------------------------- datasets
+
+def test_dataset_indices_must_be_integers():
+    # int(index) turned ds[1.9] into ds[1] without a word; torchvision's indexing refuses it.
+    ds = datasets.FakeData(size=4, image_size=(1, 2, 2), num_classes=3)
+    for bad in (1.9, 2.0, slice(0, 2), np.array([1, 2])):
+        with pytest.raises(TypeError, match="indices must be integers"):
+            ds[bad]
+    assert ds[np.int64(2)][1] == ds[2][1] == ds[nv.tensor(2)][1]
+
+
+def test_mnist_index_must_be_an_integer(monkeypatch):
+    monkeypatch.setenv("NERVE_DATA_DIR", "/work/shared/datasets")
+    try:
+        ds = datasets.MNIST(train=False)
+    except Exception as e:   # pragma: no cover - the shared copy is absent on this machine
+        pytest.skip(f"MNIST files not available: {e}")
+    assert ds[1][1] == 2 and ds[2][1] == 1
+    with pytest.raises(TypeError, match="MNIST indices must be integers, got 1.9"):
+        ds[1.9]
+    assert ds[np.int64(-1)][1] == ds[len(ds) - 1][1]
+
+
+def test_image_folder_refuses_a_class_folder_without_images(tmp_path):
+    # A class folder holding no image was still a class: classes == [cat, dog, emu] with no
+    # 'dog' sample, so a model sized by len(classes) got an output never trained. torchvision
+    # raises FileNotFoundError here unless allow_empty=True.
+    for c in ("cat", "dog", "emu"):
+        (tmp_path / c).mkdir()
+    Image.fromarray(np.zeros((4, 5, 3), np.uint8)).save(tmp_path / "cat" / "a.png")
+    Image.fromarray(np.full((4, 5, 3), 9, np.uint8)).save(tmp_path / "emu" / "a.png")
+    (tmp_path / "dog" / "notes.txt").write_text("not an image")
+    with pytest.raises(FileNotFoundError, match="'dog'.*allow_empty=True"):
+        datasets.ImageFolder(tmp_path)
+    with pytest.raises(FileNotFoundError, match="'emu'"):
+        datasets.ImageFolder(tmp_path, is_valid_file=lambda p: "cat" in p or "dog" in p)
+    ds = datasets.ImageFolder(tmp_path, allow_empty=True)
+    assert ds.classes == ["cat", "dog", "emu"] and ds.targets.tolist() == [0, 2]
+    assert np.asarray(ds[1][0])[0, 0].tolist() == [9, 9, 9]
+
+
+# ----------------------------------------------------------------------------- transforms
+
+def test_random_rotation_takes_leading_batch_dimensions():
+    # torchvision rotates any (..., C, H, W) tensor; a 5-D input was refused.
+    x = np.random.default_rng(0).random((2, 3, 2, 4, 5)).astype(np.float32)
+    for interp in ("nearest", "bilinear"):
+        t = T.RandomRotation((30, 30), interpolation=interp, fill=0.25)
+        out = t(x)
+        assert out.shape == x.shape and out.dtype == x.dtype
+        ref = np.stack([t(x[i]) for i in range(2)])          # the same fixed angle per image
+        np.testing.assert_array_equal(out, ref)
+    out = T.RandomRotation((90, 90))(nv.tensor(x[..., :4, :4]))
+    assert isinstance(out, nv.Tensor)
+    np.testing.assert_array_equal(out._data, np.rot90(x[..., :4, :4], 1, axes=(-2, -1)))
