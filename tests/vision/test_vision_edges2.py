@@ -85,3 +85,31 @@ def test_random_rotation_takes_leading_batch_dimensions():
     out = T.RandomRotation((90, 90))(nv.tensor(x[..., :4, :4]))
     assert isinstance(out, nv.Tensor)
     np.testing.assert_array_equal(out._data, np.rot90(x[..., :4, :4], 1, axes=(-2, -1)))
+
+
+def test_normalize_inplace_keeps_the_gradient_like_torchvision():
+    # inplace=True wrote the result into ._data behind autograd's back: y was normalised but
+    # the gradient through it missed the 1 / std factor (24 instead of 96 below).
+    torch = pytest.importorskip("torch")
+    mean, std = [0.5, 0.4, 0.3], [0.25, 0.5, 1.0]
+    base = np.random.default_rng(1).random((2, 3, 2, 2)).astype(np.float32)
+    a = nv.tensor(base, requires_grad=True)
+    x = a * 2
+    y = T.Normalize(mean, std, inplace=True)(x)
+    assert y is x
+    (y * y).sum().backward()
+    ta = torch.tensor(base, requires_grad=True)
+    tx = ta * 2
+    tx.sub_(torch.tensor(mean).view(3, 1, 1)).div_(torch.tensor(std).view(3, 1, 1))
+    (tx * tx).sum().backward()
+    np.testing.assert_allclose(y.detach()._data, tx.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.grad._data, ta.grad.numpy(), rtol=1e-5)
+    # a leaf that requires grad cannot be overwritten while recording, as in torch
+    leaf = nv.tensor(base, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in place"):
+        T.Normalize(mean, std, inplace=True)(leaf)
+    np.testing.assert_array_equal(leaf._data, base)
+    with nv.no_grad():                                        # ... but it can without recording
+        assert T.Normalize(mean, std, inplace=True)(leaf) is leaf
+    np.testing.assert_allclose(leaf._data, (base - np.reshape(mean, (3, 1, 1))) / np.reshape(std, (3, 1, 1)),
+                               rtol=1e-5, atol=1e-7)

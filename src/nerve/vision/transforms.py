@@ -335,6 +335,14 @@ class Normalize(Transform):
         else:
             out = self._impl(flat)
         out = out.reshape(lead + x.shape[-3:])
+        if self.inplace and isinstance(tensor, Tensor) and tensor.requires_grad:
+            # torchvision's tensor.sub_(mean).div_(std): recorded in-place ops, so the gradient
+            # gets the 1 / std factor (writing _data behind autograd's back dropped it) and a
+            # leaf that requires grad is refused as in torch
+            shape = (-1, 1, 1) if c > 1 else (1, 1, 1)
+            mean = np.broadcast_to(self._impl.mean, (c,)).astype(x.dtype).reshape(shape)
+            std = np.broadcast_to(self._impl.std, (c,)).astype(x.dtype).reshape(shape)
+            return tensor.sub_(Tensor(mean)).div_(Tensor(std))
         if self.inplace and isinstance(tensor, Tensor):
             tensor._data[...] = out
             return tensor
