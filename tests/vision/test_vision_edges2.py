@@ -113,3 +113,23 @@ def test_normalize_inplace_keeps_the_gradient_like_torchvision():
         assert T.Normalize(mean, std, inplace=True)(leaf) is leaf
     np.testing.assert_allclose(leaf._data, (base - np.reshape(mean, (3, 1, 1))) / np.reshape(std, (3, 1, 1)),
                                rtol=1e-5, atol=1e-7)
+
+
+def test_transforms_refuse_to_drop_a_graph_silently():
+    # The tensor transforms computed on .detach()ed values, so a tensor in a graph came out
+    # with requires_grad False and its gradient (which torchvision's transforms pass back) was
+    # lost without a word. They now say so; detached or under no_grad they run as before.
+    x = nv.tensor(np.random.default_rng(2).random((3, 8, 8)).astype(np.float32), requires_grad=True)
+    y = x * 1.0
+    for t in (T.Resize(4), T.CenterCrop(4), T.RandomCrop(4, padding=1), T.RandomHorizontalFlip(1.0),
+              T.Pad(1), T.RandomRotation(10), T.RandomResizedCrop(4), T.Grayscale(),
+              T.ColorJitter(brightness=0.5), T.Compose([T.Resize(6), T.CenterCrop(4)])):
+        with pytest.raises(RuntimeError, match=r"requires grad.*detach\(\)"):
+            t(y)
+        nv.manual_seed(0)
+        a = t(y.detach())
+        nv.manual_seed(0)
+        with nv.no_grad():
+            b = t(y)
+        assert not a.requires_grad and np.array_equal(a._data, b._data)
+    assert T.Normalize([0.5], [0.25])(y).requires_grad                 # still differentiable

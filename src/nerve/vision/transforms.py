@@ -9,7 +9,9 @@ A pipeline written for torchvision runs after renaming the import::
 
 Each transform takes what torchvision's takes: a ``PIL.Image`` (kept a PIL image, processed by
 Pillow exactly as torchvision does) or an image tensor ``(..., C, H, W)``: a nerve Tensor (the
-result is a Tensor) or a NumPy array (the result is an array). Random transforms draw from
+result is a Tensor) or a NumPy array (the result is an array). Only ``Normalize`` passes
+gradients back; the others refuse a tensor that requires grad while gradients are recorded
+(detach it, or use ``nerve.no_grad()``) rather than drop its graph. Random transforms draw from
 nerve's global generator, so ``nerve.manual_seed(s)`` makes a pipeline repeatable, as
 ``torch.manual_seed`` does for torchvision.
 
@@ -30,6 +32,7 @@ import numpy as np
 
 from .. import random as _random
 from ..autograd import Tensor
+from ..autograd import grad_mode as _grad_mode
 from ..data import augment as _aug
 from ..data import transforms as _dt
 
@@ -63,9 +66,21 @@ def _is_pil(img) -> bool:
     return type(img).__module__.startswith("PIL.")
 
 
-def _unwrap(img):
-    """``(array (..., C, H, W), rewrap)`` for a Tensor or an array; PIL images are refused."""
+def _unwrap(img, keeps_graph=False):
+    """``(array (..., C, H, W), rewrap)`` for a Tensor or an array; PIL images are refused.
+
+    The transforms compute on the values, so a Tensor that is part of a graph would come out
+    without it and its gradient would be lost without a word (torchvision's tensor transforms
+    are differentiable): such a tensor is refused while gradients are recorded, unless the
+    caller (``Normalize``) builds the graph itself (``keeps_graph``).
+    """
     if isinstance(img, Tensor):
+        if img.requires_grad and not keeps_graph and _grad_mode.is_grad_enabled():
+            raise RuntimeError(
+                f"this nerve.vision transform works on a tensor's values and passes no gradient back, "
+                f"but it got a tensor of shape {tuple(img.shape)} that requires grad (only Normalize is "
+                "differentiable here); call .detach() on it, or apply the transform under "
+                "nerve.no_grad(), when its gradient is not needed")
         return np.asarray(img.detach()._data), lambda a: Tensor(np.ascontiguousarray(a))
     if isinstance(img, np.ndarray):
         return img, np.ascontiguousarray
@@ -319,7 +334,7 @@ class Normalize(Transform):
     def forward(self, tensor):
         if _is_pil(tensor):
             raise TypeError("Normalize needs a tensor, got a PIL image; put ToTensor() before it")
-        x, wrap = _unwrap(tensor)
+        x, wrap = _unwrap(tensor, keeps_graph=True)
         if x.dtype.kind != "f":
             raise TypeError(f"Normalize expects a float tensor, got dtype {x.dtype}; convert with ToTensor() "
                             "(or divide by 255) first")
