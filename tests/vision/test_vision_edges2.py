@@ -133,3 +133,49 @@ def test_transforms_refuse_to_drop_a_graph_silently():
             b = t(y)
         assert not a.requires_grad and np.array_equal(a._data, b._data)
     assert T.Normalize([0.5], [0.25])(y).requires_grad                 # still differentiable
+
+
+# ----------------------------------------------------------------------------- boxes
+
+def _pixel_box(img):
+    ys, xs = np.nonzero(np.asarray(img)[0] if np.asarray(img).ndim == 3 else np.asarray(img))
+    return [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+
+
+def test_random_rotation_turns_boxes_with_the_image():
+    # RandomRotation moved the pixels but handed the boxes back untouched (it was not one of the
+    # box-aware transforms), so a rotated detection sample had boxes on the wrong objects.
+    x = np.zeros((1, 10, 14), np.uint8)
+    x[0, 2:4, 6:11] = 255                                          # the box (6, 2, 11, 4)
+    boxes = np.array([[6.0, 2.0, 11.0, 4.0]])
+    for angle in (90, -90, 180):
+        img, b = T.RandomRotation((angle, angle))(x, boxes)
+        np.testing.assert_allclose(b[0], _pixel_box(img), atol=1e-9)
+        pil, pb = T.RandomRotation((angle, angle))(Image.fromarray(x[0]), boxes)   # Pillow's turn
+        np.testing.assert_allclose(pb[0], _pixel_box(pil), atol=1e-9)
+    # 30 degrees: the corners of the turned box, about the centre (7, 5), counter-clockwise
+    img, b = T.RandomRotation((30, 30))(x, nv.tensor(boxes))
+    c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
+    corners = np.array([[6, 2], [11, 2], [6, 4], [11, 4]], float) - (7, 5)
+    turned = np.stack([7 + c * corners[:, 0] + s * corners[:, 1], 5 - s * corners[:, 0] + c * corners[:, 1]], 1)
+    want = [turned[:, 0].min(), max(turned[:, 1].min(), 0), turned[:, 0].max(), turned[:, 1].max()]
+    assert isinstance(b, nv.Tensor)
+    np.testing.assert_allclose(b._data[0], want, atol=1e-9)
+    px = _pixel_box(img)                                            # the box holds the turned pixels
+    assert b._data[0, 0] <= px[0] + 0.5 and b._data[0, 2] >= px[2] - 0.5 and b._data[0, 3] >= px[3] - 0.5
+
+
+def test_compose_refuses_boxes_through_a_pixel_moving_data_transform():
+    # nerve.data's own geometric transforms in a vision Compose moved the image while the boxes
+    # went through unchanged.
+    from nerve.data import augment as A
+    from nerve.data import transforms as D
+
+    x = np.zeros((1, 8, 8), np.float32)
+    boxes = np.array([[1.0, 1.0, 3.0, 3.0]])
+    for t in (A.RandomHorizontalFlip(p=1.0), D.CenterCrop(4), D.Compose([D.Resize((4, 4))])):
+        with pytest.raises(ValueError, match="cannot move boxes"):
+            T.Compose([T.Lambda(lambda v: v), t])(x, boxes)
+        T.Compose([t])(x)                                          # without boxes it runs as before
+    img, b = T.Compose([D.Normalize([0.5], [0.5]), T.RandomHorizontalFlip(1.0)])(x, boxes)
+    assert b.tolist() == [[5.0, 1.0, 7.0, 3.0]]

@@ -15,10 +15,12 @@ gradients back; the others refuse a tensor that requires grad while gradients ar
 nerve's global generator, so ``nerve.manual_seed(s)`` makes a pipeline repeatable, as
 ``torch.manual_seed`` does for torchvision.
 
-The geometric transforms (``Resize``, ``CenterCrop``, ``RandomCrop``, ``RandomHorizontalFlip``)
-also move bounding boxes with the image: ``t(img, boxes)`` returns ``(img, boxes)`` with the
-``(K, 4)`` ``xyxy`` pixel boxes flipped, scaled or shifted and clipped as the pixels were
-(``Compose`` passes them along; transforms that do not move pixels leave them as they are).
+The geometric transforms (``Resize``, ``CenterCrop``, ``RandomCrop``, ``RandomResizedCrop``,
+``Pad``, the flips and ``RandomRotation``) also move bounding boxes with the image:
+``t(img, boxes)`` returns ``(img, boxes)`` with the ``(K, 4)`` ``xyxy`` pixel boxes flipped,
+scaled, shifted or turned and clipped as the pixels were (``Compose`` passes them along;
+transforms that do not move pixels leave them as they are, and a :mod:`nerve.data` transform
+that moves pixels is refused when boxes are given).
 
 The array work is shared with :mod:`nerve.data` (``ToTensor``'s layout change, ``Normalize``,
 padding, cropping and rotation); this module adapts it to torchvision's contract.
@@ -192,8 +194,21 @@ class Compose(_dt.Compose):
             elif isinstance(t, (Transform, Compose)):
                 img, boxes = t(img, boxes)
             else:
+                if _moves_pixels_without_boxes(t):
+                    raise ValueError(
+                        f"Compose got boxes, but {type(t).__module__}.{type(t).__name__} moves the pixels "
+                        f"and cannot move boxes with them (they would no longer match the image); use "
+                        f"the nerve.vision.transforms version of it, which moves boxes too")
                 img = t(img)
         return img if boxes is None else (img, boxes)
+
+
+def _moves_pixels_without_boxes(t):
+    """Whether ``t`` is a :mod:`nerve.data` transform (or a Compose holding one) that moves pixels."""
+    if isinstance(t, _dt.Compose):
+        return any(_moves_pixels_without_boxes(u) for u in t.transforms)
+    return isinstance(t, (_dt.Resize, _dt.CenterCrop, _aug.RandomHorizontalFlip, _aug.RandomCrop,
+                          _aug.RandomRotation, _aug.RandomResizedCrop, _aug.RandomShift, _aug.RandomAffine))
 
 
 class Lambda(Transform):
@@ -737,12 +752,13 @@ class RandomVerticalFlip(RandomHorizontalFlip):
     _axis = -2
 
 
-class RandomRotation(Transform):
+class RandomRotation(_Geometric):
     """Rotate counter-clockwise by an angle drawn uniformly from ``degrees`` (``d`` means ``[-d, d]``).
 
     PIL images are rotated by Pillow (``Image.rotate``, as torchvision); tensors by
     :func:`nerve.data.augment.rotate`. Multiples of 90 degrees are exact on both.
-    Uncovered corners get ``fill``.
+    Uncovered corners get ``fill``. Boxes are turned with the image: each becomes the
+    smallest box holding its four turned corners, clipped to the image (torchvision v2's rule).
 
     Example:
         >>> import numpy as np
@@ -751,6 +767,7 @@ class RandomRotation(Transform):
     """
 
     per_sample = True   # one random draw per call: datasets call it once per sample
+    moves_pixels = True
 
     def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False, center=None, fill=0):
         if isinstance(degrees, numbers.Number):
@@ -765,8 +782,10 @@ class RandomRotation(Transform):
         self.degrees = (float(degrees[0]), float(degrees[1]))
         self.interpolation, self.fill = _mode_name(interpolation), fill
 
-    def forward(self, img):
-        angle = float(_random.default_generator().uniform(*self.degrees))
+    def params(self, size):
+        return float(_random.default_generator().uniform(*self.degrees))
+
+    def apply(self, img, angle):
         if _is_pil(img):
             fill = self.fill
             if isinstance(fill, numbers.Number) and len(img.getbands()) > 1:
@@ -780,6 +799,22 @@ class RandomRotation(Transform):
             out = _aug.rotate(flat, angle, fill=self.fill, interpolation=self.interpolation)
             return wrap(out.reshape(x.shape))
         return wrap(_aug.rotate(x, angle, fill=self.fill, interpolation=self.interpolation))
+
+    def move_boxes(self, boxes, angle, size):
+        h, w = size
+        cx, cy = w / 2.0, h / 2.0          # the centre of the pixel grid, in box (edge) coordinates
+        t = math.radians(angle)
+        cos, sin = math.cos(t), math.sin(t)
+        b = boxes.astype(np.float64)
+        xs = b[:, [0, 2, 0, 2]] - cx       # the four corners of each box, (K, 4) each
+        ys = b[:, [1, 1, 3, 3]] - cy
+        # counter-clockwise on screen with y pointing down (nerve.data.augment.affine's R(angle))
+        rx = cx + cos * xs + sin * ys
+        ry = cy - sin * xs + cos * ys
+        out = np.stack([rx.min(1), ry.min(1), rx.max(1), ry.max(1)], axis=1)
+        out[:, 0::2] = np.clip(out[:, 0::2], 0, w)
+        out[:, 1::2] = np.clip(out[:, 1::2], 0, h)
+        return out.astype(boxes.dtype) if boxes.dtype.kind == "f" else out
 
 
 # ----------------------------------------------------------------------------- colour
