@@ -179,3 +179,18 @@ def test_compose_refuses_boxes_through_a_pixel_moving_data_transform():
         T.Compose([t])(x)                                          # without boxes it runs as before
     img, b = T.Compose([D.Normalize([0.5], [0.5]), T.RandomHorizontalFlip(1.0)])(x, boxes)
     assert b.tolist() == [[5.0, 1.0, 7.0, 3.0]]
+
+
+# ----------------------------------------------------------------------------- conversions
+
+def test_to_pil_image_keeps_or_refuses_integer_values_pillow_would_misread():
+    # int8 came back unsigned (-5 -> 251), uint32 past 2**31 wrapped negative in mode 'I', and
+    # int64 failed inside Pillow with "Cannot handle this data type".
+    for dtype, v in (("int8", -5), ("int64", -9), ("uint64", 5), ("uint32", 7), ("int16", -5), ("int32", -7)):
+        im = T.ToPILImage()(np.full((2, 3, 1), v, dtype))
+        assert im.mode == "I" and np.asarray(im).tolist() == [[v] * 3] * 2, dtype
+    assert T.ToPILImage()(nv.tensor(np.full((1, 2, 2), -3, np.int64))).getpixel((0, 0)) == -3
+    for dtype, v in (("uint32", 3_000_000_000), ("int64", 2 ** 40), ("int64", -2 ** 40)):
+        with pytest.raises(ValueError, match=f"{dtype} image with values {v}"):
+            T.ToPILImage()(np.full((2, 2), v, dtype))
+    assert np.asarray(T.ToPILImage()(np.full((2, 2), 60000, np.uint16))).tolist() == [[60000] * 2] * 2

@@ -321,6 +321,15 @@ class ToPILImage(Transform):
             a = a.astype(np.float32)   # Pillow's 'F' is float32: other floats would be misread
         elif a.dtype == np.bool_:
             a = a.astype(np.uint8) * 255
+        if a.shape[-1] == 1 and a.dtype.kind in "iu" and a.dtype not in (np.uint8, np.int16, np.uint16, np.int32):
+            # Pillow reads int8 as unsigned (-5 -> 251) and wraps uint32 past 2**31 in mode 'I';
+            # its 32-bit integer mode keeps these values exactly when they fit, else refuse
+            info = np.iinfo(np.int32)
+            if a.size and (a.min() < info.min or a.max() > info.max):
+                raise ValueError(f"ToPILImage: a {a.dtype} image with values {a.min()}..{a.max()} does not fit "
+                                 f"Pillow's 32-bit integer mode 'I'; scale it, or convert it to float32 "
+                                 f"and pass mode='F'")
+            a = a.astype(np.int32)
         a = np.ascontiguousarray(a)
         if a.shape[-1] == 1:
             return Image.fromarray(a[..., 0], mode=self.mode or ("L" if a.dtype == np.uint8 else None))
