@@ -194,3 +194,21 @@ def test_to_pil_image_keeps_or_refuses_integer_values_pillow_would_misread():
         with pytest.raises(ValueError, match=f"{dtype} image with values {v}"):
             T.ToPILImage()(np.full((2, 2), v, dtype))
     assert np.asarray(T.ToPILImage()(np.full((2, 2), 60000, np.uint16))).tolist() == [[60000] * 2] * 2
+
+
+def test_save_image_writes_to_a_file_object():
+    # torchvision's save_image takes a binary file object; nerve's failed with
+    # "expected str, bytes or os.PathLike object, not BytesIO".
+    import io
+
+    from nerve.vision import utils
+
+    x = np.random.default_rng(3).random((2, 3, 4, 5)).astype(np.float32)
+    buf = io.BytesIO()
+    assert utils.save_image(x, buf, format="PNG", nrow=2, padding=1) is buf
+    buf.seek(0)
+    got = np.asarray(Image.open(buf))
+    grid = utils.make_grid(x, nrow=2, padding=1)
+    assert np.array_equal(got, np.clip(grid * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0))
+    with pytest.raises(ValueError, match="format="):
+        utils.save_image(x, io.BytesIO())
