@@ -212,3 +212,19 @@ def test_save_image_writes_to_a_file_object():
     assert np.array_equal(got, np.clip(grid * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0))
     with pytest.raises(ValueError, match="format="):
         utils.save_image(x, io.BytesIO())
+
+
+def test_image_folder_names_a_truncated_image_file(tmp_path):
+    # Pillow's "image file is truncated" came out of ds[i] without saying which of the
+    # thousands of files was damaged.
+    (tmp_path / "a").mkdir()
+    pixels = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    for name in ("x.png", "y.jpg"):
+        Image.fromarray(pixels).save(tmp_path / "a" / name)
+        data = (tmp_path / "a" / name).read_bytes()
+        (tmp_path / "a" / name).write_bytes(data[: len(data) // 2])
+    ds = datasets.ImageFolder(tmp_path)
+    for i, name in enumerate(("x.png", "y.jpg")):
+        want = rf"a[/\\]{name}: cannot be read as an image \(.*[Tt]runcated.*replace or remove it"
+        with pytest.raises(OSError, match=want):
+            ds[i]
