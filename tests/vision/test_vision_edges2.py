@@ -228,3 +228,17 @@ def test_image_folder_names_a_truncated_image_file(tmp_path):
         want = rf"a[/\\]{name}: cannot be read as an image \(.*[Tt]runcated.*replace or remove it"
         with pytest.raises(OSError, match=want):
             ds[i]
+
+
+# ----------------------------------------------------------------------------- models
+
+def test_resnet_builders_take_torchvisions_older_pretrained_keyword():
+    # pretrained= (torchvision's deprecated spelling, still accepted there) failed deep inside
+    # ResNet.__init__ with "unexpected keyword argument 'pretrained'".
+    from nerve.vision import models
+
+    assert models.resnet18(pretrained=False, num_classes=3).fc.out_features == 3
+    with pytest.raises(ValueError, match=r"resnet18\(pretrained=True\): nerve has no pretrained weights"):
+        models.resnet18(pretrained=True)
+    with pytest.raises(ValueError, match=r"resnet34\(weights='DEFAULT'\)"):
+        models.resnet34(weights="DEFAULT", pretrained=False)
