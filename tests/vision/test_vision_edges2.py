@@ -30,6 +30,27 @@ def test_list_boxes_of_the_wrong_shape_are_refused_not_reshaped():
     assert ops.nms([], [], 0.5).tolist() == []
 
 
+def test_batched_nms_treats_the_same_boxes_the_same_in_every_category():
+    # batched_nms shifted each category by idx * span and ran one nms; in float32 the shift
+    # rounds the coordinates, so a pair with IoU 0.49999994 (kept at 0.5) was kept in category 0
+    # and dropped in category 10: [0, 1, 2] instead of [0, 1, 2, 3].
+    for step in (-3, 0, 1, 5):
+        d = np.float32(10 / 3)
+        for _ in range(abs(step)):
+            d = np.nextafter(d, np.float32(10 if step > 0 else 0), dtype=np.float32)
+        pair = np.array([[0, 0, 10, 10], [d, 0, 10 + d, 10]], np.float32)
+        boxes = np.concatenate([pair, pair])
+        scores = np.array([0.9, 0.8, 0.7, 0.6], np.float32)
+        alone = ops.nms(pair, scores[:2], 0.5).tolist()              # the pair in a category of its own
+        for cat in (1, 10, 80):
+            got = ops.batched_nms(boxes, scores, np.array([0, 0, cat, cat]), 0.5).tolist()
+            assert got == alone + [i + 2 for i in alone], (step, cat, got)
+    # kept indices come back by decreasing score, equal scores in index order, across categories
+    b = np.array([[0, 0, 1, 1], [5, 5, 6, 6], [0, 0, 1, 1], [9, 9, 10, 10]], np.float64)
+    got = ops.batched_nms(b, np.array([0.5, 0.9, 0.5, 0.7]), np.array([2, 0, 1, 2]), 0.5)
+    assert got.tolist() == [1, 3, 0, 2]
+
+
 # ----------------------------------------------------------------------------- datasets
 
 def test_dataset_indices_must_be_integers():
