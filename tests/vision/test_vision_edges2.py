@@ -263,3 +263,21 @@ def test_resnet_builders_take_torchvisions_older_pretrained_keyword():
         models.resnet18(pretrained=True)
     with pytest.raises(ValueError, match=r"resnet34\(weights='DEFAULT'\)"):
         models.resnet34(weights="DEFAULT", pretrained=False)
+
+
+def test_fill_none_is_zero_for_rotation_and_refused_for_padding():
+    # fill=None went into np.full and padded / rotated tensors with NaN (PIL images failed with
+    # an int() TypeError). torchvision's RandomRotation reads None as "no fill" (zeros); its
+    # Pad and RandomCrop refuse it.
+    x = np.ones((1, 4, 4), np.float32)
+    out = T.RandomRotation((45, 45), fill=None)(x)
+    assert not np.isnan(out).any()
+    np.testing.assert_array_equal(out, T.RandomRotation((45, 45), fill=0)(x))
+    pil = T.RandomRotation((45, 45), fill=None)(Image.fromarray(np.full((4, 4), 9, np.uint8)))
+    assert np.asarray(pil)[0, 0] == 0
+    for make in (lambda: T.Pad(1, fill=None), lambda: T.RandomCrop(4, padding=1, fill=None),
+                 lambda: T.Pad(1, fill="white")):
+        with pytest.raises(TypeError, match="fill must be a number"):
+            make()
+    assert T.Pad(1, fill=np.array([1.0, 2.0, 3.0]))(np.zeros((3, 1, 1), np.float32))[:, 0, 0].tolist() == [1, 2, 3]
+    assert T.Pad(1, fill=(4, 5, 6))(np.zeros((3, 1, 1), np.float32))[:, 0, 0].tolist() == [4, 5, 6]

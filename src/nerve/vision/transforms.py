@@ -583,7 +583,8 @@ class RandomCrop(_Geometric):
         self.size = _pair(size, "RandomCrop")
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
             raise ValueError(f"padding_mode must be constant, edge, reflect or symmetric, got {padding_mode!r}")
-        self.padding, self.pad_if_needed, self.fill, self.padding_mode = padding, pad_if_needed, fill, padding_mode
+        self.padding, self.pad_if_needed, self.padding_mode = padding, pad_if_needed, padding_mode
+        self.fill = _check_fill(fill, "RandomCrop")
 
     def params(self, size):
         h, w = size
@@ -627,6 +628,18 @@ class RandomCrop(_Geometric):
         return crop_boxes(boxes + shift, top, left, *self.size)
 
 
+def _check_fill(fill, name):
+    """``fill`` if it is a number or a sequence of numbers (one per channel); anything else (None
+    padded with NaN on tensors and failed inside Pillow) is refused."""
+    ok = isinstance(fill, numbers.Number) or (
+        isinstance(fill, (list, tuple)) and len(fill) > 0 and all(isinstance(v, numbers.Number) for v in fill)) or (
+        isinstance(fill, np.ndarray) and fill.ndim <= 1 and fill.size > 0 and fill.dtype.kind in "biuf")
+    if not ok:
+        raise TypeError(f"{name}: fill must be a number or a sequence of numbers (one per channel), got "
+                        f"{fill!r}; use fill=0 for black")
+    return fill
+
+
 def _padding4(padding):
     """torchvision's padding forms as (left, top, right, bottom)."""
     p = (padding,) * 4 if isinstance(padding, numbers.Integral) else tuple(padding)
@@ -650,7 +663,7 @@ class Pad(_Geometric):
     def __init__(self, padding, fill=0, padding_mode="constant"):
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
             raise ValueError(f"padding_mode must be constant, edge, reflect or symmetric, got {padding_mode!r}")
-        self.padding, self.fill, self.padding_mode = _padding4(padding), fill, padding_mode
+        self.padding, self.fill, self.padding_mode = _padding4(padding), _check_fill(fill, "Pad"), padding_mode
 
     def apply(self, img, params):
         x, back = _as_chw(img)
@@ -789,7 +802,9 @@ class RandomRotation(_Geometric):
             raise ValueError("RandomRotation: expand=True and center= are not supported; rotate about the "
                              "centre at the same size")
         self.degrees = (float(degrees[0]), float(degrees[1]))
-        self.interpolation, self.fill = _mode_name(interpolation), fill
+        # torchvision's fill=None here means "no fill value": the uncovered corners are 0
+        self.interpolation = _mode_name(interpolation)
+        self.fill = 0 if fill is None else _check_fill(fill, "RandomRotation")
 
     def params(self, size):
         return float(_random.default_generator().uniform(*self.degrees))
