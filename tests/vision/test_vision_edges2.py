@@ -281,3 +281,27 @@ def test_fill_none_is_zero_for_rotation_and_refused_for_padding():
             make()
     assert T.Pad(1, fill=np.array([1.0, 2.0, 3.0]))(np.zeros((3, 1, 1), np.float32))[:, 0, 0].tolist() == [1, 2, 3]
     assert T.Pad(1, fill=(4, 5, 6))(np.zeros((3, 1, 1), np.float32))[:, 0, 0].tolist() == [4, 5, 6]
+
+
+def test_colour_adjustments_refuse_channel_counts_other_than_1_or_3():
+    # On an RGBA tensor adjust_hue returned 3 channels (alpha dropped) and adjust_saturation
+    # blended the alpha channel with the luma; torchvision refuses channels other than 1 or 3.
+    # (H, W) images failed with "IndexError: tuple index out of range".
+    rng = np.random.default_rng(4)
+    rgba = rng.random((4, 5, 6)).astype(np.float32)
+    for fn, v in ((T.adjust_brightness, 1.5), (T.adjust_contrast, 0.5), (T.adjust_saturation, 0.5),
+                  (T.adjust_hue, 0.1)):
+        with pytest.raises(TypeError, match=r"1 or 3 channels, got shape \(4, 5, 6\)"):
+            fn(rgba, v)
+        with pytest.raises(TypeError, match="1 or 3 channels"):
+            fn(rgba[:2], v)
+        out = fn(rgba[:3], v)                                     # RGB is still fine
+        assert out.shape == (3, 5, 6)
+    gray = rng.random((5, 6)).astype(np.float32)                  # (H, W) counts as one channel
+    np.testing.assert_allclose(T.adjust_contrast(gray, 0.5), T.adjust_contrast(gray[None], 0.5)[0], rtol=1e-6)
+    np.testing.assert_array_equal(T.adjust_hue(gray, 0.2), gray)
+    np.testing.assert_array_equal(T.adjust_saturation(gray, 0.2), gray)
+    with pytest.raises(TypeError, match="1 or 3 channels"):
+        T.ColorJitter(hue=0.2)(rgba)
+    pil = Image.fromarray((rgba.transpose(1, 2, 0) * 255).astype(np.uint8), "RGBA")
+    assert T.ColorJitter(brightness=0.5, saturation=0.5)(pil).mode == "RGBA"   # Pillow's path as before

@@ -891,6 +891,17 @@ def _hsv_to_rgb(x):
     return np.stack([r, g, b], axis=-3)
 
 
+def _colour_channels(x, name):
+    """The channel count of an image tensor, ``(H, W)`` counting as one; torchvision's colour
+    adjustments take 1 or 3 channels only (RGBA's alpha would be blended, or dropped by the hue
+    change, without a word)."""
+    c = 1 if x.ndim == 2 else x.shape[-3]
+    if x.ndim < 2 or c not in (1, 3):
+        raise TypeError(f"{name} works on images (..., C, H, W) with 1 or 3 channels, got shape {x.shape}; "
+                        f"split off an alpha channel first (x[..., :3, :, :])")
+    return c
+
+
 def adjust_brightness(img, factor):
     """Scale the pixel values by ``factor`` (0 gives black), clipped to the image range."""
     if _is_pil(img):
@@ -898,6 +909,7 @@ def adjust_brightness(img, factor):
 
         return ImageEnhance.Brightness(img).enhance(factor)
     x, wrap = _unwrap(img)
+    _colour_channels(x, "adjust_brightness")
     return wrap(_blend(x, 0.0, factor))
 
 
@@ -908,10 +920,11 @@ def adjust_contrast(img, factor):
 
         return ImageEnhance.Contrast(img).enhance(factor)
     x, wrap = _unwrap(img)
-    gray = _gray_weights(x) if x.shape[-3] == 3 else x.astype(np.float64)
+    c = _colour_channels(x, "adjust_contrast")
+    gray = _gray_weights(x) if c == 3 else x.astype(np.float64)
     if x.dtype.kind != "f":
         gray = np.floor(gray)   # torchvision converts the luma to the image dtype before averaging
-    mean = gray.mean(axis=(-3, -2, -1), keepdims=True)
+    mean = gray.mean(axis=(-3, -2, -1) if x.ndim > 2 else (-2, -1), keepdims=True)
     return wrap(_blend(x, mean, factor))
 
 
@@ -922,7 +935,7 @@ def adjust_saturation(img, factor):
 
         return ImageEnhance.Color(img).enhance(factor)
     x, wrap = _unwrap(img)
-    if x.shape[-3] == 1:
+    if _colour_channels(x, "adjust_saturation") == 1:
         return img
     gray = _gray_weights(x)
     if x.dtype.kind != "f":
@@ -945,7 +958,7 @@ def adjust_hue(img, hue_factor):
             hh = hh + np.uint8(np.int64(hue_factor * 255) % 256)
         return Image.merge("HSV", (Image.fromarray(hh, "L"), s, v)).convert(img.mode)
     x, wrap = _unwrap(img)
-    if x.shape[-3] == 1:
+    if _colour_channels(x, "adjust_hue") == 1:
         return img
     f = x.astype(np.float64) / _bound(x)
     hsv = _rgb_to_hsv(f)
