@@ -305,3 +305,13 @@ def test_colour_adjustments_refuse_channel_counts_other_than_1_or_3():
         T.ColorJitter(hue=0.2)(rgba)
     pil = Image.fromarray((rgba.transpose(1, 2, 0) * 255).astype(np.uint8), "RGBA")
     assert T.ColorJitter(brightness=0.5, saturation=0.5)(pil).mode == "RGBA"   # Pillow's path as before
+
+
+def test_boxes_of_an_unsupported_kind_are_named_as_boxes():
+    # A list of boxes failed with "expected a PIL image, a nerve Tensor or a NumPy array, got
+    # list", which points at the image, not at the boxes.
+    x = np.zeros((1, 4, 4), np.float32)
+    with pytest.raises(TypeError, match=r"boxes must be a nerve Tensor or a NumPy array of shape \(K, 4\)"):
+        T.RandomHorizontalFlip(1.0)(x, [[0, 0, 2, 2]])
+    _, b = T.RandomHorizontalFlip(1.0)(x, np.asarray([[0, 0, 2, 2]], np.float32))
+    assert b.tolist() == [[2, 0, 4, 2]]

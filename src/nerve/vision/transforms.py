@@ -134,6 +134,9 @@ def _size_of(img):
 def _check_boxes(boxes):
     if boxes is None:
         return None, None
+    if not isinstance(boxes, (Tensor, np.ndarray)):
+        raise TypeError(f"boxes must be a nerve Tensor or a NumPy array of shape (K, 4) in xyxy pixel "
+                        f"coordinates, got {type(boxes).__name__}; wrap them with np.asarray(boxes, np.float32)")
     arr, wrap = _unwrap(boxes)
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise ValueError(f"boxes must have shape (K, 4) in xyxy pixel coordinates, got {arr.shape}")
