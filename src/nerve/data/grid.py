@@ -107,6 +107,8 @@ def save_image(tensor, fp, format: str | None = None, **grid_kwargs):  # noqa: A
     as torchvision does: ``clip(x * 255 + 0.5, 0, 255)`` truncated to uint8. uint8 pixels
     (0..255) are written as they are. The file is written to a
     temporary name and renamed into place, so an interrupted save never leaves a broken file.
+    ``fp`` may also be a writable binary file object (then ``format`` is required); it is
+    returned as it was given.
     """
     from pathlib import Path  # noqa: PLC0415
 
@@ -128,6 +130,12 @@ def save_image(tensor, fp, format: str | None = None, **grid_kwargs):  # noqa: A
         pixels = pixels[:, :, 0]
     elif pixels.shape[2] not in (3, 4):
         raise ValueError(f"save_image can write 1, 3 or 4 channels, got {pixels.shape[2]}")
+    if hasattr(fp, "write"):             # a file object (io.BytesIO ...), as torchvision accepts
+        if format is None:
+            raise ValueError("save_image to a file object needs format=, e.g. format='PNG' (there is no "
+                             "file name to tell the type from)")
+        Image.fromarray(pixels).save(fp, format="JPEG" if format.upper() == "JPG" else format)
+        return fp
     path = Path(fp)
     fmt = format or (path.suffix.lstrip(".").upper() or None)
     if fmt == "JPG":

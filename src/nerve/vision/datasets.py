@@ -18,6 +18,7 @@ other class, so a tampered file cannot run code.
 from __future__ import annotations
 
 import io
+import operator
 import pickle
 import tarfile
 
@@ -43,6 +44,16 @@ def _pil():
     return Image
 
 
+def _as_index(index, name):
+    """``index`` as a Python int; only integers are accepted (``int(1.9)`` would quietly give item 1)."""
+    try:
+        return operator.index(index)
+    except TypeError:
+        raise TypeError(f"{name} indices must be integers, got {index!r} of type {type(index).__name__}; "
+                        f"index one sample at a time with an int (use a DataLoader or a Subset for "
+                        f"several)") from None
+
+
 class VisionDataset(Dataset):
     """Base of the image datasets: ``root``, ``transform``, ``target_transform`` and a readable repr."""
 
@@ -61,7 +72,7 @@ class VisionDataset(Dataset):
 
     def _check_index(self, index):
         n = len(self)
-        index = int(index)
+        index = _as_index(index, type(self).__name__)
         if not -n <= index < n:
             raise IndexError(f"index {index} is out of range for {type(self).__name__} with {n} samples")
         return index % n
@@ -409,7 +420,7 @@ class FakeData(VisionDataset):
         return self.size
 
     def __getitem__(self, index):
-        index = int(index)
+        index = _as_index(index, type(self).__name__)
         if not 0 <= index < self.size:
             raise IndexError(f"{type(self).__name__} index {index} is out of range for size {self.size}")
         rng = np.random.default_rng(index + self.random_offset)
@@ -426,9 +437,14 @@ class ImageFolder(_ArrayImageFolder):
     The listing (sorted class folders, sorted files, ``classes``, ``class_to_idx``,
     ``samples``, ``targets``) is :class:`nerve.data.ImageFolder`'s; ``is_valid_file`` (a
     function of the path) replaces the extension check, and ``imgs`` is ``samples``.
+
+    A class folder without a single accepted image is an error, as in torchvision (it would
+    still count as a class, so a model sized by ``len(classes)`` would get an output that no
+    sample ever trains); ``allow_empty=True`` keeps such classes.
     """
 
-    def __init__(self, root, transform=None, target_transform=None, loader=pil_loader, is_valid_file=None):
+    def __init__(self, root, transform=None, target_transform=None, loader=pil_loader, is_valid_file=None,
+                 allow_empty=False):
         if is_valid_file is None:
             super().__init__(root, transform, target_transform, IMG_EXTENSIONS, loader)
         else:
@@ -437,6 +453,14 @@ class ImageFolder(_ArrayImageFolder):
             if not self.samples:
                 raise FileNotFoundError(f"ImageFolder: is_valid_file accepted no file under {root}")
             self.targets = np.array([t for _, t in self.samples], dtype=np.int64)
+        present = set(self.targets.tolist())
+        empty = [c for c in self.classes if self.class_to_idx[c] not in present]
+        if empty and not allow_empty:
+            accepted = "accepted by is_valid_file" if is_valid_file is not None else \
+                f"with an image extension ({', '.join(IMG_EXTENSIONS)})"
+            raise FileNotFoundError(f"ImageFolder: the class folder(s) {', '.join(map(repr, empty))} under {root} "
+                                    f"hold no file {accepted}; add images, remove the folder(s), or pass "
+                                    f"allow_empty=True to keep them as classes without samples")
         self.imgs = self.samples
 
     def __getitem__(self, index):

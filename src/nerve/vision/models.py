@@ -25,9 +25,14 @@ __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet
 def _torchvision_signature(builder):
     @functools.wraps(builder)
     def build(*, weights=None, progress=True, **kwargs):
+        # torchvision still takes the older pretrained=True/False (deprecated): False is
+        # weights=None, True asks for weights, which nerve does not have
+        asked = f"weights={weights!r}"
+        if kwargs.pop("pretrained", False) and weights is None:
+            weights, asked = True, "pretrained=True"
         if weights is not None:
-            raise ValueError(f"{builder.__name__}(weights={weights!r}): nerve has no pretrained weights; "
-                             f"pass weights=None and load a state_dict with model.load_state_dict(...)")
+            raise ValueError(f"{builder.__name__}({asked}): nerve has no pretrained weights; pass "
+                             f"weights=None and load a state_dict with model.load_state_dict(...)")
         del progress  # only meaningful for downloads, which never happen here
         return builder(**kwargs)
     build.__doc__ = (f"torchvision's ``{builder.__name__}(weights=None, progress=True, **kwargs)``: "

@@ -31,7 +31,9 @@ def _arr(boxes, name="boxes"):
         return boxes, lambda a: a
     if isinstance(boxes, (list, tuple)):
         a = np.asarray(boxes, dtype=np.float32)
-        return (a.reshape(-1, 4) if name.startswith("boxes") else a), lambda v: v
+        # Only an empty list is given the (0, 4) shape; any other shape is checked as it is, so
+        # a flat list of 8 numbers or a nested (B, K, 4) list is refused, not read as 2 or B*K boxes.
+        return (a.reshape(0, 4) if a.size == 0 and name.startswith("boxes") else a), lambda v: v
     raise TypeError(f"{name} must be a Tensor or a NumPy array of shape (K, 4), got {type(boxes).__name__}")
 
 
@@ -164,13 +166,21 @@ def batched_nms(boxes, scores, idxs, iou_threshold: float):
         raise ValueError(f"batched_nms: {len(b)} boxes but {len(i)} category indices")
     if len(b) == 0:
         return wrap(np.zeros(0, dtype=np.int64))
-    # Shift each category's boxes to a region of its own, so boxes of different categories
-    # cannot overlap, then run one nms over all of them. The stride is the full coordinate
-    # span: torchvision's ``max + 1`` is too short when coordinates go negative, and lets a
-    # box suppress one of another category.
-    span = float(b.max()) - float(b.min()) + 1.0
-    offsets = i.astype(b.dtype if b.dtype.kind == "f" else np.float64) * span
-    return wrap(np.asarray(nms(b + offsets[:, None], scores, iou_threshold)))
+    s, _ = _arr(scores, "scores")
+    s = np.asarray(s).reshape(-1)
+    if len(s) != len(b):
+        raise ValueError(f"batched_nms: {len(b)} boxes but {len(s)} scores; give one score per box")
+    # One nms per category, exactly as defined. (Shifting each category to a region of its
+    # own and running one nms, torchvision's trick for small inputs, moves the coordinates by
+    # up to category * span: in float32 that rounds them, and a pair whose IoU is near the
+    # threshold can then be kept or dropped differently than within its own category.)
+    keep = []
+    for c in np.unique(i):
+        members = np.flatnonzero(i == c)
+        keep.append(members[np.asarray(nms(b[members], s[members], iou_threshold))])
+    keep = np.concatenate(keep)
+    keep = keep[np.lexsort((keep, -s[keep]))]        # by decreasing score, equal scores by index
+    return wrap(keep.astype(np.int64))
 
 
 def clip_boxes_to_image(boxes, size):

@@ -9,14 +9,18 @@ A pipeline written for torchvision runs after renaming the import::
 
 Each transform takes what torchvision's takes: a ``PIL.Image`` (kept a PIL image, processed by
 Pillow exactly as torchvision does) or an image tensor ``(..., C, H, W)``: a nerve Tensor (the
-result is a Tensor) or a NumPy array (the result is an array). Random transforms draw from
+result is a Tensor) or a NumPy array (the result is an array). Only ``Normalize`` passes
+gradients back; the others refuse a tensor that requires grad while gradients are recorded
+(detach it, or use ``nerve.no_grad()``) rather than drop its graph. Random transforms draw from
 nerve's global generator, so ``nerve.manual_seed(s)`` makes a pipeline repeatable, as
 ``torch.manual_seed`` does for torchvision.
 
-The geometric transforms (``Resize``, ``CenterCrop``, ``RandomCrop``, ``RandomHorizontalFlip``)
-also move bounding boxes with the image: ``t(img, boxes)`` returns ``(img, boxes)`` with the
-``(K, 4)`` ``xyxy`` pixel boxes flipped, scaled or shifted and clipped as the pixels were
-(``Compose`` passes them along; transforms that do not move pixels leave them as they are).
+The geometric transforms (``Resize``, ``CenterCrop``, ``RandomCrop``, ``RandomResizedCrop``,
+``Pad``, the flips and ``RandomRotation``) also move bounding boxes with the image:
+``t(img, boxes)`` returns ``(img, boxes)`` with the ``(K, 4)`` ``xyxy`` pixel boxes flipped,
+scaled, shifted or turned and clipped as the pixels were (``Compose`` passes them along;
+transforms that do not move pixels leave them as they are, and a :mod:`nerve.data` transform
+that moves pixels is refused when boxes are given).
 
 The array work is shared with :mod:`nerve.data` (``ToTensor``'s layout change, ``Normalize``,
 padding, cropping and rotation); this module adapts it to torchvision's contract.
@@ -30,6 +34,7 @@ import numpy as np
 
 from .. import random as _random
 from ..autograd import Tensor
+from ..autograd import grad_mode as _grad_mode
 from ..data import augment as _aug
 from ..data import transforms as _dt
 
@@ -63,9 +68,21 @@ def _is_pil(img) -> bool:
     return type(img).__module__.startswith("PIL.")
 
 
-def _unwrap(img):
-    """``(array (..., C, H, W), rewrap)`` for a Tensor or an array; PIL images are refused."""
+def _unwrap(img, keeps_graph=False):
+    """``(array (..., C, H, W), rewrap)`` for a Tensor or an array; PIL images are refused.
+
+    The transforms compute on the values, so a Tensor that is part of a graph would come out
+    without it and its gradient would be lost without a word (torchvision's tensor transforms
+    are differentiable): such a tensor is refused while gradients are recorded, unless the
+    caller (``Normalize``) builds the graph itself (``keeps_graph``).
+    """
     if isinstance(img, Tensor):
+        if img.requires_grad and not keeps_graph and _grad_mode.is_grad_enabled():
+            raise RuntimeError(
+                f"this nerve.vision transform works on a tensor's values and passes no gradient back, "
+                f"but it got a tensor of shape {tuple(img.shape)} that requires grad (only Normalize is "
+                "differentiable here); call .detach() on it, or apply the transform under "
+                "nerve.no_grad(), when its gradient is not needed")
         return np.asarray(img.detach()._data), lambda a: Tensor(np.ascontiguousarray(a))
     if isinstance(img, np.ndarray):
         return img, np.ascontiguousarray
@@ -117,6 +134,9 @@ def _size_of(img):
 def _check_boxes(boxes):
     if boxes is None:
         return None, None
+    if not isinstance(boxes, (Tensor, np.ndarray)):
+        raise TypeError(f"boxes must be a nerve Tensor or a NumPy array of shape (K, 4) in xyxy pixel "
+                        f"coordinates, got {type(boxes).__name__}; wrap them with np.asarray(boxes, np.float32)")
     arr, wrap = _unwrap(boxes)
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise ValueError(f"boxes must have shape (K, 4) in xyxy pixel coordinates, got {arr.shape}")
@@ -177,8 +197,21 @@ class Compose(_dt.Compose):
             elif isinstance(t, (Transform, Compose)):
                 img, boxes = t(img, boxes)
             else:
+                if _moves_pixels_without_boxes(t):
+                    raise ValueError(
+                        f"Compose got boxes, but {type(t).__module__}.{type(t).__name__} moves the pixels "
+                        f"and cannot move boxes with them (they would no longer match the image); use "
+                        f"the nerve.vision.transforms version of it, which moves boxes too")
                 img = t(img)
         return img if boxes is None else (img, boxes)
+
+
+def _moves_pixels_without_boxes(t):
+    """Whether ``t`` is a :mod:`nerve.data` transform (or a Compose holding one) that moves pixels."""
+    if isinstance(t, _dt.Compose):
+        return any(_moves_pixels_without_boxes(u) for u in t.transforms)
+    return isinstance(t, (_dt.Resize, _dt.CenterCrop, _aug.RandomHorizontalFlip, _aug.RandomCrop,
+                          _aug.RandomRotation, _aug.RandomResizedCrop, _aug.RandomShift, _aug.RandomAffine))
 
 
 class Lambda(Transform):
@@ -291,6 +324,15 @@ class ToPILImage(Transform):
             a = a.astype(np.float32)   # Pillow's 'F' is float32: other floats would be misread
         elif a.dtype == np.bool_:
             a = a.astype(np.uint8) * 255
+        if a.shape[-1] == 1 and a.dtype.kind in "iu" and a.dtype not in (np.uint8, np.int16, np.uint16, np.int32):
+            # Pillow reads int8 as unsigned (-5 -> 251) and wraps uint32 past 2**31 in mode 'I';
+            # its 32-bit integer mode keeps these values exactly when they fit, else refuse
+            info = np.iinfo(np.int32)
+            if a.size and (a.min() < info.min or a.max() > info.max):
+                raise ValueError(f"ToPILImage: a {a.dtype} image with values {a.min()}..{a.max()} does not fit "
+                                 f"Pillow's 32-bit integer mode 'I'; scale it, or convert it to float32 "
+                                 f"and pass mode='F'")
+            a = a.astype(np.int32)
         a = np.ascontiguousarray(a)
         if a.shape[-1] == 1:
             return Image.fromarray(a[..., 0], mode=self.mode or ("L" if a.dtype == np.uint8 else None))
@@ -319,7 +361,7 @@ class Normalize(Transform):
     def forward(self, tensor):
         if _is_pil(tensor):
             raise TypeError("Normalize needs a tensor, got a PIL image; put ToTensor() before it")
-        x, wrap = _unwrap(tensor)
+        x, wrap = _unwrap(tensor, keeps_graph=True)
         if x.dtype.kind != "f":
             raise TypeError(f"Normalize expects a float tensor, got dtype {x.dtype}; convert with ToTensor() "
                             "(or divide by 255) first")
@@ -335,6 +377,14 @@ class Normalize(Transform):
         else:
             out = self._impl(flat)
         out = out.reshape(lead + x.shape[-3:])
+        if self.inplace and isinstance(tensor, Tensor) and tensor.requires_grad:
+            # torchvision's tensor.sub_(mean).div_(std): recorded in-place ops, so the gradient
+            # gets the 1 / std factor (writing _data behind autograd's back dropped it) and a
+            # leaf that requires grad is refused as in torch
+            shape = (-1, 1, 1) if c > 1 else (1, 1, 1)
+            mean = np.broadcast_to(self._impl.mean, (c,)).astype(x.dtype).reshape(shape)
+            std = np.broadcast_to(self._impl.std, (c,)).astype(x.dtype).reshape(shape)
+            return tensor.sub_(Tensor(mean)).div_(Tensor(std))
         if self.inplace and isinstance(tensor, Tensor):
             tensor._data[...] = out
             return tensor
@@ -536,7 +586,8 @@ class RandomCrop(_Geometric):
         self.size = _pair(size, "RandomCrop")
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
             raise ValueError(f"padding_mode must be constant, edge, reflect or symmetric, got {padding_mode!r}")
-        self.padding, self.pad_if_needed, self.fill, self.padding_mode = padding, pad_if_needed, fill, padding_mode
+        self.padding, self.pad_if_needed, self.padding_mode = padding, pad_if_needed, padding_mode
+        self.fill = _check_fill(fill, "RandomCrop")
 
     def params(self, size):
         h, w = size
@@ -580,6 +631,18 @@ class RandomCrop(_Geometric):
         return crop_boxes(boxes + shift, top, left, *self.size)
 
 
+def _check_fill(fill, name):
+    """``fill`` if it is a number or a sequence of numbers (one per channel); anything else (None
+    padded with NaN on tensors and failed inside Pillow) is refused."""
+    ok = isinstance(fill, numbers.Number) or (
+        isinstance(fill, (list, tuple)) and len(fill) > 0 and all(isinstance(v, numbers.Number) for v in fill)) or (
+        isinstance(fill, np.ndarray) and fill.ndim <= 1 and fill.size > 0 and fill.dtype.kind in "biuf")
+    if not ok:
+        raise TypeError(f"{name}: fill must be a number or a sequence of numbers (one per channel), got "
+                        f"{fill!r}; use fill=0 for black")
+    return fill
+
+
 def _padding4(padding):
     """torchvision's padding forms as (left, top, right, bottom)."""
     p = (padding,) * 4 if isinstance(padding, numbers.Integral) else tuple(padding)
@@ -603,7 +666,7 @@ class Pad(_Geometric):
     def __init__(self, padding, fill=0, padding_mode="constant"):
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
             raise ValueError(f"padding_mode must be constant, edge, reflect or symmetric, got {padding_mode!r}")
-        self.padding, self.fill, self.padding_mode = _padding4(padding), fill, padding_mode
+        self.padding, self.fill, self.padding_mode = _padding4(padding), _check_fill(fill, "Pad"), padding_mode
 
     def apply(self, img, params):
         x, back = _as_chw(img)
@@ -714,12 +777,13 @@ class RandomVerticalFlip(RandomHorizontalFlip):
     _axis = -2
 
 
-class RandomRotation(Transform):
+class RandomRotation(_Geometric):
     """Rotate counter-clockwise by an angle drawn uniformly from ``degrees`` (``d`` means ``[-d, d]``).
 
     PIL images are rotated by Pillow (``Image.rotate``, as torchvision); tensors by
     :func:`nerve.data.augment.rotate`. Multiples of 90 degrees are exact on both.
-    Uncovered corners get ``fill``.
+    Uncovered corners get ``fill``. Boxes are turned with the image: each becomes the
+    smallest box holding its four turned corners, clipped to the image (torchvision v2's rule).
 
     Example:
         >>> import numpy as np
@@ -728,6 +792,7 @@ class RandomRotation(Transform):
     """
 
     per_sample = True   # one random draw per call: datasets call it once per sample
+    moves_pixels = True
 
     def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False, center=None, fill=0):
         if isinstance(degrees, numbers.Number):
@@ -740,10 +805,14 @@ class RandomRotation(Transform):
             raise ValueError("RandomRotation: expand=True and center= are not supported; rotate about the "
                              "centre at the same size")
         self.degrees = (float(degrees[0]), float(degrees[1]))
-        self.interpolation, self.fill = _mode_name(interpolation), fill
+        # torchvision's fill=None here means "no fill value": the uncovered corners are 0
+        self.interpolation = _mode_name(interpolation)
+        self.fill = 0 if fill is None else _check_fill(fill, "RandomRotation")
 
-    def forward(self, img):
-        angle = float(_random.default_generator().uniform(*self.degrees))
+    def params(self, size):
+        return float(_random.default_generator().uniform(*self.degrees))
+
+    def apply(self, img, angle):
         if _is_pil(img):
             fill = self.fill
             if isinstance(fill, numbers.Number) and len(img.getbands()) > 1:
@@ -752,7 +821,27 @@ class RandomRotation(Transform):
         x, wrap = _unwrap(img)
         if self.interpolation == "bicubic":
             raise ValueError("RandomRotation on tensors supports nearest and bilinear interpolation")
+        if x.ndim > 4:   # (..., C, H, W) as torchvision takes it: rotate the flattened batch
+            flat = x.reshape((-1,) + x.shape[-3:])
+            out = _aug.rotate(flat, angle, fill=self.fill, interpolation=self.interpolation)
+            return wrap(out.reshape(x.shape))
         return wrap(_aug.rotate(x, angle, fill=self.fill, interpolation=self.interpolation))
+
+    def move_boxes(self, boxes, angle, size):
+        h, w = size
+        cx, cy = w / 2.0, h / 2.0          # the centre of the pixel grid, in box (edge) coordinates
+        t = math.radians(angle)
+        cos, sin = math.cos(t), math.sin(t)
+        b = boxes.astype(np.float64)
+        xs = b[:, [0, 2, 0, 2]] - cx       # the four corners of each box, (K, 4) each
+        ys = b[:, [1, 1, 3, 3]] - cy
+        # counter-clockwise on screen with y pointing down (nerve.data.augment.affine's R(angle))
+        rx = cx + cos * xs + sin * ys
+        ry = cy - sin * xs + cos * ys
+        out = np.stack([rx.min(1), ry.min(1), rx.max(1), ry.max(1)], axis=1)
+        out[:, 0::2] = np.clip(out[:, 0::2], 0, w)
+        out[:, 1::2] = np.clip(out[:, 1::2], 0, h)
+        return out.astype(boxes.dtype) if boxes.dtype.kind == "f" else out
 
 
 # ----------------------------------------------------------------------------- colour
@@ -805,6 +894,17 @@ def _hsv_to_rgb(x):
     return np.stack([r, g, b], axis=-3)
 
 
+def _colour_channels(x, name):
+    """The channel count of an image tensor, ``(H, W)`` counting as one; torchvision's colour
+    adjustments take 1 or 3 channels only (RGBA's alpha would be blended, or dropped by the hue
+    change, without a word)."""
+    c = 1 if x.ndim == 2 else x.shape[-3]
+    if x.ndim < 2 or c not in (1, 3):
+        raise TypeError(f"{name} works on images (..., C, H, W) with 1 or 3 channels, got shape {x.shape}; "
+                        f"split off an alpha channel first (x[..., :3, :, :])")
+    return c
+
+
 def adjust_brightness(img, factor):
     """Scale the pixel values by ``factor`` (0 gives black), clipped to the image range."""
     if _is_pil(img):
@@ -812,6 +912,7 @@ def adjust_brightness(img, factor):
 
         return ImageEnhance.Brightness(img).enhance(factor)
     x, wrap = _unwrap(img)
+    _colour_channels(x, "adjust_brightness")
     return wrap(_blend(x, 0.0, factor))
 
 
@@ -822,10 +923,11 @@ def adjust_contrast(img, factor):
 
         return ImageEnhance.Contrast(img).enhance(factor)
     x, wrap = _unwrap(img)
-    gray = _gray_weights(x) if x.shape[-3] == 3 else x.astype(np.float64)
+    c = _colour_channels(x, "adjust_contrast")
+    gray = _gray_weights(x) if c == 3 else x.astype(np.float64)
     if x.dtype.kind != "f":
         gray = np.floor(gray)   # torchvision converts the luma to the image dtype before averaging
-    mean = gray.mean(axis=(-3, -2, -1), keepdims=True)
+    mean = gray.mean(axis=(-3, -2, -1) if x.ndim > 2 else (-2, -1), keepdims=True)
     return wrap(_blend(x, mean, factor))
 
 
@@ -836,7 +938,7 @@ def adjust_saturation(img, factor):
 
         return ImageEnhance.Color(img).enhance(factor)
     x, wrap = _unwrap(img)
-    if x.shape[-3] == 1:
+    if _colour_channels(x, "adjust_saturation") == 1:
         return img
     gray = _gray_weights(x)
     if x.dtype.kind != "f":
@@ -859,7 +961,7 @@ def adjust_hue(img, hue_factor):
             hh = hh + np.uint8(np.int64(hue_factor * 255) % 256)
         return Image.merge("HSV", (Image.fromarray(hh, "L"), s, v)).convert(img.mode)
     x, wrap = _unwrap(img)
-    if x.shape[-3] == 1:
+    if _colour_channels(x, "adjust_hue") == 1:
         return img
     f = x.astype(np.float64) / _bound(x)
     hsv = _rgb_to_hsv(f)

@@ -34,8 +34,13 @@ def pil_loader(path):
     except ImportError:
         raise ImportError("reading image files needs Pillow: pip install pillow") from None
     with open(path, "rb") as f:
-        img = Image.open(f)
-        return img.convert("RGB")
+        try:
+            img = Image.open(f)
+            return img.convert("RGB")
+        except OSError as e:
+            # Pillow's "image file is truncated" does not say which file; name it and the fix
+            raise type(e)(f"{os.fspath(path)}: cannot be read as an image ({e}); the file is damaged "
+                          "or not an image: replace or remove it") from e
 
 
 def find_classes(directory):
