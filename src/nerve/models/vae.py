@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import nn
 from ..autograd import Tensor, no_grad
+from ..backend import get_array_module
 from ..distributions import Bernoulli, Independent, Normal, kl_divergence
 from . import register_model
 
@@ -111,10 +112,11 @@ class VAE(nn.Module):
         if self.likelihood == "bernoulli":
             # x·ℓ − softplus(ℓ) is bounded by 0 only for x in [0, 1]; past it the "log-likelihood"
             # grows without bound as the logits do, and training drives the loss to −inf
-            v = np.asarray(x._data if isinstance(x, Tensor) else x)
-            inside = (v >= 0) & (v <= 1)
-            if not inside.all():
-                bad = v[~inside].ravel()[0]
+            v = x._data if isinstance(x, Tensor) else np.asarray(x)
+            xp = get_array_module(v)                 # on a GPU the check stays there: one bool back
+            outside = ~((v >= 0) & (v <= 1))
+            if bool(outside.any()):
+                bad = xp.asnumpy(v[outside].ravel()[:1])[0] if xp is not np else v[outside].ravel()[0]
                 raise ValueError(f"VAE(likelihood='bernoulli') scores inputs in [0, 1], got {float(bad)!r}; "
                                  "rescale the data to [0, 1] or build the VAE with likelihood='gaussian'")
         q = self.posterior(x)
