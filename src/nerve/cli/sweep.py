@@ -20,8 +20,8 @@ def _list_of(kind, name):
             except ValueError:
                 raise UsageError(f"--{name}: {part!r} is not a valid value; give a comma-separated list "
                                  f"such as --{name} {'1e-3,1e-2' if kind is float else '16,32'}") from None
-            if kind in (int, float) and not v > 0:
-                raise UsageError(f"--{name}: values must be positive, got {part!r}")
+            if kind in (int, float) and not 0 < v < float("inf"):
+                raise UsageError(f"--{name}: values must be positive and finite, got {part!r}")
             values.append(v)
         if len(set(values)) != len(values):
             raise UsageError(f"--{name} lists a value twice: {text!r}")
@@ -46,7 +46,8 @@ def add_parser(sub):
     p.add_argument("--epochs", type=_list_of(int, "epochs"), default=None,
                    help=f"epoch counts to try (default {DEFAULTS['epochs']})")
     p.add_argument("--optimizer", type=_list_of(str, "optimizer"), default=None,
-                   help=f"optimizers to try, from {', '.join(OPTIMIZERS)} (default adam)")
+                   help=f"optimizers to try, from {', '.join(OPTIMIZERS)} (default adam); without --lr "
+                        "each trains at its own default rate, as in 'nerve train'")
     p.add_argument("--activation", type=_list_of(str, "activation"), default=None,
                    help="hidden activations to try (MLP models)")
     p.add_argument("--trials", type=_positive_int, default=None, metavar="N",
@@ -112,7 +113,8 @@ def cmd_sweep(args):
         print(f"sweep: {count} of {n} combinations of " + ", ".join(f"{k} {v}" for k, v in grid.items())
               + f" into {out}", file=sys.stderr)
     try:
-        result = sweep_lib.sweep(settings, grid, out, trials=args.trials, seed=args.seed, quiet=True)
+        result = sweep_lib.sweep(settings, grid, out, trials=args.trials, seed=args.seed, quiet=True,
+                                 default_lr=None if "lr" in grid else DEFAULT_LR)
     except ValueError as e:
         raise UsageError(str(e)) from None
     print(result.table())
