@@ -98,6 +98,15 @@ def train_defaults() -> dict:
     return vars(build_parser().parse_args(["train"]))
 
 
+def _option_dest(name: str, dests) -> str:
+    """The option ``name`` as written stands for: argparse takes a unique prefix (``--optim``
+    for ``--optimizer``), so a prefix of exactly one of ``dests`` means that one."""
+    if name in dests:
+        return name
+    matches = [d for d in dests if d.startswith(name)]
+    return matches[0] if len(matches) == 1 else name
+
+
 def _check_resume_args(run, args, allowed=("quiet", "diagnose")) -> None:
     """Refuse any ``nerve train`` option given with ``--resume`` other than ``allowed``: a
     resumed run continues with the settings it recorded. An option counts as given when its
@@ -105,8 +114,8 @@ def _check_resume_args(run, args, allowed=("quiet", "diagnose")) -> None:
     when it is written on the command line (``--optimizer adam`` for an SGD run is the default
     value, but silently continuing with SGD would not be what was asked)."""
     defaults = train_defaults()
-    written = {a.split("=", 1)[0][2:].replace("-", "_") for a in getattr(args, "argv", None) or ()
-               if a.startswith("--")}
+    written = {_option_dest(a.split("=", 1)[0][2:].replace("-", "_"), defaults)
+               for a in getattr(args, "argv", None) or () if a.startswith("--")}
     explicit = [k for k, v in vars(args).items()
                 if k not in _RESUME_INTERNAL and k not in allowed and (v != defaults.get(k) or k in written)]
     if explicit:
@@ -134,6 +143,9 @@ def cmd_train(args):
     from ..runs.generative import is_generative  # noqa: PLC0415
     from .lm import cmd_train_text, wants_text  # noqa: PLC0415
 
+    if args.overwrite and not args.out and args.resume is None:  # a default folder is new: nothing to replace
+        raise UsageError("--overwrite replaces the run in the folder --out names, and no --out was given; "
+                         "add --out FOLDER or drop --overwrite")
     other = "text" if wants_text(args) else (
         "generative" if args.resume is None and is_generative(args.model) else None)
     if other and (args.nproc or 1) > 1:
