@@ -120,3 +120,64 @@ def test_train_help_names_the_defaults_text_and_generative_runs_get(tmp_path, ca
     assert f"char-lstm {text['lr']:g}" in _train_help("--lr")
     assert f"dcgan {gan['lr']:g})" in _train_help("--lr")
     assert f"text models {text['val_fraction']:g};" in _train_help("--val-fraction")
+
+
+# ------------------------------------------------------------------- generative runs
+def _stop_after_first_epoch(monkeypatch, when="epoch"):
+    """Ctrl-C right after the checkpoint of epoch 1 is written (or, ``when="start"``, in the first batch)."""
+    from nerve.train.callbacks import ModelCheckpoint
+
+    saved = ModelCheckpoint.on_epoch_end
+
+    def on_epoch_end(self, e, logs=None):
+        saved(self, e, logs)
+        if when == "epoch" and e == 0:
+            raise KeyboardInterrupt
+
+    def on_batch_begin(self, step, logs=None):
+        if when == "start":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ModelCheckpoint, "on_epoch_end", on_epoch_end)
+    monkeypatch.setattr(ModelCheckpoint, "on_batch_begin", on_batch_begin)
+
+
+@pytest.mark.parametrize("model", ["vae", "dcgan", "autoencoder"])
+def test_an_interrupted_generative_run_keeps_its_finished_epoch(model, tmp_path, capsys, monkeypatch):
+    # It used to keep no weights at all (only the checkpoint), and every later command said the
+    # run stopped "before its first epoch ended; continue it with 'nerve train --resume'",
+    # which is then refused for generative runs.
+    from nerve.io import load_state_dict
+
+    out = tmp_path / model
+    with monkeypatch.context() as m:
+        _stop_after_first_epoch(m)
+        code = main(["train", "--model", model, "--dataset", "digits", "--limit", "64", "--epochs", "2",
+                     "--quiet", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 130 and len(err) == 1, err
+    assert err[0].startswith(f"nerve: interrupted; {out} keeps epoch 1 of 2"), err
+    assert "--resume" not in err[0]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    kept = load_state_dict(out / "model.safetensors")
+    last = load_state_dict(out / "checkpoint" / "last" / "model.safetensors")
+    last = {k.removeprefix("model."): v for k, v in last.items()}  # the VAE trains through an objective
+    assert sorted(kept) == sorted(last) and all(kept[k].tobytes() == last[k].tobytes() for k in kept)
+    assert main(["evaluate", str(out)]) == 0
+    if model != "autoencoder":
+        assert main(["sample", str(out), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
+        assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_generative_run_stopped_in_its_first_epoch_is_not_sent_to_resume(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "vae"
+    with monkeypatch.context() as m:
+        _stop_after_first_epoch(m, when="start")
+        assert main(["train", "--model", "vae", "--dataset", "digits", "--limit", "64", "--epochs", "2",
+                     "--quiet", "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert f"{out} keeps epoch 0 of 2 (it has no weights" in err
+    assert not (out / "model.safetensors").exists()
+    msg = _fails(["sample", out], capsys, "has no weights", "train it again")
+    assert "--resume" not in msg

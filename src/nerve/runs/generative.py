@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import Run, RunError
+from .training import RunInterrupted
 
 __all__ = ["KINDS", "GENERATIVE_DEFAULTS", "kind_of", "is_generative", "train", "evaluate_run", "sample_images"]
 
@@ -108,7 +109,9 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
     """Train a generative ``model`` on ``dataset`` into the run folder ``out``; returns ``(run, results)``.
 
     ``limit`` keeps the first N training images; ``results`` are :func:`evaluate_run`'s measures
-    on the test split (also stored in config.json under ``results``).
+    on the test split (also stored in config.json under ``results``). Stopped by Ctrl-C or
+    SIGTERM, the run keeps the weights of its last finished epoch, is marked interrupted and
+    :class:`~nerve.runs.training.RunInterrupted` is raised; a diverged run keeps its last finite epoch.
     """
     from .. import models, optim  # noqa: PLC0415
     from ..data import DataLoader, TensorDataset  # noqa: PLC0415
@@ -144,6 +147,13 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
     if not quiet:
         print(f"training {s['model']} on {s['dataset']}: {len(x)} images, {s['epochs']} epochs, batch "
               f"{s['batch_size']}, adam lr {s['lr']:g}", file=sys.stderr)
+    import signal  # noqa: PLC0415
+
+    def _terminate(signum, frame):  # SIGTERM stops like Ctrl-C: keep the last finished epoch
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    trained = net              # the module the trainer holds (and checkpoints): a VAE's objective wraps it
     t_fit = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -162,15 +172,22 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
                     target, loss_fn = ModelObjective(net), objective_loss
                 else:
                     target, loss_fn = net, nn.BCELoss()
+                trained = target
                 trainer = Trainer(target, optim.Adam(target.parameters(), lr=s["lr"]), loss_fn, metrics=(),
                                   callbacks=callbacks)
                 history = trainer.fit(loader, s["epochs"])
     except KeyboardInterrupt:
-        run.finish("interrupted", message="stopped by a signal")
-        raise
+        kept = _keep_last_epoch(run, net, trained)
+        run.finish("interrupted", message=f"stopped by a signal after {kept} finished epochs")
+        raise RunInterrupted(path, kept, s["epochs"]) from None
     except FloatingPointError as e:
+        kept = _keep_last_epoch(run, net, trained)
         run.finish("diverged", message=str(e))
-        raise FloatingPointError(f"{str(e).rstrip('.')}; {path} is marked diverged") from None
+        raise FloatingPointError(f"{str(e).rstrip('.')}; {path} is marked diverged and keeps "
+                                 + (f"the weights of epoch {kept}, the last finite ones" if kept else "no weights")
+                                 ) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     fit_seconds = time.perf_counter() - t_fit
     net.eval()
     run.save_weights(net)
@@ -182,6 +199,26 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
     _pictures(run, net, kind)
     run.finish("complete")
     return run, results
+
+
+def _keep_last_epoch(run, net, trained) -> int:
+    """Put the weights of the last checkpointed (finished) epoch into the run's model.safetensors.
+
+    ``trained`` is the module the trainer checkpointed (``net`` itself, or the objective wrapping
+    a VAE); ``net``'s weights are what the run keeps. Returns that epoch, 0 when none finished.
+    """
+    from ..io import load_weights  # noqa: PLC0415
+    from ..train.checkpoint import recover_interrupted_save  # noqa: PLC0415
+    from .training import checkpoint_epoch  # noqa: PLC0415
+
+    last = run.path / "checkpoint" / "last"
+    recover_interrupted_save(last)  # killed in the middle of replacing it: the previous one
+    if not (last / "checkpoint.json").is_file():
+        return 0
+    load_weights(trained, last / "model.safetensors")
+    net.eval()
+    run.save_weights(net)
+    return checkpoint_epoch(last)
 
 
 def _test_images(run, limit: int | None = 2000):
