@@ -181,3 +181,13 @@ def test_a_generative_run_stopped_in_its_first_epoch_is_not_sent_to_resume(tmp_p
     assert not (out / "model.safetensors").exists()
     msg = _fails(["sample", out], capsys, "has no weights", "train it again")
     assert "--resume" not in msg
+
+
+@pytest.mark.parametrize("model, family", [("vae", "generative"), ("dcgan", "generative"),
+                                           ("char-lstm", "language model")])
+def test_sweep_refuses_a_model_it_cannot_train(model, family, tmp_path, capsys):
+    # it used to fail inside the first trial with "outputs shape (1, 28, 28) per image" or
+    # "CharLSTM expects character ids", which does not say that a sweep trains classifiers
+    _fails(["sweep", "--lr", "1e-3", "--model", model, *QUICK, "--out", tmp_path / "sw"], capsys,
+           f"--model {model}", family, "classifier")
+    assert not (tmp_path / "sw").exists()

@@ -89,6 +89,13 @@ def cmd_sweep(args):
     if bad:
         raise UsageError(f"--activation: unknown {bad[0]!r}; choose from {', '.join(available_activations())}")
     name = args.model.strip().lower().replace("_", "-")
+    from ..runs.generative import is_generative  # noqa: PLC0415
+    from ..runs.text import is_text_model  # noqa: PLC0415
+
+    if is_text_model(name) or is_generative(name):   # the trials train digit classifiers
+        family = "a character-level language model" if is_text_model(name) else "a generative model"
+        raise UsageError(f"nerve sweep trains image classifiers and ranks them by validation loss; "
+                         f"--model {args.model} is {family}: choose a classifier such as seed-mlp or lenet5")
     if "hidden" in grid:
         import inspect  # noqa: PLC0415
 
