@@ -191,3 +191,22 @@ def test_sweep_refuses_a_model_it_cannot_train(model, family, tmp_path, capsys):
     _fails(["sweep", "--lr", "1e-3", "--model", model, *QUICK, "--out", tmp_path / "sw"], capsys,
            f"--model {model}", family, "classifier")
     assert not (tmp_path / "sw").exists()
+
+
+def test_a_generative_run_falls_back_to_the_digits_as_the_dataset_help_says(tmp_path, capsys, monkeypatch):
+    # '--dataset' says "default: mnist, falling back to the bundled digits when MNIST is
+    # unavailable"; classifiers did, the generative models stopped with an error instead
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("NERVE_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("NERVE_MNIST_MIRRORS", "http://127.0.0.1:9/")
+    assert main(["train", "--model", "vae", "--epochs", "1", "--limit", "60", "--quiet",
+                 "--out", str(tmp_path / "v")]) == 0
+    err = capsys.readouterr().err
+    assert "note: MNIST is not available (MNIST file train-images-idx3-ubyte.gz not found)" in err, err
+    assert json.loads((tmp_path / "v" / "config.json").read_text())["dataset"] == "digits"
+    assert main(["sample", str(tmp_path / "v"), "--n", "2", "--out", str(tmp_path / "s.png")]) == 0
+    # a dataset that was asked for by name still fails in one line
+    _fails(["train", "--model", "vae", "--dataset", "mnist", "--epochs", "1", "--quiet", "--out", tmp_path / "w"],
+           capsys, "cannot find or load mnist")
+    assert not (tmp_path / "w").exists()

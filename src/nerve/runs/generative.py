@@ -122,8 +122,18 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
     Run.check_target(Path(out), overwrite)
     kind = s["kind"]
     t0 = time.perf_counter()
-    x, _, classes, train_dir = _load(s["dataset"], True)
-    _, _, _, test_dir = _load(s["dataset"], False)
+    try:
+        x, _, classes, train_dir = _load(s["dataset"], True)
+        _, _, _, test_dir = _load(s["dataset"], False)
+    except RunError as e:
+        if dataset is not None:
+            raise
+        # the default falls back from MNIST to the bundled digits, as for classifiers
+        _note(f"MNIST is not available ({str(e).split(': ', 1)[-1].split('. ')[0].rstrip('.')}); training on the "
+              "bundled scikit-learn digits (Digits28) instead; 'nerve data fetch mnist' gets MNIST")
+        s["dataset"] = "digits"
+        x, _, classes, train_dir = _load("digits", True)
+        _, _, _, test_dir = _load("digits", False)
     if tuple(x.shape[1:]) != tuple(INPUT_SHAPE):
         raise RunError(f"{s['dataset']} images have shape {tuple(x.shape[1:])}; the generative models take "
                        f"{tuple(INPUT_SHAPE)}")
