@@ -210,3 +210,28 @@ def test_a_generative_run_falls_back_to_the_digits_as_the_dataset_help_says(tmp_
     _fails(["train", "--model", "vae", "--dataset", "mnist", "--epochs", "1", "--quiet", "--out", tmp_path / "w"],
            capsys, "cannot find or load mnist")
     assert not (tmp_path / "w").exists()
+
+
+# ----------------------------------------------------------------------------- predict
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    root = tmp_path_factory.mktemp("edges2-run")
+    assert main(["train", *QUICK, "--out", str(root / "run")]) == 0
+    return root / "run"
+
+
+def test_predict_refuses_count_where_it_would_be_ignored(classifier, tmp_path, capsys):
+    # '--index 1 --count 5' showed one sample and 'IMAGE --count 5' one image: --count was dropped
+    from PIL import Image
+    import numpy as np
+
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "z.png")
+    _fails(["predict", classifier, "--index", "1", "--count", "5"], capsys, "--count 5", "--index", "drop --count")
+    _fails(["predict", classifier, tmp_path / "z.png", "--count", "5"], capsys, "--count 5", "image file")
+    _fails(["predict", classifier, tmp_path / "z.png", "--count=3"], capsys, "--count 3")
+    _fails(["predict", classifier, tmp_path / "z.png", "--cou", "3"], capsys, "--count 3")
+    # where it applies it still works, and the other options still go with an image
+    assert main(["predict", str(classifier), "--count", "2"]) == 0
+    assert capsys.readouterr().out.count("test sample") == 2
+    assert main(["predict", str(classifier), str(tmp_path / "z.png"), "--top", "2"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3

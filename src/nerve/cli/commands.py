@@ -344,6 +344,15 @@ def image_input(image: Path, run):
     return run.normalize(pixels.reshape(1, *INPUT_SHAPE)), notes
 
 
+def _given(args, option: str, default) -> bool:
+    """Whether ``option`` was given: a value other than its default, or written on the command
+    line (in full, with ``=``, or as a prefix argparse accepts)."""
+    if getattr(args, option[2:].replace("-", "_")) != default:
+        return True
+    written = (a.split("=", 1)[0] for a in getattr(args, "argv", None) or () if a.startswith("--"))
+    return any(len(w) > 2 and option.startswith(w) for w in written)
+
+
 def _top_lines(p, classes, top):
     order = np.argsort(-p, kind="stable")[: min(top, len(p))]
     return order, [f"  {classes[i]:<14} {100 * p[i]:6.2f} %" for i in order]
@@ -358,6 +367,11 @@ def cmd_predict(args):
     if is_generative(run.model_name):
         raise UsageError(f"nerve predict classifies images, and {run.model_name} is a generative model; use "
                          f"'nerve sample {args.run}' or 'nerve evaluate {args.run}'")
+    if _given(args, "--count", 3) and (args.image or args.index is not None):
+        # --count only picks how many test samples are drawn; say so instead of ignoring it
+        with_what = "an image file" if args.image else "--index"
+        raise UsageError(f"--count {args.count} sets how many test samples are shown, so it does not go with "
+                         f"{with_what}; drop --count")
     if not args.image:
         return _predict_test_samples(args, run)
     if args.index is not None or args.png is not None:
