@@ -235,3 +235,21 @@ def test_predict_refuses_count_where_it_would_be_ignored(classifier, tmp_path, c
     assert capsys.readouterr().out.count("test sample") == 2
     assert main(["predict", str(classifier), str(tmp_path / "z.png"), "--top", "2"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
+
+
+# ------------------------------------------------------------------------------ sample
+def test_sample_refuses_an_option_of_the_other_kind_even_at_its_default_value(tmp_path, capsys):
+    # '--temperature 1' for a VAE or '--n 64' for a text run were silently ignored (only values
+    # other than the default were refused), though they were asked for just the same
+    text, vae = tmp_path / "t", tmp_path / "v"
+    assert main(["train", "--model", "char-lstm", "--limit", "2", "--quiet", "--out", str(text)]) == 0
+    assert main(["train", "--model", "vae", "--dataset", "digits", "--epochs", "1", "--limit", "60", "--quiet",
+                 "--out", str(vae)]) == 0
+    capsys.readouterr()
+    _fails(["sample", text, "--n", "64"], capsys, "--n is for image generators")
+    for argv in (["--temperature", "1"], ["--length=200"], ["--len", "200"]):
+        option = "--temperature" if "temperature" in argv[0] else "--length"
+        _fails(["sample", vae, *argv, "--out", tmp_path / "s.png"], capsys, f"{option} is for text models")
+    assert not (tmp_path / "s.png").exists()
+    assert main(["sample", str(vae), "--n", "2", "--out", str(tmp_path / "s.png")]) == 0
+    assert main(["sample", str(text), "--length", "3", "--seed", "1"]) == 0
