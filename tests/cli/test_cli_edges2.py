@@ -253,3 +253,17 @@ def test_sample_refuses_an_option_of_the_other_kind_even_at_its_default_value(tm
     assert not (tmp_path / "s.png").exists()
     assert main(["sample", str(vae), "--n", "2", "--out", str(tmp_path / "s.png")]) == 0
     assert main(["sample", str(text), "--length", "3", "--seed", "1"]) == 0
+
+
+def test_sample_into_the_run_folder_keeps_the_manifest_true(tmp_path, capsys):
+    # 'nerve sample RUN' replaces RUN/samples.png; the manifest kept the SHA-256 of the old one
+    vae = tmp_path / "v"
+    assert main(["train", "--model", "vae", "--dataset", "digits", "--epochs", "1", "--limit", "60", "--quiet",
+                 "--out", str(vae)]) == 0
+    before = hashlib.sha256((vae / "samples.png").read_bytes()).hexdigest()
+    assert json.loads((vae / "manifest.json").read_text())["artifacts"]["samples.png"]["sha256"] == before
+    assert main(["sample", str(vae), "--n", "3", "--seed", "5"]) == 0
+    after = hashlib.sha256((vae / "samples.png").read_bytes()).hexdigest()
+    assert after != before
+    entry = json.loads((vae / "manifest.json").read_text())["artifacts"]["samples.png"]
+    assert entry == {"sha256": after, "bytes": (vae / "samples.png").stat().st_size}

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import Run, RunError
+from . import ARTIFACTS, Run, RunError
 from .training import RunInterrupted
 
 __all__ = ["KINDS", "GENERATIVE_DEFAULTS", "kind_of", "is_generative", "train", "evaluate_run", "sample_images"]
@@ -345,6 +345,9 @@ def sample_images(run_or_path, n: int = 64, out=None, seed: int = 0) -> Path:
     norm = run.config["normalize"]
     images = images * norm["std"] + norm["mean"]       # back to pixels in [0, 1]
     try:
-        return save_image(np.clip(images, 0.0, 1.0), out, nrow=8)
+        written = save_image(np.clip(images, 0.0, 1.0), out, nrow=8)
     except OSError as e:
         raise RunError(f"cannot write {out}: {e.strerror or e}") from None
+    if out.parent.resolve() == run.path.resolve() and out.name in ARTIFACTS:
+        run.record(out.name)  # the manifest describes the file now in the run, not the one replaced
+    return written
