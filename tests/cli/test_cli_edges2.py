@@ -267,3 +267,15 @@ def test_sample_into_the_run_folder_keeps_the_manifest_true(tmp_path, capsys):
     assert after != before
     entry = json.loads((vae / "manifest.json").read_text())["artifacts"]["samples.png"]
     assert entry == {"sha256": after, "bytes": (vae / "samples.png").stat().st_size}
+
+
+def test_a_generative_run_becomes_runs_latest(tmp_path, capsys, monkeypatch):
+    # classifier and text runs point runs/latest at themselves; a vae left it on the previous
+    # run, so 'nerve sample runs/latest' (the example in its help) sampled... a classifier
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *QUICK]) == 0
+    assert main(["train", "--model", "vae", "--dataset", "digits", "--epochs", "1", "--limit", "60", "--quiet"]) == 0
+    latest = tmp_path / "runs" / "latest"
+    assert latest.is_symlink() and latest.resolve().name.startswith("vae-digits-")
+    capsys.readouterr()
+    assert main(["sample", "runs/latest", "--n", "2", "--out", "s.png"]) == 0

@@ -42,6 +42,10 @@ def cmd_train_generative(args):
         return 130
     print(_results_line(results) + f"  ({time.perf_counter() - t0:.1f} s)")
     print(f"run saved to {run.path}")
+    if args.out is None:  # as for the other runs: 'nerve sample runs/latest' is this one
+        from .commands import _link_latest  # noqa: PLC0415
+
+        _link_latest(run.path)
     return 0
 
 
