@@ -279,3 +279,15 @@ def test_a_generative_run_becomes_runs_latest(tmp_path, capsys, monkeypatch):
     assert latest.is_symlink() and latest.resolve().name.startswith("vae-digits-")
     capsys.readouterr()
     assert main(["sample", "runs/latest", "--n", "2", "--out", "s.png"]) == 0
+
+
+# ----------------------------------------------------------------------------- explain
+def test_explain_plot_to_a_place_it_cannot_write_is_one_line(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    # both used to end in a traceback (IsADirectoryError, FileNotFoundError)
+    _fails(["explain", "relu", "--plot", tmp_path], capsys, f"--plot {tmp_path} is a folder", "relu.png")
+    (tmp_path / "file").write_text("x")
+    _fails(["explain", "relu", "--plot", tmp_path / "file" / "r.png"], capsys, "--plot", "cannot write")
+    assert (tmp_path / "file").read_text() == "x"
+    assert main(["explain", "relu", "--plot", str(tmp_path / "r.png")]) == 0
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
