@@ -291,3 +291,24 @@ def test_explain_plot_to_a_place_it_cannot_write_is_one_line(tmp_path, capsys):
     assert (tmp_path / "file").read_text() == "x"
     assert main(["explain", "relu", "--plot", str(tmp_path / "r.png")]) == 0
     assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ------------------------------------------------------------------------- model aliases
+@pytest.mark.parametrize("alias, name", [("MLP_784_16_16_10", "seed-mlp"), ("simple-cnn", "seed-cnn")])
+def test_a_model_alias_trains_with_the_defaults_of_its_model(alias, name, tmp_path, capsys):
+    # the CLI's per-model defaults were looked up by the spelling given, so an alias of seed-mlp
+    # trained with ReLU instead of ELU (and simple-cnn with 3 input channels)
+    from nerve.cli.defaults import DEFAULT_MODEL_KWARGS
+    from nerve.io import load_state_dict
+
+    for model, out in ((alias, "a"), (name, "n")):
+        assert main(["train", *QUICK, "--model", model, "--out", str(tmp_path / out)]) == 0
+    capsys.readouterr()
+    configs = [json.loads((tmp_path / o / "config.json").read_text()) for o in ("a", "n")]
+    assert configs[0]["model_kwargs"] == configs[1]["model_kwargs"] == DEFAULT_MODEL_KWARGS[name]
+    a, n = (load_state_dict(tmp_path / o / "model.safetensors") for o in ("a", "n"))
+    assert list(a) == list(n) and all(a[k].tobytes() == n[k].tobytes() for k in a)
+    # the sweep builds its trials the same way
+    assert main(["sweep", "--lr", "0.01", *QUICK, "--model", alias, "--out", str(tmp_path / "sw")]) == 0
+    trial = json.loads((tmp_path / "sw" / "trial-000" / "config.json").read_text())
+    assert trial["model_kwargs"] == DEFAULT_MODEL_KWARGS[name]

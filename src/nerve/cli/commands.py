@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .defaults import DEFAULT_LR, DEFAULT_MODEL_KWARGS, DEFAULTS
+from .defaults import DEFAULT_LR, DEFAULTS, default_model_kwargs
 from .main import UsageError
 
 INPUT_SHAPE = (1, 28, 28)
@@ -45,7 +45,7 @@ def _data_error_text(e) -> str:
 
 
 def _model_kwargs(args) -> dict:
-    kwargs = dict(DEFAULT_MODEL_KWARGS.get(args.model.strip().lower().replace("_", "-"), {}))
+    kwargs = default_model_kwargs(args.model)
     if args.activation is not None:
         from ..nn import available_activations  # noqa: PLC0415
 

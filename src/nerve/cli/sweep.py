@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from .defaults import DEFAULT_LR, DEFAULT_MODEL_KWARGS, DEFAULTS
+from .defaults import DEFAULT_LR, DEFAULTS, default_model_kwargs
 from .main import UsageError
 
 
@@ -104,7 +104,7 @@ def cmd_sweep(args):
             raise UsageError(f"--hidden: model {args.model!r} has no 'hidden' option; use seed-mlp or "
                              "another model whose factory takes hidden=")
     optimizer = grid.get("optimizer", ["adam"])[0]
-    settings = {"model": args.model, "model_kwargs": dict(DEFAULT_MODEL_KWARGS.get(name, {})),
+    settings = {"model": args.model, "model_kwargs": default_model_kwargs(args.model),
                 "dataset": args.dataset, "epochs": DEFAULTS["epochs"], "batch_size": DEFAULTS["batch_size"],
                 "optimizer": optimizer, "lr": DEFAULT_LR[optimizer], "seed": args.seed,
                 "val_fraction": DEFAULTS["val_fraction"] if args.val_fraction is None else args.val_fraction,
