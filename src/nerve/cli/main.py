@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --out: replace the run in that folder (its run files are removed first)")
     p.add_argument("--resume", default=None, metavar="RUN",
                    help="continue an interrupted or killed run from its last finished epoch, with "
-                        "the settings it recorded, exactly as if it had not stopped")
+                        "the settings it recorded, exactly as if it had not stopped (image classifiers "
+                        "and text models; generative runs cannot be resumed yet)")
     p.add_argument("--val-fraction", type=_fraction, default=None,
                    help=f"share of the training set held out for validation (default "
                         f"{DEFAULTS['val_fraction']}; text models {text_val_fraction:g}; 0 for none)")
