@@ -312,3 +312,21 @@ def test_a_model_alias_trains_with_the_defaults_of_its_model(alias, name, tmp_pa
     assert main(["sweep", "--lr", "0.01", *QUICK, "--model", alias, "--out", str(tmp_path / "sw")]) == 0
     trial = json.loads((tmp_path / "sw" / "trial-000" / "config.json").read_text())
     assert trial["model_kwargs"] == DEFAULT_MODEL_KWARGS[name]
+
+
+# ----------------------------------------------------------------------------- summary
+def test_summary_of_a_dcgan_run_shows_both_networks(tmp_path, capsys):
+    # it fed the GAN a (1, 28, 28) image, which its forward (the generator, from noise) cannot
+    # take, and ended in a traceback
+    run = tmp_path / "g"
+    assert main(["train", "--model", "dcgan", "--dataset", "digits", "--epochs", "1", "--limit", "64", "--quiet",
+                 "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["summary", str(run)]) == 0
+    out = capsys.readouterr().out
+    from nerve.runs import Run
+    model = Run.open(run).build_model()
+    assert f"generator (noise of {model.latent_dim} -> image):" in out and "discriminator" in out
+    totals = [int(line.split(":")[1].replace(",", "")) for line in out.splitlines() if line.startswith("Total params")]
+    assert totals == [sum(p.numpy().size for p in model.generator.parameters()),
+                      sum(p.numpy().size for p in model.discriminator.parameters())]

@@ -619,14 +619,21 @@ def cmd_summary(args):
     run = _open_run(args.run)
     model = run.build_model()
     print(f"{run.model_name} trained on {run.dataset} ({run.path})")
-    if run.config.get("input_shape"):
-        print(model.summary(tuple(run.config["input_shape"])))
-    else:  # a text model: one window of character ids
-        import numpy as np  # noqa: PLC0415
+    try:
+        if run.kind == "gan":  # its forward is the generator's, from noise: show both networks
+            print(f"generator (noise of {model.latent_dim} -> image):")
+            print(model.generator.summary((model.latent_dim,)))
+            print("discriminator (image -> real/fake logit):")
+            print(model.discriminator.summary(tuple(run.config["input_shape"])))
+        elif run.config.get("input_shape"):
+            print(model.summary(tuple(run.config["input_shape"])))
+        else:  # a text model: one window of character ids
+            from ..autograd import Tensor  # noqa: PLC0415
 
-        from ..autograd import Tensor  # noqa: PLC0415
-
-        print(model.summary(input_data=Tensor(np.zeros((1, int(run.config.get("block_size") or 1)), np.int64))))
+            print(model.summary(input_data=Tensor(np.zeros((1, int(run.config.get("block_size") or 1)), np.int64))))
+    except (RuntimeError, ValueError) as e:  # the recorded input does not fit the model
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UsageError(f"cannot trace {run.model_name} from {run.path}: {first}") from None
     return 0
 
 
