@@ -330,3 +330,14 @@ def test_summary_of_a_dcgan_run_shows_both_networks(tmp_path, capsys):
     totals = [int(line.split(":")[1].replace(",", "")) for line in out.splitlines() if line.startswith("Total params")]
     assert totals == [sum(p.numpy().size for p in model.generator.parameters()),
                       sum(p.numpy().size for p in model.discriminator.parameters())]
+
+
+def test_predict_on_an_autoencoder_run_does_not_send_to_sample(tmp_path, capsys):
+    # it suggested 'nerve sample', which refuses plain autoencoders (no prior to sample from)
+    run = tmp_path / "ae"
+    assert main(["train", "--model", "autoencoder", "--dataset", "digits", "--epochs", "1", "--limit", "60",
+                 "--quiet", "--out", str(run)]) == 0
+    capsys.readouterr()
+    msg = _fails(["predict", run], capsys, "generative model", f"'nerve evaluate {run}'")
+    assert "nerve sample" not in msg
+    _fails(["sample", run], capsys, "no prior")

@@ -365,8 +365,9 @@ def cmd_predict(args):
     from ..runs.generative import is_generative  # noqa: PLC0415
 
     if is_generative(run.model_name):
+        sample = "" if run.kind == "autoencoder" else f"'nerve sample {args.run}' or "  # no prior to sample
         raise UsageError(f"nerve predict classifies images, and {run.model_name} is a generative model; use "
-                         f"'nerve sample {args.run}' or 'nerve evaluate {args.run}'")
+                         f"{sample}'nerve evaluate {args.run}'")
     if _given(args, "--count", 3) and (args.image or args.index is not None):
         # --count only picks how many test samples are drawn; say so instead of ignoring it
         with_what = "an image file" if args.image else "--index"
