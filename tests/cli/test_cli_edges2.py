@@ -341,3 +341,23 @@ def test_predict_on_an_autoencoder_run_does_not_send_to_sample(tmp_path, capsys)
     msg = _fails(["predict", run], capsys, "generative model", f"'nerve evaluate {run}'")
     assert "nerve sample" not in msg
     _fails(["sample", run], capsys, "no prior")
+
+
+def test_ctrl_c_in_a_sweep_is_one_line(tmp_path, capsys, monkeypatch):
+    # the trial's RunInterrupted escaped 'nerve sweep' as a traceback
+    from nerve.train.callbacks import ModelCheckpoint
+
+    saved = ModelCheckpoint.on_epoch_end
+
+    def on_epoch_end(self, e, logs=None):
+        saved(self, e, logs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ModelCheckpoint, "on_epoch_end", on_epoch_end)
+    out = tmp_path / "sw"
+    code = main(["sweep", "--lr", "0.01,0.02", *QUICK, "--epochs", "2", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 130 and len(err) == 1, err
+    assert err[0].startswith(f"nerve: interrupted; the sweep stopped in {out / 'trial-000'} (it keeps epoch 1 of 2)")
+    assert json.loads((out / "trial-000" / "manifest.json").read_text())["status"] == "interrupted"
+    assert not (out / "results.csv").exists()

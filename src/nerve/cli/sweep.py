@@ -119,11 +119,17 @@ def cmd_sweep(args):
     if not args.quiet:
         print(f"sweep: {count} of {n} combinations of " + ", ".join(f"{k} {v}" for k, v in grid.items())
               + f" into {out}", file=sys.stderr)
+    from ..runs.training import RunInterrupted  # noqa: PLC0415
+
     try:
         result = sweep_lib.sweep(settings, grid, out, trials=args.trials, seed=args.seed, quiet=True,
                                  default_lr=None if "lr" in grid else DEFAULT_LR)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    except RunInterrupted as e:   # Ctrl-C or SIGTERM inside a trial: that trial keeps its last epoch
+        print(f"nerve: interrupted; the sweep stopped in {e.path} (it keeps epoch {e.epoch} of {e.epochs}); "
+              f"no results.csv was written, so start the sweep again with a new --out", file=sys.stderr)
+        return 130
     print(result.table())
     print(f"results: {out / 'results.csv'}" + (f", plot: {out / 'summary.png'}"
                                                   if (out / "summary.png").exists() else ""))
