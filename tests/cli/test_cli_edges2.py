@@ -361,3 +361,14 @@ def test_ctrl_c_in_a_sweep_is_one_line(tmp_path, capsys, monkeypatch):
     assert err[0].startswith(f"nerve: interrupted; the sweep stopped in {out / 'trial-000'} (it keeps epoch 1 of 2)")
     assert json.loads((out / "trial-000" / "manifest.json").read_text())["status"] == "interrupted"
     assert not (out / "results.csv").exists()
+
+
+def test_sweep_into_a_folder_with_files_names_a_fix_the_sweep_has(tmp_path, capsys):
+    # the refusal offered '--overwrite' and '--resume', which 'nerve sweep' does not take
+    out = tmp_path / "sw"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    msg = _fails(["sweep", "--lr", "0.01", *QUICK, "--out", out], capsys, f"--out {out} already holds files",
+                 "notes.txt", "choose another --out")
+    assert "--overwrite" not in msg and "--resume" not in msg
+    assert (out / "notes.txt").read_text() == "mine" and len(list(out.iterdir())) == 1

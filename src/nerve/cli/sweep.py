@@ -112,6 +112,11 @@ def cmd_sweep(args):
     if not settings["val_fraction"]:
         raise UsageError("--val-fraction 0 leaves no validation set; a sweep ranks trials by validation loss")
     out = Path(args.out) if args.out else Path("runs") / f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out.is_dir() and any(out.iterdir()):   # said here: the run folder's message offers --overwrite/--resume
+        names = sorted(p.name for p in out.iterdir())
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        raise UsageError(f"--out {out} already holds files ({shown}); a sweep writes into a new or empty "
+                         "folder: choose another --out")
     n = 1
     for v in grid.values():
         n *= len(v)
