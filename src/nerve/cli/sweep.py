@@ -133,7 +133,7 @@ def cmd_sweep(args):
         raise UsageError(str(e)) from None
     except RunInterrupted as e:   # Ctrl-C or SIGTERM inside a trial: that trial keeps its last epoch
         print(f"nerve: interrupted; the sweep stopped in {e.path} (it keeps epoch {e.epoch} of {e.epochs}); "
-              f"no results.csv was written, so start the sweep again with a new --out", file=sys.stderr)
+              "no results.csv was written, so start the sweep again with a new --out", file=sys.stderr)
         return 130
     print(result.table())
     print(f"results: {out / 'results.csv'}" + (f", plot: {out / 'summary.png'}"

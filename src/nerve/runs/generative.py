@@ -158,11 +158,13 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
         print(f"training {s['model']} on {s['dataset']}: {len(x)} images, {s['epochs']} epochs, batch "
               f"{s['batch_size']}, adam lr {s['lr']:g}", file=sys.stderr)
     import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
 
     def _terminate(signum, frame):  # SIGTERM stops like Ctrl-C: keep the last finished epoch
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    in_main = threading.current_thread() is threading.main_thread()   # only there can handlers be set
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
     trained = net              # the module the trainer holds (and checkpoints): a VAE's objective wraps it
     t_fit = time.perf_counter()
     try:
@@ -197,7 +199,8 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
                                  + (f"the weights of epoch {kept}, the last finite ones" if kept else "no weights")
                                  ) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
     fit_seconds = time.perf_counter() - t_fit
     net.eval()
     run.save_weights(net)
