@@ -372,3 +372,25 @@ def test_sweep_into_a_folder_with_files_names_a_fix_the_sweep_has(tmp_path, caps
                  "notes.txt", "choose another --out")
     assert "--overwrite" not in msg and "--resume" not in msg
     assert (out / "notes.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
+
+
+def test_sigterm_stops_a_generative_run_like_ctrl_c(tmp_path):
+    # SIGTERM used to kill it outright: status 'running', no weights, exit by the signal
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from pause_run import paused_env, wait_paused
+
+    env, ready = paused_env(tmp_path, 1, env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2] / "src")))
+    p = subprocess.Popen([sys.executable, "-m", "nerve", "train", "--model", "vae", "--dataset", "digits",
+                          "--limit", "64", "--batch-size", "16", "--epochs", "3", "--quiet", "--out", "v"],
+                         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_paused(p, ready)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("nerve: interrupted; v keeps epoch 1 of 3"), err
+    assert json.loads((tmp_path / "v" / "manifest.json").read_text())["status"] == "interrupted"
+    assert (tmp_path / "v" / "model.safetensors").is_file()
