@@ -394,3 +394,12 @@ def test_sigterm_stops_a_generative_run_like_ctrl_c(tmp_path):
     assert err.strip().splitlines()[-1].startswith("nerve: interrupted; v keeps epoch 1 of 3"), err
     assert json.loads((tmp_path / "v" / "manifest.json").read_text())["status"] == "interrupted"
     assert (tmp_path / "v" / "model.safetensors").is_file()
+
+
+def test_a_limit_above_the_training_set_says_so(tmp_path, capsys):
+    # '--limit 100000' on the digits trained on all of them without a word
+    assert main(["train", *QUICK, "--limit", "100000", "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert "note: --limit 100000 is more than the " in err and "training samples of digits" in err
+    assert main(["train", *QUICK, "--out", str(tmp_path / "s")]) == 0
+    assert "--limit" not in capsys.readouterr().err
