@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .defaults import DEFAULT_LR, DEFAULT_MODEL_KWARGS, DEFAULTS
+from .defaults import DEFAULT_LR, DEFAULTS, default_model_kwargs
 from .main import UsageError
 
 INPUT_SHAPE = (1, 28, 28)
@@ -45,7 +45,7 @@ def _data_error_text(e) -> str:
 
 
 def _model_kwargs(args) -> dict:
-    kwargs = dict(DEFAULT_MODEL_KWARGS.get(args.model.strip().lower().replace("_", "-"), {}))
+    kwargs = default_model_kwargs(args.model)
     if args.activation is not None:
         from ..nn import available_activations  # noqa: PLC0415
 
@@ -98,6 +98,15 @@ def train_defaults() -> dict:
     return vars(build_parser().parse_args(["train"]))
 
 
+def _option_dest(name: str, dests) -> str:
+    """The option ``name`` as written stands for: argparse takes a unique prefix (``--optim``
+    for ``--optimizer``), so a prefix of exactly one of ``dests`` means that one."""
+    if name in dests:
+        return name
+    matches = [d for d in dests if d.startswith(name)]
+    return matches[0] if len(matches) == 1 else name
+
+
 def _check_resume_args(run, args, allowed=("quiet", "diagnose")) -> None:
     """Refuse any ``nerve train`` option given with ``--resume`` other than ``allowed``: a
     resumed run continues with the settings it recorded. An option counts as given when its
@@ -105,8 +114,8 @@ def _check_resume_args(run, args, allowed=("quiet", "diagnose")) -> None:
     when it is written on the command line (``--optimizer adam`` for an SGD run is the default
     value, but silently continuing with SGD would not be what was asked)."""
     defaults = train_defaults()
-    written = {a.split("=", 1)[0][2:].replace("-", "_") for a in getattr(args, "argv", None) or ()
-               if a.startswith("--")}
+    written = {_option_dest(a.split("=", 1)[0][2:].replace("-", "_"), defaults)
+               for a in getattr(args, "argv", None) or () if a.startswith("--")}
     explicit = [k for k, v in vars(args).items()
                 if k not in _RESUME_INTERNAL and k not in allowed and (v != defaults.get(k) or k in written)]
     if explicit:
@@ -134,6 +143,9 @@ def cmd_train(args):
     from ..runs.generative import is_generative  # noqa: PLC0415
     from .lm import cmd_train_text, wants_text  # noqa: PLC0415
 
+    if args.overwrite and not args.out and args.resume is None:  # a default folder is new: nothing to replace
+        raise UsageError("--overwrite replaces the run in the folder --out names, and no --out was given; "
+                         "add --out FOLDER or drop --overwrite")
     other = "text" if wants_text(args) else (
         "generative" if args.resume is None and is_generative(args.model) else None)
     if other and (args.nproc or 1) > 1:
@@ -332,6 +344,15 @@ def image_input(image: Path, run):
     return run.normalize(pixels.reshape(1, *INPUT_SHAPE)), notes
 
 
+def _given(args, option: str, default) -> bool:
+    """Whether ``option`` was given: a value other than its default, or written on the command
+    line (in full, with ``=``, or as a prefix argparse accepts)."""
+    if getattr(args, option[2:].replace("-", "_")) != default:
+        return True
+    written = (a.split("=", 1)[0] for a in getattr(args, "argv", None) or () if a.startswith("--"))
+    return any(len(w) > 2 and option.startswith(w) for w in written)
+
+
 def _top_lines(p, classes, top):
     order = np.argsort(-p, kind="stable")[: min(top, len(p))]
     return order, [f"  {classes[i]:<14} {100 * p[i]:6.2f} %" for i in order]
@@ -344,8 +365,14 @@ def cmd_predict(args):
     from ..runs.generative import is_generative  # noqa: PLC0415
 
     if is_generative(run.model_name):
+        sample = "" if run.kind == "autoencoder" else f"'nerve sample {args.run}' or "  # no prior to sample
         raise UsageError(f"nerve predict classifies images, and {run.model_name} is a generative model; use "
-                         f"'nerve sample {args.run}' or 'nerve evaluate {args.run}'")
+                         f"{sample}'nerve evaluate {args.run}'")
+    if _given(args, "--count", 3) and (args.image or args.index is not None):
+        # --count only picks how many test samples are drawn; say so instead of ignoring it
+        with_what = "an image file" if args.image else "--index"
+        raise UsageError(f"--count {args.count} sets how many test samples are shown, so it does not go with "
+                         f"{with_what}; drop --count")
     if not args.image:
         return _predict_test_samples(args, run)
     if args.index is not None or args.png is not None:
@@ -593,14 +620,21 @@ def cmd_summary(args):
     run = _open_run(args.run)
     model = run.build_model()
     print(f"{run.model_name} trained on {run.dataset} ({run.path})")
-    if run.config.get("input_shape"):
-        print(model.summary(tuple(run.config["input_shape"])))
-    else:  # a text model: one window of character ids
-        import numpy as np  # noqa: PLC0415
+    try:
+        if run.kind == "gan":  # its forward is the generator's, from noise: show both networks
+            print(f"generator (noise of {model.latent_dim} -> image):")
+            print(model.generator.summary((model.latent_dim,)))
+            print("discriminator (image -> real/fake logit):")
+            print(model.discriminator.summary(tuple(run.config["input_shape"])))
+        elif run.config.get("input_shape"):
+            print(model.summary(tuple(run.config["input_shape"])))
+        else:  # a text model: one window of character ids
+            from ..autograd import Tensor  # noqa: PLC0415
 
-        from ..autograd import Tensor  # noqa: PLC0415
-
-        print(model.summary(input_data=Tensor(np.zeros((1, int(run.config.get("block_size") or 1)), np.int64))))
+            print(model.summary(input_data=Tensor(np.zeros((1, int(run.config.get("block_size") or 1)), np.int64))))
+    except (RuntimeError, ValueError) as e:  # the recorded input does not fit the model
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UsageError(f"cannot trace {run.model_name} from {run.path}: {first}") from None
     return 0
 
 

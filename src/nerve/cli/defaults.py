@@ -23,3 +23,15 @@ DEFAULT_MODEL_KWARGS = {
     "resnet18": {"in_channels": 1, "num_classes": 10},
     "resnet34": {"in_channels": 1, "num_classes": 10},
 }
+
+
+def default_model_kwargs(name: str) -> dict:
+    """The options the CLI builds ``name`` with, found under its canonical name, so an alias
+    (``MLP_784_16_16_10``, ``resnet-18``) gets the same defaults as the model's own name."""
+    from .. import models  # noqa: PLC0415
+
+    try:
+        key = models.canonical_name(name)
+    except ValueError:   # an unknown model: building it reports that
+        key = str(name).strip().lower().replace("_", "-")
+    return dict(DEFAULT_MODEL_KWARGS.get(key, {}))

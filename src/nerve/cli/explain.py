@@ -133,7 +133,12 @@ def cmd_explain(args):
             raise UsageError(f"the entry {entry.term!r} has no picture; entries with one: "
                              + ", ".join(e.slug for e in glossary.entries() if e.plot))
         path = Path(args.plot or f"{entry.slug}.png")
-        glossary.write_plot(entry, path)
+        if path.is_dir():
+            raise UsageError(f"--plot {path} is a folder; give a file name such as {path / (entry.slug + '.png')}")
+        try:
+            glossary.write_plot(entry, path)
+        except OSError as e:   # a folder that cannot be made, a read-only one, a full disk
+            raise UsageError(f"--plot {path}: cannot write it ({e.strerror or e}); choose another PATH") from None
         print(f"\nwrote {path}")
     return 0
 

@@ -2,6 +2,7 @@
 ``nerve.runs.generative``."""
 from __future__ import annotations
 
+import sys
 import time
 
 from .main import UsageError
@@ -28,11 +29,23 @@ def cmd_train_generative(args):
 
         out = _default_run_dir(args.model, args.dataset or "mnist")
     t0 = time.perf_counter()
-    run, results = generative.train(out, model=args.model, dataset=args.dataset, epochs=args.epochs,
-                                    batch_size=args.batch_size, lr=args.lr, seed=args.seed, limit=args.limit,
-                                    overwrite=args.overwrite, quiet=args.quiet)
+    from ..runs.training import RunInterrupted  # noqa: PLC0415
+
+    try:
+        run, results = generative.train(out, model=args.model, dataset=args.dataset, epochs=args.epochs,
+                                        batch_size=args.batch_size, lr=args.lr, seed=args.seed, limit=args.limit,
+                                        overwrite=args.overwrite, quiet=args.quiet)
+    except RunInterrupted as e:
+        use = "its weights are usable" if e.epoch else "it has no weights"
+        print(f"nerve: interrupted; {e.path} keeps epoch {e.epoch} of {e.epochs} ({use}; generative runs "
+              "cannot be resumed yet, so train again for more epochs)", file=sys.stderr)
+        return 130
     print(_results_line(results) + f"  ({time.perf_counter() - t0:.1f} s)")
     print(f"run saved to {run.path}")
+    if args.out is None:  # as for the other runs: 'nerve sample runs/latest' is this one
+        from .commands import _link_latest  # noqa: PLC0415
+
+        _link_latest(run.path)
     return 0
 
 

@@ -46,9 +46,24 @@ _positive_float = _number(float, lambda v: 0 < v < float("inf"), "a positive num
 _fraction = _number(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
 
 
+def _other_defaults(key: str) -> str:
+    """The defaults of a ``nerve train`` option for text and generative models, for its help:
+    they differ from the image classifiers' (e.g. "; text models 1; autoencoders 10, vae 10, dcgan 4")."""
+    from ..runs.generative import GENERATIVE_DEFAULTS  # noqa: PLC0415
+    from ..runs.text import TEXT_DEFAULTS  # noqa: PLC0415
+
+    t = TEXT_DEFAULTS[key]
+    text = ", ".join(f"{m} {v:g}" for m, v in t.items()) if isinstance(t, dict) else f"{t:g}"
+    names = {"autoencoder": "autoencoders", "vae": "vae", "gan": "dcgan"}
+    generative = ", ".join(f"{names[k]} {d[key]:g}" for k, d in GENERATIVE_DEFAULTS.items())
+    return f"; text models {text}; {generative}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__  # noqa: PLC0415
+    from ..runs.text import TEXT_DEFAULTS  # noqa: PLC0415
 
+    text_val_fraction = TEXT_DEFAULTS["val_fraction"]
     parser = _Parser(prog="nerve", description="Train, inspect and run nerve models from the shell.")
     parser.add_argument("--version", action="version", version=f"nerve {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}", required=True)
@@ -61,13 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=DATASETS, default=None,
                    help="default: mnist, falling back to the bundled digits when MNIST is unavailable")
     p.add_argument("--epochs", type=_positive_int, default=None,
-                   help=f"passes over the training set (default {DEFAULTS['epochs']})")
+                   help=f"passes over the training set (default {DEFAULTS['epochs']}{_other_defaults('epochs')})")
     p.add_argument("--batch-size", type=_positive_int, default=None,
-                   help=f"samples per update (default {DEFAULTS['batch_size']})")
+                   help=f"samples per update (default {DEFAULTS['batch_size']}{_other_defaults('batch_size')})")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam", help="default: adam")
     p.add_argument("--lr", type=_positive_float, default=None,
                    help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
-                        + ")")
+                        + _other_defaults("lr") + ")")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for weights and shuffling")
     p.add_argument("--out", default=None, help="run folder (default: runs/<model>-<dataset>-<time>); "
                                                 "an existing folder with files is refused")
@@ -75,10 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --out: replace the run in that folder (its run files are removed first)")
     p.add_argument("--resume", default=None, metavar="RUN",
                    help="continue an interrupted or killed run from its last finished epoch, with "
-                        "the settings it recorded, exactly as if it had not stopped")
+                        "the settings it recorded, exactly as if it had not stopped (image classifiers "
+                        "and text models; generative runs cannot be resumed yet)")
     p.add_argument("--val-fraction", type=_fraction, default=None,
                    help=f"share of the training set held out for validation (default "
-                        f"{DEFAULTS['val_fraction']}; 0 for none)")
+                        f"{DEFAULTS['val_fraction']}; text models {text_val_fraction:g}; 0 for none)")
     p.add_argument("--activation", default=None,
                    help="hidden-layer activation for MLP models (default for seed-mlp: elu)")
     p.add_argument("--shift", type=_non_negative_int, default=None,

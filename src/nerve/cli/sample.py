@@ -78,7 +78,10 @@ def sample_text_run(run, args) -> int:
 
     from ..runs.text import sample_text  # noqa: PLC0415
 
-    image_only = [flag for flag, given in (("--out", args.out is not None), ("--n", args.n != 64)) if given]
+    from .commands import _given  # noqa: PLC0415
+
+    image_only = [flag for flag, given in (("--out", args.out is not None), ("--n", _given(args, "--n", 64)))
+                  if given]
     if image_only:   # a text run prints its sample; quietly ignoring --out would leave no file behind
         raise UsageError(f"{run.path} holds a text model ({run.model_name}); {' and '.join(image_only)} "
                          f"{'is' if len(image_only) == 1 else 'are'} for image generators: the text is printed, "
@@ -102,7 +105,10 @@ def sample_image_run(run, args) -> int:
     if args.prompt is not None:
         raise UsageError(f"{run.path} holds an image generator ({run.model_name}); --prompt is for text "
                          "models, use --n and --out")
-    text_only = [flag for flag, given in (("--length", args.length != 200), ("--temperature", args.temperature != 1.0),
+    from .commands import _given  # noqa: PLC0415
+
+    text_only = [flag for flag, given in (("--length", _given(args, "--length", 200)),
+                                          ("--temperature", _given(args, "--temperature", 1.0)),
                                           ("--top-k", args.top_k is not None), ("--top-p", args.top_p is not None))
                  if given]
     if text_only:   # they would be ignored: the images would not be what was asked for

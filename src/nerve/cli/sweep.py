@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from .defaults import DEFAULT_LR, DEFAULT_MODEL_KWARGS, DEFAULTS
+from .defaults import DEFAULT_LR, DEFAULTS, default_model_kwargs
 from .main import UsageError
 
 
@@ -20,8 +20,8 @@ def _list_of(kind, name):
             except ValueError:
                 raise UsageError(f"--{name}: {part!r} is not a valid value; give a comma-separated list "
                                  f"such as --{name} {'1e-3,1e-2' if kind is float else '16,32'}") from None
-            if kind in (int, float) and not v > 0:
-                raise UsageError(f"--{name}: values must be positive, got {part!r}")
+            if kind in (int, float) and not 0 < v < float("inf"):
+                raise UsageError(f"--{name}: values must be positive and finite, got {part!r}")
             values.append(v)
         if len(set(values)) != len(values):
             raise UsageError(f"--{name} lists a value twice: {text!r}")
@@ -46,7 +46,8 @@ def add_parser(sub):
     p.add_argument("--epochs", type=_list_of(int, "epochs"), default=None,
                    help=f"epoch counts to try (default {DEFAULTS['epochs']})")
     p.add_argument("--optimizer", type=_list_of(str, "optimizer"), default=None,
-                   help=f"optimizers to try, from {', '.join(OPTIMIZERS)} (default adam)")
+                   help=f"optimizers to try, from {', '.join(OPTIMIZERS)} (default adam); without --lr "
+                        "each trains at its own default rate, as in 'nerve train'")
     p.add_argument("--activation", type=_list_of(str, "activation"), default=None,
                    help="hidden activations to try (MLP models)")
     p.add_argument("--trials", type=_positive_int, default=None, metavar="N",
@@ -88,6 +89,13 @@ def cmd_sweep(args):
     if bad:
         raise UsageError(f"--activation: unknown {bad[0]!r}; choose from {', '.join(available_activations())}")
     name = args.model.strip().lower().replace("_", "-")
+    from ..runs.generative import is_generative  # noqa: PLC0415
+    from ..runs.text import is_text_model  # noqa: PLC0415
+
+    if is_text_model(name) or is_generative(name):   # the trials train digit classifiers
+        family = "a character-level language model" if is_text_model(name) else "a generative model"
+        raise UsageError(f"nerve sweep trains image classifiers and ranks them by validation loss; "
+                         f"--model {args.model} is {family}: choose a classifier such as seed-mlp or lenet5")
     if "hidden" in grid:
         import inspect  # noqa: PLC0415
 
@@ -96,7 +104,7 @@ def cmd_sweep(args):
             raise UsageError(f"--hidden: model {args.model!r} has no 'hidden' option; use seed-mlp or "
                              "another model whose factory takes hidden=")
     optimizer = grid.get("optimizer", ["adam"])[0]
-    settings = {"model": args.model, "model_kwargs": dict(DEFAULT_MODEL_KWARGS.get(name, {})),
+    settings = {"model": args.model, "model_kwargs": default_model_kwargs(args.model),
                 "dataset": args.dataset, "epochs": DEFAULTS["epochs"], "batch_size": DEFAULTS["batch_size"],
                 "optimizer": optimizer, "lr": DEFAULT_LR[optimizer], "seed": args.seed,
                 "val_fraction": DEFAULTS["val_fraction"] if args.val_fraction is None else args.val_fraction,
@@ -104,6 +112,11 @@ def cmd_sweep(args):
     if not settings["val_fraction"]:
         raise UsageError("--val-fraction 0 leaves no validation set; a sweep ranks trials by validation loss")
     out = Path(args.out) if args.out else Path("runs") / f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out.is_dir() and any(out.iterdir()):   # said here: the run folder's message offers --overwrite/--resume
+        names = sorted(p.name for p in out.iterdir())
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        raise UsageError(f"--out {out} already holds files ({shown}); a sweep writes into a new or empty "
+                         "folder: choose another --out")
     n = 1
     for v in grid.values():
         n *= len(v)
@@ -111,10 +124,17 @@ def cmd_sweep(args):
     if not args.quiet:
         print(f"sweep: {count} of {n} combinations of " + ", ".join(f"{k} {v}" for k, v in grid.items())
               + f" into {out}", file=sys.stderr)
+    from ..runs.training import RunInterrupted  # noqa: PLC0415
+
     try:
-        result = sweep_lib.sweep(settings, grid, out, trials=args.trials, seed=args.seed, quiet=True)
+        result = sweep_lib.sweep(settings, grid, out, trials=args.trials, seed=args.seed, quiet=True,
+                                 default_lr=None if "lr" in grid else DEFAULT_LR)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    except RunInterrupted as e:   # Ctrl-C or SIGTERM inside a trial: that trial keeps its last epoch
+        print(f"nerve: interrupted; the sweep stopped in {e.path} (it keeps epoch {e.epoch} of {e.epochs}); "
+              "no results.csv was written, so start the sweep again with a new --out", file=sys.stderr)
+        return 130
     print(result.table())
     print(f"results: {out / 'results.csv'}" + (f", plot: {out / 'summary.png'}"
                                                   if (out / "summary.png").exists() else ""))

@@ -335,10 +335,16 @@ class Run:
             manifest = _load_json(path / MANIFEST)
             status = manifest.get("status") if isinstance(manifest, dict) else None
             if status in ("running", "interrupted", "diverged"):
+                try:
+                    config = _load_json(path / "config.json")
+                except RunError:
+                    config = None
+                generative = isinstance(config, dict) and "generative" in config   # these cannot resume yet
                 raise RunError(f"{path} has no weights: training {status if status != 'running' else 'stopped'} "
                                "before its first epoch ended" + (
-                                   f"; continue it with 'nerve train --resume {path}'" if status != "diverged"
-                                   else "; train again with a smaller --lr"))
+                                   "; train again with a smaller --lr" if status == "diverged"
+                                   else "; train it again" if generative
+                                   else f"; continue it with 'nerve train --resume {path}'"))
         if missing:
             raise RunError(f"{path} is not a run folder (no {' or '.join(missing)}); pass the folder "
                            "'nerve train' wrote, e.g. runs/seed-mlp-mnist-<time>")

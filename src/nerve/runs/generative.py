@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import Run, RunError
+from . import ARTIFACTS, Run, RunError
+from .training import RunInterrupted
 
 __all__ = ["KINDS", "GENERATIVE_DEFAULTS", "kind_of", "is_generative", "train", "evaluate_run", "sample_images"]
 
@@ -108,7 +109,9 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
     """Train a generative ``model`` on ``dataset`` into the run folder ``out``; returns ``(run, results)``.
 
     ``limit`` keeps the first N training images; ``results`` are :func:`evaluate_run`'s measures
-    on the test split (also stored in config.json under ``results``).
+    on the test split (also stored in config.json under ``results``). Stopped by Ctrl-C or
+    SIGTERM, the run keeps the weights of its last finished epoch, is marked interrupted and
+    :class:`~nerve.runs.training.RunInterrupted` is raised; a diverged run keeps its last finite epoch.
     """
     from .. import models, optim  # noqa: PLC0415
     from ..data import DataLoader, TensorDataset  # noqa: PLC0415
@@ -119,8 +122,18 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
     Run.check_target(Path(out), overwrite)
     kind = s["kind"]
     t0 = time.perf_counter()
-    x, _, classes, train_dir = _load(s["dataset"], True)
-    _, _, _, test_dir = _load(s["dataset"], False)
+    try:
+        x, _, classes, train_dir = _load(s["dataset"], True)
+        _, _, _, test_dir = _load(s["dataset"], False)
+    except RunError as e:
+        if dataset is not None:
+            raise
+        # the default falls back from MNIST to the bundled digits, as for classifiers
+        _note(f"MNIST is not available ({str(e).split(': ', 1)[-1].split('. ')[0].rstrip('.')}); training on the "
+              "bundled scikit-learn digits (Digits28) instead; 'nerve data fetch mnist' gets MNIST")
+        s["dataset"] = "digits"
+        x, _, classes, train_dir = _load("digits", True)
+        _, _, _, test_dir = _load("digits", False)
     if tuple(x.shape[1:]) != tuple(INPUT_SHAPE):
         raise RunError(f"{s['dataset']} images have shape {tuple(x.shape[1:])}; the generative models take "
                        f"{tuple(INPUT_SHAPE)}")
@@ -144,6 +157,15 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
     if not quiet:
         print(f"training {s['model']} on {s['dataset']}: {len(x)} images, {s['epochs']} epochs, batch "
               f"{s['batch_size']}, adam lr {s['lr']:g}", file=sys.stderr)
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    def _terminate(signum, frame):  # SIGTERM stops like Ctrl-C: keep the last finished epoch
+        raise KeyboardInterrupt
+
+    in_main = threading.current_thread() is threading.main_thread()   # only there can handlers be set
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
+    trained = net              # the module the trainer holds (and checkpoints): a VAE's objective wraps it
     t_fit = time.perf_counter()
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -162,15 +184,23 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
                     target, loss_fn = ModelObjective(net), objective_loss
                 else:
                     target, loss_fn = net, nn.BCELoss()
+                trained = target
                 trainer = Trainer(target, optim.Adam(target.parameters(), lr=s["lr"]), loss_fn, metrics=(),
                                   callbacks=callbacks)
                 history = trainer.fit(loader, s["epochs"])
     except KeyboardInterrupt:
-        run.finish("interrupted", message="stopped by a signal")
-        raise
+        kept = _keep_last_epoch(run, net, trained)
+        run.finish("interrupted", message=f"stopped by a signal after {kept} finished epochs")
+        raise RunInterrupted(path, kept, s["epochs"]) from None
     except FloatingPointError as e:
+        kept = _keep_last_epoch(run, net, trained)
         run.finish("diverged", message=str(e))
-        raise FloatingPointError(f"{str(e).rstrip('.')}; {path} is marked diverged") from None
+        raise FloatingPointError(f"{str(e).rstrip('.')}; {path} is marked diverged and keeps "
+                                 + (f"the weights of epoch {kept}, the last finite ones" if kept else "no weights")
+                                 ) from None
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
     fit_seconds = time.perf_counter() - t_fit
     net.eval()
     run.save_weights(net)
@@ -182,6 +212,26 @@ def train(out, model: str = "vae", dataset: str | None = None, epochs: int | Non
     _pictures(run, net, kind)
     run.finish("complete")
     return run, results
+
+
+def _keep_last_epoch(run, net, trained) -> int:
+    """Put the weights of the last checkpointed (finished) epoch into the run's model.safetensors.
+
+    ``trained`` is the module the trainer checkpointed (``net`` itself, or the objective wrapping
+    a VAE); ``net``'s weights are what the run keeps. Returns that epoch, 0 when none finished.
+    """
+    from ..io import load_weights  # noqa: PLC0415
+    from ..train.checkpoint import recover_interrupted_save  # noqa: PLC0415
+    from .training import checkpoint_epoch  # noqa: PLC0415
+
+    last = run.path / "checkpoint" / "last"
+    recover_interrupted_save(last)  # killed in the middle of replacing it: the previous one
+    if not (last / "checkpoint.json").is_file():
+        return 0
+    load_weights(trained, last / "model.safetensors")
+    net.eval()
+    run.save_weights(net)
+    return checkpoint_epoch(last)
 
 
 def _test_images(run, limit: int | None = 2000):
@@ -298,6 +348,9 @@ def sample_images(run_or_path, n: int = 64, out=None, seed: int = 0) -> Path:
     norm = run.config["normalize"]
     images = images * norm["std"] + norm["mean"]       # back to pixels in [0, 1]
     try:
-        return save_image(np.clip(images, 0.0, 1.0), out, nrow=8)
+        written = save_image(np.clip(images, 0.0, 1.0), out, nrow=8)
     except OSError as e:
         raise RunError(f"cannot write {out}: {e.strerror or e}") from None
+    if out.parent.resolve() == run.path.resolve() and out.name in ARTIFACTS:
+        run.record(out.name)  # the manifest describes the file now in the run, not the one replaced
+    return written

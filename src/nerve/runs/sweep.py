@@ -21,9 +21,12 @@ GRID_KEYS = {"lr": "lr", "hidden": "model_kwargs.hidden", "batch_size": "batch_s
              "optimizer": "optimizer", "activation": "model_kwargs.activation"}
 
 
-def _apply(settings, config):
+def _apply(settings, config, default_lr=None):
     s = dict(settings)
     s["model_kwargs"] = dict(settings["model_kwargs"])
+    if default_lr and "optimizer" in config and "lr" not in config:
+        # each optimizer gets its own default rate, not the one of the first in the list
+        s["lr"] = default_lr[config["optimizer"]]
     for name, value in config.items():
         where = GRID_KEYS[name]
         if where.startswith("model_kwargs."):
@@ -33,7 +36,7 @@ def _apply(settings, config):
     return s
 
 
-def sweep(settings, grid, out, trials=None, seed=0, quiet=True, plot=True):
+def sweep(settings, grid, out, trials=None, seed=0, quiet=True, plot=True, default_lr=None):
     """Train one run per configuration; returns the ``nerve.tune.SearchResult``.
 
     Args:
@@ -47,6 +50,8 @@ def sweep(settings, grid, out, trials=None, seed=0, quiet=True, plot=True):
         seed: the seed of that draw (each trial itself uses ``settings['seed']``).
         quiet: hide each trial's progress output.
         plot: write summary.png when matplotlib is installed.
+        default_lr: optimizer name -> learning rate, for a grid that lists optimizers but no
+            lr: each trial then takes its optimizer's rate instead of ``settings['lr']``.
     """
     import numpy as np  # noqa: PLC0415
 
@@ -70,7 +75,7 @@ def sweep(settings, grid, out, trials=None, seed=0, quiet=True, plot=True):
 
     def train_one(config):
         i = next(numbered)
-        s = _apply(settings, config)
+        s = _apply(settings, config, default_lr)
         prep = training.prepare(s)
         run_config = training.run_config(s, prep)
         run = Run.create(out / f"trial-{i:03d}", run_config)

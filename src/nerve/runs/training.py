@@ -159,6 +159,9 @@ def prepare(settings: dict, roots=None):
     dataset, (x_train, y_train, classes), (x_test, y_test, _), data_source = \
         load_training_data(settings["dataset"], roots)
     if settings["limit"] is not None:  # quick experiments: the first N training samples only
+        if settings["limit"] > len(y_train):
+            _note(f"--limit {settings['limit']} is more than the {len(y_train)} training samples of {dataset}; "
+                  "training on all of them")
         x_train, y_train = x_train[:settings["limit"]], y_train[:settings["limit"]]
     check_model_input(model, settings["model"], x_train[:1], len(classes))
 
