@@ -24,6 +24,13 @@ def _pair(y_true, y_pred, fn):
     yp = yp.reshape(len(yp), -1)
     if yt.shape != yp.shape:
         raise ValueError(f"{fn}: y_true has shape {yt.shape} but y_pred has {yp.shape}")
+    for name, a in (("y_true", yt), ("y_pred", yp)):
+        bad = ~np.isfinite(a)
+        if np.any(bad):
+            # NaN or inf would pass straight through the sums and come out as the score
+            raise ValueError(f"{fn}: {name} holds {a[bad][0].item()!r} at sample "
+                             f"{int(np.argwhere(bad)[0][0])}; every target and prediction must "
+                             "be a finite number (drop or impute the missing ones first)")
     return yt, yp
 
 
