@@ -33,6 +33,11 @@ def _weights(sample_weight, n, fn):
                          "give one weight per sample")
     if not np.all(np.isfinite(w)):
         raise ValueError(f"{fn}: sample_weight contains NaN or infinity")
+    if n and not np.any(w != 0):
+        # Every count would be 0, so each score would silently become zero_division (or the
+        # confusion matrix all zeros); scikit-learn refuses this too.
+        raise ValueError(f"{fn}: sample_weight is 0 for all {n} samples, so no sample counts; "
+                         "give at least one sample a non-zero weight")
     return w
 
 
@@ -94,9 +99,9 @@ def accuracy(y_true, y_pred, normalize: bool = True, sample_weight=None):
         return correct / len(yt) if normalize else correct
     correct = float(w[hit].sum())
     if normalize and not w.sum() != 0:
-        # all-zero weights: no sample counts (this was a bare ZeroDivisionError)
-        raise ValueError("accuracy: sample_weight sums to 0, so no sample counts; give at least "
-                         "one sample a non-zero weight")
+        # weights that cancel out (say 1 and -1): the mean has no denominator
+        raise ValueError("accuracy: sample_weight sums to 0, so the weighted mean is undefined; "
+                         "give weights with a non-zero sum")
     return correct / float(w.sum()) if normalize else correct
 
 
@@ -166,6 +171,10 @@ def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = Tr
     check_nonempty(len(yt), fn)
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"{fn}: k must be a positive integer, got {k!r}")
+    if not np.all(np.isfinite(s)):
+        # a NaN compares false with everything, so it would neither outrank nor be outranked
+        raise ValueError(f"{fn}: scores hold {s[~np.isfinite(s)][0].item()!r}; scores must be "
+                         "finite numbers")
     if s.ndim == 1 or (s.ndim == 2 and s.shape[1] == 1):
         s = s.reshape(-1)
         classes = unique_labels(yt) if labels is None else check_labels(labels, fn)
