@@ -305,6 +305,11 @@ def average_precision_score(y_true, y_score, *, average: str | None = "macro", p
         return _one_vs_rest(y_true, s, labels, average, _binary_ap, fn, check_simplex=False)
     yt, s = _scores_pair(y_true, s, fn)
     classes = np.unique(yt)
+    if len(classes) > 2:
+        # (y_true == pos_label) would silently fold every other class into the negatives
+        raise ValueError(f"{fn}: y_true has {len(classes)} classes ({classes[:10].tolist()}) "
+                         "but y_score is 1-D; pass (N, C) scores, one column per class, or "
+                         "binarize y_true (y_true == c) yourself")
     if len(classes) == 2 and pos_label not in classes:
         raise ValueError(f"{fn}: pos_label={pos_label!r} is not one of the labels "
                          f"{classes.tolist()}")
