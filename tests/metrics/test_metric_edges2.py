@@ -1,0 +1,303 @@
+"""Second edge sweep of nerve.metrics against scikit-learn, sacrebleu and nltk.
+
+The first sweep (test_metric_edges.py) covers random label problems, tied scores and the
+report; this one covers what it left: non-finite inputs, all-zero sample weights, string and
+{-1, 1} labels with pos_label, label lists in odd orders, multilabel averages, 1-D scores for
+a multiclass target, and streaming accumulators fed empty and single-sample batches.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import nerve.metrics as M
+
+sk = pytest.importorskip("sklearn.metrics")
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _same(got, want):
+    got, want = np.asarray(got, float), np.asarray(want, float)
+    assert got.shape == want.shape and np.allclose(got, want, equal_nan=True, rtol=1e-12,
+                                                    atol=1e-12), (got, want)
+
+
+# ---------------------------------------------------------------------------------------------
+# non-finite inputs are errors, not scores
+
+
+@pytest.mark.parametrize("name", ["mean_squared_error", "root_mean_squared_error",
+                                  "mean_absolute_error", "r2_score"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_regression_rejects_nan_and_inf(name, bad):
+    ours = getattr(M, name)
+    ok = [1.0, 2.0, 3.0]
+    broken = [1.0, bad, 3.0]
+    with pytest.raises(ValueError):  # scikit-learn refuses them too
+        getattr(sk, name)(broken, ok)
+    for yt, yp, who in ((broken, ok, "y_true"), (ok, broken, "y_pred")):
+        with pytest.raises(ValueError, match=f"{who} holds .*sample 1.*finite"):
+            ours(yt, yp)
+    # 2-D targets go through the same check
+    with pytest.raises(ValueError, match="finite"):
+        ours(np.ones((3, 2)), np.array([[1.0, 1.0], [1.0, bad], [1.0, 1.0]]))
+
+
+def test_top_k_accuracy_rejects_nan_scores():
+    scores = np.array([[0.5, 0.3, 0.2], [0.1, np.nan, 0.7], [0.3, 0.3, 0.4]])
+    with pytest.raises(ValueError):
+        sk.top_k_accuracy_score([0, 1, 2], scores, k=2)
+    # NaN never outranks anything, so class 1 used to land in the top 2 and count as a hit
+    with pytest.raises(ValueError, match="nan.*finite"):
+        M.top_k_accuracy([0, 1, 2], scores, k=2)
+    with pytest.raises(ValueError, match="finite"):
+        M.top_k_accuracy([0, 1], [0.2, np.inf], k=1)
+
+
+def test_ranking_and_label_metrics_reject_non_finite():
+    for fn in (lambda: M.roc_auc_score([0, 1, 1], [0.1, np.nan, 0.9]),
+               lambda: M.average_precision_score([0, 1, 1], [0.1, np.inf, 0.9]),
+               lambda: M.accuracy([0, 1, np.nan], [0, 1, 1]),
+               lambda: M.f1_score([0, 1, 1], [0, 1, np.inf]),
+               lambda: M.accuracy([0, 1], [0, 1], sample_weight=[1.0, np.nan]),
+               lambda: M.log_loss([0, 1], [np.nan, 0.7])):
+        with pytest.raises(ValueError):
+            fn()
+
+
+# ---------------------------------------------------------------------------------------------
+# sample weights
+
+
+ZERO_WEIGHT_CALLS = [
+    ("precision_score", lambda f: f([0, 1, 1], [0, 1, 0], average="macro", zero_division=1,
+                                    sample_weight=[0, 0, 0])),
+    ("recall_score", lambda f: f([0, 1, 1], [0, 1, 0], average="micro", zero_division=np.nan,
+                                 sample_weight=[0, 0, 0])),
+    ("f1_score", lambda f: f([0, 1, 1], [0, 1, 0], zero_division=1, sample_weight=[0, 0, 0])),
+    ("f1_score", lambda f: f(np.eye(3, dtype=int), np.eye(3, dtype=int), average="samples",
+                             zero_division=1, sample_weight=[0, 0, 0])),
+    ("balanced_accuracy_score", lambda f: f([0, 1], [0, 1], sample_weight=[0, 0])),
+    ("confusion_matrix", lambda f: f([0, 1], [0, 1], sample_weight=[0, 0])),
+    ("accuracy_score", lambda f: f([0, 1], [0, 1], normalize=False, sample_weight=[0, 0])),
+]
+
+
+@pytest.mark.parametrize("name,call", ZERO_WEIGHT_CALLS)
+def test_all_zero_sample_weight_is_an_error_like_sklearn(name, call):
+    with pytest.raises(ValueError):
+        call(getattr(sk, name))
+    # no sample counts, so every score used to be zero_division (here 1: a perfect score)
+    with pytest.raises(ValueError, match="sample_weight is 0 for all"):
+        call(getattr(M, name))
+
+
+def test_some_zero_weights_match_sklearn_everywhere():
+    rng = np.random.default_rng(10)
+    for _ in range(30):
+        n = int(rng.integers(2, 9))
+        yt, yp = rng.integers(0, 3, n), rng.integers(0, 3, n)
+        w = rng.random(n) * (rng.random(n) < 0.5)
+        w[rng.integers(0, n)] = 2.5  # at least one sample counts
+        _same(M.accuracy(yt, yp, sample_weight=w), sk.accuracy_score(yt, yp, sample_weight=w))
+        _same(M.accuracy(yt, yp, normalize=False, sample_weight=w),
+              sk.accuracy_score(yt, yp, normalize=False, sample_weight=w))
+        _same(M.balanced_accuracy_score(yt, yp, sample_weight=w),
+              sk.balanced_accuracy_score(yt, yp, sample_weight=w))
+        for norm in (None, "true", "pred", "all"):
+            _same(M.confusion_matrix(yt, yp, labels=[0, 1, 2], normalize=norm, sample_weight=w),
+                  sk.confusion_matrix(yt, yp, labels=[0, 1, 2], normalize=norm, sample_weight=w))
+        for avg in ("micro", "macro", "weighted", None):
+            for zd in (0, 1, np.nan):
+                kw = dict(average=avg, zero_division=zd, sample_weight=w, labels=[2, 0, 1, 5])
+                _same(M.fbeta_score(yt, yp, beta=2.0, **kw), sk.fbeta_score(yt, yp, beta=2.0, **kw))
+                p, r, f, s = M.precision_recall_fscore_support(yt, yp, **kw)
+                want = sk.precision_recall_fscore_support(yt, yp, **kw)
+                for a, b in zip((p, r, f), want[:3]):
+                    _same(a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# pos_label on string and {-1, 1} labels, label lists in any order
+
+
+@pytest.mark.parametrize("yt,yp,pos", [
+    (["a", "b", "b", "a", "b"], ["b", "b", "a", "a", "a"], "a"),
+    (["a", "b", "b", "a", "b"], ["b", "b", "a", "a", "a"], "b"),
+    ([-1, 1, 1, -1, 1], [1, 1, -1, -1, -1], -1),
+    ([-1, 1, 1, -1, 1], [1, 1, -1, -1, -1], 1),
+    ([0, 0, 0], [0, 1, 0], 0),
+])
+def test_pos_label_on_string_and_signed_labels(yt, yp, pos):
+    w = np.arange(1.0, len(yt) + 1)
+    for ours, ref in ((M.precision, sk.precision_score), (M.recall, sk.recall_score),
+                      (M.f1_score, sk.f1_score)):
+        for sw in (None, w):
+            _same(ours(yt, yp, pos_label=pos, sample_weight=sw, zero_division=0),
+                  ref(yt, yp, pos_label=pos, sample_weight=sw, zero_division=0))
+    cm = M.ConfusionMatrix(labels=sorted(set(yt) | set(yp)))
+    cm.update(yt, yp)
+    _same(cm.f1(average="binary", pos_label=pos), sk.f1_score(yt, yp, pos_label=pos, zero_division=0))
+
+
+def test_binary_ranking_metrics_on_signed_and_string_labels():
+    yt = np.array([-1, 1, 1, -1, 1, -1])
+    s = np.array([0.1, 0.5, 0.5, 0.5, 0.9, 0.2])  # a tie across the classes
+    _same(M.roc_auc_score(yt, s), sk.roc_auc_score(yt, s))
+    _same(M.average_precision_score(yt, s), sk.average_precision_score(yt, s))
+    ys = np.where(yt == 1, "pos", "neg")
+    _same(M.average_precision_score(ys, s, pos_label="pos"),
+          sk.average_precision_score(ys, s, pos_label="pos"))
+    _same(M.roc_auc_score(ys, s), sk.roc_auc_score(ys, s))
+    for a, b in zip(M.roc_curve(ys, s, pos_label="neg"), sk.roc_curve(ys, s, pos_label="neg")):
+        _same(a, b)
+
+
+def test_average_precision_refuses_1d_scores_for_a_multiclass_target():
+    yt, s = np.array([0, 1, 2, 1]), np.array([0.1, 0.5, 0.9, 0.3])
+    with pytest.raises(ValueError):
+        sk.average_precision_score(yt, s)
+    # this used to score (y_true == 1) silently, folding class 2 into the negatives
+    with pytest.raises(ValueError, match="3 classes.*1-D"):
+        M.average_precision_score(yt, s)
+
+
+@pytest.mark.parametrize("labels", [[2, 0], [5, 0, 1], [2, 1, 0], [1, 5], [4, 2, 3]])
+def test_label_lists_with_absent_labels_and_any_order(labels):
+    yt, yp = [0, 1, 2, 2, 1, 3], [0, 2, 2, 1, 1, 0]
+    for avg in ("micro", "macro", "weighted", None):
+        for zd in (0, 1, np.nan):
+            kw = dict(labels=labels, average=avg, zero_division=zd)
+            for ours, ref in ((M.precision, sk.precision_score), (M.recall, sk.recall_score),
+                              (M.f1_score, sk.f1_score)):
+                _same(ours(yt, yp, **kw), ref(yt, yp, **kw))
+    for norm in (None, "true", "pred", "all"):
+        _same(M.confusion_matrix(yt, yp, labels=labels, normalize=norm),
+              sk.confusion_matrix(yt, yp, labels=labels, normalize=norm))
+
+
+# ---------------------------------------------------------------------------------------------
+# multilabel indicator matrices
+
+
+def test_multilabel_every_average_and_label_order_matches_sklearn():
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        n, L = int(rng.integers(1, 6)), int(rng.integers(2, 5))
+        A, B = rng.integers(0, 2, (n, L)), rng.integers(0, 2, (n, L))
+        w = rng.random(n) + 0.1 if trial % 2 else None
+        labels = list(rng.permutation(L)[: int(rng.integers(1, L + 1))]) if trial % 3 == 0 else None
+        for avg in ("micro", "macro", "weighted", "samples", None):
+            for zd in (0, 1, "warn"):
+                kw = dict(average=avg, zero_division=zd, sample_weight=w, labels=labels)
+                for ours, ref in ((M.precision, sk.precision_score), (M.recall, sk.recall_score),
+                                  (M.f1_score, sk.f1_score)):
+                    _same(ours(A, B, **kw), ref(A, B, **kw))
+        _same(M.accuracy(A, B, sample_weight=w), sk.accuracy_score(A, B, sample_weight=w))
+
+
+# ---------------------------------------------------------------------------------------------
+# regression edges
+
+
+def test_regression_multioutput_and_constant_columns_match_sklearn():
+    rng = np.random.default_rng(12)
+    A, B = rng.random((6, 3)), rng.random((6, 3))
+    A[:, 1] = 2.0                     # a constant target column, imperfectly predicted
+    B[:, 2] = A[:, 2]                 # a perfectly predicted column
+    for mo in ("raw_values", "uniform_average"):
+        for name in ("mean_squared_error", "root_mean_squared_error", "mean_absolute_error",
+                     "r2_score"):
+            _same(getattr(M, name)(A, B, multioutput=mo), getattr(sk, name)(A, B, multioutput=mo))
+    _same(M.r2_score(A, B, multioutput="variance_weighted"),
+          sk.r2_score(A, B, multioutput="variance_weighted"))
+    C = np.ones((4, 2))
+    for pred in (C, C + 0.1):         # every column constant: exact gives 1, otherwise 0
+        _same(M.r2_score(C, pred, multioutput="variance_weighted"),
+              sk.r2_score(C, pred, multioutput="variance_weighted"))
+        _same(M.r2_score(C, pred, multioutput="raw_values"),
+              sk.r2_score(C, pred, multioutput="raw_values"))
+
+
+# ---------------------------------------------------------------------------------------------
+# streaming == one shot
+
+
+def test_streaming_accepts_empty_and_single_sample_batches():
+    rng = np.random.default_rng(13)
+    yt, yp = rng.integers(0, 3, 20), rng.integers(0, 3, 20)
+    scores = rng.random((20, 3))
+    cuts = [0, 0, 1, 1, 2, 9, 9, 10, 20, 20]   # batches of 0, 1, 0, 1, 7, 0, 1, 10, 0 samples
+    acc, cm, cm_s, acc_s = M.Accuracy(), M.ConfusionMatrix(num_classes=3), \
+        M.ConfusionMatrix(num_classes=3), M.Accuracy()
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        # an empty batch used to raise "y_true is empty"; it simply adds nothing
+        acc.update(yt[a:b], yp[a:b])
+        cm.update(yt[a:b], yp[a:b])
+        cm_s.update(yt[a:b], scores[a:b])     # (0, C) scores too
+        acc_s.update(list(yt[a:b]), scores[a:b])
+    assert acc.compute() == sk.accuracy_score(yt, yp)
+    assert acc_s.compute() == sk.accuracy_score(yt, scores.argmax(1))
+    np.testing.assert_array_equal(cm.compute(), sk.confusion_matrix(yt, yp, labels=[0, 1, 2]))
+    np.testing.assert_array_equal(cm_s.compute(),
+                                  sk.confusion_matrix(yt, scores.argmax(1), labels=[0, 1, 2]))
+    for norm in ("true", "pred", "all"):
+        _same(cm.compute(normalize=norm), sk.confusion_matrix(yt, yp, labels=[0, 1, 2],
+                                                              normalize=norm))
+    for avg in ("micro", "macro", "weighted", None):
+        _same(cm.fbeta(0.5, average=avg), sk.fbeta_score(yt, yp, beta=0.5, average=avg,
+                                                         zero_division=0))
+
+
+def test_streaming_empty_batches_still_check_lengths_and_nothing_seen():
+    acc, cm = M.Accuracy(), M.ConfusionMatrix(num_classes=2)
+    acc.update([], [])
+    cm.update([], [])
+    with pytest.raises(ValueError, match="no samples"):
+        acc.compute()
+    with pytest.raises(ValueError, match="no samples"):
+        cm.f1()
+    for m in (acc, cm):
+        with pytest.raises(ValueError, match="0 samples but y_pred has 1"):
+            m.update([], [1])
+
+
+def test_streaming_mean_over_uneven_batches_incl_empty():
+    rng = np.random.default_rng(14)
+    v = rng.random(15)
+    m = M.Mean()
+    for a, b in ((0, 0), (0, 1), (1, 1), (1, 8), (8, 15)):
+        m.update(v[a:b])
+    assert m.compute() == pytest.approx(v.mean(), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# BLEU: short hypotheses and smoothing against sacrebleu and nltk
+
+
+def test_sentence_bleu_short_hypotheses_match_sacrebleu():
+    sacrebleu = pytest.importorskip("sacrebleu")
+    pairs = [("the", "the cat"), ("a a a", "a"), ("", "a b"), ("the cat", "the cat"),
+             ("x y z w", "x y z w"), ("x y", "x y z w v"), ("b a", "a b"), ("a b c", "c b a")]
+    for hyp, ref in pairs:
+        for smooth in ("exp", "none", "floor", "add-k"):
+            want = sacrebleu.sentence_bleu(hyp, [ref], smooth_method=smooth).score
+            assert M.sentence_bleu(hyp, ref, smooth=smooth) == pytest.approx(want, abs=1e-9), \
+                (hyp, ref, smooth)
+
+
+def test_corpus_bleu_two_references_matches_sacrebleu():
+    sacrebleu = pytest.importorskip("sacrebleu")
+    hyps = ["the cat sat", "a b", "x"]
+    refs_a = ["the cat sat down", "a b c", "y"]
+    refs_b = ["a cat sat", "a b", "x y z"]
+    for smooth in ("none", "exp", "floor", "add-k"):
+        want = sacrebleu.corpus_bleu(hyps, [refs_a, refs_b], smooth_method=smooth).score
+        got = M.corpus_bleu(hyps, [[a, b] for a, b in zip(refs_a, refs_b)], smooth=smooth)
+        assert got == pytest.approx(want, abs=1e-9), smooth
