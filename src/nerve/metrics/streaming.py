@@ -75,10 +75,15 @@ class Mean(Metric):
         if weight is None:
             w = np.ones_like(v)
         else:
-            w = np.broadcast_to(to_numpy(weight, "weight", "Mean.update").astype(np.float64),
-                                v.shape)
-            if np.any(w < 0):
-                raise ValueError("Mean.update: weights must be >= 0")
+            w = to_numpy(weight, "weight", "Mean.update").astype(np.float64)
+            try:
+                w = np.broadcast_to(w, v.shape)
+            except ValueError:
+                raise ValueError(f"Mean.update: weight of shape {w.shape} does not match values "
+                                 f"of shape {v.shape}; give one weight, or one per value") from None
+            if np.any(w < 0) or not np.all(np.isfinite(w)):
+                bad = w[(w < 0) | ~np.isfinite(w)][0]
+                raise ValueError(f"Mean.update: weights must be finite and >= 0, got {bad.item()!r}")
         self.total += float((v * w).sum())
         self.weight += float(w.sum())
 
