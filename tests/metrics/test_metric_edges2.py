@@ -301,3 +301,59 @@ def test_corpus_bleu_two_references_matches_sacrebleu():
         want = sacrebleu.corpus_bleu(hyps, [refs_a, refs_b], smooth_method=smooth).score
         got = M.corpus_bleu(hyps, [[a, b] for a, b in zip(refs_a, refs_b)], smooth=smooth)
         assert got == pytest.approx(want, abs=1e-9), smooth
+
+
+def test_streaming_mean_weight_errors_name_the_problem():
+    m = M.Mean()
+    with pytest.raises(ValueError, match=r"weight of shape \(2,\) does not match values of shape \(\)"):
+        m.update(2.0, weight=[1, 2])
+    # a NaN weight used to pass the ">= 0" check and turn the running mean into NaN
+    with pytest.raises(ValueError, match="finite and >= 0, got nan"):
+        m.update(1.0, weight=float("nan"))
+    m.update([1.0, 3.0], weight=[1, 3])
+    assert m.compute() == 2.5
+
+
+# ---------------------------------------------------------------------------------------------
+# calibration and the evaluation report
+
+
+def test_calibration_reads_whole_number_float_labels_and_refuses_fractional_bins():
+    prob = np.array([0.2, 0.3, 0.9, 0.6])
+    want = M.expected_calibration_error([0, 1, 1, 0], prob, n_bins=5)
+    # 0.0 / 1.0 labels (what a float target tensor gives) used to be refused with a message
+    # saying the values 0.0..1.0 were out of 0..1
+    assert M.expected_calibration_error([0.0, 1.0, 1.0, 0.0], prob, n_bins=5) == want
+    with pytest.raises(ValueError, match="integer class indices .* got 0.5"):
+        M.expected_calibration_error([0.5, 1.0, 1.0, 0.0], prob)
+    # int() used to turn 2.5 bins into 2 and '10' into 10 without a word
+    for nb in (2.5, "10", True):
+        with pytest.raises(ValueError, match="n_bins must be a positive integer"):
+            M.reliability_bins([0, 1, 1, 0], prob, n_bins=nb)
+    assert len(M.reliability_bins([0, 1, 1, 0], prob, n_bins=np.int64(4)).count) == 4
+
+
+def test_calibration_bins_empty_and_edges():
+    # confidences exactly on bin edges go to the bin on their left; empty bins are NaN
+    b = M.reliability_bins([0, 1, 1, 1], [[0.5, 0.5], [0.4, 0.6], [0.2, 0.8], [0.0, 1.0]],
+                           n_bins=5)
+    assert b.count.tolist() == [0, 0, 2, 1, 1]
+    assert np.isnan(b.confidence[:2]).all() and np.isnan(b.accuracy[:2]).all()
+    _same(b.confidence[2:], [0.55, 0.8, 1.0])
+    _same(b.accuracy[2:], [1.0, 1.0, 1.0])
+
+
+def test_evaluation_report_checks_its_inputs():
+    prob = np.array([[0.5, 0.5], [0.2, 0.8]])
+    # a label outside 0..C-1 (say 1-based labels) used to end in KeyError: 'accuracy'
+    with pytest.raises(ValueError, match="y holds 2, which is not a class index 0..1"):
+        M.evaluation_report([1, 2], prob, ["a", "b"])
+    # a column count that disagrees with the class names used to fail inside roc_auc_score
+    # with a message about sample counts
+    with pytest.raises(ValueError, match=r"prob should be \(N, 2\).*got shape \(2, 3\)"):
+        M.evaluation_report([0, 1], np.c_[prob, np.zeros(2)], ["a", "b"])
+    with pytest.raises(ValueError, match=r"y should be \(N,\) = \(2,\)"):
+        M.evaluation_report([0, 1, 1], prob, ["a", "b"])
+    r = M.evaluation_report([0, 1], prob, ["a", "b"])
+    assert r["accuracy"] == sk.accuracy_score([0, 1], prob.argmax(1))
+    assert r["roc_auc"]["micro"] == sk.roc_auc_score(np.eye(2).ravel(), prob.ravel())
