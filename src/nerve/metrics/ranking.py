@@ -119,6 +119,12 @@ def auc(x, y):
     check_same_length(x, y, fn, ("x", "y"))
     if len(x) < 2:
         raise ValueError(f"{fn}: needs at least 2 points to define an area, got {len(x)}")
+    for name, a in (("x", x), ("y", y)):
+        if not np.all(np.isfinite(a)):
+            # a NaN y made the area NaN; a NaN x was reported as unsorted
+            raise ValueError(f"{fn}: {name} holds {a[~np.isfinite(a)][0].item()!r} at point "
+                             f"{int(np.flatnonzero(~np.isfinite(a))[0])}; every point must be "
+                             "finite")
     dx = np.diff(x)
     if np.all(dx <= 0):
         direction = -1.0
