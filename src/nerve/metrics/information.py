@@ -78,6 +78,15 @@ def _distribution(p, name, fn, axis):
     return arr / total  # normalized, like scipy.stats.entropy
 
 
+def _check_shapes(p, q, fn):
+    """``p`` and ``q`` must broadcast (one distribution against a batch is fine)."""
+    try:
+        np.broadcast_shapes(p.shape, q.shape)
+    except ValueError:
+        raise ValueError(f"{fn}: p has shape {p.shape} but q has {q.shape}; they must match "
+                         "(or one must broadcast to the other)") from None
+
+
 def _log_base(base, fn):
     if base is None:
         return 1.0
@@ -125,8 +134,7 @@ def kl_divergence(p, q, base: float | None = None, axis: int = -1):
     fn = "kl_divergence"
     p = _distribution(p, "p", fn, axis)
     q = _distribution(q, "q", fn, axis)
-    if p.shape != q.shape and np.broadcast_shapes(p.shape, q.shape) != p.shape:
-        raise ValueError(f"{fn}: p has shape {p.shape} but q has {q.shape}")
+    _check_shapes(p, q, fn)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1.0)) - np.log(q)), 0.0)
     d = np.sum(terms, axis=axis) / _log_base(base, fn)
@@ -146,6 +154,7 @@ def cross_entropy(p, q, base: float | None = None, axis: int = -1):
     fn = "cross_entropy"
     p = _distribution(p, "p", fn, axis)
     q = _distribution(q, "q", fn, axis)
+    _check_shapes(p, q, fn)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, -p * np.log(q), 0.0)
     h = np.sum(terms, axis=axis) / _log_base(base, fn)
@@ -191,6 +200,10 @@ def perplexity(nll=None, *, log_probs=None, mask=None, base: float | None = None
                              f"{values.shape}")
         values = values[m]
     check_nonempty(values.size, fn, "the token list")
+    if np.any(np.isnan(values)):
+        raise ValueError(f"{fn}: the NLL values hold NaN (at index "
+                         f"{int(np.flatnonzero(np.isnan(values.ravel()))[0])} of the flattened "
+                         "values); a diverged loss has no perplexity")
     mean = float(values.mean())
     if not np.isfinite(mean):
         raise ValueError(f"{fn}: the mean NLL is {mean}; some token had probability 0")
