@@ -357,3 +357,40 @@ def test_evaluation_report_checks_its_inputs():
     r = M.evaluation_report([0, 1], prob, ["a", "b"])
     assert r["accuracy"] == sk.accuracy_score([0, 1], prob.argmax(1))
     assert r["roc_auc"]["micro"] == sk.roc_auc_score(np.eye(2).ravel(), prob.ravel())
+
+
+# ---------------------------------------------------------------------------------------------
+# auc and the information metrics
+
+
+def test_auc_refuses_non_finite_points():
+    assert M.auc([0.0, 0.5, 1.0], [0.0, 1.0, 1.0]) == sk.auc([0.0, 0.5, 1.0], [0.0, 1.0, 1.0])
+    # a NaN y used to give a NaN area; a NaN x was blamed on the sort order
+    with pytest.raises(ValueError, match="y holds nan at point 1"):
+        M.auc([0.0, 0.5, 1.0], [0.0, np.nan, 1.0])
+    with pytest.raises(ValueError, match="x holds nan at point 1"):
+        M.auc([0.0, np.nan, 1.0], [0.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="x holds inf"):
+        M.auc([0.0, np.inf], [0.0, 1.0])
+
+
+def test_kl_and_cross_entropy_broadcast_either_way_like_scipy():
+    st = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(15)
+    P, Q = rng.random((3, 4)), rng.random((3, 4))
+    # one distribution against a batch: scipy broadcasts both ways; p (4,) was refused here
+    _same(M.kl_divergence(P[0], Q), st.entropy(P[0], Q, axis=-1))
+    _same(M.kl_divergence(P, Q[0]), st.entropy(P, Q[0], axis=-1))
+    _same(M.cross_entropy(P[0], Q), st.entropy(P[0], axis=-1) + st.entropy(P[0], Q, axis=-1))
+    for fn in (M.kl_divergence, M.cross_entropy):   # cross_entropy gave numpy's own message
+        with pytest.raises(ValueError, match=r"p has shape \(3, 4\) but q has \(3, 3\)"):
+            fn(P, Q[:, :3])
+
+
+def test_perplexity_of_nan_names_nan():
+    # the message used to blame a token of probability 0
+    for kw in (dict(nll=np.nan), dict(nll=[1.0, np.nan]), dict(log_probs=[-1.0, np.nan])):
+        with pytest.raises(ValueError, match="hold NaN"):
+            M.perplexity(**kw)
+    with pytest.raises(ValueError, match="probability 0"):
+        M.perplexity(log_probs=[-1.0, -np.inf])
