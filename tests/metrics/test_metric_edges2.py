@@ -394,3 +394,30 @@ def test_perplexity_of_nan_names_nan():
             M.perplexity(**kw)
     with pytest.raises(ValueError, match="probability 0"):
         M.perplexity(log_probs=[-1.0, -np.inf])
+
+
+def test_regression_sample_weight_and_output_weights_match_sklearn():
+    rng = np.random.default_rng(16)
+    names = ("mean_squared_error", "root_mean_squared_error", "mean_absolute_error", "r2_score")
+    for trial in range(60):
+        # n >= 2: for one sample R² is NaN (scikit-learn gives a scalar NaN even for
+        # 'raw_values', this package one NaN per output)
+        n, d = int(rng.integers(2, 7)), int(rng.integers(2, 4))
+        A = rng.integers(0, 3, (n, d)).astype(float)
+        B = A + rng.integers(-1, 2, (n, d)) * rng.random((n, d)) * (trial % 3 > 0)
+        if trial % 4 == 0:
+            A[:, 0] = 1.0                                  # a constant target column
+        w = rng.random(n) * (rng.random(n) < 0.7)          # some zero weights
+        w[int(rng.integers(0, n))] = 1.5
+        for mo in ("raw_values", "uniform_average", rng.random(d) + 0.01):
+            for name in names:
+                _same(getattr(M, name)(A, B, sample_weight=w, multioutput=mo),
+                      getattr(sk, name)(A, B, sample_weight=w, multioutput=mo))
+                _same(getattr(M, name)(A[:, 0], B[:, 0], sample_weight=w),
+                      getattr(sk, name)(A[:, 0], B[:, 0], sample_weight=w))
+        _same(M.r2_score(A, B, sample_weight=w, multioutput="variance_weighted"),
+              sk.r2_score(A, B, sample_weight=w, multioutput="variance_weighted"))
+    with pytest.raises(ValueError, match="one per output"):
+        M.mean_squared_error(np.ones((3, 2)), np.zeros((3, 2)), multioutput=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="sample_weight is 0 for all"):
+        M.r2_score([1.0, 2.0], [1.0, 3.0], sample_weight=[0, 0])
