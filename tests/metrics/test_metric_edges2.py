@@ -421,3 +421,28 @@ def test_regression_sample_weight_and_output_weights_match_sklearn():
         M.mean_squared_error(np.ones((3, 2)), np.zeros((3, 2)), multioutput=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="sample_weight is 0 for all"):
         M.r2_score([1.0, 2.0], [1.0, 3.0], sample_weight=[0, 0])
+
+
+def test_top_k_accuracy_and_log_loss_take_sample_weight_like_sklearn():
+    rng = np.random.default_rng(17)
+    for _ in range(40):
+        n, c = int(rng.integers(2, 8)), int(rng.integers(3, 5))
+        y = rng.integers(0, c, n)
+        P = rng.random((n, c))
+        P /= P.sum(1, keepdims=True)
+        w = rng.random(n) * (rng.random(n) < 0.7)
+        w[0] = 1.0
+        for norm in (True, False):
+            for k in range(1, c + 1):
+                _same(M.top_k_accuracy(y, P, k=k, sample_weight=w, normalize=norm, labels=np.arange(c)),
+                      sk.top_k_accuracy_score(y, P, k=k, sample_weight=w, normalize=norm,
+                                              labels=np.arange(c)))
+            _same(M.log_loss(y, P, sample_weight=w, normalize=norm, labels=np.arange(c)),
+                  sk.log_loss(y, P, sample_weight=w, normalize=norm, labels=np.arange(c)))
+        yb, s = rng.integers(0, 2, n), rng.random(n)
+        _same(M.log_loss(yb, s, sample_weight=w, labels=[0, 1]),
+              sk.log_loss(yb, s, sample_weight=w, labels=[0, 1]))
+    with pytest.raises(ValueError, match="sample_weight is 0 for all"):
+        M.log_loss([0, 1], [0.2, 0.7], sample_weight=[0, 0])
+    with pytest.raises(ValueError, match="sample_weight has 3 entries"):
+        M.top_k_accuracy([0, 1], [[0.2, 0.8], [0.6, 0.4]], k=1, sample_weight=[1, 1, 1])

@@ -143,7 +143,8 @@ def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted: boo
 accuracy_score = accuracy
 
 
-def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = True):
+def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = True,
+                   sample_weight=None):
     """Fraction of samples whose true class is among the ``k`` highest-scored classes.
 
     ``top_k = (1/N) * sum_i [y_true_i in the k classes with the largest scores_i]``
@@ -159,6 +160,7 @@ def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = Tr
         k: how many top classes count as a hit.
         labels: the class of each score column, in order (default ``0..C-1``).
         normalize: if False, return the number of hits.
+        sample_weight: optional ``(N,)`` weights: the weighted share (or sum) of hits.
 
     Example:
         >>> top_k_accuracy([2, 0], [[0.1, 0.3, 0.6], [0.2, 0.5, 0.3]], k=2)
@@ -208,6 +210,10 @@ def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = Tr
         hits = (top == idx[:, None]).any(axis=1)
     else:
         raise ValueError(f"{fn}: scores should be (N, C), got shape {s.shape}")
+    w = _weights(sample_weight, len(yt), fn)
+    if w is not None:
+        hit_weight = float(w[hits].sum())
+        return hit_weight / float(w.sum()) if normalize else hit_weight
     n = int(hits.sum())
     return n / len(yt) if normalize else n
 

@@ -10,7 +10,7 @@ import numpy as np
 from ._checks import as_1d, check_labels, check_nonempty, check_same_length, encode, to_numpy
 
 
-def log_loss(y_true, y_prob, *, labels=None, normalize: bool = True):
+def log_loss(y_true, y_prob, *, labels=None, normalize: bool = True, sample_weight=None):
     """Mean negative log-likelihood of the true classes under predicted probabilities.
 
     ``log_loss = -(1/N) * sum_n log p_n[y_n]``, with each probability first clipped to
@@ -26,6 +26,7 @@ def log_loss(y_true, y_prob, *, labels=None, normalize: bool = True):
             instead sorts ``labels`` and reads the columns in sorted order (with a warning), so
             the two differ for unsorted ``labels``.
         normalize: if False, return the sum instead of the mean.
+        sample_weight: optional ``(N,)`` weights: the weighted mean (or sum) of the losses.
 
     Example:
         >>> round(log_loss([0, 1], [[0.9, 0.1], [0.2, 0.8]]), 6)
@@ -63,6 +64,11 @@ def log_loss(y_true, y_prob, *, labels=None, normalize: bool = True):
     eps = np.finfo(p.dtype).eps
     picked = np.clip(p[np.arange(len(yt)), idx], eps, 1 - eps).astype(np.float64)
     total = -np.log(picked)
+    if sample_weight is not None:
+        from .classification import _weights  # noqa: PLC0415  (one rule for every metric)
+
+        w = _weights(sample_weight, len(yt), fn)
+        return float(np.average(total, weights=w) if normalize else (w * total).sum())
     return float(total.mean() if normalize else total.sum())
 
 
