@@ -446,3 +446,41 @@ def test_top_k_accuracy_and_log_loss_take_sample_weight_like_sklearn():
         M.log_loss([0, 1], [0.2, 0.7], sample_weight=[0, 0])
     with pytest.raises(ValueError, match="sample_weight has 3 entries"):
         M.top_k_accuracy([0, 1], [[0.2, 0.8], [0.6, 0.4]], k=1, sample_weight=[1, 1, 1])
+
+
+def test_ranking_metrics_take_sample_weight_like_sklearn_incl_ties_and_zero_weights():
+    rng = np.random.default_rng(18)
+    checked = 0
+    for trial in range(200):
+        n = int(rng.integers(3, 10))
+        y = rng.integers(0, 2, n)
+        s = rng.integers(0, 4, n) / 4 if trial % 2 else rng.random(n)   # ties half the time
+        w = rng.random(n) * (rng.random(n) < 0.7) if trial % 3 else rng.integers(0, 3, n) * 1.0
+        if (w[y == 1] == 0).all() or (w[y == 0] == 0).all():
+            continue   # one class carries no weight: an error here, NaN in scikit-learn
+        checked += 1
+        for drop in (True, False):
+            for a, b in zip(M.roc_curve(y, s, sample_weight=w, drop_intermediate=drop),
+                            sk.roc_curve(y, s, sample_weight=w, drop_intermediate=drop)):
+                _same(a, b)
+            for a, b in zip(M.precision_recall_curve(y, s, sample_weight=w, drop_intermediate=drop),
+                            sk.precision_recall_curve(y, s, sample_weight=w, drop_intermediate=drop)):
+                _same(a, b)
+        _same(M.roc_auc_score(y, s, sample_weight=w), sk.roc_auc_score(y, s, sample_weight=w))
+        _same(M.average_precision_score(y, s, sample_weight=w),
+              sk.average_precision_score(y, s, sample_weight=w))
+        c = 3
+        ym = rng.integers(0, c, n)
+        if len(np.unique(ym[w > 0])) < c:
+            continue
+        P = rng.integers(1, 4, (n, c)).astype(float)
+        P /= P.sum(1, keepdims=True)
+        for avg in ("macro", "weighted", "micro", None):
+            _same(M.average_precision_score(ym, P, average=avg, sample_weight=w),
+                  sk.average_precision_score(ym, P, average=avg, sample_weight=w))
+        for avg in ("macro", "weighted"):
+            _same(M.roc_auc_score(ym, P, average=avg, sample_weight=w),
+                  sk.roc_auc_score(ym, P, average=avg, multi_class="ovr", sample_weight=w))
+    assert checked > 50
+    with pytest.raises(ValueError, match="multi_class='ovo'"):
+        M.roc_auc_score([0, 1, 2], np.eye(3), multi_class="ovo", sample_weight=[1, 1, 1])

@@ -17,7 +17,7 @@ Groups:
   ``fbeta_score``, ``precision_recall_fscore_support``, ``classification_report`` (all with
   ``sample_weight``; precision/recall/F also on multilabel indicator matrices);
 * scores: ``roc_curve``, ``roc_auc_score``, ``auc``, ``precision_recall_curve``,
-  ``average_precision_score``;
+  ``average_precision_score`` (all but ``auc`` with ``sample_weight``);
 * probabilities: ``log_loss`` (with ``sample_weight``), ``entropy``, ``cross_entropy``, ``kl_divergence``,
   ``perplexity``;
 * calibration: ``expected_calibration_error``, ``reliability_bins``;
