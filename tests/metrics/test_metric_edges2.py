@@ -484,3 +484,30 @@ def test_ranking_metrics_take_sample_weight_like_sklearn_incl_ties_and_zero_weig
     assert checked > 50
     with pytest.raises(ValueError, match="multi_class='ovo'"):
         M.roc_auc_score([0, 1, 2], np.eye(3), multi_class="ovo", sample_weight=[1, 1, 1])
+
+
+def test_classification_report_takes_sample_weight_like_sklearn():
+    names = {"macro avg": "macro mean", "weighted avg": "weighted mean", "micro avg": "micro mean"}
+    rng = np.random.default_rng(19)
+    for trial in range(60):
+        n, k = int(rng.integers(1, 9)), int(rng.integers(2, 5))
+        yt, yp = rng.integers(0, k, n), rng.integers(0, k, n)
+        w = rng.random(n) * (rng.random(n) < 0.7)
+        w[0] = 0.75
+        labels = sorted(rng.permutation(k + 1)[: int(rng.integers(1, k + 2))].tolist()) \
+            if trial % 3 == 0 else None
+        ours = M.classification_report(yt, yp, labels=labels, output_dict=True, zero_division=0,
+                                        sample_weight=w)
+        ref = sk.classification_report(yt, yp, labels=labels, output_dict=True, zero_division=0,
+                                       sample_weight=w)
+        assert ("accuracy" in ours) == ("accuracy" in ref)
+        for key, row in ref.items():
+            mine = ours[names.get(key, key)]
+            if isinstance(row, dict):
+                for m, v in row.items():
+                    _same(mine["f1" if m == "f1-score" else m], v)
+            else:
+                _same(mine, row)
+    text = M.classification_report([0, 1, 1, 2], [0, 1, 0, 2], sample_weight=[1, 2.5, 1, 0.5])
+    assert "accuracy                             0.800    5.000" in text
+    assert "1                  1.000    0.714    0.833    3.500" in text

@@ -595,7 +595,7 @@ true_negative_rate = specificity
 
 
 def classification_report(y_true, y_pred, *, labels=None, target_names=None, digits: int = 3,
-                          zero_division="warn", output_dict: bool = False):
+                          zero_division="warn", output_dict: bool = False, sample_weight=None):
     """A plain-text table of precision, recall, F1 and support for each class.
 
     Below the classes come three summary rows: overall accuracy, the unweighted mean over
@@ -610,6 +610,8 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
         digits: decimals shown.
         zero_division: as in :func:`precision_recall_fscore_support`.
         output_dict: return ``{row: {column: value}}`` instead of text.
+        sample_weight: optional ``(N,)`` weights: every count, the support and the accuracy
+            become sums of weights (shown with ``digits`` decimals when not whole numbers).
 
     Example:
         >>> print(classification_report([0, 1, 1], [0, 1, 0], target_names=['cat', 'dog']))
@@ -631,12 +633,14 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
         if len(names) != len(chosen):
             raise ValueError(f"{fn}: {len(names)} target_names for {len(chosen)} labels "
                              f"({chosen.tolist()}); give one name per label")
-    tp, pred, true = _class_counts(yt, yp, chosen)
+    w = _weights(sample_weight, len(yt), fn)
+    tp, pred, true = _class_counts(yt, yp, chosen, w)
     per = scores_from_counts(tp, pred, true, average=None, zero_division=zero_division, fn=fn)
+    as_count = int if w is None else float
     rows = {n: {"precision": float(per["precision"][i]), "recall": float(per["recall"][i]),
-                "f1": float(per["f-score"][i]), "support": int(true[i])}
+                "f1": float(per["f-score"][i]), "support": as_count(true[i])}
             for i, n in enumerate(names)}
-    total = int(true.sum())
+    total = as_count(true.sum())
     # Accuracy describes every sample; when ``labels`` leaves some classes out, the rows cover
     # only part of the samples, so (as scikit-learn does) a micro mean over the listed classes
     # replaces the accuracy row.
@@ -649,7 +653,7 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
         s = scores_from_counts(tp, pred, true, average=avg, zero_division=zero_division, fn=fn)
         summary[title] = {"precision": s["precision"], "recall": s["recall"],
                           "f1": s["f-score"], "support": total}
-    acc = float(np.count_nonzero(yt == yp) / len(yt))
+    acc = accuracy(yt, yp, sample_weight=w)
     if output_dict:
         return {**rows, **({"accuracy": acc} if micro_is_accuracy else {}), **summary}
 
@@ -658,15 +662,18 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
     header = "class".ljust(width) + "".join(h.rjust(col) for h in ("precision", "recall", "f1"))
     header += "support".rjust(col)
 
+    def count(v):
+        return f"{v:{col}d}" if isinstance(v, int) else f"{v:{col}.{digits}f}"
+
     def line(name, r):
         return (name.ljust(width) + "".join(f"{r[k]:{col}.{digits}f}"
                                             for k in ("precision", "recall", "f1"))
-                + f"{r['support']:{col}d}")
+                + count(r["support"]))
 
     out = [header] + [line(n, r) for n, r in rows.items()] + [""]
     if micro_is_accuracy:
         out.append("accuracy".ljust(width) + " " * (2 * col) + f"{acc:{col}.{digits}f}"
-                   + f"{total:{col}d}")
+                   + count(total))
     out += [line(n, r) for n, r in summary.items()]
     return "\n".join(out)
 
