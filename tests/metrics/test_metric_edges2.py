@@ -511,3 +511,18 @@ def test_classification_report_takes_sample_weight_like_sklearn():
     text = M.classification_report([0, 1, 1, 2], [0, 1, 0, 2], sample_weight=[1, 2.5, 1, 0.5])
     assert "accuracy                             0.800    5.000" in text
     assert "1                  1.000    0.714    0.833    3.500" in text
+
+
+def test_bleu_token_hypotheses_with_several_string_references():
+    sacrebleu = pytest.importorskip("sacrebleu")
+    hyp = "the cat sat on a mat".split()
+    refs = ["the cat sat on the mat", "a cat sat on a mat"]
+    want = sacrebleu.corpus_bleu([" ".join(hyp)], [[refs[0]], [refs[1]]]).score
+    # the strings used to be read as one reference of two sentence-sized "tokens": BLEU 0
+    assert M.corpus_bleu([hyp], [refs]) == pytest.approx(want, abs=1e-9)
+    assert M.corpus_bleu([hyp], [[r.split() for r in refs]]) == pytest.approx(want, abs=1e-9)
+    assert M.sentence_bleu(hyp, refs) == pytest.approx(
+        sacrebleu.sentence_bleu(" ".join(hyp), refs).score, abs=1e-9)
+    # tokens that hold spaces on both sides stay tokens of one reference
+    h2 = ["New York", "is", "a", "big", "city"]
+    assert M.corpus_bleu([h2], [list(h2)]) == 100.0
