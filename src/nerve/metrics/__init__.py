@@ -17,12 +17,12 @@ Groups:
   ``fbeta_score``, ``precision_recall_fscore_support``, ``classification_report`` (all with
   ``sample_weight``; precision/recall/F also on multilabel indicator matrices);
 * scores: ``roc_curve``, ``roc_auc_score``, ``auc``, ``precision_recall_curve``,
-  ``average_precision_score``;
-* probabilities: ``log_loss``, ``entropy``, ``cross_entropy``, ``kl_divergence``,
+  ``average_precision_score`` (all but ``auc`` with ``sample_weight``);
+* probabilities: ``log_loss`` (with ``sample_weight``), ``entropy``, ``cross_entropy``, ``kl_divergence``,
   ``perplexity``;
 * calibration: ``expected_calibration_error``, ``reliability_bins``;
 * regression: ``mean_squared_error``, ``root_mean_squared_error``, ``mean_absolute_error``,
-  ``r2_score``;
+  ``r2_score`` (with ``sample_weight`` and per-output weights);
 * text: ``corpus_bleu`` (``bleu``), ``sentence_bleu``;
 * streaming: ``Mean``, ``Accuracy``, ``ConfusionMatrix``;
 * reports: ``evaluation_report`` (what ``nerve evaluate`` saves), ``softmax`` of logits.

@@ -18,9 +18,11 @@ Smoothing (Chen & Cherry, 2014) keeps a zero count from zeroing the whole score:
 * ``'add-k'``: add ``smooth_value`` (default 1) to the matches and totals of orders n >= 2.
 * ``'exp'``: the k-th zero precision becomes ``1 / (2^k * total_n)`` (the NIST/mteval rule).
 
-Tokens: a sentence is either a whitespace-separated string or a list of tokens. References
-must use the same form as the hypotheses: for hypothesis ``i``, ``references[i]`` is one
-reference, or a list of several.
+Tokens: a sentence is either a whitespace-separated string or a list of tokens. For
+hypothesis ``i``, ``references[i]`` is one reference, or a list of several, best in the same
+form as the hypotheses; with token-list hypotheses, a reference string is split on spaces,
+and a list of strings that hold spaces (while the hypothesis tokens hold none) is read as
+several reference sentences.
 """
 from __future__ import annotations
 
@@ -54,13 +56,20 @@ def _tokens(sentence, fn):
                      f"{type(sentence).__name__} {sentence!r:.60}")
 
 
-def _references_of(ref, tokenized: bool, fn):
+def _references_of(ref, tokenized: bool, fn, hyp_tokens=()):
     """The references of one hypothesis, each as a token list."""
     if tokenized:
         # one reference = list of str; several = list of lists of str
         several = all(isinstance(r, (list, tuple)) for r in ref) if ref else False
         if isinstance(ref, (list, tuple)) and several:
             return [_tokens(r, fn) for r in ref]
+        if isinstance(ref, (list, tuple)) and ref and all(isinstance(r, str) for r in ref) \
+                and any(len(r.split()) > 1 for r in ref) \
+                and not any(len(t.split()) > 1 for t in hyp_tokens):
+            # strings holding spaces, next to a hypothesis whose tokens hold none, are whole
+            # sentences: several string references (read as one reference of sentence-sized
+            # "tokens", they matched nothing and BLEU came out 0)
+            return [r.split() for r in ref]
         return [_tokens(ref, fn)]
     if isinstance(ref, str):
         return [ref.split()]
@@ -102,7 +111,7 @@ def bleu_statistics(hypotheses, references, max_n: int = 4, fn: str = "corpus_bl
     hyp_len = ref_len = 0
     for hyp, ref in zip(hypotheses, references):
         h = _tokens(hyp, fn)
-        refs = _references_of(ref, tokenized, fn)
+        refs = _references_of(ref, tokenized, fn, h)
         h_counts = _ngrams(h, max_n)
         best = Counter()  # for each n-gram, its largest count in any one reference
         for r in refs:

@@ -42,7 +42,13 @@ def _top_label(y_true, prob, fn):
     if np.any(p < 0) or np.any(p > 1) or not np.all(np.isfinite(p)):
         raise ValueError(f"{fn}: prob must hold probabilities in [0, 1]; apply softmax (or "
                          "sigmoid) to logits first")
-    if y.dtype.kind not in "biu" or y.min() < 0 or y.max() >= p.shape[1]:
+    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0):
+        y = y.astype(np.int64)            # whole-number floats such as 0.0 / 1.0 are labels
+    if y.dtype.kind not in "biu":
+        bad = y[~np.isfinite(y) | (np.mod(y, 1) != 0)][0] if y.dtype.kind == "f" else y[0]
+        raise ValueError(f"{fn}: y_true must hold integer class indices 0..{p.shape[1] - 1} (one "
+                         f"per column of prob), got {bad.item()!r} of dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= p.shape[1]:
         raise ValueError(f"{fn}: y_true must hold class indices 0..{p.shape[1] - 1} (one per column "
                          f"of prob), got values from {y.min()} to {y.max()}")
     pred = p.argmax(1)
@@ -63,8 +69,9 @@ def reliability_bins(y_true, prob, n_bins=15) -> ReliabilityBins:
         ([0, 0, 1, 2, 1], [0.0, 1.0, 1.0])
     """
     fn = "reliability_bins"
-    if int(n_bins) < 1:
-        raise ValueError(f"{fn}: n_bins must be at least 1, got {n_bins!r}")
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        # int() would quietly turn 2.5 bins into 2 and "10" into 10
+        raise ValueError(f"{fn}: n_bins must be a positive integer, got {n_bins!r}")
     conf, correct = _top_label(y_true, prob, fn)
     edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
     # edges[b] < conf <= edges[b + 1]; confidence 0 joins the first bin

@@ -33,6 +33,11 @@ def _weights(sample_weight, n, fn):
                          "give one weight per sample")
     if not np.all(np.isfinite(w)):
         raise ValueError(f"{fn}: sample_weight contains NaN or infinity")
+    if n and not np.any(w != 0):
+        # Every count would be 0, so each score would silently become zero_division (or the
+        # confusion matrix all zeros); scikit-learn refuses this too.
+        raise ValueError(f"{fn}: sample_weight is 0 for all {n} samples, so no sample counts; "
+                         "give at least one sample a non-zero weight")
     return w
 
 
@@ -94,9 +99,9 @@ def accuracy(y_true, y_pred, normalize: bool = True, sample_weight=None):
         return correct / len(yt) if normalize else correct
     correct = float(w[hit].sum())
     if normalize and not w.sum() != 0:
-        # all-zero weights: no sample counts (this was a bare ZeroDivisionError)
-        raise ValueError("accuracy: sample_weight sums to 0, so no sample counts; give at least "
-                         "one sample a non-zero weight")
+        # weights that cancel out (say 1 and -1): the mean has no denominator
+        raise ValueError("accuracy: sample_weight sums to 0, so the weighted mean is undefined; "
+                         "give weights with a non-zero sum")
     return correct / float(w.sum()) if normalize else correct
 
 
@@ -138,7 +143,8 @@ def balanced_accuracy_score(y_true, y_pred, *, sample_weight=None, adjusted: boo
 accuracy_score = accuracy
 
 
-def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = True):
+def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = True,
+                   sample_weight=None):
     """Fraction of samples whose true class is among the ``k`` highest-scored classes.
 
     ``top_k = (1/N) * sum_i [y_true_i in the k classes with the largest scores_i]``
@@ -154,6 +160,7 @@ def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = Tr
         k: how many top classes count as a hit.
         labels: the class of each score column, in order (default ``0..C-1``).
         normalize: if False, return the number of hits.
+        sample_weight: optional ``(N,)`` weights: the weighted share (or sum) of hits.
 
     Example:
         >>> top_k_accuracy([2, 0], [[0.1, 0.3, 0.6], [0.2, 0.5, 0.3]], k=2)
@@ -166,6 +173,10 @@ def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = Tr
     check_nonempty(len(yt), fn)
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"{fn}: k must be a positive integer, got {k!r}")
+    if not np.all(np.isfinite(s)):
+        # a NaN compares false with everything, so it would neither outrank nor be outranked
+        raise ValueError(f"{fn}: scores hold {s[~np.isfinite(s)][0].item()!r}; scores must be "
+                         "finite numbers")
     if s.ndim == 1 or (s.ndim == 2 and s.shape[1] == 1):
         s = s.reshape(-1)
         classes = unique_labels(yt) if labels is None else check_labels(labels, fn)
@@ -199,6 +210,10 @@ def top_k_accuracy(y_true, scores, k: int = 5, labels=None, normalize: bool = Tr
         hits = (top == idx[:, None]).any(axis=1)
     else:
         raise ValueError(f"{fn}: scores should be (N, C), got shape {s.shape}")
+    w = _weights(sample_weight, len(yt), fn)
+    if w is not None:
+        hit_weight = float(w[hits].sum())
+        return hit_weight / float(w.sum()) if normalize else hit_weight
     n = int(hits.sum())
     return n / len(yt) if normalize else n
 
@@ -580,7 +595,7 @@ true_negative_rate = specificity
 
 
 def classification_report(y_true, y_pred, *, labels=None, target_names=None, digits: int = 3,
-                          zero_division="warn", output_dict: bool = False):
+                          zero_division="warn", output_dict: bool = False, sample_weight=None):
     """A plain-text table of precision, recall, F1 and support for each class.
 
     Below the classes come three summary rows: overall accuracy, the unweighted mean over
@@ -595,6 +610,8 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
         digits: decimals shown.
         zero_division: as in :func:`precision_recall_fscore_support`.
         output_dict: return ``{row: {column: value}}`` instead of text.
+        sample_weight: optional ``(N,)`` weights: every count, the support and the accuracy
+            become sums of weights (shown with ``digits`` decimals when not whole numbers).
 
     Example:
         >>> print(classification_report([0, 1, 1], [0, 1, 0], target_names=['cat', 'dog']))
@@ -616,12 +633,14 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
         if len(names) != len(chosen):
             raise ValueError(f"{fn}: {len(names)} target_names for {len(chosen)} labels "
                              f"({chosen.tolist()}); give one name per label")
-    tp, pred, true = _class_counts(yt, yp, chosen)
+    w = _weights(sample_weight, len(yt), fn)
+    tp, pred, true = _class_counts(yt, yp, chosen, w)
     per = scores_from_counts(tp, pred, true, average=None, zero_division=zero_division, fn=fn)
+    as_count = int if w is None else float
     rows = {n: {"precision": float(per["precision"][i]), "recall": float(per["recall"][i]),
-                "f1": float(per["f-score"][i]), "support": int(true[i])}
+                "f1": float(per["f-score"][i]), "support": as_count(true[i])}
             for i, n in enumerate(names)}
-    total = int(true.sum())
+    total = as_count(true.sum())
     # Accuracy describes every sample; when ``labels`` leaves some classes out, the rows cover
     # only part of the samples, so (as scikit-learn does) a micro mean over the listed classes
     # replaces the accuracy row.
@@ -634,7 +653,7 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
         s = scores_from_counts(tp, pred, true, average=avg, zero_division=zero_division, fn=fn)
         summary[title] = {"precision": s["precision"], "recall": s["recall"],
                           "f1": s["f-score"], "support": total}
-    acc = float(np.count_nonzero(yt == yp) / len(yt))
+    acc = accuracy(yt, yp, sample_weight=w)
     if output_dict:
         return {**rows, **({"accuracy": acc} if micro_is_accuracy else {}), **summary}
 
@@ -643,15 +662,18 @@ def classification_report(y_true, y_pred, *, labels=None, target_names=None, dig
     header = "class".ljust(width) + "".join(h.rjust(col) for h in ("precision", "recall", "f1"))
     header += "support".rjust(col)
 
+    def count(v):
+        return f"{v:{col}d}" if isinstance(v, int) else f"{v:{col}.{digits}f}"
+
     def line(name, r):
         return (name.ljust(width) + "".join(f"{r[k]:{col}.{digits}f}"
                                             for k in ("precision", "recall", "f1"))
-                + f"{r['support']:{col}d}")
+                + count(r["support"]))
 
     out = [header] + [line(n, r) for n, r in rows.items()] + [""]
     if micro_is_accuracy:
         out.append("accuracy".ljust(width) + " " * (2 * col) + f"{acc:{col}.{digits}f}"
-                   + f"{total:{col}d}")
+                   + count(total))
     out += [line(n, r) for n, r in summary.items()]
     return "\n".join(out)
 

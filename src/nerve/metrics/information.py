@@ -10,7 +10,7 @@ import numpy as np
 from ._checks import as_1d, check_labels, check_nonempty, check_same_length, encode, to_numpy
 
 
-def log_loss(y_true, y_prob, *, labels=None, normalize: bool = True):
+def log_loss(y_true, y_prob, *, labels=None, normalize: bool = True, sample_weight=None):
     """Mean negative log-likelihood of the true classes under predicted probabilities.
 
     ``log_loss = -(1/N) * sum_n log p_n[y_n]``, with each probability first clipped to
@@ -26,6 +26,7 @@ def log_loss(y_true, y_prob, *, labels=None, normalize: bool = True):
             instead sorts ``labels`` and reads the columns in sorted order (with a warning), so
             the two differ for unsorted ``labels``.
         normalize: if False, return the sum instead of the mean.
+        sample_weight: optional ``(N,)`` weights: the weighted mean (or sum) of the losses.
 
     Example:
         >>> round(log_loss([0, 1], [[0.9, 0.1], [0.2, 0.8]]), 6)
@@ -63,6 +64,11 @@ def log_loss(y_true, y_prob, *, labels=None, normalize: bool = True):
     eps = np.finfo(p.dtype).eps
     picked = np.clip(p[np.arange(len(yt)), idx], eps, 1 - eps).astype(np.float64)
     total = -np.log(picked)
+    if sample_weight is not None:
+        from .classification import _weights  # noqa: PLC0415  (one rule for every metric)
+
+        w = _weights(sample_weight, len(yt), fn)
+        return float(np.average(total, weights=w) if normalize else (w * total).sum())
     return float(total.mean() if normalize else total.sum())
 
 
@@ -76,6 +82,15 @@ def _distribution(p, name, fn, axis):
     if np.any(total == 0):
         raise ValueError(f"{fn}: {name} sums to 0 along axis {axis}; it is not a distribution")
     return arr / total  # normalized, like scipy.stats.entropy
+
+
+def _check_shapes(p, q, fn):
+    """``p`` and ``q`` must broadcast (one distribution against a batch is fine)."""
+    try:
+        np.broadcast_shapes(p.shape, q.shape)
+    except ValueError:
+        raise ValueError(f"{fn}: p has shape {p.shape} but q has {q.shape}; they must match "
+                         "(or one must broadcast to the other)") from None
 
 
 def _log_base(base, fn):
@@ -125,8 +140,7 @@ def kl_divergence(p, q, base: float | None = None, axis: int = -1):
     fn = "kl_divergence"
     p = _distribution(p, "p", fn, axis)
     q = _distribution(q, "q", fn, axis)
-    if p.shape != q.shape and np.broadcast_shapes(p.shape, q.shape) != p.shape:
-        raise ValueError(f"{fn}: p has shape {p.shape} but q has {q.shape}")
+    _check_shapes(p, q, fn)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1.0)) - np.log(q)), 0.0)
     d = np.sum(terms, axis=axis) / _log_base(base, fn)
@@ -146,6 +160,7 @@ def cross_entropy(p, q, base: float | None = None, axis: int = -1):
     fn = "cross_entropy"
     p = _distribution(p, "p", fn, axis)
     q = _distribution(q, "q", fn, axis)
+    _check_shapes(p, q, fn)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, -p * np.log(q), 0.0)
     h = np.sum(terms, axis=axis) / _log_base(base, fn)
@@ -191,6 +206,10 @@ def perplexity(nll=None, *, log_probs=None, mask=None, base: float | None = None
                              f"{values.shape}")
         values = values[m]
     check_nonempty(values.size, fn, "the token list")
+    if np.any(np.isnan(values)):
+        raise ValueError(f"{fn}: the NLL values hold NaN (at index "
+                         f"{int(np.flatnonzero(np.isnan(values.ravel()))[0])} of the flattened "
+                         "values); a diverged loss has no perplexity")
     mean = float(values.mean())
     if not np.isfinite(mean):
         raise ValueError(f"{fn}: the mean NLL is {mean}; some token had probability 0")

@@ -43,26 +43,47 @@ def _scores_pair(y_true, y_score, fn):
     return yt, s
 
 
-def binary_clf_curve(y_true, y_score, pos_label=None, fn="binary_clf_curve"):
+def _curve_weights(sample_weight, n, fn):
+    if sample_weight is None:
+        return None
+    from .classification import _weights  # noqa: PLC0415  (one rule for every metric)
+
+    return _weights(sample_weight, n, fn)
+
+
+def binary_clf_curve(y_true, y_score, pos_label=None, fn="binary_clf_curve",
+                     sample_weight=None):
     """False and true positive counts at every distinct score threshold, highest first.
 
-    A sample is predicted positive at threshold ``t`` when ``score >= t``.
+    A sample is predicted positive at threshold ``t`` when ``score >= t``. With
+    ``sample_weight`` the counts are sums of weights, and samples of weight 0 are left out
+    (so their scores give no threshold), as in scikit-learn.
 
     Returns:
         ``(fps, tps, thresholds)``, float64 arrays of equal length, thresholds decreasing.
     """
     yt, s = _scores_pair(y_true, y_score, fn)
     pos = _binary_target(yt, pos_label, fn)
+    w = _curve_weights(sample_weight, len(yt), fn)
+    if w is not None:
+        keep = w != 0
+        s, pos, w = s[keep], pos[keep], w[keep]
     order = np.argsort(s, kind="stable")[::-1]  # (N,) decreasing score
     s, pos = s[order], pos[order]
     # The last index of each run of equal scores: one point per distinct threshold.
     last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
-    tps = np.cumsum(pos, dtype=np.float64)[last]
-    fps = 1.0 + last - tps
+    if w is None:
+        tps = np.cumsum(pos, dtype=np.float64)[last]
+        fps = 1.0 + last - tps
+    else:
+        w = w[order]
+        tps = np.cumsum(pos * w)[last]
+        fps = np.cumsum(~pos * w)[last]
     return fps, tps, s[last]
 
 
-def roc_curve(y_true, y_score, *, pos_label=None, drop_intermediate: bool = True):
+def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None,
+              drop_intermediate: bool = True):
     """Receiver operating characteristic: the true positive rate against the false one.
 
     For each threshold ``t`` (a sample is positive when ``score >= t``):
@@ -72,6 +93,7 @@ def roc_curve(y_true, y_score, *, pos_label=None, drop_intermediate: bool = True
         y_true: ``(N,)`` binary labels ({0, 1}, {-1, 1}, or any two with ``pos_label``).
         y_score: ``(N,)`` scores, higher meaning "more positive" (probabilities or logits).
         pos_label: the positive class (default 1).
+        sample_weight: optional ``(N,)`` weights; the rates become shares of weight.
         drop_intermediate: drop thresholds that lie on a straight segment of the curve (they
             change neither its shape nor its area), as scikit-learn does.
 
@@ -88,7 +110,7 @@ def roc_curve(y_true, y_score, *, pos_label=None, drop_intermediate: bool = True
         ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0], [inf, 0.8, 0.4, 0.35, 0.1])
     """
     fn = "roc_curve"
-    fps, tps, thresholds = binary_clf_curve(y_true, y_score, pos_label, fn)
+    fps, tps, thresholds = binary_clf_curve(y_true, y_score, pos_label, fn, sample_weight)
     if tps[-1] == 0 or fps[-1] == 0:
         kind = "positive" if tps[-1] == 0 else "negative"
         raise ValueError(f"{fn}: y_true has no {kind} sample, so the "
@@ -119,6 +141,12 @@ def auc(x, y):
     check_same_length(x, y, fn, ("x", "y"))
     if len(x) < 2:
         raise ValueError(f"{fn}: needs at least 2 points to define an area, got {len(x)}")
+    for name, a in (("x", x), ("y", y)):
+        if not np.all(np.isfinite(a)):
+            # a NaN y made the area NaN; a NaN x was reported as unsorted
+            raise ValueError(f"{fn}: {name} holds {a[~np.isfinite(a)][0].item()!r} at point "
+                             f"{int(np.flatnonzero(~np.isfinite(a))[0])}; every point must be "
+                             "finite")
     dx = np.diff(x)
     if np.all(dx <= 0):
         direction = -1.0
@@ -130,7 +158,8 @@ def auc(x, y):
     return float(direction * np.sum(dx * (y[1:] + y[:-1]) / 2.0))
 
 
-def precision_recall_curve(y_true, y_score, *, pos_label=None, drop_intermediate: bool = False):
+def precision_recall_curve(y_true, y_score, *, pos_label=None, sample_weight=None,
+                           drop_intermediate: bool = False):
     """Precision and recall at every score threshold.
 
     ``precision(t) = TP(t) / (TP(t) + FP(t))``, ``recall(t) = TP(t) / #positives``.
@@ -139,6 +168,7 @@ def precision_recall_curve(y_true, y_score, *, pos_label=None, drop_intermediate
         y_true: ``(N,)`` binary labels.
         y_score: ``(N,)`` scores.
         pos_label: the positive class (default 1).
+        sample_weight: optional ``(N,)`` weights; counts become sums of weights.
         drop_intermediate: keep only the first and last threshold of each run with the same
             recall (the vertical segments), as scikit-learn does.
 
@@ -152,7 +182,7 @@ def precision_recall_curve(y_true, y_score, *, pos_label=None, drop_intermediate
         ([0.5, 0.667, 0.5, 1.0, 1.0], [1.0, 1.0, 0.5, 0.5, 0.0], [0.1, 0.35, 0.4, 0.8])
     """
     fn = "precision_recall_curve"
-    fps, tps, thresholds = binary_clf_curve(y_true, y_score, pos_label, fn)
+    fps, tps, thresholds = binary_clf_curve(y_true, y_score, pos_label, fn, sample_weight)
     if tps[-1] == 0:
         raise ValueError(f"{fn}: y_true has no positive sample, so recall is 0/0; a "
                          "precision-recall curve needs at least one positive")
@@ -166,13 +196,13 @@ def precision_recall_curve(y_true, y_score, *, pos_label=None, drop_intermediate
     return np.r_[prec[::-1], 1.0], np.r_[rec[::-1], 0.0], thresholds[::-1]
 
 
-def _binary_roc_auc(yt, s):
-    fpr, tpr, _ = roc_curve(yt, s)
+def _binary_roc_auc(yt, s, w=None):
+    fpr, tpr, _ = roc_curve(yt, s, sample_weight=w)
     return auc(fpr, tpr)
 
 
-def _binary_ap(yt, s):
-    p, r, _ = precision_recall_curve(yt, s)
+def _binary_ap(yt, s, w=None):
+    p, r, _ = precision_recall_curve(yt, s, sample_weight=w)
     # Step-function integral: sum over thresholds of (recall gain) * precision.
     return float(max(0.0, -np.sum(np.diff(r) * p[:-1])))
 
@@ -200,7 +230,7 @@ def _one_vs_one(idx, s, average, binary_metric, fn):
 
 
 def _one_vs_rest(y_true, y_score, labels, average, binary_metric, fn, check_simplex,
-                 multi_class="ovr"):
+                 multi_class="ovr", sample_weight=None):
     yt = as_1d(y_true, "y_true", fn)
     s = to_numpy(y_score, "y_score", fn).astype(np.float64, copy=False)
     check_same_length(yt, s, fn, ("y_true", "y_score"))
@@ -218,27 +248,32 @@ def _one_vs_rest(y_true, y_score, labels, average, binary_metric, fn, check_simp
     if check_simplex and not np.allclose(s.sum(axis=1), 1.0, rtol=0, atol=tol):
         raise ValueError(f"{fn}: multiclass scores must be probabilities whose rows sum to 1 "
                          f"(row 0 sums to {s[0].sum():.6g}); apply softmax to logits first")
+    w = _curve_weights(sample_weight, len(yt), fn)
     if multi_class == "ovo":
+        if w is not None:
+            raise ValueError(f"{fn}: sample_weight is not supported with multi_class='ovo' "
+                             "(nor in scikit-learn); use multi_class='ovr'")
         return _one_vs_one(idx, s, average, binary_metric, fn)
     onehot = idx[:, None] == np.arange(C)  # (N, C)
     if average == "micro":
-        return binary_metric(onehot.ravel().astype(np.int64), s.ravel())
+        return binary_metric(onehot.ravel().astype(np.int64), s.ravel(),
+                             None if w is None else np.repeat(w, C))
     if average not in ("macro", "weighted", None):
         raise ValueError(f"{fn}: average={average!r} is not one of 'macro', 'weighted', "
                          "'micro', None")
     # One whole-array binary metric per class (C iterations, not N).
-    per_class = np.array([binary_metric(onehot[:, c].astype(np.int64), s[:, c])
+    per_class = np.array([binary_metric(onehot[:, c].astype(np.int64), s[:, c], w)
                           for c in range(C)])
     if average is None:
         return per_class
-    support = onehot.sum(axis=0)
+    support = onehot.sum(axis=0) if w is None else w @ onehot
     if average == "weighted":
         return float(np.average(per_class, weights=support)) if support.sum() else 0.0
     return float(per_class.mean())
 
 
 def roc_auc_score(y_true, y_score, *, average: str | None = "macro", multi_class: str = "ovr",
-                  labels=None):
+                  labels=None, sample_weight=None):
     """Area under the ROC curve: the probability that a random positive outscores a negative.
 
     ``AUC = P(s_pos > s_neg) + P(s_pos = s_neg) / 2``, computed as the trapezoidal area under
@@ -255,6 +290,7 @@ def roc_auc_score(y_true, y_score, *, average: str | None = "macro", multi_class
             (one-vs-one: the mean over class pairs, insensitive to class imbalance; average
             ``'macro'`` or ``'weighted'`` by pair prevalence).
         labels: multiclass: the class of each column (default: sorted unique ``y_true``).
+        sample_weight: optional ``(N,)`` weights (not with ``multi_class='ovo'``).
 
     Example:
         >>> roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
@@ -269,7 +305,7 @@ def roc_auc_score(y_true, y_score, *, average: str | None = "macro", multi_class
         if multi_class not in ("ovr", "ovo"):
             raise ValueError(f"{fn}: multi_class={multi_class!r} is not one of 'ovr', 'ovo'")
         return _one_vs_rest(yt, s, labels, average, _binary_roc_auc, fn, check_simplex=True,
-                            multi_class=multi_class)
+                            multi_class=multi_class, sample_weight=sample_weight)
     if s.ndim == 2:
         s = s[:, -1]
     classes = np.unique(yt)
@@ -278,11 +314,11 @@ def roc_auc_score(y_true, y_score, *, average: str | None = "macro", multi_class
                          f"({classes[:10].tolist()}) but 1-D scores need exactly 2; ROC AUC is "
                          "undefined for a single class" if len(classes) < 2 else
                          f"{fn}: y_true has {len(classes)} classes; pass (N, C) probabilities")
-    return _binary_roc_auc(yt == classes[1], s)
+    return _binary_roc_auc(yt == classes[1], s, sample_weight)
 
 
 def average_precision_score(y_true, y_score, *, average: str | None = "macro", pos_label=1,
-                            labels=None):
+                            labels=None, sample_weight=None):
     """Average precision: the area under the precision-recall step curve.
 
     ``AP = sum_k (R_k - R_{k-1}) P_k`` over thresholds in decreasing order (no
@@ -294,6 +330,7 @@ def average_precision_score(y_true, y_score, *, average: str | None = "macro", p
         average: for ``(N, C)`` scores: ``'macro'``, ``'weighted'``, ``'micro'`` or ``None``.
         pos_label: the positive class of a binary problem.
         labels: the class of each column for ``(N, C)`` scores (default: sorted unique y_true).
+        sample_weight: optional ``(N,)`` weights.
 
     Example:
         >>> round(average_precision_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 4)
@@ -302,10 +339,16 @@ def average_precision_score(y_true, y_score, *, average: str | None = "macro", p
     fn = "average_precision_score"
     s = to_numpy(y_score, "y_score", fn)
     if s.ndim == 2 and s.shape[1] > 1:
-        return _one_vs_rest(y_true, s, labels, average, _binary_ap, fn, check_simplex=False)
+        return _one_vs_rest(y_true, s, labels, average, _binary_ap, fn, check_simplex=False,
+                            sample_weight=sample_weight)
     yt, s = _scores_pair(y_true, s, fn)
     classes = np.unique(yt)
+    if len(classes) > 2:
+        # (y_true == pos_label) would silently fold every other class into the negatives
+        raise ValueError(f"{fn}: y_true has {len(classes)} classes ({classes[:10].tolist()}) "
+                         "but y_score is 1-D; pass (N, C) scores, one column per class, or "
+                         "binarize y_true (y_true == c) yourself")
     if len(classes) == 2 and pos_label not in classes:
         raise ValueError(f"{fn}: pos_label={pos_label!r} is not one of the labels "
                          f"{classes.tolist()}")
-    return _binary_ap(yt == pos_label, s)
+    return _binary_ap(yt == pos_label, s, sample_weight)

@@ -2,7 +2,9 @@
 
 Targets may be ``(N,)`` or ``(N, D)`` (several outputs). With several outputs,
 ``multioutput='uniform_average'`` (the default) averages the per-output values and
-``'raw_values'`` returns them; ``r2_score`` also accepts ``'variance_weighted'``.
+``'raw_values'`` returns them, and an array of one weight per output gives their weighted
+mean; ``r2_score`` also accepts ``'variance_weighted'``. Every function takes an optional
+``sample_weight`` of one weight per sample, as in scikit-learn.
 """
 from __future__ import annotations
 
@@ -24,10 +26,33 @@ def _pair(y_true, y_pred, fn):
     yp = yp.reshape(len(yp), -1)
     if yt.shape != yp.shape:
         raise ValueError(f"{fn}: y_true has shape {yt.shape} but y_pred has {yp.shape}")
+    for name, a in (("y_true", yt), ("y_pred", yp)):
+        bad = ~np.isfinite(a)
+        if np.any(bad):
+            # NaN or inf would pass straight through the sums and come out as the score
+            raise ValueError(f"{fn}: {name} holds {a[bad][0].item()!r} at sample "
+                             f"{int(np.argwhere(bad)[0][0])}; every target and prediction must "
+                             "be a finite number (drop or impute the missing ones first)")
     return yt, yp
 
 
+def _sample_weight(sample_weight, n, fn):
+    """``sample_weight`` as a float64 ``(n,)`` array, or None (checked as for the labels)."""
+    if sample_weight is None:
+        return None
+    from .classification import _weights  # noqa: PLC0415  (one rule for every metric)
+
+    return _weights(sample_weight, n, fn)
+
+
 def _reduce(per_output, multioutput, fn, weights=None):
+    if not isinstance(multioutput, str):
+        # one weight per output, as scikit-learn accepts
+        ow = to_numpy(multioutput, "multioutput", fn).astype(np.float64).reshape(-1)
+        if ow.shape != per_output.shape or not np.all(np.isfinite(ow)) or ow.sum() == 0:
+            raise ValueError(f"{fn}: multioutput weights {ow.tolist()} must be {len(per_output)} "
+                             "finite numbers, one per output, with a non-zero sum")
+        return float(np.average(per_output, weights=ow))
     if multioutput == "raw_values":
         return per_output
     if multioutput == "uniform_average":
@@ -36,10 +61,11 @@ def _reduce(per_output, multioutput, fn, weights=None):
         return float(np.average(per_output, weights=weights)) if weights.sum() else \
             float(per_output.mean())
     raise ValueError(f"{fn}: multioutput={multioutput!r} is not one of 'uniform_average', "
-                     f"'raw_values'{', variance_weighted' if weights is not None else ''}")
+                     f"'raw_values'{', variance_weighted' if weights is not None else ''} or an "
+                     "array of one weight per output")
 
 
-def mean_squared_error(y_true, y_pred, *, multioutput="uniform_average"):
+def mean_squared_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
     """Mean of the squared differences.
 
     ``MSE = (1/N) * sum_n (y_true_n - y_pred_n)^2``
@@ -48,11 +74,14 @@ def mean_squared_error(y_true, y_pred, *, multioutput="uniform_average"):
         >>> mean_squared_error([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
         1.3333333333333333
     """
-    yt, yp = _pair(y_true, y_pred, "mean_squared_error")
-    return _reduce(((yt - yp) ** 2).mean(axis=0), multioutput, "mean_squared_error")
+    fn = "mean_squared_error"
+    yt, yp = _pair(y_true, y_pred, fn)
+    w = _sample_weight(sample_weight, len(yt), fn)
+    return _reduce(np.average((yt - yp) ** 2, axis=0, weights=w), multioutput, fn)
 
 
-def root_mean_squared_error(y_true, y_pred, *, multioutput="uniform_average"):
+def root_mean_squared_error(y_true, y_pred, *, sample_weight=None,
+                            multioutput="uniform_average"):
     """Square root of the mean squared error, in the units of the target.
 
     ``RMSE = sqrt((1/N) * sum_n (y_true_n - y_pred_n)^2)`` (per output, then averaged).
@@ -61,12 +90,13 @@ def root_mean_squared_error(y_true, y_pred, *, multioutput="uniform_average"):
         >>> root_mean_squared_error([0.0, 0.0], [3.0, 4.0])
         3.5355339059327378
     """
-    yt, yp = _pair(y_true, y_pred, "root_mean_squared_error")
-    return _reduce(np.sqrt(((yt - yp) ** 2).mean(axis=0)), multioutput,
-                   "root_mean_squared_error")
+    fn = "root_mean_squared_error"
+    yt, yp = _pair(y_true, y_pred, fn)
+    w = _sample_weight(sample_weight, len(yt), fn)
+    return _reduce(np.sqrt(np.average((yt - yp) ** 2, axis=0, weights=w)), multioutput, fn)
 
 
-def mean_absolute_error(y_true, y_pred, *, multioutput="uniform_average"):
+def mean_absolute_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
     """Mean of the absolute differences.
 
     ``MAE = (1/N) * sum_n |y_true_n - y_pred_n|``
@@ -75,11 +105,13 @@ def mean_absolute_error(y_true, y_pred, *, multioutput="uniform_average"):
         >>> mean_absolute_error([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
         0.6666666666666666
     """
-    yt, yp = _pair(y_true, y_pred, "mean_absolute_error")
-    return _reduce(np.abs(yt - yp).mean(axis=0), multioutput, "mean_absolute_error")
+    fn = "mean_absolute_error"
+    yt, yp = _pair(y_true, y_pred, fn)
+    w = _sample_weight(sample_weight, len(yt), fn)
+    return _reduce(np.average(np.abs(yt - yp), axis=0, weights=w), multioutput, fn)
 
 
-def r2_score(y_true, y_pred, *, multioutput="uniform_average"):
+def r2_score(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
     """Coefficient of determination: the share of the target's variance the model explains.
 
     ``R² = 1 - sum_n (y_n - ŷ_n)^2 / sum_n (y_n - mean(y))^2``. 1 is perfect, 0 is as good
@@ -95,15 +127,18 @@ def r2_score(y_true, y_pred, *, multioutput="uniform_average"):
     """
     fn = "r2_score"
     yt, yp = _pair(y_true, y_pred, fn)
+    w = _sample_weight(sample_weight, len(yt), fn)
     if len(yt) < 2:
         # One sample has no variance to explain; scikit-learn returns NaN with a warning
         # rather than the 1.0 / 0.0 of the constant-target rule.
         warnings.warn(f"{fn}: R² is undefined for fewer than two samples (got {len(yt)}); "
                       "returning NaN", UndefinedMetricWarning, stacklevel=2)
         nan = np.full(yt.shape[1], np.nan)
-        return nan if multioutput == "raw_values" else float("nan")
-    ss_res = ((yt - yp) ** 2).sum(axis=0)
-    ss_tot = ((yt - yt.mean(axis=0)) ** 2).sum(axis=0)
+        raw = isinstance(multioutput, str) and multioutput == "raw_values"
+        return nan if raw else float("nan")
+    ww = 1.0 if w is None else w[:, None]
+    ss_res = (ww * (yt - yp) ** 2).sum(axis=0)
+    ss_tot = (ww * (yt - np.average(yt, axis=0, weights=w)) ** 2).sum(axis=0)
     ok = ss_tot != 0
     r2 = np.where(ok, 1.0 - ss_res / np.where(ok, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
     return _reduce(r2, multioutput, fn, weights=ss_tot)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import to_numpy
 from .classification import classification_report, confusion_matrix
 from .ranking import average_precision_score, roc_auc_score
 
@@ -41,9 +42,22 @@ def evaluation_report(y, prob, classes, test_loss=None) -> dict:
     ROC AUC and average precision are one-vs-rest per class; a class absent from ``y`` has
     no curve, so its entries are ``None`` and the macro means run over the classes present.
     """
-    y = np.asarray(y)
-    prob = np.asarray(prob, dtype=np.float64)
-    labels = list(range(len(classes)))
+    fn = "evaluation_report"
+    y = to_numpy(y, "y", fn)
+    prob = to_numpy(prob, "prob", fn).astype(np.float64)
+    C = len(classes)
+    if prob.ndim != 2 or prob.shape[1] != C:
+        raise ValueError(f"{fn}: prob should be (N, {C}), one column per class of {list(classes)[:10]}, "
+                         f"got shape {prob.shape}; pass classes= naming every column")
+    if y.ndim != 1 or len(y) != len(prob):
+        raise ValueError(f"{fn}: y should be (N,) = ({len(prob)},), one class index per row of "
+                         f"prob, got shape {y.shape}")
+    bad = ~np.isin(y, np.arange(C)) if y.dtype.kind in "iufb" else np.ones(len(y), bool)
+    if np.any(bad):
+        # a label outside 0..C-1 has no row in the report (it used to end in KeyError 'accuracy')
+        raise ValueError(f"{fn}: y holds {y[bad][0].item()!r}, which is not a class index "
+                         f"0..{C - 1}; map the labels to column indices of prob first")
+    labels = list(range(C))
     pred = prob.argmax(axis=1)
     rep = classification_report(y, pred, labels=labels, target_names=classes, zero_division=0,
                                 output_dict=True)

@@ -20,6 +20,19 @@ from ._checks import check_labels, encode, label_pair, to_numpy
 from .classification import counts_to_matrix, normalize_confusion, scores_from_counts
 
 
+def _empty_batch(y_true, y_pred, fn: str) -> bool:
+    """True for a batch of 0 samples, which adds nothing (a loader's last batch can be empty,
+    and a filtered batch often is); a batch of two different lengths is still an error."""
+    yt = to_numpy(y_true, "y_true", fn)
+    yp = to_numpy(y_pred, "y_pred", fn)
+    if yt.ndim == 0 or yp.ndim == 0 or (len(yt) and len(yp)):
+        return False
+    if len(yt) != len(yp):
+        raise ValueError(f"{fn}: y_true has {len(yt)} samples but y_pred has {len(yp)}; they "
+                         "must describe the same samples, one entry each")
+    return True
+
+
 class Metric:
     """Base of the streaming metrics: ``update`` per batch, ``compute`` at the end, ``reset``."""
 
@@ -62,10 +75,15 @@ class Mean(Metric):
         if weight is None:
             w = np.ones_like(v)
         else:
-            w = np.broadcast_to(to_numpy(weight, "weight", "Mean.update").astype(np.float64),
-                                v.shape)
-            if np.any(w < 0):
-                raise ValueError("Mean.update: weights must be >= 0")
+            w = to_numpy(weight, "weight", "Mean.update").astype(np.float64)
+            try:
+                w = np.broadcast_to(w, v.shape)
+            except ValueError:
+                raise ValueError(f"Mean.update: weight of shape {w.shape} does not match values "
+                                 f"of shape {v.shape}; give one weight, or one per value") from None
+            if np.any(w < 0) or not np.all(np.isfinite(w)):
+                bad = w[(w < 0) | ~np.isfinite(w)][0]
+                raise ValueError(f"Mean.update: weights must be finite and >= 0, got {bad.item()!r}")
         self.total += float((v * w).sum())
         self.weight += float(w.sum())
 
@@ -97,6 +115,8 @@ class Accuracy(Metric):
         self.count = 0
 
     def update(self, y_true, y_pred) -> None:
+        if _empty_batch(y_true, y_pred, "Accuracy.update"):
+            return
         yt, yp = label_pair(y_true, y_pred, "Accuracy.update")
         self.correct += int(np.count_nonzero(yt == yp))
         self.count += len(yt)
@@ -145,6 +165,8 @@ class ConfusionMatrix(Metric):
         self.matrix = np.zeros((K, K), dtype=np.int64)
 
     def update(self, y_true, y_pred) -> None:
+        if _empty_batch(y_true, y_pred, "ConfusionMatrix.update"):
+            return
         yt, yp = label_pair(y_true, y_pred, "ConfusionMatrix.update")
         ti, pi = encode(yt, self.labels), encode(yp, self.labels)
         for name, arr, idx in (("y_true", yt, ti), ("y_pred", yp, pi)):
