@@ -518,10 +518,15 @@ def test_bleu_token_hypotheses_with_several_string_references():
     hyp = "the cat sat on a mat".split()
     refs = ["the cat sat on the mat", "a cat sat on a mat"]
     want = sacrebleu.corpus_bleu([" ".join(hyp)], [[refs[0]], [refs[1]]]).score
-    # the strings used to be read as one reference of two sentence-sized "tokens": BLEU 0
-    assert M.corpus_bleu([hyp], [refs]) == pytest.approx(want, abs=1e-9)
+    # the strings used to be read as one reference of two sentence-sized "tokens": BLEU 0 without
+    # a word; the form is ambiguous, so it is refused with both unambiguous spellings named
+    with pytest.raises(ValueError, match=r"token lists .*r\.split\(\).*' '\.join"):
+        M.corpus_bleu([hyp], [refs])
+    with pytest.raises(ValueError, match="strings with spaces"):
+        M.sentence_bleu(hyp, refs)
     assert M.corpus_bleu([hyp], [[r.split() for r in refs]]) == pytest.approx(want, abs=1e-9)
-    assert M.sentence_bleu(hyp, refs) == pytest.approx(
+    assert M.corpus_bleu([" ".join(hyp)], [refs]) == pytest.approx(want, abs=1e-9)
+    assert M.sentence_bleu(" ".join(hyp), refs) == pytest.approx(
         sacrebleu.sentence_bleu(" ".join(hyp), refs).score, abs=1e-9)
     # tokens that hold spaces on both sides stay tokens of one reference
     h2 = ["New York", "is", "a", "big", "city"]

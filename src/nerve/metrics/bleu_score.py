@@ -21,8 +21,8 @@ Smoothing (Chen & Cherry, 2014) keeps a zero count from zeroing the whole score:
 Tokens: a sentence is either a whitespace-separated string or a list of tokens. For
 hypothesis ``i``, ``references[i]`` is one reference, or a list of several, best in the same
 form as the hypotheses; with token-list hypotheses, a reference string is split on spaces,
-and a list of strings that hold spaces (while the hypothesis tokens hold none) is read as
-several reference sentences.
+and a list of strings that hold spaces (while the hypothesis tokens hold none) is refused as
+ambiguous (several sentences, or one reference of multi-word tokens?).
 """
 from __future__ import annotations
 
@@ -66,10 +66,14 @@ def _references_of(ref, tokenized: bool, fn, hyp_tokens=()):
         if isinstance(ref, (list, tuple)) and ref and all(isinstance(r, str) for r in ref) \
                 and any(len(r.split()) > 1 for r in ref) \
                 and not any(len(t.split()) > 1 for t in hyp_tokens):
-            # strings holding spaces, next to a hypothesis whose tokens hold none, are whole
-            # sentences: several string references (read as one reference of sentence-sized
-            # "tokens", they matched nothing and BLEU came out 0)
-            return [r.split() for r in ref]
+            # Strings holding spaces next to a hypothesis whose tokens hold none: most likely
+            # several sentence references, but possibly one reference with multi-word tokens.
+            # Read as tokens they matched nothing and BLEU came out 0 without a word; guessing
+            # either way could be wrong, so say what the two forms are.
+            raise ValueError(
+                f"{fn}: the hypothesis is a token list but its references {list(ref)!r:.80} are "
+                "strings with spaces; pass several references as token lists ([r.split() for r in "
+                "refs]) or the hypothesis as one string (' '.join(tokens))")
         return [_tokens(ref, fn)]
     if isinstance(ref, str):
         return [ref.split()]
