@@ -584,13 +584,42 @@ lt = _make_cmp("lt", _op.lt)
 le = _make_cmp("le", _op.le)
 gt = _make_cmp("gt", _op.gt)
 ge = _make_cmp("ge", _op.ge)
-logical_and = _make_cmp("logical_and", _op.and_)
-logical_or = _make_cmp("logical_or", _op.or_)
-logical_xor = _make_cmp("logical_xor", _op.xor)
+# ``&``, ``|``, ``^`` and ``~`` are bitwise, as in torch: on bool tensors that is the logical
+# operation, on integer tensors it works bit by bit (``tensor([1]) & tensor([2])`` is 0).
+bitwise_and = _make_cmp("bitwise_and", _op.and_)
+bitwise_or = _make_cmp("bitwise_or", _op.or_)
+bitwise_xor = _make_cmp("bitwise_xor", _op.xor)
+
+
+def bitwise_not(x):
+    d = data_of(x)
+    if not hasattr(d, "dtype"):
+        d = np.asarray(d)
+    if d.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not (~) works on integer and bool tensors, got dtype {d.dtype}; "
+                        "for 'is zero' use logical_not(x) or x == 0")
+    return _wrap(~d)
+
+
+# The logical_* functions treat every non-zero value as True and give a bool tensor
+# (torch.logical_and(tensor([1]), tensor([2])) is True, where 1 & 2 is 0).
+def _make_logical(name, np_name):
+    def f(x, y):
+        dx, dy = data_of(x), data_of(y)
+        return _wrap(getattr(get_array_module(dx, dy), np_name)(dx, dy))
+
+    f.__name__ = name
+    return f
+
+
+logical_and = _make_logical("logical_and", "logical_and")
+logical_or = _make_logical("logical_or", "logical_or")
+logical_xor = _make_logical("logical_xor", "logical_xor")
 
 
 def logical_not(x):
-    return _wrap(~data_of(x))
+    d = data_of(x)
+    return _wrap(get_array_module(d).logical_not(d))
 
 
 def isnan(x):
@@ -669,12 +698,15 @@ TENSOR_METHODS = {
     "__rtruediv__": _r(Div.apply), "__neg__": Neg.apply, "__pow__": Pow.apply,
     "__rpow__": _r(Pow.apply), "__abs__": Abs.apply,
     "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "__and__": logical_and, "__or__": logical_or, "__xor__": logical_xor, "__invert__": logical_not,
+    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor, "__invert__": bitwise_not,
     "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg, "pow": pow, "exp": exp, "log": log,
     "log1p": log1p, "sqrt": sqrt, "rsqrt": rsqrt, "abs": abs, "sign": sign, "sin": sin, "cos": cos,
     "square": square, "reciprocal": reciprocal, "clamp": clamp, "clip": clamp,
     "maximum": maximum, "minimum": minimum, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt,
     "ge": ge, "isnan": isnan, "isfinite": isfinite, "logical_not": logical_not,
+    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
+    "bitwise_not": bitwise_not,
     "where": lambda x, condition, other: where(condition, x, other), "nonzero": nonzero,
     "isclose": isclose, "allclose": allclose, "equal": equal, "type_as": type_as,
 }
