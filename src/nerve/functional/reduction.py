@@ -512,6 +512,8 @@ def prod(x, dim=None, keepdim=False, *, dtype=None):
     """
     if dtype is not None:
         x = x.to(dtype=dtype)
+    elif x.dtype.kind == "u":  # int64 as torch; NumPy's product of uint8 is uint64
+        x = x.to(dtype=np.int64)
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"prod: dim must be a single int or None, got {dim!r}; "
                         "reduce one dimension at a time")
@@ -809,6 +811,8 @@ def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):  #
     dim, keepdim = _dim_args(dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = x.to(dtype=dtype)
+    elif x.dtype.kind == "u":  # torch sums every integer dtype in int64; NumPy would keep uint64
+        x = x.to(dtype=np.int64)
     return Sum.apply(x, _axes(dim, x.ndim, "sum"), keepdim)
 
 
