@@ -376,6 +376,13 @@ def randint(*args, size=None, low=None, high=None, dtype=None, requires_grad=Fal
         raise RuntimeError("randint: integer tensors cannot require gradients")
     g = _random.resolve(generator)
     dt = np.dtype(dtype or np.int64)
+    if dt.kind in "biu":
+        # a draw outside the dtype's range would wrap around silently (randint(0, 300,
+        # dtype=uint8) gave 0..43 for 256..299), so the bounds must fit, as torch demands
+        lo_ok, hi_ok = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+        if low < lo_ok or high - 1 > hi_ok:
+            raise RuntimeError(f"randint: the range [{low}, {high}) does not fit dtype {dt} "
+                               f"(values {lo_ok} to {hi_ok}); choose a wider dtype or narrower bounds")
     shape = _size((size,) if isinstance(size, (int, np.integer)) else (tuple(size),))
     arr = g.integers(low, high, size=shape, dtype=np.int64)
     return _finish(arr.astype(dt, copy=False), False, device)
