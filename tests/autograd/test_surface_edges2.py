@@ -90,3 +90,76 @@ def test_randint_over_the_whole_dtype_range_stays_in_bounds(low, high, dtype):
     assert v.min() >= low and v.max() <= high - 1
     if high - low <= 256:   # both ends are reached in 2000 draws
         assert v.min() == low and v.max() == high - 1
+
+
+# ------------------------------------------------------------------ indexing as torch reads it
+_X = np.arange(2 * 3 * 4, dtype=np.float64).reshape(2, 3, 4) / 7
+
+
+def _idx_cases(m):
+    t = m.tensor
+    return {
+        "int, slice, list": (1, slice(None), [0, 3]),
+        "0-d tensor, slice, tensor": (t(1), slice(None), t([[0], [3]])),
+        "None between int and list": (1, None, [0, 2]),
+        "slice, int, None, list": (slice(None), 1, None, [0, 1]),
+        "ellipsis between int and list": (1, Ellipsis, [0, 1]),
+        "int, slice, bool mask": (0, slice(None), t([True, False, True, True])),
+        "list, int, list (adjacent)": ([1, 0], 2, [3, 2]),
+        "list, slice, int": ([0, 1], slice(None), 1),
+        "int, list (adjacent)": (0, [0, 2]),
+        "int, slice, repeated list": (1, slice(1, None), [3, 3, 0]),
+        "empty list": [],
+    }
+
+
+@pytest.mark.parametrize("name", list(_idx_cases(nv)))
+def test_getitem_places_dimensions_as_torch_and_backpropagates(name):
+    outs = []
+    for m in (nv, torch):
+        x = m.tensor(_X.copy(), requires_grad=True)
+        y = x[_idx_cases(m)[name]]
+        w = m.tensor(np.linspace(-1, 1, int(np.prod(tuple(y.shape)))).reshape(tuple(y.shape)))
+        (y * w).sum().backward()
+        outs.append((_out(y), x.grad.numpy().tolist()))
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("name", [n for n in _idx_cases(nv) if "bool" not in n and "repeated" not in n])
+@pytest.mark.parametrize("grad", [False, True])
+def test_setitem_and_index_put_write_where_torch_writes(name, grad):
+    outs = []
+    for m in (nv, torch):
+        x = m.tensor(_X.copy(), requires_grad=grad)
+        base = x * 1 if grad else x
+        shape = tuple(base[_idx_cases(m)[name]].shape)
+        v = m.tensor(np.arange(1, 1 + int(np.prod(shape)), dtype=np.float64).reshape(shape) * 100)
+        base[_idx_cases(m)[name]] = v
+        outs.append(_out(base))
+    assert outs[0] == outs[1]
+
+
+def test_uint8_index_is_a_mask_as_in_torch():
+    with pytest.warns(UserWarning):
+        ref = torch.tensor(_X)[torch.tensor([1, 0], dtype=torch.uint8)]
+    with pytest.warns(UserWarning, match="bool"):
+        got = nv.tensor(_X)[nv.tensor([1, 0], dtype=nv.uint8)]
+    assert _out(got) == _out(ref)
+
+
+@pytest.mark.parametrize("case", [
+    lambda m: m.ones(2, 3, 4).t(),
+    lambda m: m.ones(3).mT,
+])
+def test_t_and_mT_refuse_what_torch_refuses(case):
+    with pytest.raises(RuntimeError):
+        case(torch)
+    with pytest.raises(RuntimeError, match="dimensions|shape"):
+        case(nv)
+
+
+def test_t_and_mT_where_they_apply():
+    _same(lambda m: m.tensor(_X[0]).t())
+    _same(lambda m: m.tensor(_X[0, 0]).t())
+    _same(lambda m: m.tensor(_X).mT)
+    assert nv.tensor(1.0).mT.item() == 1.0

@@ -248,7 +248,7 @@ def index_put(x, idx, value, accumulate=False):
         >>> nv.zeros(3).index_put((nv.tensor([0, 0, 2]),), nv.tensor(1.0), accumulate=True).tolist()
         [2.0, 0.0, 1.0]
     """
-    idx = _index_data(idx)
+    idx = _index_data(idx, x.shape)
     if isinstance(value, Tensor) and value.dtype != x.dtype:
         value = value.to(dtype=x.dtype)
     try:
@@ -343,7 +343,7 @@ def _setitem(self, idx, value):
     if not grad_mode._enabled or not (self.requires_grad or (
             isinstance(value, Tensor) and value.requires_grad)):
         try:  # nothing to record: write straight into the storage
-            self._data[_index_data(idx)] = value._data if isinstance(value, Tensor) else value
+            self._data[_index_data(idx, self.shape)] = value._data if isinstance(value, Tensor) else value
         except (ValueError, IndexError) as e:
             raise RuntimeError(
                 f"x[idx] = value on a tensor of shape {fmt_shape(self.shape)}: {e}") from None
