@@ -163,3 +163,32 @@ def test_t_and_mT_where_they_apply():
     _same(lambda m: m.tensor(_X[0, 0]).t())
     _same(lambda m: m.tensor(_X).mT)
     assert nv.tensor(1.0).mT.item() == 1.0
+
+
+# ------------------------------------------------------------------ float16 accumulation
+_H = (np.random.default_rng(3).random((3000, 3)) + 0.5).astype(np.float16)
+
+
+@pytest.mark.parametrize("case", [
+    lambda m, x: x.sum(dim=0),
+    lambda m, x: x.sum(),
+    lambda m, x: x.cumsum(dim=0)[-5:],
+    lambda m, x: x.t().cumsum(dim=1)[:, -5:],
+    lambda m, x: x.norm(dim=0),
+    lambda m, x: m.linalg.vector_norm(x, 3, dim=0),
+    lambda m, x: m.linalg.vector_norm(x * 200, dim=1)[:5],   # x*x passes float16's 65504
+    lambda m, x: x.logsumexp(dim=0),
+])
+def test_float16_reductions_accumulate_like_torch(case):
+    got, ref = (case(m, m.tensor(_H)) for m in (nv, torch))
+    assert str(got.dtype) == "float16" and tuple(got.shape) == tuple(ref.shape)
+    np.testing.assert_allclose(got.numpy().astype(np.float64), ref.numpy().astype(np.float64), rtol=2e-3)
+
+
+def test_float16_cumsum_gradient_accumulates_like_torch():
+    grads = []
+    for m in (nv, torch):
+        x = m.tensor(_H, requires_grad=True)
+        x.cumsum(dim=0).sum().backward()
+        grads.append(x.grad.numpy().astype(np.float64))
+    np.testing.assert_allclose(grads[0], grads[1], rtol=2e-3)
