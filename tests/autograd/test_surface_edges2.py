@@ -192,3 +192,16 @@ def test_float16_cumsum_gradient_accumulates_like_torch():
         x.cumsum(dim=0).sum().backward()
         grads.append(x.grad.numpy().astype(np.float64))
     np.testing.assert_allclose(grads[0], grads[1], rtol=2e-3)
+
+
+@pytest.mark.parametrize("shape, dims", [((3,), (0, 1)), ((3,), (-2, 0)), ((), (0, 1))])
+def test_transpose_of_a_vector_refuses_a_dimension_it_does_not_have(shape, dims):
+    with pytest.raises(IndexError):
+        torch.ones(shape).transpose(*dims)
+    with pytest.raises(IndexError, match="out of range"):
+        nv.ones(shape).transpose(*dims)
+
+
+@pytest.mark.parametrize("shape, dims", [((3,), (0, 0)), ((3,), (0, -1)), ((), (0, -1))])
+def test_transpose_of_a_vector_with_its_own_dimensions_is_the_identity(shape, dims):
+    _same(lambda m: m.tensor(np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)).transpose(*dims))

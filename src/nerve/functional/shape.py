@@ -479,6 +479,8 @@ def transpose(x, dim0=-2, dim1=-1):
     """Swap two dimensions (the last two by default)."""
     nd = x.ndim
     if nd < 2:
+        if (dim0, dim1) != (-2, -1):  # named dims must exist (x.transpose(0, 1) of 1-D is an error)
+            normalize_dim(dim0, nd, "transpose"), normalize_dim(dim1, nd, "transpose")
         return x
     a, b = normalize_dim(dim0, nd, "transpose"), normalize_dim(dim1, nd, "transpose")
     axes = list(range(nd))
