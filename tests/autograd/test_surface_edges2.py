@@ -22,7 +22,9 @@ def _out(x):
 
 
 def _same(fn):
-    assert _out(fn(nv)) == _out(fn(torch))
+    (dt, shape, got), (dt_ref, shape_ref, ref) = _out(fn(nv)), _out(fn(torch))
+    assert (dt, shape) == (dt_ref, shape_ref)
+    np.testing.assert_array_equal(np.array(got), np.array(ref))   # nan counts as equal to nan
 
 
 # ------------------------------------------------------------------ logical vs bitwise
@@ -205,3 +207,51 @@ def test_transpose_of_a_vector_refuses_a_dimension_it_does_not_have(shape, dims)
 @pytest.mark.parametrize("shape, dims", [((3,), (0, 0)), ((3,), (0, -1)), ((), (0, -1))])
 def test_transpose_of_a_vector_with_its_own_dimensions_is_the_identity(shape, dims):
     _same(lambda m: m.tensor(np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)).transpose(*dims))
+
+
+# ------------------------------------------------------------------ // and % (floor conventions)
+@pytest.mark.parametrize("case", [
+    lambda m: m.tensor([-7, 7, -7, 7]) // m.tensor([2, -2, -2, 2]),
+    lambda m: m.tensor([-7, 7, -7, 7]) % m.tensor([2, -2, -2, 2]),
+    lambda m: m.tensor([-7.5, 7.5, -7.5, 7.5]) // m.tensor([2.0, -2.0, -2.0, 2.0]),
+    lambda m: m.tensor([-7.5, 7.5, -7.5, 7.5]) % m.tensor([2.0, -2.0, -2.0, 2.0]),
+    lambda m: m.tensor([-7, 7]) // 2.5,            # int with a float: the default float dtype
+    lambda m: m.tensor([-7, 7]) % 2.5,
+    lambda m: 5 // m.tensor([-3, 3]),
+    lambda m: 5 % m.tensor([-3, 3]),
+    lambda m: m.tensor([7], dtype=m.int32) // 2,
+    lambda m: m.tensor([7], dtype=m.uint8) % 3,
+    lambda m: m.tensor([1.0, 0.0, -1.0]) // 0,
+    lambda m: m.tensor([1.0, -1.0]) % 0,
+    lambda m: m.tensor([1.0, -1.0]) % float("inf"),
+    lambda m: m.remainder(m.tensor([[-7], [7]]), m.tensor([2, -2, 3])),
+    lambda m: m.floor_divide(m.tensor([[-7], [7]]), m.tensor([2, -2, 3])),
+    lambda m: m.tensor([-7.0, 7.0]).remainder(3),
+])
+def test_floor_divide_and_remainder_follow_the_divisors_sign(case):
+    _same(case)
+
+
+def test_integer_floor_division_by_zero_is_refused():
+    for op in (lambda a, b: a // b, lambda a, b: a % b):
+        with pytest.raises((ZeroDivisionError, RuntimeError), match="ZeroDivision"):
+            op(torch.tensor([5]), 0)
+        with pytest.raises(ZeroDivisionError, match="float"):
+            op(nv.tensor([5]), nv.tensor([1, 0]))
+
+
+def test_remainder_gradients_and_second_derivatives_match_torch():
+    outs = []
+    for m in (nv, torch):
+        x = m.tensor([-7.5, 7.5, 3.0, 1.0], dtype=m.float64, requires_grad=True)
+        y = m.tensor([2.0, -2.0, 0.5, 3.0], dtype=m.float64, requires_grad=True)
+        gx, gy = m.autograd.grad(((x % y) ** 2 * m.tensor([1.0, 2.0, 3.0, 4.0], dtype=m.float64)).sum(),
+                                 (x, y), create_graph=True)
+        hx, hy = m.autograd.grad((gx * gy).sum(), (x, y))
+        outs.append([v.detach().numpy().tolist() for v in (gx, gy, hx, hy)])
+    np.testing.assert_allclose(outs[0], outs[1])
+    # a number % tensor (torch has no derivative for it): d/dy of 2.5 - floor(2.5 / y) * y
+    y = nv.tensor([-2.0, 0.7, 3.0], dtype=nv.float64, requires_grad=True)
+    (2.5 % y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), -np.floor(2.5 / np.array([-2.0, 0.7, 3.0])))
+    assert not (nv.tensor([3.0], requires_grad=True) // 2).requires_grad

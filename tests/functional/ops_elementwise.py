@@ -78,6 +78,23 @@ ROWS = [
     Op("div_method", lambda a, b: a.div(b), np.divide, ONE_PAIR, domain=away_from_zero,
        torch=lambda a, b: a.div(b)),
     Op("neg_method", lambda a: a.neg(), np.negative, [((3, 4),)], torch=lambda a: a.neg()),
+    # floor division and remainder (the sign of the divisor); // is piecewise constant
+    Op("remainder", lambda a, b: a % b, np.remainder, ONE_PAIR,
+       domain=[lambda r, s: 3 * r.standard_normal(s), away_from_zero], torch=T.f("remainder")),
+    Op("remainder_fn", F.remainder, np.remainder, ONE_PAIR, domain=away_from_zero,
+       torch=T.f("remainder")),
+    Op("remainder_method", lambda a, b: a.remainder(b), np.remainder, ONE_PAIR, domain=away_from_zero,
+       torch=lambda a, b: a.remainder(b)),
+    Op("rmod_scalar", lambda a: 2.5 % a, lambda a: 2.5 % a, [((3, 4),)], domain=away_from_zero,
+       grad=(False,), torch=lambda a: 2.5 % a),   # torch has no derivative for number % tensor
+    Op("floor_divide", lambda a, b: a // b, np.floor_divide, ONE_PAIR, domain=away_from_zero,
+       grad=(False, False), torch=T.f("floor_divide")),
+    Op("floor_divide_fn", F.floor_divide, np.floor_divide, ONE_PAIR, domain=away_from_zero,
+       grad=(False, False), torch=T.f("floor_divide")),
+    Op("floor_divide_method", lambda a, b: a.floor_divide(b), np.floor_divide, ONE_PAIR,
+       domain=away_from_zero, grad=(False, False), torch=lambda a, b: a.floor_divide(b)),
+    Op("rfloordiv_scalar", lambda a: 5.0 // a, lambda a: 5.0 // a, [((3, 4),)], domain=away_from_zero,
+       grad=(False,), torch=lambda a: 5.0 // a),
     Op("abs_builtin", lambda a: abs(a), np.abs, [((3, 4),)], domain=away_from_zero, torch=lambda a: abs(a)),
     # casts and copies
     Op("cast", lambda a: F.cast(a, np.float64), lambda a: a.astype(np.float64), [((3, 4),)],
