@@ -101,6 +101,11 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    if isinstance(fill_value, Tensor):
+        if fill_value.numel() != 1:
+            raise RuntimeError(f"full: fill_value must be a number or a one-element tensor, got shape "
+                               f"{tuple(fill_value.shape)}")
+        fill_value = fill_value.item()  # a Python number of the tensor's kind: int stays int64
     if dtype is None:
         dtype = (np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool)
                  else np.bool_ if isinstance(fill_value, bool)

@@ -255,3 +255,15 @@ def test_remainder_gradients_and_second_derivatives_match_torch():
     (2.5 % y).sum().backward()
     np.testing.assert_allclose(y.grad.numpy(), -np.floor(2.5 / np.array([-2.0, 0.7, 3.0])))
     assert not (nv.tensor([3.0], requires_grad=True) // 2).requires_grad
+
+
+# ------------------------------------------------------------------ full with a tensor fill value
+@pytest.mark.parametrize("case", [
+    lambda m: m.full((2,), m.tensor(3)),
+    lambda m: m.full((2, 1), m.tensor(7, dtype=m.int32)),
+    lambda m: m.full((2,), m.tensor(True)),
+    lambda m: m.full((2,), m.tensor(1.5, dtype=m.float64)),
+    lambda m: m.full((2,), m.tensor(3), dtype=m.float64),
+])
+def test_full_takes_the_kind_of_a_tensor_fill_value(case):
+    _same(case)
