@@ -267,3 +267,22 @@ def test_remainder_gradients_and_second_derivatives_match_torch():
 ])
 def test_full_takes_the_kind_of_a_tensor_fill_value(case):
     _same(case)
+
+
+# ------------------------------------------------------------------ in-place and reflected bitwise ops
+def test_in_place_bitwise_ops_write_through_a_view_as_torch():
+    outs = []
+    for m in (nv, torch):
+        base = m.tensor([[True, False], [True, True]])
+        col = base[:, 1]
+        col &= m.tensor([False, True])
+        row = base[0]
+        row |= m.tensor([False, True])
+        last = base[1]
+        last ^= m.tensor([True, False])
+        x = m.tensor([5, 6])
+        alias = x
+        alias &= 3
+        outs.append((base.tolist(), x.tolist(), (True & m.tensor([True, False])).tolist(),
+                     (3 | m.tensor([4])).tolist(), (1 ^ m.tensor([1, 0])).tolist()))
+    assert outs[0] == outs[1]

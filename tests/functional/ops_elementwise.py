@@ -37,6 +37,8 @@ def _compare_rows():
         Op("logical_not", F.logical_not, np.logical_not, [((3, 4),)], make=_bools, torch=T.f("logical_not")),
         Op("bool_operators", lambda a, b: (a & b) | (~a ^ b), lambda a, b: (a & b) | (~a ^ b), ONE_PAIR,
            make=_bools, torch=lambda a, b: (a & b) | (~a ^ b)),
+        Op("bool_reflected", lambda a: (True & a) | (False ^ a) | (False | a), lambda a: a, [((3, 4),)],
+           make=_bools, torch=lambda a: (True & a) | (False ^ a) | (False | a)),
         Op("isnan", F.isnan, np.isnan, [((3, 4),)], make=_specials, grad=(False,), torch=T.f("isnan")),
         Op("isfinite", F.isfinite, np.isfinite, [((3, 4),)], make=_specials, grad=(False,),
            torch=T.f("isfinite")),

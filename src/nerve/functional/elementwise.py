@@ -758,6 +758,7 @@ TENSOR_METHODS = {
     "__rmod__": _r(remainder), "floor_divide": floor_divide, "remainder": remainder,
     "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
     "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor, "__invert__": bitwise_not,
+    "__rand__": _r(bitwise_and), "__ror__": _r(bitwise_or), "__rxor__": _r(bitwise_xor),
     "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg, "pow": pow, "exp": exp, "log": log,
     "log1p": log1p, "sqrt": sqrt, "rsqrt": rsqrt, "abs": abs, "sign": sign, "sin": sin, "cos": cos,
     "square": square, "reciprocal": reciprocal, "clamp": clamp, "clip": clamp,

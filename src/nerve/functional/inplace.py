@@ -24,8 +24,8 @@ from ..random import default_generator
 from ._errors import fmt_shape
 from ._util import normalize_dim
 from .activation import relu, sigmoid, tanh
-from .elementwise import (abs, add, clamp, cos, div, exp, log, log1p, mul, neg, pow,  # noqa: A004
-                          reciprocal, sin, sqrt, square, sub)
+from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clamp, cos, div,  # noqa: A004
+                          exp, log, log1p, mul, neg, pow, reciprocal, sin, sqrt, square, sub)
 from .shape import IndexAddTo, _index_data, broadcast_to, masked_fill
 
 __all__ = ["fill", "index_put", "scatter", "index_fill"]
@@ -412,6 +412,10 @@ TENSOR_METHODS = {
     "uniform_": _random_fill("uniform_", _uniform), "normal_": _random_fill("normal_", _normal),
     "__iadd__": _iop(add, "__iadd__"), "__isub__": _iop(sub, "__isub__"),
     "__imul__": _iop(mul, "__imul__"), "__itruediv__": _iop(div, "__itruediv__"),
+    # mask &= other writes into mask (and into the tensor it is a view of), as in torch;
+    # without these Python rebinds the name to a new tensor and the view's base is untouched
+    "__iand__": _iop(bitwise_and, "__iand__"), "__ior__": _iop(bitwise_or, "__ior__"),
+    "__ixor__": _iop(bitwise_xor, "__ixor__"),
     "__setitem__": _setitem,
     "fill": fill, "scatter": scatter, "index_fill": index_fill, "index_put": index_put,
 }
