@@ -25,7 +25,8 @@ from ._errors import fmt_shape
 from ._util import normalize_dim
 from .activation import relu, sigmoid, tanh
 from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clamp, cos, div,  # noqa: A004
-                          exp, log, log1p, mul, neg, pow, reciprocal, sin, sqrt, square, sub)
+                          exp, floor_divide, log, log1p, mul, neg, pow, reciprocal, remainder, sin,
+                          sqrt, square, sub)
 from .shape import IndexAddTo, _index_data, broadcast_to, masked_fill
 
 __all__ = ["fill", "index_put", "scatter", "index_fill"]
@@ -360,6 +361,15 @@ def _iop(fn, name):
     return method
 
 
+def _ifloordiv(self, other):
+    if self.requires_grad and grad_mode._enabled:
+        # the history would stay that of the old values and hand back their gradient
+        raise RuntimeError("x //= y on a tensor that requires grad: floor division has no "
+                           "gradient; write x = x // y (a new tensor without history), or do it "
+                           "under no_grad()")
+    return _inplace(self, "__ifloordiv__", floor_divide, other)
+
+
 def _div(x, y, rounding_mode=None):
     if rounding_mode is not None:
         raise ValueError(f"div_: rounding_mode={rounding_mode!r} is not supported; divide and "
@@ -416,6 +426,7 @@ TENSOR_METHODS = {
     # without these Python rebinds the name to a new tensor and the view's base is untouched
     "__iand__": _iop(bitwise_and, "__iand__"), "__ior__": _iop(bitwise_or, "__ior__"),
     "__ixor__": _iop(bitwise_xor, "__ixor__"),
+    "__ifloordiv__": _ifloordiv, "__imod__": _iop(remainder, "__imod__"),
     "__setitem__": _setitem,
     "fill": fill, "scatter": scatter, "index_fill": index_fill, "index_put": index_put,
 }
