@@ -101,6 +101,11 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    if isinstance(fill_value, Tensor):
+        if fill_value.numel() != 1:
+            raise RuntimeError(f"full: fill_value must be a number or a one-element tensor, got shape "
+                               f"{tuple(fill_value.shape)}")
+        fill_value = fill_value.item()  # a Python number of the tensor's kind: int stays int64
     if dtype is None:
         dtype = (np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool)
                  else np.bool_ if isinstance(fill_value, bool)
@@ -376,6 +381,13 @@ def randint(*args, size=None, low=None, high=None, dtype=None, requires_grad=Fal
         raise RuntimeError("randint: integer tensors cannot require gradients")
     g = _random.resolve(generator)
     dt = np.dtype(dtype or np.int64)
+    if dt.kind in "biu":
+        # a draw outside the dtype's range would wrap around silently (randint(0, 300,
+        # dtype=uint8) gave 0..43 for 256..299), so the bounds must fit, as torch demands
+        lo_ok, hi_ok = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+        if low < lo_ok or high - 1 > hi_ok:
+            raise RuntimeError(f"randint: the range [{low}, {high}) does not fit dtype {dt} "
+                               f"(values {lo_ok} to {hi_ok}); choose a wider dtype or narrower bounds")
     shape = _size((size,) if isinstance(size, (int, np.integer)) else (tuple(size),))
     arr = g.integers(low, high, size=shape, dtype=np.int64)
     return _finish(arr.astype(dt, copy=False), False, device)

@@ -38,6 +38,34 @@ def iadd(x, y):
     return h
 
 
+def imod(x, y):
+    h = _h(x)
+    h %= y
+    return h
+
+
+def _bool_pair(r, shapes, dtype):
+    return [r.random(s) < 0.5 for s in shapes]
+
+
+def ibitwise(op):
+    def fn(x, y):
+        h = x.clone()  # bool: a copy to write into
+        if op == "and":
+            h &= y
+        elif op == "or":
+            h |= y
+        elif op == "xor":
+            h ^= y
+        elif op == "floordiv":
+            h //= y
+        else:
+            h %= y
+        return h
+
+    return fn
+
+
 def isub(x, y):
     h = _h(x)
     h -= y
@@ -109,6 +137,15 @@ ROWS = [
     Op("isub", isub, np.subtract, SAME, torch=isub),
     Op("imul", imul, np.multiply, SAME, torch=imul),
     Op("itruediv", itruediv, np.divide, SAME, domain=[away_from_zero, away_from_zero], torch=itruediv),
+    Op("iand", ibitwise("and"), np.bitwise_and, SAME, make=_bool_pair, grad=(False, False),
+       torch=ibitwise("and")),
+    Op("ior", ibitwise("or"), np.bitwise_or, SAME, make=_bool_pair, grad=(False, False),
+       torch=ibitwise("or")),
+    Op("ixor", ibitwise("xor"), np.bitwise_xor, SAME, make=_bool_pair, grad=(False, False),
+       torch=ibitwise("xor")),
+    Op("ifloordiv", ibitwise("floordiv"), np.floor_divide, SAME, domain=[away_from_zero, away_from_zero],
+       grad=(False, False), torch=ibitwise("floordiv")),
+    Op("imod", imod, np.remainder, SAME, domain=[away_from_zero, away_from_zero], torch=imod),
     unary("pow_", "pow_", lambda a: a ** 3, args=(3,)),
     unary("clamp_", "clamp_", lambda a: np.clip(a, -0.5, 0.5), args=(-0.5, 0.5),
           domain=lambda r, s: T.off_grid(r, s, (-0.5, 0.5))),

@@ -118,6 +118,63 @@ class Div(Function):
         return gx, gy
 
 
+def _int_zero_divisor(op, x, y):
+    if _intlike(x) and _intlike(y) and (get_array_module(y).asarray(y) == 0).any():
+        raise ZeroDivisionError(f"{op}: integer division by zero; make one operand a float "
+                                "tensor to get inf/nan instead")
+
+
+class Remainder(Function):
+    """``x - floor(x / y) * y``: the result has the sign of ``y`` (Python's ``%``, torch's
+    ``remainder``; ``fmod``'s sign of ``x`` is the other convention).
+
+    Gradient: 1 for x and ``-floor(x / y)`` for y, as torch.
+    """
+
+    def forward(ctx, x, y):
+        x, y = coerce_pair(x, y)
+        _int_zero_divisor("remainder", x, y)
+        xp = get_array_module(x, y)
+        ctx.sx, ctx.sy = _shape(x), _shape(y)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if ctx.needs_input_grad[1]:
+                    ctx.q = xp.floor(x / y)  # piecewise constant: no graph of its own
+                return xp.remainder(x, y)
+        except ValueError:
+            raise broadcast_error("remainder", _shape(x), _shape(y)) from None
+
+    def backward(ctx, grad):
+        ub = ctx.xp.unbroadcast
+        n = ctx.needs_input_grad
+        return (ub(grad, ctx.sx) if n[0] else None,
+                ub(-grad * ctx.q, ctx.sy) if n[1] else None)
+
+
+def remainder(x, y):
+    """Elementwise ``x % y`` with the sign of ``y``, as ``torch.remainder`` and Python:
+    ``remainder(-7, 2)`` is 1 and ``remainder(7, -2)`` is -1. Integer operands give an integer
+    result (a zero divisor raises); with a float, 0 gives nan.
+    """
+    return Remainder.apply(x, y)
+
+
+def floor_divide(x, y):
+    """``floor(x / y)`` elementwise (``//``), rounded toward minus infinity as ``torch.floor_divide``
+    and Python: ``-7 // 2`` is -4. Integers stay integers (a zero divisor raises). Piecewise
+    constant, so the result carries no gradient.
+    """
+    dx, dy = coerce_pair(data_of(x), data_of(y))
+    _int_zero_divisor("floor_divide", dx, dy)
+    xp = get_array_module(dx, dy)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = xp.floor_divide(dx, dy)
+    except ValueError:
+        raise broadcast_error("floor_divide", _shape(dx), _shape(dy)) from None
+    return _wrap(xp.asarray(out))
+
+
 class Neg(Function):
     def forward(ctx, x):
         return -x
@@ -584,13 +641,42 @@ lt = _make_cmp("lt", _op.lt)
 le = _make_cmp("le", _op.le)
 gt = _make_cmp("gt", _op.gt)
 ge = _make_cmp("ge", _op.ge)
-logical_and = _make_cmp("logical_and", _op.and_)
-logical_or = _make_cmp("logical_or", _op.or_)
-logical_xor = _make_cmp("logical_xor", _op.xor)
+# ``&``, ``|``, ``^`` and ``~`` are bitwise, as in torch: on bool tensors that is the logical
+# operation, on integer tensors it works bit by bit (``tensor([1]) & tensor([2])`` is 0).
+bitwise_and = _make_cmp("bitwise_and", _op.and_)
+bitwise_or = _make_cmp("bitwise_or", _op.or_)
+bitwise_xor = _make_cmp("bitwise_xor", _op.xor)
+
+
+def bitwise_not(x):
+    d = data_of(x)
+    if not hasattr(d, "dtype"):
+        d = np.asarray(d)
+    if d.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not (~) works on integer and bool tensors, got dtype {d.dtype}; "
+                        "for 'is zero' use logical_not(x) or x == 0")
+    return _wrap(~d)
+
+
+# The logical_* functions treat every non-zero value as True and give a bool tensor
+# (torch.logical_and(tensor([1]), tensor([2])) is True, where 1 & 2 is 0).
+def _make_logical(name, np_name):
+    def f(x, y):
+        dx, dy = data_of(x), data_of(y)
+        return _wrap(getattr(get_array_module(dx, dy), np_name)(dx, dy))
+
+    f.__name__ = name
+    return f
+
+
+logical_and = _make_logical("logical_and", "logical_and")
+logical_or = _make_logical("logical_or", "logical_or")
+logical_xor = _make_logical("logical_xor", "logical_xor")
 
 
 def logical_not(x):
-    return _wrap(~data_of(x))
+    d = data_of(x)
+    return _wrap(get_array_module(d).logical_not(d))
 
 
 def isnan(x):
@@ -668,13 +754,19 @@ TENSOR_METHODS = {
     "__mul__": Mul.apply, "__rmul__": _r(Mul.apply), "__truediv__": Div.apply,
     "__rtruediv__": _r(Div.apply), "__neg__": Neg.apply, "__pow__": Pow.apply,
     "__rpow__": _r(Pow.apply), "__abs__": Abs.apply,
+    "__floordiv__": floor_divide, "__rfloordiv__": _r(floor_divide), "__mod__": remainder,
+    "__rmod__": _r(remainder), "floor_divide": floor_divide, "remainder": remainder,
     "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "__and__": logical_and, "__or__": logical_or, "__xor__": logical_xor, "__invert__": logical_not,
+    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor, "__invert__": bitwise_not,
+    "__rand__": _r(bitwise_and), "__ror__": _r(bitwise_or), "__rxor__": _r(bitwise_xor),
     "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg, "pow": pow, "exp": exp, "log": log,
     "log1p": log1p, "sqrt": sqrt, "rsqrt": rsqrt, "abs": abs, "sign": sign, "sin": sin, "cos": cos,
     "square": square, "reciprocal": reciprocal, "clamp": clamp, "clip": clamp,
     "maximum": maximum, "minimum": minimum, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt,
     "ge": ge, "isnan": isnan, "isfinite": isfinite, "logical_not": logical_not,
+    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
+    "bitwise_not": bitwise_not,
     "where": lambda x, condition, other: where(condition, x, other), "nonzero": nonzero,
     "isclose": isclose, "allclose": allclose, "equal": equal, "type_as": type_as,
 }

@@ -24,8 +24,9 @@ from ..random import default_generator
 from ._errors import fmt_shape
 from ._util import normalize_dim
 from .activation import relu, sigmoid, tanh
-from .elementwise import (abs, add, clamp, cos, div, exp, log, log1p, mul, neg, pow,  # noqa: A004
-                          reciprocal, sin, sqrt, square, sub)
+from .elementwise import (abs, add, bitwise_and, bitwise_or, bitwise_xor, clamp, cos, div,  # noqa: A004
+                          exp, floor_divide, log, log1p, mul, neg, pow, reciprocal, remainder, sin,
+                          sqrt, square, sub)
 from .shape import IndexAddTo, _index_data, broadcast_to, masked_fill
 
 __all__ = ["fill", "index_put", "scatter", "index_fill"]
@@ -248,7 +249,7 @@ def index_put(x, idx, value, accumulate=False):
         >>> nv.zeros(3).index_put((nv.tensor([0, 0, 2]),), nv.tensor(1.0), accumulate=True).tolist()
         [2.0, 0.0, 1.0]
     """
-    idx = _index_data(idx)
+    idx = _index_data(idx, x.shape)
     if isinstance(value, Tensor) and value.dtype != x.dtype:
         value = value.to(dtype=x.dtype)
     try:
@@ -343,7 +344,7 @@ def _setitem(self, idx, value):
     if not grad_mode._enabled or not (self.requires_grad or (
             isinstance(value, Tensor) and value.requires_grad)):
         try:  # nothing to record: write straight into the storage
-            self._data[_index_data(idx)] = value._data if isinstance(value, Tensor) else value
+            self._data[_index_data(idx, self.shape)] = value._data if isinstance(value, Tensor) else value
         except (ValueError, IndexError) as e:
             raise RuntimeError(
                 f"x[idx] = value on a tensor of shape {fmt_shape(self.shape)}: {e}") from None
@@ -358,6 +359,15 @@ def _iop(fn, name):
 
     method.__name__ = name
     return method
+
+
+def _ifloordiv(self, other):
+    if self.requires_grad and grad_mode._enabled:
+        # the history would stay that of the old values and hand back their gradient
+        raise RuntimeError("x //= y on a tensor that requires grad: floor division has no "
+                           "gradient; write x = x // y (a new tensor without history), or do it "
+                           "under no_grad()")
+    return _inplace(self, "__ifloordiv__", floor_divide, other)
 
 
 def _div(x, y, rounding_mode=None):
@@ -412,6 +422,11 @@ TENSOR_METHODS = {
     "uniform_": _random_fill("uniform_", _uniform), "normal_": _random_fill("normal_", _normal),
     "__iadd__": _iop(add, "__iadd__"), "__isub__": _iop(sub, "__isub__"),
     "__imul__": _iop(mul, "__imul__"), "__itruediv__": _iop(div, "__itruediv__"),
+    # mask &= other writes into mask (and into the tensor it is a view of), as in torch;
+    # without these Python rebinds the name to a new tensor and the view's base is untouched
+    "__iand__": _iop(bitwise_and, "__iand__"), "__ior__": _iop(bitwise_or, "__ior__"),
+    "__ixor__": _iop(bitwise_xor, "__ixor__"),
+    "__ifloordiv__": _ifloordiv, "__imod__": _iop(remainder, "__imod__"),
     "__setitem__": _setitem,
     "fill": fill, "scatter": scatter, "index_fill": index_fill, "index_put": index_put,
 }

@@ -96,9 +96,19 @@ def _need_elements(x, axes, op):
 
 
 # ----------------------------------------------------------------- sum and mean
+# float16 reductions run in float32 and round once at the end, as torch does: NumPy adds
+# float16 along a strided axis one element at a time, and such a running total stops growing
+# at 2048 when adding ones (a sum over dim 0 of 5000 ones gave 2048).
+def _half(a):
+    with np.errstate(over="ignore"):  # past 65504 the result is inf, as in torch
+        return a.astype(np.float16)
+
+
 class Sum(Function):
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        if x.dtype == np.float16:
+            return _half(x.sum(axis=axes, keepdims=keepdim, dtype=np.float32))
         return x.sum(axis=axes, keepdims=keepdim)
 
     def backward(ctx, grad):
@@ -404,6 +414,10 @@ class LogSumExp(Function):
     def forward(ctx, x, axes, keepdim):
         xp = ctx.xp
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        if x.dtype == np.float16:  # in float32, rounded once (see _half)
+            out = _half(LogSumExp.forward(ctx, x.astype(np.float32), axes, keepdim))
+            ctx.save_for_backward(x, out)
+            return out
         if x.size:
             m = x.max(axis=axes, keepdims=True)
             # NOTE: a slice that is all -inf (or holds +inf) is shifted by 0 instead,
@@ -512,6 +526,8 @@ def prod(x, dim=None, keepdim=False, *, dtype=None):
     """
     if dtype is not None:
         x = x.to(dtype=dtype)
+    elif x.dtype.kind == "u":  # int64 as torch; NumPy's product of uint8 is uint64
+        x = x.to(dtype=np.int64)
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"prod: dim must be a single int or None, got {dim!r}; "
                         "reduce one dimension at a time")
@@ -529,6 +545,8 @@ class CumSum(Function):
         ctx.axis = axis
         if axis is None:  # a 0-d tensor: the running sum is the value itself
             return ctx.xp.cumsum(x.reshape(1)).reshape(())
+        if x.dtype == np.float16:  # a float32 running total, as torch (see _half)
+            return _half(ctx.xp.cumsum(x, axis=axis, dtype=np.float32))
         return ctx.xp.cumsum(x, axis=axis)
 
     def backward(ctx, grad):
@@ -536,6 +554,10 @@ class CumSum(Function):
         if a is None:
             return grad, None
         xp = ctx.xp
+        if grad.dtype == np.float16:
+            with np.errstate(over="ignore"):
+                return xp.astype(xp.flip(xp.cumsum(xp.flip(grad, a), a, dtype=np.float32), a),
+                                 np.float16), None
         return xp.flip(xp.cumsum(xp.flip(grad, a), a), a), None
 
 
@@ -727,6 +749,10 @@ class VectorNorm(Function):
     def forward(ctx, x, p, axes, keepdim):
         xp = ctx.xp
         ctx.shape, ctx.axes, ctx.keepdim, ctx.p = x.shape, axes, keepdim, p
+        if x.dtype == np.float16:  # in float32, rounded once (see _half): x*x passes 65504 at 256
+            out = _half(VectorNorm.forward(ctx, x.astype(np.float32), p, axes, keepdim))
+            ctx.save_for_backward(x, out)
+            return out
         if p == 2:
             out = xp.sqrt((x * x).sum(axis=axes, keepdims=keepdim))
         else:
@@ -809,6 +835,8 @@ def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):  #
     dim, keepdim = _dim_args(dim, axis, keepdim, keepdims)
     if dtype is not None:
         x = x.to(dtype=dtype)
+    elif x.dtype.kind == "u":  # torch sums every integer dtype in int64; NumPy would keep uint64
+        x = x.to(dtype=np.int64)
     return Sum.apply(x, _axes(dim, x.ndim, "sum"), keepdim)
 
 

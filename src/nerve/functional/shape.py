@@ -6,11 +6,14 @@ backward is itself an op with a backward, so every op here is twice differentiab
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.namespace import register_extra
 from ._errors import fmt_shape, index_dtype_error
+from ..backend import get_array_module
 from ._util import Tensor, _wrap, normalize_dim
 
 __all__ = ["reshape", "view", "flatten", "permute", "transpose", "t", "broadcast_to", "expand",
@@ -70,15 +73,82 @@ class BroadcastTo(Function):
         return ctx.xp.unbroadcast(grad, ctx.shape), None
 
 
-def _index_data(idx):
-    """Unwrap Tensors inside an index expression."""
-    if isinstance(idx, Tensor):
-        return idx._data
+def _unwrap_item(i):
+    if isinstance(i, Tensor):
+        i = i._data
+    elif isinstance(i, list) and not i:
+        return np.zeros(0, dtype=np.int64)  # x[[]]: no rows (NumPy would make a float index)
+    if getattr(i, "dtype", None) == np.uint8 and getattr(i, "ndim", 0) > 0:
+        # a uint8 index is a mask in PyTorch (deprecated there too), not a list of positions
+        warnings.warn("indexing with a uint8 tensor treats it as a mask, as PyTorch does; "
+                      "use a bool tensor (mask.bool()) to say so", UserWarning, stacklevel=4)
+        i = i.astype(bool)
+    return i
+
+
+def _is_int_scalar(i):
+    if isinstance(i, (bool, np.bool_)):
+        return False
+    if isinstance(i, (int, np.integer)):
+        return True
+    return getattr(i, "ndim", None) == 0 and i.dtype.kind in "iu"
+
+
+def _is_array_index(i):
+    return isinstance(i, list) or (getattr(i, "ndim", 0) > 0 and not isinstance(i, np.generic))
+
+
+def _torch_order(items, shape):
+    """An index with integers and index arrays, rewritten so NumPy places the result's
+    dimensions as PyTorch does.
+
+    PyTorch applies integers first (each removes its dimension) and only then the index
+    arrays, so ``x[1, :, [0, 3]]`` on (2, 3, 4) is (3, 2). NumPy counts the integer among the
+    index arrays; separated from them by a slice, it moves the array's dimension to the
+    front: (2, 3). When that can happen, the positions PyTorch picks are computed on a grid
+    of flat positions and handed back as one integer array per dimension, an index that
+    means the same thing to every reader (getitem, setitem, index_put and the backward).
+    """
+    if not (any(_is_int_scalar(i) for i in items) and any(_is_array_index(i) for i in items)):
+        return items
+    if any(isinstance(i, (bool, np.bool_)) or (getattr(i, "ndim", None) == 0 and i.dtype == np.bool_)
+           for i in items) or sum(i is Ellipsis for i in items) > 1:
+        return items  # left to NumPy (and its error for two Ellipses)
+    adv = [k for k, i in enumerate(items) if _is_int_scalar(i) or _is_array_index(i)]
+    if adv[-1] - adv[0] == len(adv) - 1:
+        return items  # one run: NumPy and PyTorch agree
+    items = tuple(np.asarray(i) if isinstance(i, list) else i for i in items)
+    used = sum(0 if i is None or i is Ellipsis else (i.ndim if getattr(i, "dtype", None) == np.bool_
+                                                    else 1) for i in items)
+    expanded = []
+    for i in items:
+        expanded.extend([slice(None)] * max(len(shape) - used, 0) if i is Ellipsis else [i])
+    first, then = [], []  # integers, slices and None first; the index arrays on what is left
+    for i in expanded:
+        if _is_int_scalar(i):
+            first.append(i)
+        elif i is None or isinstance(i, slice):
+            first.append(i)
+            then.append(slice(None))
+        else:
+            first.extend([slice(None)] * (i.ndim if i.dtype == np.bool_ else 1))
+            then.append(i)
+    xp = get_array_module(*[i for i in items if hasattr(i, "ndim")])
+    grid = xp.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    return xp.unravel_index(grid[tuple(first)][tuple(then)], shape)
+
+
+def _index_data(idx, shape=None):
+    """Unwrap Tensors inside an index expression, read with PyTorch's rules (see
+    ``_torch_order``; ``shape`` is the indexed tensor's, needed for that rewrite)."""
+    # A list, nested or not, is one index array (torch 2.13 still reads x[[[0, 1], [2, 2]]] as
+    # x[[0, 1], [2, 2]] with a deprecation warning; nerve follows the announced meaning).
     if isinstance(idx, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in idx)
+        idx = tuple(_unwrap_item(i) for i in idx)
+        return idx if shape is None else _torch_order(idx, tuple(shape))
     if isinstance(idx, list):
-        return np.asarray(idx)
-    return idx
+        return np.zeros(0, dtype=np.int64) if not idx else np.asarray(idx)
+    return _unwrap_item(idx)
 
 
 def _is_basic(idx):
@@ -409,6 +479,8 @@ def transpose(x, dim0=-2, dim1=-1):
     """Swap two dimensions (the last two by default)."""
     nd = x.ndim
     if nd < 2:
+        if (dim0, dim1) != (-2, -1):  # named dims must exist (x.transpose(0, 1) of 1-D is an error)
+            normalize_dim(dim0, nd, "transpose"), normalize_dim(dim1, nd, "transpose")
         return x
     a, b = normalize_dim(dim0, nd, "transpose"), normalize_dim(dim1, nd, "transpose")
     axes = list(range(nd))
@@ -417,7 +489,21 @@ def transpose(x, dim0=-2, dim1=-1):
 
 
 def t(x):
+    """The transpose of a matrix; a 0-D or 1-D tensor comes back as it is (as ``torch.t``)."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with at most 2 dimensions, got shape "
+                           f"{fmt_shape(x.shape)}; use transpose(dim0, dim1) or .mT for a "
+                           "batch of matrices")
     return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+def _mT(x):
+    if x.ndim == 0:
+        return x  # the identity, as in torch (which warns that this is deprecated)
+    if x.ndim == 1:
+        raise RuntimeError(f".mT transposes the last two dimensions and needs at least 2, got "
+                           f"shape {fmt_shape(x.shape)}; a 1-D tensor has nothing to transpose")
+    return transpose(x, -2, -1)
 
 
 def broadcast_to(x, *shape):
@@ -443,7 +529,7 @@ def view_as(x, other):
 
 
 def getitem(x, idx):
-    return GetItem.apply(x, _index_data(idx))
+    return GetItem.apply(x, _index_data(idx, x.shape))
 
 # ------------------------------------------------------------- squeeze and unsqueeze
 def squeeze(x, dim=None):
@@ -1067,7 +1153,7 @@ TENSOR_METHODS = {
     "reshape": reshape, "view": view, "flatten": flatten, "permute": permute,
     "transpose": transpose, "t": t, "expand": expand, "expand_as": expand_as, "view_as": view_as,
     "broadcast_to": broadcast_to, "__getitem__": getitem, "T": property(_T),
-    "mT": property(lambda x: transpose(x, -2, -1)),
+    "mT": property(_mT),
     "squeeze": squeeze, "unsqueeze": unsqueeze, "split": split, "chunk": chunk,
     "unbind": unbind, "narrow": narrow, "movedim": movedim, "moveaxis": movedim,
     "swapaxes": swapaxes, "flip": flip, "repeat": repeat, "tile": tile,
