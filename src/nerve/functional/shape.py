@@ -134,8 +134,14 @@ def _torch_order(items, shape):
             first.extend([slice(None)] * (i.ndim if i.dtype == np.bool_ else 1))
             then.append(i)
     xp = get_array_module(*[i for i in items if hasattr(i, "ndim")])
-    grid = xp.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
-    return xp.unravel_index(grid[tuple(first)][tuple(then)], shape)
+    # One coordinate grid per dimension, each a zero-stride broadcast of an arange (no memory the
+    # size of the tensor); indexed the PyTorch way, they give the positions picked.
+    n = len(shape)
+    coords = []
+    for d, size in enumerate(shape):
+        axis = xp.arange(size).reshape((1,) * d + (size,) + (1,) * (n - d - 1))
+        coords.append(xp.broadcast_to(axis, shape)[tuple(first)][tuple(then)])
+    return tuple(coords)
 
 
 def _index_data(idx, shape=None):
