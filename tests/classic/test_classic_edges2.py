@@ -213,7 +213,7 @@ def test_classifier_score_with_all_zero_weights_is_a_clear_error():
     sk_metrics = pytest.importorskip("sklearn.metrics")
     y = (X[:, 0] > 0).astype(int)
     clf = classic.LogisticRegression().fit(X, y)
-    with pytest.raises(ValueError, match="sums to 0"):
+    with pytest.raises(ValueError, match="sample_weight is 0 for all 40 samples"):
         clf.score(X, y, sample_weight=np.zeros(40))
     w = np.r_[np.zeros(10), RNG.uniform(0, 2, size=30)]
     assert clf.score(X, y, sample_weight=w) == pytest.approx(
