@@ -107,9 +107,10 @@ class Linear(Function):
             # NOTE: one (M, in) GEMM instead of NumPy's loop of per-batch GEMMs: ~25% faster
             # for (16, 64, 128) inputs, the transformer's shape
             out = _x_wt(ctx.xp, x.reshape((-1, W.shape[1])), W).reshape(x.shape[:-1] + (W.shape[0],))
-        elif x.ndim == 2:
-            out = _x_wt(ctx.xp, x, W)
-        else:                                   # one sample, (in,)
+        elif x.ndim == 2 and ((2 <= x.shape[0] <= 16 and x.shape[0] * W.shape[0] > TN_SMALL_MN)
+                              or (x.shape[0] >= 512 and W.shape[0] <= 64)):
+            out = _x_wt(ctx.xp, x, W)           # shapes the whole product runs far from its best
+        else:                                   # the usual shapes, and one sample (in,)
             out = x @ W.T
         if b is not None:
             out += b
