@@ -188,7 +188,7 @@ def test_recurrent_steps_cut_into_uneven_column_blocks_match_the_whole_products(
 
 
 @pytest.mark.parametrize("M, O, K, expected", [
-    (8, 384, 128, ("cols", [128, 128, 128])),       # a GPT's qkv projection while generating
+    (8, 384, 128, ("cols", [128, 128, 128])),       # a small batch through a wide layer
     (2, 3072, 768, ("cols", [512] * 6)),
     (16, 1024, 128, ("cols", [74] * 13 + [62])),
     (10000, 16, 784, ("rows", [79] * 126 + [46])),  # a 784→16 layer over a batch of 10,000

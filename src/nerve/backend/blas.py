@@ -168,7 +168,7 @@ def linear_plan(M, O, K, dtype):
 
     * ``("cols", slices)``: a few rows of x (2 ≤ M ≤ 16, a decoding step or a small batch)
       against many outputs: blocks of W's rows, each under the limit. 8 × 128 by 384 outputs
-      (a GPT's qkv projection while generating): 14 µs against 38 whole; 2 × 768 by 3072:
+      (a small batch through a wide layer): 14 µs against 38 whole; 2 × 768 by 3072:
       162 µs against 1420.
     * ``("rows", slices)``: many rows (M ≥ 512) and few outputs (O ≤ 64, a classifier head
       over a big batch): Wᵀ copied once (O·K numbers) and blocks of x's rows multiplied by it,
