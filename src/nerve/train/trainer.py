@@ -59,7 +59,10 @@ class _Accuracy:
 
 
 class _BatchMean:
-    """A ``fn(outputs, targets) -> float`` batch mean, weighted by batch size."""
+    """A ``fn(outputs, targets) -> float`` batch mean, weighted by batch size (the length of
+    ``batch_axis``, which the Trainer sets to 1 for time-first truncated BPTT)."""
+
+    batch_axis = 0
 
     def __init__(self, fn, name):
         self.fn, self.name = fn, name
@@ -69,7 +72,7 @@ class _BatchMean:
         self.count = 0
 
     def update(self, out, y):
-        n = len(out)
+        n = out.shape[self.batch_axis] if out.ndim > self.batch_axis else len(out)
         # User metrics are NumPy functions (nerve.metrics): device arrays come to the host first.
         self.total += float(self.fn(_host(out), _host(y))) * n
         self.count += n
@@ -241,6 +244,13 @@ class Trainer:
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.metrics = [_make_metric(m) for m in metrics]
+        # Batches are batch-first, except under tbptt along axis 0: those are (T, N, ...), and
+        # weighting the epoch's loss and batch-mean metrics by T would turn a sample mean
+        # into a mean over batches whenever the last batch is smaller.
+        self._batch_axis = 1 if tbptt is not None and self.tbptt_dim == 0 else 0
+        for m in self.metrics:
+            if isinstance(m, _BatchMean):
+                m.batch_axis = self._batch_axis
         # evaluate() keeps its own accumulators, so it can run in the middle of an epoch.
         self._eval_metrics = copy.deepcopy(self.metrics)
         names = [m.name for m in self.metrics]
@@ -375,7 +385,7 @@ class Trainer:
             else:
                 value, out_data = self._tbptt_batch(x, y, step, epoch, params, clip)
             self._steps_into_epoch = step + 1
-            n = len(y)
+            n = self._batch_size(y)
             loss_sum += value * n
             seen += n
             y_data = y._data
@@ -451,6 +461,10 @@ class Trainer:
             outs.append(out._data)
         return total / T, np.concatenate(outs, axis=dim)
 
+    def _batch_size(self, y):
+        """Samples in a batch: the length of its batch axis (axis 1 for time-first tbptt)."""
+        return y.shape[self._batch_axis] if y.ndim > self._batch_axis else len(y)
+
     def _forward(self, x):
         """The model's output for a whole batch (under tbptt: ``model(x, None)[0]``)."""
         return self.model(x) if self.tbptt is None else self.model(x, None)[0]
@@ -498,7 +512,7 @@ class Trainer:
                 for batch in loader:
                     x, y = self._split(batch, device)
                     out = self._forward(x)
-                    n = len(y)
+                    n = self._batch_size(y)
                     if limit is not None and seen + n > limit:
                         n = limit - seen
                         if n <= 0:
