@@ -45,3 +45,41 @@ def test_time_first_tbptt_weights_the_epoch_loss_by_sequences_not_by_steps():
     assert history["_mae"][0] == 1.5
     logs = trainer.evaluate(batches)
     assert logs["loss"] == 3.0 and logs["_mae"] == 1.5
+
+
+def test_gradient_clipping_covers_layers_a_callback_unfreezes_during_the_run():
+    # Gradual fine-tuning: the first layer is frozen in epoch 0 and unfrozen at the start of
+    # epoch 1. With SGD(lr=1) each update equals the clipped gradient, so its norm must stay
+    # at grad_clip_norm in both epochs (the unfrozen layer's gradient used to go unclipped:
+    # an update of norm ~70 instead of 0.01).
+    from nerve.data import DataLoader, TensorDataset
+    from nerve.train import Callback
+
+    model = nn.Sequential(nn.Linear(1, 1), nn.Linear(1, 1))
+    for p in model.parameters():
+        p._data[...] = 1.0
+    model[0].requires_grad_(False)
+
+    class Unfreeze(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                model[0].requires_grad_(True)
+
+    class UpdateNorms(Callback):
+        def __init__(self):
+            self.norms = []
+
+        def on_batch_begin(self, step, logs=None):
+            self.before = [p._data.copy() for p in model.parameters()]
+
+        def on_batch_end(self, step, logs=None):
+            self.norms.append(float(np.sqrt(sum(((p._data - b) ** 2).sum()
+                                                for p, b in zip(model.parameters(), self.before)))))
+
+    X = np.full((4, 1), 5.0, np.float32)
+    rec = UpdateNorms()
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=1.0), nn.MSELoss(), metrics=(),
+                      callbacks=[Unfreeze(), rec], grad_clip_norm=0.01)
+    trainer.fit(DataLoader(TensorDataset(X, np.zeros_like(X)), batch_size=4), epochs=2)
+    assert len(rec.norms) == 2
+    np.testing.assert_allclose(rec.norms, [0.01, 0.01], rtol=1e-4)

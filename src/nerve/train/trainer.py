@@ -325,7 +325,6 @@ class Trainer:
         clip = None
         if self.grad_clip_norm is not None:
             from ..optim.clip import clip_grad_norm_ as clip  # noqa: PLC0415
-        params = [p for p in self.model.parameters() if p.requires_grad]
         if self._sched_cb is not None:  # ReduceLROnPlateau follows val_loss, or loss without validation
             self._sched_cb.monitor = "val_loss" if val_loader is not None else "loss"
 
@@ -343,7 +342,7 @@ class Trainer:
                 cbs.on_epoch_begin(epoch, {})
                 self._steps_into_epoch = 0
                 try:
-                    logs = self._train_epoch(train_loader, cbs, epoch, params, clip)
+                    logs = self._train_epoch(train_loader, cbs, epoch, clip)
                 finally:
                     self._steps_into_epoch = None
                 if val_loader is not None:
@@ -363,7 +362,7 @@ class Trainer:
             cbs.on_train_end(end)
         return self.history
 
-    def _train_epoch(self, loader, cbs, epoch, params, clip):
+    def _train_epoch(self, loader, cbs, epoch, clip):
         model, loss_fn, metrics = self.model, self.loss_fn, self.metrics
         batch_begin, batch_end = cbs.batch_begin, cbs.batch_end
         batch_logs = {"loss": 0.0, "size": 0}
@@ -380,10 +379,10 @@ class Trainer:
                 cb.on_batch_begin(step, batch_logs)
             if self.tbptt is None:
                 out = model(x)
-                value = self._update(loss_fn(out, y), step, epoch, params, clip)
+                value = self._update(loss_fn(out, y), step, epoch, clip)
                 out_data = out._data
             else:
-                value, out_data = self._tbptt_batch(x, y, step, epoch, params, clip)
+                value, out_data = self._tbptt_batch(x, y, step, epoch, clip)
             self._steps_into_epoch = step + 1
             n = self._batch_size(y)
             loss_sum += value * n
@@ -407,7 +406,7 @@ class Trainer:
             logs[m.name] = m.compute()
         return logs
 
-    def _update(self, loss, step, epoch, params, clip):
+    def _update(self, loss, step, epoch, clip):
         """Backward, clip and one optimizer step for ``loss``; returns its value."""
         if step == 0 and not (isinstance(loss, Tensor) and loss._data.size == 1):
             raise TypeError(self._loss_error(loss))
@@ -431,12 +430,14 @@ class Trainer:
         for cb in self._after_backward:
             cb.on_after_backward(step, self._batch_logs)
         if clip is not None:
-            clip(params, self.grad_clip_norm)
+            # The trainable set is read at every step: a callback that unfreezes layers during
+            # the run (gradual fine-tuning) would otherwise leave their gradients unclipped.
+            clip([p for p in self.model.parameters() if p.requires_grad], self.grad_clip_norm)
         self.optimizer.step()
         self.global_step += 1
         return value
 
-    def _tbptt_batch(self, x, y, step, epoch, params, clip):
+    def _tbptt_batch(self, x, y, step, epoch, clip):
         """One batch in chunks of ``tbptt`` steps, the state carried across cuts detached.
         Returns the length-weighted mean chunk loss and the outputs joined along time."""
         from ..nn.utils.rnn import detach_state  # noqa: PLC0415
@@ -457,7 +458,7 @@ class Trainer:
                                 f"model(chunk, state), got {type(result).__name__}")
             out, state = result
             steps = min(k, T - start)
-            total += self._update(self.loss_fn(out, y[cut_y]), step, epoch, params, clip) * steps
+            total += self._update(self.loss_fn(out, y[cut_y]), step, epoch, clip) * steps
             outs.append(out._data)
         return total / T, np.concatenate(outs, axis=dim)
 
