@@ -4,9 +4,11 @@ Each test builds a tiny problem (a one-weight model, a few samples, lr=0 where t
 must stay put) so that the expected numbers can be worked out on paper.
 """
 import numpy as np
+import pytest
 
 from nerve import nn, optim
-from nerve.train import Trainer
+from nerve.data import DataLoader, TensorDataset
+from nerve.train import Callback, EarlyStopping, ModelCheckpoint, Trainer, load_checkpoint
 
 
 class _TimeFirst(nn.Module):
@@ -52,9 +54,6 @@ def test_gradient_clipping_covers_layers_a_callback_unfreezes_during_the_run():
     # epoch 1. With SGD(lr=1) each update equals the clipped gradient, so its norm must stay
     # at grad_clip_norm in both epochs (the unfrozen layer's gradient used to go unclipped:
     # an update of norm ~70 instead of 0.01).
-    from nerve.data import DataLoader, TensorDataset
-    from nerve.train import Callback
-
     model = nn.Sequential(nn.Linear(1, 1), nn.Linear(1, 1))
     for p in model.parameters():
         p._data[...] = 1.0
@@ -83,3 +82,64 @@ def test_gradient_clipping_covers_layers_a_callback_unfreezes_during_the_run():
     trainer.fit(DataLoader(TensorDataset(X, np.zeros_like(X)), batch_size=4), epochs=2)
     assert len(rec.norms) == 2
     np.testing.assert_allclose(rec.norms, [0.01, 0.01], rtol=1e-4)
+
+
+class _Scripted(Callback):
+    """Writes scripted values into the epoch logs (before the other callbacks read them) and
+    keeps a copy of the weights at every epoch end."""
+
+    order = -50
+
+    def __init__(self, **values):
+        self.values = values
+        self.snapshots = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        for k, v in self.values.items():
+            logs[k] = v[epoch]
+        self.snapshots.append({k: t._data.copy() for k, t in self.model.state_dict().items()})
+
+
+def _changing_run(callbacks, epochs):
+    X = np.arange(1, 6, dtype=np.float32).reshape(5, 1)
+    model = nn.Linear(1, 1)
+    model.weight._data[...] = 0.5
+    model.bias._data[...] = 0.1
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.01), nn.MSELoss(), metrics=(),
+                      callbacks=callbacks)
+    trainer.fit(DataLoader(TensorDataset(X, 2 * X), batch_size=2), epochs=epochs)
+    return model
+
+
+@pytest.mark.parametrize("name", ["val_r2_score", "val_mean_iou", "val_bleu", "val_specificity",
+                                  "val_true_positive_rate"])
+def test_auto_mode_maximizes_nerve_metric_scores_and_restores_the_highest_epoch(name):
+    # Scores of nerve.metrics (R², IoU, BLEU, ...) are better when higher. Auto mode took
+    # them for losses: EarlyStopping kept the *lowest* epoch (here epoch 0, 0.1) and stopped
+    # at once; it must keep epoch 1 (0.9) and stop two epochs after it.
+    script = _Scripted(**{name: [0.1, 0.9, 0.5, 0.4, 0.95]})
+    es = EarlyStopping(name, patience=2, restore_best_weights=True)
+    model = _changing_run([script, es], epochs=5)
+    assert es._mon.mode == "max"
+    assert es.best_epoch == 1 and es.stopped_epoch == 3
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v._data, script.snapshots[1][k])
+
+
+@pytest.mark.parametrize("name", ["val_false_positive_rate", "val_log_loss",
+                                  "val_expected_calibration_error", "val_perplexity"])
+def test_auto_mode_still_minimizes_error_like_names(name):
+    assert EarlyStopping(name)._mon.mode == "min"
+    assert ModelCheckpoint("unused", monitor=name)._mon.mode == "min"
+
+
+def test_model_checkpoint_auto_mode_keeps_the_highest_r2_epoch(tmp_path):
+    script = _Scripted(val_r2_score=[0.2, 0.8, 0.3])
+    ckpt = ModelCheckpoint(tmp_path, monitor="val_r2_score")
+    model = _changing_run([script, ckpt], epochs=3)
+    assert ckpt.best_epoch == 1
+    fresh = nn.Linear(1, 1)
+    load_checkpoint(tmp_path / "best", fresh)
+    for k, v in fresh.state_dict().items():
+        np.testing.assert_array_equal(v._data, script.snapshots[1][k])
+    assert model is not fresh
