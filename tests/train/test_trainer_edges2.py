@@ -143,3 +143,27 @@ def test_model_checkpoint_auto_mode_keeps_the_highest_r2_epoch(tmp_path):
     for k, v in fresh.state_dict().items():
         np.testing.assert_array_equal(v._data, script.snapshots[1][k])
     assert model is not fresh
+
+
+@pytest.mark.parametrize("target_shape", [(4,), (4, 1, 1)])
+def test_accuracy_refuses_targets_that_only_broadcast_against_the_predictions(target_shape):
+    # Per-step predictions (4, 4) against one label per sequence (4,) were compared pairwise
+    # by broadcasting (prediction [i, j] with label j), and (4, 1, 1) targets against (4,)
+    # predictions counted 16 "hits" for 4 samples: an accuracy of 4.0.
+    model = nn.Linear(3, 3)
+    X = np.zeros((4, 4, 3), np.float32) if target_shape == (4,) else np.zeros((4, 3), np.float32)
+    y = np.zeros(target_shape, np.int64)
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.0), lambda out, t: out.mean())
+    with pytest.raises(ValueError, match=r"targets have shape \(4,"):
+        trainer.evaluate([(X, y)])
+
+
+def test_accuracy_on_sequences_counts_every_step():
+    # (N, T, C) outputs with (N, T) targets: one prediction per step, all counted.
+    model = nn.Linear(2, 2, bias=False)
+    model.weight._data[...] = np.eye(2, dtype=np.float32)
+    X = np.zeros((2, 3, 2), np.float32)
+    X[..., 1] = 1.0                       # every step predicts class 1
+    y = np.array([[1, 1, 0], [1, 0, 0]])  # 3 of 6 steps are class 1
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.0), lambda out, t: out.mean())
+    assert trainer.evaluate([(X, y)])["accuracy"] == 0.5

@@ -48,6 +48,12 @@ class _Accuracy:
                     raise ValueError(f"accuracy: outputs of shape {tuple(out.shape)} need class-index "
                                      f"targets of shape {tuple(out.shape[:-1])} or one-hot targets of "
                                      f"shape {tuple(out.shape)}, got {tuple(y.shape)}")
+            if tuple(y.shape) != tuple(pred.shape):
+                # Broadcasting (N, T) predictions against (N,) or (N, 1, 1) targets would compare
+                # the wrong pairs and can even count more hits than samples.
+                raise ValueError(f"accuracy: outputs of shape {tuple(out.shape)} give predictions of "
+                                 f"shape {tuple(pred.shape)}, but the targets have shape "
+                                 f"{tuple(y.shape)}; give one class index per prediction")
         else:
             pred = out.reshape(y.shape) > 0.5
         # On a GPU the count stays a device scalar until compute(): no host round trip per batch.
