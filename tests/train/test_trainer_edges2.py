@@ -167,3 +167,28 @@ def test_accuracy_on_sequences_counts_every_step():
     y = np.array([[1, 1, 0], [1, 0, 0]])  # 3 of 6 steps are class 1
     trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.0), lambda out, t: out.mean())
     assert trainer.evaluate([(X, y)])["accuracy"] == 0.5
+
+
+def test_a_validation_loader_emptied_by_drop_last_names_the_cause():
+    # 3 validation samples, batch_size 4, drop_last: no batch at all. The error used to ask
+    # only whether the dataset was empty, which it is not.
+    X = np.ones((8, 1), np.float32)
+    model = nn.Linear(1, 1)
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1), nn.MSELoss(), metrics=())
+    val = DataLoader(TensorDataset(X[:3], X[:3]), batch_size=4, drop_last=True)
+    with pytest.raises(ValueError, match="drop_last"):
+        trainer.fit(DataLoader(TensorDataset(X, X), batch_size=4), epochs=1, val_loader=val)
+    with pytest.raises(ValueError, match="drop_last"):
+        trainer.fit(DataLoader(TensorDataset(X[:3], X[:3]), batch_size=4, drop_last=True), epochs=1)
+
+
+def test_drop_last_epoch_loss_is_the_mean_over_the_samples_it_kept():
+    # 5 samples, batch_size 2, drop_last: the epoch sees samples 1..4 only. y = x with target
+    # 0 and lr=0: the loss is mean(x**2) over those four, (1 + 4 + 9 + 16) / 4 = 7.5.
+    X = np.arange(1, 6, dtype=np.float32).reshape(5, 1)
+    model = nn.Linear(1, 1, bias=False)
+    model.weight._data[...] = 1.0
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.0), nn.MSELoss(), metrics=())
+    history = trainer.fit(DataLoader(TensorDataset(X, np.zeros_like(X)), batch_size=2, drop_last=True),
+                          epochs=1)
+    assert history["loss"] == [7.5] and history.steps == [2]

@@ -533,7 +533,8 @@ class Trainer:
             model.train(was_training)
         loss_sum, seen = _reduce_metrics(metrics, loss_sum, seen)   # a rank may hold only padding
         if seen == 0:
-            raise ValueError("the evaluation loader produced no batches; is the dataset empty?")
+            raise ValueError("the evaluation loader produced no batches; check that the dataset is not "
+                             "empty and, with drop_last=True, that it holds at least batch_size samples")
         logs = {"loss": loss_sum / seen}
         for m in metrics:
             logs[m.name] = m.compute()
