@@ -265,8 +265,23 @@ def _resolve_mode(mode: str, monitor: str) -> str:
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
-        return "max" if any(s in monitor for s in ("acc", "auc", "f1", "precision", "recall")) else "min"
+        return "max" if _higher_is_better(monitor) else "min"
     return mode
+
+
+# Logged names of quantities to maximize (nerve.metrics' scores among them); losses, errors
+# and the like are minimized. Like scikit-learn, a name ending in "_score" is a score.
+_MAXIMIZED = ("acc", "auc", "f1", "precision", "recall", "iou", "dice", "bleu", "r2",
+              "specificity", "sensitivity", "true_positive_rate", "true_negative_rate", "tpr", "tnr")
+_MINIMIZED = ("loss", "error", "perplexity", "entropy", "divergence", "deviance", "brier",
+              "false_positive", "false_negative", "fpr", "fnr")
+
+
+def _higher_is_better(monitor: str) -> bool:
+    name = monitor.lower()
+    if any(s in name for s in _MINIMIZED):
+        return False
+    return name.endswith("_score") or any(s in name for s in _MAXIMIZED)
 
 
 def _monitored(logs, monitor, who):
@@ -320,7 +335,8 @@ class EarlyStopping(Callback):
         monitor: a key of the epoch logs (default ``"val_loss"``).
         patience: epochs without improvement to tolerate (>= 0).
         min_delta: smallest change that counts as an improvement.
-        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy-like names).
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for accuracy and score names such as
+            ``val_r2_score``, ``val_mean_iou``, ``val_bleu``; min for losses and errors).
         restore_best_weights: put the best epoch's weights back when training ends.
         baseline: a value the monitored quantity has to beat (None: no baseline).
         start_from_epoch: epochs to wait before watching the value (>= 0).

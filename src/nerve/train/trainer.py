@@ -48,6 +48,12 @@ class _Accuracy:
                     raise ValueError(f"accuracy: outputs of shape {tuple(out.shape)} need class-index "
                                      f"targets of shape {tuple(out.shape[:-1])} or one-hot targets of "
                                      f"shape {tuple(out.shape)}, got {tuple(y.shape)}")
+            if tuple(y.shape) != tuple(pred.shape):
+                # Broadcasting (N, T) predictions against (N,) or (N, 1, 1) targets would compare
+                # the wrong pairs and can even count more hits than samples.
+                raise ValueError(f"accuracy: outputs of shape {tuple(out.shape)} give predictions of "
+                                 f"shape {tuple(pred.shape)}, but the targets have shape "
+                                 f"{tuple(y.shape)}; give one class index per prediction")
         else:
             pred = out.reshape(y.shape) > 0.5
         # On a GPU the count stays a device scalar until compute(): no host round trip per batch.
@@ -59,7 +65,10 @@ class _Accuracy:
 
 
 class _BatchMean:
-    """A ``fn(outputs, targets) -> float`` batch mean, weighted by batch size."""
+    """A ``fn(outputs, targets) -> float`` batch mean, weighted by batch size (the length of
+    ``batch_axis``, which the Trainer sets to 1 for time-first truncated BPTT)."""
+
+    batch_axis = 0
 
     def __init__(self, fn, name):
         self.fn, self.name = fn, name
@@ -69,7 +78,7 @@ class _BatchMean:
         self.count = 0
 
     def update(self, out, y):
-        n = len(out)
+        n = out.shape[self.batch_axis] if out.ndim > self.batch_axis else len(out)
         # User metrics are NumPy functions (nerve.metrics): device arrays come to the host first.
         self.total += float(self.fn(_host(out), _host(y))) * n
         self.count += n
@@ -241,6 +250,13 @@ class Trainer:
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.metrics = [_make_metric(m) for m in metrics]
+        # Batches are batch-first, except under tbptt along axis 0: those are (T, N, ...), and
+        # weighting the epoch's loss and batch-mean metrics by T would turn a sample mean
+        # into a mean over batches whenever the last batch is smaller.
+        self._batch_axis = 1 if tbptt is not None and self.tbptt_dim == 0 else 0
+        for m in self.metrics:
+            if isinstance(m, _BatchMean):
+                m.batch_axis = self._batch_axis
         # evaluate() keeps its own accumulators, so it can run in the middle of an epoch.
         self._eval_metrics = copy.deepcopy(self.metrics)
         names = [m.name for m in self.metrics]
@@ -315,7 +331,6 @@ class Trainer:
         clip = None
         if self.grad_clip_norm is not None:
             from ..optim.clip import clip_grad_norm_ as clip  # noqa: PLC0415
-        params = [p for p in self.model.parameters() if p.requires_grad]
         if self._sched_cb is not None:  # ReduceLROnPlateau follows val_loss, or loss without validation
             self._sched_cb.monitor = "val_loss" if val_loader is not None else "loss"
 
@@ -333,7 +348,7 @@ class Trainer:
                 cbs.on_epoch_begin(epoch, {})
                 self._steps_into_epoch = 0
                 try:
-                    logs = self._train_epoch(train_loader, cbs, epoch, params, clip)
+                    logs = self._train_epoch(train_loader, cbs, epoch, clip)
                 finally:
                     self._steps_into_epoch = None
                 if val_loader is not None:
@@ -353,7 +368,7 @@ class Trainer:
             cbs.on_train_end(end)
         return self.history
 
-    def _train_epoch(self, loader, cbs, epoch, params, clip):
+    def _train_epoch(self, loader, cbs, epoch, clip):
         model, loss_fn, metrics = self.model, self.loss_fn, self.metrics
         batch_begin, batch_end = cbs.batch_begin, cbs.batch_end
         batch_logs = {"loss": 0.0, "size": 0}
@@ -370,12 +385,12 @@ class Trainer:
                 cb.on_batch_begin(step, batch_logs)
             if self.tbptt is None:
                 out = model(x)
-                value = self._update(loss_fn(out, y), step, epoch, params, clip)
+                value = self._update(loss_fn(out, y), step, epoch, clip)
                 out_data = out._data
             else:
-                value, out_data = self._tbptt_batch(x, y, step, epoch, params, clip)
+                value, out_data = self._tbptt_batch(x, y, step, epoch, clip)
             self._steps_into_epoch = step + 1
-            n = len(y)
+            n = self._batch_size(y)
             loss_sum += value * n
             seen += n
             y_data = y._data
@@ -397,7 +412,7 @@ class Trainer:
             logs[m.name] = m.compute()
         return logs
 
-    def _update(self, loss, step, epoch, params, clip):
+    def _update(self, loss, step, epoch, clip):
         """Backward, clip and one optimizer step for ``loss``; returns its value."""
         if step == 0 and not (isinstance(loss, Tensor) and loss._data.size == 1):
             raise TypeError(self._loss_error(loss))
@@ -421,12 +436,14 @@ class Trainer:
         for cb in self._after_backward:
             cb.on_after_backward(step, self._batch_logs)
         if clip is not None:
-            clip(params, self.grad_clip_norm)
+            # The trainable set is read at every step: a callback that unfreezes layers during
+            # the run (gradual fine-tuning) would otherwise leave their gradients unclipped.
+            clip([p for p in self.model.parameters() if p.requires_grad], self.grad_clip_norm)
         self.optimizer.step()
         self.global_step += 1
         return value
 
-    def _tbptt_batch(self, x, y, step, epoch, params, clip):
+    def _tbptt_batch(self, x, y, step, epoch, clip):
         """One batch in chunks of ``tbptt`` steps, the state carried across cuts detached.
         Returns the length-weighted mean chunk loss and the outputs joined along time."""
         from ..nn.utils.rnn import detach_state  # noqa: PLC0415
@@ -447,9 +464,13 @@ class Trainer:
                                 f"model(chunk, state), got {type(result).__name__}")
             out, state = result
             steps = min(k, T - start)
-            total += self._update(self.loss_fn(out, y[cut_y]), step, epoch, params, clip) * steps
+            total += self._update(self.loss_fn(out, y[cut_y]), step, epoch, clip) * steps
             outs.append(out._data)
         return total / T, np.concatenate(outs, axis=dim)
+
+    def _batch_size(self, y):
+        """Samples in a batch: the length of its batch axis (axis 1 for time-first tbptt)."""
+        return y.shape[self._batch_axis] if y.ndim > self._batch_axis else len(y)
 
     def _forward(self, x):
         """The model's output for a whole batch (under tbptt: ``model(x, None)[0]``)."""
@@ -498,7 +519,7 @@ class Trainer:
                 for batch in loader:
                     x, y = self._split(batch, device)
                     out = self._forward(x)
-                    n = len(y)
+                    n = self._batch_size(y)
                     if limit is not None and seen + n > limit:
                         n = limit - seen
                         if n <= 0:
@@ -512,7 +533,8 @@ class Trainer:
             model.train(was_training)
         loss_sum, seen = _reduce_metrics(metrics, loss_sum, seen)   # a rank may hold only padding
         if seen == 0:
-            raise ValueError("the evaluation loader produced no batches; is the dataset empty?")
+            raise ValueError("the evaluation loader produced no batches; check that the dataset is not "
+                             "empty and, with drop_last=True, that it holds at least batch_size samples")
         logs = {"loss": loss_sum / seen}
         for m in metrics:
             logs[m.name] = m.compute()
