@@ -192,3 +192,23 @@ def test_drop_last_epoch_loss_is_the_mean_over_the_samples_it_kept():
     history = trainer.fit(DataLoader(TensorDataset(X, np.zeros_like(X)), batch_size=2, drop_last=True),
                           epochs=1)
     assert history["loss"] == [7.5] and history.steps == [2]
+
+
+def test_evaluate_drops_a_padded_shard_tail_along_the_batch_axis_of_time_first_batches():
+    # A DistributedSampler's padding (num_real_samples < len) is cut off the last batch. For
+    # time-first (T, N, 1) batches the cut must take sequences off axis 1, not steps off axis 0.
+    class Loader(list):
+        class sampler:  # noqa: N801  (what evaluate reads from a DistributedSampler)
+            num_real_samples = 3
+
+            def __len__(self):
+                return 4
+
+        sampler = sampler()
+
+    T = 4
+    x = np.concatenate([np.ones((T, 3, 1)), np.full((T, 1, 1), 3.0)], axis=1).astype(np.float32)
+    model = _TimeFirst()
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.0), _mse, tbptt=2, tbptt_dim=0)
+    logs = trainer.evaluate(Loader([(x, np.zeros_like(x))]))
+    assert logs["loss"] == 1.0      # the three real sequences of ones; the padded one left out

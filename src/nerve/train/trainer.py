@@ -524,7 +524,8 @@ class Trainer:
                         n = limit - seen
                         if n <= 0:
                             continue
-                        out, y = out[:n], y[:n]
+                        cut = (slice(None),) * self._batch_axis + (slice(0, n),)   # along the batch axis
+                        out, y = out[cut], y[cut]
                     loss_sum += float(self.loss_fn(out, y)._data) * n
                     seen += n
                     for m in metrics:
