@@ -26,6 +26,8 @@ from nerve.optim import _flat
 pytestmark = pytest.mark.torch
 torch = pytest.importorskip("torch")
 
+from .test_optim_edges import torch64  # noqa: E402,F401  (autouse: torch in float64 here too)
+
 CONFIGS = [
     ("SGD", dict(lr=0.01, momentum=0.9, dampening=0.3, weight_decay=0.1, maximize=True)),
     ("SGD", dict(lr=0.01, momentum=0.8, nesterov=True, weight_decay=0.05)),
@@ -55,15 +57,6 @@ START = [_rng.standard_normal(s) for s in SHAPES]
 CURV = [_rng.uniform(0.5, 2.0, size=s) for s in SHAPES]
 LIN = [_rng.standard_normal(s) for s in SHAPES]
 STEPS = 25
-
-
-@pytest.fixture(autouse=True)
-def torch64():
-    # torch keeps NAdam's mu_product and ASGD's eta/mu in its default dtype
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,8 @@ from nerve import nn, optim
 from nerve.data import DataLoader, TensorDataset
 from nerve.train import Callback, EarlyStopping, ModelCheckpoint, Trainer, load_checkpoint
 
+from test_trainer_edges import Script
+
 
 class _TimeFirst(nn.Module):
     """A per-step ``y = w x`` on time-first ``(T, N, 1)`` sequences, returning ``(y, state)``."""
@@ -84,22 +86,6 @@ def test_gradient_clipping_covers_layers_a_callback_unfreezes_during_the_run():
     np.testing.assert_allclose(rec.norms, [0.01, 0.01], rtol=1e-4)
 
 
-class _Scripted(Callback):
-    """Writes scripted values into the epoch logs (before the other callbacks read them) and
-    keeps a copy of the weights at every epoch end."""
-
-    order = -50
-
-    def __init__(self, **values):
-        self.values = values
-        self.snapshots = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        for k, v in self.values.items():
-            logs[k] = v[epoch]
-        self.snapshots.append({k: t._data.copy() for k, t in self.model.state_dict().items()})
-
-
 def _changing_run(callbacks, epochs):
     X = np.arange(1, 6, dtype=np.float32).reshape(5, 1)
     model = nn.Linear(1, 1)
@@ -117,7 +103,7 @@ def test_auto_mode_maximizes_nerve_metric_scores_and_restores_the_highest_epoch(
     # Scores of nerve.metrics (R², IoU, BLEU, ...) are better when higher. Auto mode took
     # them for losses: EarlyStopping kept the *lowest* epoch (here epoch 0, 0.1) and stopped
     # at once; it must keep epoch 1 (0.9) and stop two epochs after it.
-    script = _Scripted(**{name: [0.1, 0.9, 0.5, 0.4, 0.95]})
+    script = Script(**{name: [0.1, 0.9, 0.5, 0.4, 0.95]})
     es = EarlyStopping(name, patience=2, restore_best_weights=True)
     model = _changing_run([script, es], epochs=5)
     assert es._mon.mode == "max"
@@ -134,7 +120,7 @@ def test_auto_mode_still_minimizes_error_like_names(name):
 
 
 def test_model_checkpoint_auto_mode_keeps_the_highest_r2_epoch(tmp_path):
-    script = _Scripted(val_r2_score=[0.2, 0.8, 0.3])
+    script = Script(val_r2_score=[0.2, 0.8, 0.3])
     ckpt = ModelCheckpoint(tmp_path, monitor="val_r2_score")
     model = _changing_run([script, ckpt], epochs=3)
     assert ckpt.best_epoch == 1
