@@ -144,14 +144,21 @@ def _torch_order(items, shape):
     return tuple(coords)
 
 
+_BASIC_ITEMS = frozenset({int, slice, type(None), type(Ellipsis)})   # exact types: bool is not int here
+
+
 def _index_data(idx, shape=None):
     """Unwrap Tensors inside an index expression, read with PyTorch's rules (see
     ``_torch_order``; ``shape`` is the indexed tensor's, needed for that rewrite)."""
     # A list, nested or not, is one index array (torch 2.13 still reads x[[[0, 1], [2, 2]]] as
     # x[[0, 1], [2, 2]] with a deprecation warning; nerve follows the announced meaning).
     if isinstance(idx, tuple):
+        if all(type(i) in _BASIC_ITEMS for i in idx):
+            return idx                  # no index arrays: nothing to unwrap, NumPy and PyTorch agree
         idx = tuple(_unwrap_item(i) for i in idx)
         return idx if shape is None else _torch_order(idx, tuple(shape))
+    if type(idx) in _BASIC_ITEMS:
+        return idx
     if isinstance(idx, list):
         return np.zeros(0, dtype=np.int64) if not idx else np.asarray(idx)
     return _unwrap_item(idx)
