@@ -49,7 +49,7 @@ TN_SMALL_MIN_K = 32              # at most this many outputs per call, and at le
 
 _info = None          # filled once by blas_info()
 _threads_fn = None    # OpenBLAS's get_num_threads, when found
-_plans = {}           # (M, N, K, itemsize) -> tuple of slices, or None
+_plans = {}           # (n, most) -> the balanced blocks of _balanced
 
 
 def _numpy_blas_name() -> str:
@@ -140,15 +140,17 @@ def row_blocks(M, N, K, dtype):
         return None
     if not _small_kernels() or blas_threads_now() != 1:
         return None
-    key = (M, N, K, dt.itemsize)
+    most = SMALL_KERNEL_MNK // (N * K)
+    return _balanced(M, most) if most >= MIN_BLOCK_ROWS else None
+
+
+def _balanced(n, most):
+    """``n`` rows (or columns) in the fewest equal blocks of at most ``most`` (the last one
+    shorter), cached."""
+    key = (n, most)
     if key not in _plans:
-        most = SMALL_KERNEL_MNK // (N * K)
-        if most < MIN_BLOCK_ROWS:
-            _plans[key] = None
-        else:
-            parts = -(-M // most)
-            rows = -(-M // parts)
-            _plans[key] = tuple(slice(i, min(i + rows, M)) for i in range(0, M, rows))
+        size = -(-n // -(-n // most))
+        _plans[key] = tuple(slice(i, min(i + size, n)) for i in range(0, n, size))
     return _plans[key]
 
 
@@ -192,9 +194,4 @@ def linear_plan(M, O, K, dtype):
         return None
     if not _small_kernels() or blas_threads_now() != 1:
         return None
-    key = ("linear", kind, n, most)
-    if key not in _plans:
-        parts = -(-n // most)
-        size = -(-n // parts)
-        _plans[key] = (kind, tuple(slice(i, min(i + size, n)) for i in range(0, n, size)))
-    return _plans[key]
+    return kind, _balanced(n, most)

@@ -40,6 +40,7 @@ from ..autograd.function import Function
 from ..autograd.namespace import register_extra
 from ..backend import get_array_module
 from ._util import Tensor, normalize_dim
+from .reduction import _half
 
 __all__ = ["relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "sigmoid",
            "tanh", "softplus", "softsign", "hardtanh", "softmax", "log_softmax", "erf", "erfc"]
@@ -122,21 +123,13 @@ def _row_max(x):
     return x.max(axis=1, keepdims=True)
 
 
-def _half_in_float32(fn, x, dim):
-    """``fn`` on a float16 array computed in float32 and rounded once, as torch does: NumPy adds
-    float16 along a strided axis one element at a time, and such a sum stops growing once the
-    total passes 2048 × the addend (softmax over 5000 equal logits gave 4.9e-4, not 2.0e-4)."""
-    with np.errstate(over="ignore"):
-        return fn(x.astype(np.float32), dim).astype(np.float16)
-
-
 def _softmax_array(x, dim):
     """exp(x - max) / sum(exp(x - max)) along ``dim``; one temporary, then in place."""
     xp = get_array_module(x)
     if x.shape[dim] == 0:
         return xp.empty_like(x)
-    if x.dtype == np.float16:
-        return _half_in_float32(_softmax_array, x, dim)
+    if x.dtype == np.float16:     # in float32, rounded once, as torch (see reduction._half)
+        return _half(_softmax_array(x.astype(np.float32), dim))
     if xp is np and x.ndim == 2 and dim in (1, -1):           # the (batch, classes) case
         e = x - _row_max(x)
         xp.exp(e, out=e)
@@ -153,8 +146,8 @@ def _log_softmax_array(x, dim):
     xp = get_array_module(x)
     if x.shape[dim] == 0:
         return xp.empty_like(x)
-    if x.dtype == np.float16:
-        return _half_in_float32(_log_softmax_array, x, dim)
+    if x.dtype == np.float16:     # in float32, rounded once (see reduction._half)
+        return _half(_log_softmax_array(x.astype(np.float32), dim))
     z = x - x.max(axis=dim, keepdims=True)
     lse = xp.exp(z).sum(axis=dim, keepdims=True)
     xp.log(lse, out=lse)
